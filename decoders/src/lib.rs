@@ -1,0 +1,475 @@
+//! `idscope-decoders`: pure decoders for identity and directory-sync messages.
+//!
+//! Bytes and headers go in, an explained view tree ([`Decoded`]) comes out. This crate is
+//! responsible for understanding formats (JWT, OAuth, realm discovery, OIDC, and the generic JSON,
+//! form and XML fallbacks) and for telling the truth about them (findings). It is *not* responsible
+//! for transport, files, clocks or presentation: there is no tokio, hyper or ratatui here, no call to
+//! `SystemTime::now()` (the caller passes [`Context::now`]) and no network access (`jku`/`x5u` are
+//! never fetched). Every decoder is bounded by [`Limits`] and never panics, whatever the input.
+//!
+//! ```
+//! use idscope_decoders::{Context, Message, Registry, Trust};
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! let body = br#"{"ver":"1.0","account_type":"Managed","domain_name":"contoso.onmicrosoft.com"}"#;
+//! let msg = Message::response(
+//!     "GET",
+//!     "https://login.microsoftonline.com/common/userrealm/sync@contoso.onmicrosoft.com?api-version=1.0",
+//!     200,
+//!     vec![("content-type", "application/json")],
+//!     body,
+//! );
+//! let trust = Trust::default();
+//! let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+//! let best = Registry::builtin().best(&msg, &cx).expect("a decoder applies");
+//! assert_eq!(best.decoder, "realm");
+//! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![warn(missing_docs)]
+
+pub mod generic;
+pub mod jwt;
+pub mod oauth;
+pub mod oidc;
+pub mod realm;
+pub mod registry;
+pub mod util;
+pub mod view;
+
+use std::time::SystemTime;
+
+pub use registry::{Outcome, Registry};
+pub use view::{Decoded, Finding, Kind, Node, Severity};
+
+/// Which way a message travels, or that it is a standalone blob (`idscope decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client to server.
+    Request,
+    /// Server to client.
+    Response,
+    /// A value with no HTTP around it (a pasted token, a nested field).
+    Blob,
+}
+
+/// A borrowed, transport-agnostic view of one HTTP message (or a bare blob).
+///
+/// For a response, `method` and `url` are those of the request it answers, so decoders can tell
+/// which endpoint produced it.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// Request, response or blob.
+    pub direction: Direction,
+    /// The request method of the exchange.
+    pub method: Option<&'a str>,
+    /// The request URL of the exchange (absolute where known).
+    pub url: Option<&'a str>,
+    /// The response status, for responses.
+    pub status: Option<u16>,
+    /// Headers in wire order; compare names case-insensitively (see [`Message::header`]).
+    pub headers: Vec<(&'a str, &'a str)>,
+    /// The body with content-encoding already removed.
+    pub body: &'a [u8],
+}
+
+impl<'a> Message<'a> {
+    /// A request message.
+    pub fn request(
+        method: &'a str,
+        url: &'a str,
+        headers: Vec<(&'a str, &'a str)>,
+        body: &'a [u8],
+    ) -> Self {
+        Message {
+            direction: Direction::Request,
+            method: Some(method),
+            url: Some(url),
+            status: None,
+            headers,
+            body,
+        }
+    }
+
+    /// A response message; `method` and `url` are the request's.
+    pub fn response(
+        method: &'a str,
+        url: &'a str,
+        status: u16,
+        headers: Vec<(&'a str, &'a str)>,
+        body: &'a [u8],
+    ) -> Self {
+        Message {
+            direction: Direction::Response,
+            method: Some(method),
+            url: Some(url),
+            status: Some(status),
+            headers,
+            body,
+        }
+    }
+
+    /// A bare blob with no HTTP context.
+    pub fn blob(body: &'a [u8]) -> Self {
+        Message {
+            direction: Direction::Blob,
+            method: None,
+            url: None,
+            status: None,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    /// Every header with this name, compared case-insensitively, in wire order.
+    pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    /// The media type essence of `Content-Type`, lowercased, without parameters
+    /// (`"application/json"`).
+    pub fn content_type(&self) -> Option<String> {
+        let ct = self.header("content-type")?;
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        (!essence.is_empty()).then(|| essence.to_ascii_lowercase())
+    }
+
+    /// The path part of the URL (no query), or `""` when there is no URL.
+    pub fn path(&self) -> &'a str {
+        self.url.map(util::url_path).unwrap_or("")
+    }
+
+    /// The decoded query parameters of the URL, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.url.map(util::url_query_pairs).unwrap_or_default()
+    }
+
+    /// The body as UTF-8 text (a leading byte-order mark removed), if it is valid UTF-8.
+    pub fn text(&self) -> Option<&'a str> {
+        let body = self.body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.body);
+        std::str::from_utf8(body).ok()
+    }
+
+    /// True when this is a request.
+    pub fn is_request(&self) -> bool {
+        self.direction == Direction::Request
+    }
+
+    /// True when this is a response.
+    pub fn is_response(&self) -> bool {
+        self.direction == Direction::Response
+    }
+}
+
+/// Bounds on work done for input that comes from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body a decoder looks at, in bytes; longer bodies are decoded up to this point or
+    /// refused with [`DecodeError::TooLarge`].
+    pub max_body: usize,
+    /// Largest output of any inflate/gunzip/base64 step, in bytes.
+    pub max_inflate: usize,
+    /// Deepest nesting of JSON or XML structures.
+    pub max_depth: usize,
+    /// Most nodes in one view tree or XML document.
+    pub max_nodes: usize,
+    /// Deepest chain of nested decodes (a JWT inside a form inside base64 …).
+    pub max_nesting: u8,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 16 << 20,
+            max_inflate: 32 << 20,
+            max_depth: 64,
+            max_nodes: 200_000,
+            max_nesting: 4,
+        }
+    }
+}
+
+/// A key a JWT may be verified with, and where it came from.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    /// The key as a JWK (a JSON object with `kty` and the key material).
+    pub jwk: serde_json::Value,
+    /// Where the key came from, for the verdict: `"flow #3"`, `"--key keys.json"`.
+    pub source: String,
+}
+
+/// Keys the user supplied or that were found in the same capture. Verification only ever says
+/// "verified" with one of these, and names it.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// JSON Web Keys, in the order they were added.
+    pub keys: Vec<TrustedKey>,
+}
+
+impl Trust {
+    /// Adds every key of a JWKS document (`{"keys":[…]}`) or a single JWK; returns how many keys
+    /// were added.
+    pub fn add_jwks(&mut self, doc: &serde_json::Value, source: &str) -> usize {
+        let keys: Vec<&serde_json::Value> = match doc.get("keys").and_then(|k| k.as_array()) {
+            Some(arr) => arr.iter().collect(),
+            None if doc.get("kty").is_some() => vec![doc],
+            None => vec![],
+        };
+        let mut added = 0;
+        for k in keys {
+            if k.get("kty").and_then(|v| v.as_str()).is_some() {
+                self.keys.push(TrustedKey { jwk: k.clone(), source: source.to_string() });
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// True when no key is known.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Everything a decoder may depend on besides the message. There is no hidden clock, so decoding
+/// is deterministic and snapshots are stable.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// "Now" for expiry checks: the capture time of the flow, or the real time for live traffic.
+    pub now: SystemTime,
+    /// Bounds on work.
+    pub limits: Limits,
+    /// Keys for signature verification.
+    pub trust: &'a Trust,
+    /// How many nested decodes deep this context is.
+    pub depth: u8,
+}
+
+impl<'a> Context<'a> {
+    /// A context at nesting depth 0 with default limits.
+    pub fn new(now: SystemTime, trust: &'a Trust) -> Self {
+        Context { now, limits: Limits::default(), trust, depth: 0 }
+    }
+
+    /// The same context with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Decodes a blob found inside another message (a token in a form field, a base64 value) by
+    /// asking the builtin registry again, one level deeper. Returns `None` when nothing but the
+    /// generic fallbacks applies, or when [`Limits::max_nesting`] is reached.
+    pub fn decode_nested(&self, blob: &[u8]) -> Option<Decoded> {
+        if self.depth >= self.limits.max_nesting {
+            return None;
+        }
+        let inner = Context { depth: self.depth + 1, ..*self };
+        Registry::builtin().best_specific(&Message::blob(blob), &inner)
+    }
+}
+
+/// Why a decoder could not produce a view. Messages are lowercase and say what and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input is not of the kind the decoder handles (wrong shape).
+    #[error("not {expected}: {why}")]
+    NotThisKind {
+        /// What was expected ("a JWT", "a JSON object").
+        expected: &'static str,
+        /// Why the input does not fit.
+        why: String,
+    },
+    /// A required field is absent.
+    #[error("missing field `{0}`")]
+    Missing(&'static str),
+    /// A field is not valid base64/base64url.
+    #[error("field `{field}` is not valid base64")]
+    Base64 {
+        /// The field that failed.
+        field: &'static str,
+    },
+    /// A field is not valid UTF-8.
+    #[error("field `{field}` is not valid UTF-8")]
+    Utf8 {
+        /// The field that failed.
+        field: &'static str,
+    },
+    /// A JSON document is malformed.
+    #[error("invalid JSON in {field} at line {line} column {column}: {message}")]
+    Json {
+        /// Which part held the JSON ("body", "JWT header").
+        field: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde_json said.
+        message: String,
+    },
+    /// An XML document is malformed or refused.
+    #[error("invalid XML at byte {offset}: {message}")]
+    Xml {
+        /// Byte offset into the XML text.
+        offset: u64,
+        /// What was wrong.
+        message: String,
+    },
+    /// A binary structure is malformed.
+    #[error("malformed {what} at byte {offset}: {message}")]
+    Malformed {
+        /// What structure ("MultiByteInt31", "record").
+        what: &'static str,
+        /// Byte offset into the input.
+        offset: u64,
+        /// What was wrong.
+        message: String,
+    },
+    /// Input exceeds a limit.
+    #[error("{what} exceeds the limit of {limit}")]
+    TooLarge {
+        /// What was too large ("inflated body", "XML node count").
+        what: &'static str,
+        /// The limit that was hit.
+        limit: usize,
+    },
+    /// Decompression failed.
+    #[error("cannot inflate {field}: {message}")]
+    Inflate {
+        /// The field that failed.
+        field: &'static str,
+        /// What the inflater said.
+        message: String,
+    },
+}
+
+impl DecodeError {
+    /// A [`DecodeError::Json`] from a serde_json error.
+    pub fn json(field: &'static str, e: &serde_json::Error) -> Self {
+        DecodeError::Json { field, line: e.line(), column: e.column(), message: e.to_string() }
+    }
+
+    /// A [`DecodeError::NotThisKind`].
+    pub fn not(expected: &'static str, why: impl Into<String>) -> Self {
+        DecodeError::NotThisKind { expected, why: why.into() }
+    }
+}
+
+/// One format's decoder. Implementations are unit structs registered in [`registry::BUILTIN`].
+pub trait Decoder: Send + Sync + std::fmt::Debug {
+    /// Stable lowercase id (`"jwt"`, `"oauth"`): CLI values, filter `~k`, snapshot names.
+    fn id(&self) -> &'static str;
+    /// How well this decoder applies: 0.0 = not at all. Cheap (headers, content type, a prefix
+    /// sniff); must not fully parse and must not panic.
+    fn priority(&self, msg: &Message<'_>) -> f32;
+    /// Full decode. Never panics on any input; bounded by `cx.limits`.
+    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError>;
+}
+
+/// A message that owns its parts, for building test inputs and for callers that have no borrowed
+/// data at hand. [`OwnedMessage::as_message`] lends it out as a [`Message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedMessage {
+    /// Request, response or blob.
+    pub direction: Direction,
+    /// Request method.
+    pub method: Option<String>,
+    /// Request URL.
+    pub url: Option<String>,
+    /// Response status.
+    pub status: Option<u16>,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body with content-encoding removed.
+    pub body: Vec<u8>,
+}
+
+impl OwnedMessage {
+    /// Borrows this as a [`Message`].
+    pub fn as_message(&self) -> Message<'_> {
+        Message {
+            direction: self.direction,
+            method: self.method.as_deref(),
+            url: self.url.as_deref(),
+            status: self.status,
+            headers: self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+            body: &self.body,
+        }
+    }
+
+    /// Parses a message written as plain HTTP text, the format of the golden-test inputs:
+    ///
+    /// ```text
+    /// POST https://login.microsoftonline.com/common/oauth2/token
+    /// content-type: application/x-www-form-urlencoded
+    ///
+    /// grant_type=password&…
+    /// ```
+    ///
+    /// A response starts with `HTTP <status>`, followed by a line `for: METHOD URL` naming the
+    /// request it answers; a message starting with `BLOB` is a bare blob. A body that must keep
+    /// exact bytes can be given as `base64:` followed by its base64 encoding on the next lines.
+    pub fn parse_http_text(text: &str) -> Result<Self, DecodeError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let (head, body) = match text.find("\n\n") {
+            Some(i) => (text.get(..i).unwrap_or(""), text.get(i + 2..).unwrap_or("")),
+            None => (text.trim_end_matches('\n'), ""),
+        };
+        let mut lines = head.lines();
+        let first = lines.next().ok_or(DecodeError::Missing("request line"))?.trim();
+        let mut m = OwnedMessage {
+            direction: Direction::Blob,
+            method: None,
+            url: None,
+            status: None,
+            headers: vec![],
+            body: vec![],
+        };
+        let mut parts = first.splitn(2, ' ');
+        let w0 = parts.next().unwrap_or("");
+        let rest = parts.next().unwrap_or("").trim();
+        if w0 == "BLOB" {
+            m.direction = Direction::Blob;
+        } else if w0 == "HTTP" {
+            m.direction = Direction::Response;
+            let status: u16 = rest
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .parse()
+                .map_err(|_| DecodeError::not("an HTTP status line", first.to_string()))?;
+            m.status = Some(status);
+        } else {
+            m.direction = Direction::Request;
+            m.method = Some(w0.to_string());
+            m.url = Some(rest.to_string());
+        }
+        for line in lines {
+            if let Some(req) = line.strip_prefix("for: ") {
+                let mut p = req.splitn(2, ' ');
+                m.method = p.next().map(str::to_string);
+                m.url = p.next().map(|s| s.trim().to_string());
+                continue;
+            }
+            if let Some((n, v)) = line.split_once(':') {
+                m.headers.push((n.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        m.body = match body.strip_prefix("base64:") {
+            Some(b64) => {
+                let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+                util::b64_decode_any(&compact, usize::MAX)
+                    .ok_or(DecodeError::Base64 { field: "body" })?
+            }
+            None => body.strip_suffix('\n').unwrap_or(body).as_bytes().to_vec(),
+        };
+        Ok(m)
+    }
+}

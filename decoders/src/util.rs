@@ -1,0 +1,268 @@
+//! Small shared helpers for decoders: lenient base64, URL pieces, form parsing, bounded JSON
+//! parsing and rendering times relative to the context's `now`. Nothing here knows a protocol.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{GeneralPurposeConfig, STANDARD_NO_PAD};
+use base64::engine::{DecodePaddingMode, GeneralPurpose};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::{DecodeError, Limits};
+
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// Decodes base64 or base64url, padded or not. Returns `None` when the text is neither, or when
+/// the output would exceed `max_out` bytes (checked before decoding).
+pub fn b64_decode_any(s: &str, max_out: usize) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() / 4 * 3 > max_out.saturating_add(3) {
+        return None;
+    }
+    if s.contains(['-', '_']) {
+        URL_LENIENT.decode(s).ok()
+    } else {
+        STD_LENIENT.decode(s).ok()
+    }
+}
+
+/// Encodes as standard base64 without padding (for showing raw bytes such as signatures).
+pub fn b64_std_nopad(bytes: &[u8]) -> String {
+    STANDARD_NO_PAD.encode(bytes)
+}
+
+/// Encodes as standard padded base64.
+pub fn b64_std(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// True when every byte of `s` is a base64 or base64url alphabet character (or `=` padding).
+pub fn is_base64ish(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
+}
+
+/// The path of a URL (absolute or origin-form), without query or fragment.
+pub fn url_path(url: &str) -> &str {
+    let no_frag = url.split('#').next().unwrap_or(url);
+    let no_query = no_frag.split('?').next().unwrap_or(no_frag);
+    match no_query.find("://") {
+        Some(i) => {
+            let after = no_query.get(i + 3..).unwrap_or("");
+            match after.find('/') {
+                Some(j) => after.get(j..).unwrap_or("/"),
+                None => "/",
+            }
+        }
+        None => no_query,
+    }
+}
+
+/// The host of an absolute URL (without port and credentials), lowercased.
+pub fn url_host(url: &str) -> Option<String> {
+    let after = url.get(url.find("://")? + 3..)?;
+    let authority = after.split(['/', '?', '#']).next()?;
+    let hostport = authority.rsplit('@').next()?;
+    let host = if hostport.starts_with('[') {
+        hostport.split(']').next().map(|h| format!("{h}]"))?
+    } else {
+        hostport.split(':').next()?.to_string()
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The raw query string of a URL (after `?`, before `#`).
+pub fn url_query(url: &str) -> Option<&str> {
+    let q = url.get(url.find('?')? + 1..)?;
+    Some(q.split('#').next().unwrap_or(q))
+}
+
+/// Decoded query parameters of a URL, in order.
+pub fn url_query_pairs(url: &str) -> Vec<(String, String)> {
+    url_query(url).map(|q| parse_form(q.as_bytes())).unwrap_or_default()
+}
+
+/// Parses `application/x-www-form-urlencoded` bytes (`+` is a space), in order.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// True when the bytes look like a form body: `k=v` pairs joined by `&`, with form-safe bytes.
+pub fn looks_like_form(body: &[u8]) -> bool {
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    !body.is_empty()
+        && body.contains(&b'=')
+        && body.iter().all(|b| {
+            b.is_ascii_alphanumeric() || b"%+-_.~=&*:/;,!'()@$[]|".contains(b)
+        })
+        && body.split(|b| *b == b'&').all(|pair| pair.contains(&b'=') || pair.is_empty())
+}
+
+/// Parses JSON with the depth bound of `limits` (serde_json's own limit of 128 also applies).
+pub fn parse_json(
+    bytes: &[u8],
+    field: &'static str,
+    limits: &Limits,
+) -> Result<serde_json::Value, DecodeError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.len() > limits.max_body {
+        return Err(DecodeError::TooLarge { what: "JSON document", limit: limits.max_body });
+    }
+    if json_depth(bytes) > limits.max_depth {
+        return Err(DecodeError::TooLarge { what: "JSON nesting depth", limit: limits.max_depth });
+    }
+    serde_json::from_slice(bytes).map_err(|e| DecodeError::json(field, &e))
+}
+
+/// The maximum bracket nesting of a JSON text, ignoring brackets inside strings. Cheap pre-check.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Formats seconds since the Unix epoch as an RFC 3339 UTC date (`2024-01-01T00:00:00Z`).
+pub fn format_epoch(secs: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => t
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| secs.to_string()),
+        Err(_) => format!("{secs} (out of range)"),
+    }
+}
+
+/// Seconds since the epoch of a `SystemTime` (negative before 1970).
+pub fn epoch_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// A duration in the largest sensible unit: `45s`, `5m`, `3h 2m`, `12d`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => {
+            let m = (s % 3600) / 60;
+            if m == 0 { format!("{}h", s / 3600) } else { format!("{}h {}m", s / 3600, m) }
+        }
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// `"2024-01-01T00:00:00Z (in 5m)"` or `"… (3h ago)"`, relative to `now`.
+pub fn format_epoch_relative(secs: i64, now: SystemTime) -> String {
+    let now_s = epoch_secs(now);
+    let rel = if secs >= now_s {
+        format!("in {}", human_duration(Duration::from_secs(secs.abs_diff(now_s))))
+    } else {
+        format!("{} ago", human_duration(Duration::from_secs(secs.abs_diff(now_s))))
+    };
+    format!("{} ({rel})", format_epoch(secs))
+}
+
+/// A JSON value that holds an integer either as a number or as a string of digits (the v1 token
+/// endpoint sends `"3599"`).
+pub fn json_int(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Renders a JSON scalar for a view node: strings without quotes, everything else as JSON.
+pub fn json_scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Shortens a long value for one-line summaries: keeps the first `max` characters and says how
+/// many were cut.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    let count = s.chars().count();
+    if count <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max).collect();
+        format!("{head}… (+{} chars)", count - max)
+    }
+}
+
+/// Formats 16 bytes in .NET GUID byte order (the first three fields little-endian), as used by
+/// objectGUID, ImmutableID/SourceAnchor and binary XML UuidText.
+pub fn dotnet_guid(b: &[u8; 16]) -> String {
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
+        b[14], b[15]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_accepts_both_alphabets_with_or_without_padding() {
+        assert_eq!(b64_decode_any("aGk", 10).as_deref(), Some(&b"hi"[..]));
+        assert_eq!(b64_decode_any("aGk=", 10).as_deref(), Some(&b"hi"[..]));
+        assert_eq!(b64_decode_any("-_8", 10).as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(b64_decode_any("+/8=", 10).as_deref(), Some(&[0xfb, 0xff][..]));
+        assert!(b64_decode_any("not base64!", 10).is_none());
+    }
+
+    #[test]
+    fn url_parts_are_split_without_a_url_crate() {
+        let u = "https://User:pw@Login.Example.com:443/common/userrealm/a%40b?api-version=1.0#frag";
+        assert_eq!(url_path(u), "/common/userrealm/a%40b");
+        assert_eq!(url_host(u).as_deref(), Some("login.example.com"));
+        assert_eq!(url_query_pairs(u), vec![("api-version".into(), "1.0".into())]);
+        assert_eq!(url_path("/x?y"), "/x");
+    }
+
+    #[test]
+    fn immutable_id_renders_as_its_object_guid() {
+        let raw = b64_decode_any("lHh/rEL830q6/mStDnD4uw==", 16).unwrap();
+        let arr: [u8; 16] = raw.try_into().unwrap();
+        assert_eq!(dotnet_guid(&arr), "ac7f7894-fc42-4adf-bafe-64ad0e70f8bb");
+    }
+
+    #[test]
+    fn relative_times_say_in_or_ago() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(format_epoch_relative(1_700_000_300, now), "2023-11-14T22:18:20Z (in 5m)");
+        assert!(format_epoch_relative(1_699_990_000, now).ends_with("(2h 46m ago)"));
+    }
+
+    #[test]
+    fn json_depth_ignores_brackets_in_strings() {
+        assert_eq!(json_depth(br#"{"a":"[[[[","b":[1,{"c":2}]}"#), 3);
+    }
+}

@@ -1,0 +1,26 @@
+//! Golden tests: every `fixtures/<decoder>/<case>.http` file is parsed as an HTTP message
+//! (see `OwnedMessage::parse_http_text`) and decoded by the builtin registry at a fixed "now"
+//! (2023-11-14T22:13:20Z); the result of `decode_all` is snapshotted as YAML. A sibling
+//! `<case>.keys.json` (a JWKS or JWK) is loaded as trusted keys for that case.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use idscope_decoders::{Context, OwnedMessage, Registry, Trust};
+
+#[test]
+fn golden() {
+    insta::glob!("fixtures/**/*.http", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let msg = OwnedMessage::parse_http_text(&text).unwrap();
+        let mut trust = Trust::default();
+        let keys = path.with_extension("keys.json");
+        if keys.exists() {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&keys).unwrap()).unwrap();
+            assert!(trust.add_jwks(&doc, "test keys") > 0, "no keys in {}", keys.display());
+        }
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let outcomes = Registry::builtin().decode_all(&msg.as_message(), &cx);
+        insta::assert_yaml_snapshot!(outcomes);
+    });
+}

@@ -1,0 +1,7 @@
+//! idscope: an inspection proxy for identity and directory-sync traffic.
+//!
+//! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
+//! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
+//! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
+
+pub mod flow;

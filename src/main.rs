@@ -1,0 +1,2 @@
+//! The `idscope` binary (being assembled).
+fn main() {}
