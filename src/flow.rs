@@ -31,7 +31,10 @@ pub type Headers = Vec<(String, String)>;
 
 /// The first value of header `name` (case-insensitive).
 pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Fields of a HAR object that idscope does not model but keeps so that a round trip loses
@@ -87,7 +90,13 @@ impl Body {
     /// A plain (identity-encoded) body that is complete.
     pub fn plain(bytes: impl Into<Bytes>) -> Self {
         let raw = bytes.into();
-        Body { size: raw.len() as u64, raw, encoding: None, truncated: false, sha256: None }
+        Body {
+            size: raw.len() as u64,
+            raw,
+            encoding: None,
+            truncated: false,
+            sha256: None,
+        }
     }
 
     /// A body that still carries `encoding` (as recorded by the proxy).
@@ -113,7 +122,12 @@ impl Body {
         };
         let mut data: Vec<u8> = self.raw.to_vec();
         // Encodings are listed in the order they were applied; undo them in reverse.
-        for e in enc.split(',').map(str::trim).rev().filter(|e| !e.is_empty()) {
+        for e in enc
+            .split(',')
+            .map(str::trim)
+            .rev()
+            .filter(|e| !e.is_empty())
+        {
             data = decode_one(e, &data, cap, self.truncated)?;
         }
         Ok(Cow::Owned(data))
@@ -128,23 +142,34 @@ impl Body {
 
 fn decode_one(enc: &str, data: &[u8], cap: usize, partial: bool) -> Result<Vec<u8>, BodyError> {
     let lower = enc.to_ascii_lowercase();
-    let corrupt = |m: std::io::Error| BodyError::Corrupt { encoding: lower.clone(), message: m.to_string() };
+    let corrupt = |m: std::io::Error| BodyError::Corrupt {
+        encoding: lower.clone(),
+        message: m.to_string(),
+    };
     let mut out = Vec::new();
     let limit = cap as u64 + 1;
     let res = match lower.as_str() {
         "identity" => return Ok(data.to_vec()),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(data).take(limit).read_to_end(&mut out),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out),
         "deflate" => {
             // RFC 9110 says zlib-wrapped; some servers send raw deflate. Try zlib, then raw.
-            let r = flate2::read::ZlibDecoder::new(data).take(limit).read_to_end(&mut out);
+            let r = flate2::read::ZlibDecoder::new(data)
+                .take(limit)
+                .read_to_end(&mut out);
             if r.is_err() {
                 out.clear();
-                flate2::read::DeflateDecoder::new(data).take(limit).read_to_end(&mut out)
+                flate2::read::DeflateDecoder::new(data)
+                    .take(limit)
+                    .read_to_end(&mut out)
             } else {
                 r
             }
         }
-        "br" => brotli::Decompressor::new(data, 4096).take(limit).read_to_end(&mut out),
+        "br" => brotli::Decompressor::new(data, 4096)
+            .take(limit)
+            .read_to_end(&mut out),
         other => return Err(BodyError::Unsupported(other.to_string())),
     };
     match res {
@@ -300,7 +325,12 @@ impl Flow {
             method: Some(&self.request.method),
             url: Some(&self.request.url),
             status: None,
-            headers: self.request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+            headers: self
+                .request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
             body,
         }
     }
@@ -313,7 +343,11 @@ impl Flow {
             method: Some(&self.request.method),
             url: Some(&self.request.url),
             status: Some(r.status),
-            headers: r.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+            headers: r
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
             body,
         })
     }
@@ -424,7 +458,9 @@ mod tests {
     #[test]
     fn brotli_and_raw_deflate_are_understood() {
         let mut br = Vec::new();
-        brotli::CompressorWriter::new(&mut br, 4096, 5, 22).write_all(b"hello br").unwrap();
+        brotli::CompressorWriter::new(&mut br, 4096, 5, 22)
+            .write_all(b"hello br")
+            .unwrap();
         assert_eq!(&*Body::encoded(br, "br").decoded(100).unwrap(), b"hello br");
         let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         raw.write_all(b"raw deflate").unwrap();

@@ -124,12 +124,18 @@ impl<'a> Message<'a> {
 
     /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
     }
 
     /// Every header with this name, compared case-insensitively, in wire order.
     pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
     }
 
     /// The media type essence of `Content-Type`, lowercased, without parameters
@@ -224,7 +230,10 @@ impl Trust {
         let mut added = 0;
         for k in keys {
             if k.get("kty").and_then(|v| v.as_str()).is_some() {
-                self.keys.push(TrustedKey { jwk: k.clone(), source: source.to_string() });
+                self.keys.push(TrustedKey {
+                    jwk: k.clone(),
+                    source: source.to_string(),
+                });
                 added += 1;
             }
         }
@@ -254,7 +263,12 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     /// A context at nesting depth 0 with default limits.
     pub fn new(now: SystemTime, trust: &'a Trust) -> Self {
-        Context { now, limits: Limits::default(), trust, depth: 0 }
+        Context {
+            now,
+            limits: Limits::default(),
+            trust,
+            depth: 0,
+        }
     }
 
     /// The same context with other limits.
@@ -270,7 +284,10 @@ impl<'a> Context<'a> {
         if self.depth >= self.limits.max_nesting {
             return None;
         }
-        let inner = Context { depth: self.depth + 1, ..*self };
+        let inner = Context {
+            depth: self.depth + 1,
+            ..*self
+        };
         Registry::builtin().best_specific(&Message::blob(blob), &inner)
     }
 }
@@ -353,12 +370,20 @@ pub enum DecodeError {
 impl DecodeError {
     /// A [`DecodeError::Json`] from a serde_json error.
     pub fn json(field: &'static str, e: &serde_json::Error) -> Self {
-        DecodeError::Json { field, line: e.line(), column: e.column(), message: e.to_string() }
+        DecodeError::Json {
+            field,
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
     }
 
     /// A [`DecodeError::NotThisKind`].
     pub fn not(expected: &'static str, why: impl Into<String>) -> Self {
-        DecodeError::NotThisKind { expected, why: why.into() }
+        DecodeError::NotThisKind {
+            expected,
+            why: why.into(),
+        }
     }
 }
 
@@ -399,7 +424,11 @@ impl OwnedMessage {
             method: self.method.as_deref(),
             url: self.url.as_deref(),
             status: self.status,
-            headers: self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
             body: &self.body,
         }
     }
@@ -423,7 +452,10 @@ impl OwnedMessage {
             None => (text.trim_end_matches('\n'), ""),
         };
         let mut lines = head.lines();
-        let first = lines.next().ok_or(DecodeError::Missing("request line"))?.trim();
+        let first = lines
+            .next()
+            .ok_or(DecodeError::Missing("request line"))?
+            .trim();
         let mut m = OwnedMessage {
             direction: Direction::Blob,
             method: None,

@@ -58,8 +58,9 @@ pub struct Registry {
     decoders: Vec<&'static dyn Decoder>,
 }
 
-static BUILTIN_REGISTRY: std::sync::LazyLock<Registry> =
-    std::sync::LazyLock::new(|| Registry { decoders: BUILTIN.to_vec() });
+static BUILTIN_REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(|| Registry {
+    decoders: BUILTIN.to_vec(),
+});
 
 impl Registry {
     /// The registry of every builtin decoder.
@@ -116,7 +117,9 @@ impl Registry {
 
     /// The best successful decode, for the one-line summary column.
     pub fn best(&self, msg: &Message<'_>, cx: &Context<'_>) -> Option<Decoded> {
-        self.ranked(msg).into_iter().find_map(|(d, _)| d.decode(msg, cx).ok())
+        self.ranked(msg)
+            .into_iter()
+            .find_map(|(d, _)| d.decode(msg, cx).ok())
     }
 
     /// The best successful decode by a decoder that is not a generic fallback ([`GENERIC`]).

@@ -41,7 +41,8 @@ pub fn b64_std(bytes: &[u8]) -> String {
 /// True when every byte of `s` is a base64 or base64url alphabet character (or `=` padding).
 pub fn is_base64ish(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
 }
 
 /// The path of a URL (absolute or origin-form), without query or fragment.
@@ -81,12 +82,16 @@ pub fn url_query(url: &str) -> Option<&str> {
 
 /// Decoded query parameters of a URL, in order.
 pub fn url_query_pairs(url: &str) -> Vec<(String, String)> {
-    url_query(url).map(|q| parse_form(q.as_bytes())).unwrap_or_default()
+    url_query(url)
+        .map(|q| parse_form(q.as_bytes()))
+        .unwrap_or_default()
 }
 
 /// Parses `application/x-www-form-urlencoded` bytes (`+` is a space), in order.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// True when the bytes look like a form body: `k=v` pairs joined by `&`, with form-safe bytes.
@@ -94,10 +99,12 @@ pub fn looks_like_form(body: &[u8]) -> bool {
     let body = body.strip_suffix(b"\n").unwrap_or(body);
     !body.is_empty()
         && body.contains(&b'=')
-        && body.iter().all(|b| {
-            b.is_ascii_alphanumeric() || b"%+-_.~=&*:/;,!'()@$[]|".contains(b)
-        })
-        && body.split(|b| *b == b'&').all(|pair| pair.contains(&b'=') || pair.is_empty())
+        && body
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"%+-_.~=&*:/;,!'()@$[]|".contains(b))
+        && body
+            .split(|b| *b == b'&')
+            .all(|pair| pair.contains(&b'=') || pair.is_empty())
 }
 
 /// Parses JSON with the depth bound of `limits` (serde_json's own limit of 128 also applies).
@@ -108,10 +115,16 @@ pub fn parse_json(
 ) -> Result<serde_json::Value, DecodeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.len() > limits.max_body {
-        return Err(DecodeError::TooLarge { what: "JSON document", limit: limits.max_body });
+        return Err(DecodeError::TooLarge {
+            what: "JSON document",
+            limit: limits.max_body,
+        });
     }
     if json_depth(bytes) > limits.max_depth {
-        return Err(DecodeError::TooLarge { what: "JSON nesting depth", limit: limits.max_depth });
+        return Err(DecodeError::TooLarge {
+            what: "JSON nesting depth",
+            limit: limits.max_depth,
+        });
     }
     serde_json::from_slice(bytes).map_err(|e| DecodeError::json(field, &e))
 }
@@ -168,7 +181,11 @@ pub fn human_duration(d: Duration) -> String {
         60..=3599 => format!("{}m", s / 60),
         3600..=86_399 => {
             let m = (s % 3600) / 60;
-            if m == 0 { format!("{}h", s / 3600) } else { format!("{}h {}m", s / 3600, m) }
+            if m == 0 {
+                format!("{}h", s / 3600)
+            } else {
+                format!("{}h {}m", s / 3600, m)
+            }
         }
         _ => format!("{}d", s / 86_400),
     }
@@ -178,9 +195,15 @@ pub fn human_duration(d: Duration) -> String {
 pub fn format_epoch_relative(secs: i64, now: SystemTime) -> String {
     let now_s = epoch_secs(now);
     let rel = if secs >= now_s {
-        format!("in {}", human_duration(Duration::from_secs(secs.abs_diff(now_s))))
+        format!(
+            "in {}",
+            human_duration(Duration::from_secs(secs.abs_diff(now_s)))
+        )
     } else {
-        format!("{} ago", human_duration(Duration::from_secs(secs.abs_diff(now_s))))
+        format!(
+            "{} ago",
+            human_duration(Duration::from_secs(secs.abs_diff(now_s)))
+        )
     };
     format!("{} ({rel})", format_epoch(secs))
 }
@@ -220,8 +243,22 @@ pub fn ellipsize(s: &str, max: usize) -> String {
 pub fn dotnet_guid(b: &[u8; 16]) -> String {
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
-        b[14], b[15]
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
     )
 }
 
@@ -233,8 +270,14 @@ mod tests {
     fn base64_accepts_both_alphabets_with_or_without_padding() {
         assert_eq!(b64_decode_any("aGk", 10).as_deref(), Some(&b"hi"[..]));
         assert_eq!(b64_decode_any("aGk=", 10).as_deref(), Some(&b"hi"[..]));
-        assert_eq!(b64_decode_any("-_8", 10).as_deref(), Some(&[0xfb, 0xff][..]));
-        assert_eq!(b64_decode_any("+/8=", 10).as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(
+            b64_decode_any("-_8", 10).as_deref(),
+            Some(&[0xfb, 0xff][..])
+        );
+        assert_eq!(
+            b64_decode_any("+/8=", 10).as_deref(),
+            Some(&[0xfb, 0xff][..])
+        );
         assert!(b64_decode_any("not base64!", 10).is_none());
     }
 
@@ -243,7 +286,10 @@ mod tests {
         let u = "https://User:pw@Login.Example.com:443/common/userrealm/a%40b?api-version=1.0#frag";
         assert_eq!(url_path(u), "/common/userrealm/a%40b");
         assert_eq!(url_host(u).as_deref(), Some("login.example.com"));
-        assert_eq!(url_query_pairs(u), vec![("api-version".into(), "1.0".into())]);
+        assert_eq!(
+            url_query_pairs(u),
+            vec![("api-version".into(), "1.0".into())]
+        );
         assert_eq!(url_path("/x?y"), "/x");
     }
 
@@ -257,7 +303,10 @@ mod tests {
     #[test]
     fn relative_times_say_in_or_ago() {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(format_epoch_relative(1_700_000_300, now), "2023-11-14T22:18:20Z (in 5m)");
+        assert_eq!(
+            format_epoch_relative(1_700_000_300, now),
+            "2023-11-14T22:18:20Z (in 5m)"
+        );
         assert!(format_epoch_relative(1_699_990_000, now).ends_with("(2h 46m ago)"));
     }
 

@@ -21,7 +21,12 @@ pub struct Decoded {
 impl Decoded {
     /// A decode result with no findings yet.
     pub fn new(decoder: &'static str, summary: impl Into<String>, root: Node) -> Self {
-        Decoded { decoder, summary: summary.into(), root, findings: Vec::new() }
+        Decoded {
+            decoder,
+            summary: summary.into(),
+            root,
+            findings: Vec::new(),
+        }
     }
 
     /// Adds a finding (builder style).
@@ -79,7 +84,13 @@ pub struct Node {
 impl Node {
     /// A section with no value.
     pub fn section(label: impl Into<String>) -> Self {
-        Node { label: label.into(), value: None, kind: Kind::Section, note: None, children: vec![] }
+        Node {
+            label: label.into(),
+            value: None,
+            kind: Kind::Section,
+            note: None,
+            children: vec![],
+        }
     }
 
     /// A named value of kind [`Kind::Field`].
@@ -212,7 +223,11 @@ pub struct Finding {
 impl Finding {
     /// A finding of any severity.
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        Finding { severity, message: message.into(), at: None }
+        Finding {
+            severity,
+            message: message.into(),
+            at: None,
+        }
     }
     /// An informational finding.
     pub fn info(message: impl Into<String>) -> Self {
@@ -241,7 +256,11 @@ mod tests {
     fn find_path_matches_suffix_of_label_path() {
         let root = Node::section("jwt")
             .with_child(Node::section("claims").with_child(Node::field("upn", "a@b")));
-        assert_eq!(root.find_path("claims/upn").and_then(|n| n.value.as_deref()), Some("a@b"));
+        assert_eq!(
+            root.find_path("claims/upn")
+                .and_then(|n| n.value.as_deref()),
+            Some("a@b")
+        );
         assert!(root.find_path("header/upn").is_none());
     }
 
