@@ -5,3 +5,7 @@
 //! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod flow;
+pub mod analysis;
+pub mod capture;
+pub mod cli;
+pub mod commands;

@@ -1,0 +1,203 @@
+//! Cross-flow work over a capture: decoding each flow's request and response with the decoder
+//! registry ([`decode_flow`] → [`FlowReport`]), and learning trust from the capture itself
+//! ([`learn_trust`]: a JWKS answered in flow #N becomes a key "from flow #N", so every JWT in the
+//! same capture is verified against it and the verdict names that flow). Sequences ("stories")
+//! will live here too. This module neither reads files nor prints.
+
+use idscope_decoders::registry::GENERIC;
+use idscope_decoders::{Context, Finding, Limits, Outcome, Registry, Severity, Trust};
+
+use crate::flow::{DEFAULT_DECODED_CAP, Flow, FlowId};
+
+/// Which half of a flow something belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The request.
+    Request,
+    /// The response (or the error in its place).
+    Response,
+}
+
+/// Everything the decoders said about one flow.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowReport {
+    /// The flow.
+    pub id: FlowId,
+    /// Every applicable decoder's outcome on the request, best first.
+    pub request: Vec<Outcome>,
+    /// Every applicable decoder's outcome on the response, best first.
+    pub response: Vec<Outcome>,
+    /// Findings about the flow itself (no response, undecodable body).
+    pub flow_findings: Vec<Finding>,
+}
+
+impl FlowReport {
+    /// Ids of the specific (non-generic) decoders that succeeded, request first, without
+    /// repeats; falls back to the generic ones when nothing specific applied.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let ok = || {
+            self.request
+                .iter()
+                .chain(&self.response)
+                .filter(|o| o.result.is_ok())
+                .map(|o| o.decoder)
+        };
+        let mut kinds: Vec<&'static str> = Vec::new();
+        for id in ok().filter(|id| !GENERIC.contains(id)) {
+            if !kinds.contains(&id) {
+                kinds.push(id);
+            }
+        }
+        if kinds.is_empty() {
+            for id in ok() {
+                if !kinds.contains(&id) {
+                    kinds.push(id);
+                    break;
+                }
+            }
+        }
+        kinds
+    }
+
+    /// The one-line summary: the best specific interpretation of the request and of the
+    /// response, joined by `⇒`.
+    pub fn summary(&self) -> String {
+        let best = |outs: &[Outcome]| -> Option<String> {
+            let ok = || outs.iter().filter_map(|o| o.result.as_ref().ok());
+            ok().find(|d| !GENERIC.contains(&d.decoder))
+                .or_else(|| ok().next())
+                .map(|d| d.summary.clone())
+        };
+        match (best(&self.request), best(&self.response)) {
+            (Some(q), Some(s)) => format!("{q} ⇒ {s}"),
+            (Some(q), None) => q,
+            (None, Some(s)) => s,
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Every finding: the flow's own, then each successful outcome's, with the side and decoder.
+    pub fn findings(&self) -> Vec<(Option<Side>, &'static str, &Finding)> {
+        let mut all: Vec<(Option<Side>, &'static str, &Finding)> =
+            self.flow_findings.iter().map(|f| (None, "flow", f)).collect();
+        for (side, outs) in [(Side::Request, &self.request), (Side::Response, &self.response)] {
+            for o in outs {
+                if let Ok(d) = &o.result {
+                    all.extend(d.findings.iter().map(|f| (Some(side), d.decoder, f)));
+                }
+            }
+        }
+        all
+    }
+
+    /// The worst severity among all findings.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings().iter().map(|(_, _, f)| f.severity).max()
+    }
+}
+
+/// Decodes both halves of a flow at the flow's own time (so expiry is judged against capture
+/// time, not today).
+pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limits) -> FlowReport {
+    let cx = Context::new(flow.started_at, trust).with_limits(limits);
+    let cap = limits.max_inflate.min(DEFAULT_DECODED_CAP);
+    let mut flow_findings = Vec::new();
+
+    let req_body = match flow.request.body.decoded(cap) {
+        Ok(b) => b,
+        Err(e) => {
+            flow_findings.push(Finding::warning(format!("request body: {e}")));
+            flow.request.body.decoded_lossy(cap)
+        }
+    };
+    let request = registry.decode_all(&flow.request_message(&req_body), &cx);
+
+    let response = match flow.response() {
+        Some(r) => {
+            let body = match r.body.decoded(cap) {
+                Ok(b) => b,
+                Err(e) => {
+                    flow_findings.push(Finding::warning(format!("response body: {e}")));
+                    r.body.decoded_lossy(cap)
+                }
+            };
+            if r.body.truncated {
+                flow_findings.push(Finding::info(format!(
+                    "response body truncated: {} of {} bytes kept",
+                    r.body.raw.len(),
+                    r.body.size
+                )));
+            }
+            match flow.response_message(&body) {
+                Some(msg) => registry.decode_all(&msg, &cx),
+                None => Vec::new(),
+            }
+        }
+        None => {
+            if let Some(e) = flow.error() {
+                let what = if e.incomplete { "incomplete" } else { "no response" };
+                flow_findings.push(Finding::error(format!("{what}: {}", e.message)));
+            }
+            Vec::new()
+        }
+    };
+    FlowReport { id: flow.id, request, response, flow_findings }
+}
+
+/// If this flow's response is a JWKS document, adds its keys to `trust` with the source
+/// `"flow #N"`; returns how many keys were added. Cheap for everything else: only bodies that
+/// mention both `"keys"` and `"kty"` are parsed.
+pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
+    let Some(r) = flow.response() else { return 0 };
+    if !(200..300).contains(&r.status) {
+        return 0;
+    }
+    let body = r.body.decoded_lossy(DEFAULT_DECODED_CAP);
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    if !(has(b"\"keys\"") && has(b"\"kty\"")) {
+        return 0;
+    }
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(doc) => trust.add_jwks(&doc, &format!("flow {}", flow.id)),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::testing::{flow, request, response};
+
+    #[test]
+    fn jwks_in_a_capture_becomes_trust_named_after_its_flow() {
+        let jwks = br#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#;
+        let f = flow(4, request("GET", "https://login.example/common/discovery/keys"), response(200, "application/json", jwks));
+        let mut trust = Trust::default();
+        assert_eq!(learn_trust(&f, &mut trust), 1);
+        assert_eq!(trust.keys[0].source, "flow #5");
+    }
+
+    #[test]
+    fn non_jwks_bodies_add_no_keys() {
+        let f = flow(0, request("GET", "https://x/"), response(200, "application/json", br#"{"keys":[1]}"#));
+        let mut trust = Trust::default();
+        assert_eq!(learn_trust(&f, &mut trust), 0);
+        let err = flow(1, request("GET", "https://x/"), response(500, "application/json", br#"{"keys":[{"kty":"RSA"}]}"#));
+        assert_eq!(learn_trust(&err, &mut trust), 0);
+        assert!(trust.is_empty());
+    }
+
+    #[test]
+    fn error_flows_report_why_there_is_no_response() {
+        let mut f = flow(0, request("GET", "https://x/"), response(200, "text/plain", b""));
+        f.outcome = crate::flow::Outcome::Error(crate::flow::FlowError {
+            message: "connection reset".into(),
+            incomplete: false,
+        });
+        let r = decode_flow(&f, Registry::builtin(), &Trust::default(), Limits::default());
+        assert_eq!(r.worst(), Some(Severity::Error));
+        assert!(r.findings()[0].2.message.contains("no response: connection reset"));
+    }
+}

@@ -1,0 +1,341 @@
+//! `idscope analyze FILE`: the offline report. Two streaming passes over the capture: the first
+//! learns keys published in the capture (JWKS answers), the second decodes every flow against them
+//! and prints a table row (or, with `--json`, one JSON object) per flow, then the findings.
+//!
+//! Memory does not grow with the file: flows are read one at a time, decoded by a small pool of
+//! worker threads (one per core) and written in capture order through a bounded reorder buffer.
+//! Only the findings list of the text report is kept, and it is capped. A malformed file stops the
+//! report after the flows that were read, with an error naming the file, entry and byte offset.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use idscope_decoders::{Limits, Registry, Trust};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::render::{finding_line, mask_outcomes};
+use crate::analysis::{FlowReport, Side, decode_flow, learn_trust};
+use crate::capture::{self, CaptureError};
+use crate::cli::AnalyzeArgs;
+use crate::flow::Flow;
+
+/// Findings kept for the text report's closing section; the rest are counted.
+const MAX_LISTED_FINDINGS: usize = 10_000;
+/// Flows in flight between the reader, the workers and the writer.
+const PIPELINE_DEPTH: usize = 256;
+
+/// Runs `idscope analyze`.
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut trust = super::load_user_trust(&args.decode.jwks)?;
+    let user_keys = trust.keys.len();
+
+    // Pass 1: keys the capture itself publishes. A read error ends the pass; pass 2 reports it
+    // after printing every flow before it.
+    for flow in capture::open(&args.file)? {
+        match flow {
+            Ok(flow) => {
+                learn_trust(&flow, &mut trust);
+            }
+            Err(_) => break,
+        }
+    }
+    let learned = trust.keys.len() - user_keys;
+
+    let reader = capture::open(&args.file)?;
+    let progress = progress_bar(reader.total_bytes());
+    let opts = Opts { json: args.json, show_secrets: args.decode.show_secrets };
+    let trust = Arc::new(trust);
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if !opts.json {
+        writeln!(
+            out,
+            "{:>5}  {:<6} {:<30} {:<40} {:>6}  {:<12} SUMMARY",
+            "#", "METHOD", "HOST", "PATH", "STATUS", "KIND"
+        )?;
+    }
+    let (summary, read_error, repaired) =
+        run_pipeline(reader, &trust, opts, &mut out, progress.as_ref())?;
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
+    if !opts.json {
+        writeln!(out)?;
+        if learned > 0 {
+            writeln!(out, "Keys learned from the capture: {learned} (JWTs verified against them)")?;
+        }
+        if summary.findings.is_empty() {
+            writeln!(out, "Findings: none")?;
+        } else {
+            writeln!(out, "Findings ({}):", summary.findings_total)?;
+            for line in &summary.findings {
+                writeln!(out, "  {line}")?;
+            }
+            if summary.findings_total > summary.findings.len() {
+                writeln!(
+                    out,
+                    "  … and {} more (idscope analyze --json lists them all)",
+                    summary.findings_total - summary.findings.len()
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if let Some(note) = repaired {
+        eprintln!("idscope: {}: {note}", args.file.display());
+    }
+    match read_error {
+        Some(e) => Err(anyhow::Error::new(e)
+            .context(format!("stopped after {} flows", summary.flows))),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Opts {
+    json: bool,
+    show_secrets: bool,
+}
+
+#[derive(Debug, Default)]
+struct Summary {
+    flows: usize,
+    findings: Vec<String>,
+    findings_total: usize,
+}
+
+/// One rendered flow: its output bytes and, for the text report, its finding lines.
+struct Rendered {
+    seq: usize,
+    bytes: Vec<u8>,
+    findings: Vec<String>,
+}
+
+type Job = (usize, Flow);
+
+fn run_pipeline(
+    mut reader: capture::CaptureReader,
+    trust: &Arc<Trust>,
+    opts: Opts,
+    out: &mut impl Write,
+    progress: Option<&ProgressBar>,
+) -> anyhow::Result<(Summary, Option<CaptureError>, Option<String>)> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let (job_tx, job_rx) = sync_channel::<Job>(PIPELINE_DEPTH);
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (done_tx, done_rx) = sync_channel::<Rendered>(PIPELINE_DEPTH);
+
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let job_rx = Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
+            let trust = Arc::clone(trust);
+            s.spawn(move || worker(&job_rx, &done_tx, &trust, opts));
+        }
+        drop(done_tx);
+
+        // The reader runs on its own thread so this one can write in order.
+        let feeder = s.spawn(move || feed(&mut reader, job_tx, progress));
+        let summary = write_in_order(done_rx, out)?;
+        let (read_error, repaired) = feeder
+            .join()
+            .map_err(|_| anyhow::anyhow!("the capture reader thread panicked"))?;
+        Ok((summary, read_error, repaired))
+    })
+}
+
+fn feed(
+    reader: &mut capture::CaptureReader,
+    jobs: SyncSender<Job>,
+    progress: Option<&ProgressBar>,
+) -> (Option<CaptureError>, Option<String>) {
+    let mut error = None;
+    for (seq, flow) in reader.by_ref().enumerate() {
+        match flow {
+            Ok(flow) => {
+                if jobs.send((seq, flow)).is_err() {
+                    break; // the writer stopped (e.g. broken pipe)
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+        if let Some(p) = progress {
+            if seq % 64 == 0 {
+                p.set_position(reader.bytes_read());
+            }
+        }
+    }
+    (error, reader.repaired().map(str::to_string))
+}
+
+fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trust, opts: Opts) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, flow)) = job else { return };
+        let mut report = decode_flow(&flow, Registry::builtin(), trust, Limits::default());
+        if !opts.show_secrets {
+            mask_outcomes(&mut report.request);
+            mask_outcomes(&mut report.response);
+        }
+        let rendered = if opts.json {
+            let mut bytes = Vec::with_capacity(4096);
+            // Serializing plain data into a Vec cannot fail; an error here would be a bug in a
+            // Serialize impl, reported in place of the object rather than aborting the report.
+            if let Err(e) = serde_json::to_writer(&mut bytes, &JsonFlow::new(&flow, &report)) {
+                bytes.clear();
+                bytes.extend_from_slice(format!("{{\"error\":\"{e}\"}}").as_bytes());
+            }
+            bytes.push(b'\n');
+            Rendered { seq, bytes, findings: vec![] }
+        } else {
+            Rendered { seq, bytes: table_row(&flow, &report).into_bytes(), findings: finding_lines(&flow, &report) }
+        };
+        if done.send(rendered).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_in_order(done: Receiver<Rendered>, out: &mut impl Write) -> anyhow::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut pending: BTreeMap<usize, Rendered> = BTreeMap::new();
+    let mut next = 0usize;
+    for r in done {
+        pending.insert(r.seq, r);
+        while let Some(r) = pending.remove(&next) {
+            out.write_all(&r.bytes).context("writing the report")?;
+            summary.flows += 1;
+            summary.findings_total += r.findings.len();
+            let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
+            summary.findings.extend(r.findings.into_iter().take(room));
+            next += 1;
+        }
+    }
+    Ok(summary)
+}
+
+fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
+    let total = total?;
+    if total < (8 << 20) || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bar:40} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
+fn table_row(flow: &Flow, report: &FlowReport) -> String {
+    let status = match flow.response() {
+        Some(r) => r.status.to_string(),
+        None => "ERR".to_string(),
+    };
+    let kinds = report.kinds().join(",");
+    let mark = match report.worst() {
+        Some(idscope_decoders::Severity::Error) => "!",
+        Some(idscope_decoders::Severity::Warning) => "?",
+        _ => " ",
+    };
+    format!(
+        "{:>5}{mark} {:<6} {:<30} {:<40} {:>6}  {:<12} {}\n",
+        flow.id.0 + 1,
+        clip(&flow.request.method, 6),
+        clip(&flow.host(), 30),
+        clip(flow.path_and_query(), 40),
+        status,
+        clip(&kinds, 12),
+        clip(&report.summary(), 160),
+    )
+}
+
+fn finding_lines(flow: &Flow, report: &FlowReport) -> Vec<String> {
+    report
+        .findings()
+        .into_iter()
+        .map(|(side, decoder, f)| {
+            let side = match side {
+                Some(Side::Request) => " request",
+                Some(Side::Response) => " response",
+                None => "",
+            };
+            format!("{}{side} {decoder}: {}", flow.id, finding_line(f))
+        })
+        .collect()
+}
+
+/// The `--json` shape of one flow (one line each).
+#[derive(Serialize)]
+struct JsonFlow<'a> {
+    id: u64,
+    started: String,
+    method: &'a str,
+    url: &'a str,
+    host: String,
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    kinds: Vec<&'static str>,
+    summary: String,
+    worst: Option<idscope_decoders::Severity>,
+    findings: Vec<JsonFinding<'a>>,
+    request: &'a [idscope_decoders::Outcome],
+    response: &'a [idscope_decoders::Outcome],
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    side: Option<Side>,
+    decoder: &'static str,
+    #[serde(flatten)]
+    finding: &'a idscope_decoders::Finding,
+}
+
+impl<'a> JsonFlow<'a> {
+    fn new(flow: &'a Flow, report: &'a FlowReport) -> Self {
+        JsonFlow {
+            id: flow.id.0 + 1,
+            started: time::OffsetDateTime::from(flow.started_at)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            method: &flow.request.method,
+            url: &flow.request.url,
+            host: flow.host(),
+            status: flow.response().map(|r| r.status),
+            error: flow.error().map(|e| e.message.as_str()),
+            kinds: report.kinds(),
+            summary: report.summary(),
+            worst: report.worst(),
+            findings: report
+                .findings()
+                .into_iter()
+                .map(|(side, decoder, finding)| JsonFinding { side, decoder, finding })
+                .collect(),
+            request: &report.request,
+            response: &report.response,
+        }
+    }
+}

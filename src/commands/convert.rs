@@ -1,0 +1,50 @@
+//! `idscope convert IN -o OUT`: reads any capture idscope understands (HAR from any tool, a
+//! truncated idscope recording, a Fiddler SAZ) and writes it as an idscope HAR in the crash-safe
+//! layout (security.md §3), file mode 0600. Refuses to overwrite OUT without `--force`. A read
+//! error stops the conversion with the file, entry and byte offset; the flows already written stay
+//! in a valid, closed file.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::capture;
+use crate::cli::ConvertArgs;
+
+/// Runs `idscope convert`.
+pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
+    let reader = capture::open(&args.input)?;
+    let mut writer = capture::HarWriter::create(&args.output, args.force)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    let mut count = 0usize;
+    let mut failure = None;
+    let mut reader = reader;
+    for flow in reader.by_ref() {
+        match flow {
+            Ok(flow) => {
+                writer
+                    .write_flow(&flow)
+                    .with_context(|| format!("writing {}", args.output.display()))?;
+                count += 1;
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    writer.finish().with_context(|| format!("closing {}", args.output.display()))?;
+    if let Some(note) = reader.repaired() {
+        eprintln!("idscope: {}: {note}", args.input.display());
+    }
+    match failure {
+        Some(e) => Err(anyhow::Error::new(e).context(format!(
+            "stopped after {count} flows (they are in {})",
+            args.output.display()
+        ))),
+        None => {
+            eprintln!("wrote {count} flows to {}", args.output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
