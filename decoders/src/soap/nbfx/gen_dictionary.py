@@ -20,7 +20,7 @@ TLSNEGO = " http://schemas.xmlsoap.org/ws/2005/02/trust/tlsnego"
 
 LOOKUPS = """/// The static string with this id: even ids `0..=0x3CC` only, `None` otherwise.
 pub fn lookup(id: u32) -> Option<&'static str> {
-    if id % 2 != 0 {
+    if !id.is_multiple_of(2) {
         return None;
     }
     STATIC.get(usize::try_from(id / 2).ok()?).copied()
