@@ -221,7 +221,8 @@ impl Session {
     }
 
     /// Decodes one message of this session: its string table (if any) extends the session,
-    /// then its records are rendered as XML.
+    /// then its records are rendered as XML. The table's strings stay in the session even if
+    /// the records after it turn out to be malformed, as they would for the real receiver.
     pub fn decode(
         &mut self,
         bytes: &[u8],

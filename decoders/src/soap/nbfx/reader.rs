@@ -950,7 +950,9 @@ impl<'a, 's> Reader<'a, 's> {
         Ok(())
     }
 
-    /// The length field of a Chars/Bytes/UnicodeChars record (type `rt`, even).
+    /// The length field of a Chars/Bytes/UnicodeChars record (type `rt`, even): one byte, two
+    /// bytes, or a positive i32. UnicodeChars32 uses the i32 too: the spec prose says
+    /// MultiByteInt31, but its own example (`BA 04 00 00 00 …`) and .NET use four bytes.
     fn length(&mut self, rt: u8, at: usize) -> Result<usize, DecodeError> {
         Ok(match rt {
             0x98 | 0x9E | 0xB6 => usize::from(self.cur.u8("text length")?),

@@ -582,6 +582,27 @@ fn caps_bound_depth_nodes_output_arrays_and_string_tables() {
     ));
 }
 
+#[test]
+fn invalid_utf8_and_utf16_are_repaired_and_reported() {
+    // Chars8 "a\xFFb", UnicodeChars8 with a lone high surrogate, then an odd UTF-16 length.
+    let bytes = [
+        0x40, 0x01, b'x', 0x98, 0x03, b'a', 0xFF, b'b', 0xB7, 0x02, 0x00, 0xD8,
+    ];
+    let doc = decode(&bytes, &DecodeOptions::default()).unwrap();
+    assert_eq!(doc.xml, "<x>a\u{FFFD}b\u{FFFD}</x>");
+    assert_eq!(doc.stats.lossy_text_records, 2);
+    let d = cx_decode(&Message::blob(&bytes)).unwrap();
+    assert!(d.findings.iter().any(|f| f.message.contains("U+FFFD")));
+    assert!(matches!(
+        err_of(&[0x40, 0x01, b'x', 0xB7, 0x03, 0x61, 0x00, 0x62]),
+        DecodeError::Malformed {
+            what: "UnicodeCharsText",
+            offset: 4,
+            ..
+        }
+    ));
+}
+
 // ---- Fuzz-style: never panic, always finish quickly. ----
 
 /// xorshift64*: deterministic, dependency-free randomness for the fuzz loops.
