@@ -34,6 +34,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod realm;
 pub mod registry;
+pub mod soap;
 pub mod util;
 pub mod view;
 

@@ -12,6 +12,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oauth::OAuth,
     &crate::realm::Realm,
     &crate::oidc::Oidc,
+    &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,
     &crate::generic::Json,
