@@ -36,6 +36,7 @@ pub mod realm;
 pub mod registry;
 pub mod util;
 pub mod view;
+pub mod xml;
 
 use std::time::SystemTime;
 
