@@ -11,6 +11,7 @@
 //! never touches the network or the clock.
 
 pub mod c14n;
+pub mod dsig;
 pub mod tree;
 
 pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
