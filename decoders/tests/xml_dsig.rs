@@ -149,6 +149,17 @@ fn assert_verifies(text: &str, alg: &SignatureAlgorithm, keys: &[TrustedCert], s
     let findings = dsig::wrapping_findings(&doc, a);
     assert!(findings.is_empty(), "{findings:?}");
     assert_eq!(r.finding().severity, Severity::Info);
+    let node = r.to_node(&doc);
+    assert!(
+        node.find_path("KeyInfo certificate 1/thumbprint (SHA-1)")
+            .is_some()
+    );
+    assert_eq!(
+        node.children[3]
+            .child("digest")
+            .and_then(|d| d.value.as_deref()),
+        Some("matches")
+    );
 }
 
 #[test]

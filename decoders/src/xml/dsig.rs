@@ -52,11 +52,18 @@ use aws_lc_rs::{digest, signature};
 use super::c14n::{self, EXC_C14N, Method, Options};
 use super::tree::{Document, NodeId, NodeKind};
 use super::{DSIG_NS, SAML1_NS, SAML2_NS};
-use crate::view::Finding;
+use crate::view::{Finding, Kind, Node};
 use crate::{DecodeError, Limits, util};
 
 /// `http://www.w3.org/2000/09/xmldsig#enveloped-signature`
 pub const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+
+/// Most `Reference`s checked per signature; SAML and WS-Security use one to a handful, and each
+/// costs a canonicalization, so a hostile document cannot multiply the work.
+pub const MAX_REFERENCES: usize = 32;
+
+/// Most elements sharing one ambiguous ID whose digest is computed for the report.
+const MAX_AMBIGUOUS_CANDIDATES: usize = 8;
 
 /// A certificate whose key may verify signatures, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +411,71 @@ impl SignatureReport {
             .collect()
     }
 
+    /// The report as a view subtree for decoders: verdict, algorithms, each reference with its
+    /// target and digest result, the key check and the embedded certificates. The signature
+    /// bytes themselves are not included.
+    pub fn to_node(&self, doc: &Document<'_>) -> Node {
+        let verdict_kind = if self.is_valid() {
+            Kind::Text
+        } else {
+            Kind::Error
+        };
+        let mut root = Node::section("ds:Signature")
+            .with_child(Node::leaf(
+                "verdict",
+                self.verdict_text.clone(),
+                verdict_kind,
+            ))
+            .with_child(Node::field(
+                "CanonicalizationMethod",
+                self.canonicalization.clone(),
+            ))
+            .with_child(Node::field(
+                "SignatureMethod",
+                self.signature_algorithm.name().to_string(),
+            ));
+        for r in &self.references {
+            let digest = match &r.digest {
+                DigestCheck::Match => Node::field("digest", "matches"),
+                DigestCheck::Mismatch { expected, computed } => Node::leaf(
+                    "digest",
+                    format!("MISMATCH: DigestValue {expected}, content hashes to {computed}"),
+                    Kind::Error,
+                ),
+                DigestCheck::NotComputed { reason } => {
+                    Node::leaf("digest", format!("not checked: {reason}"), Kind::Error)
+                }
+            };
+            root.push(
+                Node::section(format!("Reference {}", r.uri))
+                    .with_child(Node::field("covers", describe_target(doc, r)))
+                    .with_child(Node::field("transforms", r.transforms.join(", ")))
+                    .with_child(Node::field(
+                        "DigestMethod",
+                        r.digest_algorithm.name().to_string(),
+                    ))
+                    .with_child(digest),
+            );
+        }
+        for (i, c) in self.embedded_certificates.iter().enumerate() {
+            root.push(
+                Node::section(format!("KeyInfo certificate {}", i + 1))
+                    .with_note("shown for information; an embedded certificate proves nothing")
+                    .with_child(Node::field("subject", c.subject.clone()))
+                    .with_child(Node::field("issuer", c.issuer.clone()))
+                    .with_child(Node::field("thumbprint (SHA-1)", c.thumbprint.clone()))
+                    .with_child(Node::field("serial", c.serial.clone()))
+                    .with_child(Node::field("not before", c.not_before.clone()))
+                    .with_child(Node::field("not after", c.not_after.clone()))
+                    .with_child(Node::field("key", c.key.clone())),
+            );
+        }
+        for p in &self.problems {
+            root.push(Node::leaf("problem", p.clone(), Kind::Error));
+        }
+        root
+    }
+
     /// The verdict as a finding: info when valid, warning when untrusted, error otherwise.
     pub fn finding(&self) -> Finding {
         let message = format!("XML signature: {}", self.verdict_text);
@@ -477,7 +549,16 @@ pub fn verify_with_limits(
             .and_then(|e| doc.attribute(e, "Algorithm"))
             .unwrap_or(""),
     );
-    for r in doc.find_children(signed_info, DSIG_NS, "Reference") {
+    for (i, r) in doc
+        .find_children(signed_info, DSIG_NS, "Reference")
+        .enumerate()
+    {
+        if i == MAX_REFERENCES {
+            report.problems.push(format!(
+                "more than {MAX_REFERENCES} references; the signature is not checked"
+            ));
+            break;
+        }
         report
             .references
             .push(check_reference(doc, signature, r, limits));
@@ -659,6 +740,7 @@ fn check_reference(
         ReferenceTarget::Ambiguous { id, candidates } => {
             let matching: Vec<String> = candidates
                 .iter()
+                .take(MAX_AMBIGUOUS_CANDIDATES)
                 .filter(|c| compute(Some(**c)).is_ok_and(|d| matches(&d)))
                 .map(|c| format!("{} at byte {}", doc.qname(*c), doc.offset(*c)))
                 .collect();

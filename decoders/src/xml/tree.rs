@@ -300,9 +300,13 @@ struct Builder<'a> {
     doc: Document<'a>,
     limits: Limits,
     ns_index: HashMap<Box<str>, u32>,
-    /// Prefix bindings in scope: (prefix, namespace index), innermost last.
-    scope: Vec<(&'a str, u32)>,
-    /// Open elements: (node, length of `scope` before its declarations).
+    /// Prefix bindings in scope: prefix → stack of namespace indexes, innermost last.
+    scope: HashMap<&'a str, Vec<u32>>,
+    /// Prefixes pushed onto `scope`, in order, so an end tag can pop its own.
+    scope_log: Vec<&'a str>,
+    /// Reused set for duplicate checks on elements with many attributes.
+    seen: std::collections::HashSet<(u32, &'a str)>,
+    /// Open elements: (node, length of `scope_log` before its declarations).
     open: Vec<(NodeId, usize)>,
     /// Start of pending character data (text and references not yet turned into a node).
     text_start: Option<usize>,
@@ -363,11 +367,7 @@ impl<'a> Builder<'a> {
         if prefix == "xml" {
             return self.ns_index.get(XML_NS).copied();
         }
-        self.scope
-            .iter()
-            .rev()
-            .find(|(p, _)| *p == prefix)
-            .map(|(_, ns)| *ns)
+        self.scope.get(prefix).and_then(|v| v.last()).copied()
     }
 
     fn count_node(&self) -> Result<(), DecodeError> {
@@ -458,12 +458,17 @@ impl<'a> Builder<'a> {
         let qname_span = self
             .span_src(qname)
             .ok_or_else(|| xml_err(offset, "element name not in the source"))?;
-        let scope_mark = self.scope.len();
+        let scope_mark = self.scope_log.len();
         let decl_start = self.doc.decls.len() as u32;
         // First pass: namespace declarations, so attributes and the element name can use them.
         let mut plain = std::mem::take(&mut self.pending);
         plain.clear();
-        for attr in e.attributes() {
+        self.seen.clear();
+        // quick-xml's own duplicate check is quadratic; ours (below) is not, and also catches
+        // two prefixes bound to one namespace.
+        let mut attributes = e.attributes();
+        attributes.with_checks(false);
+        for attr in attributes {
             let attr = attr.map_err(|err| xml_err(offset, format!("bad attribute: {err}")))?;
             let key = attr.key.into_inner();
             let std::borrow::Cow::Borrowed(raw) = attr.value else {
@@ -499,7 +504,12 @@ impl<'a> Builder<'a> {
                     ),
                     uri: idx,
                 });
-                self.scope.push((prefix, idx));
+                // Declarations use a namespace index no attribute can have.
+                if !self.seen.insert((u32::MAX, prefix)) {
+                    return Err(xml_err(key_off, format!("duplicate attribute {key}")));
+                }
+                self.scope.entry(prefix).or_default().push(idx);
+                self.scope_log.push(prefix);
             } else {
                 plain.push((key_off, key.len(), raw_off, raw.len()));
             }
@@ -525,18 +535,19 @@ impl<'a> Builder<'a> {
                 None => 0,
             };
             // Two attributes with the same expanded name are an error even when spelled apart.
-            if aprefix.is_some() {
-                let local = split_qname(key).1;
-                let clash = self
-                    .doc
+            let local = split_qname(key).1;
+            let clash = if plain.len() <= 8 {
+                self.doc
                     .attrs
                     .get(attr_start as usize..)
                     .unwrap_or(&[])
                     .iter()
-                    .any(|a| a.ns == ans && self.doc.attr_local(a) == local);
-                if clash {
-                    return Err(xml_err(key_off, format!("duplicate attribute {key}")));
-                }
+                    .any(|a| a.ns == ans && self.doc.attr_local(a) == local)
+            } else {
+                !self.seen.insert((ans, local))
+            };
+            if clash {
+                return Err(xml_err(key_off, format!("duplicate attribute {key}")));
             }
             let value = self.unescaped(raw, raw_off, true)?;
             self.count_node()?;
@@ -567,7 +578,11 @@ impl<'a> Builder<'a> {
 
     fn end_element(&mut self, end: usize) {
         if let Some((id, mark)) = self.open.pop() {
-            self.scope.truncate(mark);
+            for p in self.scope_log.drain(mark..) {
+                if let Some(v) = self.scope.get_mut(p) {
+                    v.pop();
+                }
+            }
             if let Some(n) = self.doc.nodes.get_mut(id.index()) {
                 n.range.end = end as u32;
             }
@@ -608,7 +623,9 @@ impl<'a> Document<'a> {
             },
             limits: *limits,
             ns_index: HashMap::new(),
-            scope: Vec::new(),
+            scope: HashMap::new(),
+            scope_log: Vec::new(),
+            seen: std::collections::HashSet::new(),
             open: Vec::new(),
             text_start: None,
             pending: Vec::new(),
@@ -1276,6 +1293,9 @@ mod tests {
             "<a x='1' x='2'/>",
             "<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>",
             "<a x='<'/>",
+            "<a xmlns:p='u' xmlns:p='v'/>",
+            "<a a='' b='' c='' d='' e='' f='' g='' h='' i='' j='' a=''/>",
+            "<a xmlns:p='u' xmlns:q='u' a='' b='' c='' d='' e='' f='' g='' h='' i='' p:x='' q:x=''/>",
             "</a>",
             "<a>&amp</a>",
         ] {
