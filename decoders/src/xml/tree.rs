@@ -1318,6 +1318,20 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_skipped_and_offsets_stay_source_offsets() {
+        let text = "\u{feff}<?xml version=\"1.0\"?><a><b x='1'/></a>";
+        let doc = parse(text).unwrap();
+        let b = doc.child_elements(doc.root().unwrap()).next().unwrap();
+        assert_eq!(doc.raw(b), "<b x='1'/>");
+        assert_eq!(&text[doc.range(b)], "<b x='1'/>");
+        let err = parse("\u{feff}<a><b></a>").unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Xml { offset, .. } if offset >= 3),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn line_endings_are_normalised_in_text() {
         let doc = parse("<a>x\r\ny\rz</a>").unwrap();
         assert_eq!(doc.text_content(doc.root().unwrap()), "x\ny\nz");

@@ -127,6 +127,47 @@ def sign_saml2_assertion(key, cert, alg, digest, upn="alice@contoso.test"):
     return serialize(signed)
 
 
+PLACEHOLDER = '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="placeholder"></ds:Signature>'
+
+
+def sign_saml2_prefixlist(key, cert, prefixes):
+    """Signs by hand with libxml2's exclusive canonicalization and an InclusiveNamespaces
+    PrefixList on both the Reference transform and SignedInfo. signxml 4.5 writes no
+    InclusiveNamespaces element into the Reference transform while using the list for the digest,
+    so its output does not verify anywhere (its own verifier included); this path avoids it."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    text = SAML2_ASSERTION.format(id=ASSERTION_ID, nameid=IMMUTABLE_ID, upn="alice@contoso.test")
+    unsigned = etree.fromstring(text.replace(PLACEHOLDER, "").encode())
+    octets = etree.tostring(unsigned, method="c14n", exclusive=True, inclusive_ns_prefixes=prefixes)
+    digest = base64.b64encode(hashlib.sha256(octets).digest()).decode()
+    plist = f'<ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" PrefixList="{" ".join(prefixes)}"/>'
+    signed_info = (
+        f'<ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}">{plist}</ds:CanonicalizationMethod>'
+        '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+        f'<ds:Reference URI="#{ASSERTION_ID}"><ds:Transforms>'
+        '<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+        f'<ds:Transform Algorithm="{EXC_C14N}">{plist}</ds:Transform></ds:Transforms>'
+        '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+        f"<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    )
+    cert_b64 = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    signature = (
+        f'<ds:Signature xmlns:ds="{DS}">{signed_info}<ds:SignatureValue>@SIG@</ds:SignatureValue>'
+        f"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data>"
+        "</ds:KeyInfo></ds:Signature>"
+    )
+    with_sig = text.replace(PLACEHOLDER, signature)
+    tree = etree.fromstring(with_sig.encode())
+    si = tree.find(f".//{{{DS}}}SignedInfo")
+    si_octets = etree.tostring(si, method="c14n", exclusive=True, inclusive_ns_prefixes=prefixes)
+    sig = key.sign(si_octets, padding.PKCS1v15(), hashes.SHA256())
+    return with_sig.replace("@SIG@", base64.b64encode(sig).decode())
+
+
 def check(xml_text, cert_pem, id_attribute=None):
     """The independent verifier must accept what we wrote (guards the generator itself)."""
     verifier = XMLVerifier()
@@ -250,10 +291,14 @@ def main():
         check(assertion2, cert_pem)
         files[f"saml2_response_{tag}.xml"] = RESPONSE.format(extensions="", assertions=assertion2)
 
+    # exc-c14n with an InclusiveNamespaces PrefixList (xs is used only inside xsi:type content).
+    prefixed = sign_saml2_prefixlist(key, cert, ["xs"])
+    files["saml2_response_prefixlist.xml"] = RESPONSE.format(extensions="", assertions=prefixed)
+
     signed2 = sign_saml2_assertion(key, cert, "rsa-sha256", "sha256")
     evil_plain = SAML2_ASSERTION.format(
         id="_evil", nameid="AAAAAAAAAAAAAAAAAAAAAA==", upn="admin@contoso.test"
-    ).replace('<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="placeholder"></ds:Signature>', "")
+    ).replace(PLACEHOLDER, "")
     # Signature wrapping: the signed assertion is moved into Extensions, an unsigned one is shown.
     files["saml2_wrapped.xml"] = RESPONSE.format(
         extensions="\n  <samlp:Extensions>" + signed2 + "</samlp:Extensions>", assertions=evil_plain
