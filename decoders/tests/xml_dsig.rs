@@ -512,6 +512,7 @@ fn live_signxml_samples_verify() {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_signed.py");
     let out = std::env::temp_dir().join(format!("idscope-dsig-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
     let run = std::process::Command::new(&python)
         .arg(&script)
         .arg(&out)
