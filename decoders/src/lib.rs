@@ -37,6 +37,7 @@ pub mod registry;
 pub mod soap;
 pub mod util;
 pub mod view;
+pub mod xml;
 
 use std::time::SystemTime;
 

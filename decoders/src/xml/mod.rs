@@ -1,0 +1,26 @@
+//! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
+//! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
+//! and XML-DSig verification with signature-wrapping findings ([`dsig`]).
+//!
+//! Two rules hold for every XML document this crate reads (see [`tree`]):
+//! * a DOCTYPE is refused, so no DTD is ever processed;
+//! * entities are never resolved beyond the five predefined ones and character references
+//!   (quick-xml expands nothing unless given a resolver, and it is never given one).
+//!
+//! This module does not decide what a message means (that is the protocol decoders' job) and
+//! never touches the network or the clock.
+
+pub mod c14n;
+pub mod dsig;
+pub mod tree;
+
+pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
+
+/// `http://www.w3.org/2000/09/xmldsig#`
+pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// SAML 1.x assertion namespace, `urn:oasis:names:tc:SAML:1.0:assertion`.
+pub const SAML1_NS: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+/// SAML 2.0 assertion namespace, `urn:oasis:names:tc:SAML:2.0:assertion`.
+pub const SAML2_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+/// SAML 2.0 protocol namespace, `urn:oasis:names:tc:SAML:2.0:protocol`.
+pub const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
