@@ -681,10 +681,17 @@ fn verdict_node(verdict: &Verdict) -> Node {
             Kind::Field,
         ),
     };
-    Node::leaf("verification", value, kind).with_note(
-        "only keys the user trusts count (a JWKS given with --key or captured from the issuer); \
-         the algorithm comes from the key, never from the token's alg",
-    )
+    let note = match verdict {
+        Verdict::Encrypted => {
+            "a JWE is authenticated by decryption (its tag), which needs the recipient's key"
+        }
+        Verdict::Unsigned => "an unsigned token proves nothing about who made it",
+        _ => {
+            "only keys the user trusts count (a JWKS given with --key or captured from the \
+             issuer); the algorithm comes from the key, never from the token's alg"
+        }
+    };
+    Node::leaf("verification", value, kind).with_note(note)
 }
 
 fn signature_node(token: &Token) -> Node {
@@ -728,7 +735,23 @@ fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
                 .at("signature"),
             );
         }
-    } else if token.signature.is_empty() {
+    } else if alg.starts_with("HS")
+        && matches!(role, Role::AccessToken | Role::IdToken)
+        && token.claim_str("iss").is_some_and(|i| {
+            i.starts_with("https://sts.windows.net/")
+                || i.starts_with("https://login.microsoftonline.com/")
+        })
+    {
+        out.push(
+            Finding::warning(format!(
+                "{alg} {} from an Entra ID issuer: Entra ID signs these with RS256, so an HMAC \
+                 signature suggests a forged token (algorithm confusion)",
+                role.as_str()
+            ))
+            .at("header/alg"),
+        );
+    }
+    if !token.is_unsigned() && token.signature.is_empty() {
         out.push(
             Finding::error(format!(
                 "empty signature although alg={alg}: the token is not signed"
@@ -861,10 +884,12 @@ fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec<Finding>) 
             }
             "alg" => Node::field("alg", &text).with_note(alg_meaning(&text)),
             "enc" => Node::field("enc", &text).with_note(enc_meaning(&text)),
-            "kid" => Node::field("kid", &text).with_note(
-                "key id: which of the issuer's signing keys (JWKS) made the signature; selects \
-                 the trusted key to verify with",
-            ),
+            "kid" => Node::field("kid", &text).with_note(if token.form == Form::Jwe {
+                "key id: which of the recipient's keys the content key was encrypted to"
+            } else {
+                "key id: which of the signer's keys (the issuer's JWKS) made the signature; \
+                 selects the trusted key to verify with"
+            }),
             "x5t" => Node::field("x5t", &text).with_note(thumbprint_note(
                 &text,
                 "SHA-1",
@@ -1376,7 +1401,7 @@ fn time_findings(name: &str, secs: i64, now: i64, cx: &Context<'_>, findings: &m
             findings.push(Finding::error(format!("not yet valid: nbf {when}")).at("claims/nbf"))
         }
         // Five minutes is the usual clock-skew allowance.
-        "iat" if secs > now + 300 => findings
+        "iat" if secs > now.saturating_add(300) => findings
             .push(Finding::warning(format!("issued in the future: iat {when}")).at("claims/iat")),
         _ => {}
     }

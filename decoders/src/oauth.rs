@@ -1511,4 +1511,39 @@ mod tests {
             "AADSTS70016 authorization_pending: device flow: authorization pending"
         );
     }
+
+    #[test]
+    fn truncated_and_mutated_inputs_never_panic() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let inputs = [
+            include_str!("../tests/fixtures/oauth/ropc_v1_response.http"),
+            include_str!("../tests/fixtures/oauth/prt_jwt_bearer_request.http"),
+            include_str!("../tests/fixtures/oauth/prt_pop_response.http"),
+            include_str!("../tests/fixtures/oauth/error_50076_mfa_required.http"),
+            include_str!("../tests/fixtures/oauth/error_html_page.http"),
+            include_str!("../tests/fixtures/jwt/jwe_5_segments.http"),
+        ];
+        for text in inputs {
+            let msg = crate::OwnedMessage::parse_http_text(text).unwrap();
+            let body = msg.body.clone();
+            for cut in (0..body.len()).step_by(13) {
+                for variant in [body[..cut].to_vec(), {
+                    let mut b = body.clone();
+                    b[cut] ^= 0x5a;
+                    b
+                }] {
+                    let mut m = msg.clone();
+                    m.body = variant;
+                    for d in [&OAuth as &dyn Decoder, &jwt::Jwt] {
+                        let m = m.as_message();
+                        if d.priority(&m) > 0.0 {
+                            let _ = d.decode(&m, &cx);
+                        }
+                        let _ = d.decode(&m, &cx);
+                    }
+                }
+            }
+        }
+    }
 }
