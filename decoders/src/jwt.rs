@@ -1751,6 +1751,50 @@ mod tests {
     }
 
     #[test]
+    fn key_urls_embedded_keys_and_empty_signatures_are_findings() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(
+            r#"{"alg":"RS256","jku":"https://evil.example/keys","jwk":{"kty":"RSA"}}"#,
+            r#"{"scp":"x"}"#,
+            "",
+        ))
+        .unwrap();
+        let d = explain(&t, &cx);
+        let msgs: Vec<&str> = d.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            msgs.iter().any(|m| m
+                .starts_with("header `jku` points to https://evil.example/keys: never fetched")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("embedded `jwk` proves nothing")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.contains(&"empty signature although alg=RS256: the token is not signed"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("not verified: the token names no key")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn unsigned_id_token_is_a_warning_not_an_error() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(r#"{"alg":"none"}"#, r#"{"aud":"a","upn":"u@x"}"#, "")).unwrap();
+        assert_eq!(Role::guess(&t), Role::IdToken);
+        assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Warning));
+        let t = parse(&tok(r#"{"alg":"none"}"#, r#"{"aud":"a","scp":"x"}"#, "")).unwrap();
+        assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Error));
+    }
+
+    #[test]
     fn sniffing_needs_the_jwt_shape() {
         assert!(looks_like_jwt(b" eyJhbGciOiJub25lIn0.e30.\n"));
         assert!(!looks_like_jwt(b"eyJhbGciOiJub25lIn0.e30"));
