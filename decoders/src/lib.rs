@@ -216,8 +216,11 @@ pub struct TrustedKey {
 /// "verified" with one of these, and names it.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
-    /// JSON Web Keys, in the order they were added.
+    /// JSON Web Keys (for JWTs), in the order they were added.
     pub keys: Vec<TrustedKey>,
+    /// X.509 certificates (for XML signatures): pinned with `--trust-cert FILE` or taken from
+    /// FederationMetadata/MEX in the same capture.
+    pub certs: Vec<xml::dsig::TrustedCert>,
 }
 
 impl Trust {
@@ -242,9 +245,17 @@ impl Trust {
         added
     }
 
-    /// True when no key is known.
+    /// True when no key and no certificate is known.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && self.certs.is_empty()
+    }
+
+    /// Adds a certificate for XML-signature verification, unless the same DER is already trusted
+    /// (the first source is kept).
+    pub fn add_cert(&mut self, der: Vec<u8>, source: &str) {
+        if !self.certs.iter().any(|c| c.der == der) {
+            self.certs.push(xml::dsig::TrustedCert { der, source: source.to_string() });
+        }
     }
 }
 
