@@ -341,27 +341,48 @@ pub fn decode_value(value: &str, secret: bool, cx: &Context<'_>) -> Option<Decod
     Base64.decode(&msg, &inner).ok()
 }
 
-/// Appends a nested decode as a child `decoded as <id>` (value: the nested summary), and lifts its
-/// findings with their location prefixed by `path`.
+/// Appends a nested decode as a child `decoded as <id>` (value: the nested summary) holding the
+/// nested root's children (its root label would only repeat the decoder id), and lifts its
+/// findings with their location re-rooted under `path`.
 fn attach_nested(node: &mut Node, d: Decoded, path: &str, findings: &mut Vec<Finding>) {
-    for f in d.findings {
-        let at = match f.at {
-            Some(inner) => format!("{path}/decoded as {}/{inner}", d.decoder),
-            None => path.to_string(),
+    let label = format!("decoded as {}", d.decoder);
+    let outer = format!("{path}/{label}");
+    // A root that says something itself (a value, a note) is kept as it is.
+    let children = if d.root.value.is_none() && d.root.note.is_none() {
+        lift_findings(d.findings, &d.root.label, &outer, findings);
+        d.root.children
+    } else {
+        lift_findings(d.findings, "", &outer, findings);
+        vec![d.root]
+    };
+    node.push(Node {
+        label,
+        value: Some(d.summary),
+        kind: Kind::Section,
+        note: None,
+        children,
+    });
+}
+
+/// Moves findings of a nested decode whose root was labelled `inner_root` so that their `at`
+/// points below `outer` instead.
+fn lift_findings(from: Vec<Finding>, inner_root: &str, outer: &str, into: &mut Vec<Finding>) {
+    for f in from {
+        let at = match f.at.as_deref() {
+            Some(a) if a == inner_root => outer.to_string(),
+            Some(a) if inner_root.is_empty() => format!("{outer}/{a}"),
+            Some(a) => match a.strip_prefix(inner_root).and_then(|r| r.strip_prefix('/')) {
+                Some(rest) => format!("{outer}/{rest}"),
+                None => format!("{outer}/{a}"),
+            },
+            None => outer.to_string(),
         };
-        findings.push(Finding {
+        into.push(Finding {
             severity: f.severity,
             message: f.message,
             at: Some(at),
         });
     }
-    node.push(Node {
-        label: format!("decoded as {}", d.decoder),
-        value: Some(d.summary),
-        kind: Kind::Section,
-        note: None,
-        children: vec![d.root],
-    });
 }
 
 /// State shared while building one view tree from untrusted structured data.
@@ -384,9 +405,22 @@ impl<'c, 'a> Builder<'c, 'a> {
 
     /// A leaf for a string value: secret or field, plus a nested decode when it is something.
     fn string_leaf(&mut self, label: &str, value: &str, secret: bool, path: &str) -> Node {
+        self.string_leaf_named(label, label, value, secret, path)
+    }
+
+    /// As [`Builder::string_leaf`], listing the secret under `name` (an XML element's text is
+    /// labelled `#text` but is secret because of the element's name).
+    fn string_leaf_named(
+        &mut self,
+        label: &str,
+        name: &str,
+        value: &str,
+        secret: bool,
+        path: &str,
+    ) -> Node {
         let mut node = if secret {
-            if !self.secrets.iter().any(|s| s == label) {
-                self.secrets.push(label.to_string());
+            if !self.secrets.iter().any(|s| s == name) {
+                self.secrets.push(name.to_string());
             }
             Node::secret(label, value)
         } else {
@@ -1103,7 +1137,8 @@ impl Builder<'_, '_> {
                 }
                 XmlChild::Text(t) | XmlChild::CData(t) => {
                     let p = format!("{path}/#text");
-                    node.push(self.string_leaf("#text", t.trim(), secret, &p));
+                    let leaf = self.string_leaf_named("#text", &el.name, t.trim(), secret, &p);
+                    node.push(leaf);
                 }
                 XmlChild::Comment(t) => node.push(Node::text("#comment", t.trim())),
                 XmlChild::Pi(t) => node.push(Node::field("#pi", t.trim())),
@@ -1550,10 +1585,17 @@ impl Decoder for Base64 {
         let payload = match compression {
             Some(kind) => {
                 let out = inflate(kind, &bytes, cx.limits.max_inflate)?;
-                root.push(Node::field(
+                let mut n = Node::field(
                     "compression",
                     format!("{} → {} bytes", kind.name(), out.len()),
-                ));
+                );
+                if kind == Compression::Deflate {
+                    n = n.with_note(
+                        "raw DEFLATE (RFC 1951) under base64: the SAML HTTP-Redirect binding \
+                         encoding",
+                    );
+                }
+                root.push(n);
                 steps.push(kind.name().to_string());
                 out
             }
@@ -1591,8 +1633,10 @@ fn content_node(payload: &[u8], cx: &Context<'_>, findings: &mut Vec<Finding>) -
     if let Some(dec) = generic {
         match dec.decode(&blob, &inner) {
             Ok(d) => {
-                node.value = Some(d.summary.clone());
-                attach_nested(&mut node, d, "base64/content", findings);
+                // A generic view is shown in place: `content` already says what it is.
+                node.value = Some(d.summary);
+                lift_findings(d.findings, &d.root.label, "base64/content", findings);
+                node.children = d.root.children;
                 return node;
             }
             Err(e) => {

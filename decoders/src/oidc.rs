@@ -130,15 +130,11 @@ pub(crate) fn is_guid(s: &str) -> bool {
 /// What a `{tenant}` path segment selects.
 pub(crate) fn tenant_note(segment: &str) -> String {
     match segment.to_ascii_lowercase().as_str() {
-        "common" => "multi-tenant: any work/school account or Microsoft account; the document \
-                     is a template, not a tenant"
-            .into(),
-        "organizations" => "multi-tenant: work/school accounts only; the document is a \
-                            template, not a tenant"
-            .into(),
+        "common" => "multi-tenant: any work/school account or Microsoft account".into(),
+        "organizations" => "multi-tenant: work/school accounts only".into(),
         "consumers" => format!("Microsoft accounts only (tenant {MSA_TENANT})"),
         s if s == MSA_TENANT => "the Microsoft account (consumer) tenant".into(),
-        s if is_guid(s) => "a tenant id".into(),
+        s if is_guid(s) => "a tenant (directory) id; tokens carry it as `tid`".into(),
         "adfs" => "ADFS (on-premises federation server)".into(),
         _ => "a tenant named by one of its verified domains".into(),
     }
@@ -182,7 +178,11 @@ fn decode_request(msg: &Message<'_>, endpoint: Endpoint) -> Result<Decoded, Deco
     root.push(Node::field("version", version));
     let mut summary = format!("{what} {version}");
     if let Some(t) = tenant {
-        root.push(Node::field("tenant", t).with_note(tenant_note(t)));
+        let mut note = tenant_note(t);
+        if matches!(t.to_ascii_lowercase().as_str(), "common" | "organizations") {
+            note.push_str("; the answer is a template whose issuer says {tenantid}, not a tenant");
+        }
+        root.push(Node::field("tenant", t).with_note(note));
         summary.push_str(&format!(": tenant {t}"));
     }
     for (k, v) in msg.query_pairs() {
@@ -213,6 +213,10 @@ fn decode_error(
         .map(JsonValue::display)
         .unwrap_or_default();
     let first_line = desc.lines().next().unwrap_or("").trim().to_string();
+    let first_sentence = match first_line.find(". ") {
+        Some(i) => first_line.get(..=i).unwrap_or(&first_line).to_string(),
+        None => first_line.clone(),
+    };
     let (mut root, findings) = json_tree("oidc error", doc, cx);
     if let Some(s) = status {
         root.children
@@ -225,14 +229,14 @@ fn decode_error(
     let mut d = Decoded::new(
         "oidc",
         format!(
-            "{what} failed: {error} {}",
-            util::ellipsize(&first_line, 80)
+            "{what} failed: {error}: {}",
+            util::ellipsize(&first_sentence, 100)
         ),
         root,
     );
     d.findings = findings;
     d.with_finding(Finding::warning(format!(
-        "{what} failed: {error}: {first_line}"
+        "{what} failed: {error}: {first_sentence}"
     )))
 }
 
@@ -319,6 +323,14 @@ fn issuer_tenant(issuer: &str) -> Option<&str> {
         .find(|s| is_guid(s) || s.eq_ignore_ascii_case("{tenantid}"))
 }
 
+/// An array of strings as one field (`query, fragment, form_post`): lists of supported values
+/// read better on one line.
+fn compact_list(k: &str, v: &JsonValue) -> Option<Node> {
+    let items = v.as_array()?;
+    let strs: Option<Vec<&str>> = items.iter().map(JsonValue::as_str).collect();
+    Some(Node::field(k, strs?.join(", ")))
+}
+
 fn is_endpoint_key(k: &str) -> bool {
     k.ends_with("_endpoint") || k.ends_with("_uri") || k.ends_with("_iframe")
 }
@@ -351,7 +363,10 @@ fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Dec
 
     for (k, v) in doc.as_object().unwrap_or(&[]) {
         let path = format!("openid-configuration/{k}");
-        let (mut node, fs) = json_tree(k, v, cx);
+        let (mut node, fs) = match compact_list(k, v) {
+            Some(n) if k != "capabilities" => (n, Vec::new()),
+            _ => json_tree(k, v, cx),
+        };
         findings.extend(fs);
         if let Some(n) = discovery_note(k) {
             node = node.with_note(n);
@@ -421,6 +436,7 @@ fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Dec
         }
     }
 
+    let issuer_tid = issuer_tenant(issuer).filter(|t| is_guid(t));
     let mut summary = format!(
         "OIDC discovery{}",
         if version.is_empty() {
@@ -429,10 +445,24 @@ fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Dec
             format!(" {version}")
         }
     );
-    if placeholder {
-        summary.push_str(" (multi-tenant template)");
+    let named = url_tenant.filter(|a| {
+        !a.eq_ignore_ascii_case("adfs") && issuer_tid.is_none_or(|t| !t.eq_ignore_ascii_case(a))
+    });
+    if let Some(asked) = named {
+        summary.push_str(&format!(" for {asked}"));
     }
-    summary.push_str(&format!(": issuer {issuer}"));
+    match issuer_tid {
+        _ if placeholder => {
+            summary.push_str(&format!(": multi-tenant template, issuer {issuer}"));
+        }
+        Some(tid) => {
+            summary.push_str(&format!(": tenant {tid}"));
+            if let Some(region) = doc.get("tenant_region_scope").and_then(JsonValue::as_str) {
+                summary.push_str(&format!(", region {region}"));
+            }
+        }
+        None => summary.push_str(&format!(": issuer {issuer}")),
+    }
     if !capabilities.is_empty() {
         summary.push_str(&format!(", capabilities {}", capabilities.join(" ")));
     }
@@ -443,7 +473,6 @@ fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Dec
             "no `issuer`: clients cannot validate the `iss` of tokens against this document",
         ));
     }
-    let issuer_tid = issuer_tenant(issuer).filter(|t| is_guid(t));
     if let (Some(asked), Some(tid)) = (url_tenant, issuer_tid) {
         if is_guid(asked) && !asked.eq_ignore_ascii_case(tid) {
             findings.push(
@@ -632,7 +661,7 @@ fn decode_jwks(
         .take(3)
         .collect();
     let more = if lines.len() > 3 { ", …" } else { "" };
-    let endpoint_version = if endpoint_of(msg.path()) == Endpoint::Jwks {
+    let endpoint_version = if msg.path().to_ascii_lowercase().contains("/discovery/") {
         format!(" {version}")
     } else {
         String::new()
@@ -664,7 +693,6 @@ fn jwk_node(
     let s = |k: &str| key.get(k).and_then(JsonValue::as_str);
     let kty = s("kty").unwrap_or("");
     let kid = s("kid").map(str::to_string);
-    let x5t = s("x5t");
     let mut desc = if kty.is_empty() {
         "no kty".to_string()
     } else {
@@ -743,6 +771,23 @@ fn jwk_node(
                     None => n.with_note("unrecognised curve"),
                 }
             }
+            ("x" | "y", JsonValue::String(c)) if kty == "EC" || kty == "OKP" => {
+                let len = util::b64_decode_any(c, 256).map(|b| b.len());
+                let want = s("crv").and_then(curve_bits).map(|b| b.div_ceil(8));
+                if let (Some(len), Some(want)) = (len, want)
+                    && len != want
+                {
+                    findings.push(
+                        Finding::error(format!("`{k}` is {len} bytes; the curve needs {want}"))
+                            .at(mpath.clone()),
+                    );
+                }
+                Node::field(k.clone(), c.clone()).with_note(if k == "x" {
+                    "public key x coordinate"
+                } else {
+                    "public key y coordinate"
+                })
+            }
             ("x5t", JsonValue::String(t)) => {
                 let n = Node::field("x5t", t.clone());
                 if kid.as_deref() == Some(t.as_str()) {
@@ -816,16 +861,42 @@ fn jwk_node(
     } else if !matches!(kty, "RSA" | "EC" | "OKP") {
         findings.push(Finding::info(format!("unusual key type `{kty}`")).at(format!("{path}/kty")));
     }
-    if x5t.is_none() && key.get("x5c").is_some() {
-        findings.push(
-            Finding::info("x5c without x5t: the certificate is not pinned by thumbprint").at(path),
-        );
-    }
+    check_alg_fits(kty, s("alg"), s("crv"), path, &mut findings);
     node.value = Some(match &kid {
         Some(k) => format!("{desc} kid={k}"),
         None => desc.clone(),
     });
     (node, KeyLine { kid, desc }, findings)
+}
+
+/// `alg` names a family of keys; a key of another type cannot verify it.
+fn check_alg_fits(
+    kty: &str,
+    alg: Option<&str>,
+    crv: Option<&str>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(alg) = alg else { return };
+    let fits = match alg {
+        a if a.starts_with("RS") || a.starts_with("PS") || a.starts_with("RSA") => kty == "RSA",
+        "ES256" => kty == "EC" && crv.is_none_or(|c| c == "P-256"),
+        "ES384" => kty == "EC" && crv.is_none_or(|c| c == "P-384"),
+        "ES512" => kty == "EC" && crv.is_none_or(|c| c == "P-521"),
+        "ES256K" => kty == "EC",
+        "EdDSA" | "Ed25519" => kty == "OKP",
+        a if a.starts_with("HS") || a.starts_with('A') || a == "dir" => kty == "oct",
+        _ => true,
+    };
+    if !fits {
+        findings.push(
+            Finding::error(format!(
+                "alg {alg} does not fit a {kty} key{}",
+                crv.map(|c| format!(" on {c}")).unwrap_or_default()
+            ))
+            .at(format!("{path}/alg")),
+        );
+    }
 }
 
 /// The first certificate of `x5c` must be the key's own: same thumbprints, same RSA modulus.
@@ -1037,6 +1108,18 @@ impl Certificate {
                 Finding::warning(format!(
                     "certificate {} expired {}: validators that check x5c/federation \
                      certificate dates will reject what it signs",
+                    self.subject,
+                    util::format_epoch_relative(self.not_after, now)
+                ))
+                .at(at),
+            );
+        }
+        let soon = 30 * 86_400;
+        if self.not_after >= now_s && self.not_after - now_s < soon {
+            out.push(
+                Finding::warning(format!(
+                    "certificate {} expires {}: plan the rollover (an expired signing \
+                     certificate stops sign-in for everything that pins it)",
                     self.subject,
                     util::format_epoch_relative(self.not_after, now)
                 ))

@@ -316,11 +316,29 @@ fn realm_info_to_json(el: &XmlElement) -> JsonValue {
         let value = if child.elements().next().is_some() {
             realm_info_to_json(child)
         } else {
-            JsonValue::String(child.text())
+            typed(child.text())
         };
         members.push((child.local_name().to_string(), value));
     }
     JsonValue::Object(members)
+}
+
+/// XML text as the JSON value the JSON answer would carry: small integers and booleans typed,
+/// everything else a string.
+fn typed(text: String) -> JsonValue {
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    if !digits.is_empty()
+        && digits.len() <= 9
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return JsonValue::Number(n.into());
+    }
+    match text.as_str() {
+        "true" => JsonValue::Bool(true),
+        "false" => JsonValue::Bool(false),
+        _ => JsonValue::String(text),
+    }
 }
 
 /// The flavor from the body when the URL does not say.
@@ -465,12 +483,17 @@ fn decode_response(
 
     checks(msg, &doc, &facts, flavor, cx, &mut findings);
 
-    let subject = facts
-        .domain
-        .clone()
-        .or_else(|| facts.login.clone())
-        .or_else(|| asked_name(msg, cx))
-        .unwrap_or_else(|| "(unnamed)".into());
+    // HRD answers are per domain; GetCredentialType answers per user.
+    let name = facts.login.clone().or_else(|| asked_name(msg, cx));
+    let subject = if flavor == Flavor::CredentialType {
+        name.or_else(|| facts.domain.clone())
+    } else {
+        facts
+            .domain
+            .clone()
+            .or_else(|| name.as_deref().map(|n| domain_of(n).to_string()))
+    }
+    .unwrap_or_else(|| "(unnamed)".into());
     let summary = summary_line(flavor, &subject, &facts, &doc, idp.as_deref());
     let mut d = Decoded::new("realm", summary, root);
     d.findings = findings;
@@ -536,8 +559,8 @@ fn signin_node(facts: &Facts, findings: &mut Vec<Finding>) -> (Node, Option<Stri
     node.value = facts.namespace.clone();
     let explain = match ns.to_ascii_lowercase().as_str() {
         "managed" => "Managed: Entra ID checks the credentials itself (cloud password, password \
-                      hash sync, or pass-through authentication to on-premises agents); no \
-                      federation server is involved"
+                      hash sync, or pass-through authentication to on-premises agents; HRD does \
+                      not say which); no federation server is involved"
             .to_string(),
         "federated" => "Federated: Entra ID never sees the password. Browsers are sent to the \
                         IdP's passive (WS-Fed) URL; rich clients doing ROPC read MEX and send the \
@@ -574,7 +597,7 @@ fn signin_node(facts: &Facts, findings: &mut Vec<Finding>) -> (Node, Option<Stri
         (
             "passive (WS-Fed sign-in)",
             facts.passive.as_deref(),
-            "where browsers are redirected to sign in; Entra ID fills wctx at redirect time",
+            "where browsers are redirected to sign in (WS-Fed passive)",
         ),
     ];
     let mut idp = None;
@@ -773,7 +796,7 @@ fn field_note(label: &str, value: Option<&str>) -> Option<String> {
             Some(7) => s("7: FIDO2 security key"),
             _ => s("preferred credential (code not recognised)"),
         },
-        "haspassword" => s("the account has a password"),
+        "haspassword" => s("whether the account has a password"),
         "remotengcparams" => s("Authenticator phone sign-in parameters"),
         "fidoparams" => s("FIDO2 security key parameters"),
         "sasparams" => s("strong authentication (MFA) parameters"),
@@ -788,57 +811,83 @@ fn field_note(label: &str, value: Option<&str>) -> Option<String> {
             Some(4) => s("4: federated domain (observed)"),
             _ => s("domain type (code not recognised)"),
         },
-        "desktopssoenabled" => s("Seamless SSO (Kerberos to AZUREADSSOACC) is enabled"),
+        "desktopssoenabled" => s("whether Seamless SSO (Kerberos to AZUREADSSOACC) is enabled"),
         "flowtoken" => s("opaque sign-in session state, echoed by the next request"),
         "apicanary" => s("anti-forgery canary of the sign-in page API"),
-        "isotheridpsupported" => s("the client can handle accounts of other identity providers"),
-        "checkphones" => s("also look up phone-number sign-in names"),
-        "isremotengcsupported" => s("the client supports Authenticator phone sign-in"),
-        "iscookiebannershown" => s("the cookie banner is displayed"),
-        "isfidosupported" => s("the browser supports FIDO2"),
+        "isotheridpsupported" => {
+            s("whether the client handles accounts of other identity providers")
+        }
+        "checkphones" => s("whether to also look up phone-number sign-in names"),
+        "isremotengcsupported" => s("whether the client supports Authenticator phone sign-in"),
+        "iscookiebannershown" => s("whether the cookie banner is shown"),
+        "isfidosupported" => s("whether the browser supports FIDO2"),
         "originalrequest" => s("the original authorize request, as ESTS serialised it"),
         "country" => s("country hint"),
-        "forceotclogin" => s("force one-time-code sign-in"),
-        "isexternalfederationdisallowed" => s("external federation is not allowed"),
-        "isaccesspasssupported" => s("the client supports Temporary Access Pass"),
+        "mkt" => s("UI language of the sign-in page"),
+        "forceotclogin" => s("whether to force one-time-code sign-in"),
+        "isexternalfederationdisallowed" => s("whether external federation is disallowed"),
+        "isremoteconnectsupported" => {
+            s("whether the client supports remote (cross-device) sign-in")
+        }
+        "federationflags" => s("federation flags (undocumented bit field)"),
+        "issignup" => s("whether this is a sign-up flow"),
+        "isunmanaged" => {
+            s("whether the account belongs to an unmanaged (self-service sign-up) tenant")
+        }
+        "issignupdisallowed" => s("whether self-service sign-up is blocked"),
+        "certauthparams" => s("certificate-based authentication parameters"),
+        "googleparams" | "facebookparams" => s("sign-in with a social identity provider (guests)"),
+        "federationtier" => s("undocumented"),
+        "checkformicrosoftaccount" => {
+            s("whether to also check for a Microsoft account of that name")
+        }
+        "isaccesspasssupported" => s("whether the client supports Temporary Access Pass"),
         _ => None,
     }
 }
 
 /// Adds notes to every node of the `fields` subtree, and opens the `Certificate` of a
-/// `<RealmInfo>` answer.
+/// `<RealmInfo>` answer. Subtrees of nested decodes (`decoded as …`) belong to other decoders and
+/// are left alone.
 fn annotate_tree(node: &mut Node, cx: &Context<'_>, findings: &mut Vec<Finding>, path: &str) {
     for child in &mut node.children {
+        if child.label.starts_with("decoded as ") {
+            continue;
+        }
         let cpath = format!("{path}/{}", child.label);
         if child.note.is_none()
             && let Some(n) = field_note(&child.label, child.value.as_deref())
         {
             child.note = Some(n);
         }
-        if child.label.eq_ignore_ascii_case("Certificate")
-            && let Some(b64) = child.value.clone()
-        {
-            let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-            match util::b64_decode_any(&compact, cx.limits.max_inflate)
-                .ok_or(DecodeError::Base64 {
-                    field: "Certificate",
-                })
-                .and_then(|der| parse_certificate(&der))
-            {
-                Ok(cert) => {
-                    findings.extend(cert.findings(cx.now, &cpath));
-                    child.value = Some(util::ellipsize(&compact, 40));
-                    child.push(cert.to_node("certificate", cx.now));
-                }
-                Err(e) => {
-                    findings.push(
-                        Finding::error(format!("signing certificate unreadable: {e}"))
-                            .at(cpath.clone()),
-                    );
-                }
-            }
+        if child.label.eq_ignore_ascii_case("Certificate") && child.value.is_some() {
+            open_certificate(child, cx, findings, &cpath);
+            continue;
         }
         annotate_tree(child, cx, findings, &cpath);
+    }
+}
+
+/// Replaces whatever a generic nested decode made of the signing certificate with the
+/// certificate itself.
+fn open_certificate(node: &mut Node, cx: &Context<'_>, findings: &mut Vec<Finding>, path: &str) {
+    let b64 = node.value.clone().unwrap_or_default();
+    let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    node.children.clear();
+    match util::b64_decode_any(&compact, cx.limits.max_inflate)
+        .ok_or(DecodeError::Base64 {
+            field: "Certificate",
+        })
+        .and_then(|der| parse_certificate(&der))
+    {
+        Ok(cert) => {
+            let at = format!("{path}/certificate");
+            findings.extend(cert.findings(cx.now, &at));
+            node.push(cert.to_node("certificate", cx.now));
+        }
+        Err(e) => {
+            findings.push(Finding::error(format!("signing certificate unreadable: {e}")).at(path));
+        }
     }
 }
 
@@ -954,7 +1003,7 @@ mod tests {
             b"{}",
         );
         let d = Realm.decode(&msg, &cx(&trust)).unwrap();
-        assert_eq!(d.summary, "realm v1: x@y.z, no account type in the answer");
+        assert_eq!(d.summary, "realm v1: y.z, no account type in the answer");
     }
 
     #[test]
