@@ -17,6 +17,7 @@
 //! It is not responsible for what a protocol means: the realm, OIDC, OAuth and JWT decoders explain
 //! fields; here a field is only a name, a value and maybe a nested decode.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 
@@ -442,9 +443,12 @@ impl<'c, 'a> Builder<'c, 'a> {
                 if members.is_empty() {
                     node.value = Some("{}".into());
                 }
-                let mut seen: Vec<&str> = Vec::new();
+                // Hash sets: an object may hold up to `max_nodes` keys, and a repeated key is
+                // reported once.
+                let mut seen: HashSet<&str> = HashSet::new();
+                let mut reported: HashSet<&str> = HashSet::new();
                 for (k, child) in members {
-                    if seen.contains(&k.as_str()) {
+                    if !seen.insert(k) && reported.insert(k) {
                         self.findings.push(
                             Finding::warning(format!(
                                 "duplicate key `{k}`: JSON parsers disagree on which value wins \
@@ -452,8 +456,6 @@ impl<'c, 'a> Builder<'c, 'a> {
                             ))
                             .at(format!("{path}/{k}")),
                         );
-                    } else {
-                        seen.push(k);
                     }
                     let child_secret = secret || is_secret_name(k);
                     node.push(self.json(k, child, child_secret, &format!("{path}/{k}")));
@@ -665,7 +667,8 @@ fn params_tree<'c, 'a>(
 ) -> (Node, Builder<'c, 'a>) {
     let mut b = Builder::new(cx);
     let mut node = Node::section(label);
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut reported: HashSet<&str> = HashSet::new();
     for (k, v) in pairs {
         let name = if k.is_empty() {
             "(empty name)"
@@ -673,15 +676,13 @@ fn params_tree<'c, 'a>(
             k.as_str()
         };
         let path = format!("{label}/{name}");
-        if seen.contains(&name) {
+        if !seen.insert(name) && reported.insert(name) {
             b.findings.push(
                 Finding::warning(format!(
                     "parameter `{name}` is repeated: servers differ on which value they use"
                 ))
                 .at(path.clone()),
             );
-        } else {
-            seen.push(name);
         }
         let leaf = b.string_leaf(name, v, is_secret_name(name), &path);
         node.push(leaf);
@@ -815,6 +816,14 @@ fn predefined_entity(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Records an unresolved entity name once; at most 16 names are kept (a hostile document can
+/// hold any number of distinct ones).
+fn note_unresolved(list: &mut Vec<String>, name: &str) {
+    if list.len() < 16 && !list.iter().any(|u| u == name) {
+        list.push(name.to_string());
+    }
+}
+
 /// Resolves only predefined entities and character references in an attribute value; anything
 /// else stays literal. Returns the value and the names left unresolved.
 fn attr_value(raw: &str, unresolved: &mut Vec<String>) -> String {
@@ -832,9 +841,7 @@ fn attr_value(raw: &str, unresolved: &mut Vec<String>) -> String {
                         out.push('&');
                         out.push_str(name);
                         out.push(';');
-                        if !unresolved.iter().any(|u| u == name) {
-                            unresolved.push(name.to_string());
-                        }
+                        note_unresolved(unresolved, name);
                     }
                 }
                 rest = after.get(j + 1..).unwrap_or("");
@@ -995,9 +1002,7 @@ fn parse_xml_inner(text: &str, limits: &Limits) -> Result<XmlDoc, XmlStop> {
                         pending.push('&');
                         pending.push_str(name);
                         pending.push(';');
-                        if !unresolved.iter().any(|u| u == name) {
-                            unresolved.push(name.to_string());
-                        }
+                        note_unresolved(&mut unresolved, name);
                     }
                 }
             }
@@ -1966,6 +1971,57 @@ mod tests {
                 limit: 10_000
             }
         );
+    }
+
+    /// Every prefix of every golden input (as a response, a request and a blob) goes through
+    /// the whole registry without a panic.
+    #[test]
+    fn truncated_fixture_bodies_never_panic() {
+        let trust = Trust::default();
+        let c = cx(&trust);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bodies = Vec::new();
+        for sub in ["realm", "oidc", "generic"] {
+            for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "http") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let m = crate::OwnedMessage::parse_http_text(&text).unwrap();
+                    bodies.push((m.url.clone().unwrap_or_default(), m.body));
+                }
+            }
+        }
+        assert!(bodies.len() > 20);
+        for (url, body) in &bodies {
+            let step = (body.len() / 40).max(1);
+            for end in (0..=body.len()).step_by(step) {
+                let cut = &body[..end];
+                for msg in [
+                    Message::response("GET", url, 200, vec![], cut),
+                    Message::request("POST", url, vec![], cut),
+                    Message::blob(cut),
+                ] {
+                    let _ = crate::Registry::builtin().decode_all(&msg, &c);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_json_object_with_many_keys_stays_linear() {
+        let trust = Trust::default();
+        let body = format!(
+            "{{{}}}",
+            (0..100_000)
+                .map(|i| format!("\"k{}\":{i}", i % 50_000))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let d = Json
+            .decode(&Message::blob(body.as_bytes()), &cx(&trust))
+            .unwrap();
+        assert_eq!(d.root.children.len(), 100_000);
+        assert_eq!(d.findings.len(), 50_000);
     }
 
     #[test]

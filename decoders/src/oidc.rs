@@ -618,12 +618,10 @@ fn decode_jwks(
         }
     }
     // Duplicate kids make verifiers pick a key by luck.
+    let mut seen = std::collections::HashSet::new();
     for (i, l) in lines.iter().enumerate() {
         if let Some(kid) = &l.kid
-            && lines
-                .iter()
-                .take(i)
-                .any(|o| o.kid.as_deref() == Some(kid.as_str()))
+            && !seen.insert(kid.as_str())
         {
             findings.push(
                 Finding::error(format!(
@@ -638,15 +636,21 @@ fn decode_jwks(
             "the key set is empty: nothing can be verified",
         ));
     }
+    // Count keys per description in first-seen order (a map keeps this linear).
     let mut descs: Vec<(String, usize)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for l in &lines {
-        match descs.iter_mut().find(|(d, _)| *d == l.desc) {
+        match index.get(l.desc.as_str()).and_then(|i| descs.get_mut(*i)) {
             Some((_, n)) => *n += 1,
-            None => descs.push((l.desc.clone(), 1)),
+            None => {
+                index.insert(&l.desc, descs.len());
+                descs.push((l.desc.clone(), 1));
+            }
         }
     }
-    let kinds: Vec<String> = descs
+    let mut kinds: Vec<String> = descs
         .iter()
+        .take(4)
         .map(|(d, n)| {
             if *n > 1 {
                 format!("{d} ×{n}")
@@ -655,6 +659,9 @@ fn decode_jwks(
             }
         })
         .collect();
+    if descs.len() > 4 {
+        kinds.push("…".into());
+    }
     let kids: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.kid.as_deref())

@@ -1069,6 +1069,79 @@ mod tests {
     }
 
     #[test]
+    fn nesting_beyond_the_limit_is_too_large() {
+        let trust = Trust::default();
+        let body = format!(
+            "{{\"account_type\":{}1{}}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let msg = Message::response(
+            "GET",
+            "https://login.microsoftonline.com/common/userrealm/a@b.c?api-version=1.0",
+            200,
+            vec![],
+            body.as_bytes(),
+        );
+        assert_eq!(
+            Realm.decode(&msg, &cx(&trust)).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "JSON nesting depth",
+                limit: 64
+            }
+        );
+    }
+
+    #[test]
+    fn xml_realm_info_is_read_like_the_json_answer() {
+        let trust = Trust::default();
+        let body = "\u{feff}<RealmInfo Success=\"true\"><State>4</State><NameSpaceType>Managed</NameSpaceType><DomainName>fabrikam.com</DomainName><IsFederatedNS>true</IsFederatedNS></RealmInfo>";
+        let msg = Message::response(
+            "GET",
+            "https://login.microsoftonline.com/GetUserRealm.srf?login=bob@fabrikam.com&xml=1",
+            200,
+            vec![],
+            body.as_bytes(),
+        );
+        let d = Realm.decode(&msg, &cx(&trust)).unwrap();
+        assert_eq!(
+            d.summary,
+            "GetUserRealm.srf xml=1: fabrikam.com is Managed (cloud sign-in)"
+        );
+        assert_eq!(d.root.find_path("fields/State").unwrap().kind, Kind::Number);
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.message.contains("contradicts itself"))
+        );
+    }
+
+    #[test]
+    fn credential_type_unknown_user_is_a_warning() {
+        let trust = Trust::default();
+        let body = br#"{"Username":"nobody@contoso.com","IfExistsResult":1,"ThrottleStatus":1,"Credentials":{"PrefCredential":1,"HasPassword":true},"EstsProperties":{"DomainType":3}}"#;
+        let msg = Message::response(
+            "POST",
+            "https://login.microsoftonline.com/common/GetCredentialType",
+            200,
+            vec![],
+            body,
+        );
+        let d = Realm.decode(&msg, &cx(&trust)).unwrap();
+        assert_eq!(
+            d.summary,
+            "GetCredentialType: nobody@contoso.com not found, Managed"
+        );
+        assert_eq!(
+            d.findings
+                .iter()
+                .filter(|f| f.severity == crate::Severity::Warning)
+                .count(),
+            2
+        );
+    }
+
+    #[test]
     fn unrelated_json_is_not_claimed() {
         assert_eq!(Realm.priority(&Message::blob(br#"{"a":1}"#)), 0.0);
     }
