@@ -508,6 +508,16 @@ pub fn json_tree(label: &str, v: &JsonValue, cx: &Context<'_>) -> (Node, Vec<Fin
     (node, b.findings)
 }
 
+/// As [`json_tree`], but never decodes values nested: for documents whose fields a protocol
+/// decoder already explains (realm answers, discovery documents), where a URL or an opaque
+/// state value opened by another decoder would only be noise.
+pub fn json_tree_plain(label: &str, v: &JsonValue, cx: &Context<'_>) -> (Node, Vec<Finding>) {
+    let mut b = Builder::new(cx);
+    b.nested_left = 0;
+    let node = b.json(label, v, false, label);
+    (node, b.findings)
+}
+
 fn json_summary(v: &JsonValue) -> String {
     match v {
         JsonValue::Object(m) => {

@@ -18,7 +18,7 @@
 use sha2::Digest as _;
 use std::time::SystemTime;
 
-use crate::generic::{JsonValue, json_tree, parse_json_ordered};
+use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
@@ -217,7 +217,7 @@ fn decode_error(
         Some(i) => first_line.get(..=i).unwrap_or(&first_line).to_string(),
         None => first_line.clone(),
     };
-    let (mut root, findings) = json_tree("oidc error", doc, cx);
+    let (mut root, findings) = json_tree_plain("oidc error", doc, cx);
     if let Some(s) = status {
         root.children
             .insert(0, Node::leaf("status", s.to_string(), Kind::Number));
@@ -365,7 +365,7 @@ fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Dec
         let path = format!("openid-configuration/{k}");
         let (mut node, fs) = match compact_list(k, v) {
             Some(n) if k != "capabilities" => (n, Vec::new()),
-            _ => json_tree(k, v, cx),
+            _ => json_tree_plain(k, v, cx),
         };
         findings.extend(fs);
         if let Some(n) = discovery_note(k) {
@@ -612,7 +612,7 @@ fn decode_jwks(
     }
     for (k, v) in doc.as_object().unwrap_or(&[]) {
         if k != "keys" {
-            let (node, fs) = json_tree(k, v, cx);
+            let (node, fs) = json_tree_plain(k, v, cx);
             findings.extend(fs);
             root.push(node);
         }
@@ -852,7 +852,7 @@ fn jwk_node(
                 );
                 Node::field("use", u.clone())
             }
-            _ => json_tree(k, v, cx).0,
+            _ => json_tree_plain(k, v, cx).0,
         };
         if child.note.is_none()
             && let Some(n) = jwk_member_note(k)
@@ -1122,7 +1122,7 @@ impl Certificate {
             );
         }
         let soon = 30 * 86_400;
-        if self.not_after >= now_s && self.not_after - now_s < soon {
+        if self.not_after >= now_s && self.not_after.saturating_sub(now_s) < soon {
             out.push(
                 Finding::warning(format!(
                     "certificate {} expires {}: plan the rollover (an expired signing \

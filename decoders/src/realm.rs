@@ -18,7 +18,7 @@
 //! that per domain). The `xml=1` answer is read with [`crate::generic::parse_xml`], which refuses a
 //! DOCTYPE and never resolves entities.
 
-use crate::generic::{JsonValue, XmlElement, json_tree, parse_json_ordered, parse_xml};
+use crate::generic::{JsonValue, XmlElement, json_tree_plain, parse_json_ordered, parse_xml};
 use crate::oidc::parse_certificate;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
@@ -274,7 +274,7 @@ fn decode_request(
     root.push(asked);
     if flavor == Flavor::CredentialType && !msg.body.is_empty() {
         let doc = parse_json_ordered(msg.body, "body", &cx.limits)?;
-        let (mut body, fs) = json_tree("body", &doc, cx);
+        let (mut body, fs) = json_tree_plain("body", &doc, cx);
         findings.extend(fs);
         annotate_tree(&mut body, cx, &mut findings, "body");
         root.push(body);
@@ -471,7 +471,7 @@ fn decode_response(
     let (signin, idp) = signin_node(&facts, &mut findings);
     root.push(signin);
 
-    let (mut fields, fs) = json_tree("fields", &doc, cx);
+    let (mut fields, fs) = json_tree_plain("fields", &doc, cx);
     findings.extend(fs);
     annotate_tree(
         &mut fields,
