@@ -1,19 +1,1302 @@
-//! Shell of the `oidc` decoder (being written).
+//! The `oidc` decoder: OpenID Connect discovery documents (`/.well-known/openid-configuration`,
+//! Entra ID v1 and v2, ADFS) and JSON Web Key Sets (`/discovery[/v2.0]/keys`, or any JSON
+//! `{"keys":[{"kty":…}]}`), requests and responses.
+//!
+//! For discovery it explains the issuer (v1 `https://sts.windows.net/{tid}/`, v2
+//! `https://login.microsoftonline.com/{tid}/v2.0`, and the `{tenantid}` placeholder of the
+//! multi-tenant `common`/`organizations` documents, which is not a tenant), the endpoints, the
+//! supported algorithms and modes, `capabilities` (`kdf_ver2`) and the cloud fields. For a JWKS it
+//! describes every key (kid, kty, use, alg, RSA modulus size, EC curve, `x5t` and whether it equals
+//! `kid`) and every `x5c` certificate (subject, issuer, serial, validity against [`Context::now`],
+//! SHA-1 thumbprint checked against `x5t`, public key checked against the JWK).
+//!
+//! It is not responsible for verifying tokens (the `jwt` decoder does, with keys the caller put in
+//! [`crate::Trust`], e.g. through [`crate::Trust::add_jwks`]) and never fetches `jwks_uri`.
+//! [`parse_certificate`] and [`Certificate`] are shared with the realm (`xml=1` signing
+//! certificate) and base64 decoders.
 
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use sha2::Digest as _;
+use std::time::SystemTime;
 
-/// The `oidc` decoder.
+use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
+use crate::util;
+use crate::view::{Decoded, Finding, Kind, Node};
+use crate::{Context, DecodeError, Decoder, Message};
+
+/// The OIDC discovery and JWKS decoder.
 #[derive(Debug, Clone, Copy)]
 pub struct Oidc;
+
+/// What the URL of the exchange says this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Discovery,
+    Jwks,
+    Unknown,
+}
+
+fn endpoint_of(path: &str) -> Endpoint {
+    let p = path.to_ascii_lowercase();
+    let p = p.trim_end_matches('/');
+    if p.ends_with("/.well-known/openid-configuration") {
+        Endpoint::Discovery
+    } else if (p.contains("/discovery/") && p.ends_with("/keys"))
+        || p.ends_with("/.well-known/jwks.json")
+        || p.ends_with("/.well-known/jwks")
+        || p.ends_with("/discovery/keys")
+    {
+        Endpoint::Jwks
+    } else {
+        Endpoint::Unknown
+    }
+}
+
+/// Byte search in the first 16 KiB (a cheap sniff for `priority`).
+fn sniff_contains(body: &[u8], needle: &[u8]) -> bool {
+    let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
+    !needle.is_empty() && head.windows(needle.len()).any(|w| w == needle)
+}
+
+fn starts_json_object(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
 
 impl Decoder for Oidc {
     fn id(&self) -> &'static str {
         "oidc"
     }
-    fn priority(&self, _msg: &Message<'_>) -> f32 {
-        0.0
+
+    fn priority(&self, msg: &Message<'_>) -> f32 {
+        match endpoint_of(msg.path()) {
+            Endpoint::Discovery | Endpoint::Jwks if msg.is_request() => 0.9,
+            Endpoint::Discovery | Endpoint::Jwks if starts_json_object(msg.body) => 0.9,
+            _ if msg.is_request() || !starts_json_object(msg.body) => 0.0,
+            _ if sniff_contains(msg.body, b"\"keys\"") && sniff_contains(msg.body, b"\"kty\"") => {
+                0.6
+            }
+            _ if sniff_contains(msg.body, b"\"jwks_uri\"")
+                && sniff_contains(msg.body, b"\"issuer\"") =>
+            {
+                0.6
+            }
+            _ => 0.0,
+        }
     }
-    fn decode(&self, _msg: &Message<'_>, _cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        Err(DecodeError::not("oidc", "not written yet"))
+
+    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+        let endpoint = endpoint_of(msg.path());
+        if msg.is_request() {
+            return decode_request(msg, endpoint);
+        }
+        let doc = parse_json_ordered(msg.body, "body", &cx.limits)?;
+        if doc.as_object().is_none() {
+            return Err(DecodeError::not(
+                "an OIDC document",
+                "body is not a JSON object",
+            ));
+        }
+        if doc.get("error").is_some() && doc.get("keys").is_none() {
+            return Ok(decode_error(&doc, endpoint, msg.status, cx));
+        }
+        if doc.get("keys").and_then(JsonValue::as_array).is_some() {
+            return decode_jwks(&doc, msg, cx);
+        }
+        if doc.get("issuer").is_some() || doc.get("jwks_uri").is_some() {
+            return Ok(decode_discovery(&doc, msg, cx));
+        }
+        Err(DecodeError::not(
+            "an OIDC document",
+            "neither `keys` (JWKS) nor `issuer`/`jwks_uri` (discovery)",
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants
+
+/// The Microsoft account (consumer) tenant.
+const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// True for a GUID in its 8-4-4-4-12 text form.
+pub(crate) fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// What a `{tenant}` path segment selects.
+pub(crate) fn tenant_note(segment: &str) -> String {
+    match segment.to_ascii_lowercase().as_str() {
+        "common" => "multi-tenant: any work/school account or Microsoft account".into(),
+        "organizations" => "multi-tenant: work/school accounts only".into(),
+        "consumers" => format!("Microsoft accounts only (tenant {MSA_TENANT})"),
+        s if s == MSA_TENANT => "the Microsoft account (consumer) tenant".into(),
+        s if is_guid(s) => "a tenant (directory) id; tokens carry it as `tid`".into(),
+        "adfs" => "ADFS (on-premises federation server)".into(),
+        _ => "a tenant named by one of its verified domains".into(),
+    }
+}
+
+/// The `{tenant}` segment and version of an Entra path like `/{tenant}/v2.0/.well-known/…` or
+/// `/{tenant}/discovery/v2.0/keys`.
+fn tenant_and_version(path: &str) -> (Option<&str>, &'static str) {
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    let first = segs.next();
+    let version = if path.to_ascii_lowercase().contains("/v2.0/") {
+        "v2.0"
+    } else {
+        "v1"
+    };
+    match first {
+        Some(f) if f.eq_ignore_ascii_case(".well-known") || f.eq_ignore_ascii_case("discovery") => {
+            (None, version)
+        }
+        Some(f) if f.eq_ignore_ascii_case("adfs") => (Some(f), "ADFS"),
+        other => (other, version),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and errors
+
+fn decode_request(msg: &Message<'_>, endpoint: Endpoint) -> Result<Decoded, DecodeError> {
+    let path = msg.path();
+    let (tenant, version) = tenant_and_version(path);
+    let what = match endpoint {
+        Endpoint::Discovery => "OIDC discovery request",
+        Endpoint::Jwks => "JWKS request",
+        Endpoint::Unknown => return Err(DecodeError::not("an OIDC request", "unknown path")),
+    };
+    let mut root = Node::section("oidc request");
+    root.push(Node::field("method", msg.method.unwrap_or("")));
+    if let Some(host) = msg.url.and_then(util::url_host) {
+        root.push(Node::field("host", host));
+    }
+    root.push(Node::field("version", version));
+    let mut summary = format!("{what} {version}");
+    if let Some(t) = tenant {
+        let mut note = tenant_note(t);
+        if matches!(t.to_ascii_lowercase().as_str(), "common" | "organizations") {
+            note.push_str("; the answer is a template whose issuer says {tenantid}, not a tenant");
+        }
+        root.push(Node::field("tenant", t).with_note(note));
+        summary.push_str(&format!(": tenant {t}"));
+    }
+    for (k, v) in msg.query_pairs() {
+        let node = Node::field(k.clone(), v.clone());
+        root.push(match k.as_str() {
+            "appid" => {
+                summary.push_str(&format!(" (appid {v})"));
+                node.with_note(
+                    "keys for this application: apps with custom signing keys (e.g. SAML SSO \
+                     apps) sign with keys listed only here",
+                )
+            }
+            _ => node,
+        });
+    }
+    Ok(Decoded::new("oidc", summary, root))
+}
+
+fn decode_error(
+    doc: &JsonValue,
+    endpoint: Endpoint,
+    status: Option<u16>,
+    cx: &Context<'_>,
+) -> Decoded {
+    let error = doc.get("error").map(JsonValue::display).unwrap_or_default();
+    let desc = doc
+        .get("error_description")
+        .map(JsonValue::display)
+        .unwrap_or_default();
+    let first_line = desc.lines().next().unwrap_or("").trim().to_string();
+    let first_sentence = match first_line.find(". ") {
+        Some(i) => first_line.get(..=i).unwrap_or(&first_line).to_string(),
+        None => first_line.clone(),
+    };
+    let (mut root, findings) = json_tree_plain("oidc error", doc, cx);
+    if let Some(s) = status {
+        root.children
+            .insert(0, Node::leaf("status", s.to_string(), Kind::Number));
+    }
+    let what = match endpoint {
+        Endpoint::Jwks => "JWKS",
+        _ => "OIDC discovery",
+    };
+    let mut d = Decoded::new(
+        "oidc",
+        format!(
+            "{what} failed: {error}: {}",
+            util::ellipsize(&first_sentence, 100)
+        ),
+        root,
+    );
+    d.findings = findings;
+    d.with_finding(Finding::warning(format!(
+        "{what} failed: {error}: {first_sentence}"
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+
+fn discovery_note(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "issuer" => {
+            "the exact `iss` tokens from this authority carry; validators compare it byte for byte"
+        }
+        "authorization_endpoint" => {
+            "where the browser is sent to sign in (code, implicit, hybrid flows)"
+        }
+        "token_endpoint" => {
+            "where clients redeem codes, refresh tokens, passwords (ROPC) and assertions"
+        }
+        "device_authorization_endpoint" => "starts the device code flow (RFC 8628)",
+        "userinfo_endpoint" => "returns claims about the signed-in user for an access token",
+        "end_session_endpoint" => "sign-out (RP-initiated logout)",
+        "jwks_uri" => "the public keys (JWKS) token signatures are verified with",
+        "check_session_iframe" => "OIDC session management iframe",
+        "kerberos_endpoint" => "Kerberos endpoint of Entra ID (cloud Kerberos trust, hybrid)",
+        "registration_endpoint" => "dynamic client registration",
+        "introspection_endpoint" => "token introspection (RFC 7662)",
+        "revocation_endpoint" => "token revocation (RFC 7009)",
+        "response_types_supported" => "flows the authorization endpoint accepts",
+        "response_modes_supported" => {
+            "how the authorization response is returned (query, fragment, form_post)"
+        }
+        "scopes_supported" => "scopes the authority knows",
+        "subject_types_supported" => {
+            "pairwise: `sub` differs per application; public: the same everywhere"
+        }
+        "id_token_signing_alg_values_supported" => "algorithms id_tokens are signed with",
+        "token_endpoint_auth_methods_supported" => {
+            "how confidential clients authenticate at the token endpoint"
+        }
+        "claims_supported" => "claims tokens may carry",
+        "grant_types_supported" => "grants the token endpoint accepts",
+        "code_challenge_methods_supported" => "PKCE methods (S256 should be there)",
+        "request_uri_parameter_supported" => {
+            "whether `request_uri` (request objects by reference) is accepted"
+        }
+        "frontchannel_logout_supported" => "sign-out is propagated to apps through browser iframes",
+        "http_logout_supported" => "sign-out via HTTP front-channel",
+        "tenant_region_scope" => {
+            "the tenant's geography (NA, EU, AS, OC, AF, SA, WW…); null for templates"
+        }
+        "tenant_region_sub_scope" => "sub-region (GCC, DOD…) for government tenants",
+        "cloud_instance_name" => {
+            "the cloud: microsoftonline.com (public), microsoftonline.us (US Gov), partner.microsoftonline.cn (China)"
+        }
+        "cloud_graph_host_name" => "Azure AD Graph host of this cloud (legacy API)",
+        "msgraph_host" => "Microsoft Graph host of this cloud",
+        "rbac_url" => "Azure management (RBAC) endpoint of this cloud",
+        "microsoft_multi_refresh_token" => {
+            "refresh tokens are multi-resource: one can be redeemed for any resource"
+        }
+        "capabilities" => "server capabilities (ADFS, MS-OIDCE)",
+        "access_token_issuer" => {
+            "ADFS: the issuer of access tokens (differs from the id_token issuer)"
+        }
+        "as_claims_provider_discovery_endpoint" => "ADFS: claims provider discovery",
+        _ => return None,
+    })
+}
+
+fn capability_note(cap: &str) -> Option<&'static str> {
+    Some(match cap {
+        "kdf_ver2" => {
+            "accepts KDFv2 for PRT-derived keys: context = SHA-256(ctx || JWT payload bytes), \
+             binding the derived key to the exact payload (MS-OAPXBC); clients mark it with \
+             `kdf_ver: 2` in the JWT header"
+        }
+        _ => return None,
+    })
+}
+
+/// The tenant id inside an Entra issuer, and whether it is the `{tenantid}` placeholder.
+fn issuer_tenant(issuer: &str) -> Option<&str> {
+    util::url_path(issuer)
+        .split('/')
+        .find(|s| is_guid(s) || s.eq_ignore_ascii_case("{tenantid}"))
+}
+
+/// An array of strings as one field (`query, fragment, form_post`): lists of supported values
+/// read better on one line.
+fn compact_list(k: &str, v: &JsonValue) -> Option<Node> {
+    let items = v.as_array()?;
+    let strs: Option<Vec<&str>> = items.iter().map(JsonValue::as_str).collect();
+    Some(Node::field(k, strs?.join(", ")))
+}
+
+fn is_endpoint_key(k: &str) -> bool {
+    k.ends_with("_endpoint") || k.ends_with("_uri") || k.ends_with("_iframe")
+}
+
+fn decode_discovery(doc: &JsonValue, msg: &Message<'_>, cx: &Context<'_>) -> Decoded {
+    let mut findings = Vec::new();
+    let issuer = doc.get("issuer").and_then(JsonValue::as_str).unwrap_or("");
+    let placeholder = issuer.contains("{tenantid}");
+    let version = if issuer.trim_end_matches('/').ends_with("/v2.0") {
+        "v2.0"
+    } else if util::url_host(issuer).as_deref() == Some("sts.windows.net") {
+        "v1"
+    } else if util::url_path(issuer)
+        .to_ascii_lowercase()
+        .starts_with("/adfs")
+    {
+        "ADFS"
+    } else {
+        ""
+    };
+    let (url_tenant, url_version) = tenant_and_version(msg.path());
+
+    let mut root = Node::section("openid-configuration");
+    let mut endpoints = Node::section("endpoints");
+    let mut algs = Node::section("supported");
+    let mut cloud = Node::section("cloud");
+    let mut other = Node::section("other");
+    let mut issuer_node = None;
+    let mut capabilities = Vec::new();
+
+    for (k, v) in doc.as_object().unwrap_or(&[]) {
+        let path = format!("openid-configuration/{k}");
+        let (mut node, fs) = match compact_list(k, v) {
+            Some(n) if k != "capabilities" => (n, Vec::new()),
+            _ => json_tree_plain(k, v, cx),
+        };
+        findings.extend(fs);
+        if let Some(n) = discovery_note(k) {
+            node = node.with_note(n);
+        }
+        match k.as_str() {
+            "issuer" => {
+                if placeholder {
+                    node = node.with_note(
+                        "issuer template of a multi-tenant document: `{tenantid}` is a \
+                         placeholder, not a tenant; each token's `iss` carries its own tenant \
+                         (its `tid`), and validators must substitute it before comparing",
+                    );
+                } else if let Some(tid) = issuer_tenant(issuer) {
+                    node.push(Node::field("tenant id", tid).with_note(tenant_note(tid)));
+                }
+                issuer_node = Some(node);
+            }
+            "capabilities" => {
+                for c in v.as_array().unwrap_or(&[]) {
+                    let c = c.display();
+                    if let Some(n) = capability_note(&c)
+                        && let Some(child) = node
+                            .children
+                            .iter_mut()
+                            .find(|ch| ch.value.as_deref() == Some(c.as_str()))
+                    {
+                        child.note = Some(n.to_string());
+                    }
+                    capabilities.push(c);
+                }
+                algs.push(node);
+            }
+            k if is_endpoint_key(k) => {
+                if let Some(u) = v.as_str()
+                    && util::url_host(u).is_some()
+                    && !starts_with_ci(u, "https://")
+                {
+                    findings
+                        .push(Finding::warning(format!("{k} is not https: {u}")).at(path.clone()));
+                }
+                endpoints.push(node);
+            }
+            k if k.ends_with("_supported") => {
+                if k == "id_token_signing_alg_values_supported"
+                    && v.as_array()
+                        .unwrap_or(&[])
+                        .iter()
+                        .any(|a| a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))
+                {
+                    findings.push(
+                        Finding::warning(
+                            "id_token signing algorithms include `none`: unsigned id_tokens \
+                             would be accepted by clients that trust this list",
+                        )
+                        .at(path.clone()),
+                    );
+                }
+                algs.push(node);
+            }
+            "tenant_region_scope"
+            | "tenant_region_sub_scope"
+            | "cloud_instance_name"
+            | "cloud_graph_host_name"
+            | "msgraph_host"
+            | "rbac_url" => cloud.push(node),
+            _ => other.push(node),
+        }
+    }
+
+    let issuer_tid = issuer_tenant(issuer).filter(|t| is_guid(t));
+    let mut summary = format!(
+        "OIDC discovery{}",
+        if version.is_empty() {
+            String::new()
+        } else {
+            format!(" {version}")
+        }
+    );
+    let named = url_tenant.filter(|a| {
+        !a.eq_ignore_ascii_case("adfs") && issuer_tid.is_none_or(|t| !t.eq_ignore_ascii_case(a))
+    });
+    if let Some(asked) = named {
+        summary.push_str(&format!(" for {asked}"));
+    }
+    match issuer_tid {
+        _ if placeholder => {
+            summary.push_str(&format!(": multi-tenant template, issuer {issuer}"));
+        }
+        Some(tid) => {
+            summary.push_str(&format!(": tenant {tid}"));
+            if let Some(region) = doc.get("tenant_region_scope").and_then(JsonValue::as_str) {
+                summary.push_str(&format!(", region {region}"));
+            }
+        }
+        None => summary.push_str(&format!(": issuer {issuer}")),
+    }
+    if !capabilities.is_empty() {
+        summary.push_str(&format!(", capabilities {}", capabilities.join(" ")));
+    }
+
+    // Cross-checks between the URL asked and the document returned.
+    if issuer.is_empty() {
+        findings.push(Finding::warning(
+            "no `issuer`: clients cannot validate the `iss` of tokens against this document",
+        ));
+    }
+    if let (Some(asked), Some(tid)) = (url_tenant, issuer_tid) {
+        if is_guid(asked) && !asked.eq_ignore_ascii_case(tid) {
+            findings.push(
+                Finding::warning(format!(
+                    "asked for tenant {asked} but the issuer names tenant {tid}"
+                ))
+                .at("openid-configuration/issuer"),
+            );
+        } else if !is_guid(asked)
+            && !matches!(
+                asked.to_ascii_lowercase().as_str(),
+                "common" | "organizations" | "consumers" | "adfs"
+            )
+        {
+            findings.push(
+                Finding::info(format!("{asked} belongs to tenant {tid}"))
+                    .at("openid-configuration/issuer/tenant id"),
+            );
+        }
+    }
+    if let Some(asked) = url_tenant
+        && matches!(
+            asked.to_ascii_lowercase().as_str(),
+            "common" | "organizations"
+        )
+        && !placeholder
+        && !issuer.is_empty()
+    {
+        findings.push(Finding::info(format!(
+            "{asked} document without the {{tenantid}} placeholder: issuer {issuer}"
+        )));
+    }
+    if url_version == "v2.0" && !version.is_empty() && version != "v2.0" && version != "ADFS" {
+        findings.push(
+            Finding::warning(format!(
+                "v2.0 discovery URL but a {version} issuer: tokens will not match a v2.0 \
+                 validator"
+            ))
+            .at("openid-configuration/issuer"),
+        );
+    }
+
+    if let Some(n) = issuer_node {
+        root.push(n);
+    }
+    for section in [endpoints, algs, cloud, other] {
+        if !section.children.is_empty() {
+            root.push(section);
+        }
+    }
+    let mut d = Decoded::new("oidc", summary, root);
+    d.findings = findings;
+    d
+}
+
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWKS
+
+/// JWK members that hold private key material; a public key set must never carry them.
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+fn jwk_member_note(k: &str) -> Option<&'static str> {
+    Some(match k {
+        "kty" => "key type",
+        "use" => "intended use: sig = verify signatures, enc = encryption",
+        "alg" => "algorithm this key is meant for",
+        "kid" => "key id: tokens name their signing key with the `kid` header",
+        "x5t" => "base64url SHA-1 thumbprint of the first x5c certificate",
+        "x5t#S256" => "base64url SHA-256 thumbprint of the first x5c certificate",
+        "x5c" => "certificate chain (base64 DER), first = this key's certificate",
+        "issuer" => {
+            "issuer tokens signed with this key must carry (Entra v2; template for multi-tenant)"
+        }
+        "cloud_instance_name" => "cloud this key belongs to",
+        "key_ops" => "operations the key may be used for",
+        _ => return None,
+    })
+}
+
+fn modulus_bits(n: &[u8]) -> usize {
+    let n = match n.iter().position(|b| *b != 0) {
+        Some(i) => n.get(i..).unwrap_or(&[]),
+        None => return 0,
+    };
+    match n.first() {
+        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+fn strip_zeros(n: &[u8]) -> &[u8] {
+    match n.iter().position(|b| *b != 0) {
+        Some(i) => n.get(i..).unwrap_or(&[]),
+        None => &[],
+    }
+}
+
+fn curve_bits(crv: &str) -> Option<usize> {
+    match crv {
+        "P-256" | "secp256k1" => Some(256),
+        "P-384" => Some(384),
+        "P-521" => Some(521),
+        "Ed25519" | "X25519" => Some(256),
+        "Ed448" | "X448" => Some(448),
+        _ => None,
+    }
+}
+
+/// What one key of a JWKS says, for the summary.
+struct KeyLine {
+    kid: Option<String>,
+    desc: String,
+}
+
+fn decode_jwks(
+    doc: &JsonValue,
+    msg: &Message<'_>,
+    cx: &Context<'_>,
+) -> Result<Decoded, DecodeError> {
+    let keys = doc.get("keys").and_then(JsonValue::as_array).unwrap_or(&[]);
+    let mut findings = Vec::new();
+    let mut root = Node::section("jwks");
+    let (_, version) = tenant_and_version(msg.path());
+    let mut lines: Vec<KeyLine> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let label = format!("keys[{i}]");
+        let path = format!("jwks/{label}");
+        let (node, line, fs) = jwk_node(&label, key, &path, cx);
+        findings.extend(fs);
+        root.push(node);
+        lines.push(line);
+    }
+    for (k, v) in doc.as_object().unwrap_or(&[]) {
+        if k != "keys" {
+            let (node, fs) = json_tree_plain(k, v, cx);
+            findings.extend(fs);
+            root.push(node);
+        }
+    }
+    // Duplicate kids make verifiers pick a key by luck.
+    let mut seen = std::collections::HashSet::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(kid) = &l.kid
+            && !seen.insert(kid.as_str())
+        {
+            findings.push(
+                Finding::error(format!(
+                    "two keys share kid {kid}: a verifier may pick the wrong one"
+                ))
+                .at(format!("jwks/keys[{i}]/kid")),
+            );
+        }
+    }
+    if keys.is_empty() {
+        findings.push(Finding::warning(
+            "the key set is empty: nothing can be verified",
+        ));
+    }
+    // Count keys per description in first-seen order (a map keeps this linear).
+    let mut descs: Vec<(String, usize)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in &lines {
+        match index.get(l.desc.as_str()).and_then(|i| descs.get_mut(*i)) {
+            Some((_, n)) => *n += 1,
+            None => {
+                index.insert(&l.desc, descs.len());
+                descs.push((l.desc.clone(), 1));
+            }
+        }
+    }
+    let mut kinds: Vec<String> = descs
+        .iter()
+        .take(4)
+        .map(|(d, n)| {
+            if *n > 1 {
+                format!("{d} ×{n}")
+            } else {
+                d.clone()
+            }
+        })
+        .collect();
+    if descs.len() > 4 {
+        kinds.push("…".into());
+    }
+    let kids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.kid.as_deref())
+        .take(3)
+        .collect();
+    let more = if lines.len() > 3 { ", …" } else { "" };
+    let endpoint_version = if msg.path().to_ascii_lowercase().contains("/discovery/") {
+        format!(" {version}")
+    } else {
+        String::new()
+    };
+    let summary = format!(
+        "JWKS{endpoint_version}: {} key{} ({}){}",
+        keys.len(),
+        if keys.len() == 1 { "" } else { "s" },
+        kinds.join(", "),
+        if kids.is_empty() {
+            String::new()
+        } else {
+            format!(" kid {}{more}", kids.join(", "))
+        }
+    );
+    let mut d = Decoded::new("oidc", summary, root);
+    d.findings = findings;
+    Ok(d)
+}
+
+fn jwk_node(
+    label: &str,
+    key: &JsonValue,
+    path: &str,
+    cx: &Context<'_>,
+) -> (Node, KeyLine, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut node = Node::section(label);
+    let s = |k: &str| key.get(k).and_then(JsonValue::as_str);
+    let kty = s("kty").unwrap_or("");
+    let kid = s("kid").map(str::to_string);
+    let mut desc = if kty.is_empty() {
+        "no kty".to_string()
+    } else {
+        kty.to_string()
+    };
+    // Read `n` first: members may come in any order, and the x5c check below needs it.
+    let jwk_modulus: Option<Vec<u8>> = match s("n") {
+        Some(n) if kty == "RSA" => {
+            util::b64_decode_any(n, cx.limits.max_inflate).map(|b| strip_zeros(&b).to_vec())
+        }
+        _ => None,
+    };
+
+    if key.as_object().is_none() {
+        findings.push(Finding::error("key is not a JSON object").at(path));
+        return (node, KeyLine { kid: None, desc }, findings);
+    }
+    if kid.is_none() {
+        findings.push(
+            Finding::warning("no kid: a verifier has to try every key").at(format!("{path}/kid")),
+        );
+    }
+    for (k, v) in key.as_object().unwrap_or(&[]) {
+        let mpath = format!("{path}/{k}");
+        if PRIVATE_MEMBERS.contains(&k.as_str()) {
+            node.push(Node::secret(k.clone(), v.display()).with_note("private key material"));
+            findings.push(
+                Finding::error(format!(
+                    "member `{k}` is private key material: a published key set must hold \
+                     public keys only"
+                ))
+                .at(mpath),
+            );
+            continue;
+        }
+        let mut child = match (k.as_str(), v) {
+            ("n", JsonValue::String(n)) if kty == "RSA" => {
+                match util::b64_decode_any(n, cx.limits.max_inflate) {
+                    Some(bytes) => {
+                        let bits = modulus_bits(&bytes);
+                        desc = format!("RSA {bits}");
+                        if bits < 2048 {
+                            findings.push(
+                                Finding::warning(format!(
+                                    "RSA modulus of {bits} bits: below 2048 is breakable"
+                                ))
+                                .at(mpath.clone()),
+                            );
+                        }
+                        Node::field("n", util::ellipsize(n, 24))
+                            .with_note(format!("RSA modulus, {bits} bits"))
+                    }
+                    None => {
+                        findings.push(
+                            Finding::error("RSA modulus `n` is not base64url").at(mpath.clone()),
+                        );
+                        Node::leaf("n", util::ellipsize(n, 24), Kind::Error)
+                    }
+                }
+            }
+            ("e", JsonValue::String(e)) if kty == "RSA" => {
+                let exp = util::b64_decode_any(e, 16)
+                    .filter(|b| b.len() <= 8)
+                    .map(|b| b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)));
+                let n = Node::field("e", e.clone());
+                match exp {
+                    Some(x) => n.with_note(format!("public exponent {x}")),
+                    None => n.with_note("public exponent (not decodable)"),
+                }
+            }
+            ("crv", JsonValue::String(c)) => {
+                desc = format!("{kty} {c}");
+                let n = Node::field("crv", c.clone());
+                match curve_bits(c) {
+                    Some(b) => n.with_note(format!("curve, {b}-bit")),
+                    None => n.with_note("unrecognised curve"),
+                }
+            }
+            ("x" | "y", JsonValue::String(c)) if kty == "EC" || kty == "OKP" => {
+                let len = util::b64_decode_any(c, 256).map(|b| b.len());
+                let want = s("crv").and_then(curve_bits).map(|b| b.div_ceil(8));
+                if let (Some(len), Some(want)) = (len, want)
+                    && len != want
+                {
+                    findings.push(
+                        Finding::error(format!("`{k}` is {len} bytes; the curve needs {want}"))
+                            .at(mpath.clone()),
+                    );
+                }
+                Node::field(k.clone(), c.clone()).with_note(if k == "x" {
+                    "public key x coordinate"
+                } else {
+                    "public key y coordinate"
+                })
+            }
+            ("x5t", JsonValue::String(t)) => {
+                let n = Node::field("x5t", t.clone());
+                if kid.as_deref() == Some(t.as_str()) {
+                    n.with_note("SHA-1 thumbprint of the certificate; equals kid (Entra v1 style)")
+                } else {
+                    n.with_note("SHA-1 thumbprint of the certificate; differs from kid")
+                }
+            }
+            ("x5c", JsonValue::Array(certs)) => {
+                let mut n = Node::section("x5c");
+                n.value = Some(format!(
+                    "{} certificate{}",
+                    certs.len(),
+                    if certs.len() == 1 { "" } else { "s" }
+                ));
+                n.note = jwk_member_note("x5c").map(str::to_string);
+                for (ci, c) in certs.iter().enumerate() {
+                    let clabel = format!("[{ci}]");
+                    let cpath = format!("{mpath}/{clabel}");
+                    let der = c
+                        .as_str()
+                        .and_then(|b| util::b64_decode_any(b, cx.limits.max_inflate));
+                    let parsed = der
+                        .as_deref()
+                        .ok_or(DecodeError::Base64 { field: "x5c" })
+                        .and_then(parse_certificate);
+                    match parsed {
+                        Ok(cert) => {
+                            findings.extend(cert.findings(cx.now, &cpath));
+                            if ci == 0 {
+                                check_first_cert(
+                                    &cert,
+                                    key,
+                                    jwk_modulus.as_deref(),
+                                    path,
+                                    &mut findings,
+                                );
+                            }
+                            n.push(cert.to_node(&clabel, cx.now));
+                        }
+                        Err(e) => {
+                            findings.push(
+                                Finding::error(format!("x5c certificate {ci}: {e}"))
+                                    .at(cpath.clone()),
+                            );
+                            n.push(Node::leaf(clabel, e.to_string(), Kind::Error));
+                        }
+                    }
+                }
+                n
+            }
+            ("use", JsonValue::String(u)) if u != "sig" => {
+                findings.push(
+                    Finding::info(format!("key use `{u}`: not a signing key")).at(mpath.clone()),
+                );
+                Node::field("use", u.clone())
+            }
+            _ => json_tree_plain(k, v, cx).0,
+        };
+        if child.note.is_none()
+            && let Some(n) = jwk_member_note(k)
+        {
+            child.note = Some(n.to_string());
+        }
+        node.push(child);
+    }
+    if kty == "oct" {
+        findings.push(
+            Finding::error("symmetric (oct) key in a key set: its secret is published").at(path),
+        );
+    } else if !matches!(kty, "RSA" | "EC" | "OKP") {
+        findings.push(Finding::info(format!("unusual key type `{kty}`")).at(format!("{path}/kty")));
+    }
+    check_alg_fits(kty, s("alg"), s("crv"), path, &mut findings);
+    node.value = Some(match &kid {
+        Some(k) => format!("{desc} kid={k}"),
+        None => desc.clone(),
+    });
+    (node, KeyLine { kid, desc }, findings)
+}
+
+/// `alg` names a family of keys; a key of another type cannot verify it.
+fn check_alg_fits(
+    kty: &str,
+    alg: Option<&str>,
+    crv: Option<&str>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(alg) = alg else { return };
+    let fits = match alg {
+        a if a.starts_with("RS") || a.starts_with("PS") || a.starts_with("RSA") => kty == "RSA",
+        "ES256" => kty == "EC" && crv.is_none_or(|c| c == "P-256"),
+        "ES384" => kty == "EC" && crv.is_none_or(|c| c == "P-384"),
+        "ES512" => kty == "EC" && crv.is_none_or(|c| c == "P-521"),
+        "ES256K" => kty == "EC",
+        "EdDSA" | "Ed25519" => kty == "OKP",
+        a if a.starts_with("HS") || a.starts_with('A') || a == "dir" => kty == "oct",
+        _ => true,
+    };
+    if !fits {
+        findings.push(
+            Finding::error(format!(
+                "alg {alg} does not fit a {kty} key{}",
+                crv.map(|c| format!(" on {c}")).unwrap_or_default()
+            ))
+            .at(format!("{path}/alg")),
+        );
+    }
+}
+
+/// The first certificate of `x5c` must be the key's own: same thumbprints, same RSA modulus.
+fn check_first_cert(
+    cert: &Certificate,
+    key: &JsonValue,
+    jwk_modulus: Option<&[u8]>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) {
+    if let Some(x5t) = key.get("x5t").and_then(JsonValue::as_str) {
+        let got = cert.sha1_b64url();
+        if x5t.trim_end_matches('=') != got {
+            findings.push(
+                Finding::error(format!(
+                    "x5t {x5t} does not match the certificate's SHA-1 thumbprint {got}"
+                ))
+                .at(format!("{path}/x5t")),
+            );
+        }
+    }
+    if let Some(s256) = key.get("x5t#S256").and_then(JsonValue::as_str) {
+        let got = b64url(&cert.sha256);
+        if s256.trim_end_matches('=') != got {
+            findings.push(
+                Finding::error(format!(
+                    "x5t#S256 does not match the certificate's SHA-256 thumbprint {got}"
+                ))
+                .at(format!("{path}/x5t#S256")),
+            );
+        }
+    }
+    if let (Some(jwk_n), Some(cert_n)) = (jwk_modulus, cert.rsa_modulus.as_deref())
+        && jwk_n != cert_n
+    {
+        findings.push(
+            Finding::error(
+                "the certificate's public key is not the JWK's key (RSA moduli differ): \
+                 verifiers using n/e and verifiers using x5c would disagree",
+            )
+            .at(format!("{path}/x5c/[0]")),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+
+/// The facts of an X.509 certificate that identity debugging needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// Subject distinguished name (`CN=sts.contoso.com`).
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Serial number as colon-separated hex.
+    pub serial: String,
+    /// Signature algorithm name (or OID when unknown).
+    pub signature_algorithm: String,
+    /// Public key description (`RSA 2048-bit`, `EC P-256`).
+    pub public_key: String,
+    /// The RSA modulus without leading zero bytes, for RSA keys.
+    pub rsa_modulus: Option<Vec<u8>>,
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// SHA-1 over the DER (the Windows "thumbprint", JWK `x5t`).
+    pub sha1: [u8; 20],
+    /// SHA-256 over the DER (JWK `x5t#S256`).
+    pub sha256: [u8; 32],
+}
+
+fn sig_alg_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS".into(),
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256".into(),
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384".into(),
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512".into(),
+        "1.3.101.112" => "Ed25519".into(),
+        other => other.into(),
+    }
+}
+
+fn curve_name(oid: &str) -> &str {
+    match oid {
+        "1.2.840.10045.3.1.7" => "P-256",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        other => other,
+    }
+}
+
+/// Parses a DER X.509 certificate. Fails with [`DecodeError::Malformed`] when it is not one.
+pub fn parse_certificate(der: &[u8]) -> Result<Certificate, DecodeError> {
+    use x509_parser::public_key::PublicKey;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| DecodeError::Malformed {
+            what: "X.509 certificate",
+            offset: 0,
+            message: e.to_string(),
+        })?;
+    let spki = cert.public_key();
+    let (public_key, rsa_modulus) = match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => {
+            let bits = modulus_bits(rsa.modulus);
+            (
+                format!("RSA {bits}-bit"),
+                Some(strip_zeros(rsa.modulus).to_vec()),
+            )
+        }
+        Ok(PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| curve_name(&o.to_id_string()).to_string())
+                .unwrap_or_else(|| "unknown curve".into());
+            (format!("EC {curve}"), None)
+        }
+        Ok(other) => (format!("{}-bit key", other.key_size()), None),
+        Err(_) => (
+            format!("unparsed key ({})", spki.algorithm.algorithm.to_id_string()),
+            None,
+        ),
+    };
+    let mut sha256 = [0u8; 32];
+    sha256.copy_from_slice(&sha2::Sha256::digest(der));
+    Ok(Certificate {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: cert.raw_serial_as_string(),
+        signature_algorithm: sig_alg_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        public_key,
+        rsa_modulus,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        sha1: sha1(der),
+        sha256,
+    })
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+impl Certificate {
+    /// The SHA-1 thumbprint as unpadded base64url, the form of JWK `x5t` and Entra `kid`.
+    pub fn sha1_b64url(&self) -> String {
+        b64url(&self.sha1)
+    }
+
+    /// A view subtree labelled `label`; validity is shown relative to `now`.
+    pub fn to_node(&self, label: &str, now: SystemTime) -> Node {
+        let mut node = Node::section(label);
+        node.value = Some(self.subject.clone());
+        node.push(Node::field("subject", self.subject.clone()));
+        let issuer = Node::field("issuer", self.issuer.clone());
+        node.push(if self.issuer == self.subject {
+            issuer.with_note("self-signed (issuer = subject): trust comes from pinning, not a CA")
+        } else {
+            issuer
+        });
+        node.push(Node::field("serial", self.serial.clone()));
+        node.push(Node::field(
+            "signature algorithm",
+            self.signature_algorithm.clone(),
+        ));
+        node.push(Node::field("public key", self.public_key.clone()));
+        node.push(Node::leaf(
+            "not before",
+            util::format_epoch_relative(self.not_before, now),
+            Kind::Timestamp,
+        ));
+        node.push(Node::leaf(
+            "not after",
+            util::format_epoch_relative(self.not_after, now),
+            Kind::Timestamp,
+        ));
+        node.push(
+            Node::field("SHA-1 thumbprint", hex_upper(&self.sha1))
+                .with_note(format!("base64url (x5t form): {}", self.sha1_b64url())),
+        );
+        node.push(
+            Node::field("SHA-256 thumbprint", hex_upper(&self.sha256)).with_note(format!(
+                "base64url (x5t#S256 form): {}",
+                b64url(&self.sha256)
+            )),
+        );
+        node
+    }
+
+    /// Validity findings against `now`: expired or not yet valid, located at `at`.
+    pub fn findings(&self, now: SystemTime, at: &str) -> Vec<Finding> {
+        let now_s = util::epoch_secs(now);
+        let mut out = Vec::new();
+        if self.not_after < now_s {
+            out.push(
+                Finding::warning(format!(
+                    "certificate {} expired {}: validators that check x5c/federation \
+                     certificate dates will reject what it signs",
+                    self.subject,
+                    util::format_epoch_relative(self.not_after, now)
+                ))
+                .at(at),
+            );
+        }
+        let soon = 30 * 86_400;
+        if self.not_after >= now_s && self.not_after.saturating_sub(now_s) < soon {
+            out.push(
+                Finding::warning(format!(
+                    "certificate {} expires {}: plan the rollover (an expired signing \
+                     certificate stops sign-in for everything that pins it)",
+                    self.subject,
+                    util::format_epoch_relative(self.not_after, now)
+                ))
+                .at(at),
+            );
+        }
+        if self.not_before > now_s {
+            out.push(
+                Finding::warning(format!(
+                    "certificate {} is not valid yet (from {})",
+                    self.subject,
+                    util::format_epoch_relative(self.not_before, now)
+                ))
+                .at(at),
+            );
+        }
+        out
+    }
+}
+
+/// SHA-1 of `data`, for certificate thumbprints (`x5t`, Windows thumbprints) only: SHA-1 is
+/// broken for collision resistance and must not be used to decide trust.
+// Indices below are loop counters bounded by the fixed array sizes (80 words, 5 state words),
+// never by input, so indexing cannot panic; the lint is for attacker-controlled indices.
+#[allow(clippy::indexing_slicing)]
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 80];
+        for (slot, word) in w.iter_mut().zip(block.chunks_exact(4)) {
+            *slot = <[u8; 4]>::try_from(word)
+                .map(u32::from_be_bytes)
+                .unwrap_or(0);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
+                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
+                _ => (b ^ c ^ d, 0xCA62_C1D6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (hv, v) in h.iter_mut().zip([a, b, c, d, e]) {
+            *hv = hv.wrapping_add(v);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (chunk, v) in out.chunks_exact_mut(4).zip(h) {
+        chunk.copy_from_slice(&v.to_be_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Trust;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn cx(trust: &Trust) -> Context<'_> {
+        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
+    }
+
+    #[test]
+    fn sha1_matches_the_fips_vectors() {
+        assert_eq!(
+            hex_upper(&sha1(b"abc")),
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
+        assert_eq!(
+            hex_upper(&sha1(b"")),
+            "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"
+        );
+        assert_eq!(
+            hex_upper(&sha1(
+                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+            )),
+            "84983E441C3BD26EBAAE4AA1F95129E5E54670F1"
+        );
+    }
+
+    #[test]
+    fn common_issuer_placeholder_is_not_a_tenant() {
+        let trust = Trust::default();
+        let body = br#"{"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys"}"#;
+        let msg = Message::response(
+            "GET",
+            "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+            200,
+            vec![],
+            body,
+        );
+        let d = Oidc.decode(&msg, &cx(&trust)).unwrap();
+        assert!(d.summary.contains("multi-tenant template"), "{}", d.summary);
+        assert!(d.root.find_path("issuer/tenant id").is_none());
+    }
+
+    #[test]
+    fn jwks_flags_private_members_and_duplicate_kids() {
+        let trust = Trust::default();
+        let body = br#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB","d":"AQAB"},{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}"#;
+        let d = Oidc.decode(&Message::blob(body), &cx(&trust)).unwrap();
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.message.contains("private key material"))
+        );
+        assert!(d.findings.iter().any(|f| f.message.contains("share kid a")));
+        assert_eq!(d.root.find_path("keys[0]/d").unwrap().kind, Kind::Secret);
+    }
+
+    #[test]
+    fn modulus_bits_ignore_leading_zeros() {
+        assert_eq!(modulus_bits(&[0, 0x80, 0]), 16);
+        assert_eq!(modulus_bits(&[0x01, 0]), 9);
+        assert_eq!(modulus_bits(&[]), 0);
+    }
+
+    #[test]
+    fn malformed_jwks_json_is_a_json_error() {
+        let trust = Trust::default();
+        let msg = Message::response(
+            "GET",
+            "https://login.microsoftonline.com/common/discovery/keys",
+            200,
+            vec![],
+            b"{\"keys\":[",
+        );
+        assert!(matches!(
+            Oidc.decode(&msg, &cx(&trust)),
+            Err(DecodeError::Json { field: "body", .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_certificate_is_malformed() {
+        assert!(matches!(
+            parse_certificate(b"\x30\x82\x00\x01"),
+            Err(DecodeError::Malformed {
+                what: "X.509 certificate",
+                ..
+            })
+        ));
     }
 }
