@@ -599,6 +599,8 @@ fn exp_relative(exp: i64, cx: &Context<'_>) -> String {
     let d = std::time::Duration::from_secs(exp.abs_diff(now));
     if exp > now {
         format!("exp in {}", util::human_duration(d))
+    } else if exp == now {
+        "EXPIRED just now".to_string()
     } else {
         format!("EXPIRED {} ago", util::human_duration(d))
     }
@@ -687,7 +689,7 @@ fn verdict_node(verdict: &Verdict) -> Node {
         }
         Verdict::Unsigned => "an unsigned token proves nothing about who made it",
         _ => {
-            "only keys the user trusts count (a JWKS given with --key or captured from the \
+            "only keys the user trusts count (a JWKS given with --jwks or captured from the \
              issuer); the algorithm comes from the key, never from the token's alg"
         }
     };

@@ -208,7 +208,7 @@ impl Default for Limits {
 pub struct TrustedKey {
     /// The key as a JWK (a JSON object with `kty` and the key material).
     pub jwk: serde_json::Value,
-    /// Where the key came from, for the verdict: `"flow #3"`, `"--key keys.json"`.
+    /// Where the key came from, for the verdict: `"flow #3"`, `"--jwks keys.json"`.
     pub source: String,
 }
 

@@ -194,7 +194,9 @@ pub fn human_duration(d: Duration) -> String {
 /// `"2024-01-01T00:00:00Z (in 5m)"` or `"… (3h ago)"`, relative to `now`.
 pub fn format_epoch_relative(secs: i64, now: SystemTime) -> String {
     let now_s = epoch_secs(now);
-    let rel = if secs >= now_s {
+    let rel = if secs == now_s {
+        "now".to_string()
+    } else if secs > now_s {
         format!(
             "in {}",
             human_duration(Duration::from_secs(secs.abs_diff(now_s)))
@@ -308,6 +310,7 @@ mod tests {
             "2023-11-14T22:18:20Z (in 5m)"
         );
         assert!(format_epoch_relative(1_699_990_000, now).ends_with("(2h 46m ago)"));
+        assert!(format_epoch_relative(1_700_000_000, now).ends_with("(now)"));
     }
 
     #[test]
