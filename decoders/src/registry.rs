@@ -12,6 +12,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oauth::OAuth,
     &crate::realm::Realm,
     &crate::oidc::Oidc,
+    &crate::scim::Scim,
     &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,
