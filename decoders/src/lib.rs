@@ -32,6 +32,7 @@ pub mod generic;
 pub mod jwt;
 pub mod oauth;
 pub mod oidc;
+pub mod prt;
 pub mod realm;
 pub mod registry;
 pub mod scim;

@@ -13,6 +13,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::realm::Realm,
     &crate::oidc::Oidc,
     &crate::scim::Scim,
+    &crate::prt::Prt,
     &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,
