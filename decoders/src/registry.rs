@@ -12,6 +12,8 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oauth::OAuth,
     &crate::realm::Realm,
     &crate::oidc::Oidc,
+    &crate::scim::Scim,
+    &crate::prt::Prt,
     &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,
