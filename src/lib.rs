@@ -4,4 +4,5 @@
 //! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
 //! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
+pub mod capture;
 pub mod flow;
