@@ -156,13 +156,20 @@ impl<R: Read> HarReader<R> {
         match s {
             Stop::Eof => Fail::Eof,
             Stop::Io(e) => Fail::Fatal(self.error(e.into(), entry, self.sc.offset())),
-            Stop::TooLarge => Fail::Fatal(self.error(
-                CaptureErrorKind::TooLarge {
-                    limit: MAX_ENTRY_BYTES as u64,
-                },
-                entry,
-                at,
-            )),
+            Stop::TooLarge => {
+                let limit = if entry.is_some() {
+                    MAX_ENTRY_BYTES
+                } else {
+                    MAX_LOG_FIELD_BYTES
+                };
+                Fail::Fatal(self.error(
+                    CaptureErrorKind::TooLarge {
+                        limit: limit as u64,
+                    },
+                    entry,
+                    at,
+                ))
+            }
         }
     }
 
@@ -1133,8 +1140,9 @@ pub fn flow_to_har_entry(f: &Flow) -> Value {
 /// entry per line — the first as `{…}`, later ones as `,{…}` — each written with a single
 /// `write` call, and `]}}` on [`HarWriter::finish`]. A finished file is plain HAR; a file cut
 /// anywhere (`kill -9`, power loss after the page cache) loses at most the entry being written,
-/// and the reader repairs it. The file is created with mode 0600. After a write error every
-/// later call fails: the recording stops loudly rather than leaving a hole.
+/// and the reader repairs it. Dropping the writer without `finish` leaves such a repairable
+/// file too. The file is created with mode 0600. After a write error every later call fails:
+/// the recording stops loudly rather than leaving a hole.
 #[derive(Debug)]
 pub struct HarWriter {
     file: File,
