@@ -19,9 +19,11 @@ pub struct Cli {
 pub enum Command {
     /// Offline report over a capture (HAR, idscope recording, Fiddler SAZ): one line per flow with
     /// its decoded summary, then the findings.
-    #[command(after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
+    #[command(
+        after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
-        idscope analyze --jwks keys.json fiddler.saz")]
+        idscope analyze --jwks keys.json fiddler.saz"
+    )]
     Analyze(AnalyzeArgs),
     /// Decode one blob (a JWT or JWE, JSON, a form body, a URL with query, or base64 of any of
     /// these), auto-detected or forced with --as.
@@ -31,8 +33,10 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Rewrite any capture idscope reads (HAR from any tool, a truncated idscope recording, SAZ)
     /// as an idscope HAR in the crash-safe layout (file mode 0600).
-    #[command(after_help = "Examples:\n  idscope convert session.saz -o session.har\n  \
-        idscope convert crashed-recording.har -o repaired.har")]
+    #[command(
+        after_help = "Examples:\n  idscope convert session.saz -o session.har\n  \
+        idscope convert crashed-recording.har -o repaired.har"
+    )]
     Convert(ConvertArgs),
 }
 

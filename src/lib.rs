@@ -4,8 +4,8 @@
 //! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
 //! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
-pub mod flow;
 pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod flow;

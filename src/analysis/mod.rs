@@ -20,7 +20,7 @@ pub enum Side {
 }
 
 /// Everything the decoders said about one flow.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct FlowReport {
     /// The flow.
     pub id: FlowId,
@@ -78,14 +78,22 @@ impl FlowReport {
     }
 
     /// Every finding: the flow's own, then each successful outcome's, with the side and decoder.
+    /// When a specific decoder understood a side, the generic fallbacks' findings on that side are
+    /// left out: they only repeat, less precisely, what the specific one said.
     pub fn findings(&self) -> Vec<(Option<Side>, &'static str, &Finding)> {
-        let mut all: Vec<(Option<Side>, &'static str, &Finding)> =
-            self.flow_findings.iter().map(|f| (None, "flow", f)).collect();
-        for (side, outs) in [(Side::Request, &self.request), (Side::Response, &self.response)] {
-            for o in outs {
-                if let Ok(d) = &o.result {
-                    all.extend(d.findings.iter().map(|f| (Some(side), d.decoder, f)));
-                }
+        let mut all: Vec<(Option<Side>, &'static str, &Finding)> = self
+            .flow_findings
+            .iter()
+            .map(|f| (None, "flow", f))
+            .collect();
+        for (side, outs) in [
+            (Side::Request, &self.request),
+            (Side::Response, &self.response),
+        ] {
+            let decoded = || outs.iter().filter_map(|o| o.result.as_ref().ok());
+            let specific = decoded().any(|d| !GENERIC.contains(&d.decoder));
+            for d in decoded().filter(|d| !specific || !GENERIC.contains(&d.decoder)) {
+                all.extend(d.findings.iter().map(|f| (Some(side), d.decoder, f)));
             }
         }
         all
@@ -136,13 +144,22 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
         }
         None => {
             if let Some(e) = flow.error() {
-                let what = if e.incomplete { "incomplete" } else { "no response" };
+                let what = if e.incomplete {
+                    "incomplete"
+                } else {
+                    "no response"
+                };
                 flow_findings.push(Finding::error(format!("{what}: {}", e.message)));
             }
             Vec::new()
         }
     };
-    FlowReport { id: flow.id, request, response, flow_findings }
+    FlowReport {
+        id: flow.id,
+        request,
+        response,
+        flow_findings,
+    }
 }
 
 /// If this flow's response is a JWKS document, adds its keys to `trust` with the source
@@ -173,7 +190,11 @@ mod tests {
     #[test]
     fn jwks_in_a_capture_becomes_trust_named_after_its_flow() {
         let jwks = br#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#;
-        let f = flow(4, request("GET", "https://login.example/common/discovery/keys"), response(200, "application/json", jwks));
+        let f = flow(
+            4,
+            request("GET", "https://login.example/common/discovery/keys"),
+            response(200, "application/json", jwks),
+        );
         let mut trust = Trust::default();
         assert_eq!(learn_trust(&f, &mut trust), 1);
         assert_eq!(trust.keys[0].source, "flow #5");
@@ -181,23 +202,75 @@ mod tests {
 
     #[test]
     fn non_jwks_bodies_add_no_keys() {
-        let f = flow(0, request("GET", "https://x/"), response(200, "application/json", br#"{"keys":[1]}"#));
+        let f = flow(
+            0,
+            request("GET", "https://x/"),
+            response(200, "application/json", br#"{"keys":[1]}"#),
+        );
         let mut trust = Trust::default();
         assert_eq!(learn_trust(&f, &mut trust), 0);
-        let err = flow(1, request("GET", "https://x/"), response(500, "application/json", br#"{"keys":[{"kty":"RSA"}]}"#));
+        let err = flow(
+            1,
+            request("GET", "https://x/"),
+            response(500, "application/json", br#"{"keys":[{"kty":"RSA"}]}"#),
+        );
         assert_eq!(learn_trust(&err, &mut trust), 0);
         assert!(trust.is_empty());
     }
 
     #[test]
+    fn generic_findings_are_left_out_where_a_specific_decoder_understood_the_side() {
+        let form = b"grant_type=password&client_id=c&username=u%40x&password=p&resource=r";
+        let mut req = request(
+            "POST",
+            "https://login.microsoftonline.com/common/oauth2/token",
+        );
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        req.body = crate::flow::Body::plain(form.to_vec());
+        let f = flow(0, req, response(200, "text/plain", b""));
+        let r = decode_flow(
+            &f,
+            Registry::builtin(),
+            &Trust::default(),
+            Limits::default(),
+        );
+        assert!(
+            r.request
+                .iter()
+                .any(|o| o.decoder == "form" && o.result.is_ok()),
+            "form decodes too"
+        );
+        let deciders: Vec<&str> = r.findings().iter().map(|(_, d, _)| *d).collect();
+        assert!(deciders.contains(&"oauth"), "{deciders:?}");
+        assert!(!deciders.contains(&"form"), "{deciders:?}");
+    }
+
+    #[test]
     fn error_flows_report_why_there_is_no_response() {
-        let mut f = flow(0, request("GET", "https://x/"), response(200, "text/plain", b""));
+        let mut f = flow(
+            0,
+            request("GET", "https://x/"),
+            response(200, "text/plain", b""),
+        );
         f.outcome = crate::flow::Outcome::Error(crate::flow::FlowError {
             message: "connection reset".into(),
             incomplete: false,
         });
-        let r = decode_flow(&f, Registry::builtin(), &Trust::default(), Limits::default());
+        let r = decode_flow(
+            &f,
+            Registry::builtin(),
+            &Trust::default(),
+            Limits::default(),
+        );
         assert_eq!(r.worst(), Some(Severity::Error));
-        assert!(r.findings()[0].2.message.contains("no response: connection reset"));
+        assert!(
+            r.findings()[0]
+                .2
+                .message
+                .contains("no response: connection reset")
+        );
     }
 }

@@ -28,27 +28,27 @@ use crate::flow::Flow;
 const MAX_LISTED_FINDINGS: usize = 10_000;
 /// Flows in flight between the reader, the workers and the writer.
 const PIPELINE_DEPTH: usize = 256;
+/// Read errors listed individually; the rest are counted.
+const MAX_READ_ERRORS: usize = 20;
 
 /// Runs `idscope analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut trust = super::load_user_trust(&args.decode.jwks)?;
     let user_keys = trust.keys.len();
 
-    // Pass 1: keys the capture itself publishes. A read error ends the pass; pass 2 reports it
-    // after printing every flow before it.
-    for flow in capture::open(&args.file)? {
-        match flow {
-            Ok(flow) => {
-                learn_trust(&flow, &mut trust);
-            }
-            Err(_) => break,
-        }
+    // Pass 1: keys the capture itself publishes. Read errors are skipped here; pass 2 reports
+    // them after every flow that could be read.
+    for flow in capture::open(&args.file)?.flatten() {
+        learn_trust(&flow, &mut trust);
     }
     let learned = trust.keys.len() - user_keys;
 
     let reader = capture::open(&args.file)?;
     let progress = progress_bar(reader.total_bytes());
-    let opts = Opts { json: args.json, show_secrets: args.decode.show_secrets };
+    let opts = Opts {
+        json: args.json,
+        show_secrets: args.decode.show_secrets,
+    };
     let trust = Arc::new(trust);
 
     let stdout = std::io::stdout();
@@ -56,11 +56,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !opts.json {
         writeln!(
             out,
-            "{:>5}  {:<6} {:<30} {:<40} {:>6}  {:<12} SUMMARY",
+            "{:>5}  {:<7} {:<30} {:<40} {:>6}  {:<12} SUMMARY",
             "#", "METHOD", "HOST", "PATH", "STATUS", "KIND"
         )?;
     }
-    let (summary, read_error, repaired) =
+    let (summary, read_errors, repaired) =
         run_pipeline(reader, &trust, opts, &mut out, progress.as_ref())?;
     if let Some(p) = &progress {
         p.finish_and_clear();
@@ -68,7 +68,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !opts.json {
         writeln!(out)?;
         if learned > 0 {
-            writeln!(out, "Keys learned from the capture: {learned} (JWTs verified against them)")?;
+            writeln!(
+                out,
+                "Keys learned from the capture: {learned} (JWTs verified against them)"
+            )?;
         }
         if summary.findings.is_empty() {
             writeln!(out, "Findings: none")?;
@@ -91,10 +94,23 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(note) = repaired {
         eprintln!("idscope: {}: {note}", args.file.display());
     }
-    match read_error {
-        Some(e) => Err(anyhow::Error::new(e)
-            .context(format!("stopped after {} flows", summary.flows))),
+    // Every flow that could be read was reported; now say what could not be, and fail.
+    let mut first = read_errors.first.into_iter();
+    match first.next() {
         None => Ok(ExitCode::SUCCESS),
+        Some(e) => {
+            for other in first {
+                eprintln!("idscope: {other}");
+            }
+            let more = read_errors.count.saturating_sub(MAX_READ_ERRORS);
+            if more > 0 {
+                eprintln!("idscope: … and {more} more unreadable entries");
+            }
+            Err(anyhow::Error::new(e).context(format!(
+                "{} flows reported, {} unreadable",
+                summary.flows, read_errors.count
+            )))
+        }
     }
 }
 
@@ -126,8 +142,10 @@ fn run_pipeline(
     opts: Opts,
     out: &mut impl Write,
     progress: Option<&ProgressBar>,
-) -> anyhow::Result<(Summary, Option<CaptureError>, Option<String>)> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+) -> anyhow::Result<(Summary, ReadErrors, Option<String>)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let (job_tx, job_rx) = sync_channel::<Job>(PIPELINE_DEPTH);
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = sync_channel::<Rendered>(PIPELINE_DEPTH);
@@ -144,38 +162,50 @@ fn run_pipeline(
         // The reader runs on its own thread so this one can write in order.
         let feeder = s.spawn(move || feed(&mut reader, job_tx, progress));
         let summary = write_in_order(done_rx, out)?;
-        let (read_error, repaired) = feeder
+        let (read_errors, repaired) = feeder
             .join()
             .map_err(|_| anyhow::anyhow!("the capture reader thread panicked"))?;
-        Ok((summary, read_error, repaired))
+        Ok((summary, read_errors, repaired))
     })
 }
 
+/// Sends every readable flow to the workers. A bad entry is reported and skipped (the reader goes
+/// on with the next one); a structural error ends the capture. Returns the read errors (the first
+/// [`MAX_READ_ERRORS`] of them and a count) and the repair note.
 fn feed(
     reader: &mut capture::CaptureReader,
     jobs: SyncSender<Job>,
     progress: Option<&ProgressBar>,
-) -> (Option<CaptureError>, Option<String>) {
-    let mut error = None;
-    for (seq, flow) in reader.by_ref().enumerate() {
-        match flow {
+) -> (ReadErrors, Option<String>) {
+    let mut errors = ReadErrors::default();
+    let mut seq = 0usize;
+    while let Some(item) = reader.next() {
+        match item {
             Ok(flow) => {
                 if jobs.send((seq, flow)).is_err() {
                     break; // the writer stopped (e.g. broken pipe)
                 }
+                seq += 1;
             }
             Err(e) => {
-                error = Some(e);
-                break;
+                errors.count += 1;
+                if errors.first.len() < MAX_READ_ERRORS {
+                    errors.first.push(e);
+                }
             }
         }
-        if let Some(p) = progress {
-            if seq % 64 == 0 {
-                p.set_position(reader.bytes_read());
-            }
+        if let Some(p) = progress.filter(|_| seq.is_multiple_of(64)) {
+            p.set_position(reader.bytes_read());
         }
     }
-    (error, reader.repaired().map(str::to_string))
+    (errors, reader.repaired().map(str::to_string))
+}
+
+/// Errors met while reading the capture.
+#[derive(Debug, Default)]
+struct ReadErrors {
+    first: Vec<CaptureError>,
+    count: usize,
 }
 
 fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trust, opts: Opts) {
@@ -199,9 +229,17 @@ fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trus
                 bytes.extend_from_slice(format!("{{\"error\":\"{e}\"}}").as_bytes());
             }
             bytes.push(b'\n');
-            Rendered { seq, bytes, findings: vec![] }
+            Rendered {
+                seq,
+                bytes,
+                findings: vec![],
+            }
         } else {
-            Rendered { seq, bytes: table_row(&flow, &report).into_bytes(), findings: finding_lines(&flow, &report) }
+            Rendered {
+                seq,
+                bytes: table_row(&flow, &report).into_bytes(),
+                findings: finding_lines(&flow, &report),
+            }
         };
         if done.send(rendered).is_err() {
             return;
@@ -234,8 +272,10 @@ fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bar:40} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {bar:40} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     Some(bar)
 }
@@ -261,9 +301,9 @@ fn table_row(flow: &Flow, report: &FlowReport) -> String {
         _ => " ",
     };
     format!(
-        "{:>5}{mark} {:<6} {:<30} {:<40} {:>6}  {:<12} {}\n",
+        "{:>5}{mark} {:<7} {:<30} {:<40} {:>6}  {:<12} {}\n",
         flow.id.0 + 1,
-        clip(&flow.request.method, 6),
+        clip(&flow.request.method, 7),
         clip(&flow.host(), 30),
         clip(flow.path_and_query(), 40),
         status,
@@ -332,7 +372,11 @@ impl<'a> JsonFlow<'a> {
             findings: report
                 .findings()
                 .into_iter()
-                .map(|(side, decoder, finding)| JsonFinding { side, decoder, finding })
+                .map(|(side, decoder, finding)| JsonFinding {
+                    side,
+                    decoder,
+                    finding,
+                })
                 .collect(),
             request: &report.request,
             response: &report.response,

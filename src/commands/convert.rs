@@ -14,8 +14,12 @@ use crate::cli::ConvertArgs;
 /// Runs `idscope convert`.
 pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     let reader = capture::open(&args.input)?;
-    let mut writer = capture::HarWriter::create(&args.output, args.force)
-        .with_context(|| format!("creating {}", args.output.display()))?;
+    let writer = if args.force {
+        capture::HarWriter::create_or_overwrite(&args.output)
+    } else {
+        capture::HarWriter::create(&args.output)
+    };
+    let mut writer = writer.with_context(|| format!("creating {}", args.output.display()))?;
     let mut count = 0usize;
     let mut failure = None;
     let mut reader = reader;
@@ -33,7 +37,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    writer.finish().with_context(|| format!("closing {}", args.output.display()))?;
+    writer
+        .finish()
+        .with_context(|| format!("closing {}", args.output.display()))?;
     if let Some(note) = reader.repaired() {
         eprintln!("idscope: {}: {note}", args.input.display());
     }

@@ -20,7 +20,11 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     let trust = super::load_user_trust(&args.decode.jwks)?;
     let raw = read_input(&args.input)?;
     let blob = raw.trim_ascii();
-    anyhow::ensure!(!blob.is_empty(), "{}: the input is empty", input_name(&args.input));
+    anyhow::ensure!(
+        !blob.is_empty(),
+        "{}: the input is empty",
+        input_name(&args.input)
+    );
     // A blob has no capture time: expiry is judged against the real clock here, at the edge.
     let cx = Context::new(SystemTime::now(), &trust).with_limits(Limits::default());
     let registry = Registry::builtin();
@@ -36,7 +40,11 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             if let Err(e) = &result {
                 bail!("{}: cannot decode as {kind}: {e}", input_name(&args.input));
             }
-            vec![Outcome { decoder: d.id(), priority: 1.0, result }]
+            vec![Outcome {
+                decoder: d.id(),
+                priority: 1.0,
+                result,
+            }]
         }
         None => {
             let all = registry.decode_all(&msg, &cx);
@@ -44,13 +52,22 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             if ok.is_empty() {
                 let tried: Vec<String> = all
                     .iter()
-                    .filter_map(|o| o.result.as_ref().err().map(|e| format!("{}: {e}", o.decoder)))
+                    .filter_map(|o| {
+                        o.result
+                            .as_ref()
+                            .err()
+                            .map(|e| format!("{}: {e}", o.decoder))
+                    })
                     .collect();
                 bail!(
                     "{}: not recognised as any known format ({} bytes){}",
                     input_name(&args.input),
                     blob.len(),
-                    if tried.is_empty() { String::new() } else { format!("; tried {}", tried.join("; ")) }
+                    if tried.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; tried {}", tried.join("; "))
+                    }
                 );
             }
             ok
@@ -77,13 +94,20 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn input_name(input: &str) -> &str {
-    if input == "-" { "standard input" } else { input }
+    if input == "-" {
+        "standard input"
+    } else {
+        input
+    }
 }
 
 fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let n = if input == "-" {
-        std::io::stdin().lock().take(MAX_INPUT + 1).read_to_end(&mut buf)
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut buf)
     } else {
         std::fs::File::open(input)
             .with_context(|| format!("opening {input}"))?
@@ -91,6 +115,10 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
             .read_to_end(&mut buf)
     }
     .with_context(|| format!("reading {}", input_name(input)))?;
-    anyhow::ensure!(n as u64 <= MAX_INPUT, "{}: larger than {MAX_INPUT} bytes", input_name(input));
+    anyhow::ensure!(
+        n as u64 <= MAX_INPUT,
+        "{}: larger than {MAX_INPUT} bytes",
+        input_name(input)
+    );
     Ok(buf)
 }

@@ -35,7 +35,11 @@ pub fn load_user_trust(files: &[PathBuf]) -> anyhow::Result<Trust> {
         let doc: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not a JSON JWKS or JWK", path.display()))?;
         let n = trust.add_jwks(&doc, &format!("--jwks {}", path.display()));
-        anyhow::ensure!(n > 0, "{}: no keys found (expected {{\"keys\":[…]}} or a JWK)", path.display());
+        anyhow::ensure!(
+            n > 0,
+            "{}: no keys found (expected {{\"keys\":[…]}} or a JWK)",
+            path.display()
+        );
     }
     Ok(trust)
 }

@@ -10,12 +10,12 @@ use idscope_decoders::{Decoded, Finding, Kind, Node, Outcome};
 /// Replaces the value of every `Kind::Secret` node (at any depth) with a mask that keeps only its
 /// length. Children stay: the structure of a secret (a JWT's claims) is not the secret.
 pub fn mask_secrets(node: &mut Node) {
-    if node.kind == Kind::Secret {
-        if let Some(v) = node.value.as_mut() {
-            if !v.starts_with('«') {
-                *v = format!("«secret: {} chars»", v.chars().count());
-            }
-        }
+    if let Some(v) = node
+        .value
+        .as_mut()
+        .filter(|v| node.kind == Kind::Secret && !v.starts_with('«'))
+    {
+        *v = format!("«secret: {} chars»", v.chars().count());
     }
     for c in &mut node.children {
         mask_secrets(c);
@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(a.children[0].value.as_deref(), Some("sts"));
         // Idempotent.
         mask_secrets(&mut root);
-        assert_eq!(root.child("assertion").unwrap().value.as_deref(), Some("«secret: 8 chars»"));
+        assert_eq!(
+            root.child("assertion").unwrap().value.as_deref(),
+            Some("«secret: 8 chars»")
+        );
     }
 
     #[test]

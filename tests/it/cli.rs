@@ -9,7 +9,10 @@ fn every_subcommand_has_help_with_an_example() {
     for sub in ["analyze", "decode", "convert"] {
         let o = idscope(&[sub, "--help"], None);
         assert!(o.status.success(), "{sub} --help failed");
-        assert!(stdout(&o).contains("Examples:"), "{sub} --help has no example");
+        assert!(
+            stdout(&o).contains("Examples:"),
+            "{sub} --help has no example"
+        );
     }
 }
 
@@ -20,15 +23,25 @@ fn analyze_sample_explains_the_sync_account_sign_in() {
     let out = stdout(&o);
     // One row per flow, numbered from 1.
     for n in 1..=4 {
-        assert!(out.lines().any(|l| l.trim_start().starts_with(&format!("{n}"))), "no row {n}:\n{out}");
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{n}"))),
+            "no row {n}:\n{out}"
+        );
     }
     assert!(out.contains("realm"), "{out}");
     assert!(out.contains("Managed"), "{out}");
     assert!(out.contains("AADSTS50126"), "{out}");
     // The cross-flow check: the access token verifies against the JWKS answered in flow #4.
-    assert!(out.contains("signature verified with kid=nOo3ZDrODXEK1jKWhXslHR_KXEg from flow #4"), "{out}");
+    assert!(
+        out.contains("signature verified with kid=nOo3ZDrODXEK1jKWhXslHR_KXEg from flow #4"),
+        "{out}"
+    );
     // The password is a secret: masked by default.
-    assert!(!out.contains("Summer2026!") && !out.contains("Winter2026!"), "{out}");
+    assert!(
+        !out.contains("Summer2026!") && !out.contains("Winter2026!"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -36,12 +49,20 @@ fn analyze_json_is_one_object_per_flow_and_masks_secrets_unless_asked() {
     let o = idscope(&["analyze", "--json", SAMPLE], None);
     assert!(o.status.success(), "stderr: {}", stderr(&o));
     let out = stdout(&o);
-    let flows: Vec<serde_json::Value> =
-        out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let flows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
     assert_eq!(flows.len(), 4);
     assert_eq!(flows[0]["id"], 1);
     assert_eq!(flows[2]["method"], "POST");
-    assert!(flows[2]["kinds"].as_array().unwrap().iter().any(|k| k == "oauth"));
+    assert!(
+        flows[2]["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "oauth")
+    );
     assert!(!out.contains("Summer2026!"));
     let shown = idscope(&["analyze", "--json", "--show-secrets", SAMPLE], None);
     assert!(stdout(&shown).contains("Summer2026!"));
@@ -54,9 +75,16 @@ fn analyze_reads_every_peer_har_and_refuses_the_broken_one() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let o = idscope(&["analyze", path.to_str().unwrap()], None);
         if name == "broken-brokenfile.har" {
-            assert_eq!(o.status.code(), Some(2), "{name} must be refused with exit 2");
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{name} must be refused with exit 2"
+            );
             let err = stderr(&o);
-            assert!(err.contains("broken-brokenfile.har") && err.contains("byte"), "{err}");
+            assert!(
+                err.contains("broken-brokenfile.har") && err.contains("byte"),
+                "{err}"
+            );
             assert!(!err.contains("panicked"), "{err}");
         } else {
             assert!(o.status.success(), "{name}: {}", stderr(&o));
@@ -67,11 +95,15 @@ fn analyze_reads_every_peer_har_and_refuses_the_broken_one() {
 #[test]
 fn decode_auto_detects_a_jwt_on_standard_input() {
     // header {"alg":"none","typ":"JWT"}, claims {"upn":"alice@contoso.com","exp":1}
-    let token = b"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ1cG4iOiJhbGljZUBjb250b3NvLmNvbSIsImV4cCI6MX0.\n";
+    let token =
+        b"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ1cG4iOiJhbGljZUBjb250b3NvLmNvbSIsImV4cCI6MX0.\n";
     let o = idscope(&["decode"], Some(token));
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("[jwt]") && out.contains("alice@contoso.com"), "{out}");
+    assert!(
+        out.contains("[jwt]") && out.contains("alice@contoso.com"),
+        "{out}"
+    );
     assert!(out.to_lowercase().contains("expired"), "{out}");
 }
 
@@ -82,7 +114,11 @@ fn decode_rejects_unknown_kinds_and_unrecognised_input_with_exit_2() {
     assert!(stderr(&o).contains("unknown decoder `nope`"));
     let o = idscope(&["decode", "--as", "jwt"], Some(b"not a token at all"));
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot decode as jwt"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot decode as jwt"),
+        "{}",
+        stderr(&o)
+    );
     let o = idscope(&["decode"], Some(b"\x00\x01\x02 plain binary junk"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not recognised"), "{}", stderr(&o));
@@ -92,7 +128,11 @@ fn decode_rejects_unknown_kinds_and_unrecognised_input_with_exit_2() {
 fn decode_reads_a_url_and_a_form_and_base64_of_json() {
     let o = idscope(&["decode", "-"], Some(b"https://sts.contoso.test/adfs/ls/?wa=wsignin1.0&wtrealm=urn%3afederation%3aMicrosoftOnline&wctx=abc"));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("urn:federation:MicrosoftOnline"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("urn:federation:MicrosoftOnline"),
+        "{}",
+        stdout(&o)
+    );
     let b64 = b"eyJ0b2tlbl90eXBlIjoiQmVhcmVyIiwiZXhwaXJlc19pbiI6MzU5OX0=";
     let o = idscope(&["decode", "-"], Some(b64));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -107,7 +147,10 @@ fn convert_writes_a_private_file_and_refuses_to_clobber() {
     let out_s = out.to_str().unwrap();
     let o = idscope(&["convert", SAMPLE, "-o", out_s], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let again = idscope(&["convert", SAMPLE, "-o", out_s], None);
     assert_eq!(again.status.code(), Some(2), "must refuse to overwrite");
     let forced = idscope(&["convert", SAMPLE, "-o", out_s, "--force"], None);
@@ -123,7 +166,19 @@ fn convert_of_a_broken_file_fails_with_exit_2_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.har");
     let broken = corpus().join("broken-brokenfile.har");
-    let o = idscope(&["convert", broken.to_str().unwrap(), "-o", out.to_str().unwrap()], None);
+    let o = idscope(
+        &[
+            "convert",
+            broken.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("broken-brokenfile.har"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("broken-brokenfile.har"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -1,6 +1,7 @@
-//! The single integration-test binary (ripgrep style): command-line behaviour, capture files,
-//! analysis end to end. Unit tests live beside the code they test.
+//! The single integration-test binary (ripgrep style), one module per area: command-line
+//! behaviour, capture files, analysis end to end. Unit tests live beside the code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod capture;
 mod cli;
 mod util;
