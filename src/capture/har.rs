@@ -38,6 +38,8 @@ const MAX_LOG_FIELD_BYTES: usize = 64 << 20;
 
 /// The object on each entry that carries idscope's own fields.
 const IDSCOPE_FIELD: &str = "_idscope";
+/// The entry-level marker of a flow still in flight when the recording stopped (security.md §3).
+const INCOMPLETE_FIELD: &str = "_incomplete";
 
 /// Base64 as peers write it: padded or not.
 const BASE64_LENIENT: GeneralPurpose = Engine::new(
@@ -826,6 +828,11 @@ pub fn har_entry_to_flow(entry: Value, id: FlowId) -> Result<Flow, CaptureErrorK
         ));
     };
     let mut ours = parse_ours(e.remove(IDSCOPE_FIELD))?;
+    // security.md §3 names the in-flight marker `_incomplete` on the entry; it is also kept
+    // inside `_idscope` for older idscope files.
+    if let Some(Value::Bool(b)) = e.remove(INCOMPLETE_FIELD) {
+        ours.incomplete = Some(ours.incomplete.unwrap_or(false) || b);
+    }
     let started = req_string(&mut e, "startedDateTime", "startedDateTime")?;
     let started_at = parse_time(&started).ok_or_else(|| {
         invalid(
@@ -1122,6 +1129,9 @@ pub fn flow_to_har_entry(f: &Flow) -> Value {
     }
     if !unknown.is_empty() {
         ours.insert("unknown_timings".into(), Value::Array(unknown));
+    }
+    if ours.get("incomplete") == Some(&Value::Bool(true)) {
+        e.insert(INCOMPLETE_FIELD.into(), true.into());
     }
     if ours.is_empty() {
         e.remove(IDSCOPE_FIELD);
@@ -1604,6 +1614,23 @@ mod tests {
         assert_eq!(e["_idscope"]["request_body"]["truncated"], true);
         assert_eq!(e["_idscope"]["marked"], true);
         assert_eq!(har_entry_to_flow(e, FlowId(0)).unwrap(), flows[0]);
+    }
+
+    #[test]
+    fn in_flight_flows_carry_the_entry_level_incomplete_marker() {
+        let mut f = sample_flows(1).remove(0);
+        f.outcome = Outcome::Error(FlowError {
+            message: "proxy stopped".into(),
+            incomplete: true,
+        });
+        let e = flow_to_har_entry(&f);
+        assert_eq!(e["_incomplete"], true, "security.md §3 names `_incomplete`");
+        assert_eq!(har_entry_to_flow(e.clone(), FlowId(0)).unwrap(), f);
+        // A file that carries only the entry-level marker reads as incomplete too.
+        let mut only_entry = e;
+        only_entry.as_object_mut().unwrap().remove("_idscope");
+        let back = har_entry_to_flow(only_entry, FlowId(0)).unwrap();
+        assert!(back.error().is_some_and(|e| e.incomplete));
     }
 
     #[test]
