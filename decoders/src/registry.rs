@@ -12,6 +12,8 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oauth::OAuth,
     &crate::realm::Realm,
     &crate::oidc::Oidc,
+    &crate::soap::provisioning::Provisioning,
+    &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,
