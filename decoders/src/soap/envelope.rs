@@ -507,6 +507,9 @@ pub struct SoapXml {
     pub encoding: WireEncoding,
     /// Dictionary ids the binary decoder could not resolve (rendered as placeholders).
     pub unknown_dictionary_ids: Vec<u32>,
+    /// For an MC-NBFSE message from the middle of a session: how many strings earlier messages
+    /// had added (inferred; their ids are the unresolvable ones).
+    pub earlier_session_strings: Option<u32>,
 }
 
 /// How a SOAP body travels.
@@ -566,10 +569,27 @@ pub fn message_xml(msg: &Message<'_>, cx: &Context<'_>) -> Result<SoapXml, Decod
             Framing::MsbinSession1 => WireEncoding::MsbinSession1,
             _ => WireEncoding::Msbin1,
         };
+        if let Some(earlier) = earlier_session_strings(&doc) {
+            // Decode again with the ids of the strings sent earlier reserved, so that this
+            // message's own strings get the ids the sender gave them.
+            let mut session = nbfx::Session::new();
+            if session.decode(&priming_message(earlier), &opts).is_ok()
+                && let Ok(again) = session.decode(msg.body, &opts)
+            {
+                let unknown = placeholder_ids(&again.xml, earlier);
+                return Ok(SoapXml {
+                    xml: again.xml,
+                    encoding,
+                    unknown_dictionary_ids: unknown,
+                    earlier_session_strings: Some(earlier),
+                });
+            }
+        }
         return Ok(SoapXml {
             xml: doc.xml,
             encoding,
             unknown_dictionary_ids: doc.unknown_dictionary_ids,
+            earlier_session_strings: None,
         });
     }
     let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
@@ -577,7 +597,85 @@ pub fn message_xml(msg: &Message<'_>, cx: &Context<'_>) -> Result<SoapXml, Decod
         xml: text.to_string(),
         encoding: WireEncoding::Text,
         unknown_dictionary_ids: Vec::new(),
+        earlier_session_strings: None,
     })
+}
+
+/// Most strings a mid-session message may be inferred to follow (bounds the priming table).
+const MAX_EARLIER_STRINGS: u32 = 16_384;
+
+/// For an MC-NBFSE message captured in the middle of a session: how many strings the session
+/// held before it. A decoder that joins late numbers the message's own string table 1, 3, 5 …,
+/// but the sender numbered it after every earlier string, so those ids would resolve to the
+/// wrong names. The encoder only sends strings the message uses, so the highest odd id the
+/// message references is the last string of its own table: earlier = (max + 1) / 2 − table
+/// length. `None` when the message references nothing beyond its own table.
+fn earlier_session_strings(doc: &nbfx::NbfxDocument) -> Option<u32> {
+    if doc.framing != Framing::MsbinSession1 || doc.string_table.is_empty() {
+        return None;
+    }
+    let own = u32::try_from(doc.string_table.len()).ok()?;
+    let max = doc
+        .unknown_dictionary_ids
+        .iter()
+        .copied()
+        .filter(|id| id % 2 == 1)
+        .max()?;
+    let earlier = (max.saturating_add(1) / 2).checked_sub(own)?;
+    (earlier > 0 && earlier <= MAX_EARLIER_STRINGS).then_some(earlier)
+}
+
+/// An MC-NBFSE message whose string table holds `n` placeholder strings `dict_0x1`, `dict_0x3`
+/// … and whose body is one empty element: decoding it reserves ids 1 … 2n−1 in a session.
+fn priming_message(n: u32) -> Vec<u8> {
+    fn mbi31(out: &mut Vec<u8>, mut v: usize) {
+        loop {
+            let low = (v & 0x7F) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(low);
+                break;
+            }
+            out.push(low | 0x80);
+        }
+    }
+    let mut table = Vec::new();
+    for i in 0..n {
+        let s = format!("dict_0x{:X}", 2 * i + 1);
+        mbi31(&mut table, s.len());
+        table.extend_from_slice(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(table.len() + 8);
+    mbi31(&mut out, table.len());
+    out.extend_from_slice(&table);
+    // ShortElement "x", EndElement.
+    out.extend_from_slice(&[0x40, 0x01, b'x', 0x01]);
+    out
+}
+
+/// The distinct placeholder ids (`dict_0x..`) below `2 * earlier` that occur in `xml`, in order
+/// of first use (at most 64).
+fn placeholder_ids(xml: &str, earlier: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (i, _) in xml.match_indices("dict_0x") {
+        let hex: String = xml
+            .get(i + 7..)
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .take(8)
+            .collect();
+        if let Ok(id) = u32::from_str_radix(&hex, 16)
+            && id < earlier.saturating_mul(2)
+            && !out.contains(&id)
+        {
+            out.push(id);
+            if out.len() >= 64 {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// True when the first bytes of a text body look like a SOAP envelope (cheap sniff for
@@ -634,7 +732,8 @@ fn tree_rec(doc: &Document<'_>, id: NodeId, left: &mut usize, depth: usize) -> N
         } else {
             let t = doc.text_content(id);
             node.value = Some(t.trim().to_string());
-            node.kind = if is_secret_name(local) && !t.trim().is_empty() {
+            let looks_secret = is_secret_name(local) || crate::jwt::looks_like_jwt(t.as_bytes());
+            node.kind = if looks_secret && !t.trim().is_empty() {
                 Kind::Secret
             } else {
                 Kind::Field
@@ -1034,6 +1133,16 @@ pub fn placeholder_finding(sx: &SoapXml) -> Option<Finding> {
         .iter()
         .map(|i| format!("0x{i:X}"))
         .collect();
+    if let Some(n) = sx.earlier_session_strings {
+        return Some(Finding::warning(format!(
+            "message from the middle of an msbinsession1 session: its own string table starts \
+             at id 0x{:X}, so {n} string(s) sent earlier in the session are unknown; {} of them \
+             are used here ({}) and shown as dict_0x.. placeholders",
+            2 * n + 1,
+            ids.len(),
+            ids.join(", ")
+        )));
+    }
     Some(Finding::warning(format!(
         "{} dictionary id(s) could not be resolved ({}): names and values shown as dict_0x.. / \
          [[dict:0x..]] placeholders; a message from the middle of an msbinsession1 session \

@@ -897,6 +897,11 @@ fn typed_value(
                 *left = left.saturating_sub(1);
                 let t = text_of(doc, *it);
                 let mut item = Node::field(format!("[{i}]"), &t);
+                if key == "member"
+                    && let Some(g) = source_anchor_guid(&t)
+                {
+                    item.note = Some(format!("SourceAnchor of a member: objectGUID {g}"));
+                }
                 if ty_local == "ArrayOfbase64Binary" {
                     match util::b64_decode_any(&t, cx.limits.max_inflate) {
                         Some(der) => {
@@ -1008,6 +1013,7 @@ fn sync_object(
     index: usize,
     cx: &Context<'_>,
     left: &mut usize,
+    findings: &mut Vec<Finding>,
 ) -> (Node, String, Option<String>) {
     let ty = child_text(doc, obj, "SyncObjectType").unwrap_or_default();
     let op = child_text(doc, obj, "SyncOperation").unwrap_or_default();
@@ -1036,6 +1042,9 @@ fn sync_object(
         props.push(node);
     }
     let guid = anchor.as_deref().and_then(source_anchor_guid);
+    if ty == "Device" {
+        check_device_certificate(&mut props, index, findings);
+    }
     let mut label = format!("[{index}] {ty} {op}");
     label = label.trim_end().to_string();
     let mut n = Node::section(label);
@@ -1064,11 +1073,56 @@ fn sync_object(
     (n, brief, anchor)
 }
 
+/// A hybrid-joined device's certificate carries its device id as the subject CN; says whether
+/// the certificates sent match the `deviceId` attribute.
+fn check_device_certificate(props: &mut Node, index: usize, findings: &mut Vec<Finding>) {
+    let device_id = props
+        .child("deviceId")
+        .and_then(|d| d.value.as_deref())
+        .and_then(source_anchor_guid);
+    let Some(device_id) = device_id else {
+        return;
+    };
+    for cert_list in props
+        .children
+        .iter_mut()
+        .filter(|c| c.label == "userCertificate")
+    {
+        for item in &mut cert_list.children {
+            let Some(cn) = item
+                .child("subject")
+                .and_then(|s| s.value.as_deref())
+                .and_then(|s| s.strip_prefix("CN="))
+                .map(|s| s.to_ascii_lowercase())
+            else {
+                continue;
+            };
+            let verdict = if cn == device_id {
+                "subject CN equals this device's deviceId, as hybrid join writes it".to_string()
+            } else {
+                findings.push(
+                    Finding::warning(format!(
+                        "device object [{index}]: certificate subject CN={cn} is not the \
+                         device's deviceId {device_id}"
+                    ))
+                    .at(format!("sync API/request/SyncObjects/[{index}]")),
+                );
+                format!("subject CN differs from this device's deviceId {device_id}")
+            };
+            item.note = Some(match item.note.take() {
+                Some(n) => format!("{n}; {verdict}"),
+                None => verdict,
+            });
+        }
+    }
+}
+
 fn objects_section(
     doc: &Document<'_>,
     label: &str,
     objs: &[NodeId],
     cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
 ) -> (Node, Vec<String>) {
     let mut left = cx.limits.max_nodes.min(100_000);
     let mut n = Node::section(label);
@@ -1082,7 +1136,7 @@ fn objects_section(
             ));
             break;
         }
-        let (node, brief, _) = sync_object(doc, *o, i, cx, &mut left);
+        let (node, brief, _) = sync_object(doc, *o, i, cx, &mut left, findings);
         n.push(node);
         briefs.push(brief);
     }
@@ -1090,6 +1144,11 @@ fn objects_section(
 }
 
 fn brief_list(briefs: &[String], noun: &str) -> String {
+    let noun = if briefs.len() == 1 {
+        noun.trim_end_matches('s')
+    } else {
+        noun
+    };
     let mut s = format!("{} {noun}", briefs.len());
     if !briefs.is_empty() {
         let shown: Vec<String> = briefs
@@ -1294,7 +1353,8 @@ fn sync_body(
             for c in doc.child_elements(r) {
                 if doc.local_name(c) == "ResultObjects" {
                     let objs: Vec<NodeId> = children_local(doc, c, "AzureADSyncObject").collect();
-                    let (s, b) = objects_section(doc, "ResultObjects", &objs, cx);
+                    let (s, b) =
+                        objects_section(doc, "ResultObjects", &objs, cx, &mut facts.findings);
                     n.push(s);
                     briefs = b;
                 } else {
@@ -1308,18 +1368,24 @@ fn sync_body(
                     n.push(t);
                 }
             }
-            let types: Vec<String> = briefs
-                .iter()
-                .map(|b| b.split(' ').next().unwrap_or("").to_string())
-                .collect();
-            facts.details = Some(format!("{} object(s) ({})", briefs.len(), types.join(", ")));
+            let mut d = brief_list(&briefs, "objects");
+            if let Some(c) = doc
+                .child_elements(r)
+                .find(|c| doc.local_name(*c).to_ascii_lowercase().contains("cookie"))
+            {
+                let _ = write!(d, ", output cookie {}", doc.local_name(c));
+                if doc.namespace(c).starts_with(FIXTURE_NS_PREFIX) {
+                    d.push_str(" [fixture-defined]");
+                }
+            }
+            facts.details = Some(d);
         }
         ("ProvisionAzureADSyncObjects", false) => {
             let objs: Vec<NodeId> = doc
                 .descendants(payload)
                 .filter(|d| doc.local_name(*d) == "AzureADSyncObject")
                 .collect();
-            let (s, briefs) = objects_section(doc, "SyncObjects", &objs, cx);
+            let (s, briefs) = objects_section(doc, "SyncObjects", &objs, cx, &mut facts.findings);
             n.push(s);
             facts.details = Some(brief_list(&briefs, "objects"));
         }
@@ -1418,8 +1484,9 @@ fn sync_body(
                 );
             }
             facts.details = Some(format!(
-                "{} password hash(es){}",
+                "{} password hash{}{}",
                 items.len(),
+                if items.len() == 1 { "" } else { "es" },
                 briefs
                     .first()
                     .map(|b| format!(" ({b})"))
@@ -1530,6 +1597,7 @@ fn sync_body(
 fn credential_item(doc: &Document<'_>, it: NodeId, i: usize, cx: &Context<'_>) -> (Node, String) {
     let mut n = Node::section(format!("[{i}]"));
     let mut brief = String::new();
+    let mut algo = String::new();
     for c in doc.child_elements(it) {
         let local = doc.local_name(c);
         let v = text_of(doc, c);
@@ -1543,7 +1611,7 @@ fn credential_item(doc: &Document<'_>, it: NodeId, i: usize, cx: &Context<'_>) -
                 let mut f = Node::field(local, &v);
                 if let Some(g) = source_anchor_guid(&v) {
                     f.note = Some(format!("objectGUID {g}"));
-                    let _ = write!(brief, "for {} = {}", short_anchor(&v), short_guid(&g));
+                    let _ = write!(brief, "{} = {}", short_anchor(&v), short_guid(&g));
                 }
                 f
             }
@@ -1577,10 +1645,12 @@ fn credential_item(doc: &Document<'_>, it: NodeId, i: usize, cx: &Context<'_>) -
                                     Node::leaf("iterations", it.to_string(), Kind::Number)
                                         .with_note("PBKDF2 iterations (1000 expected)"),
                                 );
-                                if !brief.is_empty() {
-                                    brief.insert_str(0, ", ");
-                                }
-                                brief.insert_str(0, &format!("{}, {it} iterations", e.algorithm));
+                            }
+                            if algo.is_empty() {
+                                algo = match e.iterations {
+                                    Some(it) => format!("{}, {it} iterations", e.algorithm),
+                                    None => e.algorithm.clone(),
+                                };
                             }
                             en.push(Node::secret("hash", &e.hash).with_note(format!(
                                 "{} hex digits ({} bytes; 32 expected)",
@@ -1604,6 +1674,11 @@ fn credential_item(doc: &Document<'_>, it: NodeId, i: usize, cx: &Context<'_>) -
         };
         n.push(node);
     }
+    let brief = match (algo.is_empty(), brief.is_empty()) {
+        (false, false) => format!("{algo} for {brief}"),
+        (false, true) => algo,
+        (true, _) => brief,
+    };
     (n, brief)
 }
 
@@ -1771,8 +1846,28 @@ fn sync_view(
         )));
     }
     for hb in &env.headers {
+        let jwt_child = doc
+            .child_elements(hb.node)
+            .find(|c| jwt::looks_like_jwt(doc.text_content(*c).trim().as_bytes()));
         if doc.local_name(hb.node) == "SyncToken" {
             root.push(sync_token_node(doc, hb.node, cx, &mut facts));
+        } else if let Some(tok) =
+            jwt_child.filter(|_| doc.local_name(hb.node).starts_with("dict_0x"))
+        {
+            let mut t = element_tree(doc, hb.node, 200);
+            t.note = Some(
+                "header whose name is an unresolved session string; by its shape (a child \
+                 holding a JWT) most likely the SyncToken"
+                    .to_string(),
+            );
+            let label = doc.qname(tok).to_string();
+            let path = format!("sync API/{}/{label}", t.label);
+            let mut b = bearer_node(&doc.text_content(tok), Api::Sync, &path, cx, &mut facts);
+            b.label = format!("{label} (BearerToken?)");
+            if let Some(c) = t.children.iter_mut().find(|c| c.label == label) {
+                *c = b;
+            }
+            root.push(t);
         } else {
             let mut t = element_tree(doc, hb.node, 200);
             t.note = Some(format!(
