@@ -810,7 +810,12 @@ pub fn addressing_node(a: &Addressing) -> Node {
         });
     }
     if let Some(v) = &a.action {
-        n.push(Node::field("Action", v).with_note("the operation URI the service dispatches on"));
+        let note = if v.ends_with("/soap/fault") || v.ends_with("/fault") {
+            "the WS-Addressing fault action: this message is a SOAP fault"
+        } else {
+            "the operation URI the service dispatches on"
+        };
+        n.push(Node::field("Action", v).with_note(note));
     }
     if let Some(v) = &a.message_id {
         n.push(
@@ -1143,10 +1148,17 @@ pub fn placeholder_finding(sx: &SoapXml) -> Option<Finding> {
             ids.join(", ")
         )));
     }
+    let odd = sx.unknown_dictionary_ids.iter().any(|i| i % 2 == 1);
+    let why = if odd {
+        "odd ids are MC-NBFSE session strings: a message from the middle of an msbinsession1 \
+         session refers to strings sent earlier"
+    } else {
+        "even ids come from the MC-NBFS static dictionary (0x0-0x3CC): an id outside it means a \
+         corrupt message or a dictionary this decoder does not know"
+    };
     Some(Finding::warning(format!(
         "{} dictionary id(s) could not be resolved ({}): names and values shown as dict_0x.. / \
-         [[dict:0x..]] placeholders; a message from the middle of an msbinsession1 session \
-         refers to strings sent earlier",
+         [[dict:0x..]] placeholders; {why}",
         ids.len(),
         ids.join(", ")
     )))

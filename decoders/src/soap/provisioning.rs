@@ -1905,6 +1905,13 @@ fn sync_view(
         .is_some_and(|f| f.starts_with("BindingRedirection"));
     if let Some(f) = &env.fault {
         let mut fnode = envelope::fault_node(doc, f, env.version);
+        if redirect && let Some(code) = fnode.children.iter_mut().find(|c| c.label == "Code") {
+            code.note = Some(
+                "here a redirect, not an error: resend the same request to the host the \
+                 BindingRedirectionFault names"
+                    .to_string(),
+            );
+        }
         fnode.children.extend(markers);
         root.push(fnode);
         if !redirect {
