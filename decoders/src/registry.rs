@@ -14,6 +14,8 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oidc::Oidc,
     &crate::scim::Scim,
     &crate::prt::Prt,
+    &crate::soap::provisioning::Provisioning,
+    &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,
     &crate::generic::Url,
     &crate::generic::Base64,

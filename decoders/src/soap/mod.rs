@@ -1,9 +1,20 @@
-//! SOAP over HTTP: the home of the SOAP envelope decoder (text SOAP 1.1/1.2, WS-Addressing
-//! headers, faults) and, below it, the binary wire format WCF uses for
-//! `application/soap+msbin1` and `application/soap+msbinsession1` ([`nbfx`]).
+//! SOAP over HTTP: the SOAP 1.1/1.2 envelope decoder ([`envelope`]: WS-Addressing, WS-Security,
+//! faults, and the generic `soap` view), the AAD Connect provisioning ("sync") API and the MSOnline
+//! provisioning API built on it ([`provisioning`]), and below them the binary wire format WCF uses
+//! for `application/soap+msbin1` and `application/soap+msbinsession1` ([`nbfx`]).
 //!
-//! Today only [`nbfx`] lives here: it turns .NET binary XML into XML text (and back, for tests
-//! and the fixture). The envelope decoder built on top of it will read that XML text; it is not
-//! this module's job yet to interpret SOAP headers or bodies.
+//! [`nbfx`] turns .NET binary XML into XML text (and back, for tests and the fixture); the
+//! envelope and protocol decoders read that XML text through the bounded [`crate::xml`] tree. This
+//! module does not verify XML signatures (see [`crate::xml::dsig`]) and does not decode WS-Trust
+//! bodies.
 
+pub mod envelope;
 pub mod nbfx;
+pub mod provisioning;
+
+pub use envelope::{Envelope, Soap, parse_envelope};
+pub use provisioning::Provisioning;
+
+#[cfg(test)]
+#[path = "../../tests/support/make_sync_fixtures.rs"]
+mod make_sync_fixtures;
