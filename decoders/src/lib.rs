@@ -34,6 +34,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod realm;
 pub mod registry;
+pub mod saml;
 pub mod soap;
 pub mod util;
 pub mod view;
@@ -254,7 +255,10 @@ impl Trust {
     /// (the first source is kept).
     pub fn add_cert(&mut self, der: Vec<u8>, source: &str) {
         if !self.certs.iter().any(|c| c.der == der) {
-            self.certs.push(xml::dsig::TrustedCert { der, source: source.to_string() });
+            self.certs.push(xml::dsig::TrustedCert {
+                der,
+                source: source.to_string(),
+            });
         }
     }
 }
