@@ -114,10 +114,14 @@ fn cert_node(ex: &mut Explainer<'_, '_>, der: &[u8], label: &str, role: &str, at
         } else if na - now < 30 * 86_400 {
             ex.findings.push(
                 Finding::warning(format!(
-                    "{role} certificate {} expires {}: plan the rollover (update Entra ID's \
-                     SigningCertificate)",
+                    "{role} certificate {} expires {}: {}",
                     info.label(),
-                    super::relative(na, ex.cx.now)
+                    super::relative(na, ex.cx.now),
+                    if role == "token-signing" {
+                        "plan the rollover (Entra ID's SigningCertificate / NextSigningCertificate)"
+                    } else {
+                        "renew it"
+                    }
                 ))
                 .at(at),
             );
@@ -438,7 +442,10 @@ pub fn explain_mex(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
                 "user name and password over TLS (usernamemixed)".to_string()
             } else if username {
                 "user name and password with message security".to_string()
-            } else if has("SpnegoContextToken") || has("KerberosToken") {
+            } else if has("SpnegoContextToken")
+                || has("KerberosToken")
+                || has("NegotiateAuthentication")
+            {
                 "Windows integrated (Kerberos/SPNEGO)".to_string()
             } else if has("X509Token") {
                 "client certificate".to_string()
@@ -563,5 +570,54 @@ impl Decoder for FedMetadata {
         }
         let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
         explain_xml(text.trim_start(), "fedmetadata", cx, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::Saml;
+    use crate::{OwnedMessage, Trust};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn body(http: &str) -> String {
+        let m = OwnedMessage::parse_http_text(http).unwrap();
+        String::from_utf8(m.body).unwrap()
+    }
+
+    #[test]
+    fn metadata_signing_certificate_verifies_a_token_from_another_flow() {
+        let md = body(include_str!(
+            "../../tests/fixtures/wsfed/federation_metadata.http"
+        ));
+        let ders = signing_certificates(&md, &Limits::default());
+        // The same certificate sits in the RoleDescriptor and the IDPSSODescriptor: kept once.
+        assert_eq!(ders.len(), 1);
+        let mut trust = Trust::default();
+        for d in ders {
+            trust.add_cert(d, "FederationMetadata in flow #4");
+        }
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let token = OwnedMessage::parse_http_text(include_str!(
+            "../../tests/fixtures/saml/saml11_assertion_rsa_sha1_unpinned.http"
+        ))
+        .unwrap();
+        let d = Saml.decode(&token.as_message(), &cx).unwrap();
+        assert!(
+            d.summary.contains(
+                "signature verified with CN=ADFS Signing - sts.contoso.test (FederationMetadata \
+                 in flow #4)"
+            ),
+            "{}",
+            d.summary
+        );
+    }
+
+    #[test]
+    fn mex_and_garbage_publish_no_signing_certificates() {
+        let mex = body(include_str!("../../tests/fixtures/wstrust/mex.http"));
+        assert!(signing_certificates(&mex, &Limits::default()).is_empty());
+        assert!(signing_certificates("<not xml", &Limits::default()).is_empty());
+        assert!(signing_certificates("", &Limits::default()).is_empty());
     }
 }

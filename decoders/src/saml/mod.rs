@@ -161,10 +161,7 @@ impl<'d, 'a> Explainer<'d, 'a> {
                     _ => "a trusted certificate".to_string(),
                 };
                 (
-                    Finding::info(format!(
-                        "XML signature on {what} verified: {}",
-                        report.verdict_text
-                    )),
+                    Finding::info(format!("XML signature on {what}: {}", report.verdict_text)),
                     format!("signature verified with {who}"),
                 )
             }
@@ -466,6 +463,27 @@ pub fn attribute_value_node(name: &str, value: &str) -> Node {
     n
 }
 
+/// One attribute with all its values: a single value is one node; several values become a node
+/// listing them, with one child per value.
+pub fn attribute_node(name: &str, values: &[String]) -> Node {
+    match values {
+        [one] => attribute_value_node(name, one),
+        _ => {
+            let mut n = Node::field(name, format!("{} values", values.len()));
+            if let Some(note) = claim_note(name) {
+                n = n.with_note(note);
+            }
+            for v in values {
+                let mut c = attribute_value_node(name, v);
+                c.label = "value".into();
+                c.note = None;
+                n.push(c);
+            }
+            n
+        }
+    }
+}
+
 /// What a federation document's claims say about the user, collected while explaining an
 /// assertion so that decoders can write their summary lines.
 #[derive(Debug, Clone, Default)]
@@ -560,9 +578,70 @@ pub fn explain_xml(
     for extra in ex.remaining_signatures() {
         node.push(extra);
     }
-    let mut d = Decoded::new(decoder, explained.summary, node);
+    let mut d = Decoded::new(decoder, flag_summary(explained.summary, &ex.findings), node);
     d.findings = ex.findings;
     Ok(d)
+}
+
+/// Like [`explain_xml`], but when the document element is not SAML (a WS-Trust envelope or
+/// RSTR), explains only the first SAML assertion or response inside it: the `saml` view of a
+/// message whose full explanation belongs to another decoder.
+pub fn explain_saml_focused(
+    text: &str,
+    decoder: &'static str,
+    cx: &Context<'_>,
+    destination: Option<&str>,
+) -> Result<Decoded, DecodeError> {
+    let doc = Document::parse(text, &cx.limits)?;
+    let root = doc
+        .root()
+        .ok_or_else(|| DecodeError::not("a SAML document", "no document element"))?;
+    if is_saml_ns(doc.namespace(root)) {
+        drop(doc);
+        return explain_xml(text, decoder, cx, destination);
+    }
+    let inner = doc
+        .elements()
+        .find(|e| is_saml_ns(doc.namespace(*e)))
+        .ok_or_else(|| {
+            DecodeError::not(
+                "a SAML document",
+                format!("no SAML element inside {}", doc.qname(root)),
+            )
+        })?;
+    let mut ex = Explainer::new(&doc, cx, None);
+    let explained = explain_element(&mut ex, inner)?;
+    let node = Node::section(doc.qname(root))
+        .with_note(format!(
+            "only the SAML token inside this {} is shown here",
+            doc.local_name(root)
+        ))
+        .with_child(explained.node);
+    let mut d = Decoded::new(decoder, flag_summary(explained.summary, &ex.findings), node);
+    d.findings = ex.findings;
+    Ok(d)
+}
+
+fn is_saml_ns(ns: &str) -> bool {
+    matches!(ns, SAML1_NS | SAML2_NS | SAMLP_NS | SAMLP1_NS)
+}
+
+/// Appends what must not be missed in a one-line summary: signature wrapping, an audience
+/// Entra ID rejects.
+fn flag_summary(mut summary: String, findings: &[Finding]) -> String {
+    if findings
+        .iter()
+        .any(|f| f.message.starts_with("signature wrapping"))
+    {
+        summary.push_str(", SIGNATURE WRAPPING");
+    }
+    if findings
+        .iter()
+        .any(|f| f.message.contains("Entra ID will reject it"))
+    {
+        summary.push_str(", WRONG AUDIENCE for login.srf");
+    }
+    summary
 }
 
 /// Explains one element of a federation document (see [`explain_xml`]).

@@ -8,8 +8,8 @@
 //! decoders do that) or for the signature cryptography ([`crate::xml::dsig`]).
 
 use super::{
-    Claims, Explained, Explainer, MICROSOFT_ONLINE, attribute_value_node, attributes_section,
-    auth_method_note, confirmation_note, max_attributes, name_id_format_note,
+    Claims, Explained, Explainer, MICROSOFT_ONLINE, attribute_node, attribute_value_node,
+    attributes_section, auth_method_note, confirmation_note, max_attributes, name_id_format_note,
 };
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{NodeId, SAML1_NS};
@@ -113,18 +113,14 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
             for v in &values {
                 claims.record(&full, v);
             }
-            let mut n = match values.as_slice() {
-                [one] => attribute_value_node(name, one),
-                _ => {
-                    let mut s = attribute_value_node(name, &values.join(", "));
-                    for v in &values {
-                        s.push(attribute_value_node(name, v));
-                    }
-                    s
-                }
-            };
+            let mut n = attribute_node(name, &values);
             n.push(Node::field("AttributeNamespace", ns));
-            if let Some(oi) = doc.attribute(a, "OriginalIssuer") {
+            // ADFS writes it namespaced (`a:OriginalIssuer`, identity/claims namespace).
+            let original_issuer = doc
+                .attributes(a)
+                .find(|x| x.local == "OriginalIssuer")
+                .map(|x| x.value);
+            if let Some(oi) = original_issuer {
                 n.push(
                     Node::field("OriginalIssuer", oi).with_note(if oi == "CLIENT CONTEXT" {
                         "issued by ADFS from the request context (not from AD)"

@@ -16,8 +16,8 @@ use std::io::Read as _;
 use aws_lc_rs::signature;
 
 use super::{
-    Claims, Explained, Explainer, MICROSOFT_ONLINE, XENC_NS, attribute_value_node,
-    attributes_section, auth_method_note, confirmation_note, contains, contains_ci, explain_xml,
+    Claims, Explained, Explainer, MICROSOFT_ONLINE, XENC_NS, attribute_node, attributes_section,
+    auth_method_note, confirmation_note, contains, contains_ci, explain_saml_focused, explain_xml,
     find_form, max_attributes, mentions_saml, name_id_format_note, opaque_preview,
 };
 use crate::view::{Finding, Kind, Node};
@@ -257,16 +257,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
             for v in &values {
                 claims.record(name, v);
             }
-            let mut n = match values.as_slice() {
-                [one] => attribute_value_node(name, one),
-                _ => {
-                    let mut s = attribute_value_node(name, &values.join(", "));
-                    for v in &values {
-                        s.push(attribute_value_node(name, v));
-                    }
-                    s
-                }
-            };
+            let mut n = attribute_node(name, &values);
             if let Some(f) = doc.attribute(a, "FriendlyName") {
                 n.push(Node::field("FriendlyName", f));
             }
@@ -472,7 +463,17 @@ fn key_info_nodes(ex: &Explainer<'_, '_>, ki: NodeId) -> Vec<Node> {
     if let Some(k) = doc.find_child(ki, DSIG_NS, "KeyName") {
         out.push(Node::field("KeyName", doc.text_content(k).trim()));
     }
-    for c in doc.find_descendants(ki, DSIG_NS, "X509Certificate").take(4) {
+    // Certificates of a nested EncryptedKey belong to that key, not to this KeyInfo.
+    let own = |c: &NodeId| {
+        !doc.ancestors(*c)
+            .take_while(|a| *a != ki)
+            .any(|a| doc.is(a, XENC_NS, "EncryptedKey"))
+    };
+    for c in doc
+        .find_descendants(ki, DSIG_NS, "X509Certificate")
+        .filter(own)
+        .take(4)
+    {
         let der = util::b64_decode_any(&compact(&doc.text_content(c)), 64 << 10);
         match der.as_deref().and_then(CertInfo::from_der) {
             Some(info) => out.push(
@@ -892,6 +893,20 @@ impl Decoder for Saml {
         let trimmed = head.trim_ascii_start();
         let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
         if trimmed.starts_with(b"<") && mentions_saml(head) {
+            if contains_ci(head, b"<html") || contains_ci(head, b"<form") {
+                // A page (the WS-Fed auto-POST) that mentions SAML in an encoded input.
+                return 0.0;
+            }
+            if contains(head, super::MD_NS.as_bytes()) {
+                // Metadata names SAML namespaces but is not a SAML message.
+                return 0.0;
+            }
+            if contains(head, super::WST_2005.as_bytes())
+                || contains(head, super::WST_13.as_bytes())
+            {
+                // The wstrust decoder explains the whole message; this view shows the token.
+                return 0.5;
+            }
             return 0.8;
         }
         if base64_saml_blob(msg.body) {
@@ -943,10 +958,10 @@ impl Decoder for Saml {
             }
         }
         if trimmed.starts_with('<') {
-            return explain_xml(trimmed, "saml", cx, msg.url);
+            return explain_saml_focused(trimmed, "saml", cx, msg.url);
         }
         let xml = decode_post_value(trimmed, "body", cx)?;
-        let mut d = explain_xml(xml.trim_start(), "saml", cx, msg.url)?;
+        let mut d = explain_saml_focused(xml.trim_start(), "saml", cx, msg.url)?;
         d.root = Node::section("base64")
             .with_note("the blob is base64 of the XML below")
             .with_child(d.root);

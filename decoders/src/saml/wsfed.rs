@@ -44,7 +44,10 @@ fn param_node(name: &str, value: &str) -> Node {
             "0" => "maximum authentication age in minutes; 0 = the user must sign in again",
             _ => "maximum authentication age in minutes",
         }),
-        "wauth" => field("requested authentication method"),
+        "wauth" => Node::field(name, value).with_note(format!(
+            "requested authentication method: {}",
+            super::auth_method_note(value)
+        )),
         "wct" => field("the client's current time (freshness)"),
         "mkt" => field("market / UI language (e.g. en-US)"),
         "lc" => field("UI locale as a Windows LCID (1033 = en-US)"),
@@ -79,7 +82,7 @@ fn wctx_node(value: &str) -> Node {
     }
     for (k, v) in util::parse_form(inner.as_bytes()) {
         let note = match k.as_str() {
-            "LoginOptions" => "Entra ID login options (3 = keep me signed in not offered)",
+            "LoginOptions" => "Entra ID login options (opaque to the STS)",
             "estsredirect" => "Entra ID redirect state",
             "estsrequest" => {
                 "Entra ID's request state (protected, opaque): lets login.srf resume the \
@@ -90,11 +93,7 @@ fn wctx_node(value: &str) -> Node {
             "rpsnv" | "ct" | "rver" | "wp" | "wreply" | "id" => "Entra ID login state",
             _ => "opaque",
         };
-        let shown = if v.len() > 120 {
-            format!("{} ({} chars)", util::ellipsize(&v, 60), v.len())
-        } else {
-            v.clone()
-        };
+        let shown = util::ellipsize(&v, 60);
         n.push(Node::field(k, shown).with_note(note));
     }
     n
@@ -160,7 +159,13 @@ impl Decoder for WsFed {
         if msg.is_request() && util::looks_like_form(head) && contains(head, b"wresult=") {
             let form = util::parse_form(msg.body);
             let url = msg.url.unwrap_or("");
-            return token_post(&form, url, "WS-Fed token POST", cx);
+            let mut d = token_post(&form, url, "WS-Fed token POST", cx)?;
+            d.summary = format!(
+                "WS-Fed token POST to {}: {}",
+                super::saml2::host_path(url),
+                d.summary
+            );
+            return Ok(d);
         }
         if msg.is_response() {
             if let Some(text) = msg.text()
@@ -332,6 +337,12 @@ fn token_post(
     let mut d = explain_xml(xml.trim_start(), "wsfed", cx, Some(dest))?;
     root.push(d.root);
     d.root = root;
+    // "WS-Trust 2005 RSTR: SAML 1.1 for …" → "SAML 1.1 for …": the RSTR is the envelope here.
+    if d.summary.starts_with("WS-Trust ")
+        && let Some((_, token)) = d.summary.split_once(": ")
+    {
+        d.summary = token.to_string();
+    }
     let wa = pairs
         .iter()
         .find(|(k, _)| k == "wa")

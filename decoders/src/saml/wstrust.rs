@@ -182,6 +182,15 @@ impl Decoder for WsTrust {
         let mut d = explain_xml(text.trim_start(), "wstrust", cx, None)?;
         if let Some(action) = msg.header("soapaction") {
             let action = action.trim_matches('"');
+            let in_envelope = d.root.find_path("wsa:Action").and_then(|n| n.value.clone());
+            if let Some(wsa) = in_envelope
+                && wsa != action
+            {
+                d.findings.push(Finding::warning(format!(
+                    "the SOAPAction header {action} differs from wsa:Action {wsa}: ADFS \
+                     dispatches on wsa:Action"
+                )));
+            }
             d.root.children.insert(
                 0,
                 Node::field("SOAPAction header", action).with_note(action_note(action)),
@@ -232,7 +241,7 @@ pub fn explain_message(ex: &mut Explainer<'_, '_>, el: NodeId) -> Result<Explain
         if let Some(u) = user {
             e.summary = e.summary.replacen(" RST", &format!(" RST for {u}"), 1);
         }
-        root.push(Node::section("Body").with_child(e.node));
+        root.push(Node::section(doc.qname(body)).with_child(e.node));
         return Ok(Explained {
             node: root,
             summary: e.summary,
@@ -558,7 +567,8 @@ fn fault(ex: &mut Explainer<'_, '_>, f: NodeId, ns: &str) -> Explained {
         while let Some(c) = cur {
             if let Some(v) = doc.find_child(c, ns, "Value") {
                 let val = doc.text_content(v).trim().to_string();
-                n.push(Node::leaf("Code", val.clone(), Kind::Error).with_note(fault_note(&val)));
+                let label = if codes.is_empty() { "Code" } else { "Subcode" };
+                n.push(Node::leaf(label, val.clone(), Kind::Error).with_note(fault_note(&val)));
                 codes.push(val);
             }
             cur = doc.find_child(c, ns, "Subcode");
