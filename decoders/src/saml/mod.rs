@@ -905,6 +905,7 @@ pub fn opaque_preview(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Message;
 
     #[test]
     fn entity_decoding_handles_predefined_and_numeric_refs_only() {
@@ -960,6 +961,74 @@ mod tests {
         );
         assert_eq!(parse_instant("2023-11-14T22:13:20"), Some(1_700_000_000));
         assert_eq!(parse_instant("yesterday"), None);
+    }
+
+    fn cx_at_capture(trust: &crate::Trust) -> Context<'_> {
+        Context::new(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+            trust,
+        )
+    }
+
+    #[test]
+    fn comment_in_name_identifier_and_duplicate_ids_are_findings() {
+        let trust = crate::Trust::default();
+        let cx = cx_at_capture(&trust);
+        let commented = include_str!("../../tests/data/dsig/saml11_comment_nameid.xml");
+        let d = explain_xml(commented, "saml", &cx, None).unwrap();
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.severity == crate::Severity::Error
+                    && f.message.starts_with("comment inside saml:NameIdentifier")),
+            "{:#?}",
+            d.findings
+        );
+        let dup = include_str!("../../tests/data/dsig/saml2_duplicate_id.xml");
+        let d = explain_xml(dup, "saml", &cx, None).unwrap();
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.message.starts_with("duplicate ID")),
+            "{:#?}",
+            d.findings
+        );
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.message.contains("2 assertions"))
+        );
+    }
+
+    #[test]
+    fn truncated_fixtures_never_panic() {
+        let trust = crate::Trust::default();
+        let cx = cx_at_capture(&trust);
+        let decoders: [&dyn crate::Decoder; 4] = [&Saml, &WsFed, &WsTrust, &FedMetadata];
+        for http in [
+            include_str!("../../tests/fixtures/wsfed/adfs_autopost_page.http"),
+            include_str!("../../tests/fixtures/wstrust/rstrc_13.http"),
+            include_str!("../../tests/fixtures/wstrust/mex.http"),
+            include_str!("../../tests/fixtures/saml/post_response_encrypted.http"),
+            include_str!("../../tests/fixtures/saml/redirect_authnrequest_signed.http"),
+        ] {
+            let m = crate::OwnedMessage::parse_http_text(http).unwrap();
+            let step = (m.body.len() / 64).max(1);
+            for cut in (0..m.body.len()).step_by(step) {
+                let body = m.body.get(..cut).unwrap();
+                let mut msg = m.as_message();
+                msg.body = body;
+                let url = m.url.as_deref().unwrap_or("");
+                let short_url = url.get(..url.len().min(cut)).unwrap_or(url);
+                for d in decoders {
+                    let _ = d.decode(&msg, &cx);
+                    let _ = d.decode(&Message::blob(body), &cx);
+                    if msg.is_request() {
+                        let _ = d.decode(&Message::request("GET", short_url, vec![], b""), &cx);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
