@@ -255,10 +255,7 @@ impl Trust {
     /// (the first source is kept).
     pub fn add_cert(&mut self, der: Vec<u8>, source: &str) {
         if !self.certs.iter().any(|c| c.der == der) {
-            self.certs.push(xml::dsig::TrustedCert {
-                der,
-                source: source.to_string(),
-            });
+            self.certs.push(xml::dsig::TrustedCert { der, source: source.to_string() });
         }
     }
 }
