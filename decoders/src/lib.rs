@@ -35,6 +35,7 @@ pub mod oidc;
 pub mod prt;
 pub mod realm;
 pub mod registry;
+pub mod saml;
 pub mod scim;
 pub mod soap;
 pub mod util;

@@ -1,7 +1,8 @@
 //! Golden tests: every `fixtures/<decoder>/<case>.http` file is parsed as an HTTP message
 //! (see `OwnedMessage::parse_http_text`) and decoded by the builtin registry at a fixed "now"
 //! (2023-11-14T22:13:20Z); the result of `decode_all` is snapshotted as YAML. A sibling
-//! `<case>.keys.json` (a JWKS or JWK) is loaded as trusted keys for that case.
+//! `<case>.keys.json` (a JWKS or JWK) is loaded as trusted keys for that case, and a sibling
+//! `<case>.trust.pem` as trusted certificates (source `--trust-cert <file name>`).
 //!
 //! Generic fallbacks (`json`, `form`, `xml`, `url`, `base64`) are left out of the snapshot unless the
 //! case lives under `fixtures/generic/`, so a protocol's snapshot shows only what its decoders say.
@@ -9,6 +10,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use idscope_decoders::registry::GENERIC;
+use idscope_decoders::xml::dsig::TrustedCert;
 use idscope_decoders::{Context, OwnedMessage, Registry, Trust};
 
 #[test]
@@ -26,6 +28,16 @@ fn golden() {
                 "no keys in {}",
                 keys.display()
             );
+        }
+        let pem = path.with_extension("trust.pem");
+        if pem.exists() {
+            let name = pem.file_name().unwrap().to_string_lossy();
+            let certs = TrustedCert::from_pem_or_der(
+                &std::fs::read(&pem).unwrap(),
+                &format!("--trust-cert {name}"),
+            )
+            .unwrap();
+            trust.certs.extend(certs);
         }
         let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
         let generic_case = path.components().any(|c| c.as_os_str() == "generic");
