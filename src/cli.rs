@@ -50,6 +50,10 @@ pub struct DecodeOpts {
     /// Repeatable.
     #[arg(long, value_name = "FILE")]
     pub jwks: Vec<PathBuf>,
+    /// Trust this certificate (PEM, one or more blocks, or DER) for XML-signature verification
+    /// (SAML, WS-Trust, federation metadata). Repeatable.
+    #[arg(long = "trust-cert", value_name = "FILE")]
+    pub trust_cert: Vec<PathBuf>,
 }
 
 /// `idscope analyze`.

@@ -80,6 +80,11 @@ fn is_authorize_path(path: &str) -> bool {
 /// The PRT credential JWT of a request: the `x-ms-RefreshTokenCredential` header, else the cookie
 /// of that name. Returns the token and where it was found (`"header"` or `"cookie"`).
 pub fn sso_credential<'a>(msg: &Message<'a>) -> Option<(&'a str, &'static str)> {
+    if msg.direction == crate::Direction::Blob {
+        // A pasted x-ms-RefreshTokenCredential value (`idscope decode`).
+        let text = msg.text()?.trim();
+        return is_prt_cookie_jwt(text.as_bytes()).then_some((text, "pasted value"));
+    }
     if let Some(v) = msg.header(PRT_CREDENTIAL) {
         return Some((v.trim(), "header"));
     }
@@ -94,8 +99,49 @@ fn cookie<'a>(msg: &Message<'a>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim().trim_matches('"'))
 }
 
-/// Classifies a message cheaply (no full parse); `None` when it is not a PRT artefact.
+/// True for a 3-part JWT whose header carries `ctx` (session-key derivation context) and whose
+/// payload carries a `refresh_token`: the shape of an `x-ms-RefreshTokenCredential` value.
+fn is_prt_cookie_jwt(text: &[u8]) -> bool {
+    let mut parts = text.split(|b| *b == b'.');
+    let (Some(h), Some(p), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let decode = |seg: &[u8]| {
+        std::str::from_utf8(seg)
+            .ok()
+            .and_then(|s| crate::util::b64_decode_any(s, 64 * 1024))
+    };
+    match (decode(h), decode(p)) {
+        (Some(h), Some(p)) => contains(&h, b"\"ctx\"") && contains(&p, b"\"refresh_token\""),
+        _ => false,
+    }
+}
+
+/// Classifies a message cheaply (no full parse); `None` when it is not a PRT artefact. A bare
+/// blob (`idscope decode`) has no path: it is classified by its shape alone (a PRT cookie JWT,
+/// a token-endpoint form, a nonce or PRT response, a JWE token response).
 pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
+    if msg.direction == crate::Direction::Blob {
+        let body = msg.body.get(..64 * 1024).unwrap_or(msg.body).trim_ascii();
+        if is_prt_cookie_jwt(body) {
+            return Some(Artefact::SsoRequest);
+        }
+        if contains(body, b"grant_type=") {
+            return classify_token_request(body);
+        }
+        // Without a token-endpoint path, a compact JWE is a PRT response only when its header
+        // carries the session-key context.
+        let first = body.split(|b| *b == b'.').next().unwrap_or_default();
+        let header = std::str::from_utf8(first)
+            .ok()
+            .and_then(|s| crate::util::b64_decode_any(s, 64 * 1024));
+        if header.is_some() && !header.as_deref().is_some_and(|h| contains(h, b"\"ctx\"")) {
+            return None;
+        }
+        return classify_token_response(body);
+    }
     let path = msg.path();
     let lower = path.to_ascii_lowercase();
     if lower.contains("/enrollmentserver/device") {
@@ -124,18 +170,26 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
         if !(token || contains(body, b"grant_type=")) {
             return None;
         }
-        if contains(body, b"grant_type=srv_challenge") {
-            return Some(Artefact::NonceRequest);
-        }
-        let jwt_bearer = contains(body, b"jwt-bearer");
-        if jwt_bearer && (contains(body, b"request=eyJ") || contains(body, b"&request=")) {
-            return Some(Artefact::SignedRequest);
-        }
-        return None;
+        return classify_token_request(body);
     }
     if !token {
         return None;
     }
+    classify_token_response(body)
+}
+
+fn classify_token_request(body: &[u8]) -> Option<Artefact> {
+    if contains(body, b"grant_type=srv_challenge") {
+        return Some(Artefact::NonceRequest);
+    }
+    let jwt_bearer = contains(body, b"jwt-bearer");
+    if jwt_bearer && (contains(body, b"request=eyJ") || contains(body, b"&request=")) {
+        return Some(Artefact::SignedRequest);
+    }
+    None
+}
+
+fn classify_token_response(body: &[u8]) -> Option<Artefact> {
     let trimmed = body.trim_ascii();
     if trimmed.starts_with(b"{") {
         if contains(trimmed, b"\"Nonce\"") {

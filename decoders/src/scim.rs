@@ -978,6 +978,7 @@ fn explain_body(
         Some(201) => format!("SCIM 201 Created {label}"),
         Some(s) => format!("SCIM {s} {label}"),
         None if ep.is_some_and(|e| e.id.is_none()) => format!("SCIM {method} {label}"),
+        None if target.trim().is_empty() => format!("SCIM {label}"),
         None => format!("SCIM {target}: {label}"),
     };
     if let Some(etag) = msg.header("etag").filter(|_| msg.is_response()) {

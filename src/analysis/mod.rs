@@ -108,6 +108,22 @@ impl FlowReport {
 /// Decodes both halves of a flow at the flow's own time (so expiry is judged against capture
 /// time, not today).
 pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limits) -> FlowReport {
+    // A document cannot vouch for itself: keys this very flow published are left out while its
+    // own signatures are checked.
+    let own = format!("flow {}", flow.id);
+    let is_own = |source: &str| source.ends_with(&own);
+    let without_own;
+    let trust = if trust.keys.iter().any(|k| is_own(&k.source))
+        || trust.certs.iter().any(|c| is_own(&c.source))
+    {
+        let mut t = trust.clone();
+        t.keys.retain(|k| !is_own(&k.source));
+        t.certs.retain(|c| !is_own(&c.source));
+        without_own = t;
+        &without_own
+    } else {
+        trust
+    };
     let cx = Context::new(flow.started_at, trust).with_limits(limits);
     let cap = limits.max_inflate.min(DEFAULT_DECODED_CAP);
     let mut flow_findings = Vec::new();
@@ -162,16 +178,29 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
     }
 }
 
-/// If this flow's response is a JWKS document, adds its keys to `trust` with the source
-/// `"flow #N"`; returns how many keys were added. Cheap for everything else: only bodies that
-/// mention both `"keys"` and `"kty"` are parsed.
+/// Learns what the capture itself publishes: if this flow's response is a JWKS document, its keys
+/// join `trust` with the source `"flow #N"`; if it is federation metadata (`EntityDescriptor`),
+/// its token-signing certificates join with the source `"FederationMetadata in flow #N"`. Returns
+/// how many keys and certificates were added. Cheap for everything else: only bodies that carry
+/// the markers are parsed.
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
     let Some(r) = flow.response() else { return 0 };
     if !(200..300).contains(&r.status) {
         return 0;
     }
     let body = r.body.decoded_lossy(DEFAULT_DECODED_CAP);
-    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| memchr::memmem::find(&body, needle).is_some();
+    if has(b"EntityDescriptor") {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return 0;
+        };
+        let before = trust.certs.len();
+        let source = format!("FederationMetadata in flow {}", flow.id);
+        for der in idscope_decoders::saml::signing_certificates(text, &Limits::default()) {
+            trust.add_cert(der, &source);
+        }
+        return trust.certs.len() - before;
+    }
     if !(has(b"\"keys\"") && has(b"\"kty\"")) {
         return 0;
     }

@@ -33,15 +33,15 @@ const MAX_READ_ERRORS: usize = 20;
 
 /// Runs `idscope analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let mut trust = super::load_user_trust(&args.decode.jwks)?;
-    let user_keys = trust.keys.len();
+    let mut trust = super::load_user_trust(&args.decode)?;
+    let user_keys = trust.keys.len() + trust.certs.len();
 
     // Pass 1: keys the capture itself publishes. Read errors are skipped here; pass 2 reports
     // them after every flow that could be read.
     for flow in capture::open(&args.file)?.flatten() {
         learn_trust(&flow, &mut trust);
     }
-    let learned = trust.keys.len() - user_keys;
+    let learned = (trust.keys.len() + trust.certs.len()).saturating_sub(user_keys);
 
     let reader = capture::open(&args.file)?;
     let progress = progress_bar(reader.total_bytes());
@@ -70,7 +70,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         if learned > 0 {
             writeln!(
                 out,
-                "Keys learned from the capture: {learned} (JWTs verified against them)"
+                "Keys and certificates learned from the capture: {learned} \
+                 (tokens and signatures are verified against them)"
             )?;
         }
         if summary.findings.is_empty() {

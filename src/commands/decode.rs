@@ -17,7 +17,7 @@ const MAX_INPUT: u64 = 64 << 20;
 
 /// Runs `idscope decode`.
 pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    let trust = super::load_user_trust(&args.decode.jwks)?;
+    let trust = super::load_user_trust(&args.decode)?;
     let raw = read_input(&args.input)?;
     let blob = raw.trim_ascii();
     anyhow::ensure!(

@@ -8,13 +8,13 @@ pub mod convert;
 pub mod decode;
 pub mod render;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use idscope_decoders::Trust;
+use idscope_decoders::xml::dsig::TrustedCert;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DecodeOpts};
 
 /// Runs the parsed command; the exit code follows conventions.md (0 ok, 1 ran but found
 /// problems, 2 usage or input error — errors are returned and mapped to 2 by `main`).
@@ -26,11 +26,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads every `--jwks FILE` (a JWKS document or a single JWK) into a [`Trust`], each key's
-/// source being `--jwks FILE`.
-pub fn load_user_trust(files: &[PathBuf]) -> anyhow::Result<Trust> {
+/// Loads every `--jwks FILE` (a JWKS document or a single JWK) and every `--trust-cert FILE` (PEM
+/// or DER certificates) into a [`Trust`]; each key's source is the flag and file it came from, so
+/// verdicts can name it.
+pub fn load_user_trust(opts: &DecodeOpts) -> anyhow::Result<Trust> {
     let mut trust = Trust::default();
-    for path in files {
+    for path in &opts.trust_cert {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let source = format!("--trust-cert {}", path.display());
+        let certs = TrustedCert::from_pem_or_der(&bytes, &source)
+            .with_context(|| format!("{}: not a PEM or DER certificate", path.display()))?;
+        anyhow::ensure!(
+            !certs.is_empty(),
+            "{}: no certificate found",
+            path.display()
+        );
+        for c in certs {
+            trust.add_cert(c.der, &source);
+        }
+    }
+    for path in &opts.jwks {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let doc: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not a JSON JWKS or JWK", path.display()))?;

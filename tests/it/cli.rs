@@ -182,3 +182,80 @@ fn convert_of_a_broken_file_fails_with_exit_2_and_names_it() {
         stderr(&o)
     );
 }
+
+#[test]
+fn decode_as_each_xml_and_identity_kind_explains_a_pasted_body() {
+    use crate::util::fixture_body;
+    let prt_cookie = {
+        let text =
+            std::fs::read_to_string(crate::util::fixture("prt/prt_cookie_kdfv2_header.http"))
+                .unwrap();
+        let line = text
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("x-ms-refreshtokencredential")
+            })
+            .unwrap();
+        line.split_once(':').unwrap().1.trim().as_bytes().to_vec()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "nbfx",
+            fixture_body("provisioning/get_company_configuration_request.http"),
+            "GetCompanyConfiguration",
+        ),
+        (
+            "soap",
+            fixture_body("wstrust/rst_13_usernamemixed.http"),
+            "SOAP 1.2",
+        ),
+        (
+            "provisioning",
+            fixture_body("provisioning/provision_objects_request.http"),
+            "ac7f7894-",
+        ),
+        (
+            "saml",
+            fixture_body("saml/saml11_assertion_rsa_sha256.http"),
+            "ImmutableID",
+        ),
+        (
+            "wsfed",
+            fixture_body("wsfed/adfs_autopost_page.http"),
+            "ADFS auto-POST",
+        ),
+        (
+            "wstrust",
+            fixture_body("wstrust/rstr_2005.http"),
+            "WS-Trust 2005",
+        ),
+        (
+            "scim",
+            fixture_body("scim/user_create_request.http"),
+            "SCIM",
+        ),
+        ("prt", prt_cookie, "x-ms-RefreshTokenCredential"),
+        (
+            "prt",
+            fixture_body("prt/session_signed_jwe_gcm_response.http"),
+            "AES-256-GCM",
+        ),
+    ];
+    for (kind, body, expect) in cases {
+        let o = idscope(&["decode", "--as", kind, "-"], Some(&body));
+        assert!(o.status.success(), "--as {kind}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.starts_with(&format!("[{kind}]")), "--as {kind}: {out}");
+        assert!(
+            out.contains(expect),
+            "--as {kind} should mention {expect}: {out}"
+        );
+        // Auto-detection finds the same interpretation among its answers.
+        let auto = stdout(&idscope(&["decode", "-"], Some(&body)));
+        assert!(
+            auto.contains(&format!("[{kind}]")),
+            "auto-detect missed {kind}: {auto}"
+        );
+    }
+}

@@ -45,3 +45,79 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `decoders/tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("decoders/tests/fixtures").join(rel)
+}
+
+/// A flow made from golden-test fixture files (`OwnedMessage::parse_http_text` format): the
+/// request from `req` (or, when absent, the method and URL named by the response's `for:` line)
+/// and the response from `resp` (or an empty 200). Started at 2023-11-14T22:13:20Z + `n` seconds,
+/// the fixtures' "now".
+pub fn flow_from_fixtures(n: u64, req: Option<&str>, resp: Option<&str>) -> idscope::flow::Flow {
+    use idscope::flow::{Body, Extra, Flow, FlowId, Outcome, Request, Response, Timings};
+    use idscope_decoders::OwnedMessage;
+    use std::time::{Duration, UNIX_EPOCH};
+    let load = |rel: &str| {
+        OwnedMessage::parse_http_text(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
+    };
+    let resp = resp.map(load);
+    let req = req.map(load);
+    let (method, url, headers, body) = match (&req, &resp) {
+        (Some(q), _) => (
+            q.method.clone(),
+            q.url.clone(),
+            q.headers.clone(),
+            q.body.clone(),
+        ),
+        (None, Some(s)) => (s.method.clone(), s.url.clone(), vec![], vec![]),
+        (None, None) => panic!("a flow needs a request or a response fixture"),
+    };
+    let response = match resp {
+        Some(s) => Response {
+            status: s.status.unwrap_or(200),
+            reason: String::new(),
+            http_version: "HTTP/1.1".into(),
+            headers: s.headers,
+            body: Body::plain(s.body),
+            extra: Extra::new(),
+        },
+        None => Response {
+            status: 200,
+            reason: String::new(),
+            http_version: "HTTP/1.1".into(),
+            headers: vec![],
+            body: Body::default(),
+            extra: Extra::new(),
+        },
+    };
+    Flow {
+        id: FlowId(n),
+        started_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000 + n),
+        client_addr: None,
+        server_addr: None,
+        request: Request {
+            method: method.unwrap_or_else(|| "GET".into()),
+            url: url.unwrap_or_default(),
+            http_version: "HTTP/1.1".into(),
+            headers,
+            body: Body::plain(body),
+            extra: Extra::new(),
+        },
+        outcome: Outcome::Response(response),
+        timings: Timings::default(),
+        tags: vec![],
+        comment: None,
+        marked: false,
+        extra: Extra::new(),
+    }
+}
+
+/// The body of a golden-test fixture, as bytes (a `base64:` body decoded).
+pub fn fixture_body(rel: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(fixture(rel)).unwrap();
+    idscope_decoders::OwnedMessage::parse_http_text(&text)
+        .unwrap()
+        .body
+}

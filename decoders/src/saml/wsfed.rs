@@ -122,10 +122,16 @@ impl Decoder for WsFed {
 
     fn priority(&self, msg: &Message<'_>) -> f32 {
         let head = msg.body.get(..4096).unwrap_or(msg.body);
-        if msg.is_request() && util::looks_like_form(head) && contains(head, b"wresult=") {
+        // A bare blob (`idscope decode`) may be any of the shapes: a form, a page or a URL.
+        let blob = msg.direction == crate::Direction::Blob;
+        if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=")
+        {
             return 0.95;
         }
-        if msg.is_response()
+        if blob && blob_url(msg).is_some() {
+            return 0.9;
+        }
+        if (msg.is_response() || blob)
             && (contains_ci(msg.body, b"name=\"wresult\"")
                 || contains_ci(msg.body, b"name=wresult"))
         {
@@ -156,18 +162,27 @@ impl Decoder for WsFed {
             });
         }
         let head = msg.body.get(..4096).unwrap_or(msg.body);
-        if msg.is_request() && util::looks_like_form(head) && contains(head, b"wresult=") {
+        let blob = msg.direction == crate::Direction::Blob;
+        if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=")
+        {
             let form = util::parse_form(msg.body);
             let url = msg.url.unwrap_or("");
             let mut d = token_post(&form, url, "WS-Fed token POST", cx)?;
-            d.summary = format!(
-                "WS-Fed token POST to {}: {}",
-                super::saml2::host_path(url),
-                d.summary
-            );
+            d.summary = if url.is_empty() {
+                format!("WS-Fed token POST: {}", d.summary)
+            } else {
+                format!(
+                    "WS-Fed token POST to {}: {}",
+                    super::saml2::host_path(url),
+                    d.summary
+                )
+            };
             return Ok(d);
         }
-        if msg.is_response() {
+        if let Some(url) = blob_url(msg) {
+            return Ok(sign_in_request(url, cx));
+        }
+        if msg.is_response() || blob {
             if let Some(text) = msg.text()
                 && let Some(form) = find_form(text)
                 && form.input("wresult").is_some()
@@ -202,6 +217,19 @@ impl Decoder for WsFed {
         let url = msg.url.ok_or(DecodeError::Missing("url"))?;
         Ok(sign_in_request(url, cx))
     }
+}
+
+/// A blob that is a WS-Fed URL (`https://…?wa=wsignin1.0&…`), pasted into `idscope decode`.
+fn blob_url<'a>(msg: &Message<'a>) -> Option<&'a str> {
+    if msg.direction != crate::Direction::Blob {
+        return None;
+    }
+    let text = msg.text()?.trim();
+    (text.starts_with("http") && !text.contains(char::is_whitespace))
+        .then_some(text)
+        .filter(|t| {
+            util::url_query(t).is_some_and(|q| q.split('&').any(|p| p.starts_with("wa=wsign")))
+        })
 }
 
 fn sign_in_request(url: &str, _cx: &Context<'_>) -> Decoded {
