@@ -564,32 +564,16 @@ pub fn message_xml(msg: &Message<'_>, cx: &Context<'_>) -> Result<SoapXml, Decod
         if session {
             opts.framing = Framing::MsbinSession1;
         }
-        let doc = nbfx::decode(msg.body, &opts)?;
+        let doc = nbfx::decode_standalone(msg.body, &opts)?;
         let encoding = match doc.framing {
             Framing::MsbinSession1 => WireEncoding::MsbinSession1,
             _ => WireEncoding::Msbin1,
         };
-        if let Some(earlier) = earlier_session_strings(&doc) {
-            // Decode again with the ids of the strings sent earlier reserved, so that this
-            // message's own strings get the ids the sender gave them.
-            let mut session = nbfx::Session::new();
-            if session.decode(&priming_message(earlier), &opts).is_ok()
-                && let Ok(again) = session.decode(msg.body, &opts)
-            {
-                let unknown = placeholder_ids(&again.xml, earlier);
-                return Ok(SoapXml {
-                    xml: again.xml,
-                    encoding,
-                    unknown_dictionary_ids: unknown,
-                    earlier_session_strings: Some(earlier),
-                });
-            }
-        }
         return Ok(SoapXml {
             xml: doc.xml,
             encoding,
             unknown_dictionary_ids: doc.unknown_dictionary_ids,
-            earlier_session_strings: None,
+            earlier_session_strings: doc.earlier_session_strings,
         });
     }
     let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
@@ -599,83 +583,6 @@ pub fn message_xml(msg: &Message<'_>, cx: &Context<'_>) -> Result<SoapXml, Decod
         unknown_dictionary_ids: Vec::new(),
         earlier_session_strings: None,
     })
-}
-
-/// Most strings a mid-session message may be inferred to follow (bounds the priming table).
-const MAX_EARLIER_STRINGS: u32 = 16_384;
-
-/// For an MC-NBFSE message captured in the middle of a session: how many strings the session
-/// held before it. A decoder that joins late numbers the message's own string table 1, 3, 5 …,
-/// but the sender numbered it after every earlier string, so those ids would resolve to the
-/// wrong names. The encoder only sends strings the message uses, so the highest odd id the
-/// message references is the last string of its own table: earlier = (max + 1) / 2 − table
-/// length. `None` when the message references nothing beyond its own table.
-fn earlier_session_strings(doc: &nbfx::NbfxDocument) -> Option<u32> {
-    if doc.framing != Framing::MsbinSession1 || doc.string_table.is_empty() {
-        return None;
-    }
-    let own = u32::try_from(doc.string_table.len()).ok()?;
-    let max = doc
-        .unknown_dictionary_ids
-        .iter()
-        .copied()
-        .filter(|id| id % 2 == 1)
-        .max()?;
-    let earlier = (max.saturating_add(1) / 2).checked_sub(own)?;
-    (earlier > 0 && earlier <= MAX_EARLIER_STRINGS).then_some(earlier)
-}
-
-/// An MC-NBFSE message whose string table holds `n` placeholder strings `dict_0x1`, `dict_0x3`
-/// … and whose body is one empty element: decoding it reserves ids 1 … 2n−1 in a session.
-fn priming_message(n: u32) -> Vec<u8> {
-    fn mbi31(out: &mut Vec<u8>, mut v: usize) {
-        loop {
-            let low = (v & 0x7F) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(low);
-                break;
-            }
-            out.push(low | 0x80);
-        }
-    }
-    let mut table = Vec::new();
-    for i in 0..n {
-        let s = format!("dict_0x{:X}", 2 * i + 1);
-        mbi31(&mut table, s.len());
-        table.extend_from_slice(s.as_bytes());
-    }
-    let mut out = Vec::with_capacity(table.len() + 8);
-    mbi31(&mut out, table.len());
-    out.extend_from_slice(&table);
-    // ShortElement "x", EndElement.
-    out.extend_from_slice(&[0x40, 0x01, b'x', 0x01]);
-    out
-}
-
-/// The distinct placeholder ids (`dict_0x..`) below `2 * earlier` that occur in `xml`, in order
-/// of first use (at most 64).
-fn placeholder_ids(xml: &str, earlier: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for (i, _) in xml.match_indices("dict_0x") {
-        let hex: String = xml
-            .get(i + 7..)
-            .unwrap_or("")
-            .chars()
-            .take_while(char::is_ascii_hexdigit)
-            .take(8)
-            .collect();
-        if let Ok(id) = u32::from_str_radix(&hex, 16)
-            && id < earlier.saturating_mul(2)
-            && !out.contains(&id)
-        {
-            out.push(id);
-            if out.len() >= 64 {
-                break;
-            }
-        }
-    }
-    out
 }
 
 /// True when the first bytes of a text body look like a SOAP envelope (cheap sniff for

@@ -37,6 +37,7 @@ use crate::view::{Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message};
 
 pub mod dictionary;
+mod late_join;
 mod reader;
 mod writer;
 
@@ -146,6 +147,10 @@ pub struct NbfxDocument {
     pub string_table: Vec<(u32, String)>,
     /// Prefixes used on elements or attributes that no enclosing element declares (at most 64).
     pub undeclared_prefixes: Vec<String>,
+    /// For an MC-NBFSE message decoded on its own ([`decode_standalone`]) from the middle of a
+    /// session: how many strings earlier messages had added (inferred; their ids are reported in
+    /// `unknown_dictionary_ids`).
+    pub earlier_session_strings: Option<u32>,
 }
 
 /// The MC-NBFSE string table of one session: strings get ids 1, 3, 5, … in the order they
@@ -305,6 +310,41 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<NbfxDocument, Decode
     Session::new().decode(bytes, opts)
 }
 
+/// Decodes one message seen on its own, as an inspector sees a captured body. Like [`decode`],
+/// except that an MC-NBFSE message from the middle of a session is decoded with the ids of the
+/// strings earlier messages added reserved (inferred from the highest id it references), so its
+/// own strings resolve to the names the sender meant rather than to earlier ids; the earlier
+/// strings stay unknown placeholders and `earlier_session_strings` says how many there were.
+pub fn decode_standalone(bytes: &[u8], opts: &DecodeOptions) -> Result<NbfxDocument, DecodeError> {
+    match decode_standalone_partial(bytes, opts) {
+        (doc, None) => Ok(doc),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// [`decode_standalone`], keeping the XML decoded before an error (as [`Session::decode_partial`]).
+pub fn decode_standalone_partial(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+) -> (NbfxDocument, Option<DecodeError>) {
+    let (doc, err) = Session::new().decode_partial(bytes, opts);
+    if err.is_none()
+        && let Some(earlier) = late_join::earlier_session_strings(&doc)
+    {
+        let mut session = Session::new();
+        if session
+            .decode(&late_join::priming_message(earlier), opts)
+            .is_ok()
+            && let Ok(mut again) = session.decode(bytes, opts)
+        {
+            again.unknown_dictionary_ids = late_join::placeholder_ids(&again.xml, earlier);
+            again.earlier_session_strings = Some(earlier);
+            return (again, None);
+        }
+    }
+    (doc, err)
+}
+
 /// The `nbfx` decoder: WCF binary SOAP bodies (`application/soap+msbin1`,
 /// `application/soap+msbinsession1`, or bodies starting `56 02 0B`) shown as indented XML with
 /// encoding statistics.
@@ -339,7 +379,7 @@ impl Decoder for Nbfx {
         if msg.content_type().as_deref() == Some(MSBINSESSION1) {
             opts.framing = Framing::MsbinSession1;
         }
-        let (doc, err) = Session::new().decode_partial(msg.body, &opts);
+        let (doc, err) = decode_standalone_partial(msg.body, &opts);
         if let Some(e) = &err
             && doc.xml.trim().is_empty()
         {
@@ -433,12 +473,19 @@ fn view(doc: &NbfxDocument, err: Option<&DecodeError>) -> Decoded {
     }
 
     let mut decoded = Decoded::new("nbfx", summary, root_node);
+    if let Some(n) = doc.earlier_session_strings {
+        decoded = decoded.with_finding(Finding::warning(format!(
+            "captured mid-session: {n} strings were added by earlier messages of this \
+             msbinsession1 session and cannot be known; this message's own strings are numbered \
+             after them, and the earlier ones show as dict_0x.. placeholders"
+        )));
+    }
     if let Some(e) = err {
         decoded = decoded.with_finding(
             Finding::error(format!("binary XML decoding stopped: {e}")).at("nbfx/xml (partial)"),
         );
     }
-    if !doc.unknown_dictionary_ids.is_empty() {
+    if !doc.unknown_dictionary_ids.is_empty() && doc.earlier_session_strings.is_none() {
         decoded = decoded.with_finding(
             Finding::warning(format!(
                 "{} dictionary reference(s) could not be resolved ({}): shown as [[dict:0x..]]; \

@@ -1274,6 +1274,7 @@ pub(super) fn decode_body(
             unknown_dictionary_ids: r.unknown,
             string_table: Vec::new(),
             undeclared_prefixes: r.undeclared,
+            earlier_session_strings: None,
         },
         err,
     )

@@ -713,3 +713,37 @@ fn pathological_inputs_are_rejected_in_bounded_time() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_mid_session_message_decoded_alone_keeps_its_own_names() {
+    // A session whose first message added strings the capture never saw.
+    let mut sender = Session::new();
+    let first = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>\
+                 <Earlier xmlns=\"urn:earlier\"><One>1</One><Two>2</Two></Earlier></s:Body></s:Envelope>";
+    let second = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>\
+                  <FinalizeExport xmlns=\"urn:later\"><totalExported>5</totalExported></FinalizeExport>\
+                  </s:Body></s:Envelope>";
+    let _ = encode_session(first, Style::XmlDocument, &mut sender).unwrap();
+    let bytes = encode_session(second, Style::XmlDocument, &mut sender).unwrap();
+    let opts = DecodeOptions {
+        framing: Framing::MsbinSession1,
+        ..DecodeOptions::default()
+    };
+
+    // Decoded as if the session started here, the message's own strings take the wrong ids.
+    let naive = decode(&bytes, &opts).unwrap();
+    assert!(!naive.xml.contains("<FinalizeExport"), "{}", naive.xml);
+
+    let alone = decode_standalone(&bytes, &opts).unwrap();
+    assert!(
+        alone.xml.contains("<FinalizeExport xmlns=\"urn:later\">"),
+        "{}",
+        alone.xml
+    );
+    assert!(
+        alone.xml.contains("<totalExported>5</totalExported>"),
+        "{}",
+        alone.xml
+    );
+    assert!(alone.earlier_session_strings.is_some_and(|n| n > 0));
+}
