@@ -5,21 +5,58 @@
 
 use std::fmt::Write as _;
 
+use std::sync::LazyLock;
+
 use idscope_decoders::{Decoded, Finding, Kind, Node, Outcome};
+use regex::Regex;
 
 /// Replaces the value of every `Kind::Secret` node (at any depth) with a mask that keeps only its
-/// length. Children stay: the structure of a secret (a JWT's claims) is not the secret.
+/// length, and masks secrets inside `Kind::Markup` text (pretty-printed XML or HTML shows whole
+/// messages): JWTs anywhere, and the content of credential elements. Children stay: the
+/// structure of a secret (a JWT's claims) is not the secret.
 pub fn mask_secrets(node: &mut Node) {
-    if let Some(v) = node
-        .value
-        .as_mut()
-        .filter(|v| node.kind == Kind::Secret && !v.starts_with('«'))
-    {
-        *v = format!("«secret: {} chars»", v.chars().count());
+    match node.kind {
+        Kind::Secret => {
+            if let Some(v) = node.value.as_mut().filter(|v| !v.starts_with('«')) {
+                *v = mask(v);
+            }
+        }
+        Kind::Markup => {
+            if let Some(v) = node.value.as_mut() {
+                *v = mask_markup(v);
+            }
+        }
+        _ => {}
     }
     for c in &mut node.children {
         mask_secrets(c);
     }
+}
+
+fn mask(v: &str) -> String {
+    format!("«secret: {} chars»", v.chars().count())
+}
+
+/// JWTs (three or five base64url segments starting with a JSON header) and the text of elements
+/// whose local name says credential. Fails closed: should a pattern not compile, the whole
+/// markup is masked.
+fn mask_markup(text: &str) -> String {
+    static JWT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}").ok());
+    static CREDENTIAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"(<(?:[\w.-]+:)?(?:Password|BearerToken|CredentialData|SignatureValue|CipherValue|Nonce|BinarySecret)\b[^>]*>)([^<]+)(</)",
+        )
+        .ok()
+    });
+    let (Some(jwt), Some(credential)) = (JWT.as_ref(), CREDENTIAL.as_ref()) else {
+        return mask(text);
+    };
+    let once = credential.replace_all(text, |c: &regex::Captures<'_>| {
+        format!("{}{}{}", &c[1], mask(&c[2]), &c[3])
+    });
+    jwt.replace_all(&once, |c: &regex::Captures<'_>| mask(&c[0]))
+        .into_owned()
 }
 
 /// Masks secrets in every successful outcome.
@@ -92,6 +129,25 @@ mod tests {
             root.child("assertion").unwrap().value.as_deref(),
             Some("«secret: 8 chars»")
         );
+    }
+
+    #[test]
+    fn markup_hides_jwts_and_credential_elements_but_keeps_the_rest() {
+        let xml = "<SyncToken><BearerToken xmlns=\"x\">eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln</BearerToken>\
+                   <wsse:Password Type=\"t\">hunter2</wsse:Password><UserName>alice</UserName>\
+                   <a>see eyJ0eXAiOiJKV1QifQ.eyJ1cG4iOiJhIn0.</a></SyncToken>";
+        let mut root = Node::leaf("xml", xml, Kind::Markup);
+        mask_secrets(&mut root);
+        let v = root.value.unwrap();
+        assert!(
+            !v.contains("eyJhbGci") && !v.contains("hunter2") && !v.contains("eyJ0eXAi"),
+            "{v}"
+        );
+        assert!(
+            v.contains("<wsse:Password Type=\"t\">«secret: 7 chars»</wsse:Password>"),
+            "{v}"
+        );
+        assert!(v.contains("<UserName>alice</UserName>"), "{v}");
     }
 
     #[test]

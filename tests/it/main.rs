@@ -5,4 +5,5 @@
 mod capture;
 mod cli;
 mod federated;
+mod secrets;
 mod util;
