@@ -4,4 +4,5 @@
 
 mod capture;
 mod cli;
+mod redact;
 mod util;
