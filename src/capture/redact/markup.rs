@@ -103,9 +103,9 @@ impl Cx<'_> {
             "binarysecret" => Action::Remove("binary_secret", "secret"),
             "artifact" => Action::Remove("credential", "saml_artifact"),
             "binarysecuritytoken" => {
-                let x509 = doc
-                    .attributes(el)
-                    .any(|a| a.local == "ValueType" && a.value.contains("X509"));
+                let x509 = doc.attributes(el).any(|a| {
+                    a.local == "ValueType" && a.value.to_ascii_lowercase().contains("x509")
+                });
                 if x509 {
                     return None;
                 }

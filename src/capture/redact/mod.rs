@@ -258,3 +258,6 @@ fn redact_extra(cx: &mut values::Cx<'_>, extra: &mut Extra) {
         cx.json_value(Some(k), v);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -538,14 +538,16 @@ impl<'a> Cx<'a> {
         let new_rest = match s.as_str() {
             "basic" => self.basic(rest),
             "ntlm" | "negotiate" | "kerberos" => {
-                if rest.contains(['=', ',']) && !is_token68(rest) {
+                if !is_token68(rest) && well_formed_params(rest) {
                     self.auth_params(rest)
                 } else {
                     Some(self.ntlm(rest))
                 }
             }
             _ if is_token68(rest) => self.token(rest, "bearer"),
-            _ => self.auth_params(rest),
+            _ if well_formed_params(rest) => self.auth_params(rest),
+            // Neither a token nor clean parameters: the credentials go whole (fail closed).
+            _ => Some(self.remove("credential", "auth", rest)),
         }?;
         self.report.record("authorization");
         Some(format!("{scheme} {new_rest}"))
@@ -701,6 +703,28 @@ fn is_token68(s: &str) -> bool {
     !t.is_empty()
         && t.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+/// True when `s` is a clean `name=value` list: token names, values either unquoted tokens or
+/// quoted strings without inner quotes. Anything else is treated as one opaque credential.
+fn well_formed_params(s: &str) -> bool {
+    split_params(s).iter().all(|p| {
+        let Some((k, v)) = p.split_once('=') else {
+            return false;
+        };
+        let k = k.trim();
+        let v = v.trim();
+        let token = |t: &str| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/:#=*!$%&'^`|".contains(&b))
+        };
+        let quoted = v.len() >= 2
+            && v.starts_with('"')
+            && v.ends_with('"')
+            && !v.get(1..v.len() - 1).unwrap_or("\"").contains(['"', '\\']);
+        token(k) && !k.contains('=') && (quoted || token(v) || v.is_empty() || is_placeholder(v))
+    })
 }
 
 /// Splits `a=1, b="x,y"` at commas outside quotes.
