@@ -8,7 +8,7 @@
 //! and re-encodes the value in its original encoding. Rules are keyed on names (header, cookie,
 //! query, form, JSON and XML element names), and fail closed: a value the rules cannot parse in
 //! a credential position is replaced whole. Replaced values become placeholders
-//! `«redacted:KIND:len=N:fp=XXXXXXXX»` whose fingerprint is an HMAC-SHA256 under a random
+//! `«redacted:KIND:len=N:fp=HHHHHHHH»` (`HHHHHHHH`: 8 hex digits) whose fingerprint is an HMAC-SHA256 under a random
 //! per-export key ([`Fingerprinter`]), so equal values correlate within one export and nowhere
 //! else. A value that already is a placeholder is left alone, which makes redaction idempotent.
 //!
@@ -99,7 +99,7 @@ impl Fingerprinter {
         self.hex(value, 8)
     }
 
-    /// The placeholder `«redacted:KIND:len=N:fp=XXXXXXXX»` for `value` (N counts bytes).
+    /// The placeholder `«redacted:KIND:len=N:fp=HHHHHHHH»` for `value` (N counts bytes).
     pub fn placeholder(&self, kind: &str, value: &str) -> String {
         format!(
             "«redacted:{kind}:len={}:fp={}»",
