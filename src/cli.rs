@@ -38,6 +38,17 @@ pub enum Command {
         idscope convert crashed-recording.har -o repaired.har"
     )]
     Convert(ConvertArgs),
+    /// Write a shareable copy of a capture: credentials (passwords, tokens, cookies, signatures,
+    /// SAML signature and cipher values, PRTs, sync-API bearer tokens and password hashes) are
+    /// replaced by fingerprinted placeholders; names, claims and structure are kept. Refuses
+    /// (exit 1, nothing written) when a secret would remain.
+    #[command(
+        after_help = "Examples:\n  idscope redact trace.har -o trace-shareable.har\n  \
+        idscope redact fiddler.saz -o shareable.har --mask-pii\n\n\
+        Exit codes: 0 written, 1 refused (a secret survived the rules; nothing written), \
+        2 input or usage error."
+    )]
+    Redact(RedactArgs),
 }
 
 /// Options shared by everything that shows decoded values.
@@ -98,4 +109,28 @@ pub struct ConvertArgs {
     /// Overwrite OUT if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Write a shareable copy: apply the redaction policy of `idscope redact` (refuses, exit 1,
+    /// when a secret would remain).
+    #[arg(long)]
+    pub redact: bool,
+    /// With --redact: also mask personal data (upn, email, name, oid, ipaddr, SAML NameID).
+    #[arg(long, requires = "redact")]
+    pub mask_pii: bool,
+}
+
+/// `idscope redact`.
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The capture to read (HAR from any tool, an idscope recording, or a Fiddler .saz).
+    pub input: PathBuf,
+    /// Where to write the redacted HAR (mode 0600; written only when the redaction succeeds).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Also mask personal data (upn, email, name, oid, ipaddr, SAML NameID and name attributes)
+    /// with fingerprinted placeholders.
+    #[arg(long)]
+    pub mask_pii: bool,
 }

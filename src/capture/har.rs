@@ -1259,6 +1259,21 @@ impl HarWriter {
         self.write_once(b"]}}\n")?;
         self.file.sync_all()
     }
+
+    /// Like [`HarWriter::finish`], with extra members of `log` written after `entries` (the
+    /// redaction record `_redaction`, whose counts are known only at the end).
+    pub fn finish_with(mut self, log_fields: &Map<String, Value>) -> io::Result<()> {
+        let mut footer = b"]".to_vec();
+        for (k, v) in log_fields {
+            footer.push(b',');
+            serde_json::to_writer(&mut footer, k)?;
+            footer.push(b':');
+            serde_json::to_writer(&mut footer, v)?;
+        }
+        footer.extend_from_slice(b"}}\n");
+        self.write_once(&footer)?;
+        self.file.sync_all()
+    }
 }
 
 #[cfg(test)]

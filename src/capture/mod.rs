@@ -3,7 +3,8 @@
 //!
 //! This module owns format sniffing, streaming, truncation repair and errors that say which file,
 //! entry and byte offset failed. It does not decide what to do with flows (analysis, the TUI and
-//! the commands do), does not redact (see security.md §1) and does not decode protocols.
+//! the commands do) and does not decode protocols; redaction for sharing (security.md §1) lives
+//! in the [`redact`] submodule.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), idscope::capture::CaptureError> {
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::flow::Flow;
 
 pub mod har;
+pub mod redact;
 pub mod saz;
 mod scan;
 

@@ -2,7 +2,7 @@
 //! truncated idscope recording, a Fiddler SAZ) and writes it as an idscope HAR in the crash-safe
 //! layout (security.md §3), file mode 0600. Refuses to overwrite OUT without `--force`. A read
 //! error stops the conversion with the file, entry and byte offset; the flows already written stay
-//! in a valid, closed file.
+//! in a valid, closed file. `--redact` hands over to [`super::redact::export`].
 
 use std::process::ExitCode;
 
@@ -11,8 +11,12 @@ use anyhow::Context as _;
 use crate::capture;
 use crate::cli::ConvertArgs;
 
-/// Runs `idscope convert`.
+/// Runs `idscope convert`; with `--redact` the output is the shareable copy that
+/// `idscope redact` writes.
 pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
+    if args.redact {
+        return super::redact::export(&args.input, &args.output, args.force, args.mask_pii);
+    }
     let reader = capture::open(&args.input)?;
     let writer = if args.force {
         capture::HarWriter::create_or_overwrite(&args.output)

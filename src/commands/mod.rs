@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod convert;
 pub mod decode;
+pub mod redact;
 pub mod render;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Decode(args) => decode::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Redact(args) => redact::run(&args),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The single integration-test binary (ripgrep style), one module per area: command-line
-//! behaviour, capture files, analysis end to end. Unit tests live beside the code they test.
+//! behaviour, capture files, analysis end to end, redaction. Unit tests live beside the code they
+//! test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod capture;
 mod cli;
 mod federated;
+mod redact;
 mod secrets;
 mod util;

@@ -1,0 +1,220 @@
+//! Span-preserving JSON redaction: the text is walked once, string and scalar values under
+//! credential names are replaced in place, and everything else (key order, spacing, escapes,
+//! number spelling) stays byte-identical. Re-serialising through `serde_json::Value` would
+//! reorder keys and change numbers, and would make a second redaction differ from the first.
+
+use super::values::{Class, Cx, classify, is_url};
+
+/// One replacement: the byte range of a JSON value and its new JSON text.
+type Edit = (usize, usize, String);
+
+impl Cx<'_> {
+    /// Redacts a JSON document under `key` (the name it sits under, if any). `None` when the
+    /// text is not JSON (or deeper than the limits); `Some(None)` when nothing changed.
+    pub(super) fn json_text(&mut self, text: &str, key: Option<&str>) -> Option<Option<String>> {
+        let depth = idscope_decoders::util::json_depth(text.as_bytes());
+        if depth > self.policy.limits.max_depth
+            || text.len() > self.policy.limits.max_body
+            || serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+        {
+            return None;
+        }
+        let mut w = Walk {
+            s: text,
+            b: text.as_bytes(),
+            i: 0,
+            edits: Vec::new(),
+        };
+        w.value(self, key)?;
+        if w.edits.is_empty() {
+            return Some(None);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for (s, e, rep) in &w.edits {
+            out.push_str(text.get(pos..*s)?);
+            out.push_str(rep);
+            pos = *e;
+        }
+        out.push_str(text.get(pos..)?);
+        Some(Some(out))
+    }
+}
+
+/// The cursor over a JSON text already known to be valid.
+struct Walk<'t> {
+    s: &'t str,
+    b: &'t [u8],
+    i: usize,
+    edits: Vec<Edit>,
+}
+
+impl Walk<'_> {
+    fn ws(&mut self) {
+        while self.b.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    /// The end (exclusive) of the string starting at `self.i` (on its `"`).
+    fn string_end(&self) -> Option<usize> {
+        let mut j = self.i + 1;
+        loop {
+            match self.b.get(j)? {
+                b'\\' => j += 2,
+                b'"' => return Some(j + 1),
+                _ => j += 1,
+            }
+        }
+    }
+
+    /// The end of any value starting at `self.i`, without interpreting it; moves past it.
+    fn value_end(&mut self) -> Option<usize> {
+        match self.b.get(self.i)? {
+            b'"' => self.i = self.string_end()?,
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.b.get(self.i)? {
+                        b'"' => {
+                            self.i = self.string_end()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                self.i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+            }
+            _ => {
+                while self
+                    .b
+                    .get(self.i)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
+                    self.i += 1;
+                }
+            }
+        }
+        Some(self.i)
+    }
+
+    fn value(&mut self, cx: &mut Cx<'_>, key: Option<&str>) -> Option<()> {
+        self.ws();
+        let start = self.i;
+        let class = key.map(classify);
+        let whole = matches!(class, Some(Class::Password | Class::Remove(_)));
+        match self.b.get(self.i)? {
+            b'{' | b'[' if whole => {
+                let end = self.value_end()?;
+                let raw = self.s.get(start..end)?;
+                let rep = match class {
+                    Some(Class::Password) => cx.password(raw),
+                    Some(Class::Remove(kind)) => cx.remove("credential", kind, raw),
+                    _ => return Some(()),
+                };
+                self.edits.push((start, end, json_string(&rep)));
+            }
+            b'{' => {
+                self.i += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.i)? {
+                        b'}' => {
+                            self.i += 1;
+                            break;
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        b'"' => {}
+                        _ => return None,
+                    }
+                    let ks = self.i;
+                    let ke = self.string_end()?;
+                    let k: String = serde_json::from_str(self.s.get(ks..ke)?).ok()?;
+                    self.i = ke;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return None;
+                    }
+                    self.i += 1;
+                    if cx.can_nest() {
+                        cx.depth += 1;
+                        let r = self.value(cx, Some(&k));
+                        cx.depth -= 1;
+                        r?;
+                    } else {
+                        // Too deep to look inside: the value goes whole.
+                        self.ws();
+                        let vs = self.i;
+                        let ve = self.value_end()?;
+                        let raw = self.s.get(vs..ve)?;
+                        let rep = cx.remove("too_deep", "json", raw);
+                        self.edits.push((vs, ve, json_string(&rep)));
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.i)? {
+                        b']' => {
+                            self.i += 1;
+                            break;
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.value(cx, key)?;
+                }
+            }
+            b'"' => {
+                let end = self.string_end()?;
+                let raw = self.s.get(start..end)?;
+                self.i = end;
+                let v: String = serde_json::from_str(raw).ok()?;
+                let rep = match key {
+                    Some(k) => cx.keyed(k, &v),
+                    None if is_url(&v) => cx.url(&v),
+                    None => None,
+                };
+                if let Some(rep) = rep {
+                    self.edits.push((start, end, json_string(&rep)));
+                }
+            }
+            _ => {
+                let end = self.value_end()?;
+                let raw = self.s.get(start..end)?;
+                if raw != "null" {
+                    let rep = match class {
+                        Some(Class::Password) => Some(cx.password(raw)),
+                        Some(Class::Remove(kind)) => Some(cx.remove("credential", kind, raw)),
+                        _ => None,
+                    };
+                    if let Some(rep) = rep {
+                        self.edits.push((start, end, json_string(&rep)));
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}

@@ -1,0 +1,365 @@
+//! The markup rules: XML (SAML, WS-Trust, SOAP), the SAML bindings (base64, raw DEFLATE, zlib,
+//! entity-encoded `wresult`), .NET binary XML (`application/soap+msbin1`), and form_post /
+//! auto-POST HTML pages. XML is parsed into the decoders' bounded tree (DOCTYPE refused,
+//! entities never expanded), element text is replaced by byte range, and the result is
+//! re-encoded in the encoding it came in; the rest of the document stays byte-identical.
+
+use std::io::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use idscope_decoders::saml::decode_entities;
+use idscope_decoders::saml::saml2::{Compression, inflate_redirect};
+use idscope_decoders::soap::nbfx::{self, DecodeOptions, Framing, Session, Style};
+use idscope_decoders::xml::{Document, NodeId};
+
+use super::values::{Class, Cx, classify, norm};
+
+/// Names of SAML attributes whose values are personal data (for `--mask-pii`).
+const PII_ATTRIBUTE_PARTS: &[&str] = &[
+    "upn",
+    "email",
+    "name",
+    "immutableid",
+    "objectidentifier",
+    "objectguid",
+    "sid",
+];
+
+/// What to do with one element's content.
+enum Action {
+    Remove(&'static str, &'static str),
+    Password,
+    Token(&'static str),
+    Pii,
+    Keyed,
+}
+
+impl Cx<'_> {
+    /// The XML rules over a document. `None` when it does not parse (callers fail closed);
+    /// `Some(None)` when nothing changed.
+    pub(super) fn xml(&mut self, text: &str) -> Option<Option<String>> {
+        let limits = self.policy.limits;
+        let doc = Document::parse(text, &limits).ok()?;
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        let mut done_until = 0usize;
+        for el in doc.elements() {
+            let range = doc.range(el);
+            if range.start < done_until {
+                continue;
+            }
+            let Some(action) = self.xml_action(&doc, el) else {
+                continue;
+            };
+            let Some((cs, ce)) = content_range(&doc, el) else {
+                continue;
+            };
+            let has_elements = doc.child_elements(el).next().is_some();
+            let value = if has_elements {
+                text.get(cs..ce).unwrap_or("").to_string()
+            } else {
+                doc.text_content(el)
+            };
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let rep = match action {
+                Action::Remove(rule, kind) => {
+                    (!self.already(value)).then(|| self.remove(rule, kind, value))
+                }
+                Action::Password => (!self.already(value)).then(|| self.password(value)),
+                Action::Token(kind) => self.token(value, kind),
+                Action::Pii => (!self.already(value)).then(|| self.remove("pii", "pii", value)),
+                Action::Keyed if has_elements => None,
+                Action::Keyed => self.keyed(doc.local_name(el), value),
+            };
+            if let Some(rep) = rep {
+                edits.push((cs, ce, escape_text(&rep)));
+                done_until = ce;
+            }
+        }
+        if edits.is_empty() {
+            return Some(None);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for (s, e, rep) in &edits {
+            out.push_str(text.get(pos..*s)?);
+            out.push_str(rep);
+            pos = *e;
+        }
+        out.push_str(text.get(pos..)?);
+        Some(Some(out))
+    }
+
+    fn xml_action(&self, doc: &Document<'_>, el: NodeId) -> Option<Action> {
+        let local = doc.local_name(el);
+        let n = norm(local);
+        Some(match n.as_str() {
+            "signaturevalue" => Action::Remove("xml_signature_value", "xml_signature"),
+            "ciphervalue" => Action::Remove("xml_cipher_value", "xml_cipher"),
+            "nonce" => Action::Remove("wsse_nonce", "nonce"),
+            "binarysecret" => Action::Remove("binary_secret", "secret"),
+            "artifact" => Action::Remove("credential", "saml_artifact"),
+            "binarysecuritytoken" => {
+                let x509 = doc.attributes(el).any(|a| {
+                    a.local == "ValueType" && a.value.to_ascii_lowercase().contains("x509")
+                });
+                if x509 {
+                    return None;
+                }
+                Action::Remove("binary_security_token", "binary_security_token")
+            }
+            "bearertoken" => Action::Token("bearer_token"),
+            "credentialdata" | "windowslegacycredentials" | "windowssupplementalcredentials" => {
+                Action::Remove("credential_data", "credential_data")
+            }
+            "x509certificate" | "digestvalue" => return None,
+            _ if n.ends_with("password") || n.ends_with("passwd") => Action::Password,
+            "nameid" | "nameidentifier" | "username" if self.policy.mask_pii => Action::Pii,
+            "attributevalue" if self.policy.mask_pii => {
+                let attr = doc.parent(el)?;
+                let name = doc
+                    .attributes(attr)
+                    .find(|a| matches!(a.local, "Name" | "AttributeName" | "FriendlyName"))
+                    .map(|a| norm(a.value))
+                    .unwrap_or_default();
+                let tail = name.rsplit('/').next().unwrap_or("");
+                if PII_ATTRIBUTE_PARTS.iter().any(|p| tail.contains(p)) {
+                    Action::Pii
+                } else {
+                    return None;
+                }
+            }
+            _ => match classify(local) {
+                Class::Plain | Class::Pii | Class::Saml => {
+                    // Leaf text that is a URL still goes through the URL rule.
+                    let leaf = doc.child_elements(el).next().is_none();
+                    if leaf && super::values::is_url(&doc.text_content(el)) {
+                        Action::Keyed
+                    } else {
+                        return None;
+                    }
+                }
+                _ => Action::Keyed,
+            },
+        })
+    }
+
+    /// The SAML rule for `SAMLRequest` / `SAMLResponse` / `wresult` values (already URL- and
+    /// entity-decoded): plain XML, or base64 of raw DEFLATE, zlib or plain XML, re-encoded the
+    /// same way. `None` when it does not decode.
+    pub(super) fn saml(&mut self, _key: &str, value: &str) -> Option<Option<String>> {
+        if value.trim_start().starts_with('<') {
+            return self.xml(value);
+        }
+        let limits = self.policy.limits;
+        let (bytes, compression) = inflate_redirect(value, "SAML message", &limits).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let Some(new) = self.xml(text)? else {
+            return Some(None);
+        };
+        let raw = match compression {
+            Compression::RawDeflate => {
+                let mut e =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(new.as_bytes()).ok()?;
+                e.finish().ok()?
+            }
+            Compression::Zlib => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(new.as_bytes()).ok()?;
+                e.finish().ok()?
+            }
+            Compression::None => new.into_bytes(),
+        };
+        Some(Some(STANDARD.encode(raw)))
+    }
+
+    /// .NET binary XML: decoded to XML, redacted, encoded again in the style that reproduces
+    /// the original bytes (DataContract when neither does). `None` when it does not decode or
+    /// does not re-encode (callers fail closed).
+    pub(super) fn msbin(&mut self, bytes: &[u8]) -> Option<Option<Vec<u8>>> {
+        let opts = DecodeOptions::from_limits(&self.policy.limits);
+        let doc = nbfx::decode(bytes, &opts).ok()?;
+        let Some(new) = self.xml(&doc.xml)? else {
+            return Some(None);
+        };
+        let encode = |xml: &str, style: Style| match doc.framing {
+            Framing::MsbinSession1 => nbfx::encode_session(xml, style, &mut Session::new()),
+            _ => nbfx::encode(xml, style),
+        };
+        let style = [Style::DataContract, Style::XmlDocument]
+            .into_iter()
+            .find(|s| encode(&doc.xml, *s).ok().as_deref() == Some(bytes))
+            .unwrap_or(Style::DataContract);
+        encode(&new, style).ok().map(Some)
+    }
+
+    /// An HTML page: `<form action>` through the URL rule, every `<input name value>` through
+    /// the key rules (so a form_post `code`/`id_token` or an ADFS `wresult` is redacted).
+    /// `None` when nothing changed.
+    pub(super) fn html(&mut self, html: &str) -> Option<String> {
+        let lower = html.to_ascii_lowercase();
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        let mut pos = 0;
+        while let Some(i) = lower.get(pos..).and_then(|r| r.find('<')) {
+            let at = pos + i;
+            let rest = lower.get(at + 1..).unwrap_or("");
+            let tag = ["form", "input"].into_iter().find(|t| {
+                rest.starts_with(t)
+                    && rest
+                        .as_bytes()
+                        .get(t.len())
+                        .is_some_and(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/'))
+            });
+            let Some(tag) = tag else {
+                pos = at + 1;
+                continue;
+            };
+            let (attrs, end) = tag_attributes(html, at + 1 + tag.len());
+            let get = |n: &str| attrs.iter().find(|a| a.name == n);
+            if tag == "form" {
+                if let Some(a) = get("action") {
+                    let v = decode_entities(html.get(a.start..a.end).unwrap_or(""));
+                    if let Some(new) = self.url(&v) {
+                        edits.push(a.replacement(&new));
+                    }
+                }
+            } else if let (Some(n), Some(v)) = (get("name"), get("value")) {
+                let name = decode_entities(html.get(n.start..n.end).unwrap_or(""));
+                let value = decode_entities(html.get(v.start..v.end).unwrap_or(""));
+                if let Some(new) = self.keyed(&name, &value) {
+                    edits.push(v.replacement(&new));
+                }
+            }
+            pos = end.max(at + 1);
+        }
+        if edits.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(html.len());
+        let mut p = 0;
+        for (s, e, rep) in &edits {
+            out.push_str(html.get(p..*s)?);
+            out.push_str(rep);
+            p = *e;
+        }
+        out.push_str(html.get(p..)?);
+        Some(out)
+    }
+}
+
+/// The byte range of an element's content (between its start and end tags).
+fn content_range(doc: &Document<'_>, el: NodeId) -> Option<(usize, usize)> {
+    let mut children = doc.children(el);
+    let first = children.next()?;
+    let last = children.last().unwrap_or(first);
+    let s = doc.range(first).start;
+    let e = doc.range(last).end;
+    (s < e).then_some((s, e))
+}
+
+/// Escapes text for XML element content.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// One attribute of an HTML start tag: lowercased name and the byte range of its value.
+struct HtmlAttr {
+    name: String,
+    start: usize,
+    end: usize,
+    quoted: bool,
+}
+
+impl HtmlAttr {
+    /// The edit that puts `value` (entity-encoded, always double-quoted) in place.
+    fn replacement(&self, value: &str) -> (usize, usize, String) {
+        let enc = value
+            .replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        if self.quoted {
+            (self.start, self.end, enc)
+        } else {
+            (self.start, self.end, format!("\"{enc}\""))
+        }
+    }
+}
+
+/// The attributes of the start tag whose name ends at `from`, and the offset after its `>`.
+fn tag_attributes(s: &str, from: usize) -> (Vec<HtmlAttr>, usize) {
+    let b = s.as_bytes();
+    let mut i = from;
+    let mut out = Vec::new();
+    loop {
+        while b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/')
+        {
+            i += 1;
+        }
+        match b.get(i) {
+            None => return (out, i),
+            Some(b'>') => return (out, i + 1),
+            _ => {}
+        }
+        let ns = i;
+        while b
+            .get(i)
+            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'=' | b'>' | b'/'))
+        {
+            i += 1;
+        }
+        let name = s.get(ns..i).unwrap_or("").to_ascii_lowercase();
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            if name.is_empty() {
+                i += 1;
+            }
+            continue;
+        }
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let (start, end, quoted) = match b.get(i) {
+            Some(q @ (b'"' | b'\'')) => {
+                let q = *q;
+                let vs = i + 1;
+                let ve = b
+                    .get(vs..)
+                    .and_then(|r| r.iter().position(|c| *c == q))
+                    .map_or(b.len(), |p| vs + p);
+                i = (ve + 1).min(b.len());
+                (vs, ve, true)
+            }
+            _ => {
+                let vs = i;
+                while b
+                    .get(i)
+                    .is_some_and(|c| !c.is_ascii_whitespace() && *c != b'>')
+                {
+                    i += 1;
+                }
+                (vs, i, false)
+            }
+        };
+        if !name.is_empty() {
+            out.push(HtmlAttr {
+                name,
+                start,
+                end,
+                quoted,
+            });
+        }
+    }
+}
