@@ -62,6 +62,10 @@ pub struct JweSegments {
     pub tag: usize,
 }
 
+/// How `idscope redact` replaces a JWS signature (`REDACTED-SIG-<fingerprint>`); the decoder
+/// recognises it so a shareable copy reads as redacted, not as tampered.
+pub const REDACTED_SIGNATURE_PREFIX: &str = "REDACTED-SIG-";
+
 /// A decoded compact token. Nothing in it has been verified.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
@@ -80,6 +84,9 @@ pub struct Token {
     pub jwe: Option<JweSegments>,
     /// Length of the token text, in bytes.
     pub len: usize,
+    /// True when the signature segment is the placeholder `idscope redact` writes
+    /// (`REDACTED-SIG-…`): a shareable copy, whose signature cannot be checked.
+    pub signature_redacted: bool,
 }
 
 impl Token {
@@ -152,6 +159,7 @@ pub fn parse_limited(token: &str, limits: &Limits) -> Result<Token, DecodeError>
                 claims: None,
                 signature: Vec::new(),
                 signing_input: String::new(),
+                signature_redacted: false,
                 jwe: Some(JweSegments {
                     encrypted_key: seg(k, "JWE encrypted key")?,
                     iv: seg(iv, "JWE iv")?,
@@ -193,6 +201,7 @@ fn parse_jws(h: &str, p: &str, s: &str, len: usize, limits: &Limits) -> Result<T
         signing_input: format!("{h}.{p}"),
         jwe: None,
         len,
+        signature_redacted: s.starts_with(REDACTED_SIGNATURE_PREFIX),
     })
 }
 
@@ -301,6 +310,8 @@ pub enum Verdict {
     Unsigned,
     /// A JWE: its integrity is checked by decryption, which needs the recipient's key.
     Encrypted,
+    /// The signature was replaced by `idscope redact`: a shareable copy, not checkable.
+    Redacted,
 }
 
 impl Verdict {
@@ -324,6 +335,9 @@ impl Verdict {
                 "not verified: encrypted (JWE); only the header can be shown without the \
                  recipient's key",
             )),
+            Verdict::Redacted => Some(Finding::info(
+                "not verified: the signature was removed by idscope redact (a shareable copy)",
+            )),
         }
     }
 
@@ -335,6 +349,7 @@ impl Verdict {
             Verdict::NoKey { .. } => "unverified",
             Verdict::Unsigned => "unsigned",
             Verdict::Encrypted => "encrypted",
+            Verdict::Redacted => "signature redacted",
         }
     }
 }
@@ -347,6 +362,9 @@ impl Verdict {
 pub fn verify(token: &Token, trust: &Trust) -> Verdict {
     if token.form == Form::Jwe {
         return Verdict::Encrypted;
+    }
+    if token.signature_redacted {
+        return Verdict::Redacted;
     }
     if token.is_unsigned() {
         return Verdict::Unsigned;
@@ -680,6 +698,10 @@ fn verdict_node(verdict: &Verdict) -> Node {
         ),
         Verdict::Encrypted => (
             "encrypted: integrity is checked on decryption".to_string(),
+            Kind::Field,
+        ),
+        Verdict::Redacted => (
+            "signature redacted: this is a shareable copy made by idscope redact".to_string(),
             Kind::Field,
         ),
     };

@@ -979,3 +979,28 @@ fn the_spellings_find_a_canary_wherever_base64_puts_it() {
         }
     }
 }
+
+#[test]
+fn a_redacted_capture_reads_as_redacted_not_as_tampered() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shareable.har");
+    let o = crate::util::idscope(
+        &[
+            "redact",
+            "captures/aadconnect-sync.har",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let report = crate::util::stdout(&crate::util::idscope(
+        &["analyze", out.to_str().unwrap()],
+        None,
+    ));
+    assert!(
+        report.contains("not verified: the signature was removed by idscope redact"),
+        "{report}"
+    );
+    assert!(!report.contains("does NOT verify"), "{report}");
+}

@@ -6,6 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use idscope_decoders::jwt::REDACTED_SIGNATURE_PREFIX;
 use idscope_decoders::util;
 use serde_json::Value;
 
@@ -329,7 +330,7 @@ impl<'a> Cx<'a> {
         let [h, p, s] = parts.as_slice() else {
             return None;
         };
-        if s.starts_with("REDACTED-SIG-") {
+        if s.starts_with(REDACTED_SIGNATURE_PREFIX) {
             self.report.already_redacted += 1;
             return Some(None);
         }
@@ -350,7 +351,9 @@ impl<'a> Cx<'a> {
         };
         self.report.record("jws_signature");
         let fp = self.keyed.hex(s.as_bytes(), 11);
-        Some(Some(format!("{h}.{new_claims}.REDACTED-SIG-{fp}")))
+        Some(Some(format!(
+            "{h}.{new_claims}.{REDACTED_SIGNATURE_PREFIX}{fp}"
+        )))
     }
 
     /// Standard base64 of an XML document (a SAML assertion in a SAML-bearer grant): the XML
