@@ -123,7 +123,7 @@ pub fn trust_help(target: TrustTarget, dir: &Path, proxy: &str) -> String {
             port = split_host(proxy).1,
         ),
         TrustTarget::Windows => format!(
-            "# On the analyst machine: export the certificate as DER for Windows\n\
+            "# On the analyst machine: export the certificate ({pem_s}) as DER for Windows\n\
              idscope ca export --der -o idscope-ca.cer\n\
              # On Windows, in an elevated PowerShell (copy idscope-ca.cer to C:\\idscope first):\n\
              Import-Certificate -FilePath C:\\idscope\\idscope-ca.cer -CertStoreLocation Cert:\\LocalMachine\\Root\n\
@@ -155,7 +155,8 @@ pub fn trust_help(target: TrustTarget, dir: &Path, proxy: &str) -> String {
              #   ssh -N -L {proxy}:127.0.0.1:{port} you@analyst-box   (then `idscope record` there)\n\
              #\n\
              # 1. Trust the CA (elevated PowerShell on the AAD Connect server):\n\
-             #      idscope ca export --der -o idscope-ca.cer   (on the analyst machine, then copy)\n\
+             #      idscope ca export --der -o idscope-ca.cer   (on the analyst machine, then copy;\n\
+             #      the certificate is {pem_s})\n\
              Import-Certificate -FilePath C:\\idscope\\idscope-ca.cer -CertStoreLocation Cert:\\LocalMachine\\Root\n\
              #\n\
              # 2. Add this section inside <configuration> (just before </configuration>) in BOTH\n\

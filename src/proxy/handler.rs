@@ -1085,12 +1085,22 @@ async fn intercept(
                 return;
             }
         };
-        inner_ctx.tunnel = Some((Scheme::HTTPS, authority));
+        inner_ctx.tunnel = Some((Scheme::HTTPS, without_default_port(authority, 443)));
         serve_inner(shared, inner_ctx, TokioIo::new(tls)).await;
     } else {
-        inner_ctx.tunnel = Some((Scheme::HTTP, authority));
+        inner_ctx.tunnel = Some((Scheme::HTTP, without_default_port(authority, 80)));
         serve_inner(shared, inner_ctx, TokioIo::new(rewind)).await;
     }
+}
+
+/// `login.example:443` inside an HTTPS tunnel is recorded as `https://login.example/…`, as
+/// browsers and mitmproxy show it.
+fn without_default_port(a: Authority, default: u16) -> Authority {
+    if a.port_u16() == Some(default) {
+        let host = a.as_str().rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+        return Authority::try_from(host).unwrap_or(a);
+    }
+    a
 }
 
 async fn serve_inner<I>(shared: &Arc<Shared>, ctx: Ctx, io: I)

@@ -4,4 +4,6 @@
 
 mod capture;
 mod cli;
+mod origin;
+mod proxy;
 mod util;
