@@ -6,4 +6,5 @@ mod capture;
 mod cli;
 mod origin;
 mod proxy;
+mod reliability;
 mod util;

@@ -896,3 +896,34 @@ async fn record_writes_finished_flows_and_sigterm_closes_the_file_with_incomplet
     let _ = slow.await;
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn the_ca_folder_holds_no_key_and_its_machine_config_matches_trust_help() {
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("ca");
+    for entry in std::fs::read_dir(&ca).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("-----BEGIN PRIVATE KEY"));
+        assert!(!text.contains("-----BEGIN EC PRIVATE KEY"));
+    }
+    let xml = std::fs::read_to_string(ca.join("aadconnect-machine.config.xml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&idscope(
+        &[
+            "ca",
+            "trust-help",
+            "--target",
+            "aadconnect",
+            "--ca-dir",
+            &dir.path().display().to_string(),
+        ],
+        None,
+    ));
+    let section: Vec<&str> = xml
+        .lines()
+        .skip_while(|l| !l.starts_with("<system.net>"))
+        .collect();
+    assert_eq!(section.len(), 5, "{xml}");
+    for line in section {
+        assert!(help.contains(line), "trust-help lacks {line:?}\n{help}");
+    }
+}
