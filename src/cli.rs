@@ -49,6 +49,24 @@ pub enum Command {
         2 input or usage error."
     )]
     Redact(RedactArgs),
+    /// Run the intercepting proxy and print one line per finished flow with its decoded summary
+    /// (optionally recording to a crash-safe HAR with -w).
+    #[command(after_help = "Examples:\n  idscope proxy\n  \
+        idscope proxy --listen 127.0.0.1:8888 -w session.har\n  \
+        idscope proxy --map login.example=127.0.0.1:9443 --upstream-ca test-ca.pem\n  \
+        curl -x http://127.0.0.1:8080 --cacert ~/.local/share/idscope/idscope-ca.pem https://example.com/")]
+    Proxy(ProxyArgs),
+    /// Headless recording proxy (like `mitmdump -w`): every finished flow is appended to FILE;
+    /// SIGINT/SIGTERM write in-flight flows as incomplete and close the file.
+    #[command(after_help = "Examples:\n  idscope record -w sync.har\n  \
+        idscope record -w trace.har --listen 127.0.0.1:0 --ignore-host '\\.windowsupdate\\.com$'")]
+    Record(RecordArgs),
+    /// Manage the interception CA: create it, show it, export the certificate, and print how to
+    /// make clients (Linux, macOS, Windows, Firefox, an AAD Connect server) trust it.
+    #[command(after_help = "Examples:\n  idscope ca init\n  idscope ca show\n  \
+        idscope ca export --der -o idscope-ca.cer\n  \
+        idscope ca trust-help --target aadconnect --proxy 10.0.0.5:8080")]
+    Ca(CaArgs),
 }
 
 /// Options shared by everything that shows decoded values.
@@ -133,4 +151,142 @@ pub struct RedactArgs {
     /// with fingerprinted placeholders.
     #[arg(long)]
     pub mask_pii: bool,
+}
+
+/// Options shared by `idscope proxy` and `idscope record`.
+#[derive(Debug, Args, Clone)]
+pub struct ProxyOpts {
+    /// Listen address. Anything but loopback requires --proxy-auth.
+    #[arg(long, default_value = crate::proxy::DEFAULT_LISTEN, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Require `Proxy-Authorization: Basic` with these credentials.
+    #[arg(long, value_name = "USER:PASS")]
+    pub proxy_auth: Option<String>,
+    /// Also trust this PEM root for origin certificates (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Vec<PathBuf>,
+    /// Do NOT verify origin certificates (loud warning; for lab servers only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Map remote: connect to ADDR:PORT for HOST (or HOST:PORT) but keep Host and SNI = HOST
+    /// (repeatable).
+    #[arg(long, value_name = "HOST=ADDR:PORT")]
+    pub map: Vec<String>,
+    /// Tunnel CONNECTs to hosts matching this regex without interception (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub ignore_host: Vec<String>,
+    /// Keep at most this much of each body (e.g. 16MiB, 512KiB, 1000); larger bodies stream
+    /// through and are recorded with size, SHA-256 and `truncated`.
+    #[arg(long, default_value = "16MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: usize,
+    /// The CA directory (default: $IDSCOPE_CA_DIR, else ~/.local/share/idscope).
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// Close client connections idle for this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub idle_timeout: u64,
+    /// Speak only HTTP/1.1 to clients and origins.
+    #[arg(long)]
+    pub no_http2: bool,
+    /// Bare passthrough: intercept TLS but capture nothing (for benchmarks).
+    #[arg(long)]
+    pub passthrough: bool,
+}
+
+/// Parses `16MiB`, `512KiB`, `1MB`, `2G` or a plain byte count.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("not a size: {s}"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` in {s}")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s}"))
+}
+
+/// `idscope proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Proxy options.
+    #[command(flatten)]
+    pub opts: ProxyOpts,
+    /// Also record finished flows to this HAR file.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Overwrite the -w file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `idscope record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Proxy options.
+    #[command(flatten)]
+    pub opts: ProxyOpts,
+    /// The HAR file to record to (crash-safe layout, mode 0600).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `idscope ca`.
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    /// The CA directory (default: $IDSCOPE_CA_DIR, else ~/.local/share/idscope).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CaCommand,
+}
+
+/// `idscope ca` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create the CA (fails if one exists).
+    Init,
+    /// Print the CA's subject, validity, SHA-1 and SHA-256 fingerprints and where it lives.
+    Show,
+    /// Write the CA certificate (never the key) as PEM, or DER with --der.
+    Export {
+        /// DER instead of PEM (Windows `.cer`).
+        #[arg(long)]
+        der: bool,
+        /// Output file (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print exact steps to make a client trust the CA and use the proxy.
+    TrustHelp {
+        /// The client platform.
+        #[arg(long, value_enum)]
+        target: TrustTarget,
+        /// The proxy address clients should use.
+        #[arg(long, default_value = crate::proxy::DEFAULT_LISTEN, value_name = "HOST:PORT")]
+        proxy: String,
+    },
+}
+
+/// Client platforms `ca trust-help` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrustTarget {
+    /// Debian/Ubuntu and Fedora/RHEL system stores.
+    Linux,
+    /// The macOS System keychain.
+    Macos,
+    /// The Windows machine Root store.
+    Windows,
+    /// Firefox's own certificate store (policies.json or the settings UI).
+    Firefox,
+    /// An AAD Connect server: machine.config defaultProxy plus the Root store import.
+    Aadconnect,
 }

@@ -1,7 +1,7 @@
 //! idscope: an inspection proxy for identity and directory-sync traffic.
 //!
 //! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
-//! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
+//! files ([`capture`]), cross-flow analysis ([`analysis`]), the intercepting proxy ([`proxy`]) and the command implementations
 //! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
@@ -9,3 +9,4 @@ pub mod capture;
 pub mod cli;
 pub mod commands;
 pub mod flow;
+pub mod proxy;

@@ -4,8 +4,11 @@
 //! `render`.
 
 pub mod analyze;
+pub mod ca;
 pub mod convert;
 pub mod decode;
+pub mod proxy;
+pub mod record;
 pub mod redact;
 pub mod render;
 
@@ -25,6 +28,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Redact(args) => redact::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
+        Command::Record(args) => record::run(&args),
+        Command::Ca(args) => ca::run(&args),
     }
 }
 

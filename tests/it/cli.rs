@@ -6,7 +6,9 @@ const SAMPLE: &str = "captures/aadconnect-sync.har";
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["analyze", "decode", "convert", "redact"] {
+    for sub in [
+        "analyze", "decode", "convert", "redact", "proxy", "record", "ca",
+    ] {
         let o = idscope(&[sub, "--help"], None);
         assert!(o.status.success(), "{sub} --help failed");
         assert!(

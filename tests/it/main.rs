@@ -6,6 +6,9 @@
 mod capture;
 mod cli;
 mod federated;
+mod origin;
+mod proxy;
 mod redact;
+mod reliability;
 mod secrets;
 mod util;

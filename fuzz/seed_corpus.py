@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Seeds fuzz/corpus/<target>/ from the decoder golden fixtures (decoders/tests/fixtures/**.http)
+and the signed XML samples, so every target starts from realistic messages.
+
+    python3 fuzz/seed_corpus.py
+"""
+import base64, glob, hashlib, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "..", "decoders", "tests", "fixtures")
+
+
+def body_of(path):
+    text = open(path, encoding="utf-8").read().lstrip("\ufeff")
+    head, _, body = text.partition("\n\n")
+    if body.startswith("base64:"):
+        return base64.b64decode("".join(body[len("base64:"):].split()))
+    return body.rstrip("\n").encode()
+
+
+def put(target, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb").write(data)
+
+
+def main():
+    for path in glob.glob(os.path.join(FIX, "**", "*.http"), recursive=True):
+        kind = os.path.basename(os.path.dirname(path))
+        data = body_of(path)
+        if not data:
+            continue
+        put("registry", data)
+        if data[:2] == b"\x56\x02" or kind == "provisioning":
+            put("nbfx", data)
+            put("soap", data)
+        if data.lstrip().startswith(b"<"):
+            put("xml", data)
+            put("soap", data)
+            put("saml", data)
+        if kind in ("jwt", "oauth", "prt"):
+            put("jwt", data)
+    for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "dsig", "*.xml")):
+        data = open(path, "rb").read()
+        put("xml", data)
+        put("saml", data)
+
+
+if __name__ == "__main__":
+    main()
