@@ -8,4 +8,5 @@ pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod fixture;
 pub mod flow;
