@@ -2,7 +2,8 @@
 //!
 //! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
 //! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
-//! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
+//! ([`commands`]), the reference server ([`fixture`]) and the scripted scenario client
+//! ([`scenario`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
 pub mod capture;
@@ -10,3 +11,4 @@ pub mod cli;
 pub mod commands;
 pub mod fixture;
 pub mod flow;
+pub mod scenario;

@@ -6,7 +6,9 @@
 pub mod analyze;
 pub mod convert;
 pub mod decode;
+pub mod fixture;
 pub mod render;
+pub mod scenario;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Decode(args) => decode::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Fixture(args) => fixture::run(&args),
+        Command::Scenario(crate::cli::ScenarioCommand::Run(args)) => scenario::run(&args),
     }
 }
 
