@@ -4,4 +4,6 @@
 
 mod capture;
 mod cli;
+mod fixture;
+mod interop_fixture;
 mod util;
