@@ -67,6 +67,76 @@ pub enum Command {
         idscope ca export --der -o idscope-ca.cer\n  \
         idscope ca trust-help --target aadconnect --proxy 10.0.0.5:8080")]
     Ca(CaArgs),
+    /// Run the reference server alone: HTTPS virtual hosts for login.microsoftonline.com,
+    /// adminwebservice.microsoftonline.com (+ adminwebservice-s2.fixture.test) and the ADFS
+    /// sts.contoso.test, from a CA generated at start.
+    #[command(
+        after_help = "Examples:\n  idscope fixture --listen 127.0.0.1:8443 --ca-out fixture-ca.pem\n  \
+        idscope fixture --seed 42 --clock 2024-01-01T00:00:00Z --sync-redirect --ca-out ca.pem"
+    )]
+    Fixture(FixtureArgs),
+    /// Play the scripted scenarios against the reference server.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+}
+
+/// `idscope fixture`.
+#[derive(Debug, Args)]
+pub struct FixtureArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Write the CA certificate (PEM) here; the key stays in memory.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
+    /// Seed for keys, ids and nonces (deterministic runs).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Freeze the clock at this RFC 3339 instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub clock: Option<String>,
+    /// Token requests fail with this AADSTS code (50126, 50076, 53003, 70008, 700082).
+    #[arg(long, value_name = "CODE")]
+    pub inject_aadsts: Option<u32>,
+    /// Sync calls to the primary host get a BindingRedirectionFault.
+    #[arg(long)]
+    pub sync_redirect: bool,
+    /// Sync calls get an ErrorDescription fault.
+    #[arg(long)]
+    pub sync_fault: bool,
+    /// ADFS usernamemixed answers FailedAuthentication.
+    #[arg(long)]
+    pub adfs_fail: bool,
+    /// Encode msbin1 answers like XmlDocument (AADInternals) instead of DataContractSerializer.
+    #[arg(long)]
+    pub msbin_xmldocument: bool,
+}
+
+/// `idscope scenario …`.
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Play scenarios (all when none is named: sync, federated). Without --connect or --proxy
+    /// an in-process fixture is started.
+    #[command(after_help = "Examples:\n  idscope scenario run\n  \
+        idscope scenario run sync --connect 127.0.0.1:8443 --ca fixture-ca.pem\n  \
+        idscope scenario run --proxy http://127.0.0.1:8080 --ca proxy-ca.pem")]
+    Run(ScenarioRunArgs),
+}
+
+/// `idscope scenario run`.
+#[derive(Debug, Args)]
+pub struct ScenarioRunArgs {
+    /// Scenario names (sync, federated).
+    pub names: Vec<String>,
+    /// Connect every virtual host to this fixture address.
+    #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]
+    pub connect: Option<std::net::SocketAddr>,
+    /// Send everything through this HTTP proxy.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Trust this CA certificate (PEM). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
 }
 
 /// Options shared by everything that shows decoded values.

@@ -3,10 +3,15 @@
 //! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
 //! files ([`capture`]), cross-flow analysis ([`analysis`]), the intercepting proxy ([`proxy`]) and the command implementations
 //! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
+//! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
+//! ([`commands`]), the reference server ([`fixture`]) and the scripted scenario client
+//! ([`scenario`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod fixture;
 pub mod flow;
 pub mod proxy;
+pub mod scenario;

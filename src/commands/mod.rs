@@ -7,10 +7,12 @@ pub mod analyze;
 pub mod ca;
 pub mod convert;
 pub mod decode;
+pub mod fixture;
 pub mod proxy;
 pub mod record;
 pub mod redact;
 pub mod render;
+pub mod scenario;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proxy(args) => proxy::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Ca(args) => ca::run(&args),
+        Command::Fixture(args) => fixture::run(&args),
+        Command::Scenario(crate::cli::ScenarioCommand::Run(args)) => scenario::run(&args),
     }
 }
 

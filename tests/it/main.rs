@@ -6,6 +6,8 @@
 mod capture;
 mod cli;
 mod federated;
+mod fixture;
+mod interop_fixture;
 mod origin;
 mod proxy;
 mod redact;
