@@ -1,11 +1,16 @@
 //! idscope: an inspection proxy for identity and directory-sync traffic.
 //!
 //! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
-//! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
-//! ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
+//! files ([`capture`]), cross-flow analysis ([`analysis`]), filter expressions ([`filter`]), the
+//! session flow store ([`session`]), single-flow replay ([`replay`]), the terminal UI ([`tui`]) and
+//! the command implementations ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod filter;
 pub mod flow;
+pub mod replay;
+pub mod session;
+pub mod tui;
