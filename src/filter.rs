@@ -178,13 +178,16 @@ fn pred(p: &Pred, s: &Subject<'_>) -> bool {
         }
         Pred::ContentType(half, re) => {
             let (q, r) = halves(*half);
-            let ct = |h: &Headers| header(h, "content-type").is_some_and(|v| re.is_match(v.as_bytes()));
+            let ct =
+                |h: &Headers| header(h, "content-type").is_some_and(|v| re.is_match(v.as_bytes()));
             (q && ct(&f.request.headers)) || (r && resp.is_some_and(|x| ct(&x.headers)))
         }
         Pred::Body(half, re) => {
             let (q, r) = halves(*half);
             (q && re.is_match(&f.request.body.decoded_lossy(DEFAULT_DECODED_CAP)))
-                || (r && resp.is_some_and(|x| re.is_match(&x.body.decoded_lossy(DEFAULT_DECODED_CAP))))
+                || (r
+                    && resp
+                        .is_some_and(|x| re.is_match(&x.body.decoded_lossy(DEFAULT_DECODED_CAP))))
         }
         Pred::Src(re) => f
             .client_addr
@@ -198,7 +201,10 @@ fn pred(p: &Pred, s: &Subject<'_>) -> bool {
             .tags
             .iter()
             .any(|t| t == "replay" || t.starts_with("replay-of:")),
-        Pred::Comment(re) => f.comment.as_deref().is_some_and(|c| re.is_match(c.as_bytes())),
+        Pred::Comment(re) => f
+            .comment
+            .as_deref()
+            .is_some_and(|c| re.is_match(c.as_bytes())),
         Pred::Kind(k) => match (s.digest, s.report) {
             (Some(d), _) => d.decoders.iter().any(|id| id.eq_ignore_ascii_case(k)),
             (None, Some(r)) => r
@@ -222,9 +228,9 @@ fn pred(p: &Pred, s: &Subject<'_>) -> bool {
             }
         }
         Pred::Claim(name, re) => s.report.is_some_and(|r| {
-            digest::claims(r).iter().any(|(n, v)| {
-                claim_name_matches(n, name) && re.is_match(v.as_bytes())
-            })
+            digest::claims(r)
+                .iter()
+                .any(|(n, v)| claim_name_matches(n, name) && re.is_match(v.as_bytes()))
         }),
     }
 }
@@ -349,7 +355,11 @@ fn regex(pos: usize, pattern: &str) -> Result<Regex, FilterError> {
         .build()
         .map_err(|e| {
             let msg = e.to_string();
-            let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg);
+            let last = msg
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or(&msg);
             err(pos, format!("invalid regex `{pattern}`: {}", last.trim()))
         })
 }
@@ -404,7 +414,10 @@ impl Parser<'_> {
                         self.at += 1;
                         Ok(inner)
                     }
-                    _ => Err(err(self.pos(), format!("missing `)` for the `(` at column {}", pos + 1))),
+                    _ => Err(err(
+                        self.pos(),
+                        format!("missing `)` for the `(` at column {}", pos + 1),
+                    )),
                 }
             }
             Some((_, Tok::Word(w))) => {
@@ -416,7 +429,9 @@ impl Parser<'_> {
                 self.operator(pos, &op).map(Expr::Pred)
             }
             Some((_, Tok::Close)) => Err(err(pos, "unexpected `)`")),
-            Some((_, Tok::And | Tok::Or)) => Err(err(pos, "expected a filter before this operator")),
+            Some((_, Tok::And | Tok::Or)) => {
+                Err(err(pos, "expected a filter before this operator"))
+            }
             None => Err(err(pos, "expected a filter")),
         }
     }
@@ -552,7 +567,10 @@ mod tests {
     use idscope_decoders::{Decoded, Finding, Node, Outcome as DecOutcome};
 
     fn sample() -> Flow {
-        let mut req = request("POST", "https://login.microsoftonline.com/common/oauth2/token");
+        let mut req = request(
+            "POST",
+            "https://login.microsoftonline.com/common/oauth2/token",
+        );
         req.headers.push((
             "Content-Type".into(),
             "application/x-www-form-urlencoded".into(),
@@ -670,7 +688,10 @@ mod tests {
         assert!(m("~k soap") && m("~k JWT"));
         assert!(!m("~k saml"), "a failed decode is not a kind");
         assert!(m("~claim upn=alice@") && !m("~claim upn=bob"));
-        assert!(m("~claim group=admins"), "URI claim names match by last segment");
+        assert!(
+            m("~claim group=admins"),
+            "URI claim names match by last segment"
+        );
         assert!(m("~op ProvisionAzureADSyncObjects") && !m("~op FinalizeExport"));
         assert!(m("~finding") && m("~finding warning") && !m("~finding error"));
         assert!(m("~finding info"), "at least info");
@@ -687,7 +708,11 @@ mod tests {
             digest: Some(&d),
             report: None,
         };
-        assert!(parse("~k jwt & ~op Provision & ~finding").unwrap().matches(&s));
+        assert!(
+            parse("~k jwt & ~op Provision & ~finding")
+                .unwrap()
+                .matches(&s)
+        );
         let claim = parse("~claim upn=alice").unwrap();
         assert!(claim.needs_report());
         assert!(!claim.matches(&s));

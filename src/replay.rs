@@ -98,7 +98,12 @@ async fn send(client: &reqwest::Client, original: &Flow) -> anyhow::Result<Respo
     let headers: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let bytes = resp.bytes().await?;
     let body = match header(&headers, "content-encoding") {
@@ -137,7 +142,11 @@ mod tests {
                 if let Some(end) = text.find("\r\n\r\n") {
                     let len: usize = text
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
                         .unwrap_or(0);
                     if got.len() >= end + 4 + len {
                         break;
@@ -163,7 +172,8 @@ mod tests {
         let (origin, server) = echo_origin().await;
         let mut req = request("POST", &format!("{origin}/oauth2/token"));
         req.headers.push(("Host".into(), "recorded.example".into()));
-        req.headers.push(("Authorization".into(), "Bearer abc".into()));
+        req.headers
+            .push(("Authorization".into(), "Bearer abc".into()));
         req.headers.push(("Content-Length".into(), "999".into()));
         req.body = Body::plain(&b"grant_type=password"[..]);
         let original = flow(6, req, response(200, "text/plain", b""));
@@ -171,10 +181,16 @@ mod tests {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
         let new = replay(&c, &original, FlowId(9), at).await;
         let sent = String::from_utf8(server.await.unwrap()).unwrap();
-        assert!(sent.starts_with("POST /oauth2/token HTTP/1.1\r\n"), "{sent}");
+        assert!(
+            sent.starts_with("POST /oauth2/token HTTP/1.1\r\n"),
+            "{sent}"
+        );
         assert!(sent.contains("authorization: Bearer abc"), "{sent}");
         assert!(sent.ends_with("grant_type=password"), "{sent}");
-        assert!(!sent.contains("999"), "framing headers are recomputed: {sent}");
+        assert!(
+            !sent.contains("999"),
+            "framing headers are recomputed: {sent}"
+        );
         assert_eq!(new.id, FlowId(9));
         assert_eq!(new.started_at, at);
         assert_eq!(new.tags, vec!["replay", "replay-of:#7"]);
@@ -197,7 +213,13 @@ mod tests {
             request("GET", &format!("http://127.0.0.1:{port}/")),
             response(200, "text/plain", b""),
         );
-        let new = replay(&client(&[]).unwrap(), &original, FlowId(1), SystemTime::UNIX_EPOCH).await;
+        let new = replay(
+            &client(&[]).unwrap(),
+            &original,
+            FlowId(1),
+            SystemTime::UNIX_EPOCH,
+        )
+        .await;
         let e = new.error().unwrap();
         assert!(e.message.starts_with("replay failed:"), "{}", e.message);
         assert!(new.tags.contains(&"replay-of:#1".to_string()));

@@ -302,14 +302,26 @@ mod tests {
     #[test]
     fn pushing_an_existing_id_replaces_it_and_clear_keeps_ids_increasing() {
         let mut s = FlowStore::new(5);
-        s.push(flow(0, request("GET", "https://a/"), response(200, "x", b"")));
-        s.push(flow(0, request("GET", "https://b/"), response(200, "x", b"")));
+        s.push(flow(
+            0,
+            request("GET", "https://a/"),
+            response(200, "x", b""),
+        ));
+        s.push(flow(
+            0,
+            request("GET", "https://b/"),
+            response(200, "x", b""),
+        ));
         assert_eq!(s.len(), 1);
         assert_eq!(s.get(FlowId(0)).unwrap().request.url, "https://b/");
         s.clear();
         assert!(s.is_empty());
         assert_eq!(s.next_id(), FlowId(1));
-        s.push(flow(1, request("GET", "https://c/"), response(200, "x", b"")));
+        s.push(flow(
+            1,
+            request("GET", "https://c/"),
+            response(200, "x", b""),
+        ));
         assert_eq!(s.position(FlowId(1)), Some(0));
     }
 }

@@ -475,7 +475,11 @@ mod tests {
     fn scenario() -> Vec<(Flow, FlowReport)> {
         let realm = |n, what: &str| {
             (
-                f(n, "GET", "https://login.microsoftonline.com/common/userrealm/x"),
+                f(
+                    n,
+                    "GET",
+                    "https://login.microsoftonline.com/common/userrealm/x",
+                ),
                 report(
                     n,
                     vec![],
@@ -488,7 +492,11 @@ mod tests {
             )
         };
         let token = (
-            f(1, "POST", "https://login.microsoftonline.com/t/oauth2/token"),
+            f(
+                1,
+                "POST",
+                "https://login.microsoftonline.com/t/oauth2/token",
+            ),
             report(
                 1,
                 vec![outcome(
@@ -511,7 +519,11 @@ mod tests {
                 root.push(Node::field("SourceAnchor", a));
             }
             (
-                f(n, "POST", "https://adminwebservice.microsoftonline.com/provisioningservice.svc"),
+                f(
+                    n,
+                    "POST",
+                    "https://adminwebservice.microsoftonline.com/provisioningservice.svc",
+                ),
                 report(n, vec![outcome("provisioning", op, root)], vec![]),
             )
         };
@@ -534,7 +546,12 @@ mod tests {
             realm(0, "Managed"),
             token,
             soap(2, "ReadBackAzureADSyncObjects2", "eyJ.tok.A", None),
-            soap(3, "ProvisionAzureADSyncObjects", "eyJ.tok.A", Some("lHh/rEL830q6")),
+            soap(
+                3,
+                "ProvisionAzureADSyncObjects",
+                "eyJ.tok.A",
+                Some("lHh/rEL830q6"),
+            ),
             soap(4, "FinalizeExport", "eyJ.other", None),
             realm(5, "Federated"),
             wsfed(6, "lHh/rEL830q6"),
@@ -620,7 +637,11 @@ mod tests {
     #[test]
     fn nonces_must_round_trip_from_an_earlier_flow() {
         let nonce = (
-            f(0, "POST", "https://login.microsoftonline.com/common/oauth2/token"),
+            f(
+                0,
+                "POST",
+                "https://login.microsoftonline.com/common/oauth2/token",
+            ),
             report(
                 0,
                 vec![outcome(
@@ -637,7 +658,11 @@ mod tests {
         );
         let prt = |n, used: &str| {
             (
-                f(n, "POST", "https://login.microsoftonline.com/common/oauth2/token"),
+                f(
+                    n,
+                    "POST",
+                    "https://login.microsoftonline.com/common/oauth2/token",
+                ),
                 report(
                     n,
                     vec![outcome(

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod convert;
 pub mod decode;
 pub mod render;
+pub mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Decode(args) => decode::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::View(args) => view::run(&args),
     }
 }
 

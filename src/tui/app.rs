@@ -132,7 +132,13 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 5] = [Tab::Request, Tab::Response, Tab::Decoded, Tab::Story, Tab::Detail];
+    pub const ALL: [Tab; 5] = [
+        Tab::Request,
+        Tab::Response,
+        Tab::Decoded,
+        Tab::Story,
+        Tab::Detail,
+    ];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -742,7 +748,10 @@ impl App {
         match self.order {
             Order::Time => {}
             Order::Method => shown.sort_by_cached_key(|id| {
-                store.get(*id).map(|f| f.request.method.clone()).unwrap_or_default()
+                store
+                    .get(*id)
+                    .map(|f| f.request.method.clone())
+                    .unwrap_or_default()
             }),
             Order::Host => {
                 shown.sort_by_cached_key(|id| store.get(*id).map(|f| f.host()).unwrap_or_default())
@@ -878,7 +887,11 @@ impl App {
             Action::Filter => {
                 self.prompt = Some(Prompt {
                     kind: PromptKind::Filter,
-                    input: self.filter.as_ref().map(|f| f.text().to_string()).unwrap_or_default(),
+                    input: self
+                        .filter
+                        .as_ref()
+                        .map(|f| f.text().to_string())
+                        .unwrap_or_default(),
                     error: None,
                 });
             }
@@ -1078,7 +1091,8 @@ impl App {
         if v.tab == Tab::Decoded {
             if let Some(line) = v.tree.get(v.cursor) {
                 if line.masked {
-                    self.message = Some("secret masked: press s to reveal it before copying".into());
+                    self.message =
+                        Some("secret masked: press s to reveal it before copying".into());
                     return Control::Continue;
                 }
                 if let Some(val) = &line.value {
@@ -1099,10 +1113,23 @@ impl App {
 
     fn copy_curl(&mut self) -> Control {
         let id = self.view.as_ref().map(|v| v.id).or(self.selected_id());
-        let Some(f) = id.and_then(|id| self.store.get(id)) else {
+        let Some(f) = id.and_then(|id| self.store.get(id)).cloned() else {
             return Control::Continue;
         };
-        let cmd = flow_view::curl(f, self.reveal);
+        let secrets = if self.reveal {
+            Vec::new()
+        } else {
+            let report = match self.cache.get(f.id) {
+                Some(r) => r,
+                None => {
+                    let r = self.decode(&f);
+                    self.cache.put(f.id, r.clone());
+                    r
+                }
+            };
+            flow_view::secrets(&report)
+        };
+        let cmd = flow_view::curl(&f, self.reveal, &secrets);
         self.message = Some(if self.reveal {
             "copied as curl".into()
         } else {
@@ -1194,7 +1221,10 @@ impl App {
                 return;
             }
         }
-        self.message = Some(format!("`{}` not found in this tab", re.as_str().trim_start_matches("(?i)")));
+        self.message = Some(format!(
+            "`{}` not found in this tab",
+            re.as_str().trim_start_matches("(?i)")
+        ));
     }
 
     fn on_prompt_key(&mut self, k: KeyEvent) -> Control {
@@ -1302,7 +1332,10 @@ impl App {
                     }
                     Err(e) => self.set_prompt_error(FilterError {
                         pos: 0,
-                        message: format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")),
+                        message: format!(
+                            "invalid regex: {}",
+                            e.to_string().lines().last().unwrap_or("")
+                        ),
                     }),
                 }
             }
@@ -1362,13 +1395,14 @@ impl App {
             None => (Tab::Request, HashSet::new(), None, [0; 5], 0),
         };
         let in_flight = self.store.is_in_flight(id);
+        let secrets = flow_view::secrets(&report);
         self.view = Some(FlowView {
             id,
             tab,
             scroll,
             cursor,
-            request: flow_view::request_lines(&flow, self.reveal),
-            response: flow_view::response_lines(&flow, in_flight, self.reveal),
+            request: flow_view::request_lines(&flow, self.reveal, &secrets),
+            response: flow_view::response_lines(&flow, in_flight, self.reveal, &secrets),
             tree: tree::lines(&report, &folded, self.reveal),
             story: Vec::new(),
             detail: flow_view::detail_lines(&flow, &report),
@@ -1379,7 +1413,12 @@ impl App {
     }
 
     fn ensure_story(&mut self) {
-        let Some(id) = self.view.as_ref().filter(|v| v.tab == Tab::Story).map(|v| v.id) else {
+        let Some(id) = self
+            .view
+            .as_ref()
+            .filter(|v| v.tab == Tab::Story)
+            .map(|v| v.id)
+        else {
             return;
         };
         let stories = match &self.stories {
@@ -1404,4 +1443,3 @@ impl App {
         }
     }
 }
-

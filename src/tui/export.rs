@@ -42,8 +42,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.har");
         let flows = [
-            flow(3, request("GET", "https://a.example/"), response(200, "text/plain", b"a")),
-            flow(7, request("POST", "https://b.example/x"), response(201, "text/plain", b"b")),
+            flow(
+                3,
+                request("GET", "https://a.example/"),
+                response(200, "text/plain", b"a"),
+            ),
+            flow(
+                7,
+                request("POST", "https://b.example/x"),
+                response(201, "text/plain", b"b"),
+            ),
         ];
         assert_eq!(export_flows(&flows, &path, false).unwrap(), 2);
         let back = crate::capture::read_all(&path).unwrap();

@@ -119,22 +119,52 @@ pub static BINDINGS: &[Binding] = &[
     b("enter", Some(F), A::Toggle, "fold / unfold the tree node"),
     b("q esc", None, A::Back, "back (quit from the list)"),
     b("ctrl-c", None, A::Quit, "quit"),
-    b("f", Some(L), A::Filter, "set the filter (mitmproxy syntax, ~k ~claim ~op ~finding)"),
-    b("/", None, A::Search, "search (list: filter expression; flow: text)"),
+    b(
+        "f",
+        Some(L),
+        A::Filter,
+        "set the filter (mitmproxy syntax, ~k ~claim ~op ~finding)",
+    ),
+    b(
+        "/",
+        None,
+        A::Search,
+        "search (list: filter expression; flow: text)",
+    ),
     b("n", None, A::SearchNext, "next search match"),
     b("m", None, A::Mark, "mark / unmark the flow"),
     b("M", Some(L), A::MarkedOnly, "show marked flows only"),
-    b("r", None, A::Replay, "replay the flow (new flow, tagged replay-of)"),
-    b("e w", Some(L), A::Export, "export marked (or shown) flows as HAR"),
+    b(
+        "r",
+        None,
+        A::Replay,
+        "replay the flow (new flow, tagged replay-of)",
+    ),
+    b(
+        "e w",
+        Some(L),
+        A::Export,
+        "export marked (or shown) flows as HAR",
+    ),
     b("E", Some(L), A::ExportRedacted, "export as redacted HAR"),
     b("z", Some(L), A::Clear, "clear the list (asks first)"),
-    b("o", Some(L), A::Order, "cycle the order (time, method, host, status, size, duration)"),
+    b(
+        "o",
+        Some(L),
+        A::Order,
+        "cycle the order (time, method, host, status, size, duration)",
+    ),
     b("v", Some(L), A::Reverse, "reverse the order"),
     b("F", Some(L), A::Follow, "follow new flows"),
     b("tab shift-tab", Some(F), A::NextTab, "next / previous tab"),
     b("space p", Some(F), A::NextFlow, "next / previous flow"),
     b("s", Some(F), A::Reveal, "reveal / mask secrets"),
-    b("y", None, A::Copy, "copy the value (tree node, else the URL)"),
+    b(
+        "y",
+        None,
+        A::Copy,
+        "copy the value (tree node, else the URL)",
+    ),
     b("x", None, A::CopyCurl, "copy the request as curl"),
     b("?", None, A::Help, "this help"),
 ];
@@ -231,11 +261,7 @@ mod tests {
             KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
         ));
         for bnd in BINDINGS {
-            assert!(
-                reached.contains(&bnd.action),
-                "{:?} has no key",
-                bnd.action
-            );
+            assert!(reached.contains(&bnd.action), "{:?} has no key", bnd.action);
         }
         assert_eq!(
             action(

@@ -105,8 +105,13 @@ pub fn spawn_loader(path: PathBuf, tx: UnboundedSender<Event>) -> std::thread::J
 
 /// Sets up logging to `path` (appending; created with its directory), filtered by `IDSCOPE_LOG`
 /// (default `info`). Keep the guard alive for as long as the UI runs; dropping it flushes.
-pub fn init_file_logging(path: &Path) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn init_file_logging(
+    path: &Path,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = path
         .file_name()
@@ -169,7 +174,8 @@ pub async fn run(source: FlowSource, mut app: App) -> anyhow::Result<()> {
     install_panic_logger();
     let mut terminal = ratatui::try_init().context("setting up the terminal")?;
     info!("TUI started");
-    let result = event_loop(&mut terminal, &mut app, live, rx, tx).await;
+    let input = crossterm::event::EventStream::new();
+    let result = event_loop(&mut terminal, &mut app, live, rx, tx, input).await;
     ratatui::restore();
     if let Err(e) = &result {
         error!(error = %format!("{e:#}"), "TUI stopped with an error");
@@ -177,16 +183,25 @@ pub async fn run(source: FlowSource, mut app: App) -> anyhow::Result<()> {
     result
 }
 
-async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// The loop itself, generic over the backend and the terminal input so tests can drive it with
+/// a `TestBackend` and a scripted key stream. `live` is the proxy's channel, `internal` carries
+/// loader batches and replay results (sent through `tx`). Returns when the user quits, the
+/// input ends, or SIGINT arrives.
+pub async fn event_loop<B, S>(
+    terminal: &mut ratatui::Terminal<B>,
     app: &mut App,
     mut live: Option<UnboundedReceiver<FlowEvent>>,
     mut internal: UnboundedReceiver<Event>,
     tx: UnboundedSender<Event>,
-) -> anyhow::Result<()> {
+    mut term_events: S,
+) -> anyhow::Result<()>
+where
+    B: ratatui::backend::Backend,
+    B::Error: Send + Sync + 'static,
+    S: futures::Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin,
+{
     let size = terminal.size()?;
     app.update(Event::Resize(size.width, size.height));
-    let mut term_events = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let replayer = crate::replay::client(&[]).ok();
     loop {
@@ -232,7 +247,8 @@ async fn event_loop(
                     let tx = tx.clone();
                     let id = app.store().next_id();
                     tokio::spawn(async move {
-                        let new = crate::replay::replay(&client, &flow, id, SystemTime::now()).await;
+                        let new =
+                            crate::replay::replay(&client, &flow, id, SystemTime::now()).await;
                         let _ = tx.send(Event::Replayed(Box::new(new)));
                     });
                 }
@@ -261,7 +277,9 @@ async fn event_loop(
                     .write_all(osc52(&text).as_bytes())
                     .and_then(|()| out.flush())
                 {
-                    Ok(()) => "copied (OSC 52: the terminal must allow clipboard access)".to_string(),
+                    Ok(()) => {
+                        "copied (OSC 52: the terminal must allow clipboard access)".to_string()
+                    }
                     Err(e) => format!("copy failed: {e}"),
                 };
                 app.update(Event::Notice(note));
@@ -314,7 +332,9 @@ mod tests {
     #[test]
     fn loader_reports_a_missing_file() {
         let (tx, mut rx) = unbounded_channel();
-        spawn_loader(PathBuf::from("/nonexistent/x.har"), tx).join().unwrap();
+        spawn_loader(PathBuf::from("/nonexistent/x.har"), tx)
+            .join()
+            .unwrap();
         match rx.try_recv() {
             Ok(Event::LoadDone(Err(e))) => assert!(e.contains("/nonexistent/x.har"), "{e}"),
             other => panic!("unexpected {other:?}"),

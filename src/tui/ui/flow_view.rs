@@ -2,7 +2,8 @@
 //! Response, Story and Detail tabs is built here by pure functions that `App::update` calls when
 //! a flow is opened (bodies have content-encoding removed then, never while drawing); [`render`]
 //! only slices and styles those lines. Credentials in headers (`Authorization`, cookies, the PRT
-//! cookie) are masked until revealed, like secrets in the Decoded tab.
+//! cookie) and every value a decoder marked secret (a password in a form body, a refresh token in
+//! JSON) are masked in the raw tabs too until revealed, like in the Decoded tab.
 
 use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
@@ -52,7 +53,49 @@ fn header_lines(out: &mut Vec<TextLine>, headers: &Headers, reveal: bool) {
     }
 }
 
-fn body_lines(out: &mut Vec<TextLine>, body: &Body) {
+/// The values decoders marked secret in a report, as they appear raw and form-urlencoded, longest
+/// first; used to mask them in the raw tabs. Values under 4 characters are left alone (masking
+/// them would hide unrelated text).
+pub fn secrets(report: &FlowReport) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in report
+        .request
+        .iter()
+        .chain(&report.response)
+        .filter_map(|o| o.result.as_ref().ok())
+    {
+        d.root.walk(&mut |_, n| {
+            if n.kind != idscope_decoders::Kind::Secret {
+                return;
+            }
+            if let Some(v) = n.value.as_deref().filter(|v| v.chars().count() >= 4) {
+                let encoded: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                for s in [v.to_string(), encoded] {
+                    if !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+            }
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+fn mask(text: &str, secrets: &[String]) -> String {
+    let mut t = text.to_string();
+    for s in secrets {
+        if t.contains(s.as_str()) {
+            t = t.replace(
+                s.as_str(),
+                &format!("«secret: {} chars»", s.chars().count()),
+            );
+        }
+    }
+    t
+}
+
+fn body_lines(out: &mut Vec<TextLine>, body: &Body, secrets: &[String]) {
     if body.raw.is_empty() {
         if body.size > 0 {
             out.push(TextLine::new(
@@ -78,11 +121,17 @@ fn body_lines(out: &mut Vec<TextLine>, body: &Body) {
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             let total = text.lines().count();
             for l in text.lines().take(MAX_BODY_LINES) {
-                out.push(TextLine::new(l.replace('\t', "    "), Tone::Normal));
+                out.push(TextLine::new(
+                    mask(&l.replace('\t', "    "), secrets),
+                    Tone::Normal,
+                ));
             }
             if total > MAX_BODY_LINES {
                 out.push(TextLine::new(
-                    format!("… {} more lines (export the flow to see all)", total - MAX_BODY_LINES),
+                    format!(
+                        "… {} more lines (export the flow to see all)",
+                        total - MAX_BODY_LINES
+                    ),
                     Tone::Dim,
                 ));
             }
@@ -116,26 +165,38 @@ fn body_lines(out: &mut Vec<TextLine>, body: &Body) {
     }
     if body.truncated {
         out.push(TextLine::new(
-            format!("(truncated: {} of {} bytes kept)", body.raw.len(), body.size),
+            format!(
+                "(truncated: {} of {} bytes kept)",
+                body.raw.len(),
+                body.size
+            ),
             Tone::Warn,
         ));
     }
 }
 
-/// The Request tab: request line, headers, body.
-pub fn request_lines(flow: &Flow, reveal: bool) -> Vec<TextLine> {
+/// The Request tab: request line, headers, body; `secrets` (see [`secrets`]) are masked in the
+/// body, credential headers unless `reveal`.
+pub fn request_lines(flow: &Flow, reveal: bool, secrets: &[String]) -> Vec<TextLine> {
     let r = &flow.request;
     let mut out = vec![TextLine::new(
-        format!("{} {} {}", r.method, r.url, r.http_version).trim_end().to_string(),
+        format!("{} {} {}", r.method, r.url, r.http_version)
+            .trim_end()
+            .to_string(),
         Tone::Heading,
     )];
     header_lines(&mut out, &r.headers, reveal);
-    body_lines(&mut out, &r.body);
+    body_lines(&mut out, &r.body, if reveal { &[] } else { secrets });
     out
 }
 
 /// The Response tab: status line, headers, body; or why there is none.
-pub fn response_lines(flow: &Flow, in_flight: bool, reveal: bool) -> Vec<TextLine> {
+pub fn response_lines(
+    flow: &Flow,
+    in_flight: bool,
+    reveal: bool,
+    secrets: &[String],
+) -> Vec<TextLine> {
     if in_flight {
         return vec![TextLine::new("waiting for the response…", Tone::Dim)];
     }
@@ -148,7 +209,7 @@ pub fn response_lines(flow: &Flow, in_flight: bool, reveal: bool) -> Vec<TextLin
                 Tone::Heading,
             )];
             header_lines(&mut out, &r.headers, reveal);
-            body_lines(&mut out, &r.body);
+            body_lines(&mut out, &r.body, if reveal { &[] } else { secrets });
             out
         }
         None => {
@@ -165,7 +226,10 @@ fn rfc3339(t: std::time::SystemTime) -> String {
         .unwrap_or(0.0);
     time::OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("{secs:.3}s after the epoch"))
 }
 
@@ -184,12 +248,22 @@ pub fn detail_lines(flow: &Flow, report: &FlowReport) -> Vec<TextLine> {
         flow.client_addr.map_or("—".into(), |a| a.to_string()),
     );
     kv("server", flow.server_addr.clone().unwrap_or("—".into()));
-    let resp_version = flow.response().map(|r| r.http_version.as_str()).unwrap_or("—");
+    let resp_version = flow
+        .response()
+        .map(|r| r.http_version.as_str())
+        .unwrap_or("—");
     kv(
         "HTTP",
-        format!("request {} / response {resp_version}", flow.request.http_version),
+        format!(
+            "request {} / response {resp_version}",
+            flow.request.http_version
+        ),
     );
-    let https = flow.request.url.to_ascii_lowercase().starts_with("https://");
+    let https = flow
+        .request
+        .url
+        .to_ascii_lowercase()
+        .starts_with("https://");
     let tls = match flow.extra.get("_securityDetails") {
         Some(d) => {
             let get = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
@@ -300,7 +374,11 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
                 })
                 .unwrap_or_else(|| "(evicted)".into());
             out.push(TextLine::new(
-                format!("{mark} {:>6}  {:<34} {what}", step.id.to_string(), step.label),
+                format!(
+                    "{mark} {:>6}  {:<34} {what}",
+                    step.id.to_string(),
+                    clip(&step.label, 34)
+                ),
                 tone,
             ));
         }
@@ -332,12 +410,21 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
     out
 }
 
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The request as a curl command line; credentials masked unless `reveal`.
-pub fn curl(flow: &Flow, reveal: bool) -> String {
+/// The request as a curl command line; credential headers and `secrets` masked unless `reveal`.
+pub fn curl(flow: &Flow, reveal: bool, secrets: &[String]) -> String {
     let r = &flow.request;
     let mut s = format!("curl -X {} {}", r.method, shell_quote(&r.url));
     for (n, v) in &r.headers {
@@ -357,7 +444,11 @@ pub fn curl(flow: &Flow, reveal: bool) -> String {
         let _ = write!(
             s,
             " --data-binary {}",
-            shell_quote(&String::from_utf8_lossy(&body))
+            shell_quote(&if reveal {
+                String::from_utf8_lossy(&body).into_owned()
+            } else {
+                mask(&String::from_utf8_lossy(&body), secrets)
+            })
         );
     }
     s
@@ -413,13 +504,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 None if app.store().is_in_flight(f.id) => "…".into(),
                 None => "ERR".into(),
             };
-            let kinds = app.digest(f.id).map(|d| d.kinds.clone()).unwrap_or_default();
+            let kinds = app
+                .digest(f.id)
+                .map(|d| d.kinds.clone())
+                .unwrap_or_default();
             let mut spans = vec![
-                Span::styled(format!("{} ", f.id), Style::new().add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("{} ", f.id),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(format!("{} {} → {status}", f.request.method, f.request.url)),
             ];
             if !kinds.is_empty() {
-                spans.push(Span::styled(format!("  [{kinds}]"), Style::new().fg(Color::Green)));
+                spans.push(Span::styled(
+                    format!("  [{kinds}]"),
+                    Style::new().fg(Color::Green),
+                ));
             }
             if f.marked {
                 spans.push(Span::styled("  ●marked", Style::new().fg(Color::Magenta)));
@@ -460,16 +560,51 @@ mod tests {
     #[test]
     fn credentials_in_headers_are_masked_until_revealed() {
         let mut req = request("GET", "https://graph.example/v1/me");
-        req.headers.push(("Authorization".into(), "Bearer abc.def".into()));
+        req.headers
+            .push(("Authorization".into(), "Bearer abc.def".into()));
         let f = flow(0, req, response(200, "application/json", b"{\"a\":1}"));
-        let masked = request_lines(&f, false);
+        let masked = request_lines(&f, false, &[]);
         assert_eq!(masked[1].text, "Authorization: «secret: 14 chars»");
-        assert_eq!(request_lines(&f, true)[1].text, "Authorization: Bearer abc.def");
         assert_eq!(
-            curl(&f, false),
+            request_lines(&f, true, &[])[1].text,
+            "Authorization: Bearer abc.def"
+        );
+        assert_eq!(
+            curl(&f, false, &[]),
             "curl -X GET 'https://graph.example/v1/me' -H 'Authorization: «masked»'"
         );
-        assert!(curl(&f, true).contains("Bearer abc.def"));
+        assert!(curl(&f, true, &[]).contains("Bearer abc.def"));
+    }
+
+    #[test]
+    fn values_decoders_call_secret_are_masked_in_raw_bodies_too() {
+        let mut req = request("POST", "https://login.example/oauth2/token");
+        req.body = Body::plain(&b"grant_type=password&username=a&password=P%40ss+word%21"[..]);
+        let f = flow(0, req, response(200, "text/plain", b""));
+        let report = crate::analysis::FlowReport {
+            id: f.id,
+            request: vec![idscope_decoders::Outcome {
+                decoder: "form",
+                priority: 1.0,
+                result: Ok(idscope_decoders::Decoded::new(
+                    "form",
+                    "form",
+                    idscope_decoders::Node::secret("password", "P@ss word!"),
+                )),
+            }],
+            response: vec![],
+            flow_findings: vec![],
+        };
+        let secrets = secrets(&report);
+        assert_eq!(secrets, vec!["P%40ss+word%21", "P@ss word!"]);
+        let body = request_lines(&f, false, &secrets).pop().unwrap().text;
+        assert_eq!(
+            body,
+            "grant_type=password&username=a&password=«secret: 14 chars»"
+        );
+        let shown = request_lines(&f, true, &secrets).pop().unwrap().text;
+        assert!(shown.ends_with("P%40ss+word%21"));
+        assert!(!curl(&f, false, &secrets).contains("P%40ss"));
     }
 
     #[test]
@@ -480,11 +615,24 @@ mod tests {
         let mut resp = response(200, "application/json", b"");
         resp.body = Body::encoded(enc.finish().unwrap(), "gzip");
         let f = flow(0, request("GET", "https://x/"), resp);
-        let lines = response_lines(&f, false, false);
+        let lines = response_lines(&f, false, false, &[]);
         assert_eq!(lines.last().unwrap().text, "{\"ok\":true}");
-        let bin = flow(0, request("GET", "https://x/"), response(200, "x", &[0u8, 1, 2, 0xff]));
-        let lines = response_lines(&bin, false, false);
-        assert!(lines.last().unwrap().text.starts_with("00000000  00 01 02 ff"));
-        assert_eq!(response_lines(&bin, true, false)[0].text, "waiting for the response…");
+        let bin = flow(
+            0,
+            request("GET", "https://x/"),
+            response(200, "x", &[0u8, 1, 2, 0xff]),
+        );
+        let lines = response_lines(&bin, false, false, &[]);
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .text
+                .starts_with("00000000  00 01 02 ff")
+        );
+        assert_eq!(
+            response_lines(&bin, true, false, &[])[0].text,
+            "waiting for the response…"
+        );
     }
 }

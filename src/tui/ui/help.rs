@@ -22,7 +22,6 @@ pub fn lines() -> Vec<String> {
             format!("{:<14} {}{w}", b.keys, b.help)
         })
         .collect();
-    out.push(String::new());
     out.push("filters: ~d ~u ~m ~c ~h ~t ~b ~k KIND ~claim N=RE ~op RE ~finding [SEV]".into());
     out.push("         ! & | ( ); a bare word is ~u; regexes are case-insensitive".into());
     out
@@ -33,8 +32,12 @@ pub fn render(frame: &mut Frame, area: Rect) {
     let text = lines();
     let h = (text.len() as u16 + 2).min(area.height);
     let w = 84.min(area.width);
-    let [row] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(row);
+    let [row] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(row);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(" keys (? or esc to close) ")

@@ -94,19 +94,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(7),
         Constraint::Length(8),
         Constraint::Length(6),
-        Constraint::Length(26),
-        Constraint::Length(28),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
         Constraint::Length(4),
         Constraint::Length(6),
         Constraint::Length(6),
-        Constraint::Length(12),
-        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Fill(5),
     ];
     let header = Row::new([
         "#", "TIME", "METHOD", "HOST", "PATH", "CODE", "SIZE", "TIME", "KIND", "SUMMARY",
     ])
     .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        area,
+    );
 }
 
 #[cfg(test)]

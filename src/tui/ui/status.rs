@@ -73,26 +73,37 @@ pub fn render(frame: &mut Frame, bar: Rect, line: Rect, app: &App) {
             };
             match &p.error {
                 // The text from the error column on is underlined in red; the message follows.
-                Some(e) => {
-                    Line::from(vec![
-                        Span::raw(label),
-                        Span::raw(p.input.get(..e.pos).unwrap_or(&p.input).to_string()),
-                        Span::styled(
-                            p.input.get(e.pos..).filter(|s| !s.is_empty()).unwrap_or(" ").to_string(),
-                            Style::new().fg(Color::Red).add_modifier(Modifier::UNDERLINED),
-                        ),
-                        Span::styled(
-                            format!("  ✗ {} (column {})", e.message, e.column()),
-                            Style::new().fg(Color::Red),
-                        ),
-                    ])
-                }
-                None => Line::from(vec![Span::raw(label), Span::raw(p.input.clone()), Span::raw("▏")]),
+                Some(e) => Line::from(vec![
+                    Span::raw(label),
+                    Span::raw(p.input.get(..e.pos).unwrap_or(&p.input).to_string()),
+                    Span::styled(
+                        p.input
+                            .get(e.pos..)
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or(" ")
+                            .to_string(),
+                        Style::new()
+                            .fg(Color::Red)
+                            .add_modifier(Modifier::UNDERLINED),
+                    ),
+                    Span::styled(
+                        format!("  ✗ {} (column {})", e.message, e.column()),
+                        Style::new().fg(Color::Red),
+                    ),
+                ]),
+                None => Line::from(vec![
+                    Span::raw(label),
+                    Span::raw(p.input.clone()),
+                    Span::raw("▏"),
+                ]),
             }
         }
         None => match &app.message {
             Some(m) => Line::raw(m.clone()),
-            None => Line::styled("? help  f filter  enter open  q quit", Style::new().fg(Color::DarkGray)),
+            None => Line::styled(
+                "? help  f filter  enter open  q quit",
+                Style::new().fg(Color::DarkGray),
+            ),
         },
     };
     frame.render_widget(Paragraph::new(bottom), line);

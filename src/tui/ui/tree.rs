@@ -154,7 +154,10 @@ fn outcome_lines(
                 format!("[{}] {}", d.decoder, d.summary),
             ));
             for f in &d.findings {
-                let at = f.at.as_deref().map(|a| format!(" (at {a})")).unwrap_or_default();
+                let at =
+                    f.at.as_deref()
+                        .map(|a| format!(" (at {a})"))
+                        .unwrap_or_default();
                 out.push(TreeLine::plain_line(
                     2,
                     LineKind::Finding(f.severity),
@@ -274,7 +277,10 @@ pub fn render(
                 spans.push(Span::styled(v.clone(), vs));
             }
             if let Some(n) = &l.note {
-                spans.push(Span::styled(format!("  — {n}"), Style::new().fg(Color::DarkGray)));
+                spans.push(Span::styled(
+                    format!("  — {n}"),
+                    Style::new().fg(Color::DarkGray),
+                ));
             }
             let mut line = Line::from(spans);
             if search.is_some_and(|re| re.is_match(&l.plain())) {
@@ -293,15 +299,17 @@ pub fn render(
 mod tests {
     use super::*;
     use crate::flow::FlowId;
-    use idscope_decoders::{Decoded, DecodeError, Finding};
+    use idscope_decoders::{DecodeError, Decoded, Finding};
 
     fn report() -> FlowReport {
         let root = Node::section("form")
             .with_child(Node::field("grant_type", "password"))
             .with_child(Node::secret("password", "hunter2"))
-            .with_child(
-                Node::section("claims").with_child(Node::leaf("xml", "<a>\n  <b/>\n</a>", Kind::Markup)),
-            );
+            .with_child(Node::section("claims").with_child(Node::leaf(
+                "xml",
+                "<a>\n  <b/>\n</a>",
+                Kind::Markup,
+            )));
         FlowReport {
             id: FlowId(0),
             request: vec![
