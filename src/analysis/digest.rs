@@ -62,10 +62,10 @@ pub fn ops(flow: &Flow, report: &FlowReport) -> Vec<String> {
         }
     };
     for_each_node(&report.request, &report.response, &mut |n| {
-        if matches!(n.label.as_str(), "operation" | "Action" | "wsa:Action") {
-            if let Some(v) = &n.value {
-                push(v);
-            }
+        if matches!(n.label.as_str(), "operation" | "Action" | "wsa:Action")
+            && let Some(v) = &n.value
+        {
+            push(v);
         }
     });
     if let Some(a) = header(&flow.request.headers, "soapaction") {
@@ -86,10 +86,10 @@ pub fn claims(report: &FlowReport) -> Vec<(String, String)> {
                     out.push((c.label.clone(), v.clone()));
                 }
             }
-        } else if matches!(n.label.as_str(), "NameID" | "NameIdentifier") {
-            if let Some(v) = &n.value {
-                out.push((n.label.clone(), v.clone()));
-            }
+        } else if matches!(n.label.as_str(), "NameID" | "NameIdentifier")
+            && let Some(v) = &n.value
+        {
+            out.push((n.label.clone(), v.clone()));
         }
     });
     out

@@ -302,13 +302,12 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
             }
         }
     }
-    if let Some(auth) = header(&flow.request.headers, "authorization") {
-        if let Some(tok) = auth
+    if let Some(auth) = header(&flow.request.headers, "authorization")
+        && let Some(tok) = auth
             .strip_prefix("Bearer ")
             .or_else(|| auth.strip_prefix("bearer "))
-        {
-            add(What::TokenUsed, tok);
-        }
+    {
+        add(What::TokenUsed, tok);
     }
     Some(Facts {
         kind,

@@ -29,6 +29,9 @@ use crate::session::FlowStore;
 pub const REPORT_CACHE: usize = 256;
 
 /// Something that happened, for [`App::update`].
+// Events are moved once from a channel into `update` and never stored, so the size of the flow
+// variants costs nothing worth a box (and the proxy sends `FlowEvent`s unboxed).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     /// A key was pressed.
@@ -777,14 +780,14 @@ impl App {
         }
         self.shown = shown;
         self.dirty = false;
-        if let Some(id) = keep {
-            if let Some(pos) = self.shown.iter().position(|x| *x == id) {
-                self.selected = if self.reverse {
-                    self.shown.len() - 1 - pos
-                } else {
-                    pos
-                };
-            }
+        if let Some(id) = keep
+            && let Some(pos) = self.shown.iter().position(|x| *x == id)
+        {
+            self.selected = if self.reverse {
+                self.shown.len() - 1 - pos
+            } else {
+                pos
+            };
         }
     }
 

@@ -33,10 +33,8 @@ pub fn status_text(app: &App) -> String {
         counts.push_str(&format!(", {} evicted", store.evicted_total()));
     }
     parts.push(counts);
-    if let Some(l) = &app.loading {
-        if !l.done {
-            parts.push(format!("loading… {} read", l.flows));
-        }
+    if let Some(l) = app.loading.as_ref().filter(|l| !l.done) {
+        parts.push(format!("loading… {} read", l.flows));
     }
     let mut order = format!("order {}", app.order.name());
     if app.reverse {

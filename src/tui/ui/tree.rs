@@ -199,19 +199,17 @@ fn node_lines(
         has_children: !n.children.is_empty(),
         folded: is_folded,
     });
-    if !masked {
-        if let Some(v) = &n.value {
-            let extra: Vec<&str> = v.lines().skip(1).collect();
-            for l in extra.iter().take(MAX_VALUE_LINES) {
-                let mut t = TreeLine::plain_line(depth + 1, LineKind::More, "│ ".into());
-                t.shown = Some((*l).to_string());
-                out.push(t);
-            }
-            if extra.len() > MAX_VALUE_LINES {
-                let mut t = TreeLine::plain_line(depth + 1, LineKind::More, "│ ".into());
-                t.shown = Some(format!("… {} more lines", extra.len() - MAX_VALUE_LINES));
-                out.push(t);
-            }
+    if !masked && let Some(v) = &n.value {
+        let extra: Vec<&str> = v.lines().skip(1).collect();
+        for l in extra.iter().take(MAX_VALUE_LINES) {
+            let mut t = TreeLine::plain_line(depth + 1, LineKind::More, "│ ".into());
+            t.shown = Some((*l).to_string());
+            out.push(t);
+        }
+        if extra.len() > MAX_VALUE_LINES {
+            let mut t = TreeLine::plain_line(depth + 1, LineKind::More, "│ ".into());
+            t.shown = Some(format!("… {} more lines", extra.len() - MAX_VALUE_LINES));
+            out.push(t);
         }
     }
     if is_folded {
