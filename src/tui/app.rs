@@ -383,6 +383,8 @@ pub struct App {
     pub(crate) reverse: bool,
     pub(crate) follow: bool,
     pub(crate) marked_only: bool,
+    /// How many stored flows are marked (kept up to date so the status bar never counts).
+    pub(crate) marked: usize,
     pub(crate) filter: Option<Filter>,
     list_search: Option<Filter>,
     pub(crate) view: Option<FlowView>,
@@ -420,6 +422,7 @@ impl App {
             reverse: false,
             follow: false,
             marked_only: false,
+            marked: 0,
             filter: config.filter,
             list_search: None,
             view: None,
@@ -645,6 +648,9 @@ impl App {
                 }
             };
             self.digests.insert(id, digest);
+            if flow.marked {
+                self.marked += 1;
+            }
             let evicted = self.store.push(flow);
             self.forget(&evicted);
             ids.push(id);
@@ -657,6 +663,8 @@ impl App {
         if evicted.is_empty() {
             return;
         }
+        // The store no longer holds them: recount the marks (evictions are rare and batched).
+        self.marked = self.store.iter().filter(|f| f.marked).count();
         let gone: HashSet<FlowId> = evicted.iter().copied().collect();
         for id in evicted {
             self.digests.remove(id);
@@ -1066,6 +1074,11 @@ impl App {
         if let Some(f) = self.store.get_mut(id) {
             f.marked = !f.marked;
             let marked = f.marked;
+            if marked {
+                self.marked += 1;
+            } else {
+                self.marked = self.marked.saturating_sub(1);
+            }
             self.message = Some(format!(
                 "{id} {}",
                 if marked { "marked" } else { "unmarked" }
@@ -1246,6 +1259,7 @@ impl App {
                 self.digests.clear();
                 self.cache = ReportCache::default();
                 self.shown.clear();
+                self.marked = 0;
                 self.stories = None;
                 self.selected = 0;
                 self.message = Some(format!("cleared {n} flows"));
@@ -1348,12 +1362,15 @@ impl App {
                     self.message = Some("export cancelled: no file name".into());
                     return Control::Continue;
                 }
-                let marked: Vec<FlowId> = self
-                    .store
-                    .iter()
-                    .filter(|f| f.marked)
-                    .map(|f| f.id)
-                    .collect();
+                let marked: Vec<FlowId> = if self.marked == 0 {
+                    Vec::new()
+                } else {
+                    self.store
+                        .iter()
+                        .filter(|f| f.marked)
+                        .map(|f| f.id)
+                        .collect()
+                };
                 let ids = if marked.is_empty() {
                     self.shown()
                 } else {

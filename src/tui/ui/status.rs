@@ -25,7 +25,7 @@ pub fn status_text(app: &App) -> String {
     if store.in_flight_count() > 0 {
         counts.push_str(&format!(", {} in flight", store.in_flight_count()));
     }
-    let marked = store.iter().filter(|f| f.marked).count();
+    let marked = app.marked;
     if marked > 0 {
         counts.push_str(&format!(", {marked} marked"));
     }
