@@ -22,6 +22,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
+        idscope analyze --filter '~k saml & ~finding error' trace.har\n  \
         idscope analyze --jwks keys.json fiddler.saz"
     )]
     Analyze(AnalyzeArgs),
@@ -75,6 +76,14 @@ pub enum Command {
         idscope fixture --seed 42 --clock 2024-01-01T00:00:00Z --sync-redirect --ca-out ca.pem"
     )]
     Fixture(FixtureArgs),
+    /// Browse a capture (HAR, idscope recording, Fiddler SAZ) in the terminal UI: flow list,
+    /// decoded trees, stories, filters, replay and export. Press ? for the keys.
+    #[command(
+        after_help = "Examples:\n  idscope view captures/aadconnect-sync.har\n  \
+        idscope view --filter '~k saml | ~k wsfed' fiddler.saz\n  \
+        idscope view --log /tmp/idscope.log big.har"
+    )]
+    View(ViewArgs),
     /// Play the scripted scenarios against the reference server.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -163,9 +172,29 @@ pub struct AnalyzeArgs {
     /// One JSON object per flow (jq-friendly), with the full decoded trees.
     #[arg(long)]
     pub json: bool,
+    /// Only report flows matching this filter expression (mitmproxy syntax plus ~k, ~claim, ~op,
+    /// ~finding; see conventions.md), e.g. `~k saml & ~finding error`.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
     /// Decoding options.
     #[command(flatten)]
     pub decode: DecodeOpts,
+}
+
+/// `idscope view`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// The capture file (HAR, idscope recording, or Fiddler .saz).
+    pub file: PathBuf,
+    /// Start with this filter expression.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Keep at most this many flows in memory (the oldest are dropped).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// Write logs here instead of the per-user state directory.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// `idscope decode`.

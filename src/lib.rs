@@ -6,12 +6,19 @@
 //! files ([`capture`]), cross-flow analysis ([`analysis`]) and the command implementations
 //! ([`commands`]), the reference server ([`fixture`]) and the scripted scenario client
 //! ([`scenario`]). Protocol decoding lives in the pure `idscope-decoders` crate.
+//! files ([`capture`]), cross-flow analysis ([`analysis`]), filter expressions ([`filter`]), the
+//! session flow store ([`session`]), single-flow replay ([`replay`]), the terminal UI ([`tui`]) and
+//! the command implementations ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod filter;
 pub mod fixture;
 pub mod flow;
 pub mod proxy;
+pub mod replay;
 pub mod scenario;
+pub mod session;
+pub mod tui;

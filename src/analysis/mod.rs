@@ -1,8 +1,12 @@
 //! Cross-flow work over a capture: decoding each flow's request and response with the decoder
 //! registry ([`decode_flow`] → [`FlowReport`]), and learning trust from the capture itself
 //! ([`learn_trust`]: a JWKS answered in flow #N becomes a key "from flow #N", so every JWT in the
-//! same capture is verified against it and the verdict names that flow). Sequences ("stories")
-//! will live here too. This module neither reads files nor prints.
+//! same capture is verified against it and the verdict names that flow), per-flow digests for
+//! lists and filters ([`digest`]) and sequences ([`story`]). This module neither reads files nor
+//! prints.
+
+pub mod digest;
+pub mod story;
 
 use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Context, Finding, Limits, Outcome, Registry, Severity, Trust};

@@ -1,6 +1,8 @@
 //! `idscope analyze FILE`: the offline report. Two streaming passes over the capture: the first
 //! learns keys published in the capture (JWKS answers), the second decodes every flow against them
-//! and prints a table row (or, with `--json`, one JSON object) per flow, then the findings.
+//! and prints a table row (or, with `--json`, one JSON object) per flow, then the findings. With
+//! `--filter EXPR` only the flows matching the expression (`crate::filter`, tested against each
+//! flow's decoded report) are printed and counted.
 //!
 //! Memory does not grow with the file: flows are read one at a time, decoded by a small pool of
 //! worker threads (one per core) and written in capture order through a bounded reorder buffer.
@@ -22,6 +24,7 @@ use super::render::{finding_line, mask_outcomes};
 use crate::analysis::{FlowReport, Side, decode_flow, learn_trust};
 use crate::capture::{self, CaptureError};
 use crate::cli::AnalyzeArgs;
+use crate::filter::{Filter, Subject};
 use crate::flow::Flow;
 
 /// Findings kept for the text report's closing section; the rest are counted.
@@ -33,6 +36,12 @@ const MAX_READ_ERRORS: usize = 20;
 
 /// Runs `idscope analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let filter = match &args.filter {
+        Some(text) => Some(Arc::new(
+            crate::filter::parse(text).with_context(|| format!("--filter {text:?}"))?,
+        )),
+        None => None,
+    };
     let mut trust = super::load_user_trust(&args.decode)?;
     let user_keys = trust.keys.len() + trust.certs.len();
 
@@ -60,8 +69,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "#", "METHOD", "HOST", "PATH", "STATUS", "KIND"
         )?;
     }
-    let (summary, read_errors, repaired) =
-        run_pipeline(reader, &trust, opts, &mut out, progress.as_ref())?;
+    let (summary, read_errors, repaired) = run_pipeline(
+        reader,
+        &trust,
+        filter.as_ref(),
+        opts,
+        &mut out,
+        progress.as_ref(),
+    )?;
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
@@ -131,6 +146,8 @@ struct Summary {
 /// One rendered flow: its output bytes and, for the text report, its finding lines.
 struct Rendered {
     seq: usize,
+    /// False when `--filter` dropped the flow: nothing is printed or counted for it.
+    shown: bool,
     bytes: Vec<u8>,
     findings: Vec<String>,
 }
@@ -140,6 +157,7 @@ type Job = (usize, Flow);
 fn run_pipeline(
     mut reader: capture::CaptureReader,
     trust: &Arc<Trust>,
+    filter: Option<&Arc<Filter>>,
     opts: Opts,
     out: &mut impl Write,
     progress: Option<&ProgressBar>,
@@ -156,7 +174,8 @@ fn run_pipeline(
             let job_rx = Arc::clone(&job_rx);
             let done_tx = done_tx.clone();
             let trust = Arc::clone(trust);
-            s.spawn(move || worker(&job_rx, &done_tx, &trust, opts));
+            let filter = filter.cloned();
+            s.spawn(move || worker(&job_rx, &done_tx, &trust, filter.as_deref(), opts));
         }
         drop(done_tx);
 
@@ -209,7 +228,13 @@ struct ReadErrors {
     count: usize,
 }
 
-fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trust, opts: Opts) {
+fn worker(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &SyncSender<Rendered>,
+    trust: &Trust,
+    filter: Option<&Filter>,
+    opts: Opts,
+) {
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -217,6 +242,26 @@ fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trus
         };
         let Ok((seq, flow)) = job else { return };
         let mut report = decode_flow(&flow, Registry::builtin(), trust, Limits::default());
+        if let Some(f) = filter {
+            let subject = Subject {
+                flow: &flow,
+                in_flight: false,
+                digest: None,
+                report: Some(&report),
+            };
+            if !f.matches(&subject) {
+                let skipped = Rendered {
+                    seq,
+                    shown: false,
+                    bytes: vec![],
+                    findings: vec![],
+                };
+                if done.send(skipped).is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
         if !opts.show_secrets {
             mask_outcomes(&mut report.request);
             mask_outcomes(&mut report.response);
@@ -232,12 +277,14 @@ fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Rendered>, trust: &Trus
             bytes.push(b'\n');
             Rendered {
                 seq,
+                shown: true,
                 bytes,
                 findings: vec![],
             }
         } else {
             Rendered {
                 seq,
+                shown: true,
                 bytes: table_row(&flow, &report).into_bytes(),
                 findings: finding_lines(&flow, &report),
             }
@@ -255,12 +302,15 @@ fn write_in_order(done: Receiver<Rendered>, out: &mut impl Write) -> anyhow::Res
     for r in done {
         pending.insert(r.seq, r);
         while let Some(r) = pending.remove(&next) {
+            next += 1;
+            if !r.shown {
+                continue;
+            }
             out.write_all(&r.bytes).context("writing the report")?;
             summary.flows += 1;
             summary.findings_total += r.findings.len();
             let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
             summary.findings.extend(r.findings.into_iter().take(room));
-            next += 1;
         }
     }
     Ok(summary)

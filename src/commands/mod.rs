@@ -13,6 +13,7 @@ pub mod record;
 pub mod redact;
 pub mod render;
 pub mod scenario;
+pub mod view;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ca(args) => ca::run(&args),
         Command::Fixture(args) => fixture::run(&args),
         Command::Scenario(crate::cli::ScenarioCommand::Run(args)) => scenario::run(&args),
+        Command::View(args) => view::run(&args),
     }
 }
 

@@ -7,7 +7,7 @@ const SAMPLE: &str = "captures/aadconnect-sync.har";
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     for sub in [
-        "analyze", "decode", "convert", "redact", "proxy", "record", "ca",
+        "analyze", "decode", "convert", "redact", "proxy", "record", "ca", "view",
     ] {
         let o = idscope(&[sub, "--help"], None);
         assert!(o.status.success(), "{sub} --help failed");

@@ -1,8 +1,11 @@
 //! The single integration-test binary (ripgrep style), one module per area: command-line
 //! behaviour, capture files, analysis end to end, redaction. Unit tests live beside the code they
 //! test.
+//! behaviour, capture files, analysis end to end, the terminal UI (keys, frames, a real
+//! pseudo-terminal). Unit tests live beside the code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analyze_filter;
 mod capture;
 mod cli;
 mod federated;
@@ -13,4 +16,8 @@ mod proxy;
 mod redact;
 mod reliability;
 mod secrets;
+mod tui_fixture;
+mod tui_frames;
+mod tui_keys;
+mod tui_pty;
 mod util;

@@ -9,6 +9,7 @@ use serde_json::Map;
 
 use super::{Fingerprinter, Policy, RedactError, RedactionReport, redact_flow};
 use crate::capture::{self, HarWriter};
+use crate::flow::Flow;
 
 /// Options of [`redact_file`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,8 +46,23 @@ pub fn redact_file(
     if !opts.force && output.exists() {
         return Err(RedactError::Exists(output.to_path_buf()));
     }
+    let reader = capture::open(input)?;
+    redact_flows(reader.map(|f| f.map_err(RedactError::from)), output, opts)
+}
+
+/// Redacts `flows` into an idscope HAR at `output` under a fresh random fingerprint key, with the
+/// same guarantees as [`redact_file`]: written to a temporary file beside `output` and renamed
+/// only when every flow passed the residual detector. Used by `idscope redact`, `convert
+/// --redact` and the TUI's redacted export.
+pub fn redact_flows(
+    flows: impl Iterator<Item = Result<Flow, RedactError>>,
+    output: &Path,
+    opts: &RedactOptions,
+) -> Result<RedactionReport, RedactError> {
+    if !opts.force && output.exists() {
+        return Err(RedactError::Exists(output.to_path_buf()));
+    }
     let keyed = Fingerprinter::random()?;
-    let mut reader = capture::open(input)?;
     let name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -61,7 +77,7 @@ pub fn redact_file(
     };
     let mut writer = HarWriter::create_or_overwrite(&tmp.path).map_err(io(output))?;
     let mut report = RedactionReport::default();
-    for flow in reader.by_ref() {
+    for flow in flows {
         let flow = flow?;
         let red = redact_flow(&flow, &opts.policy, &keyed, &mut report)?;
         writer.write_flow(&red).map_err(io(output))?;

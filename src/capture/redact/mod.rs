@@ -37,7 +37,7 @@ use serde_json::{Map, Value, json};
 use crate::capture::CaptureError;
 use crate::flow::{Extra, Flow, FlowId, Headers, Outcome};
 
-pub use file::{RedactOptions, redact_file};
+pub use file::{RedactOptions, redact_file, redact_flows};
 
 /// The version of the policy implemented here, recorded in `log._redaction.policy`.
 pub const POLICY_VERSION: &str = "idscope-redact/1 (security.md §1)";

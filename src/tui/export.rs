@@ -1,0 +1,97 @@
+//! Exporting flows from the UI: the shown or marked flows written as a HAR file with
+//! [`HarWriter`] (crash-safe layout, mode 0600, never overwriting), or as a shareable redacted
+//! HAR through the redaction module (`capture::redact`, security.md §1), which refuses rather
+//! than write a leak.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::capture::HarWriter;
+use crate::flow::Flow;
+
+/// Writes `flows` to `path` as HAR and returns how many were written; with `redacted`, writes the
+/// shareable copy of security.md §1 instead (or nothing, when the residual detector refuses).
+/// Never overwrites an existing file.
+pub fn export_flows<'a>(
+    flows: impl IntoIterator<Item = &'a Flow>,
+    path: &Path,
+    redacted: bool,
+) -> anyhow::Result<usize> {
+    if redacted {
+        let opts = crate::capture::redact::RedactOptions::default();
+        let report = crate::capture::redact::redact_flows(
+            flows.into_iter().map(|f| Ok(f.clone())),
+            path,
+            &opts,
+        )
+        .with_context(|| format!("redacted export to {}", path.display()))?;
+        return Ok(usize::try_from(report.flows).unwrap_or(usize::MAX));
+    }
+    let mut w = HarWriter::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut n = 0;
+    for f in flows {
+        w.write_flow(f)
+            .with_context(|| format!("writing {} to {}", f.id, path.display()))?;
+        n += 1;
+    }
+    w.finish()
+        .with_context(|| format!("finishing {}", path.display()))?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::testing::{flow, request, response};
+
+    #[test]
+    fn exported_har_reads_back_and_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.har");
+        let flows = [
+            flow(
+                3,
+                request("GET", "https://a.example/"),
+                response(200, "text/plain", b"a"),
+            ),
+            flow(
+                7,
+                request("POST", "https://b.example/x"),
+                response(201, "text/plain", b"b"),
+            ),
+        ];
+        assert_eq!(export_flows(&flows, &path, false).unwrap(), 2);
+        let back = crate::capture::read_all(&path).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].request.url, "https://b.example/x");
+        let again = export_flows(&flows, &path, false).unwrap_err();
+        assert!(format!("{again:#}").contains("creating"), "{again:#}");
+    }
+
+    #[test]
+    fn redacted_export_writes_a_shareable_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.har");
+        let mut req = request(
+            "POST",
+            "https://login.microsoftonline.com/common/oauth2/token",
+        );
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        req.body = crate::flow::Body::plain(
+            b"grant_type=password&username=a%40b&password=Hunter2Secret!".to_vec(),
+        );
+        let flows = [flow(1, req, response(200, "application/json", b"{}"))];
+        assert_eq!(export_flows(&flows, &path, true).unwrap(), 1);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("Hunter2Secret!"), "{text}");
+        assert!(text.contains("redacted%3Apassword"), "placeholder in the form: {text}");
+        assert!(
+            export_flows(&flows, &path, true).is_err(),
+            "never overwrites"
+        );
+    }
+}

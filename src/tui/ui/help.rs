@@ -1,0 +1,49 @@
+//! The help overlay (`?`): every binding of `keymap::BINDINGS` in a centred box, so the help is
+//! the dispatch table itself, plus a reminder of the filter language.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::super::keymap::{BINDINGS, Context};
+
+/// The help text, one line per binding.
+pub fn lines() -> Vec<String> {
+    let mut out: Vec<String> = BINDINGS
+        .iter()
+        .map(|b| {
+            let w = match b.context {
+                None => "",
+                Some(Context::List) => " (list)",
+                Some(Context::Flow) => " (flow)",
+            };
+            format!("{:<14} {}{w}", b.keys, b.help)
+        })
+        .collect();
+    out.push("filters: ~d ~u ~m ~c ~h ~t ~b ~k KIND ~claim N=RE ~op RE ~finding [SEV]".into());
+    out.push("         ! & | ( ); a bare word is ~u; regexes are case-insensitive".into());
+    out
+}
+
+/// Draws the overlay over `area`.
+pub fn render(frame: &mut Frame, area: Rect) {
+    let text = lines();
+    let h = (text.len() as u16 + 2).min(area.height);
+    let w = 84.min(area.width);
+    let [row] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(" keys (? or esc to close) ")
+        .title_style(Style::new().add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Paragraph::new(text.into_iter().map(Line::raw).collect::<Vec<_>>()).block(block),
+        rect,
+    );
+}

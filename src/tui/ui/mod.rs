@@ -1,0 +1,33 @@
+//! Drawing: [`render`] lays out one frame from an [`App`] it only reads — the list or the flow
+//! view, the status bar, the prompt line and the help overlay. No decoding, no clock, no I/O
+//! happens here, so frames are deterministic and can be snapshot with `TestBackend`.
+
+pub mod flow_view;
+pub mod help;
+pub mod list;
+pub mod status;
+pub mod tree;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use super::app::App;
+
+/// Draws the whole screen.
+pub fn render(frame: &mut Frame, app: &App) {
+    let [main, bar, line] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    if app.flow_view().is_some() {
+        flow_view::render(frame, main, app);
+    } else {
+        list::render(frame, main, app);
+    }
+    status::render(frame, bar, line, app);
+    if app.help_shown() {
+        help::render(frame, frame.area());
+    }
+}

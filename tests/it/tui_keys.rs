@@ -1,0 +1,673 @@
+//! `App::update` for every key of the TUI, and the live path: flow events from a synthetic proxy
+//! channel, through the real event loop, onto a `TestBackend` screen. No terminal is involved.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use idscope::flow::{Body, Extra, FlowError, FlowEvent, FlowId, Request, Response, Timings};
+use idscope::tui::app::{PromptKind, Tab};
+use idscope::tui::{App, Control, Event};
+
+use crate::tui_fixture::{fixture_flow, sample_app, with_digest};
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn press(app: &mut App, c: char) -> Control {
+    app.update(key(KeyCode::Char(c)))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, c);
+    }
+}
+
+fn enter(app: &mut App) -> Control {
+    app.update(key(KeyCode::Enter))
+}
+
+fn tab_of(app: &App) -> Tab {
+    app.flow_view().unwrap().tab
+}
+
+#[test]
+fn j_k_arrows_g_and_page_keys_move_the_selection() {
+    let mut app = sample_app();
+    assert_eq!(app.selected_id(), Some(FlowId(0)));
+    press(&mut app, 'j');
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.selected_id(), Some(FlowId(2)));
+    press(&mut app, 'k');
+    assert_eq!(app.selected_id(), Some(FlowId(1)));
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.selected_id(), Some(FlowId(0)), "stops at the top");
+    press(&mut app, 'G');
+    assert_eq!(app.selected_id(), Some(FlowId(8)));
+    press(&mut app, 'g');
+    assert_eq!(app.selected_id(), Some(FlowId(0)));
+    app.update(key(KeyCode::PageDown));
+    assert_eq!(
+        app.selected_id(),
+        Some(FlowId(8)),
+        "a page is longer than the list"
+    );
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(app.selected_id(), Some(FlowId(0)));
+    app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Home));
+    assert_eq!(app.selected_id(), Some(FlowId(0)));
+}
+
+#[test]
+fn enter_opens_the_flow_and_q_or_esc_go_back_then_quit() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    assert_eq!(enter(&mut app), Control::Continue);
+    let v = app.flow_view().unwrap();
+    assert_eq!((v.id, v.tab), (FlowId(1), Tab::Request));
+    assert!(
+        v.request[0]
+            .text
+            .starts_with("POST https://login.microsoftonline.com/")
+    );
+    assert!(
+        app.cached_report(FlowId(1)).is_some(),
+        "decoded on open, cached"
+    );
+    assert_eq!(press(&mut app, 'q'), Control::Continue);
+    assert!(app.flow_view().is_none());
+    enter(&mut app);
+    assert_eq!(app.update(key(KeyCode::Esc)), Control::Continue);
+    assert!(app.flow_view().is_none());
+    assert_eq!(press(&mut app, 'q'), Control::Quit);
+    assert_eq!(app.update(key(KeyCode::Esc)), Control::Quit);
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let ctrl_c = || Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let mut app = sample_app();
+    assert_eq!(app.update(ctrl_c()), Control::Quit);
+    enter(&mut app);
+    assert_eq!(app.update(ctrl_c()), Control::Quit);
+    press(&mut app, 'q');
+    press(&mut app, 'f');
+    assert_eq!(app.update(ctrl_c()), Control::Quit, "even in a prompt");
+}
+
+#[test]
+fn tab_and_shift_tab_cycle_the_five_tabs() {
+    let mut app = sample_app();
+    enter(&mut app);
+    let mut seen = vec![tab_of(&app)];
+    for _ in 0..5 {
+        app.update(key(KeyCode::Tab));
+        seen.push(tab_of(&app));
+    }
+    assert_eq!(
+        seen,
+        [
+            Tab::Request,
+            Tab::Response,
+            Tab::Decoded,
+            Tab::Story,
+            Tab::Detail,
+            Tab::Request
+        ]
+    );
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(tab_of(&app), Tab::Detail);
+    let detail = &app.flow_view().unwrap().detail;
+    assert!(
+        detail
+            .iter()
+            .any(|l| l.text == "client          10.0.0.5:51000")
+    );
+    assert!(
+        detail
+            .iter()
+            .any(|l| l.text.starts_with("TLS             yes"))
+    );
+}
+
+#[test]
+fn space_and_p_step_through_flows_keeping_the_tab() {
+    let mut app = sample_app();
+    enter(&mut app);
+    app.update(key(KeyCode::Tab));
+    press(&mut app, ' ');
+    assert_eq!(app.flow_view().unwrap().id, FlowId(1));
+    assert_eq!(tab_of(&app), Tab::Response);
+    assert_eq!(app.selected_id(), Some(FlowId(1)), "the list follows");
+    press(&mut app, 'p');
+    assert_eq!(app.flow_view().unwrap().id, FlowId(0));
+}
+
+#[test]
+fn decoded_tab_moves_folds_reveals_and_copies() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    enter(&mut app); // the ROPC flow: its password is a secret
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    assert_eq!(tab_of(&app), Tab::Decoded);
+    let tree = &app.flow_view().unwrap().tree;
+    let pw = tree.iter().position(|l| l.label == "password").unwrap();
+    assert!(tree[pw].masked);
+    // Move the cursor to the password line and try to copy it: refused while masked.
+    for _ in 0..pw {
+        press(&mut app, 'j');
+    }
+    assert_eq!(app.flow_view().unwrap().cursor, pw);
+    assert_eq!(press(&mut app, 'y'), Control::Continue);
+    assert!(app.message().unwrap().contains("press s to reveal"));
+    press(&mut app, 's');
+    let revealed = app.flow_view().unwrap().tree[pw].value.clone().unwrap();
+    assert!(!revealed.starts_with('«'));
+    assert_eq!(press(&mut app, 'y'), Control::Copy(revealed));
+    press(&mut app, 's');
+    assert!(app.flow_view().unwrap().tree[pw].masked, "s masks again");
+    // Fold the first foldable node: the tree gets shorter; enter again unfolds.
+    press(&mut app, 'g');
+    let before = app.flow_view().unwrap().tree.len();
+    let node = app
+        .flow_view()
+        .unwrap()
+        .tree
+        .iter()
+        .position(|l| l.has_children)
+        .unwrap();
+    for _ in 0..node {
+        press(&mut app, 'j');
+    }
+    enter(&mut app);
+    let after = app.flow_view().unwrap().tree.len();
+    assert!(after < before, "{after} < {before}");
+    assert!(app.flow_view().unwrap().tree[node].folded);
+    enter(&mut app);
+    assert_eq!(app.flow_view().unwrap().tree.len(), before);
+}
+
+#[test]
+fn y_elsewhere_copies_the_url_and_x_copies_curl_with_credentials_masked() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    assert_eq!(
+        press(&mut app, 'y'),
+        Control::Copy(
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/token".into()
+        )
+    );
+    match press(&mut app, 'x') {
+        Control::Copy(cmd) => {
+            assert!(
+                cmd.starts_with("curl -X POST 'https://login.microsoftonline.com/"),
+                "{cmd}"
+            );
+            assert!(
+                cmd.contains("--data-binary '") && cmd.contains("grant_type=password"),
+                "{cmd}"
+            );
+            assert!(
+                cmd.contains("password=«secret: 23 chars»"),
+                "the password is masked: {cmd}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    enter(&mut app);
+    assert!(matches!(press(&mut app, 'y'), Control::Copy(u) if u.ends_with("/oauth2/token")));
+    assert!(matches!(press(&mut app, 'x'), Control::Copy(c) if c.starts_with("curl")));
+}
+
+#[test]
+fn f_sets_a_filter_and_a_bad_expression_shows_where_and_keeps_the_old_one() {
+    let mut app = sample_app();
+    press(&mut app, 'f');
+    assert_eq!(app.prompt().unwrap().kind, PromptKind::Filter);
+    typed(&mut app, "~k saml");
+    enter(&mut app);
+    assert!(app.prompt().is_none());
+    assert_eq!(
+        app.shown(),
+        vec![FlowId(5), FlowId(6), FlowId(7), FlowId(8)]
+    );
+    assert_eq!(app.message(), Some("4 of 9 flows match"));
+    // A bad one: the prompt stays with the error position, the old filter stays.
+    press(&mut app, 'f');
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut app, "~d login & ~zz");
+    enter(&mut app);
+    let p = app.prompt().unwrap();
+    let e = p.error.as_ref().unwrap();
+    assert_eq!((e.pos, e.message.as_str()), (11, "unknown filter `~zz`"));
+    assert_eq!(app.filter().unwrap().text(), "~k saml");
+    assert_eq!(app.shown().len(), 4);
+    // Backspace edits, esc abandons; an empty filter clears.
+    app.update(key(KeyCode::Backspace));
+    assert!(app.prompt().unwrap().error.is_none());
+    app.update(key(KeyCode::Esc));
+    assert!(app.prompt().is_none());
+    press(&mut app, 'f');
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    enter(&mut app);
+    assert!(app.filter().is_none());
+    assert_eq!(app.shown().len(), 9);
+}
+
+#[test]
+fn claim_and_op_filters_work_in_the_ui() {
+    let mut app = sample_app();
+    press(&mut app, 'f');
+    typed(&mut app, "~claim IDPEmail=alice@");
+    enter(&mut app);
+    assert_eq!(
+        app.shown(),
+        vec![FlowId(5), FlowId(8)],
+        "signed and unsigned responses"
+    );
+    press(&mut app, 'f');
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut app, "~op ProvisionAzureADSyncObjects");
+    enter(&mut app);
+    assert_eq!(app.shown(), vec![FlowId(2)]);
+}
+
+#[test]
+fn slash_searches_the_list_with_an_expression_and_n_goes_on() {
+    let mut app = sample_app();
+    press(&mut app, '/');
+    assert_eq!(app.prompt().unwrap().kind, PromptKind::ListSearch);
+    typed(&mut app, "~d idp.contoso");
+    enter(&mut app);
+    assert_eq!(app.selected_id(), Some(FlowId(6)));
+    press(&mut app, 'n');
+    assert_eq!(
+        app.selected_id(),
+        Some(FlowId(6)),
+        "the only match, found again"
+    );
+    assert_eq!(app.shown().len(), 9, "search does not filter");
+}
+
+#[test]
+fn slash_in_the_flow_view_searches_the_tab_text() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    enter(&mut app);
+    press(&mut app, '/');
+    assert_eq!(app.prompt().unwrap().kind, PromptKind::FlowSearch);
+    typed(&mut app, "client-request");
+    enter(&mut app);
+    let v = app.flow_view().unwrap();
+    let line = v.scroll[0];
+    assert!(
+        v.request[line].text.starts_with("client-request-id:"),
+        "{line}"
+    );
+    press(&mut app, 'n');
+    assert!(app.message().unwrap().starts_with("match at line"));
+}
+
+#[test]
+fn m_marks_and_capital_m_shows_marked_only() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    press(&mut app, 'm');
+    assert!(app.store().get(FlowId(1)).unwrap().marked);
+    press(&mut app, 'M');
+    assert_eq!(app.shown(), vec![FlowId(1)]);
+    press(&mut app, 'm');
+    assert!(app.shown().is_empty(), "unmarking hides it");
+    press(&mut app, 'M');
+    assert_eq!(app.shown().len(), 9);
+    enter(&mut app);
+    press(&mut app, 'm');
+    assert!(
+        app.store().get(app.flow_view().unwrap().id).unwrap().marked,
+        "m in the flow view"
+    );
+}
+
+#[test]
+fn r_asks_for_a_replay_and_the_result_is_a_linked_new_flow() {
+    let mut app = sample_app();
+    press(&mut app, 'j');
+    let control = press(&mut app, 'r');
+    let Control::Replay(original) = control else {
+        panic!("{control:?}")
+    };
+    assert_eq!(original.id, FlowId(1));
+    // The loop sends the replayed flow back; it gets the next id and its tag.
+    let mut replayed = fixture_flow(
+        0,
+        Some("oauth/ropc_v1_request"),
+        Some("oauth/ropc_v1_response"),
+    );
+    replayed.tags = vec!["replay".into(), "replay-of:#2".into()];
+    app.update(Event::Replayed(Box::new(replayed)));
+    assert_eq!(app.store().len(), 10);
+    let new = app.store().get(FlowId(9)).unwrap();
+    assert!(new.tags.contains(&"replay-of:#2".to_string()));
+    assert_eq!(app.message(), Some("replay of #2 is #10"));
+    press(&mut app, 'f');
+    typed(&mut app, "~replay");
+    enter(&mut app);
+    assert_eq!(app.shown(), vec![FlowId(9)]);
+    enter(&mut app);
+    assert!(matches!(press(&mut app, 'r'), Control::Replay(f) if f.id == FlowId(9)));
+}
+
+#[test]
+fn e_w_and_capital_e_export_marked_or_shown_flows() {
+    let mut app = sample_app();
+    press(&mut app, 'e');
+    let p = app.prompt().unwrap();
+    assert_eq!(p.kind, PromptKind::Export { redacted: false });
+    assert_eq!(
+        p.input, "idscope-export-1700000000.har",
+        "named from the app clock"
+    );
+    let c = enter(&mut app);
+    assert_eq!(
+        c,
+        Control::Export {
+            ids: (0..9).map(FlowId).collect(),
+            path: "idscope-export-1700000000.har".into(),
+            redacted: false
+        }
+    );
+    // With marks, only the marked flows go.
+    press(&mut app, 'G');
+    press(&mut app, 'm');
+    press(&mut app, 'w');
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut app, "out.har");
+    assert_eq!(
+        enter(&mut app),
+        Control::Export {
+            ids: vec![FlowId(8)],
+            path: "out.har".into(),
+            redacted: false
+        }
+    );
+    press(&mut app, 'E');
+    assert!(app.prompt().unwrap().input.ends_with("-redacted.har"));
+    assert!(matches!(
+        enter(&mut app),
+        Control::Export { redacted: true, .. }
+    ));
+    app.update(Event::Notice(
+        "export failed: redaction not available in this build".into(),
+    ));
+    assert_eq!(
+        app.message(),
+        Some("export failed: redaction not available in this build")
+    );
+}
+
+#[test]
+fn z_clears_only_after_y() {
+    let mut app = sample_app();
+    press(&mut app, 'z');
+    assert_eq!(app.prompt().unwrap().kind, PromptKind::ConfirmClear);
+    press(&mut app, 'n');
+    assert_eq!(app.store().len(), 9);
+    assert_eq!(app.message(), Some("not cleared"));
+    press(&mut app, 'z');
+    press(&mut app, 'y');
+    assert!(app.store().is_empty());
+    assert!(app.shown().is_empty());
+    assert_eq!(app.message(), Some("cleared 9 flows"));
+}
+
+#[test]
+fn o_cycles_the_order_and_v_reverses_keeping_the_selection() {
+    let mut app = sample_app();
+    press(&mut app, 'o');
+    assert_eq!(app.message(), Some("order: method"));
+    let methods: Vec<String> = app
+        .shown()
+        .iter()
+        .map(|id| app.store().get(*id).unwrap().request.method.clone())
+        .collect();
+    let mut sorted = methods.clone();
+    sorted.sort();
+    assert_eq!(methods, sorted);
+    press(&mut app, 'o');
+    assert_eq!(app.message(), Some("order: host"));
+    for name in ["status", "size", "duration", "time"] {
+        press(&mut app, 'o');
+        assert_eq!(app.message(), Some(format!("order: {name}").as_str()));
+    }
+    assert_eq!(app.shown()[0], FlowId(0));
+    press(&mut app, 'j');
+    press(&mut app, 'j');
+    press(&mut app, 'v');
+    assert_eq!(app.shown()[0], FlowId(8));
+    assert_eq!(
+        app.selected_id(),
+        Some(FlowId(2)),
+        "selection stays on the flow"
+    );
+}
+
+#[test]
+fn capital_f_follows_new_flows() {
+    let mut app = sample_app();
+    press(&mut app, 'F');
+    assert!(app.following());
+    assert_eq!(app.selected_id(), Some(FlowId(8)));
+    app.update(Event::Loaded(vec![with_digest(fixture_flow(
+        9,
+        None,
+        Some("realm/v1_managed"),
+    ))]));
+    assert_eq!(app.selected_id(), Some(FlowId(9)));
+    press(&mut app, 'k');
+    assert!(!app.following(), "moving up stops following");
+    press(&mut app, 'F');
+    press(&mut app, 'F');
+    assert!(!app.following());
+}
+
+#[test]
+fn question_mark_shows_help_and_esc_closes_it() {
+    let mut app = sample_app();
+    press(&mut app, '?');
+    assert!(app.help_shown());
+    press(&mut app, 'j');
+    assert_eq!(
+        app.selected_id(),
+        Some(FlowId(0)),
+        "keys do not leak through the help"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(!app.help_shown());
+    enter(&mut app);
+    press(&mut app, '?');
+    assert!(app.help_shown());
+    press(&mut app, '?');
+    assert!(!app.help_shown());
+}
+
+#[test]
+fn story_tab_places_the_flow_in_its_sequence_with_checks() {
+    let mut app = sample_app();
+    for _ in 0..4 {
+        press(&mut app, 'j');
+    }
+    enter(&mut app); // the WS-Fed POST
+    for _ in 0..3 {
+        app.update(key(KeyCode::Tab));
+    }
+    assert_eq!(tab_of(&app), Tab::Story);
+    let story: Vec<String> = app
+        .flow_view()
+        .unwrap()
+        .story
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    assert!(
+        story[0].starts_with("federated sign-in — step 2 of"),
+        "{story:#?}"
+    );
+    assert!(
+        story.iter().any(|l| l.starts_with("▶     #5")),
+        "{story:#?}"
+    );
+    assert!(
+        story.iter().any(|l| l.contains(
+            "✓ ImmutableID lHh/rEL830q6/mS… in #5 matches the SourceAnchor provisioned in #3"
+        )),
+        "{story:#?}"
+    );
+}
+
+fn request_record(url: &str) -> Request {
+    Request {
+        method: "GET".into(),
+        url: url.into(),
+        http_version: "HTTP/1.1".into(),
+        headers: vec![],
+        body: Body::default(),
+        extra: Extra::new(),
+    }
+}
+
+#[test]
+fn live_events_add_in_flight_flows_then_complete_or_fail_them() {
+    let mut app = App::for_test();
+    app.update(Event::Flow(FlowEvent::Request {
+        id: FlowId(0),
+        client_addr: None,
+        at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        request: request_record("https://login.microsoftonline.com/common/discovery/keys"),
+    }));
+    assert!(app.store().is_in_flight(FlowId(0)));
+    press(&mut app, 'f');
+    typed(&mut app, "~q");
+    enter(&mut app);
+    assert_eq!(app.shown(), vec![FlowId(0)]);
+    app.update(Event::Flow(FlowEvent::Response {
+        id: FlowId(0),
+        response: Response {
+            status: 200,
+            reason: "OK".into(),
+            http_version: "HTTP/1.1".into(),
+            headers: vec![],
+            body: Body::plain(&b"{}"[..]),
+            extra: Extra::new(),
+        },
+        timings: Timings::default(),
+    }));
+    assert!(app.shown().is_empty(), "no longer ~q");
+    app.update(Event::Flow(FlowEvent::Request {
+        id: FlowId(1),
+        client_addr: None,
+        at: UNIX_EPOCH,
+        request: request_record("https://x.example/"),
+    }));
+    app.update(Event::Flow(FlowEvent::Error {
+        id: FlowId(1),
+        error: FlowError {
+            message: "upstream certificate rejected".into(),
+            incomplete: false,
+        },
+    }));
+    assert!(
+        app.digest(FlowId(1)).unwrap().worst.is_some(),
+        "an error is a finding"
+    );
+}
+
+#[tokio::test]
+async fn the_event_loop_shows_live_flows_from_a_proxy_channel() {
+    use futures::SinkExt;
+    use ratatui::backend::TestBackend;
+    let (proxy, live) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, internal) = tokio::sync::mpsc::unbounded_channel();
+    let (mut keys, input) =
+        futures::channel::mpsc::unbounded::<std::io::Result<crossterm::event::Event>>();
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(160, 12)).unwrap();
+    let mut app = App::for_test();
+    let driver = async move {
+        proxy
+            .send(FlowEvent::Request {
+                id: FlowId(0),
+                client_addr: None,
+                at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                request: request_record("https://login.microsoftonline.com/common/userrealm/a"),
+            })
+            .unwrap();
+        proxy
+            .send(FlowEvent::Request {
+                id: FlowId(1),
+                client_addr: None,
+                at: UNIX_EPOCH + Duration::from_secs(1_700_000_001),
+                request: request_record("https://scim.example/scim/v2/Users"),
+            })
+            .unwrap();
+        proxy
+            .send(FlowEvent::Response {
+                id: FlowId(0),
+                response: Response {
+                    status: 200,
+                    reason: "OK".into(),
+                    http_version: "HTTP/1.1".into(),
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: Body::plain(
+                        &br#"{"ver":"1.0","account_type":"Managed","domain_name":"contoso.com"}"#[..],
+                    ),
+                    extra: Extra::new(),
+                },
+                timings: Timings::default(),
+            })
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(Ok(crossterm::event::Event::Key(KeyEvent::new(
+            KeyCode::Char('j'),
+            KeyModifiers::NONE,
+        ))))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(Ok(crossterm::event::Event::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        ))))
+        .await
+        .unwrap();
+        proxy
+    };
+    let (result, _proxy) = tokio::join!(
+        idscope::tui::event_loop(&mut terminal, &mut app, Some(live), internal, tx, input),
+        driver
+    );
+    result.unwrap();
+    let screen = format!("{:?}", terminal.backend().buffer());
+    assert!(screen.contains("login.microsoftonline.com"), "{screen}");
+    assert!(
+        screen.contains("realm v1 request: a ⇒ realm v1: contoso.com"),
+        "{screen}"
+    );
+    assert!(screen.contains("scim.example"), "{screen}");
+    assert!(screen.contains("1 in flight"), "{screen}");
+    assert_eq!(app.selected_id(), Some(FlowId(1)));
+}

@@ -1,0 +1,147 @@
+//! The real `idscope view` binary in a pseudo-terminal (portable-pty), its screen read with a
+//! terminal emulator (vt100): open a capture, filter to SAML flows, open one, read the decoded
+//! tree, quit, and check the terminal was restored (alternate screen left, cursor shown, raw mode
+//! off as far as the emulator can tell) and that logs went to the file, not the screen.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+use crate::tui_fixture::write_sample_capture;
+
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.text();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what:?}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("saml.har");
+    write_sample_capture(&har);
+    let log = dir.path().join("logs/tui.log");
+
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols: 160,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_idscope"));
+    cmd.args([
+        "view",
+        har.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let mut writer = pty.master.take_writer().unwrap();
+    let screen = Screen {
+        parser: Arc::new(Mutex::new(vt100::Parser::new(30, 160, 0))),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+    let pump = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            parser.lock().unwrap().process(&buf[..n]);
+            raw.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut send = |s: &str| {
+        writer.write_all(s.as_bytes()).unwrap();
+        writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    };
+
+    let list = screen.wait_for("9/9 flows");
+    assert!(list.contains("login.microsoftonline.com"), "{list}");
+    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+
+    send("f");
+    screen.wait_for("filter: ");
+    send("~k saml\r");
+    let filtered = screen.wait_for("4/9 flows");
+    assert!(filtered.contains("filter: ~k saml"), "{filtered}");
+    assert!(filtered.contains("idp.contoso.test"), "{filtered}");
+    assert!(!filtered.contains("userrealm"), "{filtered}");
+
+    send("\r");
+    let request = screen.wait_for("1 Request");
+    assert!(
+        request.contains("#6 POST https://login.microsoftonline.com/login.srf"),
+        "{request}"
+    );
+    send("\t\t");
+    let decoded = screen.wait_for("[saml] SAML 2.0 Response");
+    assert!(decoded.contains("HTTP-POST binding"), "{decoded}");
+    assert!(
+        decoded.contains("NameID: lHh/rEL830q6/mStDnD4uw=="),
+        "{decoded}"
+    );
+
+    send("q");
+    screen.wait_for("4/9 flows");
+    send("q");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "idscope did not quit:\n{}",
+            screen.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(pty.master);
+    let _ = pump.join();
+
+    let raw = String::from_utf8_lossy(&screen.raw.lock().unwrap()).into_owned();
+    let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    let entered = raw.rfind("\x1b[?1049h").unwrap();
+    assert!(left > entered);
+    assert!(
+        raw[left..].contains("\x1b[?25h") || raw.rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
+        "cursor shown again"
+    );
+    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+    assert!(!raw.contains("TUI started"), "logs never reach the screen");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("TUI started"), "{logged}");
+    assert!(logged.contains("capture loaded"), "{logged}");
+}
