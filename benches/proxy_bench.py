@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, four targets.
+
+    python3 benches/proxy_bench.py [--seconds N] [--connections N] [--mitm-seconds N]
+                                   (run from the project root; defaults 10 s, 20 connections)
+
+Builds idscope and the benchmark origin (examples/bench_origin.rs) in release mode once, installs
+`oha` with `cargo install oha --locked` if it is missing, starts the origin, then measures with
+oha, in this order and on this machine:
+  * direct              oha straight to the origin (no proxy)
+  * idscope capture     `idscope proxy -w FILE` with stdout to /dev/null: every flow captured,
+                        decoded (the decoded one-line summary `idscope proxy` prints per flow) and
+                        appended to the crash-safe HAR. (`idscope record` records but does not
+                        decode, so `proxy -w` is the capture-on path.)
+  * idscope passthrough `idscope proxy --passthrough`: TLS interception, no events, no body taps
+  * mitmdump            `mitmdump -q` with a fresh confdir (its own CA), ssl_insecure towards the
+                        origin; skipped with a note when mitmdump is not installed
+each in three modes: HTTP keep-alive, HTTPS keep-alive, and HTTPS with a new connection (and TLS
+handshake) per request (oha --disable-keepalive). mitmdump gets shorter runs (--mitm-seconds): it
+does a few hundred requests per second.
+
+With taskset and 2+ cores, the origin and oha run on core 0 and the proxy on core 1 (as in
+shared/docs/stack-notes.md). Proxy CPU per request is utime+stime from /proc/<pid>/stat before and
+after each run, divided by the requests oha completed.
+
+Prints one table (target, mode, req/s, p50 ms, p99 ms, proxy CPU µs/req) and the ratios issue #5
+sets goals for. The numbers are for the notes, not a test: nothing here fails on a threshold.
+Every process it starts is stopped by its PID; every wait is bounded.
+"""
+import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IDSCOPE = os.path.join(ROOT, "target", "release", "idscope")
+ORIGIN = os.path.join(ROOT, "target", "release", "examples", "bench_origin")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MODES = [
+    # (label, scheme, extra oha arguments)
+    ("HTTP keep-alive", "http", []),
+    ("HTTPS keep-alive", "https", []),
+    ("HTTPS new conn", "https", ["--disable-keepalive"]),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, ready, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.05)
+    sys.exit(f"proxy_bench: {what} not ready after {timeout:.0f} s")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def pinned(core, argv):
+    """argv on `core` when taskset is there and the machine has two cores to split."""
+    if core is None:
+        return argv
+    return ["taskset", "-c", str(core)] + argv
+
+
+def cpu_seconds(pid):
+    """utime + stime of `pid` (fields 14 and 15 of /proc/<pid>/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def stop(proc, timeout=15):
+    """SIGTERM the process we started, then SIGKILL it if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def find_oha():
+    oha = shutil.which("oha") or os.path.expanduser("~/.cargo/bin/oha")
+    if os.path.exists(oha):
+        return oha
+    print("proxy_bench: oha not found; cargo install oha --locked (a few minutes)", flush=True)
+    subprocess.run(["cargo", "install", "oha", "--locked"], check=True, timeout=3600)
+    oha = shutil.which("oha") or os.path.expanduser("~/.cargo/bin/oha")
+    if not os.path.exists(oha):
+        sys.exit("proxy_bench: oha still not found after cargo install (is ~/.cargo/bin on PATH?)")
+    return oha
+
+
+class Oha:
+    def __init__(self, path, core, connections):
+        self.path, self.core, self.connections = path, core, connections
+
+    def run(self, url, extra, seconds=None, requests=None, proxy=None, cacert=None):
+        argv = [self.path, "--no-tui", "--output-format", "json", "-c", str(self.connections)]
+        argv += ["-z", f"{seconds}s"] if seconds else ["-n", str(requests)]
+        if proxy:
+            argv += ["-x", f"http://127.0.0.1:{proxy}"]
+        if cacert:
+            argv += ["--cacert", cacert]
+        argv += extra + [url]
+        budget = (seconds or 60) + 60
+        out = subprocess.run(pinned(self.core, argv), capture_output=True, text=True,
+                             timeout=budget)
+        if out.returncode != 0:
+            sys.exit(f"proxy_bench: oha failed ({' '.join(argv)}):\n{out.stderr}")
+        return json.loads(out.stdout)
+
+
+def summarize(target, mode, res, cpu):
+    ok = sum(res.get("statusCodeDistribution", {}).values())
+    # Requests cut off when a timed run ends are not failures.
+    errors = sum(n for e, n in res.get("errorDistribution", {}).items()
+                 if e != "aborted due to deadline")
+    non200 = ok - res.get("statusCodeDistribution", {}).get("200", 0)
+    pct = res.get("latencyPercentiles", {})
+    return {
+        "target": target, "mode": mode, "requests": ok, "errors": errors + non200,
+        "rps": res["summary"]["requestsPerSec"],
+        "p50": (pct.get("p50") or 0) * 1000, "p99": (pct.get("p99") or 0) * 1000,
+        "cpu_us": cpu * 1e6 / ok if (cpu is not None and ok) else None,
+    }
+
+
+def measure_target(target, oha, urls, seconds, proxy=None, cacert=None, warmup=200):
+    """Every mode against one target (proxy = (port, pid) or None)."""
+    rows = []
+    for mode, scheme, extra in MODES:
+        port = proxy[0] if proxy else None
+        oha.run(urls[scheme], extra, requests=warmup, proxy=port, cacert=cacert)
+        before = cpu_seconds(proxy[1]) if proxy else None
+        res = oha.run(urls[scheme], extra, seconds=seconds, proxy=port, cacert=cacert)
+        cpu = cpu_seconds(proxy[1]) - before if proxy else None
+        row = summarize(target, mode, res, cpu)
+        rows.append(row)
+        cpu_txt = f", {row['cpu_us']:.0f} µs CPU/req" if row["cpu_us"] is not None else ""
+        print(f"  {target:<20} {mode:<17} {row['rps']:>9.0f} req/s{cpu_txt}", flush=True)
+    return rows
+
+
+def start_idscope(tmp, core, origin_ca, passthrough):
+    port = free_port()
+    ca_dir = os.path.join(tmp, "idscope-ca")
+    argv = [IDSCOPE, "proxy", "--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir,
+            "--upstream-ca", origin_ca]
+    name = "passthrough" if passthrough else "capture"
+    if passthrough:
+        argv.append("--passthrough")
+    else:
+        argv += ["-w", os.path.join(tmp, "capture.har"), "--force"]
+    log = open(os.path.join(tmp, f"idscope-{name}.log"), "w")
+    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
+    wait_until(f"idscope {name}", lambda: port_open(port) or proc.poll() is not None)
+    if proc.poll() is not None:
+        sys.exit(f"proxy_bench: idscope {name} exited; see {log.name}")
+    return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
+
+
+def start_mitmdump(tmp, core):
+    port = free_port()
+    confdir = os.path.join(tmp, "mitmproxy")
+    argv = [shutil.which("mitmdump"), "--listen-host", "127.0.0.1", "--listen-port", str(port),
+            "--set", "ssl_insecure=true", "--set", f"confdir={confdir}", "-q"]
+    log = open(os.path.join(tmp, "mitmdump.log"), "w")
+    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
+    ca = os.path.join(confdir, "mitmproxy-ca-cert.pem")
+    wait_until("mitmdump",
+               lambda: (port_open(port) and os.path.exists(ca)) or proc.poll() is not None)
+    if proc.poll() is not None:
+        sys.exit(f"proxy_bench: mitmdump exited; see {log.name}")
+    return proc, port, ca, log
+
+
+def ratio(rows, a, b, mode):
+    ra = next((r for r in rows if r["target"] == a and r["mode"] == mode), None)
+    rb = next((r for r in rows if r["target"] == b and r["mode"] == mode), None)
+    if not ra or not rb or not rb["rps"]:
+        return None
+    return ra["rps"] / rb["rps"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=int, default=10, help="seconds per run (default 10)")
+    ap.add_argument("--connections", type=int, default=20, help="oha connections (default 20)")
+    ap.add_argument("--mitm-seconds", type=int, default=None,
+                    help="seconds per mitmdump run (default: a third of --seconds, at least 2)")
+    args = ap.parse_args()
+    mitm_seconds = args.mitm_seconds or max(2, args.seconds // 3)
+    os.chdir(ROOT)
+    t_start = time.monotonic()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "idscope",
+                    "--example", "bench_origin"], check=True, timeout=3600)
+    oha_path = find_oha()
+    cores = len(os.sched_getaffinity(0))
+    split = shutil.which("taskset") is not None and cores >= 2
+    client_core, proxy_core = (0, 1) if split else (None, None)
+    if not split:
+        print("note: no taskset or fewer than 2 cores: processes are not pinned")
+    oha = Oha(oha_path, client_core, args.connections)
+
+    rows, procs = [], []
+    with tempfile.TemporaryDirectory(prefix="idscope-proxy-bench-") as tmp:
+        try:
+            origin_ca = os.path.join(tmp, "origin-ca.pem")
+            hp, sp = free_port(), free_port()
+            # The origin outlives the whole run with a margin, and no longer.
+            bound = 30 * args.seconds + 10 * mitm_seconds + 600
+            origin = subprocess.Popen(pinned(client_core, [
+                ORIGIN, "--http", f"127.0.0.1:{hp}", "--https", f"127.0.0.1:{sp}",
+                "--ca-out", origin_ca, "--max-seconds", str(bound)]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(origin)
+            wait_until("the origin", lambda: os.path.exists(origin_ca) or origin.poll() is not None)
+            urls = {"http": f"http://127.0.0.1:{hp}/bench", "https": f"https://127.0.0.1:{sp}/bench"}
+
+            print(f"{cores} cores, {args.connections} connections, {args.seconds} s per run "
+                  f"({mitm_seconds} s for mitmdump), 1 KiB responses", flush=True)
+            rows += measure_target("direct", oha, urls, args.seconds, cacert=origin_ca)
+
+            recorded = None
+            for name, passthrough in (("idscope capture", False), ("idscope passthrough", True)):
+                proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, passthrough)
+                procs.append(proc)
+                rows += measure_target(name, oha, urls, args.seconds, (port, proc.pid), ca)
+                stop(proc)
+                log.close()
+                if not passthrough:
+                    m = re.search(r"recorded (\d+) flows", open(log.name).read())
+                    recorded = int(m.group(1)) if m else None
+
+            if shutil.which("mitmdump"):
+                proc, port, ca, log = start_mitmdump(tmp, proxy_core)
+                procs.append(proc)
+                rows += measure_target("mitmdump", oha, urls, mitm_seconds, (port, proc.pid), ca,
+                                       warmup=50)
+                stop(proc)
+                log.close()
+            else:
+                print("note: mitmdump not installed (pip install mitmproxy): its rows are missing")
+        finally:
+            for p in reversed(procs):
+                stop(p)
+
+    print(f"\n{cores} cores; pinned: {'origin+oha core 0, proxy core 1' if split else 'no'}; "
+          f"{args.connections} connections; 1 KiB responses\n")
+    print(f"{'target':<20} {'mode':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'CPU µs/req':>11} {'errors':>7}")
+    for r in rows:
+        cpu = f"{r['cpu_us']:>11.1f}" if r["cpu_us"] is not None else f"{'–':>11}"
+        print(f"{r['target']:<20} {r['mode']:<17} {r['rps']:>9.0f} {r['p50']:>8.2f} "
+              f"{r['p99']:>8.2f} {cpu} {r['errors']:>7}")
+    cap_requests = sum(r["requests"] for r in rows if r["target"] == "idscope capture")
+    if recorded is not None:
+        print(f"\nidscope capture recorded {recorded} flows (oha completed {cap_requests} "
+              f"measured requests plus warm-up)")
+
+    print("\nratios of req/s (issue #5 goals; for the notes, not thresholds):")
+    for mode, _, _ in MODES:
+        for a, b, goal in (("idscope capture", "idscope passthrough", "≥ 0.8"),
+                           ("idscope capture", "mitmdump", "≥ 50")):
+            r = ratio(rows, a, b, mode)
+            if r is not None:
+                print(f"  {a} / {b:<20} {mode:<17} {r:>8.2f}x   (goal {goal})")
+    r = ratio(rows, "idscope capture", "direct", "HTTPS new conn")
+    if r is not None:
+        print(f"  {'idscope capture / direct':<38} {'HTTPS new conn':<17} {r:>8.2f}x   (goal ≥ 0.6)")
+    print(f"\ntotal wall time {time.monotonic() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
