@@ -84,9 +84,32 @@ pub enum Command {
         idscope view --log /tmp/idscope.log big.har"
     )]
     View(ViewArgs),
+    /// The whole product on an embedded default: the reference server, the proxy mapped to it
+    /// and the scripted client playing every scenario through the proxy, recorded to
+    /// captures/demo-<timestamp>.har and shown live in the TUI (or, with --headless or without a
+    /// terminal, the steps and the analyze report printed).
+    #[command(
+        after_help = "Examples:\n  idscope demo\n  idscope demo --headless\n  \
+        idscope demo --headless --seed 7 -w /tmp/demo.har"
+    )]
+    Demo(DemoArgs),
     /// Play the scripted scenarios against the reference server.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+}
+
+/// `idscope demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print the scenario steps and the analyze report instead of opening the TUI.
+    #[arg(long)]
+    pub headless: bool,
+    /// Record to this file instead of captures/demo-<timestamp>.har (never overwritten).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Seed the reference server's keys and ids (deterministic runs).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// `idscope fixture`.

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod ca;
 pub mod convert;
 pub mod decode;
+pub mod demo;
 pub mod fixture;
 pub mod proxy;
 pub mod record;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proxy(args) => proxy::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Ca(args) => ca::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Fixture(args) => fixture::run(&args),
         Command::Scenario(crate::cli::ScenarioCommand::Run(args)) => scenario::run(&args),
         Command::View(args) => view::run(&args),

@@ -8,6 +8,7 @@
 mod analyze_filter;
 mod capture;
 mod cli;
+mod demo;
 mod federated;
 mod fixture;
 mod interop_fixture;
