@@ -97,6 +97,8 @@ async fn play(
         .with_context(|| format!("writing {}", server_ca.display()))?;
     let target = server.addr().to_string();
     let config = ProxyConfig {
+        // An ephemeral port: the demo must not collide with a proxy the user already runs.
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ca_dir: Some(scratch.join("ca")),
         upstream_ca: vec![server_ca],
         map: server
