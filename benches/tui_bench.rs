@@ -5,7 +5,8 @@
 //! * key press to frame: `App::update` for a key plus the redraw, for moves, page jumps, opening
 //!   a flow (decode on selection), switching tabs, and applying a filter over every flow
 //!   (goal ≤ 16 ms);
-//! * the render cost per frame on its own, and the full load time for reference.
+//! * the render cost per frame on its own, and the full load time (the loader's worker pool
+//!   decodes every flow for its digest) for reference.
 //!
 //! The capture is synthetic: the flows of `captures/aadconnect-sync.har` plus SAML and WS-Fed
 //! sign-ins from the decoder fixtures, repeated with fresh ids and times.
@@ -173,7 +174,8 @@ fn main() {
     }
     let _ = loader.join();
     println!(
-        "full load (parse + decode every flow for its digest, one thread): {:.2} s, {} flows",
+        "full load (parse, then decode every flow for its digest on {} worker threads): {:.2} s, {} flows",
+        idscope::analysis::pipeline::default_workers(),
         start.elapsed().as_secs_f64(),
         app.store().len()
     );

@@ -228,7 +228,9 @@ pub struct Trust {
 
 impl Trust {
     /// Adds every key of a JWKS document (`{"keys":[…]}`) or a single JWK; returns how many keys
-    /// were added.
+    /// were added. A key that is already trusted (the same JWK) is skipped and keeps its first
+    /// source: a capture that fetches the same JWKS thousands of times must not trust each key
+    /// thousands of times, since every token naming that key would be checked against every copy.
     pub fn add_jwks(&mut self, doc: &serde_json::Value, source: &str) -> usize {
         let keys: Vec<&serde_json::Value> = match doc.get("keys").and_then(|k| k.as_array()) {
             Some(arr) => arr.iter().collect(),
@@ -237,7 +239,9 @@ impl Trust {
         };
         let mut added = 0;
         for k in keys {
-            if k.get("kty").and_then(|v| v.as_str()).is_some() {
+            if k.get("kty").and_then(|v| v.as_str()).is_some()
+                && !self.keys.iter().any(|t| t.jwk == *k)
+            {
                 self.keys.push(TrustedKey {
                     jwk: k.clone(),
                     source: source.to_string(),

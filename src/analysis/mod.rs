@@ -2,10 +2,12 @@
 //! registry ([`decode_flow`] → [`FlowReport`]), and learning trust from the capture itself
 //! ([`learn_trust`]: a JWKS answered in flow #N becomes a key "from flow #N", so every JWT in the
 //! same capture is verified against it and the verdict names that flow), per-flow digests for
-//! lists and filters ([`digest`]) and sequences ([`story`]). This module neither reads files nor
-//! prints.
+//! lists and filters ([`digest`]) and sequences ([`story`]), and the ordered worker pool both
+//! `analyze` and the TUI's loader decode captures with ([`pipeline`]). This module neither reads
+//! files nor prints.
 
 pub mod digest;
+pub mod pipeline;
 pub mod story;
 
 use idscope_decoders::registry::GENERIC;
@@ -231,6 +233,32 @@ mod tests {
         let mut trust = Trust::default();
         assert_eq!(learn_trust(&f, &mut trust), 1);
         assert_eq!(trust.keys[0].source, "flow #5");
+    }
+
+    #[test]
+    fn a_jwks_fetched_again_adds_no_copies_and_keeps_its_first_source() {
+        let jwks = br#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"},{"kty":"RSA","kid":"k2","n":"AQAB","e":"AQAB"}]}"#;
+        let mut trust = Trust::default();
+        for n in 0..1_000 {
+            let f = flow(
+                n,
+                request("GET", "https://login.example/common/discovery/keys"),
+                response(200, "application/json", jwks),
+            );
+            learn_trust(&f, &mut trust);
+        }
+        assert_eq!(trust.keys.len(), 2);
+        assert!(trust.keys.iter().all(|k| k.source == "flow #1"));
+        // A rotated key set adds only the new key.
+        let rotated = br#"{"keys":[{"kty":"RSA","kid":"k2","n":"AQAB","e":"AQAB"},{"kty":"RSA","kid":"k3","n":"AQAB","e":"AQAB"}]}"#;
+        let f = flow(
+            2_000,
+            request("GET", "https://login.example/common/discovery/keys"),
+            response(200, "application/json", rotated),
+        );
+        assert_eq!(learn_trust(&f, &mut trust), 1);
+        assert_eq!(trust.keys.len(), 3);
+        assert_eq!(trust.keys[2].source, "flow #2001");
     }
 
     #[test]

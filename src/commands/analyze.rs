@@ -5,15 +5,14 @@
 //! flow's decoded report) are printed and counted.
 //!
 //! Memory does not grow with the file: flows are read one at a time, decoded by a small pool of
-//! worker threads (one per core) and written in capture order through a bounded reorder buffer.
+//! worker threads (one per core) and written in capture order through a bounded reorder buffer
+//! ([`crate::analysis::pipeline`], shared with the TUI's loader).
 //! Only the findings list of the text report is kept, and it is capped. A malformed file stops the
 //! report after the flows that were read, with an error naming the file, entry and byte offset.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use idscope_decoders::{Limits, Registry, Trust};
@@ -21,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::render::{finding_line, mask_outcomes};
-use crate::analysis::{FlowReport, Side, decode_flow, learn_trust};
+use crate::analysis::{FlowReport, Side, decode_flow, learn_trust, pipeline};
 use crate::capture::{self, CaptureError};
 use crate::cli::AnalyzeArgs;
 use crate::filter::{Filter, Subject};
@@ -145,15 +144,14 @@ struct Summary {
 
 /// One rendered flow: its output bytes and, for the text report, its finding lines.
 struct Rendered {
-    seq: usize,
     /// False when `--filter` dropped the flow: nothing is printed or counted for it.
     shown: bool,
     bytes: Vec<u8>,
     findings: Vec<String>,
 }
 
-type Job = (usize, Flow);
-
+/// Decodes the flows on the shared pipeline ([`pipeline::run`]): this thread writes the rows in
+/// capture order while a reader thread feeds the workers.
 fn run_pipeline(
     mut reader: capture::CaptureReader,
     trust: &Arc<Trust>,
@@ -162,31 +160,25 @@ fn run_pipeline(
     out: &mut impl Write,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<(Summary, ReadErrors, Option<String>)> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let (job_tx, job_rx) = sync_channel::<Job>(PIPELINE_DEPTH);
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (done_tx, done_rx) = sync_channel::<Rendered>(PIPELINE_DEPTH);
-
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            let trust = Arc::clone(trust);
-            let filter = filter.cloned();
-            s.spawn(move || worker(&job_rx, &done_tx, &trust, filter.as_deref(), opts));
-        }
-        drop(done_tx);
-
-        // The reader runs on its own thread so this one can write in order.
-        let feeder = s.spawn(move || feed(&mut reader, job_tx, progress));
-        let summary = write_in_order(done_rx, out)?;
-        let (read_errors, repaired) = feeder
-            .join()
-            .map_err(|_| anyhow::anyhow!("the capture reader thread panicked"))?;
-        Ok((summary, read_errors, repaired))
-    })
+    let mut summary = Summary::default();
+    let filter = filter.map(|f| f.as_ref());
+    let (read_errors, repaired) = pipeline::run(
+        pipeline::default_workers(),
+        PIPELINE_DEPTH,
+        |jobs: &mut pipeline::Feed<Flow>| feed(&mut reader, jobs, progress),
+        |flow: Flow| render(&flow, trust, filter, opts),
+        |r: Rendered| -> anyhow::Result<()> {
+            if r.shown {
+                out.write_all(&r.bytes).context("writing the report")?;
+                summary.flows += 1;
+                summary.findings_total += r.findings.len();
+                let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
+                summary.findings.extend(r.findings.into_iter().take(room));
+            }
+            Ok(())
+        },
+    )?;
+    Ok((summary, read_errors, repaired))
 }
 
 /// Sends every readable flow to the workers. A bad entry is reported and skipped (the reader goes
@@ -194,18 +186,16 @@ fn run_pipeline(
 /// [`MAX_READ_ERRORS`] of them and a count) and the repair note.
 fn feed(
     reader: &mut capture::CaptureReader,
-    jobs: SyncSender<Job>,
+    jobs: &mut pipeline::Feed<Flow>,
     progress: Option<&ProgressBar>,
 ) -> (ReadErrors, Option<String>) {
     let mut errors = ReadErrors::default();
-    let mut seq = 0usize;
     while let Some(item) = reader.next() {
         match item {
             Ok(flow) => {
-                if jobs.send((seq, flow)).is_err() {
+                if !jobs.send(flow) {
                     break; // the writer stopped (e.g. broken pipe)
                 }
-                seq += 1;
             }
             Err(e) => {
                 errors.count += 1;
@@ -214,7 +204,7 @@ fn feed(
                 }
             }
         }
-        if let Some(p) = progress.filter(|_| seq.is_multiple_of(64)) {
+        if let Some(p) = progress.filter(|_| jobs.sent().is_multiple_of(64)) {
             p.set_position(reader.bytes_read());
         }
     }
@@ -228,92 +218,50 @@ struct ReadErrors {
     count: usize,
 }
 
-fn worker(
-    jobs: &Mutex<Receiver<Job>>,
-    done: &SyncSender<Rendered>,
-    trust: &Trust,
-    filter: Option<&Filter>,
-    opts: Opts,
-) {
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
+/// One worker's job: decode a flow, test it against the filter and render its row (or JSON
+/// object) and finding lines.
+fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Rendered {
+    let mut report = decode_flow(flow, Registry::builtin(), trust, Limits::default());
+    if let Some(f) = filter {
+        let subject = Subject {
+            flow,
+            in_flight: false,
+            digest: None,
+            report: Some(&report),
         };
-        let Ok((seq, flow)) = job else { return };
-        let mut report = decode_flow(&flow, Registry::builtin(), trust, Limits::default());
-        if let Some(f) = filter {
-            let subject = Subject {
-                flow: &flow,
-                in_flight: false,
-                digest: None,
-                report: Some(&report),
-            };
-            if !f.matches(&subject) {
-                let skipped = Rendered {
-                    seq,
-                    shown: false,
-                    bytes: vec![],
-                    findings: vec![],
-                };
-                if done.send(skipped).is_err() {
-                    return;
-                }
-                continue;
-            }
-        }
-        if !opts.show_secrets {
-            mask_outcomes(&mut report.request);
-            mask_outcomes(&mut report.response);
-        }
-        let rendered = if opts.json {
-            let mut bytes = Vec::with_capacity(4096);
-            // Serializing plain data into a Vec cannot fail; an error here would be a bug in a
-            // Serialize impl, reported in place of the object rather than aborting the report.
-            if let Err(e) = serde_json::to_writer(&mut bytes, &JsonFlow::new(&flow, &report)) {
-                bytes.clear();
-                bytes.extend_from_slice(format!("{{\"error\":\"{e}\"}}").as_bytes());
-            }
-            bytes.push(b'\n');
-            Rendered {
-                seq,
-                shown: true,
-                bytes,
+        if !f.matches(&subject) {
+            return Rendered {
+                shown: false,
+                bytes: vec![],
                 findings: vec![],
-            }
-        } else {
-            Rendered {
-                seq,
-                shown: true,
-                bytes: table_row(&flow, &report).into_bytes(),
-                findings: finding_lines(&flow, &report),
-            }
-        };
-        if done.send(rendered).is_err() {
-            return;
+            };
         }
     }
-}
-
-fn write_in_order(done: Receiver<Rendered>, out: &mut impl Write) -> anyhow::Result<Summary> {
-    let mut summary = Summary::default();
-    let mut pending: BTreeMap<usize, Rendered> = BTreeMap::new();
-    let mut next = 0usize;
-    for r in done {
-        pending.insert(r.seq, r);
-        while let Some(r) = pending.remove(&next) {
-            next += 1;
-            if !r.shown {
-                continue;
-            }
-            out.write_all(&r.bytes).context("writing the report")?;
-            summary.flows += 1;
-            summary.findings_total += r.findings.len();
-            let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
-            summary.findings.extend(r.findings.into_iter().take(room));
+    if !opts.show_secrets {
+        mask_outcomes(&mut report.request);
+        mask_outcomes(&mut report.response);
+    }
+    if opts.json {
+        let mut bytes = Vec::with_capacity(4096);
+        // Serializing plain data into a Vec cannot fail; an error here would be a bug in a
+        // Serialize impl, reported in place of the object rather than aborting the report.
+        if let Err(e) = serde_json::to_writer(&mut bytes, &JsonFlow::new(flow, &report)) {
+            bytes.clear();
+            bytes.extend_from_slice(format!("{{\"error\":\"{e}\"}}").as_bytes());
+        }
+        bytes.push(b'\n');
+        Rendered {
+            shown: true,
+            bytes,
+            findings: vec![],
+        }
+    } else {
+        Rendered {
+            shown: true,
+            bytes: table_row(flow, &report).into_bytes(),
+            findings: finding_lines(flow, &report),
         }
     }
-    Ok(summary)
 }
 
 fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {

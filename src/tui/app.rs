@@ -397,6 +397,8 @@ pub struct App {
     pub(crate) now: SystemTime,
     pub(crate) size: (u16, u16),
     stories: Option<Arc<Vec<Story>>>,
+    /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
+    decodes: u64,
 }
 
 fn key_char(k: &KeyEvent) -> Option<char> {
@@ -438,6 +440,7 @@ impl App {
             now: config.now,
             size: (100, 30),
             stories: None,
+            decodes: 0,
         }
     }
 
@@ -517,6 +520,13 @@ impl App {
         self.digests.get(&id)
     }
 
+    /// How many flows [`App::update`] has decoded itself so far: live flows, opened flows, and
+    /// flows a `~claim` filter or search had to look into. Loaded batches arrive with their
+    /// digests and cost none, which is what keeps loading a large capture off this thread.
+    pub fn decodes(&self) -> u64 {
+        self.decodes
+    }
+
     /// The cached report of a flow, if it was decoded.
     pub fn cached_report(&self, id: FlowId) -> Option<&Arc<FlowReport>> {
         self.cache.peek(id)
@@ -588,6 +598,7 @@ impl App {
     // -- flows arriving ------------------------------------------------------------------------
 
     fn decode(&mut self, flow: &Flow) -> Arc<FlowReport> {
+        self.decodes += 1;
         Arc::new(decode_flow(
             flow,
             Registry::builtin(),
@@ -726,12 +737,10 @@ impl App {
         let report = if filter.needs_report() {
             match self.cache.peek(id) {
                 Some(r) => Some(r.clone()),
-                None => Some(Arc::new(decode_flow(
-                    flow,
-                    Registry::builtin(),
-                    &self.trust,
-                    Limits::default(),
-                ))),
+                None => Some(Arc::new({
+                    self.decodes += 1;
+                    decode_flow(flow, Registry::builtin(), &self.trust, Limits::default())
+                })),
             }
         } else {
             None
@@ -1190,6 +1199,7 @@ impl App {
                 continue;
             };
             let report = if search.needs_report() {
+                self.decodes += 1;
                 Some(Arc::new(decode_flow(
                     flow,
                     Registry::builtin(),

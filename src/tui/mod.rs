@@ -7,8 +7,9 @@
 //! ([`init_file_logging`]), never to the screen.
 //!
 //! State and key handling live in [`app`], drawing in [`ui`], the key table in [`keymap`].
-//! A capture file is read on a background thread ([`spawn_loader`]) that decodes each flow once
-//! for its digest and sends batches, so the first screen shows while the rest loads.
+//! A capture file is read on a background thread ([`spawn_loader`]) whose worker pool decodes
+//! each flow once for its digest and sends batches in capture order, so the first screen shows
+//! while the rest loads and the UI thread never decodes in bulk.
 
 pub mod app;
 pub mod export;
@@ -17,6 +18,7 @@ pub mod ui;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -48,9 +50,27 @@ const BATCH: usize = 2_000;
 /// A batch is sent at least this often while flows are read.
 const BATCH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Reads `path` on a new thread, decoding every flow for its [`Digest`] and sending
-/// [`Event::Loaded`] batches, then [`Event::LoadDone`]. Stops early when the receiver is gone.
+/// Flows between the capture reader and the batches sent to the UI: enough to keep every worker
+/// busy, little enough that stopping early wastes nothing worth mentioning.
+const LOAD_WINDOW: usize = 512;
+
+/// Reads `path` on a new thread and decodes every flow for its [`Digest`] on a pool of worker
+/// threads ([`crate::analysis::pipeline`], one per core), sending [`Event::Loaded`] batches in
+/// capture order, then [`Event::LoadDone`]. The UI thread only files what arrives: it never
+/// decodes a batch. Stops early when the receiver is gone.
+///
+/// Each flow is decoded against the keys the capture published up to and including that flow
+/// ([`learn_trust`], on the reader thread, which hands the workers a snapshot whenever it grows).
 pub fn spawn_loader(path: PathBuf, tx: UnboundedSender<Event>) -> std::thread::JoinHandle<()> {
+    spawn_loader_with(path, tx, crate::analysis::pipeline::default_workers())
+}
+
+/// [`spawn_loader`] with a given number of decoding threads.
+pub fn spawn_loader_with(
+    path: PathBuf,
+    tx: UnboundedSender<Event>,
+    workers: usize,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = match crate::capture::open(&path) {
             Ok(r) => r,
@@ -59,36 +79,37 @@ pub fn spawn_loader(path: PathBuf, tx: UnboundedSender<Event>) -> std::thread::J
                 return;
             }
         };
-        let mut trust = Trust::default();
         let mut batch: Vec<(Flow, Digest)> = Vec::with_capacity(FIRST_BATCH);
         let mut limit = FIRST_BATCH;
         let mut last = Instant::now();
-        let mut bad = 0usize;
-        let mut first_error: Option<String> = None;
         let mut total = 0u64;
-        for item in reader.by_ref() {
-            match item {
-                Ok(flow) => {
-                    learn_trust(&flow, &mut trust);
-                    let report = decode_flow(&flow, Registry::builtin(), &trust, Limits::default());
-                    let digest = Digest::of(&flow, &report);
-                    batch.push((flow, digest));
-                    total += 1;
+        let read = crate::analysis::pipeline::run(
+            workers,
+            LOAD_WINDOW,
+            |jobs: &mut crate::analysis::pipeline::Feed<(Flow, Arc<Trust>)>| {
+                read_flows(&mut reader, jobs)
+            },
+            |(flow, trust): (Flow, Arc<Trust>)| {
+                let report = decode_flow(&flow, Registry::builtin(), &trust, Limits::default());
+                let digest = Digest::of(&flow, &report);
+                (flow, digest)
+            },
+            |item: (Flow, Digest)| -> Result<(), ()> {
+                batch.push(item);
+                total += 1;
+                if batch.len() >= limit || last.elapsed() >= BATCH_INTERVAL {
+                    tx.send(Event::Loaded(std::mem::take(&mut batch)))
+                        .map_err(|_| ())?;
+                    limit = BATCH;
+                    last = Instant::now();
                 }
-                Err(e) => {
-                    bad += 1;
-                    first_error.get_or_insert_with(|| e.to_string());
-                }
-            }
-            if batch.len() >= limit || (!batch.is_empty() && last.elapsed() >= BATCH_INTERVAL) {
-                if tx.send(Event::Loaded(std::mem::take(&mut batch))).is_err() {
-                    debug!("the UI is gone; loader stops");
-                    return;
-                }
-                limit = BATCH;
-                last = Instant::now();
-            }
-        }
+                Ok(())
+            },
+        );
+        let Ok((bad, first_error)) = read else {
+            debug!("the UI is gone; loader stops");
+            return;
+        };
         if !batch.is_empty() && tx.send(Event::Loaded(batch)).is_err() {
             return;
         }
@@ -101,6 +122,36 @@ pub fn spawn_loader(path: PathBuf, tx: UnboundedSender<Event>) -> std::thread::J
         };
         let _ = tx.send(Event::LoadDone(Ok(note)));
     })
+}
+
+/// The loader's reader thread: reads every flow, learns the keys the capture publishes and sends
+/// each flow with the trust it is to be decoded against. Returns how many entries could not be
+/// read and the first reason.
+fn read_flows(
+    reader: &mut crate::capture::CaptureReader,
+    jobs: &mut crate::analysis::pipeline::Feed<(Flow, Arc<Trust>)>,
+) -> (usize, Option<String>) {
+    let mut trust = Trust::default();
+    let mut shared = Arc::new(trust.clone());
+    let mut bad = 0usize;
+    let mut first_error: Option<String> = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(flow) => {
+                if learn_trust(&flow, &mut trust) > 0 {
+                    shared = Arc::new(trust.clone());
+                }
+                if !jobs.send((flow, Arc::clone(&shared))) {
+                    break;
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    (bad, first_error)
 }
 
 /// Sets up logging to `path` (appending; created with its directory), filtered by `IDSCOPE_LOG`
@@ -327,6 +378,112 @@ mod tests {
         assert_eq!(sizes.first(), Some(&FIRST_BATCH));
         assert_eq!(sizes.iter().sum::<usize>(), 100);
         assert_eq!(done, Some(Ok(None)));
+    }
+
+    /// 2,000 flows of a few shapes, one of them a JWKS answer repeated throughout the capture.
+    fn mixed_capture(path: &Path, n: u64) -> Vec<Flow> {
+        use crate::flow::testing::{flow, request, response};
+        let jwks = br#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#;
+        let mut w = crate::capture::HarWriter::create(path).unwrap();
+        let mut flows = Vec::new();
+        for id in 0..n {
+            let f = match id % 4 {
+                0 => flow(
+                    id,
+                    request("GET", "https://login.example/common/discovery/keys"),
+                    response(200, "application/json", jwks),
+                ),
+                1 => flow(
+                    id,
+                    request("GET", "https://login.example/common/userrealm/a@x"),
+                    response(200, "application/json", br#"{"NameSpaceType":"Managed"}"#),
+                ),
+                2 => flow(
+                    id,
+                    request("GET", &format!("https://api.example/items/{id}")),
+                    response(404, "text/plain", b"not here"),
+                ),
+                _ => flow(
+                    id,
+                    request("POST", "https://login.example/common/oauth2/token"),
+                    response(400, "application/json", br#"{"error":"invalid_grant"}"#),
+                ),
+            };
+            w.write_flow(&f).unwrap();
+            flows.push(f);
+        }
+        w.finish().unwrap();
+        flows
+    }
+
+    #[test]
+    fn the_loader_decodes_in_parallel_but_delivers_in_order_what_one_thread_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.har");
+        let flows = mixed_capture(&path, 2_000);
+        let (tx, mut rx) = unbounded_channel();
+        spawn_loader_with(path, tx, 3).join().unwrap();
+        let mut got: Vec<(Flow, Digest)> = Vec::new();
+        let mut batches = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            match ev {
+                Event::Loaded(b) => {
+                    batches.push(b.len());
+                    got.extend(b);
+                }
+                Event::LoadDone(r) => assert_eq!(r, Ok(None)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(batches.first(), Some(&FIRST_BATCH));
+        assert_eq!(got.len(), flows.len());
+        // Capture order, and the digest a single thread learning trust as it reads would make.
+        let mut trust = Trust::default();
+        for ((flow, digest), original) in got.iter().zip(&flows) {
+            assert_eq!(flow.id, original.id);
+            learn_trust(original, &mut trust);
+            let report = decode_flow(original, Registry::builtin(), &trust, Limits::default());
+            assert_eq!(digest, &Digest::of(original, &report), "{}", flow.id);
+        }
+        assert_eq!(trust.keys.len(), 1, "the repeated JWKS is trusted once");
+    }
+
+    #[test]
+    fn applying_loaded_batches_decodes_nothing_on_the_ui_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.har");
+        mixed_capture(&path, 2_000);
+        let (tx, mut rx) = unbounded_channel();
+        spawn_loader_with(path, tx, 2).join().unwrap();
+        let mut app = App::new(Config {
+            meta: app::Meta::default(),
+            max_flows: 1_000_000,
+            filter: Some(crate::filter::parse("~k json | ~finding error | ~c 404").unwrap()),
+            now: std::time::UNIX_EPOCH,
+            loading: true,
+        });
+        let mut batches = 0;
+        while let Ok(ev) = rx.try_recv() {
+            batches += usize::from(matches!(ev, Event::Loaded(_)));
+            app.update(ev);
+            // Per batch the UI thread files flows and digests; it never decodes one.
+            assert_eq!(app.decodes(), 0, "after batch {batches}");
+        }
+        assert!(batches >= 2, "{batches} batches");
+        assert_eq!(app.store().len(), 2_000);
+        assert!(!app.shown().is_empty());
+        // Moving through the list and changing the filter stay digest-only as well.
+        for _ in 0..100 {
+            app.update(Event::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char('j'),
+            )));
+        }
+        assert_eq!(app.decodes(), 0);
+        // Opening a flow decodes that one flow, once.
+        app.update(Event::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Enter,
+        )));
+        assert_eq!(app.decodes(), 1);
     }
 
     #[test]
