@@ -25,7 +25,11 @@ def measure(name, argv, stdout=subprocess.DEVNULL, timeout=3600):
                "import resource,subprocess,sys;"
                "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
                "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"] + argv
-    out = subprocess.run(wrapper, capture_output=True, text=True, timeout=timeout)
+    try:
+        out = subprocess.run(wrapper, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"name": name + f" (stopped after {timeout}s)", "rc": -1, "wall": float(timeout),
+                "cpu": 0.0, "rss_mib": 0.0}
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     rc, rss_kib = out.stdout.split()
@@ -45,7 +49,7 @@ def main():
     runs = [measure("idscope analyze --json", ["target/release/idscope", "analyze", "--json", har])]
     runs.append(measure("jq -c '.log.entries[]'", ["jq", "-c", ".log.entries[]", har]))
     if shutil.which("mitmdump"):
-        runs.append(measure("mitmdump -nr", ["mitmdump", "-q", "-nr", har]))
+        runs.append(measure("mitmdump -nr", ["mitmdump", "-q", "-nr", har], timeout=600))
     else:
         print("note: mitmdump not installed (pip install mitmproxy): its row is missing")
     print(f"\nfile: {har}, {mb:.0f} MB, {os.cpu_count()} cores\n")
