@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(export_flows(&flows, &path, true).unwrap(), 1);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("Hunter2Secret!"), "{text}");
-        assert!(text.contains("redacted%3Apassword"), "placeholder in the form: {text}");
+        assert!(
+            text.contains("redacted%3Apassword"),
+            "placeholder in the form: {text}"
+        );
         assert!(
             export_flows(&flows, &path, true).is_err(),
             "never overwrites"
