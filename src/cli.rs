@@ -139,6 +139,9 @@ pub struct FixtureArgs {
     /// ADFS usernamemixed answers FailedAuthentication.
     #[arg(long)]
     pub adfs_fail: bool,
+    /// PRT-cookie authorize answers the first attempt with a stale-nonce 302 (fresh sso_nonce).
+    #[arg(long)]
+    pub stale_nonce: bool,
     /// Encode msbin1 answers like XmlDocument (AADInternals) instead of DataContractSerializer.
     #[arg(long)]
     pub msbin_xmldocument: bool,

@@ -34,6 +34,7 @@ pub fn config(args: &FixtureArgs) -> anyhow::Result<FixtureConfig> {
             sync_redirect: args.sync_redirect,
             sync_fault: args.sync_fault,
             adfs_fail: args.adfs_fail,
+            stale_nonce: args.stale_nonce,
         },
         msbin_style: if args.msbin_xmldocument {
             idscope_decoders::soap::nbfx::Style::XmlDocument

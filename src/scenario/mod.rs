@@ -5,10 +5,13 @@
 //! This file owns the public API ([`run`], [`Scenario`], [`ScenarioConfig`], [`ScenarioReport`],
 //! [`StepError`]) and the HTTP client every scenario shares ([`Client`]: host names resolved to
 //! the fixture in direct mode, never through DNS; only the given CAs trusted; no automatic
-//! redirects, so each hop is a visible step). The steps live in [`sync`] and [`federated`].
+//! redirects, so each hop is a visible step). The steps live in [`sync`], [`federated`],
+//! [`cloud_sync`] and [`prt_sso`].
 //! Not responsible for: serving anything (`crate::fixture`), decoding (the decoders crate).
 
+pub mod cloud_sync;
 pub mod federated;
+pub mod prt_sso;
 pub mod sync;
 
 use std::collections::BTreeMap;
@@ -28,17 +31,31 @@ pub enum Scenario {
     /// WS-Trust variant ending in a saml1_1-bearer grant. Needs the user the sync cycle
     /// provisions.
     Federated,
+    /// Cloud sync over SCIM: users, groups, PATCH in Entra's shapes, delta watermark.
+    #[serde(rename = "scim")]
+    CloudSync,
+    /// Hybrid-join SSO: DRS join, PRT, session key, PRT cookie, authorize → code → token, and a
+    /// session-key-signed request with a JWE response.
+    #[serde(rename = "prt")]
+    PrtSso,
 }
 
 impl Scenario {
     /// Every scenario, in the order `run` plays them when none is named.
-    pub const ALL: &[Scenario] = &[Scenario::Sync, Scenario::Federated];
+    pub const ALL: &[Scenario] = &[
+        Scenario::Sync,
+        Scenario::Federated,
+        Scenario::CloudSync,
+        Scenario::PrtSso,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Sync => "sync",
             Scenario::Federated => "federated",
+            Scenario::CloudSync => "scim",
+            Scenario::PrtSso => "prt",
         }
     }
 
@@ -132,6 +149,8 @@ pub async fn run(names: &[Scenario], cfg: &ScenarioConfig) -> Result<ScenarioRep
         match s {
             Scenario::Sync => sync::run(&client, &mut steps).await?,
             Scenario::Federated => federated::run(&client, &mut steps).await?,
+            Scenario::CloudSync => cloud_sync::run(&client, &mut steps).await?,
+            Scenario::PrtSso => prt_sso::run(&client, &mut steps).await?,
         }
     }
     Ok(report)

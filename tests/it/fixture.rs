@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use idscope::fixture::{self, FixtureConfig, HOSTS, Knobs, LOGIN_HOST, SYNC_HOST};
+use idscope::fixture::{
+    self, DRS_HOST, FixtureConfig, HOSTS, Knobs, LOGIN_HOST, SCIM_HOST, SYNC_HOST,
+};
 use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -51,6 +53,9 @@ fn every_scenario_passes_against_the_fixture() {
             "readback-delta",
             "login-srf",
             "saml-bearer-grant",
+            "delta-empty",
+            "authorize-prt-cookie",
+            "jwe-response",
         ] {
             assert!(steps.contains(&want), "{steps:?}");
         }
@@ -362,5 +367,383 @@ fn seeded_fixtures_publish_the_same_jwks() {
         }
         assert_eq!(keys[0], keys[1]);
         assert!(keys[0].is_string());
+    });
+}
+
+#[test]
+fn scim_and_prt_scenarios_pass_directly() {
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        let report = scenario::run(&[Scenario::CloudSync, Scenario::PrtSso], &cfg)
+            .await
+            .unwrap();
+        let steps: Vec<&str> = report.steps.iter().map(|s| s.step.as_str()).collect();
+        for want in [
+            "create-user",
+            "patch-user",
+            "patch-group-members",
+            "delta-changes",
+            "delta-empty",
+            "drs-join",
+            "prt-request",
+            "session-key",
+            "sso-nonce",
+            "authorize-prt-cookie",
+            "code-redeem",
+            "session-signed-request",
+            "jwe-response",
+        ] {
+            assert!(steps.contains(&want), "{want} missing: {steps:?}");
+        }
+        // Without the knob the first cookie is accepted: no stale-nonce detour.
+        assert!(!steps.contains(&"stale-nonce"), "{steps:?}");
+        let state = h.fixture().state().snapshot();
+        assert_eq!(state["devices"].as_object().unwrap().len(), 1);
+        assert_eq!(state["sessions"]["prts"], 1);
+        assert_eq!(state["scim"].as_object().unwrap().len(), 2);
+        // The scenario names are the command-line names.
+        assert_eq!(Scenario::parse("scim"), Some(Scenario::CloudSync));
+        assert_eq!(Scenario::parse("prt"), Some(Scenario::PrtSso));
+        h.shutdown().await;
+    });
+}
+
+#[test]
+fn stale_nonce_knob_redirects_with_a_fresh_sso_nonce_and_the_retry_succeeds() {
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs {
+            stale_nonce: true,
+            ..Default::default()
+        })
+        .await;
+        let report = scenario::run(&[Scenario::PrtSso], &cfg).await.unwrap();
+        let steps: Vec<&str> = report.steps.iter().map(|s| s.step.as_str()).collect();
+        let stale = steps.iter().position(|s| *s == "stale-nonce").unwrap();
+        let code = steps
+            .iter()
+            .position(|s| *s == "authorize-prt-cookie")
+            .unwrap();
+        assert!(stale < code, "{steps:?}");
+        h.shutdown().await;
+    });
+}
+
+async fn scim_call(
+    c: &scenario::Client,
+    token: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> scenario::Answer {
+    let mut rb = c
+        .http()
+        .request(method, format!("https://{SCIM_HOST}/scim/v2{path}"));
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        rb = rb
+            .header("content-type", "application/scim+json")
+            .body(b.to_string());
+    }
+    c.send(rb).await.unwrap()
+}
+
+fn assert_scim_error(a: &scenario::Answer, status: u16, scim_type: Option<&str>) {
+    assert_eq!(a.status, status, "{}", a.text());
+    let j = a.json().unwrap();
+    assert_eq!(
+        j["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(j["status"], status.to_string(), "status must be a string");
+    match scim_type {
+        Some(t) => assert_eq!(j["scimType"], t),
+        None => assert!(j.get("scimType").is_none(), "{j}"),
+    }
+}
+
+#[test]
+fn scim_errors_uniqueness_invalid_filter_not_found_and_unauthorized() {
+    use reqwest::Method;
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        let c = client(&cfg);
+        let token = scenario::cloud_sync::scim_token(&c).await.unwrap();
+        let t = Some(token.as_str());
+        let user = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "dup@contoso.test", "externalId": "ext-1", "displayName": "Dup One"});
+        let a = scim_call(&c, t, Method::POST, "/Users", Some(user.clone())).await;
+        assert_eq!(a.status, 201);
+        let id = a.json().unwrap()["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            a.header("location").unwrap(),
+            format!("https://{SCIM_HOST}/scim/v2/Users/{id}")
+        );
+        // 409 uniqueness (userName compared case-insensitively).
+        let mut again = user.clone();
+        again["userName"] = "DUP@contoso.test".into();
+        let a = scim_call(&c, t, Method::POST, "/Users", Some(again)).await;
+        assert_scim_error(&a, 409, Some("uniqueness"));
+        // 400 invalidFilter.
+        let a = scim_call(
+            &c,
+            t,
+            Method::GET,
+            "/Users?filter=userName%20zz%20%22x",
+            None,
+        )
+        .await;
+        assert_scim_error(&a, 400, Some("invalidFilter"));
+        // The three filters Entra uses find the user.
+        for f in [
+            "userName eq \"dup@contoso.test\"",
+            "externalId eq \"ext-1\"",
+            "displayName eq \"dup one\"",
+        ] {
+            let q: String = form_urlencoded::byte_serialize(f.as_bytes()).collect();
+            let a = scim_call(&c, t, Method::GET, &format!("/Users?filter={q}"), None).await;
+            assert_eq!(a.json().unwrap()["totalResults"], 1, "{f}");
+        }
+        // 404 for an unknown id, and after DELETE.
+        let a = scim_call(&c, t, Method::GET, "/Users/no-such-id", None).await;
+        assert_scim_error(&a, 404, None);
+        let a = scim_call(&c, t, Method::DELETE, &format!("/Users/{id}"), None).await;
+        assert_eq!(a.status, 204);
+        let a = scim_call(&c, t, Method::GET, &format!("/Users/{id}"), None).await;
+        assert_scim_error(&a, 404, None);
+        // PUT replaces; PATCH with an unknown op is refused.
+        let a = scim_call(
+            &c,
+            t,
+            Method::POST,
+            "/Groups",
+            Some(serde_json::json!({"displayName": "G"})),
+        )
+        .await;
+        let gid = a.json().unwrap()["id"].as_str().unwrap().to_string();
+        let a = scim_call(
+            &c,
+            t,
+            Method::PUT,
+            &format!("/Groups/{gid}"),
+            Some(serde_json::json!({"displayName": "G2"})),
+        )
+        .await;
+        assert_eq!(a.json().unwrap()["displayName"], "G2");
+        let a = scim_call(
+            &c,
+            t,
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(serde_json::json!({"Operations": [{"op": "Frobnicate", "path": "x"}]})),
+        )
+        .await;
+        assert_scim_error(&a, 400, Some("invalidSyntax"));
+        // No token, or a token for another audience: 401.
+        let a = scim_call(&c, None, Method::GET, "/Users", None).await;
+        assert_scim_error(&a, 401, None);
+        let graph = c
+            .post_form(
+                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
+                    ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
+                ],
+            )
+            .await
+            .unwrap();
+        let graph = graph.json().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let a = scim_call(&c, Some(&graph), Method::GET, "/Users", None).await;
+        assert_scim_error(&a, 401, None);
+        h.shutdown().await;
+    });
+}
+
+/// The prt decoder's view of one exchange the fixture really sent: the `prt` decoder must be
+/// among the applicable ones and decode both sides without error.
+fn prt_view(
+    method: &str,
+    url: &str,
+    req_headers: &[(&str, &str)],
+    req_body: &[u8],
+    ans: &scenario::Answer,
+) -> (String, String) {
+    use idscope_decoders::{Context, Message, Registry, Trust};
+    let trust = Trust::default();
+    let cx = Context::new(std::time::SystemTime::now(), &trust);
+    let req = Message::request(method, url, req_headers.to_vec(), req_body);
+    let resp_headers: Vec<(&str, &str)> = ans
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let resp = Message::response(method, url, ans.status, resp_headers, &ans.body);
+    let mut out = Vec::new();
+    for (side, msg) in [("request", &req), ("response", &resp)] {
+        let outcomes = Registry::builtin().decode_all(msg, &cx);
+        let prt = outcomes
+            .iter()
+            .find(|o| o.decoder == "prt")
+            .unwrap_or_else(|| panic!("prt decoder not applicable to the {side} of {url}"));
+        let d = prt
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("prt decoder failed on the {side} of {url}: {e}"));
+        out.push(d.summary.clone());
+    }
+    let resp_summary = out.pop().unwrap_or_default();
+    (out.pop().unwrap_or_default(), resp_summary)
+}
+
+#[test]
+fn every_prt_step_is_understood_by_the_prt_decoder() {
+    use base64::Engine as _;
+    use idscope::scenario::prt_sso::{self, DeviceKeys};
+    use serde_json::json;
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        let c = client(&cfg);
+        let form_ct = ("content-type", "application/x-www-form-urlencoded");
+        let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+            .await
+            .unwrap()
+            .unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        // DRS.
+        let device_id = "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a";
+        let drs_url =
+            format!("https://{DRS_HOST}/EnrollmentServer/device/{device_id}?api-version=1.0");
+        let drs_body = json!({"CertificateRequest": {"Type": "pkcs10", "Data": b64.encode(keys.csr_der().unwrap())},
+            "JoinType": 6, "ServerAdJoinData": {"TransportKey": b64.encode(keys.transport_blob())}})
+        .to_string();
+        let a = c
+            .send(c.http().put(&drs_url).header("content-type", "application/json").body(drs_body.clone()))
+            .await
+            .unwrap();
+        assert_eq!(a.status, 200, "{}", a.text());
+        prt_view("PUT", &drs_url, &[("content-type", "application/json")], drs_body.as_bytes(), &a);
+        let cert = a.json().unwrap()["Certificate"]["RawBody"].as_str().unwrap().to_string();
+        // The certificate is signed by the fixture device CA and names the device.
+        let der = b64.decode(&cert).unwrap();
+        let (_, parsed) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let (_, ca) = x509_parser::parse_x509_certificate(&h.fixture().device_ca.cert_der).unwrap();
+        assert_eq!(parsed.issuer(), ca.subject());
+        assert!(parsed.subject().to_string().contains(device_id));
+
+        // srv_challenge.
+        let token_url = format!("https://{LOGIN_HOST}/common/oauth2/token");
+        let nonce = |c: scenario::Client, url: String| async move {
+            let a = c.post_form(&url, &[("grant_type", "srv_challenge")]).await.unwrap();
+            let n = a.json().unwrap()["Nonce"].as_str().unwrap().to_string();
+            (a, n)
+        };
+        let (a, n) = nonce(c.clone(), token_url.clone()).await;
+        let (q, r) = prt_view("POST", &token_url, &[form_ct], b"grant_type=srv_challenge", &a);
+        assert!(!q.is_empty() && !r.is_empty());
+
+        // Device-signed PRT request; a replayed nonce is refused.
+        let payload = json!({"client_id": prt_sso::WINDOWS_SIGN_IN, "request_nonce": n,
+            "scope": "openid aza ugs", "grant_type": "password",
+            "username": "admin@fixture.onmicrosoft.com", "password": "Admin-Passw0rd!"});
+        let request = keys
+            .sign_rs256(&json!({"alg": "RS256", "typ": "JWT", "x5c": cert}), &payload)
+            .unwrap();
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("windows_api_version", "2.2")
+            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .append_pair("request", &request)
+            .append_pair("tgt", "true")
+            .finish();
+        let post = |body: String| {
+            c.send(c.http().post(&token_url).header(form_ct.0, form_ct.1).body(body))
+        };
+        let a = post(body.clone()).await.unwrap();
+        assert_eq!(a.status, 200, "{}", a.text());
+        let (q, r) = prt_view("POST", &token_url, &[form_ct], body.as_bytes(), &a);
+        assert!(q.to_lowercase().contains("prt") || q.contains("RS256"), "{q}");
+        assert!(r.to_lowercase().contains("pop") || r.to_lowercase().contains("prt"), "{r}");
+        let j = a.json().unwrap();
+        assert!(j["tgt_cloud"].is_string());
+        let prt = j["refresh_token"].as_str().unwrap().to_string();
+        let sk = keys.session_key(j["session_key_jwe"].as_str().unwrap()).unwrap();
+        let replay = post(body).await.unwrap();
+        assert_eq!(replay.status, 400);
+        assert!(replay.text().contains("request_nonce"), "{}", replay.text());
+
+        // The PRT cookie, as a cookie and as a header.
+        let auth = prt_sso::authorize_url(None);
+        let a = c.get(&auth).await.unwrap();
+        let loc = a.header("location").unwrap().to_string();
+        let sso = form_urlencoded::parse(loc.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "sso_nonce")
+            .unwrap()
+            .1
+            .into_owned();
+        let cookie = prt_sso::prt_cookie(&sk, &prt, &sso);
+        let url = prt_sso::authorize_url(Some(&sso));
+        let cookie_header = format!("x-ms-RefreshTokenCredential={cookie}");
+        let a = c
+            .send(c.http().get(&url).header("cookie", &cookie_header))
+            .await
+            .unwrap();
+        assert_eq!(a.status, 302);
+        assert!(a.header("location").unwrap().contains("code="));
+        prt_view("GET", &url, &[("cookie", &cookie_header)], b"", &a);
+        // A tampered cookie is refused with the Entra error page.
+        let bad = format!("{}A", &cookie_header);
+        let a = c.send(c.http().get(&url).header("cookie", bad)).await.unwrap();
+        assert_eq!(a.status, 400);
+        assert!(a.text().contains("AADSTS50013"));
+        // Header variant: a used nonce gets the stale-nonce 302 with a fresh sso_nonce.
+        let a = c
+            .send(c.http().get(&url).header("x-ms-RefreshTokenCredential", &cookie))
+            .await
+            .unwrap();
+        assert_eq!(a.status, 302);
+        let loc = a.header("location").unwrap().to_string();
+        assert!(loc.contains("sso_nonce=") && !loc.contains("code="), "{loc}");
+        prt_view("GET", &url, &[("x-ms-RefreshTokenCredential", &cookie)], b"", &a);
+
+        // Session-key-signed requests, KDFv1 and KDFv2, answered with a dir JWE.
+        for kdf in [1u8, 2] {
+            let (_, n) = nonce(c.clone(), token_url.clone()).await;
+            let req = prt_sso::session_jwt(
+                &sk,
+                &json!({"client_id": prt_sso::BROKER, "grant_type": "refresh_token",
+                        "refresh_token": prt, "request_nonce": n, "resource": "https://graph.microsoft.com"}),
+                kdf,
+            );
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+                .append_pair("request", &req)
+                .finish();
+            let a = post(body.clone()).await.unwrap();
+            assert_eq!(a.status, 200, "{}", a.text());
+            prt_view("POST", &token_url, &[form_ct], body.as_bytes(), &a);
+            let tokens = prt_sso::decrypt_response(&sk, &a.text()).unwrap();
+            assert!(tokens["access_token"].is_string(), "{tokens}");
+            // Signed with the wrong key derivation: refused.
+            let (_, n) = nonce(c.clone(), token_url.clone()).await;
+            let mut other = sk;
+            other[0] ^= 1;
+            let req = prt_sso::session_jwt(
+                &other,
+                &json!({"grant_type": "refresh_token", "refresh_token": prt, "request_nonce": n}),
+                kdf,
+            );
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+                .append_pair("request", &req)
+                .finish();
+            let a = post(body).await.unwrap();
+            assert_eq!(a.status, 400);
+            assert!(a.text().contains("AADSTS50013"), "{}", a.text());
+        }
+        h.shutdown().await;
     });
 }

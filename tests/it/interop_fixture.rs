@@ -1,6 +1,7 @@
 //! Independent clients against the reference server: MSAL Python (ROPC for a managed user),
-//! PyJWT (the access token verifies with the published JWKS) and signxml (the SAML assertion the
-//! ADFS host posts verifies). The fixture runs in-process on 127.0.0.1:0; the Python driver
+//! PyJWT (the access token verifies with the published JWKS), signxml (the SAML assertion the
+//! ADFS host posts verifies) and scim2-tester (the SCIM host passes its checks; the checks
+//! skipped on purpose are listed in the driver and in README.md). The fixture runs in-process on 127.0.0.1:0; the Python driver
 //! (`support/interop_fixture.py`) maps the fixture host names to that port inside its own
 //! process, because MSAL always calls userrealm on port 443 of the authority host.
 //!
@@ -23,7 +24,7 @@ fn interop(test: &str, mode: &str, modules: &[&str]) {
     for m in modules {
         if !python_has(m) {
             let reason = format!(
-                "Python module `{m}` is missing (pip install msal \"PyJWT[crypto]\" requests \"signxml<5\" lxml)"
+                "Python module `{m}` is missing (pip install mitmproxy \"signxml<5\" lxml msal \"PyJWT[crypto]\" requests scim2-tester)"
             );
             if std::env::var_os("IDSCOPE_SKIP_INTEROP").is_some() {
                 eprintln!("SKIPPED: {test}: {reason}");
@@ -78,6 +79,15 @@ fn pyjwt_verifies_the_access_token_with_the_fixture_jwks() {
         "pyjwt_verifies_the_access_token_with_the_fixture_jwks",
         "pyjwt",
         &["msal", "jwt", "cryptography"],
+    );
+}
+
+#[test]
+fn scim2_tester_passes_against_the_scim_host() {
+    interop(
+        "scim2_tester_passes_against_the_scim_host",
+        "scim2",
+        &["scim2_tester", "scim2_client", "requests"],
     );
 }
 

@@ -1,6 +1,6 @@
 """Independent Python clients against the idscope fixture (driven by tests/it/interop_fixture.rs).
 
-Usage: interop_fixture.py MODE PORT CA_FILE   (MODE: msal | pyjwt | signxml)
+Usage: interop_fixture.py MODE PORT CA_FILE   (MODE: msal | pyjwt | signxml | scim2)
 
 The fixture listens on 127.0.0.1:PORT and serves real-looking host names. MSAL insists on port
 443 of the authority host, so this script maps every fixture host name, on any port, to
@@ -16,7 +16,8 @@ import urllib3.util.connection as u3conn
 
 MODE, PORT, CA = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 HOSTS = {"login.microsoftonline.com", "adminwebservice.microsoftonline.com",
-         "adminwebservice-s2.fixture.test", "sts.contoso.test"}
+         "adminwebservice-s2.fixture.test", "sts.contoso.test", "scim.fixture.test",
+         "enterpriseregistration.windows.net"}
 _orig = u3conn.create_connection
 
 
@@ -104,5 +105,41 @@ elif MODE == "signxml":
         if "accepted a tampered" in str(e):
             raise
     print("IDSCOPE_INTEROP_OK signxml", nameid)
+elif MODE == "scim2":
+    # scim2-tester (python-scim) against the SCIM host, through a small requests-based engine
+    # (scim2-client's own engine needs httpx2, whose zstandard dependency does not build here).
+    from scim2_client.client import BaseSyncSCIMClient
+    from scim2_tester import Status, check_server
+
+    BASE = "https://scim.fixture.test/scim/v2"
+    tok = S.post("https://login.microsoftonline.com/common/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": "9d2f7a4c-3b1e-4f5a-8c6d-7e8f9a0b1c2d",
+        "client_secret": "fixture-client-secret", "resource": "https://scim.fixture.test"}).json()
+    S.headers["Authorization"] = "Bearer " + tok["access_token"]
+
+    class RequestsSCIMClient(BaseSyncSCIMClient):
+        def request(self, method, url, **kwargs):
+            if not url.startswith("https://"):
+                url = BASE + ("" if url.startswith("/") else "/") + url
+            return S.request(method, url, **kwargs)
+
+    # Checks this service deliberately does not pass, with the reason (listed in README.md).
+    SKIP = {}
+    results = check_server(RequestsSCIMClient())
+    errors, skipped = [], []
+    for r in results:
+        if r.status in (Status.ERROR, Status.CRITICAL):
+            if r.title in SKIP:
+                skipped.append(f"{r.title}: {SKIP[r.title]}")
+            else:
+                errors.append(f"{r.title} [{r.resource_type}]: {r.reason}")
+    for s in skipped:
+        print("SKIPPED CHECK:", s)
+    if errors:
+        for e in errors:
+            print("FAILED CHECK:", e)
+        raise SystemExit(f"scim2-tester: {len(errors)} failed checks of {len(results)}")
+    ok = sum(1 for r in results if r.status == Status.SUCCESS)
+    print("IDSCOPE_INTEROP_OK scim2", f"{ok} passed, {len(skipped)} skipped of {len(results)}")
 else:
     raise SystemExit(f"unknown mode {MODE}")
