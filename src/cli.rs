@@ -26,8 +26,9 @@ pub enum Command {
         idscope analyze --jwks keys.json fiddler.saz"
     )]
     Analyze(AnalyzeArgs),
-    /// Decode one blob (a JWT or JWE, JSON, a form body, a URL with query, or base64 of any of
-    /// these), auto-detected or forced with --as.
+    /// Decode one blob (a JWT or JWE, a SAML assertion or response, an ADFS auto-POST page, a
+    /// WS-Trust or SOAP message, a msbin1 body, a SCIM resource, a PRT cookie, JSON, a form body,
+    /// a URL with query, or base64 of any of these), auto-detected or forced with --as.
     #[command(after_help = "Examples:\n  idscope decode token.txt\n  \
         pbpaste | idscope decode -\n  \
         echo 'eyJhbGciOi...' | idscope decode - --as jwt --jwks keys.json")]
@@ -69,8 +70,9 @@ pub enum Command {
         idscope ca trust-help --target aadconnect --proxy 10.0.0.5:8080")]
     Ca(CaArgs),
     /// Run the reference server alone: HTTPS virtual hosts for login.microsoftonline.com,
-    /// adminwebservice.microsoftonline.com (+ adminwebservice-s2.fixture.test) and the ADFS
-    /// sts.contoso.test, from a CA generated at start.
+    /// adminwebservice.microsoftonline.com (+ adminwebservice-s2.fixture.test), the ADFS
+    /// sts.contoso.test, the SCIM host scim.fixture.test and the device registration host
+    /// enterpriseregistration.windows.net, from a CA generated at start.
     #[command(
         after_help = "Examples:\n  idscope fixture --listen 127.0.0.1:8443 --ca-out fixture-ca.pem\n  \
         idscope fixture --seed 42 --clock 2024-01-01T00:00:00Z --sync-redirect --ca-out ca.pem"
