@@ -221,6 +221,52 @@ impl<'d, 'a> Explainer<'d, 'a> {
         }
     }
 
+    /// The `Conditions` element of an assertion (SAML 1.1 or 2.0, told apart by `ns` and the name
+    /// of the audience restriction element): its validity window judged against `cx.now`, and its
+    /// audiences. Returns the section node, the window state for summaries (`EXPIRED` …) and the
+    /// audiences.
+    pub fn conditions(
+        &mut self,
+        c: NodeId,
+        ns: &str,
+        restriction: &str,
+        at: &str,
+    ) -> (Node, Option<&'static str>, Vec<String>) {
+        let doc = self.doc;
+        let mut cond = Node::section("Conditions");
+        let nb = doc
+            .attribute(c, "NotBefore")
+            .map(|v| self.instant("NotBefore", v));
+        let nooa = doc
+            .attribute(c, "NotOnOrAfter")
+            .map(|v| self.instant("NotOnOrAfter", v));
+        let (nb_s, nooa_s) = (
+            nb.as_ref().and_then(|x| x.1),
+            nooa.as_ref().and_then(|x| x.1),
+        );
+        cond.children.extend(nb.map(|x| x.0));
+        cond.children.extend(nooa.map(|x| x.0));
+        let state = self.check_window(
+            nb_s,
+            nooa_s,
+            "the assertion",
+            &format!("{at}/saml:Conditions"),
+        );
+        let mut audiences = Vec::new();
+        for r in doc.find_children(c, ns, restriction) {
+            for a in doc.find_children(r, ns, "Audience") {
+                let v = doc.text_content(a).trim().to_string();
+                let mut n = Node::field("Audience", v.clone());
+                if v == MICROSOFT_ONLINE {
+                    n = n.with_note("Entra ID (Microsoft Online) as the relying party");
+                }
+                cond.push(n);
+                audiences.push(v);
+            }
+        }
+        (cond, state, audiences)
+    }
+
     /// Judges a validity window (`NotBefore`, `NotOnOrAfter`) against `cx.now`: error findings
     /// when expired or not yet valid. `what` names the thing (`the assertion`).
     pub fn check_window(

@@ -46,35 +46,9 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     let mut claims = Claims::default();
     let mut state = None;
     if let Some(c) = doc.find_child(el, SAML1_NS, "Conditions") {
-        let mut cond = Node::section("Conditions");
-        let nb = doc
-            .attribute(c, "NotBefore")
-            .map(|v| ex.instant("NotBefore", v));
-        let nooa = doc
-            .attribute(c, "NotOnOrAfter")
-            .map(|v| ex.instant("NotOnOrAfter", v));
-        let nb_s = nb.as_ref().and_then(|x| x.1);
-        let nooa_s = nooa.as_ref().and_then(|x| x.1);
-        cond.children.extend(nb.map(|x| x.0));
-        cond.children.extend(nooa.map(|x| x.0));
-        state = ex.check_window(
-            nb_s,
-            nooa_s,
-            "the assertion",
-            &format!("{at}/saml:Conditions"),
-        );
-        let mut audiences = Vec::new();
-        for arc in doc.find_children(c, SAML1_NS, "AudienceRestrictionCondition") {
-            for a in doc.find_children(arc, SAML1_NS, "Audience") {
-                let v = doc.text_content(a).trim().to_string();
-                let mut n = Node::field("Audience", v.clone());
-                if v == MICROSOFT_ONLINE {
-                    n = n.with_note("Entra ID (Microsoft Online) as the relying party");
-                }
-                cond.push(n);
-                audiences.push(v);
-            }
-        }
+        let (cond, window, audiences) =
+            ex.conditions(c, SAML1_NS, "AudienceRestrictionCondition", &at);
+        state = window;
         check_audience(ex, &audiences, &at);
         root.push(cond);
     } else {

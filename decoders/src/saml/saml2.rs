@@ -183,37 +183,8 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     }
     let mut state = None;
     if let Some(c) = doc.find_child(el, SAML2_NS, "Conditions") {
-        let mut cond = Node::section("Conditions");
-        let nb = doc
-            .attribute(c, "NotBefore")
-            .map(|v| ex.instant("NotBefore", v));
-        let nooa = doc
-            .attribute(c, "NotOnOrAfter")
-            .map(|v| ex.instant("NotOnOrAfter", v));
-        let (nb_s, nooa_s) = (
-            nb.as_ref().and_then(|x| x.1),
-            nooa.as_ref().and_then(|x| x.1),
-        );
-        cond.children.extend(nb.map(|x| x.0));
-        cond.children.extend(nooa.map(|x| x.0));
-        state = ex.check_window(
-            nb_s,
-            nooa_s,
-            "the assertion",
-            &format!("{at}/saml:Conditions"),
-        );
-        let mut audiences = Vec::new();
-        for ar in doc.find_children(c, SAML2_NS, "AudienceRestriction") {
-            for a in doc.find_children(ar, SAML2_NS, "Audience") {
-                let v = doc.text_content(a).trim().to_string();
-                let mut n = Node::field("Audience", v.clone());
-                if v == MICROSOFT_ONLINE {
-                    n = n.with_note("Entra ID (Microsoft Online) as the relying party");
-                }
-                cond.push(n);
-                audiences.push(v);
-            }
-        }
+        let (mut cond, window, audiences) = ex.conditions(c, SAML2_NS, "AudienceRestriction", &at);
+        state = window;
         if doc.find_child(c, SAML2_NS, "OneTimeUse").is_some() {
             cond.push(Node::text(
                 "OneTimeUse",
