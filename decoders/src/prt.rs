@@ -63,9 +63,7 @@ pub enum Artefact {
     DeviceRegistrationResponse,
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
+use crate::util::contains;
 
 fn is_token_path(path: &str) -> bool {
     let p = path.trim_end_matches('/').to_ascii_lowercase();

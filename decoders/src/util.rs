@@ -45,6 +45,20 @@ pub fn is_base64ish(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
 }
 
+/// True when `needle` occurs in `hay` (byte substring; an empty needle never matches). For cheap
+/// sniffs in `priority`, over a slice the caller has already bounded.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// [`contains`], ignoring ASCII case.
+pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// The path of a URL (absolute or origin-form), without query or fragment.
 pub fn url_path(url: &str) -> &str {
     let no_frag = url.split('#').next().unwrap_or(url);

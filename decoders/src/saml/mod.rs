@@ -748,18 +748,7 @@ pub fn mentions_saml(head: &[u8]) -> bool {
         || contains(head, SAMLP_NS.as_bytes())
 }
 
-/// Byte substring test for cheap sniffing.
-pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Byte substring test ignoring ASCII case.
-pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-}
+pub use crate::util::{contains, contains_ci};
 
 /// Decodes the character references an HTML attribute value may carry: the five predefined XML
 /// entities (`&lt; &gt; &amp; &quot; &apos;`) and numeric references (`&#60;`, `&#x3C;`). Any

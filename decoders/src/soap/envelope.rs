@@ -593,10 +593,7 @@ pub fn sniff_text_envelope(body: &[u8]) -> bool {
         && (contains(head, SOAP12_NS.as_bytes()) || contains(head, SOAP11_NS.as_bytes()))
 }
 
-/// Byte-substring search for priority sniffs (bounded by the caller's slice).
-pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
+pub(crate) use crate::util::contains;
 
 /// Label names whose text is a credential wherever they appear in a SOAP body or header: a
 /// generic tree marks them [`Kind::Secret`] (fail closed: better a masked harmless value than a
