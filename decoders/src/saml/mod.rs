@@ -815,12 +815,31 @@ impl HtmlForm {
     }
 }
 
-/// Attributes of one HTML start tag, from just after its name to `>`; values entity-decoded.
-/// Returns the attributes and the byte length consumed.
-fn tag_attributes(s: &str) -> (Vec<(String, String)>, usize) {
+/// One attribute of an HTML start tag, as byte positions in the page: the lowercased name and,
+/// when the attribute has `=value`, the range of the value between its quotes (or of the bare
+/// value). Byte ranges let a caller read the value ([`decode_entities`]) or rewrite it in place
+/// (the redactor does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlAttr {
+    /// The attribute name, ASCII-lowercased.
+    pub name: String,
+    /// The value's byte range in the page (without quotes); `None` for a bare attribute.
+    pub value: Option<std::ops::Range<usize>>,
+    /// True when the value was in quotes.
+    pub quoted: bool,
+}
+
+/// The attributes of the HTML start tag whose name ends at byte `from` of `s`, and the offset
+/// just after its `>` (or the end of `s` when the tag is not closed). Linear, never panics.
+pub fn start_tag_attributes(s: &str, from: usize) -> (Vec<HtmlAttr>, usize) {
     let b = s.as_bytes();
-    let mut i = 0;
+    let mut i = from;
     let mut out = Vec::new();
+    let skip_ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
+            *i += 1;
+        }
+    };
     loop {
         while b
             .get(i)
@@ -829,27 +848,27 @@ fn tag_attributes(s: &str) -> (Vec<(String, String)>, usize) {
             i += 1;
         }
         match b.get(i) {
-            None => return (out, i),
+            None => return (out, i.min(b.len())),
             Some(b'>') => return (out, i + 1),
             _ => {}
         }
-        let start = i;
+        let ns = i;
         while b
             .get(i)
             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'=' | b'>' | b'/'))
         {
             i += 1;
         }
-        let name = s.get(start..i).unwrap_or("").to_ascii_lowercase();
-        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        let mut value = String::new();
+        let name = s.get(ns..i).unwrap_or("").to_ascii_lowercase();
+        skip_ws(&mut i);
+        let mut attr = HtmlAttr {
+            name,
+            value: None,
+            quoted: false,
+        };
         if b.get(i) == Some(&b'=') {
             i += 1;
-            while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-                i += 1;
-            }
+            skip_ws(&mut i);
             match b.get(i) {
                 Some(q @ (b'"' | b'\'')) => {
                     let q = *q;
@@ -858,8 +877,9 @@ fn tag_attributes(s: &str) -> (Vec<(String, String)>, usize) {
                         .get(vs..)
                         .and_then(|r| r.iter().position(|c| *c == q))
                         .map_or(b.len(), |p| vs + p);
-                    value = decode_entities(s.get(vs..ve).unwrap_or(""));
                     i = (ve + 1).min(b.len());
+                    attr.value = Some(vs.min(ve)..ve);
+                    attr.quoted = true;
                 }
                 _ => {
                     let vs = i;
@@ -869,16 +889,37 @@ fn tag_attributes(s: &str) -> (Vec<(String, String)>, usize) {
                     {
                         i += 1;
                     }
-                    value = decode_entities(s.get(vs..i).unwrap_or(""));
+                    attr.value = Some(vs..i);
                 }
             }
         }
-        if name.is_empty() {
-            i += 1;
+        if attr.name.is_empty() {
+            // A stray `=`: the value after it was skipped; make sure the scan advances.
+            if i == ns {
+                i += 1;
+            }
         } else {
-            out.push((name, value));
+            out.push(attr);
         }
     }
+}
+
+/// Attributes of one HTML start tag, from just after its name to `>`, as (name, entity-decoded
+/// value) pairs (a bare attribute has an empty value). Returns them and the byte length consumed.
+fn tag_attributes(s: &str) -> (Vec<(String, String)>, usize) {
+    let (attrs, used) = start_tag_attributes(s, 0);
+    let pairs = attrs
+        .into_iter()
+        .map(|a| {
+            let v = a
+                .value
+                .and_then(|r| s.get(r))
+                .map(decode_entities)
+                .unwrap_or_default();
+            (a.name, v)
+        })
+        .collect();
+    (pairs, used)
 }
 
 /// Finds the first `<form>` of an HTML page and its `<input>`s. Linear in the page size; tags
@@ -941,6 +982,34 @@ pub fn opaque_preview(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::Message;
+
+    #[test]
+    fn start_tag_attributes_gives_value_spans_bare_attributes_and_the_tag_end() {
+        let html = r#"<input type=hidden NAME='code' value="a&amp;b" disabled =x>rest"#;
+        let (attrs, end) = start_tag_attributes(html, "<input".len());
+        assert_eq!(html.get(end..), Some("rest"));
+        let names: Vec<&str> = attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["type", "name", "value", "disabled"]);
+        let text = |a: &HtmlAttr| a.value.clone().and_then(|r| html.get(r));
+        assert_eq!(text(&attrs[0]), Some("hidden"));
+        assert!(!attrs[0].quoted);
+        assert_eq!(text(&attrs[1]), Some("code"));
+        assert_eq!(text(&attrs[2]), Some("a&amp;b"));
+        assert!(attrs[2].quoted);
+        // `disabled =x` is `disabled="x"` in HTML's grammar.
+        assert_eq!(text(&attrs[3]), Some("x"));
+        // A stray `=`, an unclosed quote and a missing `>` still end the scan.
+        for bad in [
+            "<form =\"v\" action=a>",
+            "<form action=\"unclosed",
+            "<form a",
+            "<form",
+        ] {
+            let (attrs, end) = start_tag_attributes(bad, "<form".len());
+            assert!(end <= bad.len(), "{bad}");
+            assert!(attrs.iter().all(|a| !a.name.is_empty()), "{bad}");
+        }
+    }
 
     #[test]
     fn entity_decoding_handles_predefined_and_numeric_refs_only() {

@@ -8,8 +8,8 @@ use std::io::Write as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use idscope_decoders::saml::decode_entities;
 use idscope_decoders::saml::saml2::{Compression, inflate_redirect};
+use idscope_decoders::saml::{HtmlAttr, decode_entities, start_tag_attributes};
 use idscope_decoders::soap::nbfx::{self, DecodeOptions, Framing, Session, Style};
 use idscope_decoders::xml::{Document, NodeId};
 
@@ -219,21 +219,21 @@ impl Cx<'_> {
                 pos = at + 1;
                 continue;
             };
-            let (attrs, end) = tag_attributes(html, at + 1 + tag.len());
-            let get = |n: &str| attrs.iter().find(|a| a.name == n);
+            let (attrs, end) = start_tag_attributes(html, at + 1 + tag.len());
+            let get = |n: &str| attrs.iter().find(|a| a.name == n && a.value.is_some());
+            let text = |a: &HtmlAttr| {
+                decode_entities(a.value.clone().and_then(|r| html.get(r)).unwrap_or(""))
+            };
             if tag == "form" {
-                if let Some(a) = get("action") {
-                    let v = decode_entities(html.get(a.start..a.end).unwrap_or(""));
-                    if let Some(new) = self.url(&v) {
-                        edits.push(a.replacement(&new));
-                    }
+                if let Some(a) = get("action")
+                    && let Some(new) = self.url(&text(a))
+                {
+                    edits.extend(replacement(a, &new));
                 }
-            } else if let (Some(n), Some(v)) = (get("name"), get("value")) {
-                let name = decode_entities(html.get(n.start..n.end).unwrap_or(""));
-                let value = decode_entities(html.get(v.start..v.end).unwrap_or(""));
-                if let Some(new) = self.keyed(&name, &value) {
-                    edits.push(v.replacement(&new));
-                }
+            } else if let (Some(n), Some(v)) = (get("name"), get("value"))
+                && let Some(new) = self.keyed(&text(n), &text(v))
+            {
+                edits.extend(replacement(v, &new));
             }
             pos = end.max(at + 1);
         }
@@ -269,97 +269,19 @@ fn escape_text(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// One attribute of an HTML start tag: lowercased name and the byte range of its value.
-struct HtmlAttr {
-    name: String,
-    start: usize,
-    end: usize,
-    quoted: bool,
-}
-
-impl HtmlAttr {
-    /// The edit that puts `value` (entity-encoded, always double-quoted) in place.
-    fn replacement(&self, value: &str) -> (usize, usize, String) {
-        let enc = value
-            .replace('&', "&amp;")
-            .replace('"', "&quot;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        if self.quoted {
-            (self.start, self.end, enc)
-        } else {
-            (self.start, self.end, format!("\"{enc}\""))
-        }
-    }
-}
-
-/// The attributes of the start tag whose name ends at `from`, and the offset after its `>`.
-fn tag_attributes(s: &str, from: usize) -> (Vec<HtmlAttr>, usize) {
-    let b = s.as_bytes();
-    let mut i = from;
-    let mut out = Vec::new();
-    loop {
-        while b
-            .get(i)
-            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/')
-        {
-            i += 1;
-        }
-        match b.get(i) {
-            None => return (out, i),
-            Some(b'>') => return (out, i + 1),
-            _ => {}
-        }
-        let ns = i;
-        while b
-            .get(i)
-            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'=' | b'>' | b'/'))
-        {
-            i += 1;
-        }
-        let name = s.get(ns..i).unwrap_or("").to_ascii_lowercase();
-        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        if b.get(i) != Some(&b'=') {
-            if name.is_empty() {
-                i += 1;
-            }
-            continue;
-        }
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        let (start, end, quoted) = match b.get(i) {
-            Some(q @ (b'"' | b'\'')) => {
-                let q = *q;
-                let vs = i + 1;
-                let ve = b
-                    .get(vs..)
-                    .and_then(|r| r.iter().position(|c| *c == q))
-                    .map_or(b.len(), |p| vs + p);
-                i = (ve + 1).min(b.len());
-                (vs, ve, true)
-            }
-            _ => {
-                let vs = i;
-                while b
-                    .get(i)
-                    .is_some_and(|c| !c.is_ascii_whitespace() && *c != b'>')
-                {
-                    i += 1;
-                }
-                (vs, i, false)
-            }
-        };
-        if !name.is_empty() {
-            out.push(HtmlAttr {
-                name,
-                start,
-                end,
-                quoted,
-            });
-        }
-    }
+/// The edit that puts `value` (entity-encoded, always double-quoted) in place of an
+/// attribute's value; `None` for a bare attribute (nothing to replace).
+fn replacement(attr: &HtmlAttr, value: &str) -> Option<(usize, usize, String)> {
+    let range = attr.value.clone()?;
+    let enc = value
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let enc = if attr.quoted {
+        enc
+    } else {
+        format!("\"{enc}\"")
+    };
+    Some((range.start, range.end, enc))
 }
