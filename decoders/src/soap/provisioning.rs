@@ -1791,6 +1791,19 @@ fn sync_fault_nodes(doc: &Document<'_>, env: &Envelope, facts: &mut Facts) -> Ve
     out
 }
 
+/// The root section of one API's view: `OPERATION request|response`, with what the API is.
+fn api_root(title: &str, cl: &Classified, about: &str) -> Node {
+    let mut root = Node::section(title);
+    let dir = if cl.is_response {
+        "response"
+    } else {
+        "request"
+    };
+    root.value = Some(format!("{} {dir}", cl.operation));
+    root.note = Some(about.to_string());
+    root
+}
+
 fn sync_view(
     msg: &Message<'_>,
     doc: &Document<'_>,
@@ -1800,16 +1813,10 @@ fn sync_view(
     cx: &Context<'_>,
 ) -> Decoded {
     let mut facts = Facts::default();
-    let mut root = Node::section("sync API");
-    let dir = if cl.is_response {
-        "response"
-    } else {
-        "request"
-    };
-    root.value = Some(format!("{} {dir}", cl.operation));
-    root.note = Some(
-        "AAD Connect provisioning (Azure AD Sync) SOAP API, adminwebservice…/provisioningservice.svc"
-            .to_string(),
+    let mut root = api_root(
+        "sync API",
+        cl,
+        "AAD Connect provisioning (Azure AD Sync) SOAP API, adminwebservice…/provisioningservice.svc",
     );
     let mut opn = Node::field("operation", &cl.operation);
     match sync_operation(&cl.operation) {
@@ -1986,18 +1993,12 @@ fn msonline_view(
     cx: &Context<'_>,
 ) -> Decoded {
     let mut facts = Facts::default();
-    let mut root = Node::section("MSOnline provisioning API");
-    let dir = if cl.is_response {
-        "response"
-    } else {
-        "request"
-    };
-    root.value = Some(format!("{} {dir}", cl.operation));
-    root.note = Some(
+    let mut root = api_root(
+        "MSOnline provisioning API",
+        cl,
         "the MSOnline PowerShell admin web service (provisioningapi…/provisioningwebservice.svc, \
          text SOAP): NOT the AAD Connect sync API, although both are called \
-         IProvisioningWebService"
-            .to_string(),
+         IProvisioningWebService",
     );
     root.push(Node::field("operation", &cl.operation));
     root.push(Node::field("identified by", cl.evidence.join(", ")));
@@ -2059,18 +2060,14 @@ fn msonline_view(
         // Decode the signing certificates the federation settings carry.
         decorate_certs(&mut t);
         root.push(t);
-        let domain = doc
-            .descendants(p)
-            .find(|d| doc.local_name(*d) == "DomainName")
-            .map(|d| text_of(doc, d));
-        let passive = doc
-            .descendants(p)
-            .find(|d| doc.local_name(*d) == "PassiveLogOnUri")
-            .map(|d| text_of(doc, d));
-        let issuer = doc
-            .descendants(p)
-            .find(|d| doc.local_name(*d) == "IssuerUri")
-            .map(|d| text_of(doc, d));
+        let first_text = |local: &str| {
+            doc.descendants(p)
+                .find(|d| doc.local_name(*d) == local)
+                .map(|d| text_of(doc, d))
+        };
+        let domain = first_text("DomainName");
+        let passive = first_text("PassiveLogOnUri");
+        let issuer = first_text("IssuerUri");
         if matches!(
             cl.operation.as_str(),
             "SetDomainFederationSettings" | "SetDomainAuthentication"
