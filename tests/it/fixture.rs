@@ -1055,3 +1055,95 @@ fn token_cache_shares_access_tokens_only_and_scenarios_pass_with_caches_on() {
         h.shutdown().await;
     });
 }
+
+/// The reply cache of read-only provisioning calls: byte-identical requests get the cached
+/// answer (and are still counted), a fault knob switched on later still faults, a request that
+/// differs only in its MessageID is decoded and answered in full with its own RelatesTo.
+#[test]
+fn cached_provisioning_replies_still_honour_knobs_and_message_ids() {
+    use idscope_decoders::soap::nbfx;
+    rt().block_on(async {
+        let h = fixture::start(FixtureConfig::default()).await.unwrap();
+        let cfg = ScenarioConfig {
+            target: Target::Direct(
+                HOSTS
+                    .iter()
+                    .map(|n| (n.to_string(), h.addr()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ca_pems: vec![h.ca_pem().to_string()],
+            print: false,
+        };
+        let c = client(&cfg);
+        let tok = c
+            .post_form(
+                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
+                    ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
+                ],
+            )
+            .await
+            .unwrap();
+        let bearer = tok.json().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let msg = |id: &str| {
+            let xml = scenario::sync::request_envelope(
+                "GetCompanyConfiguration",
+                SYNC_HOST,
+                &bearer,
+                "",
+                id,
+            );
+            nbfx::encode(&xml, nbfx::Style::XmlDocument).unwrap()
+        };
+        let url = format!("https://{SYNC_HOST}/provisioningservice.svc");
+        let call = |body: Vec<u8>| {
+            c.send(
+                c.http()
+                    .post(&url)
+                    .header("content-type", "application/soap+msbin1")
+                    .body(body),
+            )
+        };
+        let decode = |a: &scenario::Answer| {
+            nbfx::decode(&a.body, &nbfx::DecodeOptions::default())
+                .unwrap()
+                .xml
+        };
+        let id1 = "11111111-2222-4333-8444-555555555555";
+        let id2 = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+        let first = call(msg(id1)).await.unwrap();
+        let before = h.fixture().cache_stats().reply;
+        let second = call(msg(id1)).await.unwrap();
+        let after = h.fixture().cache_stats().reply;
+        assert_eq!((first.status, second.status), (200, 200));
+        assert_eq!(after.0 - before.0, 1, "the repeat is a cache hit");
+        assert_eq!(first.body, second.body);
+        assert!(decode(&second).contains(id1));
+        assert_eq!(
+            h.fixture().state().sync_calls["GetCompanyConfiguration"],
+            2,
+            "cache hits are counted like any call"
+        );
+        // Another MessageID: a miss, answered with its own RelatesTo.
+        let other = call(msg(id2)).await.unwrap();
+        assert_eq!(other.status, 200);
+        let xml = decode(&other);
+        assert!(xml.contains(id2) && !xml.contains(id1), "{xml}");
+        // A knob switched on after the reply was cached still takes effect.
+        h.set_knobs(Knobs {
+            sync_fault: true,
+            ..Knobs::default()
+        });
+        let faulted = call(msg(id1)).await.unwrap();
+        assert_eq!(faulted.status, 500);
+        assert!(decode(&faulted).contains("ErrorDescription"));
+        h.set_knobs(Knobs::default());
+        assert_eq!(call(msg(id1)).await.unwrap().body, first.body);
+        h.shutdown().await;
+    });
+}
