@@ -230,7 +230,9 @@ async fn start_baseline(tls: &fixture::keys::TlsMaterial) -> anyhow::Result<u16>
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(
-            vec![rustls::pki_types::CertificateDer::from(tls.leaf_der.clone())],
+            vec![rustls::pki_types::CertificateDer::from(
+                tls.leaf_der.clone(),
+            )],
             rustls::pki_types::PrivateKeyDer::Pkcs8(tls.leaf_key_pkcs8.clone().into()),
         )?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -252,18 +254,19 @@ async fn start_baseline(tls: &fixture::keys::TlsMaterial) -> anyhow::Result<u16>
                 let Ok(stream) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let body = body.clone();
-                    async move {
-                        let _ = req.into_body().collect().await;
-                        let mut res = http::Response::new(Full::new(body));
-                        res.headers_mut().insert(
-                            http::header::CONTENT_TYPE,
-                            http::HeaderValue::from_static("application/json"),
-                        );
-                        Ok::<_, Infallible>(res)
-                    }
-                });
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let body = body.clone();
+                        async move {
+                            let _ = req.into_body().collect().await;
+                            let mut res = http::Response::new(Full::new(body));
+                            res.headers_mut().insert(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("application/json"),
+                            );
+                            Ok::<_, Infallible>(res)
+                        }
+                    });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
