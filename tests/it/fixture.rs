@@ -747,3 +747,403 @@ fn every_prt_step_is_understood_by_the_prt_decoder() {
         h.shutdown().await;
     });
 }
+
+/// DRS PUT (JoinType 6) for fresh device keys: the keys and the device certificate (base64).
+async fn hybrid_join(c: &scenario::Client) -> (idscope::scenario::prt_sso::DeviceKeys, String) {
+    use base64::Engine as _;
+    use idscope::scenario::prt_sso::DeviceKeys;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+        .await
+        .unwrap()
+        .unwrap();
+    let url = format!(
+        "https://{DRS_HOST}/EnrollmentServer/device/5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c?api-version=1.0"
+    );
+    let body = serde_json::json!({
+        "CertificateRequest": {"Type": "pkcs10", "Data": b64.encode(keys.csr_der().unwrap())},
+        "JoinType": 6, "ServerAdJoinData": {"TransportKey": b64.encode(keys.transport_blob())}});
+    let a = c
+        .send(
+            c.http()
+                .put(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.status, 200, "{}", a.text());
+    let cert = a.json().unwrap()["Certificate"]["RawBody"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (keys, cert)
+}
+
+/// protocols.md §7.3, the federated hybrid-join case: a device-signed PRT request whose inner
+/// grant is `saml1_1-bearer` with an ADFS assertion, on the v1 and the v2 token endpoint; then a
+/// session-key-signed request on the same endpoint. Fails if either path breaks.
+#[test]
+fn prt_request_with_a_saml1_1_bearer_inner_grant_on_the_v1_and_v2_endpoints() {
+    use base64::Engine as _;
+    use idscope::scenario::prt_sso;
+    use serde_json::json;
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        // The sync cycle provisions alice (SourceAnchor = the assertion's ImmutableID).
+        scenario::run(&[Scenario::Sync], &cfg).await.unwrap();
+        let c = client(&cfg);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (keys, cert) = hybrid_join(&c).await;
+        let alice = h
+            .fixture()
+            .state()
+            .onprem_users
+            .get("alice@contoso.test")
+            .cloned()
+            .unwrap();
+        let form_ct = ("content-type", "application/x-www-form-urlencoded");
+        for (path, v2) in [
+            ("/common/oauth2/token".to_string(), false),
+            (format!("/{}/oauth2/v2.0/token", fixture::TENANT_ID), true),
+        ] {
+            let url = format!("https://{LOGIN_HOST}{path}");
+            let post = |body: String| {
+                c.send(c.http().post(&url).header(form_ct.0, form_ct.1).body(body))
+            };
+            let nonce = || async {
+                let a = c
+                    .post_form(&url, &[("grant_type", "srv_challenge")])
+                    .await
+                    .unwrap();
+                assert_eq!(a.status, 200, "{path}: {}", a.text());
+                a.json().unwrap()["Nonce"].as_str().unwrap().to_string()
+            };
+            let assertion = fixture::adfs::assertion(h.fixture(), &alice).unwrap();
+            let payload = json!({"client_id": prt_sso::WINDOWS_SIGN_IN, "request_nonce": nonce().await,
+                "scope": "openid aza ugs", "grant_type": "urn:ietf:params:oauth:grant-type:saml1_1-bearer",
+                "assertion": b64.encode(&assertion)});
+            let request = keys
+                .sign_rs256(&json!({"alg": "RS256", "typ": "JWT", "x5c": cert}), &payload)
+                .unwrap();
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+                .append_pair("request", &request)
+                .append_pair("windows_api_version", "2.2")
+                .append_pair("tgt", "true");
+            if v2 {
+                form.append_pair("prt_protocol_version", "3.0");
+            }
+            let a = post(form.finish()).await.unwrap();
+            assert_eq!(a.status, 200, "{path}: {}", a.text());
+            let j = a.json().unwrap();
+            assert_eq!(j["token_type"], "pop", "{path}: {j}");
+            let id = scenario::jwt_payload(j["id_token"].as_str().unwrap()).unwrap();
+            assert_eq!(id["upn"], "alice@contoso.test", "{path}: {id}");
+            let amr: Vec<&str> = id["amr"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+            assert!(amr.contains(&"fed") && amr.contains(&"rsa"), "{path}: {amr:?}");
+            // A federated user also gets the on-premises TGT.
+            assert!(j["tgt_ad"].is_string() && j["tgt_cloud"].is_string(), "{path}");
+            let prt = j["refresh_token"].as_str().unwrap().to_string();
+            let sk = keys
+                .session_key(j["session_key_jwe"].as_str().unwrap())
+                .unwrap();
+
+            // The PRT works on the same endpoint: session-key-signed request, JWE answer.
+            let req = prt_sso::session_jwt(
+                &sk,
+                &json!({"client_id": prt_sso::BROKER, "grant_type": "refresh_token",
+                        "refresh_token": prt, "request_nonce": nonce().await,
+                        "resource": "https://graph.microsoft.com",
+                        "scope": "https://graph.microsoft.com/.default openid"}),
+                2,
+            );
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+                .append_pair("request", &req)
+                .finish();
+            let a = post(body).await.unwrap();
+            assert_eq!(a.status, 200, "{path}: {}", a.text());
+            let tokens = prt_sso::decrypt_response(&sk, &a.text()).unwrap();
+            let at = scenario::jwt_payload(tokens["access_token"].as_str().unwrap()).unwrap();
+            assert_eq!(at["upn"], "alice@contoso.test", "{path}: {at}");
+            assert_eq!(at["aud"], "https://graph.microsoft.com", "{path}: {at}");
+            // v2 answers carry a signed id_token and integer lifetimes, v1 strings.
+            assert_eq!(tokens["expires_in"].is_number(), v2, "{path}: {tokens}");
+
+            // A tampered assertion is refused (the ADFS signature no longer verifies).
+            let bad = assertion.replace("alice@contoso.test", "mallory@contoso.test");
+            let payload = json!({"client_id": prt_sso::WINDOWS_SIGN_IN, "request_nonce": nonce().await,
+                "scope": "openid aza", "grant_type": "urn:ietf:params:oauth:grant-type:saml1_1-bearer",
+                "assertion": b64.encode(&bad)});
+            let request = keys
+                .sign_rs256(&json!({"alg": "RS256", "typ": "JWT", "x5c": cert}), &payload)
+                .unwrap();
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+                .append_pair("request", &request)
+                .finish();
+            let a = post(body).await.unwrap();
+            assert_eq!(a.status, 400, "{path}: {}", a.text());
+            assert!(a.text().contains("AADSTS50008"), "{path}: {}", a.text());
+        }
+        assert_eq!(h.fixture().state().snapshot()["sessions"]["prts"], 2);
+        h.shutdown().await;
+    });
+}
+
+/// protocols.md §7.1: Azure AD join (0) and registration (4) are POSTs with a Bearer token;
+/// without a valid token they get 401, other join types 400.
+#[test]
+fn drs_accepts_join_types_0_and_4_with_a_bearer_token() {
+    use base64::Engine as _;
+    use idscope::scenario::prt_sso::DeviceKeys;
+    use serde_json::json;
+    rt().block_on(async {
+        let (_h, cfg) = start(Knobs::default()).await;
+        let c = client(&cfg);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+            .await
+            .unwrap()
+            .unwrap();
+        let tok = c
+            .post_form(
+                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", idscope::scenario::prt_sso::AAD_PS),
+                    ("username", "admin@fixture.onmicrosoft.com"),
+                    ("password", "Admin-Passw0rd!"),
+                    ("resource", "urn:ms-drs:enterpriseregistration.windows.net"),
+                ],
+            )
+            .await
+            .unwrap();
+        let bearer = tok.json().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let url = format!("https://{DRS_HOST}/EnrollmentServer/device/?api-version=1.0");
+        let body = |join: i64| {
+            json!({"CertificateRequest": {"Type": "pkcs10", "Data": b64.encode(keys.csr_der().unwrap())},
+                   "TransportKey": b64.encode(keys.transport_blob()), "JoinType": join,
+                   "DeviceDisplayName": "fixture-test", "OSVersion": "10.0.19045"})
+            .to_string()
+        };
+        for join in [0, 4] {
+            let a = c
+                .send(
+                    c.http()
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("authorization", format!("Bearer {bearer}"))
+                        .body(body(join)),
+                )
+                .await
+                .unwrap();
+            assert_eq!(a.status, 200, "JoinType {join}: {}", a.text());
+            assert!(a.json().unwrap()["Certificate"]["RawBody"].is_string());
+            // No token, or one the fixture did not sign: 401.
+            for auth in [None, Some("Bearer eyJhbGciOiJub25lIn0.e30.")] {
+                let mut r = c
+                    .http()
+                    .post(&url)
+                    .header("content-type", "application/json");
+                if let Some(v) = auth {
+                    r = r.header("authorization", v);
+                }
+                let a = c.send(r.body(body(join))).await.unwrap();
+                assert_eq!(a.status, 401, "JoinType {join} {auth:?}: {}", a.text());
+                assert_eq!(a.json().unwrap()["subcode"], "error_unauthorized");
+            }
+        }
+        let a = c
+            .send(
+                c.http()
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {bearer}"))
+                    .body(body(5)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.status, 400, "{}", a.text());
+        assert_eq!(a.json().unwrap()["subcode"], "error_unsupported_join_type");
+    });
+}
+
+/// The performance caches are on for an unseeded fixture: every scenario still passes, identical
+/// token requests of one second share the access token while refresh tokens stay unique, and
+/// turning the caches off signs every token.
+#[test]
+fn token_cache_shares_access_tokens_only_and_scenarios_pass_with_caches_on() {
+    rt().block_on(async {
+        let h = fixture::start(FixtureConfig::default()).await.unwrap();
+        assert!(h.fixture().caches().enabled());
+        let cfg = ScenarioConfig {
+            target: Target::Direct(
+                HOSTS
+                    .iter()
+                    .map(|n| (n.to_string(), h.addr()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ca_pems: vec![h.ca_pem().to_string()],
+            print: false,
+        };
+        let report = scenario::run(Scenario::ALL, &cfg).await.unwrap();
+        assert!(!report.steps.is_empty());
+        let c = client(&cfg);
+        let url = format!("https://{LOGIN_HOST}/common/oauth2/token");
+        let pwd = [
+            ("grant_type", "password"),
+            ("client_id", idscope::scenario::prt_sso::AAD_PS),
+            ("username", "admin@fixture.onmicrosoft.com"),
+            ("password", "Admin-Passw0rd!"),
+            ("resource", "https://graph.windows.net"),
+        ];
+        for on in [true, false] {
+            h.fixture().set_caches(on);
+            let before = h.fixture().cache_stats().token;
+            let a = c.post_form(&url, &pwd).await.unwrap().json().unwrap();
+            let b = c.post_form(&url, &pwd).await.unwrap().json().unwrap();
+            let after = h.fixture().cache_stats().token;
+            let (hits, misses) = (after.0 - before.0, after.1 - before.1);
+            assert_ne!(a["refresh_token"], b["refresh_token"]);
+            if on {
+                // Same second: one signature, shared; a second boundary between them: two.
+                assert_eq!(hits + misses, 2);
+                if a["access_token"] == b["access_token"] {
+                    assert!(hits >= 1, "{hits} hits, {misses} misses");
+                }
+                if hits == 0 {
+                    assert_ne!(a["access_token"], b["access_token"]);
+                }
+            } else {
+                assert_eq!((hits, misses), (0, 2));
+                assert_ne!(a["access_token"], b["access_token"]);
+            }
+            // Either token, and both refresh tokens, work.
+            for t in [&a, &b] {
+                let r = c
+                    .post_form(
+                        &url,
+                        &[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(r.status, 200, "{}", r.text());
+            }
+        }
+        // A different request is never served another request's token.
+        h.fixture().set_caches(true);
+        let mut other = pwd;
+        other[4] = ("resource", "https://management.core.windows.net/");
+        let a = c.post_form(&url, &pwd).await.unwrap().json().unwrap();
+        let b = c.post_form(&url, &other).await.unwrap().json().unwrap();
+        assert_ne!(a["access_token"], b["access_token"]);
+        let claims = scenario::jwt_payload(b["access_token"].as_str().unwrap()).unwrap();
+        assert_eq!(claims["aud"], "https://management.core.windows.net/");
+        h.shutdown().await;
+    });
+}
+
+/// The reply cache of read-only provisioning calls: byte-identical requests get the cached
+/// answer (and are still counted), a fault knob switched on later still faults, a request that
+/// differs only in its MessageID is decoded and answered in full with its own RelatesTo.
+#[test]
+fn cached_provisioning_replies_still_honour_knobs_and_message_ids() {
+    use idscope_decoders::soap::nbfx;
+    rt().block_on(async {
+        let h = fixture::start(FixtureConfig::default()).await.unwrap();
+        let cfg = ScenarioConfig {
+            target: Target::Direct(
+                HOSTS
+                    .iter()
+                    .map(|n| (n.to_string(), h.addr()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ca_pems: vec![h.ca_pem().to_string()],
+            print: false,
+        };
+        let c = client(&cfg);
+        let tok = c
+            .post_form(
+                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
+                    ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
+                ],
+            )
+            .await
+            .unwrap();
+        let bearer = tok.json().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let msg = |id: &str| {
+            let xml = scenario::sync::request_envelope(
+                "GetCompanyConfiguration",
+                SYNC_HOST,
+                &bearer,
+                "",
+                id,
+            );
+            nbfx::encode(&xml, nbfx::Style::XmlDocument).unwrap()
+        };
+        let url = format!("https://{SYNC_HOST}/provisioningservice.svc");
+        let call = |body: Vec<u8>| {
+            c.send(
+                c.http()
+                    .post(&url)
+                    .header("content-type", "application/soap+msbin1")
+                    .body(body),
+            )
+        };
+        let decode = |a: &scenario::Answer| {
+            nbfx::decode(&a.body, &nbfx::DecodeOptions::default())
+                .unwrap()
+                .xml
+        };
+        let id1 = "11111111-2222-4333-8444-555555555555";
+        let id2 = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+        let first = call(msg(id1)).await.unwrap();
+        let before = h.fixture().cache_stats().reply;
+        let second = call(msg(id1)).await.unwrap();
+        let after = h.fixture().cache_stats().reply;
+        assert_eq!((first.status, second.status), (200, 200));
+        assert_eq!(after.0 - before.0, 1, "the repeat is a cache hit");
+        assert_eq!(first.body, second.body);
+        assert!(decode(&second).contains(id1));
+        assert_eq!(
+            h.fixture().state().sync_calls["GetCompanyConfiguration"],
+            2,
+            "cache hits are counted like any call"
+        );
+        // Another MessageID: a miss, answered with its own RelatesTo.
+        let other = call(msg(id2)).await.unwrap();
+        assert_eq!(other.status, 200);
+        let xml = decode(&other);
+        assert!(xml.contains(id2) && !xml.contains(id1), "{xml}");
+        // A knob switched on after the reply was cached still takes effect.
+        h.set_knobs(Knobs {
+            sync_fault: true,
+            ..Knobs::default()
+        });
+        let faulted = call(msg(id1)).await.unwrap();
+        assert_eq!(faulted.status, 500);
+        assert!(decode(&faulted).contains("ErrorDescription"));
+        h.set_knobs(Knobs::default());
+        assert_eq!(call(msg(id1)).await.unwrap().body, first.body);
+        h.shutdown().await;
+    });
+}
