@@ -12,6 +12,7 @@
 //! while the rest loads and the UI thread never decodes in bulk.
 
 pub mod app;
+pub mod command;
 pub mod export;
 pub mod keymap;
 pub mod ui;
@@ -257,7 +258,20 @@ where
     let replayer = crate::replay::client(&[]).ok();
     loop {
         terminal.draw(|f| ui::render(f, app))?;
+        let busy = app.busy();
         let event = tokio::select! {
+            // Keys first, then flows; background work (a filter being applied, stories being
+            // built) only when nothing else is ready, one slice per turn, with a frame after each.
+            biased;
+            term = term_events.next() => match term {
+                Some(Ok(crossterm::event::Event::Key(k)))
+                    if k.kind == crossterm::event::KeyEventKind::Press => Event::Key(k),
+                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
             ev = async {
                 match live.as_mut() {
                     Some(rx) => rx.recv().await,
@@ -271,16 +285,8 @@ where
                 }
             },
             Some(ev) = internal.recv() => ev,
-            term = term_events.next() => match term {
-                Some(Ok(crossterm::event::Event::Key(k)))
-                    if k.kind == crossterm::event::KeyEventKind::Press => Event::Key(k),
-                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c() => break,
             _ = tick.tick() => Event::Tick(SystemTime::now()),
+            () = std::future::ready(()), if busy => Event::Work,
         };
         let control = app.update(event);
         // Coalesce bursts so a busy proxy or a fast loader costs one redraw.
