@@ -768,7 +768,10 @@ mod tests {
         );
         let claim = parse("~claim upn=alice").unwrap();
         assert!(claim.reads_decoded());
-        assert!(claim.matches(&s), "claims are in the digest: no report needed");
+        assert!(
+            claim.matches(&s),
+            "claims are in the digest: no report needed"
+        );
         assert!(parse("~claim group=admins").unwrap().matches(&s));
         assert!(!parse("~claim upn=bob").unwrap().matches(&s));
         assert!(parse("~k jwt").unwrap().reads_decoded());
@@ -801,7 +804,11 @@ mod tests {
     fn header_lines_match_name_and_value_together() {
         let f = sample();
         let s = Subject::plain(&f);
-        assert!(parse("~hq '^content-type: application/x-www'").unwrap().matches(&s));
+        assert!(
+            parse("~hq '^content-type: application/x-www'")
+                .unwrap()
+                .matches(&s)
+        );
         assert!(!parse("~hq '^application'").unwrap().matches(&s));
     }
 

@@ -189,7 +189,10 @@ mod tests {
         assert_eq!(d.ops, vec!["FinalizeExport", "urn:Provision"]);
         assert_eq!(d.story.map(|s| s.step), Some("FinalizeExport".into()));
         assert_eq!(claims(&report), vec![("upn".into(), "alice@x".into())]);
-        assert_eq!(d.claims.iter().collect::<Vec<_>>(), vec![("upn", "alice@x")]);
+        assert_eq!(
+            d.claims.iter().collect::<Vec<_>>(),
+            vec![("upn", "alice@x")]
+        );
     }
 
     #[test]

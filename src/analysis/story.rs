@@ -707,7 +707,9 @@ mod tests {
         let check = &s[1].checks[0];
         assert_eq!(check.verdict, Verdict::Fail);
         assert!(
-            check.message.ends_with("(in #1, #2, #3, #4, #5 and 3 more)"),
+            check
+                .message
+                .ends_with("(in #1, #2, #3, #4, #5 and 3 more)"),
             "{}",
             check.message
         );

@@ -453,6 +453,8 @@ pub struct App {
     pub(crate) view: Option<FlowView>,
     pub(crate) prompt: Option<Prompt>,
     pub(crate) help: bool,
+    /// First line of the help overlay shown (it is longer than a small screen).
+    pub(crate) help_scroll: usize,
     pub(crate) reveal: bool,
     pub(crate) meta: Meta,
     pub(crate) message: Option<String>,
@@ -497,6 +499,7 @@ impl App {
             view: None,
             prompt: None,
             help: false,
+            help_scroll: 0,
             reveal: false,
             meta: config.meta,
             message: None,
@@ -577,6 +580,11 @@ impl App {
     /// True while the help overlay is shown.
     pub fn help_shown(&self) -> bool {
         self.help
+    }
+
+    /// The first line of the help overlay shown.
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
 
     /// True while follow mode is on.
@@ -736,7 +744,10 @@ impl App {
         let store = &self.store;
         let by_seq = |list: &mut Vec<FlowId>| {
             let Some(seq) = store.seq(id) else { return };
-            match (list.binary_search_by_key(&seq, |x| store.seq(*x).unwrap_or(0)), now) {
+            match (
+                list.binary_search_by_key(&seq, |x| store.seq(*x).unwrap_or(0)),
+                now,
+            ) {
                 (Ok(i), false) => {
                     list.remove(i);
                 }
@@ -1102,6 +1113,20 @@ impl App {
             match action {
                 Some(Action::Quit) => return Control::Quit,
                 Some(Action::Help | Action::Back) => self.help = false,
+                Some(a @ (Action::Down | Action::Up | Action::PageDown | Action::PageUp)) => {
+                    let page = self.list_height();
+                    self.help_scroll = match a {
+                        Action::Down => self.help_scroll + 1,
+                        Action::Up => self.help_scroll.saturating_sub(1),
+                        Action::PageDown => self.help_scroll + page,
+                        _ => self.help_scroll.saturating_sub(page),
+                    }
+                    .min(super::ui::help::lines().len().saturating_sub(1));
+                }
+                Some(Action::First) => self.help_scroll = 0,
+                Some(Action::Last) => {
+                    self.help_scroll = super::ui::help::lines().len().saturating_sub(1)
+                }
                 _ => {}
             }
             return Control::Continue;
@@ -1227,7 +1252,10 @@ impl App {
                 }
                 self.message = Some(format!("follow {}", if self.follow { "on" } else { "off" }));
             }
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
             Action::Copy => {
                 if let Some(f) = self.selected_id().and_then(|id| self.store.get(id)) {
@@ -1303,7 +1331,10 @@ impl App {
             Action::SearchNext => self.flow_search_next(),
             Action::Mark => self.toggle_mark(),
             Action::Replay => return self.replay(),
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
             Action::Open
             | Action::Filter
@@ -1566,12 +1597,10 @@ impl App {
         };
         let text = prompt.input.trim().to_string();
         match prompt.kind {
-            PromptKind::Filter => {
-                match self.set_filter(&text) {
-                    Ok(()) => self.prompt = None,
-                    Err(e) => self.set_prompt_error(e),
-                }
-            }
+            PromptKind::Filter => match self.set_filter(&text) {
+                Ok(()) => self.prompt = None,
+                Err(e) => self.set_prompt_error(e),
+            },
             PromptKind::ListSearch => match filter::parse(&text) {
                 Ok(f) => {
                     self.list_search = Some(f);
@@ -1727,7 +1756,10 @@ impl App {
                     return self.list_action(Action::Follow);
                 }
             }
-            Command::Help => self.help = true,
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Command::Quit => return Control::Quit,
         }
         Control::Continue
@@ -1817,9 +1849,9 @@ impl App {
         let lines = match (&self.stories, &self.story_job) {
             (Some(stories), _) => flow_view::story_lines(id, stories, &self.store),
             (None, job) => {
-                let (pass, done) = job.as_ref().map_or((1, 0), |j| {
-                    (if j.placing { 2 } else { 1 }, j.done)
-                });
+                let (pass, done) = job
+                    .as_ref()
+                    .map_or((1, 0), |j| (if j.placing { 2 } else { 1 }, j.done));
                 vec![TextLine::new(
                     format!(
                         "building stories… pass {pass} of 2, {done} of {} flows",

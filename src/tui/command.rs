@@ -29,10 +29,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("goto", "N", "select flow #N"),
     c("mark", "", "mark / unmark the selected flow"),
     c("marked", "", "show marked flows only (toggle)"),
-    c("export", "har|redacted FILE", "write marked (or shown) flows"),
+    c(
+        "export",
+        "har|redacted FILE",
+        "write marked (or shown) flows",
+    ),
     c("replay", "", "replay the selected flow"),
     c("clear", "", "clear the list (asks first)"),
-    c("set", "order NAME|reverse on|off|follow on|off", "list settings"),
+    c(
+        "set",
+        "order NAME|reverse on|off|follow on|off",
+        "list settings",
+    ),
     c("help", "", "this help"),
     c("quit", "", "quit"),
 ];
@@ -132,7 +140,9 @@ fn resolve(name: &str) -> Result<&'static CommandSpec, String> {
         .collect();
     match matching.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!("unknown command `{name}` (tab completes; :help lists them)")),
+        [] => Err(format!(
+            "unknown command `{name}` (tab completes; :help lists them)"
+        )),
         many => Err(format!(
             "`{name}` is ambiguous: {}",
             many.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
@@ -165,14 +175,19 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
         Some((p, _)) => Err(err(*p, format!("`{}` takes no argument", spec.name))),
     };
     match spec.name {
-        "filter" => Ok(Command::Filter((!rest.is_empty()).then(|| rest.to_string()))),
+        "filter" => Ok(Command::Filter(
+            (!rest.is_empty()).then(|| rest.to_string()),
+        )),
         "search" if rest.is_empty() => Err(err(end, "`search` needs a filter expression")),
         "search" => Ok(Command::Search(rest.to_string())),
         "goto" => match ws.get(1) {
             None => Err(err(end, "`goto` needs a flow number")),
             Some((p, w)) => match w.trim_start_matches('#').parse::<u64>() {
                 Ok(n) if n >= 1 && ws.len() == 2 => Ok(Command::Goto(crate::flow::FlowId(n - 1))),
-                _ => Err(err(*p, format!("`goto` needs a flow number (as in the # column), not `{rest}`"))),
+                _ => Err(err(
+                    *p,
+                    format!("`goto` needs a flow number (as in the # column), not `{rest}`"),
+                )),
             },
         },
         "mark" => no_args(Command::Mark),
@@ -198,22 +213,32 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
         }
         "set" => {
             let Some(&(p, what)) = ws.get(1) else {
-                return Err(err(end, format!("`set` needs one of {}", SETTINGS.join(", "))));
+                return Err(err(
+                    end,
+                    format!("`set` needs one of {}", SETTINGS.join(", ")),
+                ));
             };
             let value = ws.get(2);
             let after = value.map_or(end, |(q, _)| *q);
             let cmd = match what.to_ascii_lowercase().as_str() {
                 "order" => match value {
-                    Some((q, v)) => match ORDERS.iter().find(|o| o.name().eq_ignore_ascii_case(v)) {
-                        Some(o) => Command::Order(*o),
-                        None => {
-                            return Err(err(
-                                *q,
-                                format!("unknown order `{v}` (one of {})", order_names()),
-                            ));
+                    Some((q, v)) => {
+                        match ORDERS.iter().find(|o| o.name().eq_ignore_ascii_case(v)) {
+                            Some(o) => Command::Order(*o),
+                            None => {
+                                return Err(err(
+                                    *q,
+                                    format!("unknown order `{v}` (one of {})", order_names()),
+                                ));
+                            }
                         }
-                    },
-                    None => return Err(err(end, format!("`set order` needs one of {}", order_names()))),
+                    }
+                    None => {
+                        return Err(err(
+                            end,
+                            format!("`set order` needs one of {}", order_names()),
+                        ));
+                    }
                 },
                 "reverse" => Command::Reverse(on_off(after, value, "reverse")?),
                 "follow" => Command::Follow(on_off(after, value, "follow")?),
@@ -235,7 +260,11 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
 }
 
 fn order_names() -> String {
-    ORDERS.iter().map(|o| o.name()).collect::<Vec<_>>().join(", ")
+    ORDERS
+        .iter()
+        .map(|o| o.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The result of pressing tab in the command prompt.
@@ -345,7 +374,10 @@ mod tests {
         assert_eq!(parse("marked"), Ok(Command::MarkedOnly));
         assert_eq!(parse("EXP har a.har"), parse("export har a.har"));
         let e = parse("se x").unwrap_err();
-        assert_eq!((e.pos, e.message.as_str()), (0, "`se` is ambiguous: search, set"));
+        assert_eq!(
+            (e.pos, e.message.as_str()),
+            (0, "`se` is ambiguous: search, set")
+        );
         let e = parse("  frobnicate").unwrap_err();
         assert_eq!(e.pos, 2);
         assert!(e.message.starts_with("unknown command `frobnicate`"));
@@ -386,7 +418,11 @@ mod tests {
         assert_eq!(parse("set follow off"), Ok(Command::Follow(false)));
         let e = parse("set order fast").unwrap_err();
         assert_eq!(e.pos, 10);
-        assert!(e.message.starts_with("unknown order `fast`"), "{}", e.message);
+        assert!(
+            e.message.starts_with("unknown order `fast`"),
+            "{}",
+            e.message
+        );
         assert_eq!(parse("set colour red").unwrap_err().pos, 4);
         assert_eq!(parse("set reverse maybe").unwrap_err().pos, 12);
         assert_eq!(parse("mark now").unwrap_err().pos, 5);
@@ -408,7 +444,11 @@ mod tests {
         assert_eq!(complete("set order ").candidates.len(), 6);
         assert_eq!(complete("set rev").input, "set reverse ");
         assert_eq!(complete("export r").input, "export redacted ");
-        assert_eq!(complete("filter ~d x").input, "filter ~d x", "nothing to complete");
+        assert_eq!(
+            complete("filter ~d x").input,
+            "filter ~d x",
+            "nothing to complete"
+        );
         assert_eq!(complete("zz").input, "zz");
     }
 }

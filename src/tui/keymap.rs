@@ -168,7 +168,12 @@ pub static BINDINGS: &[Binding] = &[
         "copy the value (tree node, else the URL)",
     ),
     b("x", None, A::CopyCurl, "copy the request as curl"),
-    b(":", None, A::Command, "command prompt (tab completes; commands below)"),
+    b(
+        ":",
+        None,
+        A::Command,
+        "command prompt (tab completes; commands below)",
+    ),
     b("?", None, A::Help, "this help"),
 ];
 

@@ -96,3 +96,28 @@ fn help_overlay() {
     chars(&mut app, "?");
     insta::assert_snapshot!(draw(&app).backend());
 }
+
+#[test]
+fn help_overlay_scrolled_to_the_commands() {
+    let mut app = sample_app();
+    chars(&mut app, "?G");
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn command_prompt_with_completion_candidates() {
+    let mut app = sample_app();
+    chars(&mut app, ":ma");
+    keys(&mut app, &[KeyCode::Tab]);
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn a_filter_half_applied_keeps_the_old_list_and_says_so() {
+    let mut app = sample_app();
+    app.set_work_slice(4);
+    chars(&mut app, "f~k saml");
+    keys(&mut app, &[KeyCode::Enter]);
+    assert!(app.busy());
+    insta::assert_snapshot!(draw(&app).backend());
+}

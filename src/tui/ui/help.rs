@@ -43,8 +43,9 @@ pub fn lines() -> Vec<String> {
     out
 }
 
-/// Draws the overlay over `area`.
-pub fn render(frame: &mut Frame, area: Rect) {
+/// Draws the overlay over `area`, from help line `scroll` on (j/k and the page keys scroll it
+/// when the screen is shorter than the help).
+pub fn render(frame: &mut Frame, area: Rect, scroll: usize) {
     let text = lines();
     let h = (text.len() as u16 + 2).min(area.height);
     let w = 84.min(area.width);
@@ -55,11 +56,23 @@ pub fn render(frame: &mut Frame, area: Rect) {
         .flex(Flex::Center)
         .areas(row);
     frame.render_widget(Clear, rect);
+    let more = text.len().saturating_sub(usize::from(h.saturating_sub(2)));
+    let title = if more > 0 {
+        " keys (? or esc to close; j/k scroll) "
+    } else {
+        " keys (? or esc to close) "
+    };
     let block = Block::bordered()
-        .title(" keys (? or esc to close) ")
+        .title(title)
         .title_style(Style::new().add_modifier(Modifier::BOLD));
     frame.render_widget(
-        Paragraph::new(text.into_iter().map(Line::raw).collect::<Vec<_>>()).block(block),
+        Paragraph::new(
+            text.into_iter()
+                .skip(scroll.min(more))
+                .map(Line::raw)
+                .collect::<Vec<_>>(),
+        )
+        .block(block),
         rect,
     );
 }

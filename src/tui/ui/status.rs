@@ -99,7 +99,10 @@ pub fn render(frame: &mut Frame, bar: Rect, line: Rect, app: &App) {
                     Span::raw(p.input.clone()),
                     Span::raw("▏"),
                     Span::styled(
-                        p.hint.as_ref().map(|h| format!("  {h}")).unwrap_or_default(),
+                        p.hint
+                            .as_ref()
+                            .map(|h| format!("  {h}"))
+                            .unwrap_or_default(),
                         Style::new().fg(Color::DarkGray),
                     ),
                 ]),
