@@ -394,8 +394,12 @@ pub(crate) struct Rebuild {
     next: u64,
     /// Flows tested so far.
     pub(crate) done: usize,
-    /// The flows that pass, in store order.
-    passed: Vec<FlowId>,
+    /// The flows that pass, in store order, each with its sort key ([`App::order_key`]).
+    passed: Vec<(FlowId, u64)>,
+    /// Method or host names met so far, numbered in order of appearance (string orders).
+    names: HashMap<String, u64>,
+    /// Every flow is tested; what is left is sorting.
+    scanned: bool,
     /// Say how many match when done (a new filter).
     announce: bool,
 }
@@ -741,31 +745,43 @@ impl App {
     /// now passes or not, or leaves it to the rebuild under way.
     fn recheck(&mut self, id: FlowId) {
         let now = self.store.get(id).is_some_and(|f| self.passes(f));
-        let store = &self.store;
-        let by_seq = |list: &mut Vec<FlowId>| {
-            let Some(seq) = store.seq(id) else { return };
-            match (
-                list.binary_search_by_key(&seq, |x| store.seq(*x).unwrap_or(0)),
-                now,
-            ) {
-                (Ok(i), false) => {
-                    list.remove(i);
-                }
-                (Err(i), true) => list.insert(i, id),
-                _ => {}
-            }
+        let Some(seq) = self.store.seq(id) else {
+            return;
         };
-        if let Some(job) = &mut self.rebuild {
+        if let Some(mut job) = self.rebuild.take() {
             // A flow the rebuild has not reached is tested when it gets there.
-            if store.seq(id).is_some_and(|s| s < job.next) {
-                by_seq(&mut job.passed);
+            if seq < job.next {
+                let at = job
+                    .passed
+                    .binary_search_by_key(&seq, |(x, _)| self.store.seq(*x).unwrap_or(0));
+                match (at, now, self.store.get(id)) {
+                    (Ok(i), false, _) => {
+                        job.passed.remove(i);
+                    }
+                    (Err(i), true, Some(f)) => {
+                        let k = self.order_key(f, &mut job.names);
+                        job.passed.insert(i, (id, k));
+                    }
+                    _ => {}
+                }
             }
+            self.rebuild = Some(job);
             return;
         }
         let keep = self.selected_id();
         if self.order == Order::Time {
             // The list is in store order: the flow goes where it belongs.
-            by_seq(&mut self.shown);
+            let store = &self.store;
+            let at = self
+                .shown
+                .binary_search_by_key(&seq, |x| store.seq(*x).unwrap_or(0));
+            match (at, now) {
+                (Ok(i), false) => {
+                    self.shown.remove(i);
+                }
+                (Err(i), true) => self.shown.insert(i, id),
+                _ => {}
+            }
         } else {
             match (now, self.shown.iter().position(|x| *x == id)) {
                 (true, None) => self.start_rebuild("sorting", false),
@@ -834,7 +850,7 @@ impl App {
             self.cache.remove(*id);
         }
         if let Some(job) = &mut self.rebuild {
-            job.passed.retain(|id| !gone.contains(id));
+            job.passed.retain(|(id, _)| !gone.contains(id));
         }
         self.invalidate_stories(false);
         let before = self.shown.len();
@@ -934,6 +950,8 @@ impl App {
             next: self.store.first_seq(),
             done: 0,
             passed: Vec::new(),
+            names: HashMap::new(),
+            scanned: false,
             announce,
         });
     }
@@ -965,7 +983,8 @@ impl App {
             if let Some(f) = self.store.at_seq(seq)
                 && self.passes(f)
             {
-                job.passed.push(f.id);
+                let k = self.order_key(f, &mut job.names);
+                job.passed.push((f.id, k));
             }
             seq += 1;
             job.done += 1;
@@ -976,10 +995,37 @@ impl App {
             self.rebuild = Some(job);
             return;
         }
+        // Sorting 100,000 keys takes a few milliseconds: when this slice has used half its
+        // budget, the sort gets a slice of its own.
+        if self.order != Order::Time && !job.scanned && start.elapsed() >= WORK_BUDGET / 2 {
+            job.scanned = true;
+            self.rebuild = Some(job);
+            return;
+        }
         let keep = self.selected_id();
-        let mut shown = job.passed;
-        self.sort(&mut shown);
-        self.shown = shown;
+        let mut passed = job.passed;
+        if matches!(self.order, Order::Method | Order::Host) {
+            // Keys are names numbered by first appearance: renumber them in name order.
+            let mut names: Vec<(&String, u64)> = job.names.iter().map(|(n, k)| (n, *k)).collect();
+            names.sort_unstable();
+            let mut rank = vec![0u64; names.len()];
+            for (r, (_, k)) in names.iter().enumerate() {
+                if let Some(slot) = usize::try_from(*k).ok().and_then(|k| rank.get_mut(k)) {
+                    *slot = r as u64;
+                }
+            }
+            for (_, k) in &mut passed {
+                *k = usize::try_from(*k)
+                    .ok()
+                    .and_then(|i| rank.get(i).copied())
+                    .unwrap_or(u64::MAX);
+            }
+        }
+        if self.order != Order::Time {
+            // Stable: equal keys stay in store order.
+            passed.sort_by_key(|(_, k)| *k);
+        }
+        self.shown = passed.into_iter().map(|(id, _)| id).collect();
         self.reselect(keep);
         if self.follow {
             self.select_newest();
@@ -990,6 +1036,31 @@ impl App {
                 self.shown.len(),
                 self.store.len()
             ));
+        }
+    }
+
+    /// What the list is sorted by, as a number: the status (no response last), the response
+    /// size, the duration in microseconds, or for method and host the name's number in `names`
+    /// (by first appearance; [`App::step_rebuild`] renumbers them in name order at the end).
+    /// Arrival order needs no key.
+    fn order_key(&self, f: &Flow, names: &mut HashMap<String, u64>) -> u64 {
+        let mut name = |n: std::borrow::Cow<'_, str>| {
+            if let Some(k) = names.get(n.as_ref()) {
+                return *k;
+            }
+            let k = names.len() as u64;
+            names.insert(n.into_owned(), k);
+            k
+        };
+        match self.order {
+            Order::Time => 0,
+            Order::Method => name(std::borrow::Cow::Borrowed(f.request.method.as_str())),
+            Order::Host => name(std::borrow::Cow::Owned(f.host())),
+            Order::Status => f
+                .response()
+                .map_or(u64::from(u16::MAX), |r| u64::from(r.status)),
+            Order::Size => f.response().map_or(0, |r| r.body.size),
+            Order::Duration => f.timings.total.map_or(0, |ms| (ms * 1000.0) as u64),
         }
     }
 
@@ -1029,42 +1100,6 @@ impl App {
         }
         self.stories = Some(Arc::new(job.builder.finish()));
         self.fill_story();
-    }
-
-    /// Sorts ids (in store order) by the current order; the sort is stable, so equal keys stay
-    /// in store order.
-    fn sort(&self, shown: &mut [FlowId]) {
-        let store = &self.store;
-        match self.order {
-            Order::Time => {}
-            Order::Method => shown.sort_by_cached_key(|id| {
-                store
-                    .get(*id)
-                    .map(|f| f.request.method.clone())
-                    .unwrap_or_default()
-            }),
-            Order::Host => {
-                shown.sort_by_cached_key(|id| store.get(*id).map(|f| f.host()).unwrap_or_default())
-            }
-            Order::Status => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.response().map(|r| r.status))
-                    .unwrap_or(u16::MAX)
-            }),
-            Order::Size => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.response().map(|r| r.body.size))
-                    .unwrap_or(0)
-            }),
-            Order::Duration => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.timings.total)
-                    .map_or(0, |ms| (ms * 1000.0) as u64)
-            }),
-        }
     }
 
     fn refresh(&mut self) {
@@ -1379,7 +1414,7 @@ impl App {
                 let keep = self.selected_id();
                 self.shown.retain(|x| *x != id);
                 if let Some(job) = &mut self.rebuild {
-                    job.passed.retain(|x| *x != id);
+                    job.passed.retain(|(x, _)| *x != id);
                 }
                 if keep != Some(id) {
                     self.reselect(keep);
