@@ -9,7 +9,10 @@
 //! State and key handling live in [`app`], drawing in [`ui`], the key table in [`keymap`].
 //! A capture file is read on a background thread ([`spawn_loader`]) whose worker pool decodes
 //! each flow once for its digest and sends batches in capture order, so the first screen shows
-//! while the rest loads and the UI thread never decodes in bulk.
+//! while the rest loads and the UI thread never decodes in bulk. Work over every flow that the
+//! UI thread does itself (applying a filter or an order, building the stories) runs in slices:
+//! while [`App::busy`], the loop sends [`Event::Work`] whenever no key, flow or batch is ready,
+//! and draws after each slice.
 
 pub mod app;
 pub mod command;
