@@ -192,16 +192,28 @@ fn main() {
         name: "batch + redraw while loading",
         samples: vec![],
     };
+    let mut slowest = (Duration::ZERO, 0, 0);
     while !done {
         let Some(ev) = rx.blocking_recv() else { break };
         done = matches!(ev, Event::LoadDone(_));
+        let before = app.store().len();
         let t = Instant::now();
         app.update(ev);
         terminal
             .draw(|f| idscope::tui::ui::render(f, &app))
             .unwrap();
-        frames_while_loading.samples.push(t.elapsed());
+        let took = t.elapsed();
+        if took > slowest.0 {
+            slowest = (took, before, app.store().len());
+        }
+        frames_while_loading.samples.push(took);
     }
+    println!(
+        "slowest batch + redraw while loading: {:.1} ms, taking the store from {} to {} flows",
+        slowest.0.as_secs_f64() * 1e3,
+        slowest.1,
+        slowest.2
+    );
     let _ = loader.join();
     println!(
         "full load (parse, then decode every flow for its digest on {} worker threads): {:.2} s, {} flows",
