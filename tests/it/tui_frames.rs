@@ -1,5 +1,7 @@
 //! `TestBackend` snapshots of the main TUI screens (insta): the flow list with kinds, summaries
-//! and colours, the flow view's tabs, the filter prompt with an error, and the help overlay.
+//! and colours, the flow view's tabs, the filter prompt with an error, a filter half applied
+//! (old list, `filtering… N/M`), the `:` prompt with completion candidates, and the help
+//! overlay (top, and scrolled to the commands).
 //! Frames are deterministic: the app's clock and the flows' times are fixed.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
