@@ -3,8 +3,11 @@
 //! * time to first frame: from opening the file to a drawn frame whose list is full, while the
 //!   background loader is still reading (goal ≤ 1.5 s);
 //! * key press to frame: `App::update` for a key plus the redraw, for moves, page jumps, opening
-//!   a flow (decode on selection), switching tabs, and applying a filter over every flow
-//!   (goal ≤ 16 ms);
+//!   a flow (decode on selection), switching tabs, applying a filter over every flow, changing
+//!   the order, and a first visit to the Story tab (goal ≤ 16 ms);
+//! * for the keys that start work over every flow (a filter, an order, stories), also the time
+//!   until the result is complete: the loop then runs one slice per turn (`Event::Work`) with a
+//!   frame after each, as `tui::event_loop` does when idle;
 //! * the render cost per frame on its own, and the full load time (the loader's worker pool
 //!   decodes every flow for its digest) for reference.
 //!
@@ -60,6 +63,33 @@ fn templates(root: &Path) -> Vec<Flow> {
 
 fn key(c: KeyCode) -> Event {
     Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// Runs `ev` and draws (the key-to-frame time), then runs slices of work with a frame after
+/// each until the app is idle. Returns (key to frame, key to complete, slices, longest slice).
+fn until_idle(
+    terminal: &mut Terminal<TestBackend>,
+    app: &mut App,
+    ev: Event,
+) -> (Duration, Duration, usize, Duration) {
+    let t = Instant::now();
+    app.update(ev);
+    terminal.draw(|f| idscope::tui::ui::render(f, app)).unwrap();
+    let first = t.elapsed();
+    let mut slices = 0;
+    let mut longest = Duration::ZERO;
+    while app.busy() {
+        let s = Instant::now();
+        app.update(Event::Work);
+        terminal.draw(|f| idscope::tui::ui::render(f, app)).unwrap();
+        longest = longest.max(s.elapsed());
+        slices += 1;
+    }
+    (first, t.elapsed(), slices, longest)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 struct Stats {
@@ -162,22 +192,52 @@ fn main() {
         name: "batch + redraw while loading",
         samples: vec![],
     };
+    let mut slowest = (Duration::ZERO, 0, 0);
     while !done {
         let Some(ev) = rx.blocking_recv() else { break };
         done = matches!(ev, Event::LoadDone(_));
+        let before = app.store().len();
         let t = Instant::now();
         app.update(ev);
         terminal
             .draw(|f| idscope::tui::ui::render(f, &app))
             .unwrap();
-        frames_while_loading.samples.push(t.elapsed());
+        let took = t.elapsed();
+        if took > slowest.0 {
+            slowest = (took, before, app.store().len());
+        }
+        frames_while_loading.samples.push(took);
     }
+    println!(
+        "slowest batch + redraw while loading: {:.1} ms, taking the store from {} to {} flows",
+        slowest.0.as_secs_f64() * 1e3,
+        slowest.1,
+        slowest.2
+    );
     let _ = loader.join();
     println!(
         "full load (parse, then decode every flow for its digest on {} worker threads): {:.2} s, {} flows",
         idscope::analysis::pipeline::default_workers(),
         start.elapsed().as_secs_f64(),
         app.store().len()
+    );
+    // After the load the app builds the stories in the background (idle turns of the loop).
+    let t = Instant::now();
+    let mut slices = 0;
+    let mut longest = Duration::ZERO;
+    while app.busy() {
+        let s = Instant::now();
+        app.update(Event::Work);
+        terminal
+            .draw(|f| idscope::tui::ui::render(f, &app))
+            .unwrap();
+        longest = longest.max(s.elapsed());
+        slices += 1;
+    }
+    println!(
+        "stories built after the load: {:.1} ms in {slices} slices (longest slice + frame {:.2} ms)",
+        ms(t.elapsed()),
+        ms(longest)
     );
 
     // Render alone, the list full.
@@ -245,16 +305,30 @@ fn main() {
         }
     }
     all.extend([open, tabs, back]);
-    // Applying a filter re-evaluates every flow (digest-based operators).
+    // Applying a filter tests every flow: the key's frame comes after the first slice, the
+    // result when the last slice is done.
     let mut filter = Stats {
-        name: "enter on a filter (all flows)",
+        name: "enter on a filter (1st frame)",
         samples: vec![],
     };
+    let mut filter_done = Stats {
+        name: "enter on a filter (complete)",
+        samples: vec![],
+    };
+    println!(
+        "filters over {} flows (key → first frame / → result complete):",
+        app.store().len()
+    );
     for expr in [
         "~k saml",
         "~d login & ~c 200",
         "~finding error",
         "~op Provision",
+        "~claim upn=alice",
+        "~hq soapaction",
+        "!~k realm & ~m POST",
+        "~b invalid_grant",
+        "",
     ] {
         app.update(key(KeyCode::Char('f')));
         app.update(Event::Key(KeyEvent::new(
@@ -264,19 +338,61 @@ fn main() {
         for c in expr.chars() {
             app.update(key(KeyCode::Char(c)));
         }
-        let t = Instant::now();
-        app.update(key(KeyCode::Enter));
-        terminal
-            .draw(|f| idscope::tui::ui::render(f, &app))
-            .unwrap();
-        filter.samples.push(t.elapsed());
+        let (first, done, slices, longest) =
+            until_idle(&mut terminal, &mut app, key(KeyCode::Enter));
+        filter.samples.push(first);
+        filter_done.samples.push(done);
         println!(
-            "  filter {expr:<22} → {} of {} flows",
+            "  filter {:<22} {:>7.2} ms / {:>8.2} ms ({slices} more slices, longest + frame {:.2} ms) → {} of {} flows",
+            if expr.is_empty() { "(cleared)" } else { expr },
+            ms(first),
+            ms(done),
+            ms(longest),
             app.shown().len(),
             app.store().len()
         );
     }
     all.push(filter);
+    all.push(filter_done);
+    // The order key sorts every shown flow.
+    println!("order key `o` (key → first frame / → complete):");
+    for _ in 0..6 {
+        let (first, done, slices, _) = until_idle(&mut terminal, &mut app, key(KeyCode::Char('o')));
+        println!(
+            "  → {:<9} {:>7.2} ms / {:>8.2} ms ({slices} more slices)",
+            app.message().unwrap_or("").trim_start_matches("order: "),
+            ms(first),
+            ms(done)
+        );
+    }
+    // A first visit to the Story tab when the stories are not built: a replayed flow arrives
+    // (which makes them stale), then the user opens a flow and tabs to Story.
+    app.update(Event::Replayed(Box::new(templates[0].clone())));
+    app.update(key(KeyCode::Char('g')));
+    app.update(key(KeyCode::Enter));
+    for _ in 0..2 {
+        app.update(key(KeyCode::Tab));
+    }
+    let t = Instant::now();
+    app.update(key(KeyCode::Tab));
+    terminal
+        .draw(|f| idscope::tui::ui::render(f, &app))
+        .unwrap();
+    let first = t.elapsed();
+    let shown_first = app
+        .flow_view()
+        .and_then(|v| v.story.first())
+        .map(|l| l.text.clone())
+        .unwrap_or_default();
+    let (_, rest, slices, longest) = until_idle(&mut terminal, &mut app, Event::Work);
+    println!(
+        "story tab, first visit with stale stories: {:.2} ms to the first frame (\"{shown_first}\"), {:.1} ms until built ({} more slices, longest + frame {:.2} ms)",
+        ms(first),
+        ms(first + rest),
+        slices + 1,
+        ms(longest)
+    );
+    app.update(key(KeyCode::Char('q')));
     for s in &mut all {
         s.report();
     }

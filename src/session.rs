@@ -86,6 +86,29 @@ impl FlowStore {
         self.flows.iter()
     }
 
+    /// The sequence number of the oldest flow held. Every flow pushed gets the next number and
+    /// keeps it, so a number says where a flow is even after older ones were evicted: work done
+    /// over the store in slices (a filter pass, a story build) resumes from a sequence number.
+    pub fn first_seq(&self) -> u64 {
+        self.first_seq
+    }
+
+    /// The sequence number the next flow pushed will get.
+    pub fn end_seq(&self) -> u64 {
+        self.first_seq + self.flows.len() as u64
+    }
+
+    /// The flow with sequence number `seq`, if still held.
+    pub fn at_seq(&self, seq: u64) -> Option<&Flow> {
+        self.flows
+            .get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)
+    }
+
+    /// The sequence number of flow `id`.
+    pub fn seq(&self, id: FlowId) -> Option<u64> {
+        self.index.get(&id).copied()
+    }
+
     /// The flow at arrival position `pos`.
     pub fn at(&self, pos: usize) -> Option<&Flow> {
         self.flows.get(pos)
@@ -290,6 +313,11 @@ mod tests {
         assert!(s.get(FlowId(0)).is_none());
         assert_eq!(s.at(0).unwrap().id, FlowId(1));
         assert_eq!(s.position(FlowId(2)), Some(1));
+        assert_eq!((s.first_seq(), s.end_seq()), (1, 3));
+        assert_eq!(s.seq(FlowId(2)), Some(2));
+        assert_eq!(s.at_seq(2).map(|f| f.id), Some(FlowId(2)));
+        assert!(s.at_seq(0).is_none(), "evicted");
+        assert!(s.at_seq(3).is_none(), "not yet pushed");
         let late = s.apply(FlowEvent::Response {
             id: FlowId(0),
             response: response(200, "text/plain", b""),

@@ -1,6 +1,6 @@
 //! A flow's digest: the few facts a flow list and a filter need about every flow, distilled from
 //! its full [`FlowReport`] once, so that a 100,000-flow capture can be listed, coloured and
-//! filtered by decoded kind without keeping 100,000 decoded trees in memory. The full report is
+//! filtered by decoded kind, operation, finding or claim without keeping 100,000 decoded trees in memory. The full report is
 //! decoded again (and cached) only for the flow a user opens. This module does not decode; it
 //! reads a report.
 
@@ -25,6 +25,8 @@ pub struct Digest {
     pub findings: usize,
     /// SOAP operations and WS-Addressing actions (`~op`).
     pub ops: Vec<String>,
+    /// JWT claims and SAML attributes (`~claim`), packed (see [`Claims`]).
+    pub claims: Claims,
     /// What the flow contributes to stories.
     pub story: Option<Facts>,
 }
@@ -46,8 +48,48 @@ impl Digest {
             worst: findings.iter().map(|(_, _, f)| f.severity).max(),
             findings: findings.len(),
             ops: ops(flow, report),
+            claims: Claims::new(&claims(report)),
             story: story::facts(flow, report),
         }
+    }
+}
+
+/// A flow's claims, `(name, value)` pairs packed into one string so that a flow costs one
+/// allocation for all its claims (none when it has none): each pair is `name US value RS`
+/// (ASCII unit and record separators). Those two control characters, should a name or value
+/// contain them, are stored as spaces; nothing else is changed, so `~claim` regexes see the
+/// values as decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims(String);
+
+const UNIT: char = '\u{1f}';
+const RECORD: char = '\u{1e}';
+
+impl Claims {
+    /// Packs `pairs`.
+    pub fn new(pairs: &[(String, String)]) -> Self {
+        let len = pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        let mut s = String::with_capacity(len);
+        let clean = |c: char| if c == UNIT || c == RECORD { ' ' } else { c };
+        for (n, v) in pairs {
+            s.extend(n.chars().map(clean));
+            s.push(UNIT);
+            s.extend(v.chars().map(clean));
+            s.push(RECORD);
+        }
+        Claims(s)
+    }
+
+    /// The pairs, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .split_terminator(RECORD)
+            .map(|p| p.split_once(UNIT).unwrap_or((p, "")))
+    }
+
+    /// True when the flow has no claims.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -147,5 +189,25 @@ mod tests {
         assert_eq!(d.ops, vec!["FinalizeExport", "urn:Provision"]);
         assert_eq!(d.story.map(|s| s.step), Some("FinalizeExport".into()));
         assert_eq!(claims(&report), vec![("upn".into(), "alice@x".into())]);
+        assert_eq!(
+            d.claims.iter().collect::<Vec<_>>(),
+            vec![("upn", "alice@x")]
+        );
+    }
+
+    #[test]
+    fn packed_claims_round_trip_and_separators_in_values_become_spaces() {
+        let pairs = vec![
+            ("upn".to_string(), "alice@x".to_string()),
+            ("odd".to_string(), "a\u{1e}b\u{1f}c".to_string()),
+            ("empty".to_string(), String::new()),
+        ];
+        let c = Claims::new(&pairs);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![("upn", "alice@x"), ("odd", "a b c"), ("empty", "")]
+        );
+        assert!(Claims::new(&[]).is_empty());
+        assert_eq!(Claims::new(&[]).iter().count(), 0);
     }
 }

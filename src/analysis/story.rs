@@ -319,24 +319,58 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
 
 /// Groups facts (in capture order) into stories and runs the checks. A story of a kind goes on
 /// while flows of that kind come; a starting step (realm, ServiceProviderConfig, device
-/// registration) after other steps begins the next story of that kind.
+/// registration) after other steps begins the next story of that kind. This is [`Builder`] fed
+/// in one go.
 pub fn build<'a>(facts: impl IntoIterator<Item = (FlowId, &'a Facts)>) -> Vec<Story> {
     let facts: Vec<(FlowId, &Facts)> = facts.into_iter().collect();
-    let mut stories: Vec<Story> = Vec::new();
-    let mut open: HashMap<StoryKind, usize> = HashMap::new();
-    // Where each value was first seen, by kind of value.
-    let mut first: HashMap<(What, u64), (usize, FlowId)> = HashMap::new();
-    let mut anchors: Vec<FlowId> = Vec::new();
-    for (pos, (id, f)) in facts.iter().enumerate() {
+    let mut b = Builder::default();
+    for (id, f) in &facts {
+        b.learn(*id, f);
+    }
+    for (id, f) in &facts {
+        b.place(*id, f);
+    }
+    b.finish()
+}
+
+/// [`build`] in resumable steps, so that a caller with a frame to draw (the TUI) can spread the
+/// work over several turns: first every flow's facts go through [`Builder::learn`] (where each
+/// value is first seen), then the same facts in the same order through [`Builder::place`]
+/// (grouping and checks, which need to know every value), then [`Builder::finish`]. Feeding
+/// other facts to the second pass than to the first gives meaningless checks; the caller
+/// starts over when its flows change.
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// Where each value was first seen (position among the learned facts, flow).
+    first: HashMap<(What, u64), (usize, FlowId)>,
+    /// Flows that provisioned a SourceAnchor, in order.
+    anchors: Vec<FlowId>,
+    learned: usize,
+    placed: usize,
+    stories: Vec<Story>,
+    open: HashMap<StoryKind, usize>,
+}
+
+impl Builder {
+    /// First pass: remembers where each of the flow's values was first seen.
+    pub fn learn(&mut self, id: FlowId, f: &Facts) {
+        let pos = self.learned;
+        self.learned += 1;
         for v in &f.values {
-            first.entry((v.what, v.key)).or_insert((pos, *id));
-            if v.what == What::AnchorProvisioned && !anchors.contains(id) {
-                anchors.push(*id);
+            self.first.entry((v.what, v.key)).or_insert((pos, id));
+            // Facts come in capture order, so a flow already listed is the last one.
+            if v.what == What::AnchorProvisioned && self.anchors.last() != Some(&id) {
+                self.anchors.push(id);
             }
         }
     }
-    for (pos, (id, f)) in facts.iter().enumerate() {
-        let idx = match open.get(&f.kind) {
+
+    /// Second pass: puts the flow in its story and checks its values.
+    pub fn place(&mut self, id: FlowId, f: &Facts) {
+        let pos = self.placed;
+        self.placed += 1;
+        let stories = &mut self.stories;
+        let idx = match self.open.get(&f.kind) {
             Some(&i) if !(f.starts && stories.get(i).is_some_and(|s| !s.steps.is_empty())) => i,
             _ => {
                 stories.push(Story {
@@ -345,20 +379,40 @@ pub fn build<'a>(facts: impl IntoIterator<Item = (FlowId, &'a Facts)>) -> Vec<St
                     checks: vec![],
                 });
                 let i = stories.len() - 1;
-                open.insert(f.kind, i);
+                self.open.insert(f.kind, i);
                 i
             }
         };
-        let checks = checks_for(*id, pos, f, &first, &anchors);
+        let checks = checks_for(id, pos, f, &self.first, &self.anchors);
         if let Some(story) = stories.get_mut(idx) {
             story.steps.push(Step {
-                id: *id,
+                id,
                 label: f.step.clone(),
             });
             story.checks.extend(checks);
         }
     }
-    stories
+
+    /// The stories.
+    pub fn finish(self) -> Vec<Story> {
+        self.stories
+    }
+}
+
+/// How many provisioning flows a failed ImmutableID check names before "and N more".
+const ANCHORS_NAMED: usize = 5;
+
+fn named(ids: &[FlowId]) -> String {
+    let mut out = ids
+        .iter()
+        .take(ANCHORS_NAMED)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > ANCHORS_NAMED {
+        out.push_str(&format!(" and {} more", ids.len() - ANCHORS_NAMED));
+    }
+    out
 }
 
 fn checks_for(
@@ -427,13 +481,11 @@ fn checks_for(
                         message: format!(
                             "ImmutableID {} in {id} matches no SourceAnchor provisioned (in {})",
                             v.shown,
-                            anchors
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            named(anchors)
                         ),
-                        flows: std::iter::once(id).chain(anchors.iter().copied()).collect(),
+                        flows: std::iter::once(id)
+                            .chain(anchors.iter().copied().take(ANCHORS_NAMED))
+                            .collect(),
                     },
                 });
             }
@@ -624,6 +676,62 @@ mod tests {
         let second = &s[2];
         assert_eq!(second.checks[0].verdict, Verdict::Fail);
         assert_eq!(second.checks[0].flows, vec![FlowId(8), FlowId(3)]);
+    }
+
+    #[test]
+    fn a_failed_immutable_id_check_names_at_most_five_provisioning_flows() {
+        let anchor = Value {
+            what: What::AnchorProvisioned,
+            key: 1,
+            shown: "a".into(),
+        };
+        let provision = Facts {
+            kind: StoryKind::SyncCycle,
+            step: "ProvisionAzureADSyncObjects".into(),
+            starts: false,
+            values: vec![anchor],
+        };
+        let signin = Facts {
+            kind: StoryKind::FederatedSignIn,
+            step: "wresult".into(),
+            starts: false,
+            values: vec![Value {
+                what: What::ImmutableId,
+                key: 2,
+                shown: "b".into(),
+            }],
+        };
+        let mut facts: Vec<(FlowId, &Facts)> = (0..8).map(|n| (FlowId(n), &provision)).collect();
+        facts.push((FlowId(8), &signin));
+        let s = build(facts);
+        let check = &s[1].checks[0];
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check
+                .message
+                .ends_with("(in #1, #2, #3, #4, #5 and 3 more)"),
+            "{}",
+            check.message
+        );
+        assert_eq!(check.flows.len(), 6);
+    }
+
+    #[test]
+    fn the_builder_fed_in_pieces_gives_what_build_gives() {
+        let flows = scenario();
+        let facts: Vec<(FlowId, Facts)> = flows
+            .iter()
+            .filter_map(|(fl, r)| facts(fl, r).map(|x| (fl.id, x)))
+            .collect();
+        let mut b = Builder::default();
+        for (id, f) in &facts {
+            b.learn(*id, f);
+        }
+        let (head, tail) = facts.split_at(3);
+        for (id, f) in head.iter().chain(tail) {
+            b.place(*id, f);
+        }
+        assert_eq!(b.finish(), stories(&flows));
     }
 
     #[test]

@@ -5,17 +5,27 @@
 //! calling `update` (gitui's and ratatui's habit).
 //!
 //! Decoding happens here and only here: a flow is decoded when it arrives live, or when it is
-//! opened (cached in a small LRU); rows are drawn from each flow's [`Digest`]. Rendering
-//! (`ui`) reads this state and never decodes, and the clock comes in through [`Event::Tick`].
+//! opened (cached in a small LRU); rows are drawn, and filters evaluated, from each flow's
+//! [`Digest`] (a loaded capture's digests are built by the loader's workers). Rendering (`ui`)
+//! reads this state and never decodes, and the clock comes in through [`Event::Tick`].
+//!
+//! Work over every flow is done in slices so that no key waits for it: applying a filter (or
+//! marks-only, or an order) and building the stories run a slice of at most
+//! [`WORK_BUDGET`] in the update of the key that asked, then one slice per [`Event::Work`],
+//! which the event loop sends whenever [`App::busy`] and nothing else is pending. Meanwhile the
+//! list shows the previous result and the status bar says `filtering… N/M` (the Story tab says
+//! `building stories…`). On a small capture the first slice finishes the job, so the key's own
+//! update has the result.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use idscope_decoders::{Limits, Registry, Trust};
 
+use super::command::{self, Command};
 use super::keymap::{self, Action, Context};
 use super::ui::{flow_view, tree};
 use crate::analysis::digest::Digest;
@@ -27,6 +37,13 @@ use crate::session::FlowStore;
 
 /// How many decoded reports are kept for flows the user opened.
 pub const REPORT_CACHE: usize = 256;
+
+/// The longest a slice of work (a filter pass, a story build) may run in one update: with about
+/// a millisecond to draw, a key still gets its frame within 16 ms while a job runs.
+pub const WORK_BUDGET: Duration = Duration::from_millis(8);
+
+/// How often (in flows) a slice looks at the clock.
+const CLOCK_EVERY: usize = 256;
 
 /// Something that happened, for [`App::update`].
 // Events are moved once from a channel into `update` and never stored, so the size of the flow
@@ -51,6 +68,8 @@ pub enum Event {
     Replayed(Box<Flow>),
     /// A side effect finished and has something to say (export written, copy done).
     Notice(String),
+    /// Nothing else is pending and [`App::busy`]: run the next slice of work.
+    Work,
 }
 
 /// What the event loop should do after an update.
@@ -213,6 +232,8 @@ pub enum PromptKind {
     },
     /// "Clear all flows?" (y/n).
     ConfirmClear,
+    /// A `:` command ([`super::command`]).
+    Command,
 }
 
 /// A line being edited at the bottom of the screen.
@@ -224,6 +245,19 @@ pub struct Prompt {
     pub input: String,
     /// Why the last submission was refused (the filter error with its position).
     pub error: Option<FilterError>,
+    /// What tab completion offers (command prompt).
+    pub hint: Option<String>,
+}
+
+impl Prompt {
+    fn new(kind: PromptKind, input: impl Into<String>) -> Self {
+        Prompt {
+            kind,
+            input: input.into(),
+            error: None,
+            hint: None,
+        }
+    }
 }
 
 /// The open flow.
@@ -350,6 +384,38 @@ impl ReportCache {
     }
 }
 
+/// The shown list being rebuilt over the whole store, a slice at a time, because the filter,
+/// the marks-only switch or the order changed. The old list stays on screen until it is done.
+#[derive(Debug)]
+pub(crate) struct Rebuild {
+    /// `filtering` or `sorting`, for the status bar.
+    pub(crate) what: &'static str,
+    /// The store sequence number of the next flow to test ([`FlowStore::first_seq`]).
+    next: u64,
+    /// Flows tested so far.
+    pub(crate) done: usize,
+    /// The flows that pass, in store order, each with its sort key ([`App::order_key`]).
+    passed: Vec<(FlowId, u64)>,
+    /// Method or host names met so far, numbered in order of appearance (string orders).
+    names: HashMap<String, u64>,
+    /// Every flow is tested; what is left is sorting.
+    scanned: bool,
+    /// Say how many match when done (a new filter).
+    announce: bool,
+}
+
+/// Stories being built over the whole store, a slice at a time ([`story::Builder`]).
+#[derive(Debug, Default)]
+pub(crate) struct StoryJob {
+    /// The store sequence number of the next flow to feed.
+    next: u64,
+    /// False during the first pass (learning values), true during the second (placing steps).
+    placing: bool,
+    /// Flows fed in the current pass.
+    pub(crate) done: usize,
+    builder: story::Builder,
+}
+
 /// Everything an [`App`] starts from.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -369,12 +435,16 @@ pub struct Config {
 #[derive(Debug)]
 pub struct App {
     pub(crate) store: FlowStore,
-    pub(crate) digests: HashMap<FlowId, Digest>,
+    /// Each flow's digest, boxed: when the map grows it moves every entry at once, and with
+    /// digests held inline that was the slowest loader batch of tui_bench (28–62 ms, at the
+    /// resize after 57,344 flows); boxed, a resize moves pointers.
+    pub(crate) digests: HashMap<FlowId, Box<Digest>>,
     pub(crate) cache: ReportCache,
     trust: Trust,
     /// Ids shown (filtered and sorted), in forward order; `reverse` flips the display.
     pub(crate) shown: Vec<FlowId>,
-    dirty: bool,
+    /// The shown list being rebuilt (filter, marks-only or order changed).
+    pub(crate) rebuild: Option<Rebuild>,
     /// Display index of the selection.
     pub(crate) selected: usize,
     /// Display index of the first visible row.
@@ -390,6 +460,8 @@ pub struct App {
     pub(crate) view: Option<FlowView>,
     pub(crate) prompt: Option<Prompt>,
     pub(crate) help: bool,
+    /// First line of the help overlay shown (it is longer than a small screen).
+    pub(crate) help_scroll: usize,
     pub(crate) reveal: bool,
     pub(crate) meta: Meta,
     pub(crate) message: Option<String>,
@@ -397,6 +469,10 @@ pub struct App {
     pub(crate) now: SystemTime,
     pub(crate) size: (u16, u16),
     stories: Option<Arc<Vec<Story>>>,
+    /// Stories being built.
+    pub(crate) story_job: Option<StoryJob>,
+    /// At most this many flows per slice of work (tests make it small to see a job half done).
+    slice_flows: usize,
     /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
     decodes: u64,
 }
@@ -417,7 +493,7 @@ impl App {
             cache: ReportCache::default(),
             trust: Trust::default(),
             shown: Vec::new(),
-            dirty: false,
+            rebuild: None,
             selected: 0,
             offset: 0,
             order: Order::Time,
@@ -430,6 +506,7 @@ impl App {
             view: None,
             prompt: None,
             help: false,
+            help_scroll: 0,
             reveal: false,
             meta: config.meta,
             message: None,
@@ -440,6 +517,8 @@ impl App {
             now: config.now,
             size: (100, 30),
             stories: None,
+            story_job: None,
+            slice_flows: usize::MAX,
             decodes: 0,
         }
     }
@@ -510,6 +589,11 @@ impl App {
         self.help
     }
 
+    /// The first line of the help overlay shown.
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
     /// True while follow mode is on.
     pub fn following(&self) -> bool {
         self.follow
@@ -517,14 +601,34 @@ impl App {
 
     /// The digest of a flow.
     pub fn digest(&self, id: FlowId) -> Option<&Digest> {
-        self.digests.get(&id)
+        self.digests.get(&id).map(Box::as_ref)
     }
 
-    /// How many flows [`App::update`] has decoded itself so far: live flows, opened flows, and
-    /// flows a `~claim` filter or search had to look into. Loaded batches arrive with their
-    /// digests and cost none, which is what keeps loading a large capture off this thread.
+    /// How many flows [`App::update`] has decoded itself so far: live flows, replays and opened
+    /// flows. Loaded batches arrive with their digests and cost none, which is what keeps
+    /// loading a large capture off this thread; filters and searches read digests only.
     pub fn decodes(&self) -> u64 {
         self.decodes
+    }
+
+    /// True while work over every flow is under way (a filter being applied, stories being
+    /// built): the event loop then sends [`Event::Work`] whenever nothing else is pending.
+    pub fn busy(&self) -> bool {
+        self.rebuild.is_some() || self.story_job.is_some()
+    }
+
+    /// Limits a slice of work to `flows` flows (besides [`WORK_BUDGET`]), so that tests can
+    /// see a job half done.
+    pub fn set_work_slice(&mut self, flows: usize) {
+        self.slice_flows = flows.max(1);
+    }
+
+    /// The shown list being rebuilt, as `(what, flows tested, flows held)`, e.g.
+    /// `("filtering", 20000, 100000)`.
+    pub fn rebuilding(&self) -> Option<(&'static str, usize, usize)> {
+        self.rebuild
+            .as_ref()
+            .map(|r| (r.what, r.done, self.store.len()))
     }
 
     /// The cached report of a flow, if it was decoded.
@@ -542,8 +646,10 @@ impl App {
         usize::from(self.size.1.saturating_sub(4)).max(1)
     }
 
-    /// Applies one event. Pure: side effects come back as [`Control`].
+    /// Applies one event. Pure: side effects come back as [`Control`]. A key or
+    /// [`Event::Work`] also runs a slice of the pending work.
     pub fn update(&mut self, event: Event) -> Control {
+        let works = matches!(event, Event::Key(_) | Event::Work);
         let control = match event {
             Event::Key(k) => self.on_key(k),
             Event::Resize(w, h) => {
@@ -565,6 +671,11 @@ impl App {
             Event::LoadDone(result) => {
                 if let Some(l) = &mut self.loading {
                     l.done = true;
+                }
+                // Build the stories while the user looks at the list, so the Story tab is
+                // ready when asked for.
+                if self.stories.is_none() && self.story_job.is_none() {
+                    self.story_job = Some(StoryJob::default());
                 }
                 match result {
                     Ok(Some(note)) => self.message = Some(note),
@@ -590,7 +701,11 @@ impl App {
                 self.message = Some(m);
                 Control::Continue
             }
+            Event::Work => Control::Continue,
         };
+        if works {
+            self.work();
+        }
         self.refresh();
         control
     }
@@ -616,24 +731,81 @@ impl App {
         };
         learn_trust(&flow, &mut self.trust);
         let report = self.decode(&flow);
-        self.digests.insert(id, Digest::of(&flow, &report));
+        self.digests
+            .insert(id, Box::new(Digest::of(&flow, &report)));
         self.cache.put(id, report);
-        self.stories = None;
+        self.invalidate_stories(applied.added);
         if applied.added {
             self.admit(&[id]);
         } else {
-            let now_matches = self.passes(id);
-            let pos = self.shown.iter().position(|x| *x == id);
-            match (now_matches, pos) {
-                (true, None) => self.dirty = true,
+            self.recheck(id);
+            if self.view.as_ref().is_some_and(|v| v.id == id) {
+                self.open(id);
+            }
+        }
+    }
+
+    /// A shown flow changed (its response came): adds it to or removes it from the list as it
+    /// now passes or not, or leaves it to the rebuild under way.
+    fn recheck(&mut self, id: FlowId) {
+        let now = self.store.get(id).is_some_and(|f| self.passes(f));
+        let Some(seq) = self.store.seq(id) else {
+            return;
+        };
+        if let Some(mut job) = self.rebuild.take() {
+            // A flow the rebuild has not reached is tested when it gets there.
+            if seq < job.next {
+                let at = job
+                    .passed
+                    .binary_search_by_key(&seq, |(x, _)| self.store.seq(*x).unwrap_or(0));
+                match (at, now, self.store.get(id)) {
+                    (Ok(i), false, _) => {
+                        job.passed.remove(i);
+                    }
+                    (Err(i), true, Some(f)) => {
+                        let k = self.order_key(f, &mut job.names);
+                        job.passed.insert(i, (id, k));
+                    }
+                    _ => {}
+                }
+            }
+            self.rebuild = Some(job);
+            return;
+        }
+        let keep = self.selected_id();
+        if self.order == Order::Time {
+            // The list is in store order: the flow goes where it belongs.
+            let store = &self.store;
+            let at = self
+                .shown
+                .binary_search_by_key(&seq, |x| store.seq(*x).unwrap_or(0));
+            match (at, now) {
+                (Ok(i), false) => {
+                    self.shown.remove(i);
+                }
+                (Err(i), true) => self.shown.insert(i, id),
+                _ => {}
+            }
+        } else {
+            match (now, self.shown.iter().position(|x| *x == id)) {
+                (true, None) => self.start_rebuild("sorting", false),
                 (false, Some(p)) => {
                     self.shown.remove(p);
                 }
                 _ => {}
             }
-            if self.view.as_ref().is_some_and(|v| v.id == id) {
-                self.open(id);
-            }
+        }
+        self.reselect(keep);
+    }
+
+    /// Forgets the stories after flows changed. Flows appended while the first pass of a build
+    /// runs are still fed to it; any other change starts the build over.
+    fn invalidate_stories(&mut self, appended: bool) {
+        self.stories = None;
+        if let Some(job) = &self.story_job
+            && (job.placing || !appended)
+        {
+            self.story_job = Some(StoryJob::default());
         }
     }
 
@@ -658,7 +830,7 @@ impl App {
                     d
                 }
             };
-            self.digests.insert(id, digest);
+            self.digests.insert(id, Box::new(digest));
             if flow.marked {
                 self.marked += 1;
             }
@@ -666,7 +838,7 @@ impl App {
             self.forget(&evicted);
             ids.push(id);
         }
-        self.stories = None;
+        self.invalidate_stories(true);
         self.admit(&ids);
     }
 
@@ -681,6 +853,10 @@ impl App {
             self.digests.remove(id);
             self.cache.remove(*id);
         }
+        if let Some(job) = &mut self.rebuild {
+            job.passed.retain(|(id, _)| !gone.contains(id));
+        }
+        self.invalidate_stories(false);
         let before = self.shown.len();
         self.shown.retain(|id| !gone.contains(id));
         if !self.reverse {
@@ -693,9 +869,17 @@ impl App {
         }
     }
 
-    /// Adds new flows that pass the filter to the shown list.
+    /// Adds new flows that pass the filter to the shown list (or leaves them to the rebuild
+    /// under way, which reaches them: they are at the end of the store).
     fn admit(&mut self, ids: &[FlowId]) {
-        let passing: Vec<FlowId> = ids.iter().copied().filter(|id| self.passes(*id)).collect();
+        if self.rebuild.is_some() {
+            return;
+        }
+        let passing: Vec<FlowId> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.store.get(*id).is_some_and(|f| self.passes(f)))
+            .collect();
         if passing.is_empty() {
             return;
         }
@@ -705,18 +889,15 @@ impl App {
                 self.selected += passing.len();
             }
             self.shown.extend(passing);
+            if self.follow {
+                self.select_newest();
+            }
         } else {
-            self.dirty = true;
-        }
-        if self.follow {
-            self.select_newest();
+            self.start_rebuild("sorting", false);
         }
     }
 
     fn select_newest(&mut self) {
-        if self.dirty {
-            self.recompute();
-        }
         self.selected = if self.reverse {
             0
         } else {
@@ -724,79 +905,8 @@ impl App {
         };
     }
 
-    fn passes(&mut self, id: FlowId) -> bool {
-        let Some(flow) = self.store.get(id) else {
-            return false;
-        };
-        if self.marked_only && !flow.marked {
-            return false;
-        }
-        let Some(filter) = &self.filter else {
-            return true;
-        };
-        let report = if filter.needs_report() {
-            match self.cache.peek(id) {
-                Some(r) => Some(r.clone()),
-                None => Some(Arc::new({
-                    self.decodes += 1;
-                    decode_flow(flow, Registry::builtin(), &self.trust, Limits::default())
-                })),
-            }
-        } else {
-            None
-        };
-        filter.matches(&Subject {
-            flow,
-            in_flight: self.store.is_in_flight(id),
-            digest: self.digests.get(&id),
-            report: report.as_deref(),
-        })
-    }
-
-    /// Rebuilds the shown list from the store (filter, marks, order), keeping the selection on
-    /// the same flow when it is still shown.
-    fn recompute(&mut self) {
-        let keep = self.selected_id();
-        let ids: Vec<FlowId> = self.store.iter().map(|f| f.id).collect();
-        let mut shown: Vec<FlowId> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if self.passes(id) {
-                shown.push(id);
-            }
-        }
-        let store = &self.store;
-        match self.order {
-            Order::Time => {}
-            Order::Method => shown.sort_by_cached_key(|id| {
-                store
-                    .get(*id)
-                    .map(|f| f.request.method.clone())
-                    .unwrap_or_default()
-            }),
-            Order::Host => {
-                shown.sort_by_cached_key(|id| store.get(*id).map(|f| f.host()).unwrap_or_default())
-            }
-            Order::Status => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.response().map(|r| r.status))
-                    .unwrap_or(u16::MAX)
-            }),
-            Order::Size => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.response().map(|r| r.body.size))
-                    .unwrap_or(0)
-            }),
-            Order::Duration => shown.sort_by_key(|id| {
-                store
-                    .get(*id)
-                    .and_then(|f| f.timings.total)
-                    .map_or(0, |ms| (ms * 1000.0) as u64)
-            }),
-        }
-        self.shown = shown;
-        self.dirty = false;
+    /// Puts the selection back on flow `keep` if it is shown.
+    fn reselect(&mut self, keep: Option<FlowId>) {
         if let Some(id) = keep
             && let Some(pos) = self.shown.iter().position(|x| *x == id)
         {
@@ -808,10 +918,195 @@ impl App {
         }
     }
 
-    fn refresh(&mut self) {
-        if self.dirty {
-            self.recompute();
+    /// True when the flow passes the marks-only switch and the filter. Decoded-aware operators
+    /// read the flow's digest; every flow has one (loaded with it, or decoded on arrival), and
+    /// one without (none today) would count as having nothing decoded. Never decodes.
+    fn passes(&self, flow: &Flow) -> bool {
+        if self.marked_only && !flow.marked {
+            return false;
         }
+        let Some(filter) = &self.filter else {
+            return true;
+        };
+        filter.matches(&Subject {
+            flow,
+            in_flight: self.store.in_flight_count() > 0 && self.store.is_in_flight(flow.id),
+            digest: if filter.reads_decoded() {
+                self.digests.get(&flow.id).map(Box::as_ref)
+            } else {
+                None
+            },
+            report: None,
+        })
+    }
+
+    /// Starts rebuilding the shown list from the whole store (the filter, the marks-only switch
+    /// or the order changed), replacing a rebuild under way. The first slice runs in this
+    /// update; the old list stays until the last.
+    fn start_rebuild(&mut self, what: &'static str, announce: bool) {
+        let announce = announce || self.rebuild.as_ref().is_some_and(|r| r.announce);
+        let what = match &self.rebuild {
+            Some(r) if r.what == "filtering" => "filtering",
+            _ => what,
+        };
+        self.rebuild = Some(Rebuild {
+            what,
+            next: self.store.first_seq(),
+            done: 0,
+            passed: Vec::new(),
+            names: HashMap::new(),
+            scanned: false,
+            announce,
+        });
+    }
+
+    /// Runs one slice of the pending work: the rebuild, then the stories, within
+    /// [`WORK_BUDGET`] together.
+    fn work(&mut self) {
+        // The one clock reading in `update`: it bounds how long a slice runs, and so affects
+        // when a result appears, never what it is.
+        let start = Instant::now();
+        let mut spent = 0usize;
+        self.step_rebuild(start, &mut spent);
+        self.step_stories(start, &mut spent);
+    }
+
+    /// True when a slice that has tested `n` flows (of `spent` in this update) must stop.
+    fn slice_over(&self, start: Instant, spent: usize) -> bool {
+        spent >= self.slice_flows
+            || (spent > 0 && spent.is_multiple_of(CLOCK_EVERY) && start.elapsed() >= WORK_BUDGET)
+    }
+
+    fn step_rebuild(&mut self, start: Instant, spent: &mut usize) {
+        let Some(mut job) = self.rebuild.take() else {
+            return;
+        };
+        let end = self.store.end_seq();
+        let mut seq = job.next.max(self.store.first_seq());
+        while seq < end && !self.slice_over(start, *spent) {
+            if let Some(f) = self.store.at_seq(seq)
+                && self.passes(f)
+            {
+                let k = self.order_key(f, &mut job.names);
+                job.passed.push((f.id, k));
+            }
+            seq += 1;
+            job.done += 1;
+            *spent += 1;
+        }
+        job.next = seq;
+        if seq < end {
+            self.rebuild = Some(job);
+            return;
+        }
+        // Sorting 100,000 keys takes a few milliseconds: when this slice has used half its
+        // budget, the sort gets a slice of its own.
+        if self.order != Order::Time && !job.scanned && start.elapsed() >= WORK_BUDGET / 2 {
+            job.scanned = true;
+            self.rebuild = Some(job);
+            return;
+        }
+        let keep = self.selected_id();
+        let mut passed = job.passed;
+        if matches!(self.order, Order::Method | Order::Host) {
+            // Keys are names numbered by first appearance: renumber them in name order.
+            let mut names: Vec<(&String, u64)> = job.names.iter().map(|(n, k)| (n, *k)).collect();
+            names.sort_unstable();
+            let mut rank = vec![0u64; names.len()];
+            for (r, (_, k)) in names.iter().enumerate() {
+                if let Some(slot) = usize::try_from(*k).ok().and_then(|k| rank.get_mut(k)) {
+                    *slot = r as u64;
+                }
+            }
+            for (_, k) in &mut passed {
+                *k = usize::try_from(*k)
+                    .ok()
+                    .and_then(|i| rank.get(i).copied())
+                    .unwrap_or(u64::MAX);
+            }
+        }
+        if self.order != Order::Time {
+            // Stable: equal keys stay in store order.
+            passed.sort_by_key(|(_, k)| *k);
+        }
+        self.shown = passed.into_iter().map(|(id, _)| id).collect();
+        self.reselect(keep);
+        if self.follow {
+            self.select_newest();
+        }
+        if job.announce {
+            self.message = Some(format!(
+                "{} of {} flows match",
+                self.shown.len(),
+                self.store.len()
+            ));
+        }
+    }
+
+    /// What the list is sorted by, as a number: the status (no response last), the response
+    /// size, the duration in microseconds, or for method and host the name's number in `names`
+    /// (by first appearance; [`App::step_rebuild`] renumbers them in name order at the end).
+    /// Arrival order needs no key.
+    fn order_key(&self, f: &Flow, names: &mut HashMap<String, u64>) -> u64 {
+        let mut name = |n: std::borrow::Cow<'_, str>| {
+            if let Some(k) = names.get(n.as_ref()) {
+                return *k;
+            }
+            let k = names.len() as u64;
+            names.insert(n.into_owned(), k);
+            k
+        };
+        match self.order {
+            Order::Time => 0,
+            Order::Method => name(std::borrow::Cow::Borrowed(f.request.method.as_str())),
+            Order::Host => name(std::borrow::Cow::Owned(f.host())),
+            Order::Status => f
+                .response()
+                .map_or(u64::from(u16::MAX), |r| u64::from(r.status)),
+            Order::Size => f.response().map_or(0, |r| r.body.size),
+            Order::Duration => f.timings.total.map_or(0, |ms| (ms * 1000.0) as u64),
+        }
+    }
+
+    fn step_stories(&mut self, start: Instant, spent: &mut usize) {
+        let Some(mut job) = self.story_job.take() else {
+            return;
+        };
+        loop {
+            let end = self.store.end_seq();
+            let mut seq = job.next.max(self.store.first_seq());
+            while seq < end && !self.slice_over(start, *spent) {
+                if let Some(f) = self.store.at_seq(seq)
+                    && let Some(facts) = self.digests.get(&f.id).and_then(|d| d.story.as_ref())
+                {
+                    if job.placing {
+                        job.builder.place(f.id, facts);
+                    } else {
+                        job.builder.learn(f.id, facts);
+                    }
+                }
+                seq += 1;
+                job.done += 1;
+                *spent += 1;
+            }
+            job.next = seq;
+            if seq < end {
+                self.story_job = Some(job);
+                self.fill_story();
+                return;
+            }
+            if job.placing {
+                break;
+            }
+            job.placing = true;
+            job.next = self.store.first_seq();
+            job.done = 0;
+        }
+        self.stories = Some(Arc::new(job.builder.finish()));
+        self.fill_story();
+    }
+
+    fn refresh(&mut self) {
         let len = self.shown.len();
         self.selected = self.selected.min(len.saturating_sub(1));
         let h = self.list_height();
@@ -857,6 +1152,20 @@ impl App {
             match action {
                 Some(Action::Quit) => return Control::Quit,
                 Some(Action::Help | Action::Back) => self.help = false,
+                Some(a @ (Action::Down | Action::Up | Action::PageDown | Action::PageUp)) => {
+                    let page = self.list_height();
+                    self.help_scroll = match a {
+                        Action::Down => self.help_scroll + 1,
+                        Action::Up => self.help_scroll.saturating_sub(1),
+                        Action::PageDown => self.help_scroll + page,
+                        _ => self.help_scroll.saturating_sub(page),
+                    }
+                    .min(super::ui::help::lines().len().saturating_sub(1));
+                }
+                Some(Action::First) => self.help_scroll = 0,
+                Some(Action::Last) => {
+                    self.help_scroll = super::ui::help::lines().len().saturating_sub(1)
+                }
                 _ => {}
             }
             return Control::Continue;
@@ -913,6 +1222,7 @@ impl App {
                         .map(|f| f.text().to_string())
                         .unwrap_or_default(),
                     error: None,
+                    hint: None,
                 });
             }
             Action::Search => {
@@ -924,13 +1234,14 @@ impl App {
                         .map(|f| f.text().to_string())
                         .unwrap_or_default(),
                     error: None,
+                    hint: None,
                 })
             }
             Action::SearchNext => self.list_search_next(),
             Action::Mark => self.toggle_mark(),
             Action::MarkedOnly => {
                 self.marked_only = !self.marked_only;
-                self.dirty = true;
+                self.start_rebuild("filtering", false);
                 self.message = Some(if self.marked_only {
                     "showing marked flows only".into()
                 } else {
@@ -950,6 +1261,7 @@ impl App {
                     kind: PromptKind::Export { redacted },
                     input: format!("idscope-export-{secs}{suffix}.har"),
                     error: None,
+                    hint: None,
                 });
             }
             Action::Clear => {
@@ -957,11 +1269,12 @@ impl App {
                     kind: PromptKind::ConfirmClear,
                     input: String::new(),
                     error: None,
+                    hint: None,
                 })
             }
             Action::Order => {
                 self.order = self.order.next();
-                self.dirty = true;
+                self.start_rebuild("sorting", false);
                 self.message = Some(format!("order: {}", self.order.name()));
             }
             Action::Reverse => {
@@ -978,7 +1291,11 @@ impl App {
                 }
                 self.message = Some(format!("follow {}", if self.follow { "on" } else { "off" }));
             }
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
             Action::Copy => {
                 if let Some(f) = self.selected_id().and_then(|id| self.store.get(id)) {
                     return Control::Copy(f.request.url.clone());
@@ -1047,12 +1364,17 @@ impl App {
                         .map(|r| r.as_str().trim_start_matches("(?i)").to_string())
                         .unwrap_or_default(),
                     error: None,
+                    hint: None,
                 })
             }
             Action::SearchNext => self.flow_search_next(),
             Action::Mark => self.toggle_mark(),
             Action::Replay => return self.replay(),
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
             Action::Open
             | Action::Filter
             | Action::MarkedOnly
@@ -1093,7 +1415,14 @@ impl App {
                 if marked { "marked" } else { "unmarked" }
             ));
             if self.marked_only && !marked {
-                self.dirty = true;
+                let keep = self.selected_id();
+                self.shown.retain(|x| *x != id);
+                if let Some(job) = &mut self.rebuild {
+                    job.passed.retain(|(x, _)| *x != id);
+                }
+                if keep != Some(id) {
+                    self.reselect(keep);
+                }
             }
         }
     }
@@ -1198,22 +1527,11 @@ impl App {
             let Some(flow) = self.store.get(id) else {
                 continue;
             };
-            let report = if search.needs_report() {
-                self.decodes += 1;
-                Some(Arc::new(decode_flow(
-                    flow,
-                    Registry::builtin(),
-                    &self.trust,
-                    Limits::default(),
-                )))
-            } else {
-                None
-            };
             if search.matches(&Subject {
                 flow,
                 in_flight: self.store.is_in_flight(id),
-                digest: self.digests.get(&id),
-                report: report.as_deref(),
+                digest: self.digests.get(&id).map(Box::as_ref),
+                report: None,
             }) {
                 self.selected = i;
                 self.message = Some(format!("{id} matches {}", search.text()));
@@ -1271,6 +1589,8 @@ impl App {
                 self.shown.clear();
                 self.marked = 0;
                 self.stories = None;
+                self.story_job = None;
+                self.rebuild = None;
                 self.selected = 0;
                 self.message = Some(format!("cleared {n} flows"));
             } else {
@@ -1286,6 +1606,13 @@ impl App {
             KeyCode::Backspace => {
                 prompt.input.pop();
                 prompt.error = None;
+                prompt.hint = None;
+            }
+            KeyCode::Tab if prompt.kind == PromptKind::Command => {
+                let c = command::complete(&prompt.input);
+                prompt.input = c.input;
+                prompt.error = None;
+                prompt.hint = (!c.candidates.is_empty()).then(|| c.candidates.join("  "));
             }
             KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
                 prompt.input.clear();
@@ -1296,6 +1623,7 @@ impl App {
                 if let Some(c) = key_char(&k) {
                     prompt.input.push(c);
                     prompt.error = None;
+                    prompt.hint = None;
                 }
             }
         }
@@ -1308,28 +1636,10 @@ impl App {
         };
         let text = prompt.input.trim().to_string();
         match prompt.kind {
-            PromptKind::Filter => {
-                if text.is_empty() {
-                    self.filter = None;
-                    self.prompt = None;
-                    self.dirty = true;
-                    self.message = Some("filter cleared".into());
-                    return Control::Continue;
-                }
-                match filter::parse(&text) {
-                    Ok(f) => {
-                        self.filter = Some(f);
-                        self.prompt = None;
-                        self.recompute();
-                        self.message = Some(format!(
-                            "{} of {} flows match",
-                            self.shown.len(),
-                            self.store.len()
-                        ));
-                    }
-                    Err(e) => self.set_prompt_error(e),
-                }
-            }
+            PromptKind::Filter => match self.set_filter(&text) {
+                Ok(()) => self.prompt = None,
+                Err(e) => self.set_prompt_error(e),
+            },
             PromptKind::ListSearch => match filter::parse(&text) {
                 Ok(f) => {
                     self.list_search = Some(f);
@@ -1394,8 +1704,119 @@ impl App {
                 };
             }
             PromptKind::ConfirmClear => self.prompt = None,
+            PromptKind::Command => return self.run_command(&prompt.input),
         }
         Control::Continue
+    }
+
+    /// Runs a `:` command line. A command that cannot run leaves the prompt open with the
+    /// reason (and the column) and changes nothing else.
+    fn run_command(&mut self, line: &str) -> Control {
+        let cmd = match command::parse(line) {
+            Ok(c) => c,
+            Err(e) => {
+                self.set_prompt_error(e);
+                return Control::Continue;
+            }
+        };
+        // Errors inside an argument (a filter expression) point into the whole line.
+        let arg_at = command::arg_offset(line);
+        let fail = |app: &mut App, pos: usize, message: String| {
+            app.set_prompt_error(FilterError { pos, message });
+            Control::Continue
+        };
+        self.prompt = None;
+        let in_list = self.view.is_none();
+        match cmd {
+            Command::Filter(text) => {
+                self.prompt = Some(Prompt::new(PromptKind::Command, line));
+                match self.set_filter(text.as_deref().unwrap_or("")) {
+                    Ok(()) => self.prompt = None,
+                    Err(e) => return fail(self, arg_at + e.pos, e.message),
+                }
+            }
+            Command::Search(text) => match filter::parse(&text) {
+                Ok(f) => {
+                    self.list_search = Some(f);
+                    self.list_search_next();
+                }
+                Err(e) => {
+                    self.prompt = Some(Prompt::new(PromptKind::Command, line));
+                    return fail(self, arg_at + e.pos, e.message);
+                }
+            },
+            Command::Goto(id) => match self.shown.iter().position(|x| *x == id) {
+                Some(pos) => {
+                    self.selected = if self.reverse {
+                        self.shown.len() - 1 - pos
+                    } else {
+                        pos
+                    };
+                    self.follow = false;
+                    if !in_list {
+                        self.open(id);
+                    }
+                    self.message = Some(format!("{id}"));
+                }
+                None => {
+                    self.prompt = Some(Prompt::new(PromptKind::Command, line));
+                    let why = if self.store.get(id).is_some() {
+                        "is not shown (filtered out)"
+                    } else {
+                        "does not exist"
+                    };
+                    return fail(self, arg_at, format!("flow {id} {why}"));
+                }
+            },
+            Command::Mark => self.toggle_mark(),
+            Command::MarkedOnly => {
+                return self.list_action(Action::MarkedOnly);
+            }
+            Command::Export { redacted, path } => {
+                self.prompt = Some(Prompt::new(PromptKind::Export { redacted }, path));
+                return self.submit_prompt();
+            }
+            Command::Replay => return self.replay(),
+            Command::Clear => {
+                self.prompt = Some(Prompt::new(PromptKind::ConfirmClear, ""));
+            }
+            Command::Order(order) => {
+                self.order = order;
+                self.start_rebuild("sorting", false);
+                self.message = Some(format!("order: {}", order.name()));
+            }
+            Command::Reverse(on) => {
+                if on != self.reverse {
+                    return self.list_action(Action::Reverse);
+                }
+            }
+            Command::Follow(on) => {
+                if on != self.follow {
+                    return self.list_action(Action::Follow);
+                }
+            }
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Command::Quit => return Control::Quit,
+        }
+        Control::Continue
+    }
+
+    /// Sets the filter from its text (empty clears it) and starts applying it; on a parse error
+    /// nothing changes.
+    fn set_filter(&mut self, text: &str) -> Result<(), FilterError> {
+        let text = text.trim();
+        if text.is_empty() {
+            self.filter = None;
+            self.start_rebuild("filtering", false);
+            self.message = Some("filter cleared".into());
+            return Ok(());
+        }
+        self.filter = Some(filter::parse(text)?);
+        self.start_rebuild("filtering", true);
+        Ok(())
     }
 
     fn set_prompt_error(&mut self, e: FilterError) {
@@ -1442,7 +1863,20 @@ impl App {
         self.ensure_story();
     }
 
+    /// On the Story tab: shows the stories, or starts building them (the tab says so until
+    /// they are built; a slice runs in this update, so a small capture shows them at once).
     fn ensure_story(&mut self) {
+        if !self.view.as_ref().is_some_and(|v| v.tab == Tab::Story) {
+            return;
+        }
+        if self.stories.is_none() && self.story_job.is_none() {
+            self.story_job = Some(StoryJob::default());
+        }
+        self.fill_story();
+    }
+
+    /// The Story tab's lines: the flow's stories, or how far building them has got.
+    fn fill_story(&mut self) {
         let Some(id) = self
             .view
             .as_ref()
@@ -1451,23 +1885,21 @@ impl App {
         else {
             return;
         };
-        let stories = match &self.stories {
-            Some(s) => s.clone(),
-            None => {
-                let store = &self.store;
-                let digests = &self.digests;
-                let built = story::build(store.iter().filter_map(|f| {
-                    digests
-                        .get(&f.id)
-                        .and_then(|d| d.story.as_ref())
-                        .map(|s| (f.id, s))
-                }));
-                let built = Arc::new(built);
-                self.stories = Some(built.clone());
-                built
+        let lines = match (&self.stories, &self.story_job) {
+            (Some(stories), _) => flow_view::story_lines(id, stories, &self.store),
+            (None, job) => {
+                let (pass, done) = job
+                    .as_ref()
+                    .map_or((1, 0), |j| (if j.placing { 2 } else { 1 }, j.done));
+                vec![TextLine::new(
+                    format!(
+                        "building stories… pass {pass} of 2, {done} of {} flows",
+                        self.store.len()
+                    ),
+                    Tone::Dim,
+                )]
             }
         };
-        let lines = flow_view::story_lines(id, &stories, &self.store);
         if let Some(v) = &mut self.view {
             v.story = lines;
         }

@@ -77,6 +77,8 @@ pub enum Action {
     CopyCurl,
     /// Reveal or mask secrets in the decoded tree.
     Reveal,
+    /// Open the `:` command prompt.
+    Command,
 }
 
 /// One key binding and its help text.
@@ -166,6 +168,12 @@ pub static BINDINGS: &[Binding] = &[
         "copy the value (tree node, else the URL)",
     ),
     b("x", None, A::CopyCurl, "copy the request as curl"),
+    b(
+        ":",
+        None,
+        A::Command,
+        "command prompt (tab completes; commands below)",
+    ),
     b("?", None, A::Help, "this help"),
 ];
 
@@ -207,6 +215,7 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('y') => A::Copy,
         KeyCode::Char('x') => A::CopyCurl,
         KeyCode::Char('?') => A::Help,
+        KeyCode::Char(':') => A::Command,
         _ => return None,
     })
 }
@@ -251,6 +260,7 @@ mod tests {
             (Context::Flow, KeyCode::Char('y')),
             (Context::Flow, KeyCode::Char('x')),
             (Context::List, KeyCode::Char('?')),
+            (Context::List, KeyCode::Char(':')),
         ];
         let mut reached: Vec<Action> = all
             .iter()
@@ -278,5 +288,14 @@ mod tests {
         assert_eq!(action(Context::Flow, key(KeyCode::Char('z'))), None);
         assert_eq!(action(Context::List, key(KeyCode::Char(' '))), None);
         assert_eq!(action(Context::List, key(KeyCode::Char('s'))), None);
+    }
+
+    #[test]
+    fn keys_the_replay_work_will_bind_stay_free() {
+        // `=` (diff two marked flows) and `R` (replay a sequence) are reserved for replay.
+        for cx in [Context::List, Context::Flow] {
+            assert_eq!(action(cx, key(KeyCode::Char('='))), None);
+            assert_eq!(action(cx, key(KeyCode::Char('R'))), None);
+        }
     }
 }

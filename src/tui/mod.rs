@@ -9,9 +9,13 @@
 //! State and key handling live in [`app`], drawing in [`ui`], the key table in [`keymap`].
 //! A capture file is read on a background thread ([`spawn_loader`]) whose worker pool decodes
 //! each flow once for its digest and sends batches in capture order, so the first screen shows
-//! while the rest loads and the UI thread never decodes in bulk.
+//! while the rest loads and the UI thread never decodes in bulk. Work over every flow that the
+//! UI thread does itself (applying a filter or an order, building the stories) runs in slices:
+//! while [`App::busy`], the loop sends [`Event::Work`] whenever no key, flow or batch is ready,
+//! and draws after each slice.
 
 pub mod app;
+pub mod command;
 pub mod export;
 pub mod keymap;
 pub mod ui;
@@ -257,7 +261,20 @@ where
     let replayer = crate::replay::client(&[]).ok();
     loop {
         terminal.draw(|f| ui::render(f, app))?;
+        let busy = app.busy();
         let event = tokio::select! {
+            // Keys first, then flows; background work (a filter being applied, stories being
+            // built) only when nothing else is ready, one slice per turn, with a frame after each.
+            biased;
+            term = term_events.next() => match term {
+                Some(Ok(crossterm::event::Event::Key(k)))
+                    if k.kind == crossterm::event::KeyEventKind::Press => Event::Key(k),
+                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
             ev = async {
                 match live.as_mut() {
                     Some(rx) => rx.recv().await,
@@ -271,16 +288,8 @@ where
                 }
             },
             Some(ev) = internal.recv() => ev,
-            term = term_events.next() => match term {
-                Some(Ok(crossterm::event::Event::Key(k)))
-                    if k.kind == crossterm::event::KeyEventKind::Press => Event::Key(k),
-                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c() => break,
             _ = tick.tick() => Event::Tick(SystemTime::now()),
+            () = std::future::ready(()), if busy => Event::Work,
         };
         let control = app.update(event);
         // Coalesce bursts so a busy proxy or a fast loader costs one redraw.

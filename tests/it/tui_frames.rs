@@ -1,5 +1,7 @@
 //! `TestBackend` snapshots of the main TUI screens (insta): the flow list with kinds, summaries
-//! and colours, the flow view's tabs, the filter prompt with an error, and the help overlay.
+//! and colours, the flow view's tabs, the filter prompt with an error, a filter half applied
+//! (old list, `filtering… N/M`), the `:` prompt with completion candidates, and the help
+//! overlay (top, and scrolled to the commands).
 //! Frames are deterministic: the app's clock and the flows' times are fixed.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -94,5 +96,30 @@ fn decoded_saml_and_its_story() {
 fn help_overlay() {
     let mut app = sample_app();
     chars(&mut app, "?");
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn help_overlay_scrolled_to_the_commands() {
+    let mut app = sample_app();
+    chars(&mut app, "?G");
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn command_prompt_with_completion_candidates() {
+    let mut app = sample_app();
+    chars(&mut app, ":ma");
+    keys(&mut app, &[KeyCode::Tab]);
+    insta::assert_snapshot!(draw(&app).backend());
+}
+
+#[test]
+fn a_filter_half_applied_keeps_the_old_list_and_says_so() {
+    let mut app = sample_app();
+    app.set_work_slice(4);
+    chars(&mut app, "f~k saml");
+    keys(&mut app, &[KeyCode::Enter]);
+    assert!(app.busy());
     insta::assert_snapshot!(draw(&app).backend());
 }

@@ -341,8 +341,14 @@ pub fn detail_lines(flow: &Flow, report: &FlowReport) -> Vec<TextLine> {
     out
 }
 
-/// The Story tab: each story that contains the flow, its steps with this one highlighted, and
-/// the checks that involve it (then the story's other checks).
+/// Steps shown before and after the flow's own step in a long story, and checks of other flows
+/// shown after the flow's own: a sync cycle can run to tens of thousands of steps, and the tab
+/// is rebuilt on every visit.
+pub const STORY_WINDOW: usize = 50;
+
+/// The Story tab of flow `id`: each story that contains the flow, its steps with this one
+/// highlighted (up to [`STORY_WINDOW`] either side of it), and the checks that involve it, then
+/// the story's other checks (at most [`STORY_WINDOW`] of them).
 pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<TextLine> {
     let mut out = Vec::new();
     let total = stories.len();
@@ -358,7 +364,15 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
             ),
             Tone::Heading,
         ));
-        for step in &s.steps {
+        let from = at.saturating_sub(STORY_WINDOW);
+        let to = (at + STORY_WINDOW + 1).min(s.steps.len());
+        if from > 0 {
+            out.push(TextLine::new(
+                format!("  … {from} earlier steps"),
+                Tone::Dim,
+            ));
+        }
+        for step in s.steps.get(from..to).unwrap_or_default() {
             let (mark, tone) = if step.id == id {
                 ("▶", Tone::Current)
             } else {
@@ -382,6 +396,12 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
                 tone,
             ));
         }
+        if to < s.steps.len() {
+            out.push(TextLine::new(
+                format!("  … {} later steps", s.steps.len() - to),
+                Tone::Dim,
+            ));
+        }
         out.push(TextLine::new("", Tone::Normal));
         if s.checks.is_empty() {
             out.push(TextLine::new("checks: none apply to this story", Tone::Dim));
@@ -389,13 +409,20 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
             out.push(TextLine::new("checks", Tone::Heading));
             let mine = s.checks.iter().filter(|c| c.flows.contains(&id));
             let others = s.checks.iter().filter(|c| !c.flows.contains(&id));
-            for c in mine.chain(others) {
+            let n_others = others.clone().count();
+            for c in mine.chain(others.take(STORY_WINDOW)) {
                 let (mark, tone) = match c.verdict {
                     Verdict::Pass => ("✓", Tone::Good),
                     Verdict::Fail => ("✗", Tone::Bad),
                     Verdict::Unknown => ("?", Tone::Warn),
                 };
                 out.push(TextLine::new(format!("  {mark} {}", c.message), tone));
+            }
+            if n_others > STORY_WINDOW {
+                out.push(TextLine::new(
+                    format!("  … {} more checks of other steps", n_others - STORY_WINDOW),
+                    Tone::Dim,
+                ));
             }
         }
         out.push(TextLine::new("", Tone::Normal));
@@ -555,7 +582,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::story::{Check, Step, StoryKind};
     use crate::flow::testing::{flow, request, response};
+
+    #[test]
+    fn a_long_story_shows_a_window_of_steps_and_checks_around_the_flow() {
+        let n = 1_000u64;
+        let story = Story {
+            kind: StoryKind::CloudSync,
+            steps: (0..n)
+                .map(|i| Step {
+                    id: FlowId(i),
+                    label: format!("step {i}"),
+                })
+                .collect(),
+            checks: (0..n)
+                .map(|i| Check {
+                    verdict: Verdict::Pass,
+                    message: format!("check of {}", FlowId(i)),
+                    flows: vec![FlowId(i)],
+                })
+                .collect(),
+        };
+        let lines = story_lines(FlowId(500), &[story], &FlowStore::default());
+        let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(text[0].contains("step 501 of 1000"), "{}", text[0]);
+        assert_eq!(text[1], "  … 450 earlier steps");
+        assert!(text[2].contains("#451"), "{}", text[2]);
+        assert!(text[52].starts_with("▶   #501"), "{}", text[52]);
+        assert_eq!(text[103], "  … 449 later steps");
+        assert_eq!(text[106], "  ✓ check of #501", "the flow's own check first");
+        assert_eq!(text[157], "  … 949 more checks of other steps");
+        assert_eq!(lines.len(), 159);
+    }
 
     #[test]
     fn credentials_in_headers_are_masked_until_revealed() {

@@ -28,6 +28,6 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
     status::render(frame, bar, line, app);
     if app.help_shown() {
-        help::render(frame, frame.area());
+        help::render(frame, frame.area(), app.help_scroll());
     }
 }

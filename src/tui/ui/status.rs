@@ -36,6 +36,10 @@ pub fn status_text(app: &App) -> String {
     if let Some(l) = app.loading.as_ref().filter(|l| !l.done) {
         parts.push(format!("loading… {} read", l.flows));
     }
+    if let Some((what, done, total)) = app.rebuilding() {
+        // The list still shows the previous result until this is done.
+        parts.push(format!("{what}… {}/{total}", done.min(total)));
+    }
     let mut order = format!("order {}", app.order.name());
     if app.reverse {
         order.push_str(" ↑");
@@ -68,6 +72,7 @@ pub fn render(frame: &mut Frame, bar: Rect, line: Rect, app: &App) {
                 PromptKind::Export { redacted: false } => "export HAR to: ",
                 PromptKind::Export { redacted: true } => "export redacted HAR to: ",
                 PromptKind::ConfirmClear => "clear all flows? (y/n) ",
+                PromptKind::Command => ":",
             };
             match &p.error {
                 // The text from the error column on is underlined in red; the message follows.
@@ -93,13 +98,20 @@ pub fn render(frame: &mut Frame, bar: Rect, line: Rect, app: &App) {
                     Span::raw(label),
                     Span::raw(p.input.clone()),
                     Span::raw("▏"),
+                    Span::styled(
+                        p.hint
+                            .as_ref()
+                            .map(|h| format!("  {h}"))
+                            .unwrap_or_default(),
+                        Style::new().fg(Color::DarkGray),
+                    ),
                 ]),
             }
         }
         None => match &app.message {
             Some(m) => Line::raw(m.clone()),
             None => Line::styled(
-                "? help  f filter  enter open  q quit",
+                "? help  f filter  : command  enter open  q quit",
                 Style::new().fg(Color::DarkGray),
             ),
         },
