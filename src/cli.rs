@@ -88,7 +88,7 @@ pub enum Command {
     View(ViewArgs),
     /// The whole product on an embedded default: the reference server, the proxy mapped to it
     /// and the scripted client playing every scenario through the proxy, recorded to
-    /// captures/demo-<timestamp>.har and shown live in the TUI (or, with --headless or without a
+    /// captures/demo-TIMESTAMP.har and shown live in the TUI (or, with --headless or without a
     /// terminal, the steps and the analyze report printed).
     #[command(
         after_help = "Examples:\n  idscope demo\n  idscope demo --headless\n  \
@@ -106,7 +106,7 @@ pub struct DemoArgs {
     /// Print the scenario steps and the analyze report instead of opening the TUI.
     #[arg(long)]
     pub headless: bool,
-    /// Record to this file instead of captures/demo-<timestamp>.har (never overwritten).
+    /// Record to this file instead of captures/demo-TIMESTAMP.har (never overwritten).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Seed the reference server's keys and ids (deterministic runs).
