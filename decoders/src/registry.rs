@@ -124,6 +124,42 @@ impl Registry {
             .collect()
     }
 
+    /// The outcomes a one-line summary needs, for much less work than [`Registry::decode_all`]
+    /// when a specific decoder applies: every applicable specific decoder runs (best first), and
+    /// the generic fallbacks ([`GENERIC`]) run only when none of them succeeded, best first,
+    /// stopping at the first success. Which decoders succeeded among the specific ones, the best
+    /// specific success and (failing that) the best generic success are the same as in
+    /// `decode_all`'s list, so kinds and summaries computed from either agree.
+    pub fn decode_for_summary(&self, msg: &Message<'_>, cx: &Context<'_>) -> Vec<Outcome> {
+        let ranked = self.ranked(msg);
+        let run = |(d, priority): (&'static dyn Decoder, f32)| Outcome {
+            decoder: d.id(),
+            priority,
+            result: d.decode(msg, cx),
+        };
+        let mut out: Vec<Outcome> = ranked
+            .iter()
+            .copied()
+            .filter(|(d, _)| !GENERIC.contains(&d.id()))
+            .map(run)
+            .collect();
+        if out.iter().all(|o| o.result.is_err()) {
+            for g in ranked
+                .iter()
+                .copied()
+                .filter(|(d, _)| GENERIC.contains(&d.id()))
+            {
+                let o = run(g);
+                let ok = o.result.is_ok();
+                out.push(o);
+                if ok {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// The best successful decode, for the one-line summary column.
     pub fn best(&self, msg: &Message<'_>, cx: &Context<'_>) -> Option<Decoded> {
         self.ranked(msg)
