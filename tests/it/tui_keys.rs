@@ -545,7 +545,7 @@ fn request_record(url: &str) -> Request {
         method: "GET".into(),
         url: url.into(),
         http_version: "HTTP/1.1".into(),
-        headers: vec![],
+        headers: Default::default(),
         body: Body::default(),
         extra: Extra::new(),
     }
@@ -571,7 +571,7 @@ fn live_events_add_in_flight_flows_then_complete_or_fail_them() {
             status: 200,
             reason: "OK".into(),
             http_version: "HTTP/1.1".into(),
-            headers: vec![],
+            headers: Default::default(),
             body: Body::plain(&b"{}"[..]),
             extra: Extra::new(),
         },
@@ -631,7 +631,7 @@ async fn the_event_loop_shows_live_flows_from_a_proxy_channel() {
                     status: 200,
                     reason: "OK".into(),
                     http_version: "HTTP/1.1".into(),
-                    headers: vec![("content-type".into(), "application/json".into())],
+                    headers: [("content-type", "application/json")].into(),
                     body: Body::plain(
                         &br#"{"ver":"1.0","account_type":"Managed","domain_name":"contoso.com"}"#[..],
                     ),
