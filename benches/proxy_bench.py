@@ -8,7 +8,7 @@ Builds idscope and the benchmark origin (examples/bench_origin.rs) in release mo
 `oha` with `cargo install oha --locked` if it is missing, starts the origin, then measures with
 oha, in this order and on this machine:
   * direct              oha straight to the origin (no proxy)
-  * idscope capture     `idscope proxy -w FILE` with stdout to /dev/null: every flow captured,
+  * idscope capture     `idscope proxy -w FILE --no-tui` with stdout to /dev/null: every flow captured,
                         decoded (the decoded one-line summary `idscope proxy` prints per flow) and
                         appended to the crash-safe HAR. (`idscope record` records but does not
                         decode, so `proxy -w` is the capture-on path.)
@@ -162,7 +162,8 @@ def start_idscope(tmp, core, origin_ca, passthrough):
     if passthrough:
         argv.append("--passthrough")
     else:
-        argv += ["-w", os.path.join(tmp, "capture.har"), "--force"]
+        # --no-tui: the line printer (also what happens anyway with stdout to /dev/null).
+        argv += ["-w", os.path.join(tmp, "capture.har"), "--force", "--no-tui"]
     log = open(os.path.join(tmp, f"idscope-{name}.log"), "w")
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
     wait_until(f"idscope {name}", lambda: port_open(port) or proc.poll() is not None)

@@ -50,7 +50,7 @@ fn templates(root: &Path) -> Vec<Flow> {
             m.method.as_deref().unwrap_or("GET"),
             m.url.as_deref().unwrap_or("https://x/"),
         );
-        req.headers = m.headers;
+        req.headers = m.headers.into();
         req.body = Body::plain(m.body);
         t.push(idscope::flow::testing::flow(
             0,

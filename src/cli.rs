@@ -51,10 +51,12 @@ pub enum Command {
         2 input or usage error."
     )]
     Redact(RedactArgs),
-    /// Run the intercepting proxy and print one line per finished flow with its decoded summary
-    /// (optionally recording to a crash-safe HAR with -w).
+    /// Run the intercepting proxy and show the live flows in the TUI (with --no-tui or without a
+    /// terminal: print one line per finished flow with its decoded summary); optionally record
+    /// to a crash-safe HAR with -w.
     #[command(after_help = "Examples:\n  idscope proxy\n  \
         idscope proxy --listen 127.0.0.1:8888 -w session.har\n  \
+        idscope proxy --no-tui > flows.txt\n  \
         idscope proxy --map login.example=127.0.0.1:9443 --upstream-ca test-ca.pem\n  \
         curl -x http://127.0.0.1:8080 --cacert ~/.local/share/idscope/idscope-ca.pem https://example.com/")]
     Proxy(ProxyArgs),
@@ -349,6 +351,10 @@ pub struct ProxyArgs {
     /// Overwrite the -w file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Print one line per finished flow instead of opening the TUI (the default without a
+    /// terminal).
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 /// `idscope record`.

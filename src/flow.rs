@@ -27,14 +27,239 @@ impl std::fmt::Display for FlowId {
 
 /// Headers in wire order with their original spelling. Names compare case-insensitively through
 /// [`header`]. HTTP/2 pseudo-headers (`:authority`) that some HAR writers include are kept as-is.
-pub type Headers = Vec<(String, String)>;
+///
+/// Stored compactly, because a capture holds tens of headers per message for up to 100,000 flows
+/// (issue #5's memory budget): every name and value lives in one string, with two offsets per
+/// header, instead of two heap strings plus a 48-byte pair each. Reads as a list of
+/// `(name, value)` string pairs: `for (n, v) in &headers`, [`Headers::iter`], [`header`];
+/// built with [`Headers::push`] or by collecting `(String, String)` pairs.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Headers {
+    /// Every name and value, concatenated in order.
+    text: String,
+    /// Per header: where its name ends and where its value ends in `text` (each starts where the
+    /// previous one ended).
+    ends: Vec<(u32, u32)>,
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Headers::default()
+    }
+
+    /// Room for `count` headers of `bytes` bytes of names and values in all.
+    pub fn with_capacity(count: usize, bytes: usize) -> Self {
+        Headers {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Appends a header (`(name, value)`, as with a `Vec` of pairs).
+    pub fn push(&mut self, (name, value): (String, String)) {
+        self.push_str(&name, &value);
+    }
+
+    /// Appends a header without taking ownership.
+    pub fn push_str(&mut self, name: &str, value: &str) {
+        // Offsets are u32: header text over 4 GiB is refused (no source produces it; hyper and
+        // the capture readers cap header sizes far below).
+        let name_end = self.text.len() + name.len();
+        let value_end = name_end + value.len();
+        let (Ok(n), Ok(v)) = (u32::try_from(name_end), u32::try_from(value_end)) else {
+            return;
+        };
+        self.text.push_str(name);
+        self.text.push_str(value);
+        self.ends.push((n, v));
+    }
+
+    /// Appends `more` to the value of the last header (folded continuation lines).
+    pub fn extend_last_value(&mut self, more: &str) {
+        let Some(last) = self.ends.last_mut() else {
+            return;
+        };
+        let Ok(end) = u32::try_from(self.text.len() + more.len()) else {
+            return;
+        };
+        self.text.push_str(more);
+        last.1 = end;
+    }
+
+    /// The header at `i`.
+    pub fn get(&self, i: usize) -> Option<(&str, &str)> {
+        let (name_end, value_end) = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).map_or(0, |e| e.1),
+            None => 0,
+        } as usize;
+        Some((
+            self.text.get(start..name_end as usize)?,
+            self.text.get(name_end as usize..value_end as usize)?,
+        ))
+    }
+
+    /// The headers in order, as `(name, value)`.
+    pub fn iter(&self) -> HeadersIter<'_> {
+        HeadersIter {
+            headers: self,
+            front: 0,
+            back: self.ends.len(),
+        }
+    }
+
+    /// Removes every header.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// Keeps the headers for which `keep(name, value)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.map_values(|n, v| keep(n, v).then(|| v.to_string()));
+    }
+
+    /// Rewrites the headers: `f(name, value)` returns the new value, or `None` to drop the
+    /// header. Names and order are kept.
+    pub fn map_values(&mut self, mut f: impl FnMut(&str, &str) -> Option<String>) {
+        let mut out = Headers::with_capacity(self.len(), self.text.len());
+        for (n, v) in self.iter() {
+            if let Some(nv) = f(n, v) {
+                out.push_str(n, &nv);
+            }
+        }
+        out.shrink_to_fit();
+        *self = out;
+    }
+
+    /// Releases spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// Heap bytes held (text and offsets), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+
+    /// The headers as owned pairs.
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Iterator over [`Headers`] as `(name, value)`.
+#[derive(Debug, Clone)]
+pub struct HeadersIter<'a> {
+    headers: &'a Headers,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for HeadersIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        let h = self.headers.get(self.front);
+        self.front += 1;
+        h
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for HeadersIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.headers.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for HeadersIter<'_> {}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a str);
+    type IntoIter = HeadersIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut h = Headers::new();
+        h.extend(iter);
+        h.shrink_to_fit();
+        h
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> Extend<(N, V)> for Headers {
+    fn extend<I: IntoIterator<Item = (N, V)>>(&mut self, iter: I) {
+        for (n, v) in iter {
+            self.push_str(n.as_ref(), v.as_ref());
+        }
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> From<Vec<(N, V)>> for Headers {
+    fn from(v: Vec<(N, V)>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>, const K: usize> From<[(N, V); K]> for Headers {
+    fn from(v: [(N, V); K]) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> PartialEq<Vec<(N, V)>> for Headers {
+    fn eq(&self, other: &Vec<(N, V)>) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other)
+                .all(|((n, v), (on, ov))| n == on.as_ref() && v == ov.as_ref())
+    }
+}
 
 /// The first value of header `name` (case-insensitive).
 pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v)
 }
 
 /// Fields of a HAR object that idscope does not model but keeps so that a round trip loses
@@ -325,12 +550,7 @@ impl Flow {
             method: Some(&self.request.method),
             url: Some(&self.request.url),
             status: None,
-            headers: self
-                .request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect(),
+            headers: self.request.headers.iter().collect(),
             body,
         }
     }
@@ -343,11 +563,7 @@ impl Flow {
             method: Some(&self.request.method),
             url: Some(&self.request.url),
             status: Some(r.status),
-            headers: r
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect(),
+            headers: r.headers.iter().collect(),
             body,
         })
     }
@@ -398,7 +614,7 @@ pub mod testing {
             method: method.into(),
             url: url.into(),
             http_version: "HTTP/1.1".into(),
-            headers: vec![],
+            headers: Headers::new(),
             body: Body::default(),
             extra: Extra::new(),
         }
@@ -410,7 +626,7 @@ pub mod testing {
             status,
             reason: String::new(),
             http_version: "HTTP/1.1".into(),
-            headers: vec![("content-type".into(), content_type.into())],
+            headers: Headers::from([("content-type", content_type)]),
             body: Body::plain(body.to_vec()),
             extra: Extra::new(),
         }
@@ -438,6 +654,43 @@ pub mod testing {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn headers_keep_order_spelling_and_repeats_in_one_buffer() {
+        let mut h: Headers = [("Host", "a.example"), ("Set-Cookie", "a=1")]
+            .into_iter()
+            .collect();
+        h.push(("set-cookie".into(), "b=2".into()));
+        h.push_str("X-Empty", "");
+        assert_eq!(h.len(), 4);
+        assert_eq!(header(&h, "SET-COOKIE"), Some("a=1"));
+        assert_eq!(header(&h, "x-empty"), Some(""));
+        assert_eq!(header(&h, "missing"), None);
+        let all: Vec<(&str, &str)> = (&h).into_iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("Host", "a.example"),
+                ("Set-Cookie", "a=1"),
+                ("set-cookie", "b=2"),
+                ("X-Empty", "")
+            ]
+        );
+        assert_eq!(h.iter().next_back(), Some(("X-Empty", "")));
+        assert_eq!(h.get(2), Some(("set-cookie", "b=2")));
+        assert_eq!(h.get(4), None);
+        h.extend_last_value("folded");
+        assert_eq!(h.get(3), Some(("X-Empty", "folded")));
+        h.map_values(|n, v| (!n.eq_ignore_ascii_case("set-cookie")).then(|| v.to_uppercase()));
+        assert_eq!(h, vec![("Host", "A.EXAMPLE"), ("X-Empty", "FOLDED")]);
+        assert_eq!(
+            format!("{h:?}"),
+            r#"[("Host", "A.EXAMPLE"), ("X-Empty", "FOLDED")]"#
+        );
+        h.clear();
+        assert!(h.is_empty());
+        assert_eq!(h, Headers::new());
+    }
 
     #[test]
     fn gzip_body_is_decoded_lazily_and_capped() {

@@ -10,7 +10,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::flow::{Body, Extra, Flow, FlowError, FlowId, Outcome, Response, Timings, header};
+use crate::flow::{
+    Body, Extra, Flow, FlowError, FlowId, Headers, Outcome, Response, Timings, header,
+};
 
 /// How long a replayed request may take before it is recorded as an error.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,22 +90,17 @@ async fn send(client: &reqwest::Client, original: &Flow) -> anyhow::Result<Respo
         if HOP_BY_HOP.contains(&lower.as_str()) || lower.starts_with(':') {
             continue;
         }
-        builder = builder.header(n.as_str(), v.as_str());
+        builder = builder.header(n, v);
     }
     // The recorded bytes still carry their Content-Encoding header, so they go out as they were.
     builder = builder.body(req.body.raw.to_vec());
     let resp = builder.send().await?;
     let status = resp.status();
     let http_version = format!("{:?}", resp.version());
-    let headers: Vec<(String, String)> = resp
+    let headers: Headers = resp
         .headers()
         .iter()
-        .map(|(n, v)| {
-            (
-                n.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes())))
         .collect();
     let bytes = resp.bytes().await?;
     let body = match header(&headers, "content-encoding") {

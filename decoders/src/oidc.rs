@@ -54,7 +54,7 @@ fn endpoint_of(path: &str) -> Endpoint {
 /// Byte search in the first 16 KiB (a cheap sniff for `priority`).
 fn sniff_contains(body: &[u8], needle: &[u8]) -> bool {
     let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    !needle.is_empty() && head.windows(needle.len()).any(|w| w == needle)
+    crate::util::contains(head, needle)
 }
 
 fn starts_json_object(body: &[u8]) -> bool {

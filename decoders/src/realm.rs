@@ -93,7 +93,7 @@ fn flavor_of_url(msg: &Message<'_>) -> Option<Flavor> {
 /// Byte search in the first 16 KiB (a cheap sniff for `priority`).
 fn sniff_contains(body: &[u8], needle: &[u8]) -> bool {
     let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    !needle.is_empty() && head.windows(needle.len()).any(|w| w == needle)
+    crate::util::contains(head, needle)
 }
 
 fn first_byte(body: &[u8]) -> Option<u8> {

@@ -124,6 +124,43 @@ impl Registry {
             .collect()
     }
 
+    /// The outcomes a one-line summary needs, for much less work than [`Registry::decode_all`]
+    /// when a specific decoder applies: every applicable specific decoder runs (best first), and
+    /// the generic fallbacks ([`GENERIC`]) are ranked and run only when none of them succeeded,
+    /// best first, stopping at the first success. Which specific decoders succeeded, the best
+    /// specific success and (failing that) the best generic success are the same as in
+    /// `decode_all`'s list, so kinds and summaries computed from either agree.
+    pub fn decode_for_summary(&self, msg: &Message<'_>, cx: &Context<'_>) -> Vec<Outcome> {
+        let ranked = |generic: bool| {
+            let mut v: Vec<(&'static dyn Decoder, f32)> = self
+                .decoders
+                .iter()
+                .filter(|d| GENERIC.contains(&d.id()) == generic)
+                .map(|d| (*d, d.priority(msg)))
+                .filter(|(_, p)| p.is_finite() && *p > 0.0)
+                .collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1));
+            v
+        };
+        let run = |(d, priority): (&'static dyn Decoder, f32)| Outcome {
+            decoder: d.id(),
+            priority,
+            result: d.decode(msg, cx),
+        };
+        let mut out: Vec<Outcome> = ranked(false).into_iter().map(run).collect();
+        if out.iter().all(|o| o.result.is_err()) {
+            for g in ranked(true) {
+                let o = run(g);
+                let ok = o.result.is_ok();
+                out.push(o);
+                if ok {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// The best successful decode, for the one-line summary column.
     pub fn best(&self, msg: &Message<'_>, cx: &Context<'_>) -> Option<Decoded> {
         self.ranked(msg)

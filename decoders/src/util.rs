@@ -48,15 +48,32 @@ pub fn is_base64ish(s: &str) -> bool {
 /// True when `needle` occurs in `hay` (byte substring; an empty needle never matches). For cheap
 /// sniffs in `priority`, over a slice the caller has already bounded.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
 }
 
 /// [`contains`], ignoring ASCII case.
+///
+/// `priority` runs this over every body the proxy sees, so it must not compare the whole needle
+/// at every offset (as `windows().any(..)` does; that showed up in profiles): candidates are the
+/// positions of the needle's first byte in either case (found with SIMD), and only those are
+/// compared in full.
 pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+    let Some((&first, rest)) = needle.split_first() else {
+        return false;
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let starts = hay.get(..=last_start).unwrap_or_default();
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        starts,
+    )
+    .any(|i| {
+        hay.get(i + 1..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    })
 }
 
 /// The path of a URL (absolute or origin-form), without query or fragment.
@@ -295,6 +312,35 @@ mod tests {
             Some(&[0xfb, 0xff][..])
         );
         assert!(b64_decode_any("not base64!", 10).is_none());
+    }
+
+    #[test]
+    fn substring_search_matches_the_naive_one() {
+        let naive = |h: &[u8], n: &[u8], ci: bool| {
+            !n.is_empty()
+                && h.windows(n.len()).any(|w| {
+                    if ci {
+                        w.eq_ignore_ascii_case(n)
+                    } else {
+                        w == n
+                    }
+                })
+        };
+        let hays: [&[u8]; 6] = [
+            b"",
+            b"a",
+            b"xSAMLResponse=",
+            b"samlresponse",
+            b"<<saml",
+            b"1=2=3",
+        ];
+        let needles: [&[u8]; 6] = [b"", b"S", b"samlResponse", b"SAMLResponse=", b"<s", b"=3"];
+        for h in hays {
+            for n in needles {
+                assert_eq!(contains(h, n), naive(h, n, false), "{h:?} {n:?}");
+                assert_eq!(contains_ci(h, n), naive(h, n, true), "{h:?} {n:?} ci");
+            }
+        }
     }
 
     #[test]

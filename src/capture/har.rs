@@ -534,7 +534,7 @@ fn header_text(v: Value, path: &str) -> Result<String, CaptureErrorKind> {
 /// Headers as `{name, value}` objects (HAR) or `[name, value]` arrays (Slack and others).
 fn parse_headers(v: Option<Value>, path: &str) -> Result<Headers, CaptureErrorKind> {
     let items = match v {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None | Some(Value::Null) => return Ok(Headers::new()),
         Some(Value::Array(a)) => a,
         Some(other) => {
             return Err(invalid(
@@ -543,7 +543,7 @@ fn parse_headers(v: Option<Value>, path: &str) -> Result<Headers, CaptureErrorKi
             ));
         }
     };
-    let mut out = Vec::with_capacity(items.len());
+    let mut out = Headers::with_capacity(items.len(), 0);
     for (i, item) in items.into_iter().enumerate() {
         let at = || format!("{path}[{i}]");
         let (name, value) = match item {
@@ -572,6 +572,7 @@ fn parse_headers(v: Option<Value>, path: &str) -> Result<Headers, CaptureErrorKi
         };
         out.push((header_text(name, &at())?, header_text(value, &at())?));
     }
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -1338,14 +1339,8 @@ mod tests {
             .unwrap();
         let f = &flows[0];
         assert_eq!(f.request.http_version, "h3");
-        assert_eq!(
-            f.request.headers,
-            vec![("Accept".into(), "*/*".into()), ("X".into(), "1".into())]
-        );
-        assert_eq!(
-            f.response().unwrap().headers,
-            vec![("Server".into(), "s".into())]
-        );
+        assert_eq!(f.request.headers, vec![("Accept", "*/*"), ("X", "1")]);
+        assert_eq!(f.response().unwrap().headers, vec![("Server", "s")]);
         assert_eq!(f.timings, Timings::default());
     }
 

@@ -264,15 +264,13 @@ fn parse_message(bytes: &[u8]) -> Result<RawMessage, CaptureErrorKind> {
         .find(|l| !l.trim().is_empty())
         .ok_or_else(|| http_err("empty message"))?
         .to_string();
-    let mut headers: Headers = Vec::new();
+    let mut headers = Headers::new();
     for line in lines {
-        if line.starts_with([' ', '\t']) {
+        if line.starts_with([' ', '\t']) && !headers.is_empty() {
             // Obsolete line folding: part of the previous header's value.
-            if let Some((_, v)) = headers.last_mut() {
-                v.push(' ');
-                v.push_str(line.trim());
-                continue;
-            }
+            headers.extend_last_value(" ");
+            headers.extend_last_value(line.trim());
+            continue;
         }
         let (name, value) = line
             .split_once(':')

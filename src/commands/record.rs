@@ -14,6 +14,6 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         &args.opts,
         Some(&args.write),
         args.force,
-        false,
+        super::proxy::Output::Quiet,
     ))
 }

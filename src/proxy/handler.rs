@@ -288,7 +288,7 @@ impl Slot {
                 method: String::new(),
                 url: String::new(),
                 http_version: String::new(),
-                headers: vec![],
+                headers: Default::default(),
                 body: flow::Body::default(),
                 extra: flow::Extra::new(),
             });
@@ -526,9 +526,11 @@ impl Tap {
     }
 
     fn body(self) -> (flow::Body, OnEnd) {
+        // Always one exact-size copy, even for a single chunk: hyper hands out body chunks as
+        // slices of its connection read buffer (8 KiB and up), and a retained slice would keep
+        // that whole buffer alive for as long as the flow is held.
         let raw = match self.chunks.len() {
             0 => Bytes::new(),
-            1 => self.chunks.into_iter().next().unwrap_or_default(),
             _ => {
                 let mut v = Vec::with_capacity(self.retained);
                 for c in &self.chunks {
@@ -687,16 +689,21 @@ fn version_str(v: Version) -> &'static str {
     }
 }
 
+/// The headers as recorded: one exact-size allocation for the text (see [`flow::Headers`]).
 fn record_headers(h: &HeaderMap) -> flow::Headers {
-    h.iter()
-        .filter(|(n, _)| *n != header::PROXY_AUTHORIZATION)
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
+    let kept = || h.iter().filter(|(n, _)| *n != header::PROXY_AUTHORIZATION);
+    let (count, bytes) = kept().fold((0, 0), |(c, b), (n, v)| {
+        (c + 1, b + n.as_str().len() + v.len())
+    });
+    let mut out = flow::Headers::with_capacity(count, bytes);
+    for (n, v) in kept() {
+        match v.to_str() {
+            Ok(v) => out.push_str(n.as_str(), v),
+            // Not visible ASCII: kept as text, invalid UTF-8 replaced.
+            Err(_) => out.push_str(n.as_str(), &String::from_utf8_lossy(v.as_bytes())),
+        }
+    }
+    out
 }
 
 fn encoding_of(h: &HeaderMap) -> Option<String> {
@@ -1002,7 +1009,7 @@ async fn tunnel(
                         status: 200,
                         reason: "Connection established".into(),
                         http_version: "HTTP/1.1".into(),
-                        headers: vec![],
+                        headers: Default::default(),
                         body: flow::Body::default(),
                         extra,
                     },
@@ -1203,7 +1210,7 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
         );
     };
     let cap = shared.settings.max_body;
-    let record = flow::Request {
+    let record = |parts: &http::request::Parts| flow::Request {
         method: parts.method.as_str().to_string(),
         url: parts.uri.to_string(),
         http_version: version_str(parts.version).into(),
@@ -1211,11 +1218,8 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
         body: flow::Body::default(),
         extra: flow::Extra::new(),
     };
-    parts.headers.remove(header::HOST);
-    parts.version = Version::HTTP_11;
-
     let req_slot = Arc::clone(&slot);
-    let req_record = record.clone();
+    let req_record = record(&parts);
     let tap = Tap::new(
         cap,
         encoding_of(&parts.headers),
@@ -1239,7 +1243,8 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
             full(bytes)
         }
         Collected::Over(prefix, rest, tap) => {
-            let mut partial = record.clone();
+            // Rarely needed (a body over the cap): built again rather than cloned for every flow.
+            let mut partial = record(&parts);
             partial.body.truncated = true;
             slot.set_partial(partial);
             Recording::new(rest, prefix, tap).boxed_unsync()
@@ -1252,6 +1257,8 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
             );
         }
     };
+    parts.headers.remove(header::HOST);
+    parts.version = Version::HTTP_11;
     let sent = Instant::now();
     let res = match shared
         .client

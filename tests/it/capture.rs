@@ -96,7 +96,7 @@ fn response(status: u16, content_type: &str, body: &[u8]) -> Outcome {
         status,
         reason: "OK".into(),
         http_version: "HTTP/1.1".into(),
-        headers: vec![("Content-Type".into(), content_type.into())],
+        headers: [("Content-Type", content_type)].into(),
         body: Body::plain(body.to_vec()),
         extra: Extra::new(),
     })

@@ -927,3 +927,189 @@ fn the_ca_folder_holds_no_key_and_its_machine_config_matches_trust_help() {
         assert!(help.contains(line), "trust-help lacks {line:?}\n{help}");
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the proxy never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn client_through(port: u16, ca_pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .proxy(reqwest::Proxy::all(format!("http://127.0.0.1:{port}")).unwrap())
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
+    let origin = origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_idscope"))
+        .args([
+            "proxy",
+            "--no-tui",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--ca-dir", &ca_dir.display().to_string()])
+        .args(["--upstream-ca", &origin.ca.file.display().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_listening(port).await;
+    let c = client_through(
+        port,
+        &std::fs::read(ca_dir.join(proxy::ca::CERT_FILE)).unwrap(),
+    );
+    let o = origin.addr.port();
+    for i in 0..3 {
+        let r = c
+            .get(format!("https://localhost:{o}/id/line-{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (i, l) in lines.iter().enumerate() {
+        assert!(
+            l.starts_with(&format!(
+                "#{} GET https://localhost:{o}/id/line-{i} → 200 ",
+                i + 1
+            )),
+            "{l}"
+        );
+    }
+}
+
+/// `idscope proxy` on a terminal opens the TUI and shows flows as they happen; quitting it
+/// stops the proxy, closes the recording and restores the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::sync::{Arc, Mutex};
+
+    let origin = origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let har = dir.path().join("live.har");
+    let port = free_port();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols: 160,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_idscope"));
+    cmd.args(["proxy", "--listen", &format!("127.0.0.1:{port}")]);
+    cmd.args(["--ca-dir", &ca_dir.display().to_string()]);
+    cmd.args(["--upstream-ca", &origin.ca.file.display().to_string()]);
+    cmd.args(["-w", &har.display().to_string()]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    // The TUI's log file goes under the state directory: keep it in the test's directory.
+    cmd.env("HOME", dir.path());
+    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let mut writer = pty.master.take_writer().unwrap();
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 160, 0)));
+    let p = Arc::clone(&parser);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = parser.lock().unwrap().screen().contents();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what:?}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    wait_listening(port).await;
+    let c = client_through(
+        port,
+        &std::fs::read(ca_dir.join(proxy::ca::CERT_FILE)).unwrap(),
+    );
+    let o = origin.addr.port();
+    let r = c
+        .get(format!("https://localhost:{o}/id/live-tui"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let screen = tokio::task::block_in_place(|| wait_for("/id/live-tui"));
+    assert!(
+        parser.lock().unwrap().screen().alternate_screen(),
+        "{screen}"
+    );
+
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "idscope proxy did not quit on q");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success());
+    assert!(!parser.lock().unwrap().screen().alternate_screen());
+    let flows: Vec<Flow> = capture::open(&har).unwrap().map(Result::unwrap).collect();
+    assert_eq!(flows.len(), 1);
+    assert!(flows[0].request.url.ends_with("/id/live-tui"));
+}

@@ -244,11 +244,9 @@ pub fn redact_flow(
 }
 
 fn redact_headers(cx: &mut values::Cx<'_>, headers: &mut Headers) {
-    for (name, value) in headers.iter_mut() {
-        if let Some(v) = cx.header(name, value) {
-            *value = v;
-        }
-    }
+    headers.map_values(|name, value| {
+        Some(cx.header(name, value).unwrap_or_else(|| value.to_string()))
+    });
 }
 
 /// Unmodelled HAR fields (`_initiator`, `comment` …): every member goes through the key rules,

@@ -47,7 +47,7 @@ fn header_lines(out: &mut Vec<TextLine>, headers: &Headers, reveal: bool) {
         let v = if !reveal && is_sensitive(n) {
             format!("«secret: {} chars»", v.chars().count())
         } else {
-            v.clone()
+            v.to_string()
         };
         out.push(TextLine::new(format!("{n}: {v}"), Tone::Normal));
     }
@@ -462,7 +462,7 @@ pub fn curl(flow: &Flow, reveal: bool, secrets: &[String]) -> String {
         let v = if !reveal && is_sensitive(n) {
             "«masked»"
         } else {
-            v.as_str()
+            v
         };
         let _ = write!(s, " -H {}", shell_quote(&format!("{n}: {v}")));
     }
