@@ -62,6 +62,8 @@ pub enum Control {
     Quit,
     /// Replay this flow and send the result back as [`Event::Replayed`].
     Replay(Box<Flow>),
+    /// Replay a whole sequence (`R`, see `sequence_actions`).
+    ReplaySequence(Box<super::sequence_actions::SequenceJob>),
     /// Write these flows to `path` as HAR (redacted when asked).
     Export {
         /// The flows, in list order.
@@ -397,6 +399,8 @@ pub struct App {
     pub(crate) now: SystemTime,
     pub(crate) size: (u16, u16),
     stories: Option<Arc<Vec<Story>>>,
+    /// The diff overlay (`=`, see `sequence_actions`).
+    pub(crate) diff: Option<super::sequence_actions::DiffOverlay>,
     /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
     decodes: u64,
 }
@@ -440,6 +444,7 @@ impl App {
             now: config.now,
             size: (100, 30),
             stories: None,
+            diff: None,
             decodes: 0,
         }
     }
@@ -853,6 +858,9 @@ impl App {
             Context::List
         };
         let action = keymap::action(context, k);
+        if self.diff.is_some() {
+            return super::sequence_actions::on_diff_key(self, action);
+        }
         if self.help {
             match action {
                 Some(Action::Quit) => return Control::Quit,
@@ -938,6 +946,8 @@ impl App {
                 });
             }
             Action::Replay => return self.replay(),
+            Action::Diff => return super::sequence_actions::diff_marked(self),
+            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
             Action::Export | Action::ExportRedacted => {
                 let redacted = action == Action::ExportRedacted;
                 let secs = self
@@ -1052,6 +1062,8 @@ impl App {
             Action::SearchNext => self.flow_search_next(),
             Action::Mark => self.toggle_mark(),
             Action::Replay => return self.replay(),
+            Action::Diff => return super::sequence_actions::diff_marked(self),
+            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
             Action::Help => self.help = true,
             Action::Open
             | Action::Filter

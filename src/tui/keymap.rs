@@ -47,6 +47,11 @@ pub enum Action {
     MarkedOnly,
     /// Replay the selected flow.
     Replay,
+    // -- sequence actions (src/tui/sequence_actions.rs) --
+    /// Diff the two marked flows (overlay).
+    Diff,
+    /// Replay the selected flow's whole sequence (its story).
+    ReplaySequence,
     /// Export the marked flows (or, with none marked, the shown ones) as HAR.
     Export,
     /// Export as redacted HAR.
@@ -134,12 +139,15 @@ pub static BINDINGS: &[Binding] = &[
     b("n", None, A::SearchNext, "next search match"),
     b("m", None, A::Mark, "mark / unmark the flow"),
     b("M", Some(L), A::MarkedOnly, "show marked flows only"),
+    // `R` (sequence actions) shares the `r` line so the help still fits 30 rows.
     b(
-        "r",
+        "r R",
         None,
         A::Replay,
-        "replay the flow (new flow, tagged replay-of)",
+        "replay the flow / its whole sequence (new flows, replay-of)",
     ),
+    // sequence actions (src/tui/sequence_actions.rs)
+    b("=", None, A::Diff, "diff the two marked flows"),
     b(
         "e w",
         Some(L),
@@ -193,6 +201,8 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('m') => A::Mark,
         KeyCode::Char('M') if !flow => A::MarkedOnly,
         KeyCode::Char('r') => A::Replay,
+        KeyCode::Char('=') => A::Diff,           // sequence actions
+        KeyCode::Char('R') => A::ReplaySequence, // sequence actions
         KeyCode::Char('e' | 'w') if !flow => A::Export,
         KeyCode::Char('E') if !flow => A::ExportRedacted,
         KeyCode::Char('z') if !flow => A::Clear,
@@ -251,6 +261,8 @@ mod tests {
             (Context::Flow, KeyCode::Char('y')),
             (Context::Flow, KeyCode::Char('x')),
             (Context::List, KeyCode::Char('?')),
+            (Context::List, KeyCode::Char('=')), // sequence actions
+            (Context::List, KeyCode::Char('R')), // sequence actions
         ];
         let mut reached: Vec<Action> = all
             .iter()
