@@ -149,10 +149,8 @@ mod tests {
         assert!(d[0].path.ends_with("claims/upn"), "{}", d[0].path);
         assert_eq!(d[0].left.as_deref(), Some("alice@contoso.test"));
         assert_eq!(d[0].right.as_deref(), Some("bob@contoso.test"));
-        let all = Rules {
-            all: true,
-            ..Rules::default()
-        };
+        let mut all = Rules::default();
+        all.all = true;
         let d = blobs(&a, &b, &all);
         assert!(d.len() >= 4, "{d:?}");
         assert!(d.iter().filter(|x| !x.volatile).count() == 1);
