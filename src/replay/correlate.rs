@@ -611,12 +611,12 @@ mod tests {
     #[test]
     fn form_encoded_and_base64_spellings_are_rewritten() {
         let c = pair(
-            "<saml:Assertion a=\"1\">old</saml:Assertion>",
-            "<saml:Assertion a=\"1\">new</saml:Assertion>",
+            "<saml:Assertion AssertionID=\"_0123456789abcdef\" MajorVersion=\"1\">old</saml:Assertion>",
+            "<saml:Assertion AssertionID=\"_fedcba9876543210\" MajorVersion=\"1\">new</saml:Assertion>",
             "saml:Assertion",
         );
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode("<saml:Assertion a=\"1\">old</saml:Assertion>");
+            .encode("<saml:Assertion AssertionID=\"_0123456789abcdef\" MajorVersion=\"1\">old</saml:Assertion>");
         let mut out = Outgoing {
             method: "POST".into(),
             url: "https://l/token".into(),
@@ -625,7 +625,7 @@ mod tests {
         };
         c.rewrite(&mut out);
         let want = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode("<saml:Assertion a=\"1\">new</saml:Assertion>");
+            .encode("<saml:Assertion AssertionID=\"_fedcba9876543210\" MajorVersion=\"1\">new</saml:Assertion>");
         assert_eq!(
             out.body,
             format!("grant_type=saml&assertion={want}").into_bytes()
