@@ -139,15 +139,14 @@ pub static BINDINGS: &[Binding] = &[
     b("n", None, A::SearchNext, "next search match"),
     b("m", None, A::Mark, "mark / unmark the flow"),
     b("M", Some(L), A::MarkedOnly, "show marked flows only"),
-    // `R` (sequence actions) shares the `r` line so the help still fits 30 rows.
+    // `R` and `=` (sequence actions, src/tui/sequence_actions.rs) share the `r` line so the
+    // help still fits 30 rows.
     b(
-        "r R",
+        "r R =",
         None,
         A::Replay,
-        "replay the flow / its whole sequence (new flows, replay-of)",
+        "replay the flow / its sequence (replay-of); = diff 2 marked",
     ),
-    // sequence actions (src/tui/sequence_actions.rs)
-    b("=", None, A::Diff, "diff the two marked flows"),
     b(
         "e w",
         Some(L),
