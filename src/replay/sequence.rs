@@ -749,14 +749,18 @@ pub fn compare_flows(
     rules: &Rules,
     corr: &Correlation,
 ) -> Vec<Difference> {
+    // Decoders read the request URL for context: decode the answer as an answer to the
+    // recorded URL, whatever origin it was sent to.
+    let mut replayed = replayed.clone();
+    replayed.request.url = recorded.request.url.clone();
     let rep2 = decode_flow(
-        replayed,
+        &replayed,
         Registry::builtin(),
         &Trust::default(),
         Limits::default(),
     );
     let a = answer_trees(recorded, recorded_report);
-    let b = answer_trees(replayed, &rep2);
+    let b = answer_trees(&replayed, &rep2);
     let norm = |s: &str| corr.normalize(s);
     let mut diffs = Vec::new();
     for (id, tree) in &a {
@@ -769,14 +773,19 @@ pub fn compare_flows(
             None => diffs.push(Difference {
                 path: tree.label.clone(),
                 left: Some(format!("decoded as {id}")),
-                right: Some(format!(
-                    "not decoded as {id} ({})",
-                    if rep2.kinds().is_empty() {
-                        "nothing specific".to_string()
+                right: Some(format!("not decoded as {id} (answer: {})", {
+                    let ids: Vec<&str> = rep2
+                        .response
+                        .iter()
+                        .filter(|o| o.result.is_ok())
+                        .map(|o| o.decoder)
+                        .collect();
+                    if ids.is_empty() {
+                        "nothing decoded".to_string()
                     } else {
-                        rep2.kinds().join(",")
+                        ids.join(",")
                     }
-                )),
+                })),
                 section: false,
                 volatile: false,
             }),
