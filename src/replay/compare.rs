@@ -18,9 +18,9 @@
 //! segments; matching is case-insensitive; a pattern segment without `[` also matches a path
 //! segment's label without its `[n]` position and without its namespace prefix (`Assertion`
 //! matches `saml:Assertion[1]`). A pattern is anchored at the end of a path prefix and may start
-//! anywhere (an implicit leading `**/`), and it covers the whole subtree of what it matches:
-//! `nonce` ignores every node labelled `nonce` and everything under it; `claims/upn` ignores the
-//! `upn` claim of every token; `scim/User/meta/**` is the same as `scim/User/meta`.
+//! anywhere (an implicit leading `**/`) and ends at the node it names: `nonce` ignores every node
+//! labelled `nonce`, `claims/upn` the `upn` claim of every token; a trailing `/**` also ignores
+//! everything under that node (`Signature/**`, `scim/User/meta/**`).
 
 use idscope_decoders::{Kind, Node};
 use serde::Serialize;
@@ -70,6 +70,8 @@ pub const VOLATILE: &[&str] = &[
     "request-id",
     "TrackingId",
     "CloudAnchor",
+    "oid",
+    "sub",
     // Nonces.
     "nonce",
     "Nonce",
@@ -84,9 +86,9 @@ pub const VOLATILE: &[&str] = &[
     "session_key_jwe",
     "BearerToken",
     "wresult",
-    "deltaToken",
+    "deltaToken/**",
     "KeyIdentifier",
-    "Signature",
+    "Signature/**",
     "SignatureValue",
     "DigestValue",
     "X509Certificate",
@@ -156,6 +158,7 @@ pub fn flatten(root: &Node, prefix: &str) -> Vec<Leaf> {
 pub struct Pattern {
     text: String,
     segs: Vec<String>,
+    subtree: bool,
 }
 
 impl Pattern {
@@ -169,13 +172,16 @@ impl Pattern {
         if segs.iter().any(String::is_empty) {
             return Err(format!("empty segment in path pattern {text:?}"));
         }
-        // `a/**` is `a` (patterns cover subtrees anyway).
+        // `a/**`: `a` and everything under it.
+        let mut subtree = false;
         while segs.len() > 1 && segs.last().is_some_and(|s| s == "**") {
             segs.pop();
+            subtree = true;
         }
         Ok(Pattern {
             text: text.to_string(),
             segs,
+            subtree,
         })
     }
 
@@ -184,12 +190,15 @@ impl Pattern {
         &self.text
     }
 
-    /// True when the pattern matches `path` or one of its ancestors.
+    /// True when the pattern matches `path` (or, for `…/**`, one of its ancestors).
     pub fn matches(&self, path: &str) -> bool {
         let segs: Vec<String> = path.split('/').map(|s| s.to_ascii_lowercase()).collect();
-        // An implicit leading `**`: try every start; the pattern must end at some prefix.
-        (0..segs.len()).any(|start| {
-            (start..=segs.len()).any(|end| {
+        let n = segs.len();
+        // An implicit leading `**`: try every start; the pattern ends at the node itself, or
+        // for a subtree pattern at any ancestor.
+        (0..n).any(|start| {
+            let ends = if self.subtree { start..=n } else { n..=n };
+            ends.into_iter().any(|end| {
                 segs.get(start..end)
                     .is_some_and(|window| match_segs(&self.segs, window))
             })
@@ -223,6 +232,8 @@ fn seg_matches(p: &str, s: &str) -> bool {
         Some(i) if s.ends_with(']') => s.get(..i).unwrap_or(s),
         _ => s,
     };
+    // An attribute (`@AssertionID`) matches by its name.
+    let bare = bare.strip_prefix('@').unwrap_or(bare);
     if glob(p, bare) {
         return true;
     }
@@ -434,15 +445,23 @@ mod tests {
     }
 
     #[test]
-    fn patterns_match_names_anywhere_and_cover_subtrees() {
+    fn patterns_match_names_anywhere_and_cover_subtrees_when_asked() {
         let p = Pattern::parse("Assertion").unwrap();
-        assert!(p.matches("page/t:RSTR/saml:Assertion/Issuer"));
+        assert!(!p.matches("page/t:RSTR/saml:Assertion/Issuer"));
+        assert!(p.matches("page/t:RSTR/saml:Assertion"));
         assert!(p.matches("x/saml:Assertion[1]"));
+        assert!(
+            Pattern::parse("AssertionID")
+                .unwrap()
+                .matches("a/saml:Assertion/@AssertionID")
+        );
+        let p = Pattern::parse("Assertion/**").unwrap();
+        assert!(p.matches("page/t:RSTR/saml:Assertion/Issuer"));
         assert!(!p.matches("x/AssertionID"));
         let p = Pattern::parse("claims/upn").unwrap();
         assert!(p.matches("token response/access_token/claims/upn"));
         assert!(!p.matches("token response/access_token/claims/oid"));
-        let p = Pattern::parse("scim/**/meta").unwrap();
+        let p = Pattern::parse("scim/**/meta/**").unwrap();
         assert!(p.matches("scim/User/meta/created"));
         assert!(!p.matches("other/User/meta/created"));
         let p = Pattern::parse("thumbprint*").unwrap();

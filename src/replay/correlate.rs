@@ -175,6 +175,16 @@ impl Correlation {
                 self.add(&va, vb, &n, from);
             }
         }
+        // XML (and msbin1) text nodes by element path, in document order.
+        if let (Some(xa), Some(xb)) = (xml_text(a, &ab), xml_text(b, &bb)) {
+            let (na, nb) = (xml_texts(&xa), xml_texts(&xb));
+            for ((pa, va), (pb, vb)) in na.iter().zip(&nb) {
+                if pa == pb {
+                    let what = pa.rsplit('/').next().unwrap_or(pa);
+                    self.add(va, vb, what, from);
+                }
+            }
+        }
         // SAML assertions by position (WS-Trust RSTR, auto-POST wresult).
         for (xa, xb) in assertions(&ta).into_iter().zip(assertions(&tb)) {
             self.add(&xa, &xb, "saml:Assertion", from);
@@ -369,6 +379,46 @@ fn rewrite_msbin(body: &[u8], p: &Pair) -> Result<Option<Vec<u8>>, String> {
     nbfx::encode(&xml, nbfx::Style::DataContract)
         .map(Some)
         .map_err(|e| e.to_string())
+}
+
+/// The XML of an answer: a msbin1 body decoded, or a body that is XML text.
+fn xml_text(r: &crate::flow::Response, body: &[u8]) -> Option<String> {
+    if header(&r.headers, "content-type").is_some_and(|c| c.contains("msbin")) {
+        return nbfx::decode(body, &nbfx::DecodeOptions::default())
+            .ok()
+            .map(|d| d.xml);
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    text.trim_start().starts_with('<').then(|| text.to_string())
+}
+
+/// Most text nodes read from one document.
+const MAX_XML_TEXTS: usize = 100_000;
+
+/// `(element path by local names, text)` for every non-blank text node, in document order.
+fn xml_texts(xml: &str) -> Vec<(String, String)> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    while out.len() < MAX_XML_TEXTS {
+        match r.read_event() {
+            Ok(Event::Start(e)) => stack.push(e.local_name().into_inner().to_string()),
+            Ok(Event::End(_)) => {
+                stack.pop();
+            }
+            Ok(Event::Text(t)) => {
+                let v: &str = t.as_ref();
+                let v = v.trim().to_string();
+                if !v.is_empty() {
+                    out.push((stack.join("/"), v));
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    out
 }
 
 /// `name`/`value` of `<input type="hidden" …>` elements, HTML entities undone.
@@ -629,6 +679,35 @@ mod tests {
         assert_eq!(
             out.body,
             format!("grant_type=saml&assertion={want}").into_bytes()
+        );
+    }
+
+    #[test]
+    fn xml_answers_pair_text_by_element_path() {
+        let a = flow(
+            1,
+            request("POST", "https://s/svc"),
+            response(
+                200,
+                "text/xml",
+                b"<r><CloudAnchor>Device_00000000-aaaa</CloudAnchor><n>1</n></r>",
+            ),
+        );
+        let b = flow(
+            1,
+            request("POST", "https://s/svc"),
+            response(
+                200,
+                "text/xml",
+                b"<r><CloudAnchor>Device_11111111-bbbb</CloudAnchor><n>2</n></r>",
+            ),
+        );
+        let mut c = Correlation::default();
+        assert_eq!(c.learn(&a, &b), 1);
+        assert_eq!(c.pairs()[0].what, "CloudAnchor");
+        assert_eq!(
+            c.normalize("x Device_11111111-bbbb"),
+            "x Device_00000000-aaaa"
         );
     }
 
