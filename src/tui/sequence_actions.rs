@@ -305,5 +305,28 @@ mod tests {
         // Plain JSON flows belong to no story.
         assert_eq!(app.update(key('R')), Control::Continue);
         assert!(app.message().unwrap().contains("no recognised sequence"));
+
+        // A Managed realm answer starts a sync cycle.
+        let realm = flow(
+            0,
+            request(
+                "GET",
+                "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
+            ),
+            response(
+                200,
+                "application/json",
+                br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
+            ),
+        );
+        let mut app = app_with(vec![realm]);
+        match app.update(key('R')) {
+            Control::ReplaySequence(job) => {
+                assert_eq!(job.title, "sync cycle");
+                assert_eq!(job.flows.len(), 1);
+            }
+            c => panic!("{c:?} {:?}", app.message()),
+        }
+        assert!(app.message().unwrap().contains("replaying the sync cycle"));
     }
 }
