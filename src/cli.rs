@@ -100,6 +100,95 @@ pub enum Command {
     /// Play the scripted scenarios against the reference server.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Re-send captured requests in order to the reference server (--to fixture), their own
+    /// origins (--to origin) or a URL, refreshing the credentials each sequence needs, and
+    /// compare every answer with the recorded one on the decoded trees (volatile values such as
+    /// times, ids, nonces, token and signature bytes ignored). Recorded credentials are never
+    /// sent to another origin unless the host is mapped explicitly.
+    #[command(
+        after_help = "Examples:\n  idscope replay captures/demo.har --to fixture --seed 7\n  \
+        idscope replay trace.har --to fixture --filter '~k provisioning'\n  \
+        idscope replay trace.har --to origin --json | jq 'select(.status != \"matched\")'\n  \
+        idscope replay trace.har --to https://staging.example --map login.microsoftonline.com=10.0.0.5:443\n  \
+        idscope replay trace.har --to fixture --ignore 'scim/User/meta' --ignore displayName\n\n\
+        Exit codes: 0 every answer matched, 1 something diverged, failed or was refused, 2 usage \
+        or input error."
+    )]
+    Replay(ReplayArgs),
+    /// Compare two flows (FILE#N, 1-based), two tokens or two SAML assertions (a file holding one,
+    /// or the value itself) claim by claim and element by element, volatile values (times, ids,
+    /// nonces, signature bytes) left out unless --all.
+    #[command(after_help = "Examples:\n  idscope diff trace.har#2 trace.har#18\n  \
+        idscope diff before.har#3 after.har#3 --all\n  \
+        idscope diff token-a.txt token-b.txt\n  \
+        idscope diff eyJhbGciOi... eyJhbGciOi... --json\n\n\
+        Exit codes: 0 no differences, 1 differences, 2 usage or input error.")]
+    Diff(DiffArgs),
+}
+
+/// `idscope replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The capture to replay (HAR, idscope recording, or Fiddler .saz).
+    pub file: PathBuf,
+    /// Where to send: `fixture` (the bundled reference server, started in process; every host it
+    /// serves is mapped to it), `origin` (each request to the origin it was captured from), or a
+    /// URL (every request to that origin, path kept).
+    #[arg(long, value_name = "fixture|origin|URL")]
+    pub to: String,
+    /// Replay only flows matching this filter expression (the token steps they need run too).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Connect to ADDR:PORT for HOST, keeping Host and TLS name = HOST; an explicit mapping, so
+    /// recorded credentials for HOST may go there (repeatable).
+    #[arg(long, value_name = "HOST=ADDR:PORT")]
+    pub map: Vec<String>,
+    /// Also ignore differences at this path (repeatable; `claims/upn`, `scim/**/meta`,
+    /// `displayName`; see the README for the syntax).
+    #[arg(long, value_name = "PATH")]
+    pub ignore: Vec<String>,
+    /// Report volatile differences too (marked volatile; they do not make a flow diverge).
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per replayed flow, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed for the in-process reference server (the seed the capture was recorded with gives
+    /// identical ids and nonces).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The in-process reference server's clock: `capture` (frozen at the first flow, the
+    /// default), `now`, or an RFC 3339 instant.
+    #[arg(long, default_value = "capture", value_name = "capture|now|RFC3339")]
+    pub clock: String,
+    /// Trust this CA certificate (PEM or DER) for the target's TLS (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Seconds one request may take before it counts as failed.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub timeout: u64,
+    /// Write the replayed exchanges to this HAR (tagged replay-of:#N).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+/// `idscope diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first side: FILE#N (flow N of a capture), a file holding a token or assertion, or the
+    /// token itself.
+    pub a: String,
+    /// The second side, in the same forms.
+    pub b: String,
+    /// Show volatile differences too (times, ids, nonces, signature bytes), marked as such.
+    #[arg(long)]
+    pub all: bool,
+    /// Also ignore differences at this path (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub ignore: Vec<String>,
+    /// One JSON object per difference.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `idscope demo`.

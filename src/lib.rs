@@ -7,13 +7,14 @@
 //! ([`commands`]), the reference server ([`fixture`]) and the scripted scenario client
 //! ([`scenario`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 //! files ([`capture`]), cross-flow analysis ([`analysis`]), filter expressions ([`filter`]), the
-//! session flow store ([`session`]), single-flow replay ([`replay`]), the terminal UI ([`tui`]) and
+//! session flow store ([`session`]), replay of single flows and whole sequences ([`replay`]), flow and token diffs ([`diff`]), the terminal UI ([`tui`]) and
 //! the command implementations ([`commands`]). Protocol decoding lives in the pure `idscope-decoders` crate.
 
 pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod filter;
 pub mod fixture;
 pub mod flow;

@@ -8,11 +8,13 @@ pub mod ca;
 pub mod convert;
 pub mod decode;
 pub mod demo;
+pub mod diff;
 pub mod fixture;
 pub mod proxy;
 pub mod record;
 pub mod redact;
 pub mod render;
+pub mod replay;
 pub mod scenario;
 pub mod view;
 
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fixture(args) => fixture::run(&args),
         Command::Scenario(crate::cli::ScenarioCommand::Run(args)) => scenario::run(&args),
         Command::View(args) => view::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Diff(args) => diff::run(&args),
     }
 }
 

@@ -81,6 +81,8 @@ pub enum Control {
     Quit,
     /// Replay this flow and send the result back as [`Event::Replayed`].
     Replay(Box<Flow>),
+    /// Replay a whole sequence (`R`, see `sequence_actions`).
+    ReplaySequence(Box<super::sequence_actions::SequenceJob>),
     /// Write these flows to `path` as HAR (redacted when asked).
     Export {
         /// The flows, in list order.
@@ -473,6 +475,8 @@ pub struct App {
     pub(crate) story_job: Option<StoryJob>,
     /// At most this many flows per slice of work (tests make it small to see a job half done).
     slice_flows: usize,
+    /// The diff overlay (`=`, see `sequence_actions`).
+    pub(crate) diff: Option<super::sequence_actions::DiffOverlay>,
     /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
     decodes: u64,
 }
@@ -519,6 +523,7 @@ impl App {
             stories: None,
             story_job: None,
             slice_flows: usize::MAX,
+            diff: None,
             decodes: 0,
         }
     }
@@ -1148,6 +1153,9 @@ impl App {
             Context::List
         };
         let action = keymap::action(context, k);
+        if self.diff.is_some() {
+            return super::sequence_actions::on_diff_key(self, action);
+        }
         if self.help {
             match action {
                 Some(Action::Quit) => return Control::Quit,
@@ -1249,6 +1257,8 @@ impl App {
                 });
             }
             Action::Replay => return self.replay(),
+            Action::Diff => return super::sequence_actions::diff_marked(self),
+            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
             Action::Export | Action::ExportRedacted => {
                 let redacted = action == Action::ExportRedacted;
                 let secs = self
@@ -1375,6 +1385,8 @@ impl App {
                 self.help_scroll = 0;
             }
             Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
+            Action::Diff => return super::sequence_actions::diff_marked(self),
+            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
             Action::Open
             | Action::Filter
             | Action::MarkedOnly

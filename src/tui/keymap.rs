@@ -47,6 +47,11 @@ pub enum Action {
     MarkedOnly,
     /// Replay the selected flow.
     Replay,
+    // -- sequence actions (src/tui/sequence_actions.rs) --
+    /// Diff the two marked flows (overlay).
+    Diff,
+    /// Replay the selected flow's whole sequence (its story).
+    ReplaySequence,
     /// Export the marked flows (or, with none marked, the shown ones) as HAR.
     Export,
     /// Export as redacted HAR.
@@ -136,11 +141,13 @@ pub static BINDINGS: &[Binding] = &[
     b("n", None, A::SearchNext, "next search match"),
     b("m", None, A::Mark, "mark / unmark the flow"),
     b("M", Some(L), A::MarkedOnly, "show marked flows only"),
+    // `R` and `=` (sequence actions, src/tui/sequence_actions.rs) share the `r` line so the
+    // help still fits 30 rows.
     b(
-        "r",
+        "r R =",
         None,
         A::Replay,
-        "replay the flow (new flow, tagged replay-of)",
+        "replay the flow / its sequence (replay-of); = diff 2 marked",
     ),
     b(
         "e w",
@@ -201,6 +208,8 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('m') => A::Mark,
         KeyCode::Char('M') if !flow => A::MarkedOnly,
         KeyCode::Char('r') => A::Replay,
+        KeyCode::Char('=') => A::Diff,           // sequence actions
+        KeyCode::Char('R') => A::ReplaySequence, // sequence actions
         KeyCode::Char('e' | 'w') if !flow => A::Export,
         KeyCode::Char('E') if !flow => A::ExportRedacted,
         KeyCode::Char('z') if !flow => A::Clear,
@@ -261,6 +270,8 @@ mod tests {
             (Context::Flow, KeyCode::Char('x')),
             (Context::List, KeyCode::Char('?')),
             (Context::List, KeyCode::Char(':')),
+            (Context::List, KeyCode::Char('=')), // sequence actions
+            (Context::List, KeyCode::Char('R')), // sequence actions
         ];
         let mut reached: Vec<Action> = all
             .iter()
@@ -291,11 +302,14 @@ mod tests {
     }
 
     #[test]
-    fn keys_the_replay_work_will_bind_stay_free() {
-        // `=` (diff two marked flows) and `R` (replay a sequence) are reserved for replay.
+    fn diff_and_sequence_replay_are_bound_in_both_contexts() {
+        // `=` diffs the two marked flows, `R` replays the selected flow's sequence (issue #7).
         for cx in [Context::List, Context::Flow] {
-            assert_eq!(action(cx, key(KeyCode::Char('='))), None);
-            assert_eq!(action(cx, key(KeyCode::Char('R'))), None);
+            assert_eq!(action(cx, key(KeyCode::Char('='))), Some(Action::Diff));
+            assert_eq!(
+                action(cx, key(KeyCode::Char('R'))),
+                Some(Action::ReplaySequence)
+            );
         }
     }
 }

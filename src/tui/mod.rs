@@ -18,6 +18,7 @@ pub mod app;
 pub mod command;
 pub mod export;
 pub mod keymap;
+pub mod sequence_actions;
 pub mod ui;
 
 use std::io::Write as _;
@@ -316,6 +317,9 @@ where
                     app.update(Event::Notice("replay unavailable: no HTTP client".into()));
                 }
             },
+            Control::ReplaySequence(job) => {
+                tokio::spawn(sequence_actions::run_sequence(*job, tx.clone()));
+            }
             Control::Export {
                 ids,
                 path,

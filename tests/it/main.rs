@@ -16,6 +16,7 @@ mod origin;
 mod proxy;
 mod redact;
 mod reliability;
+mod replay;
 mod secrets;
 mod tui_fixture;
 mod tui_frames;

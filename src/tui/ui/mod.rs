@@ -30,4 +30,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     if app.help_shown() {
         help::render(frame, frame.area(), app.help_scroll());
     }
+    if let Some(o) = &app.diff {
+        super::sequence_actions::render(frame, frame.area(), o);
+    }
 }

@@ -5,8 +5,13 @@
 //! anywhere else. Redirects are not followed and content-encoding is kept on the wire bytes, so
 //! the new flow is what the server said.
 //!
-//! It does not compare answers with the recording or replay whole captures against the reference
-//! server; that is `idscope replay` (a fuller replay, elsewhere).
+//! Whole sequences (`idscope replay FILE --to …`, the TUI's `R`) are [`sequence`]: plan, route
+//! under the credential rule, refresh credentials ([`correlate`]) and compare answers on the
+//! decoded trees ([`compare`]).
+
+pub mod compare;
+pub mod correlate;
+pub mod sequence;
 
 use std::time::{Duration, Instant, SystemTime};
 

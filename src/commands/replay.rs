@@ -1,0 +1,263 @@
+//! `idscope replay FILE --to fixture|origin|URL`: reads the capture, selects flows (`--filter`),
+//! runs [`crate::replay::sequence`] and prints a table of matched / diverged / failed / refused
+//! flows with the first differing path and both values, plus what replay did to each request
+//! (credentials refreshed, what it could not refresh). `--json` prints one object per flow and a
+//! summary object. Exit code 1 when anything diverged, failed or was refused.
+
+use std::io::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::analysis::digest::Digest;
+use crate::capture::{self, HarWriter};
+use crate::cli::ReplayArgs;
+use crate::filter::Subject;
+use crate::flow::FlowId;
+use crate::replay::compare::Rules;
+use crate::replay::sequence::{self, Clock, Options, Report, Status, Target};
+
+/// Runs `idscope replay`.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let target = Target::parse(&args.to).map_err(anyhow::Error::msg)?;
+    let mut rules = Rules::with_ignores(&args.ignore)
+        .map_err(anyhow::Error::msg)
+        .context("--ignore")?;
+    rules.all = args.all;
+    let clock = parse_clock(&args.clock)?;
+    let maps = args
+        .map
+        .iter()
+        .map(|m| parse_map(m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut extra_roots = Vec::new();
+    for p in &args.ca {
+        extra_roots.push(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?);
+    }
+    let filter = match &args.filter {
+        Some(t) => Some(crate::filter::parse(t).with_context(|| format!("--filter {t:?}"))?),
+        None => None,
+    };
+    let flows = capture::read_all(&args.file)?;
+    let selected: Vec<FlowId> = match &filter {
+        None => flows.iter().map(|f| f.id).collect(),
+        Some(f) => {
+            let reports = sequence::decode_all(&flows);
+            flows
+                .iter()
+                .zip(&reports)
+                .filter(|(flow, rep)| {
+                    let digest = Digest::of(flow, rep);
+                    f.matches(&Subject {
+                        flow,
+                        in_flight: false,
+                        digest: Some(&digest),
+                        report: Some(rep),
+                    })
+                })
+                .map(|(flow, _)| flow.id)
+                .collect()
+        }
+    };
+    if selected.is_empty() {
+        anyhow::bail!(
+            "{}: no flow to replay{}",
+            args.file.display(),
+            if filter.is_some() {
+                " (nothing matches --filter)"
+            } else {
+                ""
+            }
+        );
+    }
+    let opts = Options {
+        target,
+        maps,
+        rules,
+        seed: args.seed,
+        clock,
+        extra_roots,
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(sequence::run(&flows, &selected, &opts))?;
+    drop(runtime);
+
+    if let Some(path) = &args.write {
+        let mut w =
+            HarWriter::create(path).with_context(|| format!("creating {}", path.display()))?;
+        for f in report.results.iter().filter_map(|r| r.replayed.as_ref()) {
+            w.write_flow(f)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        w.finish()
+            .with_context(|| format!("closing {}", path.display()))?;
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        print_json(&report, &mut out)?;
+    } else {
+        print_table(&report, &flows, &mut out)?;
+    }
+    out.flush()?;
+    Ok(if report.all_matched() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn parse_clock(s: &str) -> anyhow::Result<Clock> {
+    Ok(match s {
+        "capture" => Clock::Capture,
+        "now" => Clock::Now,
+        t => {
+            let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--clock {t:?}: expected capture, now or RFC 3339"))?;
+            Clock::At(at.into())
+        }
+    })
+}
+
+/// `HOST=ADDR:PORT` (HOST may carry a port, which is ignored: the mapping is by host name).
+pub fn parse_map(m: &str) -> anyhow::Result<(String, SocketAddr)> {
+    let (host, addr) = m
+        .split_once('=')
+        .with_context(|| format!("--map {m}: expected HOST=ADDR:PORT"))?;
+    let host = host.trim();
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+        _ => host,
+    };
+    anyhow::ensure!(!host.is_empty(), "--map {m}: expected HOST=ADDR:PORT");
+    let addr: SocketAddr = match addr.trim().parse() {
+        Ok(a) => a,
+        Err(_) => addr
+            .trim()
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut it| it.next())
+            .with_context(|| format!("--map {m}: {addr:?} is not ADDR:PORT"))?,
+    };
+    Ok((host.to_ascii_lowercase(), addr))
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
+fn print_table(
+    report: &Report,
+    flows: &[crate::flow::Flow],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    for n in &report.notes {
+        writeln!(out, "{n}")?;
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<7} {:<30} {:<36} {:<9} DETAIL",
+        "#", "METHOD", "HOST", "PATH", "RESULT"
+    )?;
+    for r in &report.results {
+        let (host, path) = flows
+            .iter()
+            .find(|f| f.id == r.flow)
+            .map(|f| (f.host(), f.path_and_query().to_string()))
+            .unwrap_or_default();
+        let detail = match r.status {
+            Status::Matched => match r.statuses {
+                Some((a, _)) => format!("{a}"),
+                None => String::new(),
+            },
+            Status::Diverged => {
+                let more = r.difference_count.saturating_sub(1);
+                let first = r.first().map(|d| d.describe()).unwrap_or_default();
+                if more > 0 {
+                    format!("{first} (+{more} more)")
+                } else {
+                    first
+                }
+            }
+            Status::Failed | Status::Refused => r.reason.clone().unwrap_or_default(),
+        };
+        let role = r
+            .role
+            .as_deref()
+            .map(|x| format!("[{x}] "))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:>5}  {:<7} {:<30} {:<36} {:<9} {role}{detail}",
+            r.flow.0 + 1,
+            clip(&r.method, 7),
+            clip(&host, 30),
+            clip(&path, 36),
+            r.status.as_str(),
+        )?;
+        for n in &r.notes {
+            writeln!(out, "{:>5}  note: {n}", "")?;
+        }
+    }
+    writeln!(
+        out,
+        "{} replayed: {} matched, {} diverged, {} failed, {} refused",
+        report.results.len(),
+        report.count(Status::Matched),
+        report.count(Status::Diverged),
+        report.count(Status::Failed),
+        report.count(Status::Refused),
+    )
+}
+
+fn print_json(report: &Report, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    for r in &report.results {
+        serde_json::to_writer(&mut *out, r)?;
+        writeln!(out)?;
+    }
+    let summary = serde_json::json!({
+        "summary": {
+            "replayed": report.results.len(),
+            "matched": report.count(Status::Matched),
+            "diverged": report.count(Status::Diverged),
+            "failed": report.count(Status::Failed),
+            "refused": report.count(Status::Refused),
+            "notes": report.notes,
+        }
+    });
+    serde_json::to_writer(&mut *out, &summary)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_and_clocks_parse() {
+        let (h, a) = parse_map("Login.Example:443=127.0.0.1:9443").unwrap();
+        assert_eq!(h, "login.example");
+        assert_eq!(a, SocketAddr::from(([127, 0, 0, 1], 9443)));
+        assert!(parse_map("nohost").is_err());
+        assert!(parse_map("h=notanaddr").is_err());
+        assert_eq!(parse_clock("now").unwrap(), Clock::Now);
+        assert!(matches!(
+            parse_clock("2024-01-01T00:00:00Z").unwrap(),
+            Clock::At(_)
+        ));
+        assert!(parse_clock("yesterday").is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! The TUI's sequence actions, kept apart from the app's key dispatch: `=` shows the differences
+//! between the two marked flows in an overlay ([`crate::diff`], volatile values left out), and
+//! `R` replays the whole sequence (story, see [`crate::analysis::story`]) of the selected flow to
+//! the origins it was captured from ([`crate::replay::sequence`], credentials refreshed as it
+//! goes); every answer comes back as a new flow tagged `replay-of:#N`, its comment saying whether
+//! it matched the recorded one.
+//!
+//! The pure parts ([`diff_marked`], [`on_diff_key`], [`replay_story`]) only change the [`App`];
+//! [`run_sequence`] is the side effect the event loop spawns; [`render`] draws the overlay.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::app::{App, Control, Event, TextLine, Tone};
+use super::keymap::Action;
+use crate::analysis::story;
+use crate::flow::{Flow, FlowId};
+use crate::replay::compare::Rules;
+use crate::replay::sequence::{self, Clock, Options, Status, Target};
+
+/// The diff overlay: what `=` shows until `esc`, `q` or `=` again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffOverlay {
+    /// The box title (`#3 ≠ #18`).
+    pub title: String,
+    /// One line per difference, after a heading.
+    pub lines: Vec<TextLine>,
+    /// First visible line.
+    pub scroll: usize,
+}
+
+/// A whole-sequence replay for the event loop to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceJob {
+    /// The story's title (`sync cycle`).
+    pub title: String,
+    /// The story's flows, in capture order.
+    pub flows: Vec<Flow>,
+}
+
+/// `=`: the differences between the two marked flows, as an overlay; a message when not exactly
+/// two flows are marked.
+pub fn diff_marked(app: &mut App) -> Control {
+    let marked: Vec<FlowId> = app
+        .store
+        .iter()
+        .filter(|f| f.marked)
+        .map(|f| f.id)
+        .collect();
+    let [a, b] = marked.as_slice() else {
+        app.message = Some(format!(
+            "mark exactly two flows (m) to diff them; {} marked",
+            marked.len()
+        ));
+        return Control::Continue;
+    };
+    let (Some(fa), Some(fb)) = (app.store.get(*a), app.store.get(*b)) else {
+        return Control::Continue;
+    };
+    let diffs = crate::diff::flows_decoded(fa, fb, &Rules::default());
+    let mut lines = vec![TextLine::new(
+        format!(
+            "{a} vs {b}: {} difference(s), volatile values (times, ids, nonces, signatures) left out",
+            diffs.len()
+        ),
+        Tone::Heading,
+    )];
+    if diffs.is_empty() {
+        lines.push(TextLine::new("the decoded trees match", Tone::Good));
+    }
+    for d in &diffs {
+        lines.push(TextLine::new(d.describe(), Tone::Bad));
+    }
+    app.diff = Some(DiffOverlay {
+        title: format!(" diff {a} {b} (= or esc to close) "),
+        lines,
+        scroll: 0,
+    });
+    Control::Continue
+}
+
+/// Keys while the diff overlay is open: scroll, close, quit.
+pub fn on_diff_key(app: &mut App, action: Option<Action>) -> Control {
+    let Some(o) = &mut app.diff else {
+        return Control::Continue;
+    };
+    let max = o.lines.len().saturating_sub(1);
+    match action {
+        Some(Action::Quit) => return Control::Quit,
+        Some(Action::Back | Action::Diff) => app.diff = None,
+        Some(Action::Down) => o.scroll = (o.scroll + 1).min(max),
+        Some(Action::Up) => o.scroll = o.scroll.saturating_sub(1),
+        Some(Action::PageDown) => o.scroll = (o.scroll + 10).min(max),
+        Some(Action::PageUp) => o.scroll = o.scroll.saturating_sub(10),
+        Some(Action::First) => o.scroll = 0,
+        Some(Action::Last) => o.scroll = max,
+        _ => {}
+    }
+    Control::Continue
+}
+
+/// `R`: the sequence of the selected (or open) flow, to be replayed by the event loop; a message
+/// when the flow belongs to no recognised sequence.
+pub fn replay_story(app: &mut App) -> Control {
+    let Some(id) = app.view.as_ref().map(|v| v.id).or(app.selected_id()) else {
+        return Control::Continue;
+    };
+    let stories = story::build(app.store.iter().filter_map(|f| {
+        app.digests
+            .get(&f.id)
+            .and_then(|d| d.story.as_ref())
+            .map(|s| (f.id, s))
+    }));
+    let Some(st) = stories.iter().find(|s| s.step_of(id).is_some()) else {
+        app.message = Some(format!(
+            "{id} belongs to no recognised sequence; r replays one flow"
+        ));
+        return Control::Continue;
+    };
+    let flows: Vec<Flow> = st
+        .steps
+        .iter()
+        .filter_map(|s| app.store.get(s.id).cloned())
+        .collect();
+    app.message = Some(format!(
+        "replaying the {} of {id} ({} flows)…",
+        st.kind.title(),
+        flows.len()
+    ));
+    Control::ReplaySequence(Box::new(SequenceJob {
+        title: st.kind.title().to_string(),
+        flows,
+    }))
+}
+
+/// Runs a [`SequenceJob`] against the flows' own origins and sends every replayed exchange back
+/// as [`Event::Replayed`] (with its verdict as the comment), then a summary notice.
+pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
+    let opts = Options {
+        target: Target::Origin,
+        maps: Vec::new(),
+        rules: Rules::default(),
+        seed: None,
+        clock: Clock::Capture,
+        extra_roots: Vec::new(),
+        timeout: Duration::from_secs(30),
+    };
+    let selected: Vec<FlowId> = job.flows.iter().map(|f| f.id).collect();
+    let report = match sequence::run(&job.flows, &selected, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Event::Notice(format!(
+                "replay of the {} failed: {e:#}",
+                job.title
+            )));
+            return;
+        }
+    };
+    for r in &report.results {
+        let verdict = match r.status {
+            Status::Matched => "replay matched the recorded answer".to_string(),
+            Status::Diverged => format!(
+                "replay diverged: {}",
+                r.first().map(|d| d.describe()).unwrap_or_default()
+            ),
+            Status::Failed | Status::Refused => format!(
+                "replay {}: {}",
+                r.status.as_str(),
+                r.reason.clone().unwrap_or_default()
+            ),
+        };
+        if let Some(f) = &r.replayed {
+            let mut f = f.clone();
+            let mut comment = verdict;
+            for n in &r.notes {
+                comment.push_str("; ");
+                comment.push_str(n);
+            }
+            f.comment = Some(comment);
+            let _ = tx.send(Event::Replayed(Box::new(f)));
+        }
+    }
+    let _ = tx.send(Event::Notice(format!(
+        "replayed the {}: {} matched, {} diverged, {} failed, {} refused",
+        job.title,
+        report.count(Status::Matched),
+        report.count(Status::Diverged),
+        report.count(Status::Failed),
+        report.count(Status::Refused),
+    )));
+}
+
+/// Draws the diff overlay over `area`.
+pub fn render(frame: &mut Frame, area: Rect, o: &DiffOverlay) {
+    let h = (o.lines.len() as u16 + 2).min(area.height);
+    let w = 110.min(area.width);
+    let [row] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(o.title.clone())
+        .title_style(Style::new().add_modifier(Modifier::BOLD));
+    let lines: Vec<Line> = o
+        .lines
+        .iter()
+        .skip(o.scroll)
+        .map(|l| {
+            let style = match l.tone {
+                Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
+                Tone::Good => Style::new().fg(Color::Green),
+                Tone::Bad => Style::new().fg(Color::Red),
+                _ => Style::new(),
+            };
+            Line::styled(l.text.clone(), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::testing::{flow, request, response};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn flows() -> Vec<Flow> {
+        let body = |upn: &str| format!(r#"{{"upn":"{upn}","jti":"{upn}-1"}}"#).into_bytes();
+        vec![
+            flow(
+                0,
+                request("GET", "https://x.example/me"),
+                response(200, "application/json", &body("alice@x")),
+            ),
+            flow(
+                1,
+                request("GET", "https://x.example/me"),
+                response(200, "application/json", &body("bob@x")),
+            ),
+        ]
+    }
+
+    fn app_with(flows: Vec<Flow>) -> App {
+        let mut app = App::for_test();
+        for f in flows {
+            let id = f.id;
+            app.update(Event::Flow(crate::flow::FlowEvent::Request {
+                id,
+                client_addr: None,
+                at: f.started_at,
+                request: f.request.clone(),
+            }));
+            if let Some(r) = f.response() {
+                app.update(Event::Flow(crate::flow::FlowEvent::Response {
+                    id,
+                    response: r.clone(),
+                    timings: Default::default(),
+                }));
+            }
+        }
+        app
+    }
+
+    #[test]
+    fn equals_diffs_the_two_marked_flows_and_closes_again() {
+        let mut app = app_with(flows());
+        app.update(key('='));
+        assert!(app.diff.is_none());
+        assert!(
+            app.message().unwrap().contains("mark exactly two"),
+            "{:?}",
+            app.message()
+        );
+        app.update(key('m'));
+        app.update(key('j'));
+        app.update(key('m'));
+        app.update(key('='));
+        let o = app.diff.clone().expect("overlay");
+        let text: Vec<&str> = o.lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(text[0].contains("1 difference(s)"), "{text:?}");
+        assert!(
+            text[1].contains("json/upn: \"alice@x\" ≠ \"bob@x\""),
+            "{text:?}"
+        );
+        app.update(key('='));
+        assert!(app.diff.is_none());
+    }
+
+    #[test]
+    fn capital_r_asks_for_the_story_of_the_selected_flow() {
+        let mut app = app_with(flows());
+        // Plain JSON flows belong to no story.
+        assert_eq!(app.update(key('R')), Control::Continue);
+        assert!(app.message().unwrap().contains("no recognised sequence"));
+
+        // A Managed realm answer starts a sync cycle.
+        let realm = flow(
+            0,
+            request(
+                "GET",
+                "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
+            ),
+            response(
+                200,
+                "application/json",
+                br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
+            ),
+        );
+        let mut app = app_with(vec![realm]);
+        match app.update(key('R')) {
+            Control::ReplaySequence(job) => {
+                assert_eq!(job.title, "sync cycle");
+                assert_eq!(job.flows.len(), 1);
+            }
+            c => panic!("{c:?} {:?}", app.message()),
+        }
+        assert!(app.message().unwrap().contains("replaying the sync cycle"));
+    }
+}
