@@ -141,14 +141,19 @@ pub static BINDINGS: &[Binding] = &[
     b("n", None, A::SearchNext, "next search match"),
     b("m", None, A::Mark, "mark / unmark the flow"),
     b("M", Some(L), A::MarkedOnly, "show marked flows only"),
-    // `R` and `=` (sequence actions, src/tui/sequence_actions.rs) share the `r` line so the
-    // help still fits 30 rows.
     b(
-        "r R =",
+        "r",
         None,
         A::Replay,
-        "replay the flow / its sequence (replay-of); = diff 2 marked",
+        "replay the flow (new flow, tagged replay-of)",
     ),
+    b(
+        "R",
+        None,
+        A::ReplaySequence,
+        "replay the flow's whole sequence (its story)",
+    ),
+    b("=", None, A::Diff, "diff the two marked flows"),
     b(
         "e w",
         Some(L),
