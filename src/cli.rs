@@ -154,7 +154,8 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub json: bool,
     /// Seed for the in-process reference server (the seed the capture was recorded with gives
-    /// identical ids and nonces).
+    /// identical keys, ids and nonces). Default: the seed an `idscope demo` recording names in
+    /// its `log.creator._idscope.fixture_seed`, else unseeded.
     #[arg(long)]
     pub seed: Option<u64>,
     /// The in-process reference server's clock: `capture` (frozen at the first flow, the
@@ -200,7 +201,8 @@ pub struct DemoArgs {
     /// Record to this file instead of captures/demo-TIMESTAMP.har (never overwritten).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Seed the reference server's keys and ids (deterministic runs).
+    /// Seed the reference server's keys and ids (default: a random seed). The seed is written
+    /// into the recording (`log.creator._idscope.fixture_seed`) for `idscope replay`.
     #[arg(long)]
     pub seed: Option<u64>,
 }

@@ -1165,16 +1165,23 @@ pub struct HarWriter {
 impl HarWriter {
     /// Creates a new recording at `path`; fails if the file exists (never clobbers).
     pub fn create(path: &Path) -> io::Result<Self> {
-        Self::open(path, false)
+        Self::open(path, false, None)
+    }
+
+    /// Like [`HarWriter::create`], with `note` as the `_idscope` member of `log.creator` (what a
+    /// later reader needs to know about how the capture was made, e.g. the demo's reference
+    /// server seed; see [`crate::capture::CaptureReader::creator`]).
+    pub fn create_with_note(path: &Path, note: &serde_json::Value) -> io::Result<Self> {
+        Self::open(path, false, Some(note))
     }
 
     /// Creates a recording at `path`, replacing an existing file (for `--force`). The file ends
     /// up with mode 0600 even when the replaced one was more permissive.
     pub fn create_or_overwrite(path: &Path) -> io::Result<Self> {
-        Self::open(path, true)
+        Self::open(path, true, None)
     }
 
-    fn open(path: &Path, overwrite: bool) -> io::Result<Self> {
+    fn open(path: &Path, overwrite: bool, note: Option<&serde_json::Value>) -> io::Result<Self> {
         let mut opts = OpenOptions::new();
         opts.write(true);
         if overwrite {
@@ -1199,8 +1206,11 @@ impl HarWriter {
             entries: 0,
             failed: false,
         };
+        let note = note
+            .map(|n| format!(",\"{IDSCOPE_FIELD}\":{n}"))
+            .unwrap_or_default();
         let header = format!(
-            "{{\"log\":{{\"version\":\"1.2\",\"creator\":{{\"name\":\"idscope\",\"version\":\"{}\"}},\"entries\":[\n",
+            "{{\"log\":{{\"version\":\"1.2\",\"creator\":{{\"name\":\"idscope\",\"version\":\"{}\"{note}}},\"entries\":[\n",
             env!("CARGO_PKG_VERSION")
         );
         w.write_once(header.as_bytes())?;
@@ -1734,6 +1744,25 @@ mod tests {
         assert_eq!(r.creator().unwrap()["name"], "idscope");
         assert_eq!(r.by_ref().count(), 3);
         assert_eq!(Some(r.bytes_read()), r.total_bytes());
+    }
+
+    #[test]
+    fn a_creator_note_is_written_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("n.har");
+        let note = serde_json::json!({"fixture_seed": 42});
+        let mut w = HarWriter::create_with_note(&p, &note).unwrap();
+        for f in sample_flows(2) {
+            w.write_flow(&f).unwrap();
+        }
+        w.finish().unwrap();
+        let mut r = open(&p).unwrap();
+        assert_eq!(r.creator().unwrap()["_idscope"], note);
+        assert_eq!(r.creator().unwrap()["name"], "idscope");
+        assert_eq!(r.by_ref().count(), 2);
+        // Still a HAR any reader accepts.
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["log"]["creator"]["_idscope"]["fixture_seed"], 42);
     }
 
     fn corpus_files() -> Vec<Vec<u8>> {

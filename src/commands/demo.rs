@@ -86,8 +86,14 @@ async fn play(
     scratch: &Path,
     interactive: bool,
 ) -> anyhow::Result<Outcome> {
+    // Always seeded, and the seed goes into the recording, so `idscope replay FILE --to fixture`
+    // can start a reference server with the same keys, device CA and id stream.
+    let seed = match args.seed {
+        Some(s) => s,
+        None => random_seed()?,
+    };
     let server = fixture::start(FixtureConfig {
-        seed: args.seed,
+        seed: Some(seed),
         ..FixtureConfig::default()
     })
     .await
@@ -112,8 +118,9 @@ async fn play(
     let mut events = proxy
         .take_events()
         .context("the proxy's event stream was already taken")?;
-    let writer = HarWriter::create(recording)
-        .with_context(|| format!("creating the recording {}", recording.display()))?;
+    let writer =
+        HarWriter::create_with_note(recording, &serde_json::json!({ "fixture_seed": seed }))
+            .with_context(|| format!("creating the recording {}", recording.display()))?;
     let mut recorder = Recorder::new(Some(writer));
 
     let client = ScenarioConfig {
@@ -236,4 +243,11 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A seed for the demo's reference server from the system RNG.
+fn random_seed() -> anyhow::Result<u64> {
+    let mut b = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
+    Ok(u64::from_le_bytes(b))
 }

@@ -39,7 +39,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(t) => Some(crate::filter::parse(t).with_context(|| format!("--filter {t:?}"))?),
         None => None,
     };
-    let flows = capture::read_all(&args.file)?;
+    let mut reader = capture::open(&args.file)?;
+    let flows = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+    // An `idscope demo` recording names the seed of the reference server it was made against.
+    let recorded_seed = reader
+        .creator()
+        .and_then(|c| c.pointer("/_idscope/fixture_seed"))
+        .and_then(serde_json::Value::as_u64);
+    let seed = args.seed.or(recorded_seed);
     let selected: Vec<FlowId> = match &filter {
         None => flows.iter().map(|f| f.id).collect(),
         Some(f) => {
@@ -75,7 +82,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         target,
         maps,
         rules,
-        seed: args.seed,
+        seed,
         clock,
         extra_roots,
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),

@@ -17,9 +17,13 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 async fn start(knobs: Knobs) -> (fixture::FixtureHandle, ScenarioConfig) {
+    start_seeded(knobs, 7).await
+}
+
+async fn start_seeded(knobs: Knobs, seed: u64) -> (fixture::FixtureHandle, ScenarioConfig) {
     let h = fixture::start(FixtureConfig {
         knobs,
-        seed: Some(7),
+        seed: Some(seed),
         ..Default::default()
     })
     .await
@@ -750,13 +754,25 @@ fn every_prt_step_is_understood_by_the_prt_decoder() {
 
 /// DRS PUT (JoinType 6) for fresh device keys: the keys and the device certificate (base64).
 async fn hybrid_join(c: &scenario::Client) -> (idscope::scenario::prt_sso::DeviceKeys, String) {
-    use base64::Engine as _;
-    use idscope::scenario::prt_sso::DeviceKeys;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+    let keys = device_keys().await;
+    let cert = join_device(c, &keys).await;
+    (keys, cert)
+}
+
+async fn device_keys() -> idscope::scenario::prt_sso::DeviceKeys {
+    tokio::task::spawn_blocking(idscope::scenario::prt_sso::DeviceKeys::generate)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+/// Hybrid-joins device 5e4d3c2b-… with `keys` and returns the base64 certificate DRS issued.
+async fn join_device(
+    c: &scenario::Client,
+    keys: &idscope::scenario::prt_sso::DeviceKeys,
+) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
     let url = format!(
         "https://{DRS_HOST}/EnrollmentServer/device/5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c?api-version=1.0"
     );
@@ -773,11 +789,81 @@ async fn hybrid_join(c: &scenario::Client) -> (idscope::scenario::prt_sso::Devic
         .await
         .unwrap();
     assert_eq!(a.status, 200, "{}", a.text());
-    let cert = a.json().unwrap()["Certificate"]["RawBody"]
+    a.json().unwrap()["Certificate"]["RawBody"]
         .as_str()
         .unwrap()
-        .to_string();
-    (keys, cert)
+        .to_string()
+}
+
+/// A device-signed PRT request (password inner grant) with `cert` as x5c.
+async fn prt_password_request(
+    c: &scenario::Client,
+    keys: &idscope::scenario::prt_sso::DeviceKeys,
+    cert: &str,
+) -> scenario::Answer {
+    use idscope::scenario::prt_sso;
+    use serde_json::json;
+    let url = format!("https://{LOGIN_HOST}/common/oauth2/token");
+    let a = c
+        .post_form(&url, &[("grant_type", "srv_challenge")])
+        .await
+        .unwrap();
+    let nonce = a.json().unwrap()["Nonce"].as_str().unwrap().to_string();
+    let (upn, password, _) = fixture::CLOUD_USERS[1];
+    let request = keys
+        .sign_rs256(
+            &json!({"alg": "RS256", "typ": "JWT", "x5c": cert}),
+            &json!({"client_id": prt_sso::WINDOWS_SIGN_IN, "request_nonce": nonce,
+                    "scope": "openid aza", "grant_type": "password",
+                    "username": upn, "password": password}),
+        )
+        .unwrap();
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("request", request.as_str()),
+    ];
+    // A bounded wait: this path once held the state lock while building its error (a hang).
+    tokio::time::timeout(std::time::Duration::from_secs(20), c.post_form(&url, &form))
+        .await
+        .expect("the token endpoint answered")
+        .unwrap()
+}
+
+/// The device of a device-signed PRT request is the one registered under the certificate's CN,
+/// and the certificate must come from this tenant's DRS for the registered key: a certificate
+/// re-issued for the same key still works (so a replayed registration is the same device), one
+/// from another tenant's DRS, or for a key the device no longer has, gets AADSTS50155 at once.
+#[test]
+fn prt_device_is_identified_by_the_drs_signature_the_device_id_and_the_key() {
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        let c = client(&cfg);
+        let keys = device_keys().await;
+        let first = join_device(&c, &keys).await;
+        let again = join_device(&c, &keys).await;
+        assert_ne!(first, again, "each registration issues a new certificate");
+        let a = prt_password_request(&c, &keys, &first).await;
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.json().unwrap()["token_type"], "pop");
+
+        // The same device id and key, but a certificate from another tenant's DRS.
+        let (other, other_cfg) = start_seeded(Knobs::default(), 8).await;
+        let foreign = join_device(&client(&other_cfg), &keys).await;
+        let a = prt_password_request(&c, &keys, &foreign).await;
+        assert_eq!(a.status, 400, "{}", a.text());
+        assert!(a.text().contains("AADSTS50155"), "{}", a.text());
+
+        // The device re-registers with a new key: certificates for the old key stop working.
+        let new_keys = device_keys().await;
+        let current = join_device(&c, &new_keys).await;
+        let a = prt_password_request(&c, &keys, &first).await;
+        assert_eq!(a.status, 400, "{}", a.text());
+        assert!(a.text().contains("AADSTS50155"), "{}", a.text());
+        let a = prt_password_request(&c, &new_keys, &current).await;
+        assert_eq!(a.status, 200, "{}", a.text());
+        other.shutdown().await;
+        h.shutdown().await;
+    });
 }
 
 /// protocols.md §7.3, the federated hybrid-join case: a device-signed PRT request whose inner
