@@ -470,7 +470,7 @@ pub struct App {
     pub(crate) loading: Option<Loading>,
     pub(crate) now: SystemTime,
     pub(crate) size: (u16, u16),
-    stories: Option<Arc<Vec<Story>>>,
+    pub(crate) stories: Option<Arc<Vec<Story>>>,
     /// Stories being built.
     pub(crate) story_job: Option<StoryJob>,
     /// At most this many flows per slice of work (tests make it small to see a job half done).

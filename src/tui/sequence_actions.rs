@@ -8,7 +8,11 @@
 //! The pure parts ([`diff_marked`], [`on_diff_key`], [`replay_story`]) only change the [`App`];
 //! [`run_sequence`] is the side effect the event loop spawns; [`render`] draws the overlay.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Up to this many flows, `R` builds the sequences itself when they are not built yet (a few ms).
+const SYNC_STORY_FLOWS: usize = 5_000;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -17,7 +21,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{App, Control, Event, TextLine, Tone};
+use super::app::{App, Control, Event, StoryJob, TextLine, Tone};
 use super::keymap::Action;
 use crate::analysis::story;
 use crate::flow::{Flow, FlowId};
@@ -111,12 +115,30 @@ pub fn replay_story(app: &mut App) -> Control {
     let Some(id) = app.view.as_ref().map(|v| v.id).or(app.selected_id()) else {
         return Control::Continue;
     };
-    let stories = story::build(app.store.iter().filter_map(|f| {
-        app.digests
-            .get(&f.id)
-            .and_then(|d| d.story.as_ref())
-            .map(|s| (f.id, s))
-    }));
+    // The stories the app builds in slices (for the Story tab); on a small capture they are
+    // built here at once, on a large one `R` starts the build and asks to be pressed again,
+    // so the key never blocks the UI for a whole pass.
+    let stories = match &app.stories {
+        Some(s) => Arc::clone(s),
+        None if app.store.len() <= SYNC_STORY_FLOWS => {
+            Arc::new(story::build(app.store.iter().filter_map(|f| {
+                app.digests
+                    .get(&f.id)
+                    .and_then(|d| d.story.as_ref())
+                    .map(|s| (f.id, s))
+            })))
+        }
+        None => {
+            if app.story_job.is_none() {
+                app.story_job = Some(StoryJob::default());
+            }
+            app.message = Some(
+                "building the sequences (see the Story tab); press R again when they are done"
+                    .to_string(),
+            );
+            return Control::Continue;
+        }
+    };
     let Some(st) = stories.iter().find(|s| s.step_of(id).is_some()) else {
         app.message = Some(format!(
             "{id} belongs to no recognised sequence; r replays one flow"
@@ -328,5 +350,37 @@ mod tests {
             c => panic!("{c:?} {:?}", app.message()),
         }
         assert!(app.message().unwrap().contains("replaying the sync cycle"));
+    }
+
+    #[test]
+    fn on_a_large_capture_capital_r_builds_the_sequences_in_slices_first() {
+        let realm = |i: u64| {
+            flow(
+                i,
+                request(
+                    "GET",
+                    "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
+                ),
+                response(
+                    200,
+                    "application/json",
+                    br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
+                ),
+            )
+        };
+        let n = u64::try_from(SYNC_STORY_FLOWS).unwrap() + 1;
+        let mut app = app_with((0..n).map(realm).collect());
+        // Finish whatever the arrivals started, then forget the stories as new flows would.
+        while app.busy() {
+            app.update(Event::Work);
+        }
+        app.stories = None;
+        assert_eq!(app.update(key('R')), Control::Continue);
+        assert!(app.message().unwrap().contains("press R again"));
+        assert!(app.busy(), "R started the build");
+        while app.busy() {
+            app.update(Event::Work);
+        }
+        assert!(matches!(app.update(key('R')), Control::ReplaySequence(_)));
     }
 }
