@@ -1142,6 +1142,63 @@ fn token_cache_shares_access_tokens_only_and_scenarios_pass_with_caches_on() {
     });
 }
 
+/// client_credentials answers are kept whole per second (with the token cache): an identical
+/// request gets the same bytes and counts as a hit; another resource, the v2 endpoint, or an
+/// injected error are never answered from it; with the caches off every answer is built.
+#[test]
+fn client_credentials_answers_are_shared_only_by_identical_requests() {
+    rt().block_on(async {
+        let (h, cfg) = start(Knobs::default()).await;
+        let c = client(&cfg);
+        let v1 = format!("https://{LOGIN_HOST}/common/oauth2/token");
+        let v2 = format!("https://{LOGIN_HOST}/common/oauth2/v2.0/token");
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
+            ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
+            ("resource", "https://graph.windows.net"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        h.fixture().set_caches(true);
+        let before = h.fixture().cache_stats().token;
+        let a = c.post_form(&v1, &form).await.unwrap();
+        let b = c.post_form(&v1, &form).await.unwrap();
+        let after = h.fixture().cache_stats().token;
+        assert_eq!((a.status, b.status), (200, 200), "{}", a.text());
+        if a.text() == b.text() {
+            assert!(after.0 > before.0, "an identical answer is a cache hit");
+        }
+        let other = {
+            let mut f = form;
+            f[3] = ("resource", "https://management.core.windows.net/");
+            c.post_form(&v1, &f).await.unwrap().json().unwrap()
+        };
+        assert_eq!(other["resource"], "https://management.core.windows.net/");
+        let claims = scenario::jwt_payload(other["access_token"].as_str().unwrap()).unwrap();
+        assert_eq!(claims["aud"], "https://management.core.windows.net/");
+        let new = c.post_form(&v2, &form).await.unwrap().json().unwrap();
+        assert_eq!(
+            new["expires_in"], 3599,
+            "a v2 answer, not the cached v1 one: {new}"
+        );
+        // An injected error still wins over a cached answer.
+        h.set_knobs(Knobs {
+            inject_aadsts: Some(50126),
+            ..Knobs::default()
+        });
+        let e = c.post_form(&v1, &form).await.unwrap();
+        assert_eq!(e.status, 400, "{}", e.text());
+        h.set_knobs(Knobs::default());
+        h.fixture().set_caches(false);
+        let before = h.fixture().cache_stats().token;
+        c.post_form(&v1, &form).await.unwrap();
+        c.post_form(&v1, &form).await.unwrap();
+        let after = h.fixture().cache_stats().token;
+        assert_eq!((after.0 - before.0, after.1 - before.1), (0, 2));
+        h.shutdown().await;
+    });
+}
+
 /// The reply cache of read-only provisioning calls: byte-identical requests get the cached
 /// answer (and are still counted), a fault knob switched on later still faults, a request that
 /// differs only in its MessageID is decoded and answered in full with its own RelatesTo.
