@@ -259,6 +259,17 @@ pub fn json_scalar(v: &serde_json::Value) -> String {
     }
 }
 
+/// `s` cut to at most `max` (≥ 1) characters, the last one `…` when anything was cut (for columns
+/// and one-line summaries; [`ellipsize`] says how much was cut instead).
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
 /// Shortens a long value for one-line summaries: keeps the first `max` characters and says how
 /// many were cut.
 pub fn ellipsize(s: &str, max: usize) -> String {
@@ -298,6 +309,14 @@ pub fn dotnet_guid(b: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_to_max_chars_with_an_ellipsis() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "ab…");
+        assert_eq!(clip("ääää", 2), "ä…");
+        assert_eq!(clip("abc", 0), "…");
+    }
 
     #[test]
     fn base64_accepts_both_alphabets_with_or_without_padding() {

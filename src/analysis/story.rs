@@ -18,6 +18,7 @@ use idscope_decoders::{Node, Outcome};
 
 use super::FlowReport;
 use crate::flow::{Flow, FlowId, header};
+use idscope_decoders::util::clip;
 
 /// The sequences idscope recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,15 +162,6 @@ fn summary_of(outs: &[Outcome], id: &str) -> Option<String> {
     ok_outcomes(outs)
         .find(|d| d.decoder == id)
         .map(|d| d.summary.clone())
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
-    }
 }
 
 fn hash(s: &str) -> u64 {

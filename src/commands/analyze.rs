@@ -25,6 +25,7 @@ use crate::capture::{self, CaptureError};
 use crate::cli::AnalyzeArgs;
 use crate::filter::{Filter, Subject};
 use crate::flow::Flow;
+use idscope_decoders::util::clip;
 
 /// Findings kept for the text report's closing section; the rest are counted.
 const MAX_LISTED_FINDINGS: usize = 10_000;
@@ -277,15 +278,6 @@ fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     Some(bar)
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
-    }
 }
 
 fn table_row(flow: &Flow, report: &FlowReport) -> String {

@@ -24,7 +24,6 @@ use crate::flow::FlowEvent;
 use crate::proxy::recorder::Recorder;
 use crate::proxy::{self, ProxyConfig};
 use crate::scenario::{self, Scenario, ScenarioConfig, Target};
-use crate::tui::app::Meta;
 use crate::tui::{App, Config, FlowSource};
 
 /// Runs `idscope demo`.
@@ -144,17 +143,11 @@ async fn play(
             }
             Ok(recorder)
         });
-        let app = App::new(Config {
-            meta: Meta {
-                source: "demo".to_string(),
-                listen: Some(proxy.addr().to_string()),
-                recording: Some(recording.to_path_buf()),
-            },
-            max_flows: 100_000,
-            filter: None,
-            now: SystemTime::now(),
-            loading: false,
-        });
+        let app = App::new(Config::live(
+            "demo",
+            proxy.addr().to_string(),
+            Some(recording.to_path_buf()),
+        ));
         let log = crate::tui::default_log_path();
         let _guard = crate::tui::init_file_logging(&log)?;
         let ui = crate::tui::run(FlowSource::Live(from_proxy), app).await;

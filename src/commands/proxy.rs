@@ -14,7 +14,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use idscope_decoders::{Context, Limits, Registry, Trust};
@@ -244,7 +244,6 @@ async fn run_tui(
     mut recorder: FileRecorder,
     write: Option<&Path>,
 ) -> anyhow::Result<FileRecorder> {
-    use crate::tui::app::Meta;
     use crate::tui::{App, Config, FlowSource};
 
     let (to_ui, from_proxy) = unbounded_channel::<FlowEvent>();
@@ -268,17 +267,11 @@ async fn run_tui(
         }
         Ok::<_, anyhow::Error>(recorder)
     });
-    let app = App::new(Config {
-        meta: Meta {
-            source: "proxy".to_string(),
-            listen: Some(handle.addr().to_string()),
-            recording: write.map(Path::to_path_buf),
-        },
-        max_flows: 100_000,
-        filter: None,
-        now: SystemTime::now(),
-        loading: false,
-    });
+    let app = App::new(Config::live(
+        "proxy",
+        handle.addr().to_string(),
+        write.map(Path::to_path_buf),
+    ));
     let log = crate::tui::default_log_path();
     let _guard = crate::tui::init_file_logging(&log)?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -17,6 +17,7 @@ use crate::filter::Subject;
 use crate::flow::FlowId;
 use crate::replay::compare::Rules;
 use crate::replay::sequence::{self, Clock, Options, Report, Status, Target};
+use idscope_decoders::util::clip;
 
 /// Runs `idscope replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -154,15 +155,6 @@ pub fn parse_map(m: &str) -> anyhow::Result<(String, SocketAddr)> {
             .with_context(|| format!("--map {m}: {addr:?} is not ADDR:PORT"))?,
     };
     Ok((host.to_ascii_lowercase(), addr))
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
-    }
 }
 
 fn print_table(

@@ -22,6 +22,7 @@
 //! labelled `nonce`, `claims/upn` the `upn` claim of every token; a trailing `/**` also ignores
 //! everything under that node (`Signature/**`, `scim/User/meta/**`).
 
+use idscope_decoders::util::clip;
 use idscope_decoders::{Kind, Node};
 use serde::Serialize;
 
@@ -340,15 +341,6 @@ impl Difference {
             show(&self.left),
             show(&self.right)
         )
-    }
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
     }
 }
 

@@ -99,7 +99,12 @@ async fn send(client: &reqwest::Client, original: &Flow) -> anyhow::Result<Respo
     }
     // The recorded bytes still carry their Content-Encoding header, so they go out as they were.
     builder = builder.body(req.body.raw.to_vec());
-    let resp = builder.send().await?;
+    read_response(builder.send().await?).await
+}
+
+/// The flow model's [`Response`] for an answer: status, version, headers in order, and the body
+/// bytes as they came (content-encoding kept, as the recording keeps it).
+pub(crate) async fn read_response(resp: reqwest::Response) -> anyhow::Result<Response> {
     let status = resp.status();
     let http_version = format!("{:?}", resp.version());
     let headers: Headers = resp

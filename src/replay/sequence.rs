@@ -683,29 +683,7 @@ async fn send(client: &reqwest::Client, out: &Outgoing) -> anyhow::Result<Respon
     for (n, v) in &out.headers {
         b = b.header(n.as_str(), v.as_str());
     }
-    let resp = b.body(out.body.clone()).send().await?;
-    let status = resp.status();
-    let http_version = format!("{:?}", resp.version());
-    let mut headers: Headers = Headers::default();
-    for (n, v) in resp.headers() {
-        headers.push((
-            n.to_string(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        ));
-    }
-    let bytes = resp.bytes().await?;
-    let body = match header(&headers, "content-encoding") {
-        Some(enc) => Body::encoded(bytes, enc),
-        None => Body::plain(bytes),
-    };
-    Ok(Response {
-        status: status.as_u16(),
-        reason: status.canonical_reason().unwrap_or("").to_string(),
-        http_version,
-        headers,
-        body,
-        extra: Extra::new(),
-    })
+    super::read_response(b.body(out.body.clone()).send().await?).await
 }
 
 /// The answer's comparable trees: a synthetic `http` tree (status, Location) and the best

@@ -433,6 +433,24 @@ pub struct Config {
     pub loading: bool,
 }
 
+impl Config {
+    /// The configuration of a live session (`idscope proxy`, `idscope demo`): flows arrive
+    /// from the proxy, at most 100,000 are held, no initial filter.
+    pub fn live(source: &str, listen: String, recording: Option<std::path::PathBuf>) -> Self {
+        Config {
+            meta: Meta {
+                source: source.to_string(),
+                listen: Some(listen),
+                recording,
+            },
+            max_flows: 100_000,
+            filter: None,
+            now: SystemTime::now(),
+            loading: false,
+        }
+    }
+}
+
 /// The whole state of the TUI.
 #[derive(Debug)]
 pub struct App {

@@ -15,7 +15,7 @@ use std::time::Duration;
 const SYNC_STORY_FLOWS: usize = 5_000;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -221,13 +221,7 @@ pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
 /// Draws the diff overlay over `area`.
 pub fn render(frame: &mut Frame, area: Rect, o: &DiffOverlay) {
     let h = (o.lines.len() as u16 + 2).min(area.height);
-    let w = 110.min(area.width);
-    let [row] = Layout::vertical([Constraint::Length(h)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(row);
+    let rect = super::ui::centered(area, 110, h);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(o.title.clone())
@@ -375,6 +369,9 @@ mod tests {
             app.update(Event::Work);
         }
         app.stories = None;
+        // At most 100 flows per slice, so the build cannot finish inside the key's own slice
+        // however fast the machine is.
+        app.set_work_slice(100);
         assert_eq!(app.update(key('R')), Control::Continue);
         assert!(app.message().unwrap().contains("press R again"));
         assert!(app.busy(), "R started the build");

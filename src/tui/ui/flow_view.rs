@@ -20,6 +20,7 @@ use crate::analysis::FlowReport;
 use crate::analysis::story::{Story, Verdict};
 use crate::flow::{Body, DEFAULT_DECODED_CAP, Flow, FlowId, Headers};
 use crate::session::FlowStore;
+use idscope_decoders::util::clip;
 
 /// Body lines shown at most; the rest is summarised (export the flow to see all).
 const MAX_BODY_LINES: usize = 2_000;
@@ -435,15 +436,6 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
         ));
     }
     out
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
-    }
 }
 
 fn shell_quote(s: &str) -> String {

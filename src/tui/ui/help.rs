@@ -3,7 +3,7 @@
 //! filter language.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -48,13 +48,7 @@ pub fn lines() -> Vec<String> {
 pub fn render(frame: &mut Frame, area: Rect, scroll: usize) {
     let text = lines();
     let h = (text.len() as u16 + 2).min(area.height);
-    let w = 84.min(area.width);
-    let [row] = Layout::vertical([Constraint::Length(h)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(row);
+    let rect = super::centered(area, 84, h);
     frame.render_widget(Clear, rect);
     let more = text.len().saturating_sub(usize::from(h.saturating_sub(2)));
     let title = if more > 0 {

@@ -9,9 +9,20 @@ pub mod status;
 pub mod tree;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
 use super::app::App;
+
+/// A `w` × `h` rectangle centred in `area` (both clamped to it), for overlays.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    rect
+}
 
 /// Draws the whole screen.
 pub fn render(frame: &mut Frame, app: &App) {
