@@ -23,7 +23,7 @@ use crate::flow::{
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Headers that describe one hop or the framing of the original body; the client recomputes them.
-const HOP_BY_HOP: &[&str] = &[
+pub(crate) const HOP_BY_HOP: &[&str] = &[
     "host",
     "content-length",
     "connection",

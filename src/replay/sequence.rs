@@ -208,21 +208,6 @@ impl Report {
     }
 }
 
-/// Headers that describe one hop or the framing of the original body.
-const HOP_BY_HOP: &[&str] = &[
-    "host",
-    "content-length",
-    "content-encoding",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-];
-
 /// Request headers that carry credentials.
 const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
@@ -645,7 +630,11 @@ pub fn outgoing(flow: &Flow) -> Outgoing {
     let mut headers = Vec::new();
     for (n, v) in &flow.request.headers {
         let lower = n.to_ascii_lowercase();
-        if HOP_BY_HOP.contains(&lower.as_str()) || lower.starts_with(':') {
+        // The body goes out decoded, so its content-encoding header goes too.
+        if super::HOP_BY_HOP.contains(&lower.as_str())
+            || lower == "content-encoding"
+            || lower.starts_with(':')
+        {
             continue;
         }
         headers.push((n.to_string(), v.to_string()));
