@@ -1545,6 +1545,19 @@ impl MessageLog {
 type ClientWs = tokio_tungstenite::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 type ServerWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
+/// Logs one message read from one side (`dir`) and forwards it to the other; control frames
+/// (ping, pong, raw frames) are left to the WebSocket layers. False when the other side is gone.
+async fn pass<S>(msg: Message, dir: &str, log: &mut MessageLog, to: &mut S) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    if matches!(msg, Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) {
+        return true;
+    }
+    log.push(dir, &msg);
+    to.send(msg).await.is_ok()
+}
+
 /// Relays messages both ways until both sides have closed (or one fails).
 async fn relay(client: ClientWs, server: ServerWs, log: &mut MessageLog) {
     let (mut to_client, mut from_client) = client.split();
@@ -1554,11 +1567,7 @@ async fn relay(client: ClientWs, server: ServerWs, log: &mut MessageLog) {
         tokio::select! {
             m = from_client.next(), if client_open => match m {
                 Some(Ok(msg)) => {
-                    if matches!(msg, Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) {
-                        continue;
-                    }
-                    log.push("send", &msg);
-                    if to_server.send(msg).await.is_err() {
+                    if !pass(msg, "send", log, &mut to_server).await {
                         server_open = false;
                     }
                 }
@@ -1569,11 +1578,7 @@ async fn relay(client: ClientWs, server: ServerWs, log: &mut MessageLog) {
             },
             m = from_server.next(), if server_open => match m {
                 Some(Ok(msg)) => {
-                    if matches!(msg, Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) {
-                        continue;
-                    }
-                    log.push("receive", &msg);
-                    if to_client.send(msg).await.is_err() {
+                    if !pass(msg, "receive", log, &mut to_client).await {
                         client_open = false;
                     }
                 }

@@ -45,6 +45,25 @@ fn client(cfg: &ScenarioConfig) -> scenario::Client {
     scenario::Client::new(cfg).unwrap()
 }
 
+/// An app-only access token (client_credentials, the confidential client, v1 endpoint).
+async fn app_token(c: &scenario::Client) -> String {
+    let a = c
+        .post_form(
+            &format!("https://{LOGIN_HOST}/common/oauth2/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
+                ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
+            ],
+        )
+        .await
+        .unwrap();
+    a.json().unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn every_scenario_passes_against_the_fixture() {
     rt().block_on(async {
@@ -547,21 +566,7 @@ fn scim_errors_uniqueness_invalid_filter_not_found_and_unauthorized() {
         // No token, or a token for another audience: 401.
         let a = scim_call(&c, None, Method::GET, "/Users", None).await;
         assert_scim_error(&a, 401, None);
-        let graph = c
-            .post_form(
-                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
-                    ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
-                ],
-            )
-            .await
-            .unwrap();
-        let graph = graph.json().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let graph = app_token(&c).await;
         let a = scim_call(&c, Some(&graph), Method::GET, "/Users", None).await;
         assert_scim_error(&a, 401, None);
         h.shutdown().await;
@@ -1218,21 +1223,7 @@ fn cached_provisioning_replies_still_honour_knobs_and_message_ids() {
             print: false,
         };
         let c = client(&cfg);
-        let tok = c
-            .post_form(
-                &format!("https://{LOGIN_HOST}/common/oauth2/token"),
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", fixture::CONFIDENTIAL_CLIENT.0),
-                    ("client_secret", fixture::CONFIDENTIAL_CLIENT.1),
-                ],
-            )
-            .await
-            .unwrap();
-        let bearer = tok.json().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let bearer = app_token(&c).await;
         let msg = |id: &str| {
             let xml = scenario::sync::request_envelope(
                 "GetCompanyConfiguration",

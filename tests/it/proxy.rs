@@ -868,14 +868,7 @@ async fn record_writes_finished_flows_and_sigterm_closes_the_file_with_incomplet
         tokio::spawn(async move { c.get(format!("https://localhost:{port}/slow")).send().await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigterm_and_wait(child).await;
     let err = reader.join().unwrap();
     assert!(out.status.success(), "{err}");
     assert!(err.contains("recorded 4 flows"), "{err}");
@@ -992,14 +985,7 @@ async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
         assert_eq!(r.status(), 200);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigterm_and_wait(child).await;
     assert!(
         out.status.success(),
         "{}",
@@ -1112,4 +1098,16 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
     let flows: Vec<Flow> = capture::open(&har).unwrap().map(Result::unwrap).collect();
     assert_eq!(flows.len(), 1);
     assert!(flows[0].request.url.ends_with("/id/live-tui"));
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit, collecting its output.
+async fn sigterm_and_wait(child: std::process::Child) -> std::process::Output {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
 }
