@@ -121,6 +121,19 @@ pub fn parse(token: &str) -> Result<Token, DecodeError> {
     parse_limited(token, &Limits::default())
 }
 
+/// The bytes a compact JWT may hold: base64url, the `.` separators, and `=` padding.
+#[allow(clippy::indexing_slicing)] // b < 256, the table's length
+const JWT_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'=');
+        b += 1;
+    }
+    t
+};
+
 /// Splits and decodes a compact JWT: 3 segments are a JWS (the last one may be empty: the unsigned
 /// `alg: none` form), 5 segments a JWE (only the header is decoded; the other segments are
 /// measured). Surrounding whitespace and base64 padding inside segments are tolerated. The token
@@ -138,10 +151,22 @@ pub fn parse_limited(token: &str, limits: &Limits) -> Result<Token, DecodeError>
     if t.is_empty() {
         return Err(DecodeError::not("a JWT", "empty input"));
     }
-    if let Some((i, c)) = t
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=')))
+    // The segment count first, with a SIMD byte count: most values this sees (opaque tokens,
+    // codes) have no dots at all, and walking them byte by byte cost more than the rest of the
+    // decode of their response.
+    let segments = memchr::memchr_iter(b'.', t.as_bytes()).count() + 1;
+    if segments != 3 && segments != 5 {
+        return Err(DecodeError::not(
+            "a JWT",
+            format!("{segments} dot-separated segments (a JWS has 3, a JWE 5)"),
+        ));
+    }
+    // A table lookup per byte.
+    if let Some(i) = t
+        .bytes()
+        .position(|b| !JWT_BYTE.get(usize::from(b)).copied().unwrap_or(false))
     {
+        let c = t.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
         return Err(DecodeError::not(
             "a JWT",
             format!("character {c:?} at byte {i} is neither base64url nor '.'"),

@@ -664,9 +664,7 @@ impl Decoder for Scim {
         }
         let head = msg.body.get(..4096).unwrap_or(msg.body);
         if head.trim_ascii_start().starts_with(b"{")
-            && head
-                .windows(URN_PREFIX.len())
-                .any(|w| w == URN_PREFIX.as_bytes())
+            && crate::util::contains(head, URN_PREFIX.as_bytes())
         {
             return 0.85;
         }
@@ -879,7 +877,7 @@ fn request_node(
             && ct != "application/scim+json"
             && !msg.body.is_empty()
         {
-            n.push(Node::field("content-type", &ct).with_note(
+            n.push(Node::field("content-type", &*ct).with_note(
                 "RFC 7644 §3.1 names application/scim+json; servers should also accept \
                  application/json",
             ));

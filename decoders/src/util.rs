@@ -54,33 +54,54 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// [`contains`], ignoring ASCII case.
 ///
 /// `priority` runs this over every body the proxy sees, so it must not compare the whole needle
-/// at every offset (as `windows().any(..)` does; that showed up in profiles): candidates are the
-/// positions of the needle's first byte in either case (found with SIMD), and only those are
-/// compared in full.
+/// at every offset (as `windows().any(..)` does; that showed up in profiles). Candidates come
+/// from a SIMD byte search for one anchor byte of the needle, and only those are compared in
+/// full. The anchor is the needle's first byte that has no other case (`<`, `=`, `"`, a digit):
+/// one exact byte, and one that is rare in the tokens and base64 that fill identity bodies,
+/// where the letters of `name="SAMLResponse"` are everywhere. An all-letter needle anchors on
+/// its first byte in either case.
 pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+    if needle.is_empty() || hay.len() < needle.len() {
         return false;
+    }
+    let last_start = hay.len() - needle.len();
+    let matches_at = |start: usize| {
+        hay.get(start..start + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
     };
-    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
-        return false;
-    };
-    let starts = hay.get(..=last_start).unwrap_or_default();
-    memchr::memchr2_iter(
-        first.to_ascii_lowercase(),
-        first.to_ascii_uppercase(),
-        starts,
-    )
-    .any(|i| {
-        hay.get(i + 1..i + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
-    })
+    match needle.iter().position(|b| !b.is_ascii_alphabetic()) {
+        Some(k) => {
+            // The anchor at offset k of a match lies in hay[k ..= last_start + k].
+            let window = hay.get(k..=last_start + k).unwrap_or_default();
+            let anchor = needle.get(k).copied().unwrap_or_default();
+            memchr::memchr_iter(anchor, window).any(&matches_at)
+        }
+        None => {
+            let first = needle.first().copied().unwrap_or_default();
+            let starts = hay.get(..=last_start).unwrap_or_default();
+            memchr::memchr2_iter(
+                first.to_ascii_lowercase(),
+                first.to_ascii_uppercase(),
+                starts,
+            )
+            .any(&matches_at)
+        }
+    }
 }
 
 /// The path of a URL (absolute or origin-form), without query or fragment.
 pub fn url_path(url: &str) -> &str {
-    let no_frag = url.split('#').next().unwrap_or(url);
-    let no_query = no_frag.split('?').next().unwrap_or(no_frag);
-    match no_query.find("://") {
+    // The path ends at the first `?` or `#` (a `?` inside the fragment is part of the fragment,
+    // and the fragment starts after any query, so the first of either ends the path).
+    let end = url
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(url.len());
+    let no_query = url.get(..end).unwrap_or(url);
+    let b = no_query.as_bytes();
+    // No substring searcher: its set-up costs more than this whole scan of a short URL.
+    let scheme_end = memchr::memchr_iter(b':', b).find(|&i| b.get(i + 1..i + 3) == Some(b"//"));
+    match scheme_end {
         Some(i) => {
             let after = no_query.get(i + 3..).unwrap_or("");
             match after.find('/') {
@@ -160,21 +181,32 @@ pub fn parse_json(
     serde_json::from_slice(bytes).map_err(|e| DecodeError::json(field, &e))
 }
 
-/// The maximum bracket nesting of a JSON text, ignoring brackets inside strings. Cheap pre-check.
+/// The maximum bracket nesting of a JSON text, ignoring brackets inside strings. Cheap pre-check:
+/// string contents (most of an identity body: tokens, assertions) are skipped with a SIMD search
+/// for the next quote or backslash instead of being walked byte by byte.
 pub fn json_depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
-    for &b in bytes {
-        if in_str {
-            match (esc, b) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
         match b {
-            b'"' => in_str = true,
+            b'"' => {
+                // Inside a string: find its closing quote, stepping over escapes.
+                loop {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        None => return max,
+                        Some(j) => {
+                            let at = i + j;
+                            if bytes.get(at) == Some(&b'\\') {
+                                i = at + 2;
+                            } else {
+                                i = at + 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             b'{' | b'[' => {
                 depth += 1;
                 max = max.max(depth);
@@ -395,5 +427,52 @@ mod tests {
     #[test]
     fn json_depth_ignores_brackets_in_strings() {
         assert_eq!(json_depth(br#"{"a":"[[[[","b":[1,{"c":2}]}"#), 3);
+        assert_eq!(json_depth(br#"{"a":"x\"[[","b":[1]}"#), 2);
+        assert_eq!(json_depth(br#"{"a":"x\\","b":[[1]]}"#), 3);
+        assert_eq!(json_depth(br#"[{"open string \"#), 2);
+    }
+
+    /// The byte-by-byte scan `json_depth` replaced: the reference for the SIMD one.
+    fn naive_json_depth(bytes: &[u8]) -> usize {
+        let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+        for &b in bytes {
+            if in_str {
+                match (esc, b) {
+                    (true, _) => esc = false,
+                    (false, b'\\') => esc = true,
+                    (false, b'"') => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        max
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_depth_agrees_with_the_byte_scan(
+            v in proptest::collection::vec(proptest::sample::select(b"{}[]\"\\ab".to_vec()), 0..64)
+        ) {
+            proptest::prop_assert_eq!(json_depth(&v), naive_json_depth(&v));
+        }
+
+        #[test]
+        fn contains_ci_agrees_with_the_naive_search(
+            h in proptest::collection::vec(proptest::sample::select(b"aAbB=<\"1".to_vec()), 0..40),
+            n in proptest::collection::vec(proptest::sample::select(b"aAbB=<\"1".to_vec()), 0..5),
+        ) {
+            let naive = !n.is_empty() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(&n));
+            proptest::prop_assert_eq!(contains_ci(&h, &n), naive);
+        }
     }
 }
