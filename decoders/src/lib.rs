@@ -145,10 +145,19 @@ impl<'a> Message<'a> {
 
     /// The media type essence of `Content-Type`, lowercased, without parameters
     /// (`"application/json"`).
-    pub fn content_type(&self) -> Option<String> {
+    ///
+    /// Borrowed from the header when it is already lowercase (the usual case): every decoder's
+    /// `priority` asks for it, for every message the proxy sees.
+    pub fn content_type(&self) -> Option<std::borrow::Cow<'a, str>> {
         let ct = self.header("content-type")?;
         let essence = ct.split(';').next().unwrap_or("").trim();
-        (!essence.is_empty()).then(|| essence.to_ascii_lowercase())
+        if essence.is_empty() {
+            None
+        } else if essence.bytes().any(|b| b.is_ascii_uppercase()) {
+            Some(std::borrow::Cow::Owned(essence.to_ascii_lowercase()))
+        } else {
+            Some(std::borrow::Cow::Borrowed(essence))
+        }
     }
 
     /// The path part of the URL (no query), or `""` when there is no URL.
@@ -281,6 +290,10 @@ pub struct Context<'a> {
     pub trust: &'a Trust,
     /// How many nested decodes deep this context is.
     pub depth: u8,
+    /// The caller shows only each outcome's decoder and one-line `summary` (the proxy's flow
+    /// line): a decoder may skip building its tree and findings. The summary must be the one a
+    /// full decode gives (`line_report` is tested against the full decode).
+    pub summary_only: bool,
 }
 
 impl<'a> Context<'a> {
@@ -291,7 +304,14 @@ impl<'a> Context<'a> {
             limits: Limits::default(),
             trust,
             depth: 0,
+            summary_only: false,
         }
+    }
+
+    /// The same context for a caller that needs only the summaries ([`Context::summary_only`]).
+    pub fn for_summary(mut self) -> Self {
+        self.summary_only = true;
+        self
     }
 
     /// The same context with other limits.

@@ -359,7 +359,7 @@ impl Decoder for OAuth {
         let ep = endpoint(msg.path());
         let head = msg.body.get(..4096).unwrap_or(msg.body);
         let head = head.trim_ascii_start();
-        let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+        let contains = |needle: &[u8]| util::contains(head, needle);
         if msg.is_request() {
             if !util::looks_like_form(msg.body.get(..4096).unwrap_or(msg.body)) {
                 return 0.0;
@@ -937,6 +937,12 @@ fn explain_success(
     let mut parts: Vec<(usize, String)> = Vec::new();
     for (k, v) in jwt::ordered(obj, SUCCESS_ORDER) {
         let text = util::json_scalar(v);
+        if let Some(part) = summary_part(k, &text, pop, obj, cx) {
+            parts.push(part);
+        }
+        if cx.summary_only {
+            continue;
+        }
         let node = match k.as_str() {
             "token_type" => Node::field(k.clone(), &text).with_note(if pop {
                 "pop: proof-of-possession; the tokens are bound to the PRT session key (MS-OAPXBC)"
@@ -975,27 +981,10 @@ fn explain_success(
                 Node::field(k.clone(), &text).with_note("v1: the resource the access token is for"),
                 &text,
             ),
-            "access_token" => {
-                parts.push((0, format!("access_token ({})", token_brief(&text, cx))));
-                token_node(k, &text, Role::AccessToken, label, cx, &mut findings)
-            }
-            "id_token" => {
-                parts.push((1, format!("id_token ({})", token_brief(&text, cx))));
-                token_node(k, &text, Role::IdToken, label, cx, &mut findings)
-            }
-            "refresh_token" => {
-                let what = if pop {
-                    "refresh_token (PRT)"
-                } else if obj.get("foci").map(util::json_scalar).as_deref() == Some("1") {
-                    "refresh_token (FOCI)"
-                } else {
-                    "refresh_token"
-                };
-                parts.push((2, what.to_string()));
-                refresh_token_node(&text, pop)
-            }
+            "access_token" => token_node(k, &text, Role::AccessToken, label, cx, &mut findings),
+            "id_token" => token_node(k, &text, Role::IdToken, label, cx, &mut findings),
+            "refresh_token" => refresh_token_node(&text, pop),
             "session_key_jwe" => {
-                parts.push((3, format!("session_key_jwe ({})", token_brief(&text, cx))));
                 let mut n = token_node(k, &text, Role::Unknown, label, cx, &mut findings);
                 n.note = Some(format!(
                     "the PRT session key, encrypted (RSA-OAEP) to the device transport key; {}",
@@ -1041,6 +1030,32 @@ fn explain_success(
     let mut d = Decoded::new("oauth", summary, root);
     d.findings = findings;
     d
+}
+
+/// What a member of a token response adds to the one-line summary, with its place in it.
+fn summary_part(
+    key: &str,
+    text: &str,
+    pop: bool,
+    obj: &Map<String, Value>,
+    cx: &Context<'_>,
+) -> Option<(usize, String)> {
+    Some(match key {
+        "access_token" => (0, format!("access_token ({})", token_brief(text, cx))),
+        "id_token" => (1, format!("id_token ({})", token_brief(text, cx))),
+        "refresh_token" => {
+            let what = if pop {
+                "refresh_token (PRT)"
+            } else if obj.get("foci").map(util::json_scalar).as_deref() == Some("1") {
+                "refresh_token (FOCI)"
+            } else {
+                "refresh_token"
+            };
+            (2, what.to_string())
+        }
+        "session_key_jwe" => (3, format!("session_key_jwe ({})", token_brief(text, cx))),
+        _ => return None,
+    })
 }
 
 fn token_brief(text: &str, cx: &Context<'_>) -> String {

@@ -18,27 +18,7 @@ fn golden() {
     insta::glob!("fixtures/**/*.http", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let msg = OwnedMessage::parse_http_text(&text).unwrap();
-        let mut trust = Trust::default();
-        let keys = path.with_extension("keys.json");
-        if keys.exists() {
-            let doc: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&keys).unwrap()).unwrap();
-            assert!(
-                trust.add_jwks(&doc, "test keys") > 0,
-                "no keys in {}",
-                keys.display()
-            );
-        }
-        let pem = path.with_extension("trust.pem");
-        if pem.exists() {
-            let name = pem.file_name().unwrap().to_string_lossy();
-            let certs = TrustedCert::from_pem_or_der(
-                &std::fs::read(&pem).unwrap(),
-                &format!("--trust-cert {name}"),
-            )
-            .unwrap();
-            trust.certs.extend(certs);
-        }
+        let trust = trust_for(path);
         let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
         let generic_case = path.components().any(|c| c.as_os_str() == "generic");
         let outcomes: Vec<_> = Registry::builtin()
@@ -48,4 +28,78 @@ fn golden() {
             .collect();
         insta::assert_yaml_snapshot!(outcomes);
     });
+}
+
+/// A caller that asks only for summaries (`Context::for_summary`, the proxy's flow line) gets,
+/// for every golden case, the same decoders, the same successes and failures, and the same
+/// one-line summaries as a full decode.
+#[test]
+fn summary_only_decodes_keep_every_summary() {
+    let mut n = 0;
+    for entry in glob_http(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+    {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        let msg = OwnedMessage::parse_http_text(&text).unwrap();
+        let trust = trust_for(&entry);
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let full = Registry::builtin().decode_all(&msg.as_message(), &cx);
+        let brief = Registry::builtin().decode_all(&msg.as_message(), &cx.for_summary());
+        let view = |outs: &[idscope_decoders::registry::Outcome]| -> Vec<(String, Result<String, String>)> {
+            outs.iter()
+                .map(|o| {
+                    let r = match &o.result {
+                        Ok(d) => Ok(d.summary.clone()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (o.decoder.to_string(), r)
+                })
+                .collect()
+        };
+        assert_eq!(view(&brief), view(&full), "{}", entry.display());
+        n += 1;
+    }
+    assert!(n > 150, "only {n} golden cases");
+}
+
+fn glob_http(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "http") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The trusted keys and certificates of a case: its sibling `.keys.json` and `.trust.pem`.
+fn trust_for(path: &std::path::Path) -> Trust {
+    let mut trust = Trust::default();
+    let keys = path.with_extension("keys.json");
+    if keys.exists() {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&keys).unwrap()).unwrap();
+        assert!(
+            trust.add_jwks(&doc, "test keys") > 0,
+            "no keys in {}",
+            keys.display()
+        );
+    }
+    let pem = path.with_extension("trust.pem");
+    if pem.exists() {
+        let name = pem.file_name().unwrap().to_string_lossy();
+        let certs = TrustedCert::from_pem_or_der(
+            &std::fs::read(&pem).unwrap(),
+            &format!("--trust-cert {name}"),
+        )
+        .unwrap();
+        trust.certs.extend(certs);
+    }
+    trust
 }

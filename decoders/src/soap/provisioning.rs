@@ -605,7 +605,9 @@ impl Decoder for Provisioning {
 
 fn transport_node(msg: &Message<'_>, sx: &SoapXml, facts: &mut Facts) -> Node {
     let mut t = Node::section("transport");
-    let ct = msg.content_type().unwrap_or_else(|| "(none)".to_string());
+    let ct = msg
+        .content_type()
+        .unwrap_or(std::borrow::Cow::Borrowed("(none)"));
     t.push(Node::field("content-type", ct).with_note(sx.encoding.describe()));
     if let Some(s) = msg.status {
         let note = if s >= 500 {
@@ -2005,7 +2007,8 @@ fn msonline_view(
     root.push(
         Node::field(
             "content-type",
-            msg.content_type().unwrap_or_else(|| "(none)".to_string()),
+            msg.content_type()
+                .unwrap_or(std::borrow::Cow::Borrowed("(none)")),
         )
         .with_note(sx.encoding.describe()),
     );
