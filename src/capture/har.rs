@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::{DecodePaddingMode, GeneralPurpose as Engine};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
@@ -37,9 +37,9 @@ pub const MAX_ENTRY_BYTES: usize = 1 << 30;
 const MAX_LOG_FIELD_BYTES: usize = 64 << 20;
 
 /// The object on each entry that carries idscope's own fields.
-const IDSCOPE_FIELD: &str = "_idscope";
+pub(super) const IDSCOPE_FIELD: &str = "_idscope";
 /// The entry-level marker of a flow still in flight when the recording stopped (security.md §3).
-const INCOMPLETE_FIELD: &str = "_incomplete";
+pub(super) const INCOMPLETE_FIELD: &str = "_incomplete";
 
 /// Base64 as peers write it: padded or not.
 const BASE64_LENIENT: GeneralPurpose = Engine::new(
@@ -507,7 +507,7 @@ pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
 }
 
 /// Formats as RFC 3339 in UTC with as many fractional digits as needed (so it reads back equal).
-fn format_time(t: SystemTime) -> String {
+pub(super) fn format_time(t: SystemTime) -> String {
     let nanos: i128 = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(0),
         Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(0),
@@ -896,14 +896,14 @@ pub fn har_entry_to_flow(entry: Value, id: FlowId) -> Result<Flow, CaptureErrorK
 
 /// How a body is stored in HAR: the text, whether it is base64, and the `_idscope` facts needed
 /// to read back exactly the same [`Body`].
-struct StoredBody {
-    text: String,
-    base64: bool,
-    len: usize,
-    meta: Map<String, Value>,
+pub(super) struct StoredBody<'a> {
+    pub(super) text: Cow<'a, str>,
+    pub(super) base64: bool,
+    pub(super) len: usize,
+    pub(super) meta: Map<String, Value>,
 }
 
-fn store_body(b: &Body, headers: &Headers) -> StoredBody {
+pub(super) fn store_body<'a>(b: &'a Body, headers: &Headers) -> StoredBody<'a> {
     // HAR holds decoded content (peers re-encode per Content-Encoding on import), so a body
     // that still carries its encoding is decoded when that works in full; otherwise its bytes
     // are stored as they are and `_idscope` says which encoding they carry.
@@ -915,18 +915,33 @@ fn store_body(b: &Body, headers: &Headers) -> StoredBody {
         Some(enc) => (Cow::Borrowed(&b.raw), Some(enc.clone())),
         None => (Cow::Borrowed(&b.raw), None),
     };
-    let (text, base64) = match std::str::from_utf8(&bytes) {
-        Ok(s) => (s.to_string(), false),
-        Err(_) => (STANDARD.encode(&bytes), true),
+    let len = bytes.len();
+    // Only a body stored as base64 can still carry its encoding (`sniff_encoding`).
+    let (text, base64, sniffed): (Cow<'_, str>, bool, Option<String>) = match bytes {
+        Cow::Borrowed(raw) => match std::str::from_utf8(raw) {
+            Ok(s) => (Cow::Borrowed(s), false, None),
+            Err(_) => (
+                Cow::Owned(STANDARD.encode(raw)),
+                true,
+                sniff_encoding(raw, true, headers),
+            ),
+        },
+        Cow::Owned(decoded) => match String::from_utf8(decoded) {
+            Ok(s) => (Cow::Owned(s), false, None),
+            Err(e) => {
+                let sniffed = sniff_encoding(e.as_bytes(), true, headers);
+                (Cow::Owned(STANDARD.encode(e.as_bytes())), true, sniffed)
+            }
+        },
     };
     let mut meta = Map::new();
-    if sniff_encoding(&bytes, base64, headers) != encoding {
+    if sniffed != encoding {
         meta.insert(
             "encoding".into(),
             encoding.map_or(Value::Null, Value::String),
         );
     }
-    if b.size != bytes.len() as u64 {
+    if b.size != len as u64 {
         meta.insert("size".into(), b.size.into());
     }
     if b.truncated {
@@ -938,31 +953,12 @@ fn store_body(b: &Body, headers: &Headers) -> StoredBody {
     StoredBody {
         text,
         base64,
-        len: bytes.len(),
+        len,
         meta,
     }
 }
 
-fn har_headers(h: &Headers) -> Value {
-    Value::Array(
-        h.iter()
-            .map(|(n, v)| json!({"name": n, "value": v}))
-            .collect(),
-    )
-}
-
-fn request_cookies(h: &Headers) -> Value {
-    let cookies = h
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-        .flat_map(|(_, v)| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .map(|(n, v)| json!({"name": n.trim(), "value": v.trim()}))
-        .collect();
-    Value::Array(cookies)
-}
-
-fn response_cookies(h: &Headers) -> Value {
+pub(super) fn response_cookies(h: &Headers) -> Value {
     let mut out = Vec::new();
     for (_, v) in h
         .iter()
@@ -991,159 +987,20 @@ fn response_cookies(h: &Headers) -> Value {
     Value::Array(out)
 }
 
-fn mime_type(h: &Headers) -> String {
+pub(super) fn mime_type(h: &Headers) -> String {
     header(h, "content-type").unwrap_or_default().to_string()
-}
-
-fn request_to_har(r: &Request, ours: &mut Map<String, Value>) -> Value {
-    let mut o = r.extra.clone();
-    let stored = store_body(&r.body, &r.headers);
-    o.insert("method".into(), r.method.clone().into());
-    o.insert("url".into(), r.url.clone().into());
-    o.insert("httpVersion".into(), r.http_version.clone().into());
-    o.insert("cookies".into(), request_cookies(&r.headers));
-    o.insert("headers".into(), har_headers(&r.headers));
-    let query: Vec<Value> = idscope_decoders::util::url_query_pairs(&r.url)
-        .into_iter()
-        .map(|(n, v)| json!({"name": n, "value": v}))
-        .collect();
-    o.insert("queryString".into(), Value::Array(query));
-    o.insert("headersSize".into(), (-1).into());
-    o.insert("bodySize".into(), r.body.size.into());
-    if stored.len > 0 {
-        let mut pd = Map::new();
-        pd.insert("mimeType".into(), mime_type(&r.headers).into());
-        pd.insert("text".into(), stored.text.into());
-        if stored.base64 {
-            pd.insert("encoding".into(), "base64".into());
-        }
-        o.insert("postData".into(), Value::Object(pd));
-    }
-    if !stored.meta.is_empty() {
-        ours.insert("request_body".into(), Value::Object(stored.meta));
-    }
-    Value::Object(o)
-}
-
-fn response_to_har(outcome: &Outcome, ours: &mut Map<String, Value>) -> Value {
-    let r = match outcome {
-        Outcome::Response(r) => r,
-        Outcome::Error(e) => {
-            if e.incomplete {
-                ours.insert("incomplete".into(), true.into());
-            }
-            // mitmproxy's shape for a flow without a response.
-            return json!({
-                "status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
-                "content": {"size": 0, "mimeType": ""}, "redirectURL": "",
-                "headersSize": -1, "bodySize": -1, "_error": e.message,
-            });
-        }
-    };
-    let mut o = r.extra.clone();
-    let stored = store_body(&r.body, &r.headers);
-    o.insert("status".into(), r.status.into());
-    o.insert("statusText".into(), r.reason.clone().into());
-    o.insert("httpVersion".into(), r.http_version.clone().into());
-    o.insert("cookies".into(), response_cookies(&r.headers));
-    o.insert("headers".into(), har_headers(&r.headers));
-    let mut content = Map::new();
-    content.insert("size".into(), stored.len.into());
-    content.insert("mimeType".into(), mime_type(&r.headers).into());
-    if stored.len > 0 {
-        content.insert("text".into(), stored.text.into());
-        if stored.base64 {
-            content.insert("encoding".into(), "base64".into());
-        }
-    }
-    o.insert("content".into(), Value::Object(content));
-    o.insert(
-        "redirectURL".into(),
-        header(&r.headers, "location").unwrap_or_default().into(),
-    );
-    o.insert("headersSize".into(), (-1).into());
-    o.insert("bodySize".into(), r.body.size.into());
-    if !stored.meta.is_empty() {
-        ours.insert("response_body".into(), Value::Object(stored.meta));
-    }
-    Value::Object(o)
-}
-
-fn timings_to_har(t: &Timings, unknown: &mut Vec<Value>) -> Value {
-    let optional = |v: Option<f64>| v.map_or(json!(-1), |v| json!(v));
-    // HAR requires send, wait and receive to be non-negative numbers: write 0 for unknown ones
-    // and list them in `_idscope.unknown_timings` so they read back as unknown.
-    let mut required = |name: &str, v: Option<f64>| match v {
-        Some(v) => json!(v),
-        None => {
-            unknown.push(name.into());
-            json!(0)
-        }
-    };
-    json!({
-        "blocked": optional(t.blocked),
-        "dns": optional(t.dns),
-        "connect": optional(t.connect),
-        "ssl": optional(t.ssl),
-        "send": required("send", t.send),
-        "wait": required("wait", t.wait),
-        "receive": required("receive", t.receive),
-    })
-}
-
-/// Converts a flow into a HAR 1.2 entry that Chrome, Firefox and mitmproxy import. The flow's
-/// `extra` fields are written back; idscope's own facts (client address, tags, mark, body size,
-/// SHA-256 and truncation, `incomplete`) go into an `_idscope` object that
-/// [`har_entry_to_flow`] reads back, so a flow survives a write/read round trip unchanged
-/// (except that a body still carrying a content-encoding is stored decoded when it decodes).
-pub fn flow_to_har_entry(f: &Flow) -> Value {
-    let mut e = f.extra.clone();
-    let mut ours = Map::new();
-    let mut unknown = Vec::new();
-    e.insert("startedDateTime".into(), format_time(f.started_at).into());
-    let time = match f.timings.total {
-        Some(t) => json!(t),
-        None => {
-            unknown.push(Value::from("time"));
-            json!(0)
-        }
-    };
-    e.insert("time".into(), time);
-    e.insert("request".into(), request_to_har(&f.request, &mut ours));
-    e.insert("response".into(), response_to_har(&f.outcome, &mut ours));
-    e.entry("cache").or_insert_with(|| json!({}));
-    e.insert("timings".into(), timings_to_har(&f.timings, &mut unknown));
-    if let Some(s) = &f.server_addr {
-        e.insert("serverIPAddress".into(), s.clone().into());
-    }
-    if let Some(c) = &f.comment {
-        e.insert("comment".into(), c.clone().into());
-    }
-    if let Some(c) = f.client_addr {
-        ours.insert("client".into(), c.to_string().into());
-    }
-    if !f.tags.is_empty() {
-        ours.insert("tags".into(), f.tags.clone().into());
-    }
-    if f.marked {
-        ours.insert("marked".into(), true.into());
-    }
-    if !unknown.is_empty() {
-        ours.insert("unknown_timings".into(), Value::Array(unknown));
-    }
-    if ours.get("incomplete") == Some(&Value::Bool(true)) {
-        e.insert(INCOMPLETE_FIELD.into(), true.into());
-    }
-    if ours.is_empty() {
-        e.remove(IDSCOPE_FIELD);
-    } else {
-        e.insert(IDSCOPE_FIELD.into(), Value::Object(ours));
-    }
-    Value::Object(e)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writer
+
+/// A writer dropped without [`HarWriter::finish`] still writes what it staged (best effort: a
+/// drop cannot report an error; the recorder commits explicitly and reports).
+impl Drop for HarWriter {
+    fn drop(&mut self) {
+        let _ = self.commit();
+    }
+}
 
 /// Writes a crash-safe HAR recording (security.md §3).
 ///
@@ -1160,6 +1017,8 @@ pub struct HarWriter {
     path: PathBuf,
     entries: u64,
     failed: bool,
+    /// Entries staged by [`HarWriter::stage_flow`], written by [`HarWriter::commit`].
+    staged: Vec<u8>,
 }
 
 impl HarWriter {
@@ -1205,6 +1064,7 @@ impl HarWriter {
             path: path.to_path_buf(),
             entries: 0,
             failed: false,
+            staged: Vec::new(),
         };
         let note = note
             .map(|n| format!(",\"{IDSCOPE_FIELD}\":{n}"))
@@ -1246,27 +1106,49 @@ impl HarWriter {
         res
     }
 
-    /// Appends one flow as one line. Flows still in flight at shutdown are written with
-    /// `Outcome::Error { incomplete: true, .. }`, which becomes `_idscope.incomplete: true`.
+    /// Appends one flow as one line, with one write call. Flows still in flight at shutdown are
+    /// written with `Outcome::Error { incomplete: true, .. }`, which becomes
+    /// `_idscope.incomplete: true`.
     pub fn write_flow(&mut self, f: &Flow) -> io::Result<()> {
-        let mut line = Vec::with_capacity(1024 + f.request.body.raw.len());
+        self.stage_flow(f);
+        self.commit()
+    }
+
+    /// Serialises one flow as one line into the staging buffer; nothing reaches the file until
+    /// [`HarWriter::commit`]. The recorder stages the flows that finished together and commits
+    /// them with one write call (group commit): every line is still whole inside one write, so
+    /// a crash cuts at most the lines of that write, and those were not on disk before it.
+    pub fn stage_flow(&mut self, f: &Flow) {
         if self.entries > 0 {
-            line.push(b',');
+            self.staged.push(b',');
         }
-        serde_json::to_writer(&mut line, &flow_to_har_entry(f))?;
-        line.push(b'\n');
-        self.write_once(&line)?;
+        super::har_entry::write_entry(&mut self.staged, f);
+        self.staged.push(b'\n');
         self.entries += 1;
-        Ok(())
+    }
+
+    /// Writes every staged line with one write call.
+    pub fn commit(&mut self) -> io::Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let staged = std::mem::take(&mut self.staged);
+        let res = self.write_once(&staged);
+        // The buffer's capacity is kept for the next batch.
+        self.staged = staged;
+        self.staged.clear();
+        res
     }
 
     /// Flushes written entries to stable storage (the recorder may call this periodically).
     pub fn sync(&mut self) -> io::Result<()> {
+        self.commit()?;
         self.file.sync_data()
     }
 
     /// Writes the footer `]}}` and syncs: the file is then a complete HAR document.
     pub fn finish(mut self) -> io::Result<()> {
+        self.commit()?;
         self.write_once(b"]}}\n")?;
         self.file.sync_all()
     }
@@ -1274,6 +1156,7 @@ impl HarWriter {
     /// Like [`HarWriter::finish`], with extra members of `log` written after `entries` (the
     /// redaction record `_redaction`, whose counts are known only at the end).
     pub fn finish_with(mut self, log_fields: &Map<String, Value>) -> io::Result<()> {
+        self.commit()?;
         let mut footer = b"]".to_vec();
         for (k, v) in log_fields {
             footer.push(b',');
@@ -1290,9 +1173,10 @@ impl HarWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{from_bytes, open, read_all};
+    use crate::capture::{flow_to_har_entry, from_bytes, open, read_all};
     use crate::flow::testing;
     use proptest::prelude::*;
+    use serde_json::json;
 
     /// `shared/corpus/har-peers` beside the repository (`/work/main` and worktrees such as
     /// `/work/wt/NAME` sit at different depths, so the nearest ancestor that has it wins).
@@ -1813,6 +1697,277 @@ mod tests {
                 }
             }
             drain(bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod direct_writer_equivalence {
+    use super::*;
+    use crate::flow::FlowError;
+    use serde_json::json;
+
+    fn har_headers(h: &Headers) -> Value {
+        Value::Array(
+            h.iter()
+                .map(|(n, v)| json!({"name": n, "value": v}))
+                .collect(),
+        )
+    }
+
+    fn request_cookies(h: &Headers) -> Value {
+        let cookies = h
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .map(|(n, v)| json!({"name": n.trim(), "value": v.trim()}))
+            .collect();
+        Value::Array(cookies)
+    }
+
+    fn request_to_har(r: &Request, ours: &mut Map<String, Value>) -> Value {
+        let mut o = r.extra.clone();
+        let stored = store_body(&r.body, &r.headers);
+        o.insert("method".into(), r.method.clone().into());
+        o.insert("url".into(), r.url.clone().into());
+        o.insert("httpVersion".into(), r.http_version.clone().into());
+        o.insert("cookies".into(), request_cookies(&r.headers));
+        o.insert("headers".into(), har_headers(&r.headers));
+        let query: Vec<Value> = idscope_decoders::util::url_query_pairs(&r.url)
+            .into_iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect();
+        o.insert("queryString".into(), Value::Array(query));
+        o.insert("headersSize".into(), (-1).into());
+        o.insert("bodySize".into(), r.body.size.into());
+        if stored.len > 0 {
+            let mut pd = Map::new();
+            pd.insert("mimeType".into(), mime_type(&r.headers).into());
+            pd.insert("text".into(), stored.text.into());
+            if stored.base64 {
+                pd.insert("encoding".into(), "base64".into());
+            }
+            o.insert("postData".into(), Value::Object(pd));
+        }
+        if !stored.meta.is_empty() {
+            ours.insert("request_body".into(), Value::Object(stored.meta));
+        }
+        Value::Object(o)
+    }
+
+    fn response_to_har(outcome: &Outcome, ours: &mut Map<String, Value>) -> Value {
+        let r = match outcome {
+            Outcome::Response(r) => r,
+            Outcome::Error(e) => {
+                if e.incomplete {
+                    ours.insert("incomplete".into(), true.into());
+                }
+                // mitmproxy's shape for a flow without a response.
+                return json!({
+                    "status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
+                    "content": {"size": 0, "mimeType": ""}, "redirectURL": "",
+                    "headersSize": -1, "bodySize": -1, "_error": e.message,
+                });
+            }
+        };
+        let mut o = r.extra.clone();
+        let stored = store_body(&r.body, &r.headers);
+        o.insert("status".into(), r.status.into());
+        o.insert("statusText".into(), r.reason.clone().into());
+        o.insert("httpVersion".into(), r.http_version.clone().into());
+        o.insert("cookies".into(), response_cookies(&r.headers));
+        o.insert("headers".into(), har_headers(&r.headers));
+        let mut content = Map::new();
+        content.insert("size".into(), stored.len.into());
+        content.insert("mimeType".into(), mime_type(&r.headers).into());
+        if stored.len > 0 {
+            content.insert("text".into(), stored.text.into());
+            if stored.base64 {
+                content.insert("encoding".into(), "base64".into());
+            }
+        }
+        o.insert("content".into(), Value::Object(content));
+        o.insert(
+            "redirectURL".into(),
+            header(&r.headers, "location").unwrap_or_default().into(),
+        );
+        o.insert("headersSize".into(), (-1).into());
+        o.insert("bodySize".into(), r.body.size.into());
+        if !stored.meta.is_empty() {
+            ours.insert("response_body".into(), Value::Object(stored.meta));
+        }
+        Value::Object(o)
+    }
+
+    fn timings_to_har(t: &Timings, unknown: &mut Vec<Value>) -> Value {
+        let optional = |v: Option<f64>| v.map_or(json!(-1), |v| json!(v));
+        // HAR requires send, wait and receive to be non-negative numbers: write 0 for unknown ones
+        // and list them in `_idscope.unknown_timings` so they read back as unknown.
+        let mut required = |name: &str, v: Option<f64>| match v {
+            Some(v) => json!(v),
+            None => {
+                unknown.push(name.into());
+                json!(0)
+            }
+        };
+        json!({
+            "blocked": optional(t.blocked),
+            "dns": optional(t.dns),
+            "connect": optional(t.connect),
+            "ssl": optional(t.ssl),
+            "send": required("send", t.send),
+            "wait": required("wait", t.wait),
+            "receive": required("receive", t.receive),
+        })
+    }
+
+    /// The `Value`-tree writer that `har_entry::write_entry` replaced, kept as the oracle of
+    /// these tests: the direct writer must produce exactly its bytes.
+    pub(crate) fn reference_entry(f: &Flow) -> Value {
+        let mut e = f.extra.clone();
+        let mut ours = Map::new();
+        let mut unknown = Vec::new();
+        e.insert("startedDateTime".into(), format_time(f.started_at).into());
+        let time = match f.timings.total {
+            Some(t) => json!(t),
+            None => {
+                unknown.push(Value::from("time"));
+                json!(0)
+            }
+        };
+        e.insert("time".into(), time);
+        e.insert("request".into(), request_to_har(&f.request, &mut ours));
+        e.insert("response".into(), response_to_har(&f.outcome, &mut ours));
+        e.entry("cache").or_insert_with(|| json!({}));
+        e.insert("timings".into(), timings_to_har(&f.timings, &mut unknown));
+        if let Some(s) = &f.server_addr {
+            e.insert("serverIPAddress".into(), s.clone().into());
+        }
+        if let Some(c) = &f.comment {
+            e.insert("comment".into(), c.clone().into());
+        }
+        if let Some(c) = f.client_addr {
+            ours.insert("client".into(), c.to_string().into());
+        }
+        if !f.tags.is_empty() {
+            ours.insert("tags".into(), f.tags.clone().into());
+        }
+        if f.marked {
+            ours.insert("marked".into(), true.into());
+        }
+        if !unknown.is_empty() {
+            ours.insert("unknown_timings".into(), Value::Array(unknown));
+        }
+        if ours.get("incomplete") == Some(&Value::Bool(true)) {
+            e.insert(INCOMPLETE_FIELD.into(), true.into());
+        }
+        if ours.is_empty() {
+            e.remove(IDSCOPE_FIELD);
+        } else {
+            e.insert(IDSCOPE_FIELD.into(), Value::Object(ours));
+        }
+        Value::Object(e)
+    }
+
+    fn check(f: &Flow, what: &str) {
+        let mut direct = Vec::new();
+        super::super::har_entry::write_entry(&mut direct, f);
+        let reference = serde_json::to_vec(&reference_entry(f)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&direct),
+            String::from_utf8_lossy(&reference),
+            "{what} flow {}",
+            f.id
+        );
+    }
+
+    #[test]
+    fn the_direct_writer_writes_the_bytes_of_the_value_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("../shared/corpus/har-peers"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.push(root.join("captures/aadconnect-sync.har"));
+        files.push(root.join("captures/federated-signin.har"));
+        files.push(root.join("captures/fiddler-sample.saz"));
+        let mut n = 0;
+        for file in files {
+            let Ok(reader) = super::super::open(&file) else {
+                continue;
+            };
+            for f in reader.flatten() {
+                check(&f, &file.display().to_string());
+                let mut g = f.clone();
+                g.tags = vec!["t".into()];
+                g.marked = true;
+                g.comment = Some("c\"x".into());
+                g.server_addr = Some("10.0.0.1".into());
+                g.client_addr = Some("127.0.0.1:9".parse().unwrap());
+                g.timings = Timings::default();
+                g.extra.insert("_zz".into(), 1.into());
+                g.extra.insert("cache".into(), json!({"x": 1}));
+                g.extra.insert("_idscope".into(), json!({"stale": 1}));
+                g.extra.insert("_incomplete".into(), false.into());
+                g.request.extra.insert("_a".into(), json!([1, "x"]));
+                g.request.extra.insert("method".into(), "OVERRIDDEN".into());
+                check(&g, "altered");
+                g.outcome = Outcome::Error(FlowError {
+                    message: "upstream \"x\" failed".into(),
+                    incomplete: true,
+                });
+                check(&g, "error");
+                n += 1;
+            }
+        }
+        assert!(n > 50, "only {n} flows compared");
+    }
+
+    #[test]
+    fn the_direct_writer_agrees_on_encoded_binary_truncated_and_cookie_flows() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"{\"a\":1}").unwrap();
+        let gz = gz.finish().unwrap();
+        let mut req = crate::flow::testing::request("POST", "https://h.example/p?a=1&b=%20x#f");
+        req.headers.push(("Cookie".into(), "x=1; y=2".into()));
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        req.body = Body::plain(b"grant_type=password".to_vec());
+        let mut res = crate::flow::testing::response(302, "text/html", b"");
+        res.headers.push((
+            "Set-Cookie".into(),
+            "s=1; Path=/; HttpOnly; Secure; Domain=h".into(),
+        ));
+        res.headers
+            .push(("Location".into(), "https://h.example/next".into()));
+        let f = crate::flow::testing::flow(1, req.clone(), res);
+        check(&f, "cookies");
+        for (body, enc) in [
+            (Body::encoded(gz.clone(), "gzip"), "gzip"),
+            (Body::encoded(b"not gzip".to_vec(), "gzip"), "gzip"),
+            (Body::plain(vec![0xff, 0x00, 0x1f, 0x8b]), ""),
+            (
+                Body::encoded(gz.get(..10).unwrap().to_vec(), "gzip"),
+                "gzip",
+            ),
+        ] {
+            let mut res = crate::flow::testing::response(200, "application/json", b"");
+            if !enc.is_empty() {
+                res.headers.push(("Content-Encoding".into(), enc.into()));
+            }
+            res.body = body;
+            let mut f = crate::flow::testing::flow(2, req.clone(), res.clone());
+            check(&f, "body");
+            if let Outcome::Response(r) = &mut f.outcome {
+                r.body.truncated = true;
+                r.body.size = 99_999;
+                r.body.sha256 = Some("ab".repeat(32));
+            }
+            check(&f, "truncated body");
         }
     }
 }

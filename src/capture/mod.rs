@@ -27,11 +27,13 @@ use std::path::{Path, PathBuf};
 use crate::flow::Flow;
 
 pub mod har;
+pub mod har_entry;
 pub mod redact;
 pub mod saz;
 mod scan;
 
-pub use har::{HarWriter, flow_to_har_entry, har_entry_to_flow};
+pub use har::{HarWriter, har_entry_to_flow};
+pub use har_entry::flow_to_har_entry;
 
 /// A capture file format idscope reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,6 +18,15 @@ use crate::flow::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Request, T
 pub trait FlowSink {
     /// Writes one finished flow (one write call for a file).
     fn write_flow(&mut self, flow: &Flow) -> io::Result<()>;
+    /// Stages one finished flow for the next [`FlowSink::commit`] (group commit). By default it
+    /// is written at once.
+    fn stage_flow(&mut self, flow: &Flow) -> io::Result<()> {
+        self.write_flow(flow)
+    }
+    /// Writes what was staged (one write call for a file).
+    fn commit(&mut self) -> io::Result<()> {
+        Ok(())
+    }
     /// Flushes to stable storage.
     fn sync(&mut self) -> io::Result<()>;
     /// What to call the sink in error messages (the file name).
@@ -27,6 +36,15 @@ pub trait FlowSink {
 impl FlowSink for HarWriter {
     fn write_flow(&mut self, flow: &Flow) -> io::Result<()> {
         HarWriter::write_flow(self, flow)
+    }
+
+    fn stage_flow(&mut self, flow: &Flow) -> io::Result<()> {
+        HarWriter::stage_flow(self, flow);
+        Ok(())
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        HarWriter::commit(self)
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -75,6 +93,14 @@ pub struct RecordError {
 impl<S: FlowSink> FlowSink for Option<S> {
     fn write_flow(&mut self, flow: &Flow) -> io::Result<()> {
         self.as_mut().map_or(Ok(()), |s| s.write_flow(flow))
+    }
+
+    fn stage_flow(&mut self, flow: &Flow) -> io::Result<()> {
+        self.as_mut().map_or(Ok(()), |s| s.stage_flow(flow))
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        self.as_mut().map_or(Ok(()), |s| s.commit())
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -134,6 +160,15 @@ impl<S: FlowSink> Recorder<S> {
 
     /// Applies one event. Returns the flow when the event finished one (after writing it).
     pub fn apply(&mut self, ev: FlowEvent) -> Result<Option<Flow>, RecordError> {
+        let flow = self.apply_staged(ev)?;
+        self.commit()?;
+        Ok(flow)
+    }
+
+    /// Like [`Recorder::apply`], but a finished flow is only staged: the caller applies the
+    /// events that are already queued and then calls [`Recorder::commit`], which writes them
+    /// all with one write call (group commit). Nothing is held back beyond that batch.
+    pub fn apply_staged(&mut self, ev: FlowEvent) -> Result<Option<Flow>, RecordError> {
         let (id, outcome, timings) = match ev {
             FlowEvent::Request {
                 id,
@@ -164,18 +199,27 @@ impl<S: FlowSink> Recorder<S> {
             return Ok(None);
         };
         let flow = build_flow(id, p, outcome, timings);
-        self.write(&flow)?;
+        self.stage(&flow)?;
         Ok(Some(flow))
     }
 
-    fn write(&mut self, flow: &Flow) -> Result<(), RecordError> {
-        if let Err(source) = self.sink.write_flow(flow) {
+    fn stage(&mut self, flow: &Flow) -> Result<(), RecordError> {
+        if let Err(source) = self.sink.stage_flow(flow) {
             return Err(RecordError {
                 file: self.sink.name(),
                 source,
             });
         }
         self.written += 1;
+        Ok(())
+    }
+
+    /// Writes the staged flows (one write call), and syncs to disk at most once a second.
+    pub fn commit(&mut self) -> Result<(), RecordError> {
+        self.sink.commit().map_err(|source| RecordError {
+            file: self.sink.name(),
+            source,
+        })?;
         if self.last_sync.elapsed() >= self.sync_every {
             self.last_sync = Instant::now();
             self.sink.sync().map_err(|source| RecordError {
@@ -208,10 +252,10 @@ impl<S: FlowSink> Recorder<S> {
                     }),
                     Timings::default(),
                 );
-                self.write(&flow)?;
+                self.stage(&flow)?;
             }
         }
-        Ok(())
+        self.commit()
     }
 }
 

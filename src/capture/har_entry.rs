@@ -1,0 +1,468 @@
+//! Flow → HAR entry, written straight into the output buffer as compact JSON.
+//!
+//! The recorder writes one entry per finished flow on the proxy's capture path, so this runs for
+//! every request the proxy forwards. Building a `serde_json::Value` tree first (a map per object,
+//! a `String` per key, a copy of every header and body) and then serialising it cost about 5 µs
+//! for a 1 KiB exchange, as much as the rest of the recording together (`benches/proxy_bench.py`).
+//! This writer produces the same bytes without the tree: object members are written in the order
+//! a `serde_json::Map` (a `BTreeMap` here, no `preserve_order`) serialises them, and the flow's
+//! `extra` fields are merged into that order, so [`flow_to_har_entry`] is simply this output read
+//! back, and a file written before this change reads and compares the same.
+//!
+//! Strings go through `serde_json`'s own escaping (`to_writer` on a `&str`), numbers through its
+//! formatting, so the JSON is exactly what `serde_json` writes. The rare, small parts (cookies
+//! with attributes, a flow without a response, `_idscope` body facts) still build small values.
+
+use serde_json::{Map, Value};
+
+use super::har::{
+    IDSCOPE_FIELD, INCOMPLETE_FIELD, StoredBody, format_time, mime_type, response_cookies,
+    store_body,
+};
+use crate::flow::{Extra, Flow, Headers, Outcome, Request, Response, Timings, header};
+
+/// Converts a flow into a HAR 1.2 entry that Chrome, Firefox and mitmproxy import, as a `Value`
+/// (the output of [`write_entry`], read back). The flow's `extra` fields are written back;
+/// idscope's own facts (client address, tags, mark, body size, SHA-256 and truncation,
+/// `incomplete`) go into an `_idscope` object that [`super::har_entry_to_flow`] reads back, so a
+/// flow survives a write/read round trip unchanged (except that a body still carrying a
+/// content-encoding is stored decoded when it decodes).
+pub fn flow_to_har_entry(f: &Flow) -> Value {
+    let mut out = Vec::with_capacity(1024);
+    write_entry(&mut out, f);
+    // The writer produces valid JSON by construction; `Null` would only hide a bug in it, and the
+    // round-trip tests would show that.
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+/// Appends the compact JSON of `f`'s HAR entry to `out`. Writing into a `Vec` cannot fail.
+pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
+    let request = store_body(&f.request.body, &f.request.headers);
+    let response = match &f.outcome {
+        Outcome::Response(r) => Some((r, store_body(&r.body, &r.headers))),
+        Outcome::Error(_) => None,
+    };
+    let incomplete = matches!(&f.outcome, Outcome::Error(e) if e.incomplete);
+    let mut unknown: Vec<&'static str> = Vec::new();
+    if f.timings.total.is_none() {
+        unknown.push("time");
+    }
+    for (name, v) in [
+        ("send", f.timings.send),
+        ("wait", f.timings.wait),
+        ("receive", f.timings.receive),
+    ] {
+        if v.is_none() {
+            unknown.push(name);
+        }
+    }
+    let ours = Ours {
+        client: f.client_addr.map(|c| c.to_string()),
+        incomplete,
+        marked: f.marked,
+        request_body: &request.meta,
+        response_body: response.as_ref().map(|(_, s)| &s.meta),
+        tags: &f.tags,
+        unknown_timings: &unknown,
+    };
+
+    // Members in `BTreeMap` order; `cache` only when `extra` has none (the extra one is kept).
+    let mut own: Vec<&'static str> = Vec::with_capacity(10);
+    if !ours.is_empty() {
+        own.push(IDSCOPE_FIELD);
+    }
+    if incomplete {
+        own.push(INCOMPLETE_FIELD);
+    }
+    if !f.extra.contains_key("cache") {
+        own.push("cache");
+    }
+    if f.comment.is_some() {
+        own.push("comment");
+    }
+    own.extend(["request", "response"]);
+    if f.server_addr.is_some() {
+        own.push("serverIPAddress");
+    }
+    own.extend(["startedDateTime", "time", "timings"]);
+    // An `_idscope` in `extra` is never written back: ours replaces it, or there is none.
+    merged_object(
+        out,
+        &f.extra,
+        &own,
+        &[IDSCOPE_FIELD],
+        |key, out| match key {
+            "_idscope" => ours.write(out),
+            "_incomplete" => out.extend_from_slice(b"true"),
+            "cache" => out.extend_from_slice(b"{}"),
+            "comment" => string(out, f.comment.as_deref().unwrap_or_default()),
+            "request" => write_request(out, &f.request, &request),
+            "response" => match &response {
+                Some((r, stored)) => write_response(out, r, stored),
+                None => write_error_response(out, &f.outcome),
+            },
+            "serverIPAddress" => string(out, f.server_addr.as_deref().unwrap_or_default()),
+            "startedDateTime" => string(out, &format_time(f.started_at)),
+            "time" => match f.timings.total {
+                Some(t) => number(out, t),
+                None => out.extend_from_slice(b"0"),
+            },
+            _ => write_timings(out, &f.timings),
+        },
+    );
+}
+
+/// idscope's own facts about a flow: the `_idscope` object.
+struct Ours<'a> {
+    client: Option<String>,
+    incomplete: bool,
+    marked: bool,
+    request_body: &'a Map<String, Value>,
+    response_body: Option<&'a Map<String, Value>>,
+    tags: &'a [String],
+    unknown_timings: &'a [&'static str],
+}
+
+impl Ours<'_> {
+    fn is_empty(&self) -> bool {
+        self.client.is_none()
+            && !self.incomplete
+            && !self.marked
+            && self.request_body.is_empty()
+            && self.response_body.is_none_or(Map::is_empty)
+            && self.tags.is_empty()
+            && self.unknown_timings.is_empty()
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        if let Some(c) = &self.client {
+            string(o.key("client"), c);
+        }
+        if self.incomplete {
+            o.key("incomplete").extend_from_slice(b"true");
+        }
+        if self.marked {
+            o.key("marked").extend_from_slice(b"true");
+        }
+        if !self.request_body.is_empty() {
+            value(o.key("request_body"), self.request_body);
+        }
+        if let Some(m) = self.response_body.filter(|m| !m.is_empty()) {
+            value(o.key("response_body"), m);
+        }
+        if !self.tags.is_empty() {
+            value(o.key("tags"), self.tags);
+        }
+        if !self.unknown_timings.is_empty() {
+            value(o.key("unknown_timings"), self.unknown_timings);
+        }
+        o.close();
+    }
+}
+
+fn write_request(out: &mut Vec<u8>, r: &Request, stored: &StoredBody<'_>) {
+    let mut own: Vec<&'static str> = vec![
+        "bodySize",
+        "cookies",
+        "headers",
+        "headersSize",
+        "httpVersion",
+        "method",
+    ];
+    if stored.len > 0 {
+        own.push("postData");
+    }
+    own.extend(["queryString", "url"]);
+    merged_object(out, &r.extra, &own, &[], |key, out| match key {
+        "bodySize" => number(out, r.body.size),
+        "cookies" => request_cookies(out, &r.headers),
+        "headers" => headers(out, &r.headers),
+        "headersSize" => out.extend_from_slice(b"-1"),
+        "httpVersion" => string(out, &r.http_version),
+        "method" => string(out, &r.method),
+        "postData" => {
+            let mut o = Object::open(out);
+            if stored.base64 {
+                string(o.key("encoding"), "base64");
+            }
+            string(o.key("mimeType"), &mime_type(&r.headers));
+            string(o.key("text"), &stored.text);
+            o.close();
+        }
+        "queryString" => {
+            let pairs = idscope_decoders::util::url_query_pairs(&r.url);
+            name_values(out, pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        }
+        _ => string(out, &r.url),
+    });
+}
+
+fn write_response(out: &mut Vec<u8>, r: &Response, stored: &StoredBody<'_>) {
+    let own = [
+        "bodySize",
+        "content",
+        "cookies",
+        "headers",
+        "headersSize",
+        "httpVersion",
+        "redirectURL",
+        "status",
+        "statusText",
+    ];
+    merged_object(out, &r.extra, &own, &[], |key, out| match key {
+        "bodySize" => number(out, r.body.size),
+        "content" => {
+            let mut o = Object::open(out);
+            if stored.len > 0 && stored.base64 {
+                string(o.key("encoding"), "base64");
+            }
+            string(o.key("mimeType"), &mime_type(&r.headers));
+            number(o.key("size"), stored.len);
+            if stored.len > 0 {
+                string(o.key("text"), &stored.text);
+            }
+            o.close();
+        }
+        "cookies" => {
+            if r.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            {
+                value(out, &response_cookies(&r.headers));
+            } else {
+                out.extend_from_slice(b"[]");
+            }
+        }
+        "headers" => headers(out, &r.headers),
+        "headersSize" => out.extend_from_slice(b"-1"),
+        "httpVersion" => string(out, &r.http_version),
+        "redirectURL" => string(out, header(&r.headers, "location").unwrap_or_default()),
+        "status" => number(out, r.status),
+        _ => string(out, &r.reason),
+    });
+}
+
+/// mitmproxy's shape for a flow without a response.
+fn write_error_response(out: &mut Vec<u8>, outcome: &Outcome) {
+    let message = match outcome {
+        Outcome::Error(e) => e.message.as_str(),
+        Outcome::Response(_) => "",
+    };
+    out.extend_from_slice(br#"{"_error":"#);
+    string(out, message);
+    out.extend_from_slice(
+        br#","bodySize":-1,"content":{"mimeType":"","size":0},"cookies":[],"headers":[],"headersSize":-1,"httpVersion":"","redirectURL":"","status":0,"statusText":""}"#,
+    );
+}
+
+/// HAR requires send, wait and receive to be non-negative numbers: unknown ones are written as 0
+/// and listed in `_idscope.unknown_timings` so they read back as unknown. The others are -1.
+fn write_timings(out: &mut Vec<u8>, t: &Timings) {
+    let mut o = Object::open(out);
+    for (name, v, unknown) in [
+        ("blocked", t.blocked, -1.0),
+        ("connect", t.connect, -1.0),
+        ("dns", t.dns, -1.0),
+        ("receive", t.receive, 0.0),
+        ("send", t.send, 0.0),
+        ("ssl", t.ssl, -1.0),
+        ("wait", t.wait, 0.0),
+    ] {
+        let out = o.key(name);
+        match v {
+            Some(v) => number(out, v),
+            // serde_json writes the integer -1 and 0 of the old `json!(-1)` / `json!(0)`.
+            None if unknown < 0.0 => out.extend_from_slice(b"-1"),
+            None => out.extend_from_slice(b"0"),
+        }
+    }
+    o.close();
+}
+
+fn headers(out: &mut Vec<u8>, h: &Headers) {
+    name_values(out, h.iter());
+}
+
+fn request_cookies(out: &mut Vec<u8>, h: &Headers) {
+    name_values(
+        out,
+        h.iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .map(|(n, v)| (n.trim(), v.trim())),
+    );
+}
+
+/// `[{"name":…,"value":…},…]`.
+fn name_values<'s>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'s str, &'s str)>) {
+    out.push(b'[');
+    for (i, (n, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"name":"#);
+        string(out, n);
+        out.extend_from_slice(br#","value":"#);
+        string(out, v);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// Writes an object whose own members (`own`, sorted, each written by `member`) are merged with
+/// the `extra` members in key order — the bytes `serde_json` writes for a `Map` holding `extra`
+/// with the own members inserted over it. Extra members named in `skip` are left out.
+fn merged_object(
+    out: &mut Vec<u8>,
+    extra: &Extra,
+    own: &[&'static str],
+    skip: &[&str],
+    mut member: impl FnMut(&str, &mut Vec<u8>),
+) {
+    debug_assert!(own.is_sorted(), "own members out of order: {own:?}");
+    let mut o = Object::open(out);
+    let mut extras = extra
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .peekable();
+    for &key in own {
+        while let Some((k, v)) = extras.next_if(|(k, _)| k.as_str() < key) {
+            value(o.key(k), v);
+        }
+        // An own member replaces an extra one of the same name.
+        let _ = extras.next_if(|(k, _)| k.as_str() == key);
+        member(key, o.key(key));
+    }
+    for (k, v) in extras {
+        value(o.key(k), v);
+    }
+    o.close();
+}
+
+/// A JSON object being written: commas and keys.
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    /// Writes `"key":` (after a comma unless first) and hands back the buffer for the value.
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        string(self.out, key);
+        self.out.push(b':');
+        self.out
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string, escaped exactly as `serde_json` escapes it (`"` and `\` with a backslash,
+/// the control characters as `\b \t \n \f \r` or `\u00xx`, everything else as is).
+///
+/// Bodies and tokens are long runs that need no escape, and `serde_json` looks up a table for
+/// every byte. Here, when the text has no control character (one vectorised pass tells), the
+/// quotes and backslashes are found with a SIMD search and the runs between them copied whole;
+/// text with a control character goes to `serde_json`. The byte-for-byte agreement with
+/// `serde_json` is tested.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    if bytes.len() < 64 {
+        // Names, header values, short fields: one scalar pass, usually nothing to escape.
+        if bytes.iter().any(|&b| escaped(b)) {
+            value(out, s);
+        } else {
+            out.reserve(bytes.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+        }
+        return;
+    }
+    if bytes.iter().fold(false, |any, &b| any | (b < 0x20)) {
+        value(out, s);
+        return;
+    }
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        out.push(b'\\');
+        start = i; // the quote or backslash itself goes out with the next run
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// A number as `serde_json` writes it (integers as integers, floats shortest round-trip).
+fn number(out: &mut Vec<u8>, n: impl serde::Serialize) {
+    value(out, &n);
+}
+
+/// Any serialisable value. Serialising into a `Vec` fails only for a map with non-string keys,
+/// which none of ours has.
+fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let mut cases: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+        cases.push(String::new());
+        cases.push("plain ascii text that is longer than sixteen bytes, twice over".into());
+        cases.push("a\"b\\c\nd\u{1}e\u{7f}f é ü 日本 😀".repeat(7));
+        cases.push(format!("{}\"{}", "x".repeat(31), "y".repeat(17)));
+        cases.push(format!("{}\u{1f}", "z".repeat(16)));
+        cases.push("q\"b\\s é".repeat(20));
+        cases.push(format!("\"{}\\", "long run ".repeat(20)));
+        cases.push(format!("{}\t", "tab at the end of a long run ".repeat(3)));
+        let all: String = (0u8..=0x7f).map(char::from).collect();
+        cases.push(all.repeat(3));
+        for c in &cases {
+            let mut ours = Vec::new();
+            string(&mut ours, c);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(c).unwrap(),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn merged_members_follow_map_order_and_own_members_win() {
+        let mut extra = Extra::new();
+        extra.insert("a".into(), 1.into());
+        extra.insert("m".into(), 2.into());
+        extra.insert("z".into(), 3.into());
+        extra.insert("skip".into(), 4.into());
+        let mut out = Vec::new();
+        merged_object(&mut out, &extra, &["b", "m"], &["skip"], |k, out| {
+            string(out, &format!("own {k}"))
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":1,"b":"own b","m":"own m","z":3}"#
+        );
+    }
+}
