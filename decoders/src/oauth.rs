@@ -52,14 +52,15 @@ pub enum Endpoint {
 
 /// Classifies a URL path (`/{tenant}/oauth2[/v2.0]/token|devicecode`, trailing `/` allowed).
 pub fn endpoint(path: &str) -> Option<Endpoint> {
-    let p = path.trim_end_matches('/').to_ascii_lowercase();
-    if p.ends_with("/oauth2/v2.0/token") {
+    let p = path.trim_end_matches('/');
+    let ends = |suffix: &str| util::ends_with_ci(p, suffix);
+    if ends("/oauth2/v2.0/token") {
         Some(Endpoint::Token(Version::V2))
-    } else if p.ends_with("/oauth2/token") {
+    } else if ends("/oauth2/token") {
         Some(Endpoint::Token(Version::V1))
-    } else if p.ends_with("/oauth2/v2.0/devicecode") {
+    } else if ends("/oauth2/v2.0/devicecode") {
         Some(Endpoint::DeviceCode(Version::V2))
-    } else if p.ends_with("/oauth2/devicecode") {
+    } else if ends("/oauth2/devicecode") {
         Some(Endpoint::DeviceCode(Version::V1))
     } else {
         None

@@ -36,14 +36,14 @@ enum Endpoint {
 }
 
 fn endpoint_of(path: &str) -> Endpoint {
-    let p = path.to_ascii_lowercase();
-    let p = p.trim_end_matches('/');
-    if p.ends_with("/.well-known/openid-configuration") {
+    let p = path.trim_end_matches('/');
+    let ends = |suffix: &str| crate::util::ends_with_ci(p, suffix);
+    if ends("/.well-known/openid-configuration") {
         Endpoint::Discovery
-    } else if (p.contains("/discovery/") && p.ends_with("/keys"))
-        || p.ends_with("/.well-known/jwks.json")
-        || p.ends_with("/.well-known/jwks")
-        || p.ends_with("/discovery/keys")
+    } else if (crate::util::contains_ci(p.as_bytes(), b"/discovery/") && ends("/keys"))
+        || ends("/.well-known/jwks.json")
+        || ends("/.well-known/jwks")
+        || ends("/discovery/keys")
     {
         Endpoint::Jwks
     } else {

@@ -66,13 +66,15 @@ pub enum Artefact {
 use crate::util::contains;
 
 fn is_token_path(path: &str) -> bool {
-    let p = path.trim_end_matches('/').to_ascii_lowercase();
-    p.ends_with("/oauth2/token") || p.ends_with("/oauth2/v2.0/token")
+    let p = path.trim_end_matches('/');
+    crate::util::ends_with_ci(p, "/oauth2/token")
+        || crate::util::ends_with_ci(p, "/oauth2/v2.0/token")
 }
 
 fn is_authorize_path(path: &str) -> bool {
-    let p = path.trim_end_matches('/').to_ascii_lowercase();
-    p.ends_with("/oauth2/authorize") || p.ends_with("/oauth2/v2.0/authorize")
+    let p = path.trim_end_matches('/');
+    crate::util::ends_with_ci(p, "/oauth2/authorize")
+        || crate::util::ends_with_ci(p, "/oauth2/v2.0/authorize")
 }
 
 /// The PRT credential JWT of a request: the `x-ms-RefreshTokenCredential` header, else the cookie
@@ -141,8 +143,7 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
         return classify_token_response(body);
     }
     let path = msg.path();
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("/enrollmentserver/device") {
+    if crate::util::contains_ci(path.as_bytes(), b"/enrollmentserver/device") {
         return Some(if msg.is_response() {
             Artefact::DeviceRegistrationResponse
         } else {
@@ -162,7 +163,7 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
         }
         return None;
     }
-    let token = is_token_path(path) || lower.ends_with("/adfs/oauth2/token");
+    let token = is_token_path(path) || crate::util::ends_with_ci(path, "/adfs/oauth2/token");
     let body = msg.body.get(..64 * 1024).unwrap_or(msg.body);
     if msg.is_request() {
         if !(token || contains(body, b"grant_type=")) {

@@ -52,10 +52,15 @@ impl Flavor {
 
 /// The byte offset of `/userrealm` in the path (any case), if this is a userrealm URL.
 fn userrealm_at(path: &str) -> Option<usize> {
-    let lower = path.to_ascii_lowercase();
-    let i = lower.find("/userrealm")?;
-    let rest = lower.get(i + "/userrealm".len()..)?;
-    (rest.is_empty() || rest.starts_with('/')).then_some(i)
+    const NEEDLE: &[u8] = b"/userrealm";
+    let b = path.as_bytes();
+    // The first occurrence, in any case (ASCII lowercasing keeps byte offsets).
+    let i = memchr::memchr_iter(b'/', b).find(|&i| {
+        b.get(i..i + NEEDLE.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(NEEDLE))
+    })?;
+    let rest = b.get(i + NEEDLE.len()..)?;
+    (rest.is_empty() || rest.starts_with(b"/")).then_some(i)
 }
 
 fn query_value(msg: &Message<'_>, name: &str) -> Option<String> {
@@ -68,8 +73,7 @@ fn query_value(msg: &Message<'_>, name: &str) -> Option<String> {
 /// The flavor named by the URL of the exchange.
 fn flavor_of_url(msg: &Message<'_>) -> Option<Flavor> {
     let path = msg.path();
-    let lower = path.to_ascii_lowercase();
-    let lower = lower.trim_end_matches('/');
+    let trimmed = path.trim_end_matches('/');
     if userrealm_at(path).is_some() {
         return Some(
             match query_value(msg, "api-version").as_deref().map(str::trim) {
@@ -78,16 +82,14 @@ fn flavor_of_url(msg: &Message<'_>) -> Option<Flavor> {
             },
         );
     }
-    if lower.ends_with("/getuserrealm.srf") {
+    if crate::util::ends_with_ci(trimmed, "/getuserrealm.srf") {
         return Some(if query_value(msg, "xml").as_deref() == Some("1") {
             Flavor::SrfXml
         } else {
             Flavor::Srf
         });
     }
-    lower
-        .ends_with("/getcredentialtype")
-        .then_some(Flavor::CredentialType)
+    crate::util::ends_with_ci(trimmed, "/getcredentialtype").then_some(Flavor::CredentialType)
 }
 
 /// Byte search in the first 16 KiB (a cheap sniff for `priority`).

@@ -658,8 +658,10 @@ impl Decoder for Scim {
         if ct.as_deref() == Some("application/scim+json") {
             return 0.9;
         }
-        let path = msg.path().to_ascii_lowercase();
-        if path.contains("/scim/") || path.ends_with("/scim") {
+        let path = msg.path();
+        if crate::util::contains_ci(path.as_bytes(), b"/scim/")
+            || crate::util::ends_with_ci(path, "/scim")
+        {
             return 0.9;
         }
         let head = msg.body.get(..4096).unwrap_or(msg.body);

@@ -48,8 +48,27 @@ pub fn is_base64ish(s: &str) -> bool {
 /// True when `needle` occurs in `hay` (byte substring; an empty needle never matches). For cheap
 /// sniffs in `priority`, over a slice the caller has already bounded.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
+    if needle.is_empty() || hay.len() < needle.len() {
+        return false;
+    }
+    if hay.len() > SHORT_HAYSTACK {
+        return memchr::memmem::find(hay, needle).is_some();
+    }
+    // A short body (most identity messages): building a substring searcher costs more than
+    // the search, so candidates come from a SIMD search for one anchor byte of the needle (its
+    // first that is not a letter or digit: a quote, `<`, `:`, `=`), checked in full.
+    let k = needle
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(0);
+    let anchor = needle.get(k).copied().unwrap_or_default();
+    let last_start = hay.len() - needle.len();
+    let window = hay.get(k..=last_start + k).unwrap_or_default();
+    memchr::memchr_iter(anchor, window).any(|i| hay.get(i..i + needle.len()) == Some(needle))
 }
+
+/// Haystacks up to this size are searched by [`contains`] without a substring searcher.
+const SHORT_HAYSTACK: usize = 4096;
 
 /// [`contains`], ignoring ASCII case.
 ///
@@ -87,6 +106,15 @@ pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
             .any(&matches_at)
         }
     }
+}
+
+/// True when `s` ends with `suffix`, ignoring ASCII case (no lowercased copy: the decoders'
+/// `priority` checks paths this way for every message the proxy sees).
+pub fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()
+            .get(s.len() - suffix.len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 /// The path of a URL (absolute or origin-form), without query or fragment.
@@ -395,6 +423,17 @@ mod tests {
     }
 
     #[test]
+    fn suffixes_compare_without_case() {
+        assert!(ends_with_ci("/Common/OAuth2/Token", "/oauth2/token"));
+        assert!(ends_with_ci("x", ""));
+        assert!(!ends_with_ci("/token", "/oauth2/token"));
+        assert!(!ends_with_ci("/oauth2/tokens", "/oauth2/token"));
+        // Multi-byte text before the suffix: compared as bytes, never split inside a char.
+        assert!(ends_with_ci("/é/Keys", "/keys"));
+        assert!(!ends_with_ci("é", "\u{a9}"));
+    }
+
+    #[test]
     fn url_parts_are_split_without_a_url_crate() {
         let u = "https://User:pw@Login.Example.com:443/common/userrealm/a%40b?api-version=1.0#frag";
         assert_eq!(url_path(u), "/common/userrealm/a%40b");
@@ -464,6 +503,18 @@ mod tests {
             v in proptest::collection::vec(proptest::sample::select(b"{}[]\"\\ab".to_vec()), 0..64)
         ) {
             proptest::prop_assert_eq!(json_depth(&v), naive_json_depth(&v));
+        }
+
+        #[test]
+        fn contains_agrees_with_the_naive_search(
+            h in proptest::collection::vec(proptest::sample::select(b"ab=<\"1".to_vec()), 0..40),
+            n in proptest::collection::vec(proptest::sample::select(b"ab=<\"1".to_vec()), 0..5),
+            long in proptest::bool::ANY,
+        ) {
+            // `long` pads past the short-haystack limit, to the substring-searcher path.
+            let h = if long { [vec![b'x'; SHORT_HAYSTACK], h].concat() } else { h };
+            let naive = !n.is_empty() && h.windows(n.len()).any(|w| w == n.as_slice());
+            proptest::prop_assert_eq!(contains(&h, &n), naive);
         }
 
         #[test]
