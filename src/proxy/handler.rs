@@ -544,7 +544,12 @@ impl Tap {
             encoding: self.encoding,
             size: self.size,
             truncated: self.truncated,
-            sha256: Some(hex(&self.hasher.finalize())),
+            // Most requests have no body: the hash of nothing is a constant.
+            sha256: Some(if self.size == 0 {
+                EMPTY_SHA256.to_string()
+            } else {
+                hex(&self.hasher.finalize())
+            }),
         };
         (body, self.on_end)
     }
@@ -554,6 +559,9 @@ impl Tap {
         on_end(result.map(|()| body));
     }
 }
+
+/// SHA-256 of the empty string.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -1594,6 +1602,20 @@ async fn relay(client: ClientWs, server: ServerWs, log: &mut MessageLog) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_body_constant_is_the_hash_of_nothing() {
+        assert_eq!(EMPTY_SHA256, hex(&Sha256::digest(b"")));
+        let tap = Tap::new(16, None, Box::new(|_| {}));
+        assert_eq!(tap.body().0.sha256.as_deref(), Some(EMPTY_SHA256));
+        let mut tap = Tap::new(16, None, Box::new(|_| {}));
+        tap.feed(&Bytes::from_static(b"abc"));
+        assert_eq!(
+            tap.body().0.sha256,
+            Some(hex(&Sha256::digest(b"abc"))),
+            "a body that is not empty is hashed"
+        );
+    }
 
     #[test]
     fn hop_by_hop_and_connection_named_headers_are_stripped() {
