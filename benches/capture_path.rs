@@ -130,7 +130,7 @@ fn main() {
     // Batches of 32 flows, as the headless loop commits what finished together.
     let staged = per_call(n, || {
         w.stage_flow(black_box(&f));
-        if w.entries() % 32 == 0 {
+        if w.entries().is_multiple_of(32) {
             w.commit().unwrap();
         }
     });
