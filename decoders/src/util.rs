@@ -235,15 +235,22 @@ pub fn json_depth(bytes: &[u8]) -> usize {
                     }
                 }
             }
-            b'{' | b'[' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            other => track_bracket(other, &mut depth, &mut max),
         }
     }
     max
+}
+
+/// One byte outside a string, for [`json_depth`]: brackets open and close a level.
+fn track_bracket(b: u8, depth: &mut usize, max: &mut usize) {
+    match b {
+        b'{' | b'[' => {
+            *depth += 1;
+            *max = (*max).max(*depth);
+        }
+        b'}' | b']' => *depth = depth.saturating_sub(1),
+        _ => {}
+    }
 }
 
 /// Formats seconds since the Unix epoch as an RFC 3339 UTC date (`2024-01-01T00:00:00Z`).
@@ -484,14 +491,10 @@ mod tests {
                 }
                 continue;
             }
-            match b {
-                b'"' => in_str = true,
-                b'{' | b'[' => {
-                    depth += 1;
-                    max = max.max(depth);
-                }
-                b'}' | b']' => depth = depth.saturating_sub(1),
-                _ => {}
+            if b == b'"' {
+                in_str = true;
+            } else {
+                track_bracket(b, &mut depth, &mut max);
             }
         }
         max
