@@ -7,6 +7,9 @@
 //! Generic fallbacks (`json`, `form`, `xml`, `url`, `base64`) are left out of the snapshot unless the
 //! case lives under `fixtures/generic/`, so a protocol's snapshot shows only what its decoders say.
 
+// Test code: a broken fixture should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use idscope_decoders::registry::GENERIC;

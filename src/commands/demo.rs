@@ -133,16 +133,12 @@ async fn play(
         // The recorder sees every event first; the UI gets a copy. The UI runs until the user
         // quits, while the scenarios play.
         let (to_ui, from_proxy) = unbounded_channel::<FlowEvent>();
-        let pump = tokio::spawn(async move {
-            while let Some(ev) = events.recv().await {
-                let copy = ev.clone();
-                if let Err(e) = tokio::task::block_in_place(|| recorder.apply(ev)) {
-                    return Err(anyhow::Error::new(e));
-                }
-                let _ = to_ui.send(copy);
-            }
-            Ok(recorder)
-        });
+        let pump = tokio::spawn(crate::commands::proxy::record_then_show(
+            events,
+            recorder,
+            to_ui,
+            std::future::pending(),
+        ));
         let app = App::new(Config::live(
             "demo",
             proxy.addr().to_string(),

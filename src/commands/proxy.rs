@@ -172,7 +172,8 @@ pub async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-type FileRecorder = Recorder<Option<HarWriter>>;
+/// The recorder of `proxy`, `record` and `demo`: a HAR file, or none.
+pub(crate) type FileRecorder = Recorder<Option<HarWriter>>;
 
 /// The headless loop (`record`, and `proxy` without the TUI): consume events until
 /// SIGINT/SIGTERM or a recording error, shut the proxy down, and apply everything it sent up to
@@ -256,33 +257,17 @@ fn apply(
 /// what it sent up to then (in-flight flows as incomplete errors) reaches the recorder.
 async fn run_tui(
     handle: ProxyHandle,
-    mut events: UnboundedReceiver<FlowEvent>,
-    mut recorder: FileRecorder,
+    events: UnboundedReceiver<FlowEvent>,
+    recorder: FileRecorder,
     write: Option<&Path>,
 ) -> anyhow::Result<FileRecorder> {
     use crate::tui::{App, Config, FlowSource};
 
     let (to_ui, from_proxy) = unbounded_channel::<FlowEvent>();
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let pump = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                ev = events.recv() => {
-                    let Some(ev) = ev else { break };
-                    let copy = ev.clone();
-                    tokio::task::block_in_place(|| recorder.apply(ev))?;
-                    // The UI may be gone already (it quit first): the recording goes on.
-                    let _ = to_ui.send(copy);
-                }
-                _ = &mut stopped => break,
-            }
-        }
-        // The proxy has stopped: every event it will send is queued.
-        while let Ok(ev) = events.try_recv() {
-            recorder.apply(ev)?;
-        }
-        Ok::<_, anyhow::Error>(recorder)
-    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let pump = tokio::spawn(record_then_show(events, recorder, to_ui, async move {
+        let _ = stopped.await;
+    }));
     let app = App::new(Config::live(
         "proxy",
         handle.addr().to_string(),
@@ -304,6 +289,48 @@ async fn run_tui(
     let _ = stop.send(());
     let recorder = pump.await.context("the recording task stopped")??;
     ui?;
+    Ok(recorder)
+}
+
+/// The live UI's feed (`idscope proxy` on a terminal, `idscope demo`): every event goes to the
+/// recorder first, then a copy to the UI, until the proxy's channel closes or `stop` resolves;
+/// then what is still queued is recorded. Group commit as in the headless loop: the events
+/// already queued are applied together and written with one write, before the UI sees them.
+pub(crate) async fn record_then_show(
+    mut events: UnboundedReceiver<FlowEvent>,
+    mut recorder: FileRecorder,
+    to_ui: tokio::sync::mpsc::UnboundedSender<FlowEvent>,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<FileRecorder> {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(ev) = ev else { break };
+                let mut batch = vec![ev];
+                while batch.len() < BATCH {
+                    let Ok(ev) = events.try_recv() else { break };
+                    batch.push(ev);
+                }
+                tokio::task::block_in_place(|| {
+                    for ev in &batch {
+                        recorder.apply_staged(ev.clone())?;
+                    }
+                    recorder.commit()
+                })?;
+                for ev in batch {
+                    // The UI may be gone already (it quit first): the recording goes on.
+                    let _ = to_ui.send(ev);
+                }
+            }
+            () = &mut stop => break,
+        }
+    }
+    // The proxy has stopped (or the feed was told to): every event it will send is queued.
+    while let Ok(ev) = events.try_recv() {
+        recorder.apply_staged(ev)?;
+    }
+    recorder.commit()?;
     Ok(recorder)
 }
 
