@@ -32,8 +32,16 @@ fn body() -> Vec<u8> {
 }
 
 fn flow(body: &[u8]) -> Flow {
-    let sha =
-        |_: &[u8]| Some("88a1897c66c8940d01541981dad10305c087f30bd22124266d8ecdb2502ba247".into());
+    // The hex SHA-256 the proxy's body tap records.
+    let sha = |b: &[u8]| {
+        use sha2::Digest as _;
+        Some(
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>(),
+        )
+    };
     Flow {
         id: FlowId(1),
         started_at: SystemTime::now(),

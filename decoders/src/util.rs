@@ -61,10 +61,17 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
         .iter()
         .position(|b| !b.is_ascii_alphanumeric())
         .unwrap_or(0);
-    let anchor = needle.get(k).copied().unwrap_or_default();
+    anchored(hay, needle, k, |w| w == needle)
+}
+
+/// Whether `needle` occurs in `hay` (`hay.len() >= needle.len()`): candidates are where the
+/// needle's byte at offset `k` occurs (found with SIMD), each checked in full by `same`.
+fn anchored(hay: &[u8], needle: &[u8], k: usize, same: impl Fn(&[u8]) -> bool) -> bool {
     let last_start = hay.len() - needle.len();
+    // The anchor at offset k of a match lies in hay[k ..= last_start + k].
     let window = hay.get(k..=last_start + k).unwrap_or_default();
-    memchr::memchr_iter(anchor, window).any(|i| hay.get(i..i + needle.len()) == Some(needle))
+    let anchor = needle.get(k).copied().unwrap_or_default();
+    memchr::memchr_iter(anchor, window).any(|i| hay.get(i..i + needle.len()).is_some_and(&same))
 }
 
 /// Haystacks up to this size are searched by [`contains`] without a substring searcher.
@@ -83,27 +90,18 @@ pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() || hay.len() < needle.len() {
         return false;
     }
-    let last_start = hay.len() - needle.len();
-    let matches_at = |start: usize| {
-        hay.get(start..start + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-    };
+    let same = |w: &[u8]| w.eq_ignore_ascii_case(needle);
     match needle.iter().position(|b| !b.is_ascii_alphabetic()) {
-        Some(k) => {
-            // The anchor at offset k of a match lies in hay[k ..= last_start + k].
-            let window = hay.get(k..=last_start + k).unwrap_or_default();
-            let anchor = needle.get(k).copied().unwrap_or_default();
-            memchr::memchr_iter(anchor, window).any(&matches_at)
-        }
+        Some(k) => anchored(hay, needle, k, same),
         None => {
             let first = needle.first().copied().unwrap_or_default();
-            let starts = hay.get(..=last_start).unwrap_or_default();
+            let starts = hay.get(..=hay.len() - needle.len()).unwrap_or_default();
             memchr::memchr2_iter(
                 first.to_ascii_lowercase(),
                 first.to_ascii_uppercase(),
                 starts,
             )
-            .any(&matches_at)
+            .any(|i| hay.get(i..i + needle.len()).is_some_and(same))
         }
     }
 }

@@ -100,17 +100,12 @@ async fn play(
     let server_ca = scratch.join("reference-server-ca.pem");
     std::fs::write(&server_ca, server.ca_pem())
         .with_context(|| format!("writing {}", server_ca.display()))?;
-    let target = server.addr().to_string();
     let config = ProxyConfig {
         // An ephemeral port: the demo must not collide with a proxy the user already runs.
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ca_dir: Some(scratch.join("ca")),
         upstream_ca: vec![server_ca],
-        map: server
-            .hosts()
-            .into_iter()
-            .map(|h| (h, target.clone()))
-            .collect(),
+        map: server.proxy_map(),
         ..ProxyConfig::default()
     };
     let mut proxy = proxy::start(config).await.context("starting the proxy")?;

@@ -199,26 +199,25 @@ async fn run_headless(
                 let Some(ev) = ev else { break Ok(()) };
                 // A file write (and the decode for the printed line) is short blocking work; the
                 // events already queued behind this one are handled in the same go.
+                let batch = queued_batch(ev, &mut events);
+                let n = batch.len();
                 let r = tokio::task::block_in_place(|| {
-                    apply(ev, &mut recorder, printer.as_mut())?;
-                    let mut n = 1;
-                    while n < BATCH {
-                        let Ok(ev) = events.try_recv() else { break };
+                    for ev in batch {
                         apply(ev, &mut recorder, printer.as_mut())?;
-                        n += 1;
                     }
                     // The batch's flows reach the file with one write, before their lines.
                     recorder.commit()?;
                     if let Some(p) = printer.as_mut() {
                         p.flush();
                     }
-                    Ok::<_, anyhow::Error>(n)
+                    Ok::<_, anyhow::Error>(())
                 });
-                match r {
-                    Err(e) => break Err(e),
+                if let Err(e) = r {
+                    break Err(e);
+                }
+                if n < BATCH {
                     // A busy proxy: let more flows finish before the next batch (see COALESCE).
-                    Ok(n) if n < BATCH => tokio::time::sleep(COALESCE).await,
-                    Ok(_) => {}
+                    tokio::time::sleep(COALESCE).await;
                 }
             }
             _ = tokio::signal::ctrl_c() => break Ok(()),
@@ -292,6 +291,16 @@ async fn run_tui(
     Ok(recorder)
 }
 
+/// `first` and the events queued behind it, at most [`BATCH`]: what one group commit writes.
+fn queued_batch(first: FlowEvent, events: &mut UnboundedReceiver<FlowEvent>) -> Vec<FlowEvent> {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        let Ok(ev) = events.try_recv() else { break };
+        batch.push(ev);
+    }
+    batch
+}
+
 /// The live UI's feed (`idscope proxy` on a terminal, `idscope demo`): every event goes to the
 /// recorder first, then a copy to the UI, until the proxy's channel closes or `stop` resolves;
 /// then what is still queued is recorded. Group commit as in the headless loop: the events
@@ -307,11 +316,7 @@ pub(crate) async fn record_then_show(
         tokio::select! {
             ev = events.recv() => {
                 let Some(ev) = ev else { break };
-                let mut batch = vec![ev];
-                while batch.len() < BATCH {
-                    let Ok(ev) = events.try_recv() else { break };
-                    batch.push(ev);
-                }
+                let batch = queued_batch(ev, &mut events);
                 tokio::task::block_in_place(|| {
                     for ev in &batch {
                         recorder.apply_staged(ev.clone())?;

@@ -323,19 +323,7 @@ mod tests {
         assert!(app.message().unwrap().contains("no recognised sequence"));
 
         // A Managed realm answer starts a sync cycle.
-        let realm = flow(
-            0,
-            request(
-                "GET",
-                "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
-            ),
-            response(
-                200,
-                "application/json",
-                br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
-            ),
-        );
-        let mut app = app_with(vec![realm]);
+        let mut app = app_with(vec![managed_realm(0)]);
         match app.update(key('R')) {
             Control::ReplaySequence(job) => {
                 assert_eq!(job.title, "sync cycle");
@@ -346,24 +334,26 @@ mod tests {
         assert!(app.message().unwrap().contains("replaying the sync cycle"));
     }
 
+    /// A userrealm answer for a Managed domain: the first flow of a sync cycle.
+    fn managed_realm(i: u64) -> Flow {
+        flow(
+            i,
+            request(
+                "GET",
+                "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
+            ),
+            response(
+                200,
+                "application/json",
+                br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
+            ),
+        )
+    }
+
     #[test]
     fn on_a_large_capture_capital_r_builds_the_sequences_in_slices_first() {
-        let realm = |i: u64| {
-            flow(
-                i,
-                request(
-                    "GET",
-                    "https://login.microsoftonline.com/common/userrealm/sync@fixture.onmicrosoft.com?api-version=1.0",
-                ),
-                response(
-                    200,
-                    "application/json",
-                    br#"{"ver":"1.0","account_type":"Managed","domain_name":"fixture.onmicrosoft.com"}"#,
-                ),
-            )
-        };
         let n = u64::try_from(SYNC_STORY_FLOWS).unwrap() + 1;
-        let mut app = app_with((0..n).map(realm).collect());
+        let mut app = app_with((0..n).map(managed_realm).collect());
         // Finish whatever the arrivals started, then forget the stories as new flows would.
         while app.busy() {
             app.update(Event::Work);

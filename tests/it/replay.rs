@@ -35,16 +35,11 @@ async fn record(har: &Path, scratch: &Path, which: &'static [Scenario]) {
     .unwrap();
     let server_ca = scratch.join("server-ca.pem");
     std::fs::write(&server_ca, server.ca_pem()).unwrap();
-    let target = server.addr().to_string();
     let mut proxy = proxy::start(ProxyConfig {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ca_dir: Some(scratch.join("ca")),
         upstream_ca: vec![server_ca],
-        map: server
-            .hosts()
-            .into_iter()
-            .map(|h| (h, target.clone()))
-            .collect(),
+        map: server.proxy_map(),
         ..ProxyConfig::default()
     })
     .await
