@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, four targets.
+"""The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, six targets.
 
     python3 benches/proxy_bench.py [--seconds N] [--connections N] [--mitm-seconds N]
                                    (run from the project root; defaults 10 s, 20 connections)
 
-Builds idscope and the benchmark origin (examples/bench_origin.rs) in release mode once, installs
+Builds idscope, the benchmark origin (examples/bench_origin.rs) and plain hudsucker
+(examples/hudsucker_passthrough.rs) in release mode once, installs
 `oha` with `cargo install oha --locked` if it is missing, starts the origin, then measures with
 oha, in this order and on this machine:
   * direct              oha straight to the origin (no proxy)
@@ -13,8 +14,13 @@ oha, in this order and on this machine:
                         appended to the crash-safe HAR. (`idscope record` records but does not
                         decode, so `proxy -w` is the capture-on path.)
   * idscope passthrough `idscope proxy --passthrough`: TLS interception, no events, no body taps
+  * hudsucker           plain hudsucker 0.25 with its no-op handlers (the other bare passthrough
+                        issue #5 names), with idscope's CA and the origin's CA trusted upstream
   * mitmdump            `mitmdump -q` with a fresh confdir (its own CA), ssl_insecure towards the
                         origin; skipped with a note when mitmdump is not installed
+  * mitmdump -w         the same, recording every flow to a file (`-w FILE`) and printing its
+                        one line per flow to /dev/null: the same work as idscope capture, less
+                        the decoding
 each in three modes: HTTP keep-alive, HTTPS keep-alive, and HTTPS with a new connection (and TLS
 handshake) per request (oha --disable-keepalive). mitmdump gets shorter runs (--mitm-seconds): it
 does a few hundred requests per second.
@@ -31,6 +37,7 @@ import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDSCOPE = os.path.join(ROOT, "target", "release", "idscope")
+HUDSUCKER = os.path.join(ROOT, "target", "release", "examples", "hudsucker_passthrough")
 ORIGIN = os.path.join(ROOT, "target", "release", "examples", "bench_origin")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = [
@@ -172,12 +179,27 @@ def start_idscope(tmp, core, origin_ca, passthrough):
     return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
 
 
-def start_mitmdump(tmp, core):
+def start_hudsucker(tmp, core, origin_ca):
+    port = free_port()
+    ca_dir = os.path.join(tmp, "hudsucker-ca")
+    argv = [HUDSUCKER, "--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir,
+            "--upstream-ca", origin_ca]
+    log = open(os.path.join(tmp, "hudsucker.log"), "w")
+    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
+    wait_until("hudsucker", lambda: port_open(port) or proc.poll() is not None)
+    if proc.poll() is not None:
+        sys.exit(f"proxy_bench: hudsucker exited; see {log.name}")
+    return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
+
+
+def start_mitmdump(tmp, core, record):
     port = free_port()
     confdir = os.path.join(tmp, "mitmproxy")
     argv = [shutil.which("mitmdump"), "--listen-host", "127.0.0.1", "--listen-port", str(port),
-            "--set", "ssl_insecure=true", "--set", f"confdir={confdir}", "-q"]
-    log = open(os.path.join(tmp, "mitmdump.log"), "w")
+            "--set", "ssl_insecure=true", "--set", f"confdir={confdir}"]
+    # Recording: the flows go to a file and the per-flow lines to /dev/null, as idscope's do.
+    argv += ["-w", os.path.join(tmp, "mitmdump.flows")] if record else ["-q"]
+    log = open(os.path.join(tmp, f"mitmdump{'-w' if record else ''}.log"), "w")
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
     ca = os.path.join(confdir, "mitmproxy-ca-cert.pem")
     wait_until("mitmdump",
@@ -207,7 +229,8 @@ def main():
     t_start = time.monotonic()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "idscope",
-                    "--example", "bench_origin"], check=True, timeout=3600)
+                    "--example", "bench_origin", "--example", "hudsucker_passthrough"],
+                   check=True, timeout=3600)
     oha_path = find_oha()
     cores = len(os.sched_getaffinity(0))
     split = shutil.which("taskset") is not None and cores >= 2
@@ -246,13 +269,20 @@ def main():
                     m = re.search(r"recorded (\d+) flows", open(log.name).read())
                     recorded = int(m.group(1)) if m else None
 
+            proc, port, ca, log = start_hudsucker(tmp, proxy_core, origin_ca)
+            procs.append(proc)
+            rows += measure_target("hudsucker", oha, urls, args.seconds, (port, proc.pid), ca)
+            stop(proc)
+            log.close()
+
             if shutil.which("mitmdump"):
-                proc, port, ca, log = start_mitmdump(tmp, proxy_core)
-                procs.append(proc)
-                rows += measure_target("mitmdump", oha, urls, mitm_seconds, (port, proc.pid), ca,
-                                       warmup=50)
-                stop(proc)
-                log.close()
+                for name, record in (("mitmdump", False), ("mitmdump -w", True)):
+                    proc, port, ca, log = start_mitmdump(tmp, proxy_core, record)
+                    procs.append(proc)
+                    rows += measure_target(name, oha, urls, mitm_seconds, (port, proc.pid), ca,
+                                           warmup=50)
+                    stop(proc)
+                    log.close()
             else:
                 print("note: mitmdump not installed (pip install mitmproxy): its rows are missing")
         finally:
@@ -275,13 +305,16 @@ def main():
     print("\nratios of req/s (issue #5 goals; for the notes, not thresholds):")
     for mode, _, _ in MODES:
         for a, b, goal in (("idscope capture", "idscope passthrough", "≥ 0.8"),
-                           ("idscope capture", "mitmdump", "≥ 50")):
+                           ("idscope capture", "hudsucker", "≥ 0.8"),
+                           ("idscope passthrough", "hudsucker", "–"),
+                           ("idscope capture", "mitmdump", "≥ 50"),
+                           ("idscope capture", "mitmdump -w", "≥ 50")):
             r = ratio(rows, a, b, mode)
             if r is not None:
-                print(f"  {a} / {b:<20} {mode:<17} {r:>8.2f}x   (goal {goal})")
+                print(f"  {a + ' / ' + b:<40} {mode:<17} {r:>8.2f}x   (goal {goal})")
     r = ratio(rows, "idscope capture", "direct", "HTTPS new conn")
     if r is not None:
-        print(f"  {'idscope capture / direct':<38} {'HTTPS new conn':<17} {r:>8.2f}x   (goal ≥ 0.6)")
+        print(f"  {'idscope capture / direct':<40} {'HTTPS new conn':<17} {r:>8.2f}x   (goal ≥ 0.6)")
     print(f"\ntotal wall time {time.monotonic() - t_start:.0f} s")
 
 

@@ -524,8 +524,9 @@ impl Authority {
     }
 }
 
-/// The authority also plugs into plain hudsucker (the benchmark's bare passthrough uses it). A
-/// host that cannot be minted falls back to the CONNECT authority's name, then to `localhost`.
+/// The authority also plugs into plain hudsucker (`examples/hudsucker_passthrough.rs`, the proxy
+/// benchmark's plain-hudsucker row, uses it). A host that cannot be minted falls back to the
+/// CONNECT authority's name, then to `localhost`.
 impl hudsucker::certificate_authority::CertificateAuthority for Authority {
     async fn gen_server_config(&self, authority: &http::uri::Authority) -> Arc<ServerConfig> {
         match self.server_config(authority.host()) {
