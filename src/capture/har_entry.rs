@@ -373,39 +373,43 @@ impl<'o> Object<'o> {
 /// the control characters as `\b \t \n \f \r` or `\u00xx`, everything else as is).
 ///
 /// Bodies and tokens are long runs that need no escape, and `serde_json` looks up a table for
-/// every byte. Here, when the text has no control character (one vectorised pass tells), the
-/// quotes and backslashes are found with a SIMD search and the runs between them copied whole;
-/// text with a control character goes to `serde_json`. The byte-for-byte agreement with
-/// `serde_json` is tested.
+/// every byte. Here one branch-free pass (the compiler vectorises it) tells whether the text has
+/// a control character and whether it has a quote or backslash. Text with neither is copied
+/// whole; with quotes or backslashes only, those are found with a SIMD search and the runs
+/// between them copied whole; text with a control character goes to `serde_json`. The
+/// byte-for-byte agreement with `serde_json` is tested.
 fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    if bytes.len() < 64 {
-        // Names, header values, short fields: one scalar pass, usually nothing to escape.
-        if bytes.iter().any(|&b| escaped(b)) {
-            value(out, s);
-        } else {
-            out.reserve(bytes.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(bytes);
-            out.push(b'"');
-        }
-        return;
-    }
-    if bytes.iter().fold(false, |any, &b| any | (b < 0x20)) {
+    let (control, quote) = scan(bytes);
+    if control {
         value(out, s);
         return;
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        out.push(b'\\');
-        start = i; // the quote or backslash itself goes out with the next run
+    if quote {
+        let mut start = 0;
+        for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+            out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+            out.push(b'\\');
+            start = i; // the quote or backslash itself goes out with the next run
+        }
+        out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    } else {
+        out.extend_from_slice(bytes);
     }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// Whether `bytes` has a control character, and whether it has a quote or backslash. No early
+/// exit, so that the loop vectorises: most text has neither, and all of it is looked at anyway.
+fn scan(bytes: &[u8]) -> (bool, bool) {
+    let (mut control, mut quote) = (0u8, 0u8);
+    for &b in bytes {
+        control |= u8::from(b < 0x20);
+        quote |= u8::from(b == b'"') | u8::from(b == b'\\');
+    }
+    (control != 0, quote != 0)
 }
 
 /// A number as `serde_json` writes it (integers as integers, floats shortest round-trip).
