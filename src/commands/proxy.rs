@@ -402,47 +402,69 @@ pub fn line_report(flow: &Flow, registry: &Registry, trust: &Trust) -> FlowRepor
     }
 }
 
-/// `#N METHOD URL → STATUS size time [kind: summary]`.
+/// `#N METHOD URL → STATUS size time [kind: summary]`, built in one string (it is made for
+/// every flow the proxy prints).
 pub fn flow_line(flow: &Flow, registry: &Registry, trust: &Trust) -> String {
+    use std::fmt::Write as _;
     let report = line_report(flow, registry, trust);
-    let outcome = match &flow.outcome {
+    let mut line = String::with_capacity(160 + flow.request.url.len());
+    // Writing into a String cannot fail.
+    let _ = write!(
+        line,
+        "{} {} {} → ",
+        flow.id, flow.request.method, flow.request.url
+    );
+    match &flow.outcome {
         Outcome::Response(r) => {
-            let size = human_size(r.body.size);
-            format!("{} {size}", r.status)
+            let _ = write!(line, "{} ", r.status);
+            human_size(&mut line, r.body.size);
         }
-        Outcome::Error(e) if e.incomplete => format!("(incomplete: {})", e.message),
-        Outcome::Error(e) => format!("ERROR {}", e.message),
-    };
+        Outcome::Error(e) if e.incomplete => {
+            let _ = write!(line, "(incomplete: {})", e.message);
+        }
+        Outcome::Error(e) => {
+            let _ = write!(line, "ERROR {}", e.message);
+        }
+    }
     // Whole milliseconds, rounded as `{:.0}` rounds, without the float formatter (a dozen
     // times slower, on every line).
-    let time = flow
+    if let Some(t) = flow
         .timings
         .total
         .filter(|t| t.is_finite() && *t >= 0.0 && *t < 1e15)
-        .map(|t| format!(" {}ms", t.round_ties_even() as u64))
-        .unwrap_or_default();
+    {
+        let _ = write!(line, " {}ms", t.round_ties_even() as u64);
+    }
     let kinds = report.kinds();
     let summary = report.summary();
-    let decoded = if kinds.is_empty() && summary.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}: {summary}]", kinds.join("+"))
-    };
-    format!(
-        "{} {} {} → {outcome}{time}{decoded}",
-        flow.id, flow.request.method, flow.request.url
-    )
+    if !(kinds.is_empty() && summary.is_empty()) {
+        line.push_str(" [");
+        for (i, k) in kinds.iter().enumerate() {
+            if i > 0 {
+                line.push('+');
+            }
+            line.push_str(k);
+        }
+        line.push_str(": ");
+        line.push_str(&summary);
+        line.push(']');
+    }
+    line
 }
 
-/// `512B`, `1.0KiB`, `2.5MiB`: one decimal, rounded half up, in integer arithmetic.
-fn human_size(n: u64) -> String {
+/// `512B`, `1.0KiB`, `2.5MiB`: one decimal, rounded half up, in integer arithmetic, appended.
+fn human_size(out: &mut String, n: u64) {
+    use std::fmt::Write as _;
     let tenths = |unit: u64| (u128::from(n) * 10 + u128::from(unit / 2)) / u128::from(unit);
     let (t, unit) = match n {
-        0..1024 => return format!("{n}B"),
+        0..1024 => {
+            let _ = write!(out, "{n}B");
+            return;
+        }
         1024..1_048_576 => (tenths(1024), "KiB"),
         _ => (tenths(1_048_576), "MiB"),
     };
-    format!("{}.{}{unit}", t / 10, t % 10)
+    let _ = write!(out, "{}.{}{unit}", t / 10, t % 10);
 }
 
 #[cfg(test)]
@@ -553,22 +575,70 @@ mod tests {
                 let at = format!("{} #{}", file.display(), f.id);
                 assert_eq!(line.kinds(), full.kinds(), "{at}");
                 assert_eq!(line.summary(), full.summary(), "{at}");
+                // The printed line, against one formatted the plain way from the full decode;
+                // also as an error and as an incomplete flow, and without a time.
+                let mut variants = vec![f.clone()];
+                for incomplete in [false, true] {
+                    let mut e = f.clone();
+                    e.outcome = Outcome::Error(crate::flow::FlowError {
+                        message: "upstream: connection refused".into(),
+                        incomplete,
+                    });
+                    e.timings.total = None;
+                    variants.push(e);
+                }
+                for v in &variants {
+                    let want =
+                        reference_line(v, &decode_flow(v, registry, &trust, Limits::default()));
+                    assert_eq!(flow_line(v, registry, &trust), want, "{at}");
+                }
                 n += 1;
             }
         }
         assert!(n > 50, "only {n} flows compared");
     }
 
+    /// The line as `flow_line` formatted it before it wrote into one string: the test oracle.
+    fn reference_line(flow: &Flow, report: &FlowReport) -> String {
+        let outcome = match &flow.outcome {
+            Outcome::Response(r) => format!("{} {}", r.status, size(r.body.size)),
+            Outcome::Error(e) if e.incomplete => format!("(incomplete: {})", e.message),
+            Outcome::Error(e) => format!("ERROR {}", e.message),
+        };
+        let time = flow
+            .timings
+            .total
+            .filter(|t| t.is_finite() && *t >= 0.0 && *t < 1e15)
+            .map(|t| format!(" {t:.0}ms"))
+            .unwrap_or_default();
+        let (kinds, summary) = (report.kinds(), report.summary());
+        let decoded = if kinds.is_empty() && summary.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}: {summary}]", kinds.join("+"))
+        };
+        format!(
+            "{} {} {} → {outcome}{time}{decoded}",
+            flow.id, flow.request.method, flow.request.url
+        )
+    }
+
+    fn size(n: u64) -> String {
+        let mut s = String::new();
+        human_size(&mut s, n);
+        s
+    }
+
     #[test]
     fn sizes_have_one_decimal() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(1023), "1023B");
-        assert_eq!(human_size(1024), "1.0KiB");
-        assert_eq!(human_size(1536), "1.5KiB");
-        assert_eq!(human_size(1_048_575), "1024.0KiB");
-        assert_eq!(human_size(1_048_576), "1.0MiB");
-        assert_eq!(human_size(5 * 1_048_576 + 104_858), "5.1MiB");
-        assert_eq!(human_size(u64::MAX), "17592186044416.0MiB");
+        assert_eq!(size(0), "0B");
+        assert_eq!(size(1023), "1023B");
+        assert_eq!(size(1024), "1.0KiB");
+        assert_eq!(size(1536), "1.5KiB");
+        assert_eq!(size(1_048_575), "1024.0KiB");
+        assert_eq!(size(1_048_576), "1.0MiB");
+        assert_eq!(size(5 * 1_048_576 + 104_858), "5.1MiB");
+        assert_eq!(size(u64::MAX), "17592186044416.0MiB");
     }
 
     #[test]
