@@ -936,13 +936,27 @@ fn explain_success(
         version.as_str().to_string()
     });
     let mut parts: Vec<(usize, String)> = Vec::new();
-    for (k, v) in jwt::ordered(obj, SUCCESS_ORDER) {
+    if cx.summary_only {
+        // Only the members the summary names, looked up directly: no ordering, and no text
+        // copy of the others (the summary's parts are sorted by their place anyway).
+        for k in SUMMARY_MEMBERS {
+            if let Some(v) = obj.get(*k)
+                && let Some(part) = summary_part(k, &util::json_scalar(v), pop, obj, cx)
+            {
+                parts.push(part);
+            }
+        }
+    }
+    // Every member, in the usual order, for the tree (none for a summary-only decode).
+    let members = if cx.summary_only {
+        Vec::new()
+    } else {
+        jwt::ordered(obj, SUCCESS_ORDER)
+    };
+    for (k, v) in members {
         let text = util::json_scalar(v);
         if let Some(part) = summary_part(k, &text, pop, obj, cx) {
             parts.push(part);
-        }
-        if cx.summary_only {
-            continue;
         }
         let node = match k.as_str() {
             "token_type" => Node::field(k.clone(), &text).with_note(if pop {
@@ -1032,6 +1046,14 @@ fn explain_success(
     d.findings = findings;
     d
 }
+
+/// The members [`summary_part`] describes.
+const SUMMARY_MEMBERS: &[&str] = &[
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "session_key_jwe",
+];
 
 /// What a member of a token response adds to the one-line summary, with its place in it.
 fn summary_part(
