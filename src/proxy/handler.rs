@@ -13,7 +13,7 @@
 //! keeps up to `max_body` bytes plus the size and SHA-256 of the whole body, and every flow ends in
 //! exactly one `Response` or `Error` event, including at shutdown (`incomplete`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -35,6 +35,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use regex::RegexSet;
+use rustc_hash::FxHashMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -94,12 +95,14 @@ impl std::fmt::Debug for Shared {
 const SHARDS: usize = 16;
 
 /// The in-flight flows, so that shutdown can end each with an `incomplete` error, and the event
-/// channel. Sharded so concurrent connections rarely share a lock.
+/// channel. Sharded so concurrent connections rarely share a lock; keyed by our own sequential
+/// ids, so hashed with FxHash (a multiply) rather than SipHash, which guards against keys an
+/// attacker picks.
 #[derive(Debug)]
 pub(crate) struct Flows {
     events: mpsc::UnboundedSender<FlowEvent>,
     next_id: AtomicU64,
-    shards: [Mutex<HashMap<u64, Arc<Slot>>>; SHARDS],
+    shards: [Mutex<FxHashMap<u64, Arc<Slot>>>; SHARDS],
     closed: AtomicBool,
 }
 
@@ -108,7 +111,7 @@ impl Flows {
         Flows {
             events,
             next_id: AtomicU64::new(0),
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(FxHashMap::default())),
             closed: AtomicBool::new(false),
         }
     }
@@ -121,7 +124,7 @@ impl Flows {
         }
     }
 
-    fn shard(&self, id: u64) -> &Mutex<HashMap<u64, Arc<Slot>>> {
+    fn shard(&self, id: u64) -> &Mutex<FxHashMap<u64, Arc<Slot>>> {
         // SHARDS is a power of two; the index is always in range.
         let i = (id as usize) % SHARDS;
         match self.shards.get(i) {

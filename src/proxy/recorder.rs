@@ -15,10 +15,11 @@
 //! A write error is returned to the caller, which must stop the recording loudly: the writer
 //! refuses every later write, so nothing is silently skipped.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
+
+use rustc_hash::FxHashMap;
 
 use crate::capture::HarWriter;
 use crate::flow::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Request, Timings};
@@ -81,7 +82,8 @@ const ENTRY_LEVEL: &[&str] = &["_webSocketMessages", "_webSocketMessagesDropped"
 #[derive(Debug)]
 pub struct Recorder<S: FlowSink = HarWriter> {
     sink: S,
-    pending: HashMap<FlowId, Pending>,
+    /// Keyed by the proxy's own sequential ids: FxHash (a multiply) rather than SipHash.
+    pending: FxHashMap<FlowId, Pending>,
     written: u64,
     last_sync: Instant,
     sync_every: Duration,
@@ -150,7 +152,7 @@ impl<S: FlowSink> Recorder<S> {
     pub fn new(sink: S) -> Self {
         Recorder {
             sink,
-            pending: HashMap::new(),
+            pending: FxHashMap::default(),
             written: 0,
             last_sync: Instant::now(),
             sync_every: Duration::from_secs(1),
