@@ -32,39 +32,25 @@ use tokio::net::TcpListener;
 /// Size of every response body.
 const BODY_LEN: usize = 1024;
 
+/// The proxy benchmark's origin: the same 1 KiB JSON for every request.
+#[derive(clap::Parser)]
 struct Args {
+    /// Plain HTTP listener (loopback).
+    #[arg(long, value_name = "ADDR:PORT")]
     http: SocketAddr,
+    /// TLS listener (loopback).
+    #[arg(long, value_name = "ADDR:PORT")]
     https: SocketAddr,
+    /// Where to write the CA certificate (PEM) once both listeners are bound.
+    #[arg(long, value_name = "FILE")]
     ca_out: PathBuf,
+    /// Exit after this many seconds even if nobody stops it.
+    #[arg(long, value_name = "N", default_value_t = 900)]
     max_seconds: u64,
 }
 
 fn parse_args() -> Args {
-    let usage = "usage: bench_origin --http ADDR:PORT --https ADDR:PORT --ca-out FILE \
-                 [--max-seconds N]";
-    let mut http = None;
-    let mut https = None;
-    let mut ca_out = None;
-    let mut max_seconds = 900;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value; {usage}"));
-        match flag.as_str() {
-            "--http" => http = Some(value.parse().expect("--http ADDR:PORT")),
-            "--https" => https = Some(value.parse().expect("--https ADDR:PORT")),
-            "--ca-out" => ca_out = Some(PathBuf::from(value)),
-            "--max-seconds" => max_seconds = value.parse().expect("--max-seconds N"),
-            _ => panic!("unknown argument {flag}; {usage}"),
-        }
-    }
-    let args = Args {
-        http: http.expect(usage),
-        https: https.expect(usage),
-        ca_out: ca_out.expect(usage),
-        max_seconds,
-    };
+    let args = <Args as clap::Parser>::parse();
     assert!(
         args.http.ip().is_loopback() && args.https.ip().is_loopback(),
         "the benchmark origin listens on loopback only"

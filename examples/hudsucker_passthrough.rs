@@ -26,39 +26,30 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+/// Plain hudsucker with idscope's CA: the proxy benchmark's plain-hudsucker baseline.
+#[derive(clap::Parser)]
 struct Args {
+    /// Listener (loopback).
+    #[arg(long, value_name = "ADDR:PORT")]
     listen: SocketAddr,
+    /// CA directory, created or reused as `idscope proxy --ca-dir` does.
+    #[arg(long, value_name = "DIR")]
     ca_dir: PathBuf,
+    /// Extra upstream roots (PEM), besides the public ones.
+    #[arg(long, value_name = "FILE")]
     upstream_ca: Option<PathBuf>,
+    /// Exit after this many seconds even if nobody stops it.
+    #[arg(long, value_name = "N", default_value_t = 900)]
     max_seconds: u64,
 }
 
 fn parse_args() -> Args {
-    let usage = "usage: hudsucker_passthrough --listen ADDR:PORT --ca-dir DIR \
-                 [--upstream-ca FILE] [--max-seconds N]";
-    let mut listen = None;
-    let mut ca_dir = None;
-    let mut upstream_ca = None;
-    let mut max_seconds = 900;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value; {usage}"));
-        match flag.as_str() {
-            "--listen" => listen = Some(value.parse().expect("--listen ADDR:PORT")),
-            "--ca-dir" => ca_dir = Some(PathBuf::from(value)),
-            "--upstream-ca" => upstream_ca = Some(PathBuf::from(value)),
-            "--max-seconds" => max_seconds = value.parse().expect("--max-seconds N"),
-            _ => panic!("unknown argument {flag}; {usage}"),
-        }
-    }
-    Args {
-        listen: listen.expect(usage),
-        ca_dir: ca_dir.expect(usage),
-        upstream_ca,
-        max_seconds,
-    }
+    let args = <Args as clap::Parser>::parse();
+    assert!(
+        args.listen.ip().is_loopback(),
+        "the benchmark's hudsucker listens on loopback only"
+    );
+    args
 }
 
 #[tokio::main]
