@@ -29,7 +29,9 @@ With taskset and 2+ cores, the origin and oha run on core 0 and the proxy on cor
 shared/docs/stack-notes.md). Proxy CPU per request is utime+stime from /proc/<pid>/stat before and
 after each run, divided by the requests oha completed.
 
-Prints one table (target, mode, req/s, p50 ms, p99 ms, proxy CPU µs/req) and the ratios issue #5
+Prints one table (target, mode, req/s, p50 ms, p99 ms, proxy CPU µs/req, the part of it spent on
+the proxy's main thread: idscope's recorder (flow line, HAR entry, write) in the capture rows;
+in the other rows, whatever that proxy runs there) and the ratios issue #5
 sets goals for. The numbers are for the notes, not a test: nothing here fails on a threshold.
 Every process it starts is stopped by its PID; every wait is bounded.
 """
@@ -78,9 +80,11 @@ def pinned(core, argv):
     return ["taskset", "-c", str(core)] + argv
 
 
-def cpu_seconds(pid):
-    """utime + stime of `pid` (fields 14 and 15 of /proc/<pid>/stat), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid, thread=False):
+    """utime + stime of `pid` (fields 14 and 15 of /proc/<pid>/stat), in seconds; with `thread`,
+    of its main thread only (/proc/<pid>/task/<pid>/stat)."""
+    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
@@ -129,7 +133,7 @@ class Oha:
         return json.loads(out.stdout)
 
 
-def summarize(target, mode, res, cpu):
+def summarize(target, mode, res, cpu, main_cpu=None):
     ok = sum(res.get("statusCodeDistribution", {}).values())
     # Requests cut off when a timed run ends are not failures.
     errors = sum(n for e, n in res.get("errorDistribution", {}).items()
@@ -141,6 +145,7 @@ def summarize(target, mode, res, cpu):
         "rps": res["summary"]["requestsPerSec"],
         "p50": (pct.get("p50") or 0) * 1000, "p99": (pct.get("p99") or 0) * 1000,
         "cpu_us": cpu * 1e6 / ok if (cpu is not None and ok) else None,
+        "main_us": main_cpu * 1e6 / ok if (main_cpu is not None and ok) else None,
     }
 
 
@@ -150,10 +155,13 @@ def measure_target(target, oha, urls, seconds, proxy=None, cacert=None, warmup=2
     for mode, scheme, extra in MODES:
         port = proxy[0] if proxy else None
         oha.run(urls[scheme], extra, requests=warmup, proxy=port, cacert=cacert)
-        before = cpu_seconds(proxy[1]) if proxy else None
+        before = (cpu_seconds(proxy[1]), cpu_seconds(proxy[1], thread=True)) if proxy else None
         res = oha.run(urls[scheme], extra, seconds=seconds, proxy=port, cacert=cacert)
-        cpu = cpu_seconds(proxy[1]) - before if proxy else None
-        row = summarize(target, mode, res, cpu)
+        cpu = main = None
+        if proxy:
+            cpu = cpu_seconds(proxy[1]) - before[0]
+            main = cpu_seconds(proxy[1], thread=True) - before[1]
+        row = summarize(target, mode, res, cpu, main)
         rows.append(row)
         cpu_txt = f", {row['cpu_us']:.0f} µs CPU/req" if row["cpu_us"] is not None else ""
         print(f"  {target:<20} {mode:<17} {row['rps']:>9.0f} req/s{cpu_txt}", flush=True)
@@ -292,11 +300,12 @@ def main():
     print(f"\n{cores} cores; pinned: {'origin+oha core 0, proxy core 1' if split else 'no'}; "
           f"{args.connections} connections; 1 KiB responses\n")
     print(f"{'target':<20} {'mode':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'CPU µs/req':>11} {'errors':>7}")
+          f"{'CPU µs/req':>11} {'main thread':>12} {'errors':>7}")
     for r in rows:
         cpu = f"{r['cpu_us']:>11.1f}" if r["cpu_us"] is not None else f"{'–':>11}"
+        main = f"{r['main_us']:>12.1f}" if r["main_us"] is not None else f"{'–':>12}"
         print(f"{r['target']:<20} {r['mode']:<17} {r['rps']:>9.0f} {r['p50']:>8.2f} "
-              f"{r['p99']:>8.2f} {cpu} {r['errors']:>7}")
+              f"{r['p99']:>8.2f} {cpu} {main} {r['errors']:>7}")
     cap_requests = sum(r["requests"] for r in rows if r["target"] == "idscope capture")
     if recorded is not None:
         print(f"\nidscope capture recorded {recorded} flows (oha completed {cap_requests} "
