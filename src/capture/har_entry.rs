@@ -137,25 +137,25 @@ impl Ours<'_> {
     fn write(&self, out: &mut Vec<u8>) {
         let mut o = Object::open(out);
         if let Some(c) = &self.client {
-            string(o.key("client"), c);
+            string(o.own("client"), c);
         }
         if self.incomplete {
-            o.key("incomplete").extend_from_slice(b"true");
+            o.own("incomplete").extend_from_slice(b"true");
         }
         if self.marked {
-            o.key("marked").extend_from_slice(b"true");
+            o.own("marked").extend_from_slice(b"true");
         }
         if !self.request_body.is_empty() {
-            value(o.key("request_body"), self.request_body);
+            value(o.own("request_body"), self.request_body);
         }
         if let Some(m) = self.response_body.filter(|m| !m.is_empty()) {
-            value(o.key("response_body"), m);
+            value(o.own("response_body"), m);
         }
         if !self.tags.is_empty() {
-            value(o.key("tags"), self.tags);
+            value(o.own("tags"), self.tags);
         }
         if !self.unknown_timings.is_empty() {
-            value(o.key("unknown_timings"), self.unknown_timings);
+            value(o.own("unknown_timings"), self.unknown_timings);
         }
         o.close();
     }
@@ -184,10 +184,10 @@ fn write_request(out: &mut Vec<u8>, r: &Request, stored: &StoredBody<'_>) {
         "postData" => {
             let mut o = Object::open(out);
             if stored.base64 {
-                string(o.key("encoding"), "base64");
+                string(o.own("encoding"), "base64");
             }
-            string(o.key("mimeType"), &mime_type(&r.headers));
-            string(o.key("text"), &stored.text);
+            string(o.own("mimeType"), &mime_type(&r.headers));
+            string(o.own("text"), &stored.text);
             o.close();
         }
         "queryString" => {
@@ -215,12 +215,12 @@ fn write_response(out: &mut Vec<u8>, r: &Response, stored: &StoredBody<'_>) {
         "content" => {
             let mut o = Object::open(out);
             if stored.len > 0 && stored.base64 {
-                string(o.key("encoding"), "base64");
+                string(o.own("encoding"), "base64");
             }
-            string(o.key("mimeType"), &mime_type(&r.headers));
-            number(o.key("size"), stored.len);
+            string(o.own("mimeType"), &mime_type(&r.headers));
+            number(o.own("size"), stored.len);
             if stored.len > 0 {
-                string(o.key("text"), &stored.text);
+                string(o.own("text"), &stored.text);
             }
             o.close();
         }
@@ -269,7 +269,7 @@ fn write_timings(out: &mut Vec<u8>, t: &Timings) {
         ("ssl", t.ssl, -1.0),
         ("wait", t.wait, 0.0),
     ] {
-        let out = o.key(name);
+        let out = o.own(name);
         match v {
             Some(v) => number(out, v),
             // serde_json writes the integer -1 and 0 of the old `json!(-1)` / `json!(0)`.
@@ -333,7 +333,7 @@ fn merged_object(
         }
         // An own member replaces an extra one of the same name.
         let _ = extras.next_if(|(k, _)| k.as_str() == key);
-        member(key, o.key(key));
+        member(key, o.own(key));
     }
     for (k, v) in extras {
         value(o.key(k), v);
@@ -355,13 +355,32 @@ impl<'o> Object<'o> {
 
     /// Writes `"key":` (after a comma unless first) and hands back the buffer for the value.
     fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        self.comma();
+        string(self.out, key);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// [`Object::key`] for our own member names: plain words, nothing to escape, so nothing to
+    /// look for (an entry has about fifty of them).
+    fn own(&mut self, key: &'static str) -> &mut Vec<u8> {
+        debug_assert!(
+            key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "member name {key:?} would need escaping"
+        );
+        self.comma();
+        self.out.reserve(key.len() + 3);
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn comma(&mut self) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        string(self.out, key);
-        self.out.push(b':');
-        self.out
     }
 
     fn close(self) {
