@@ -65,11 +65,13 @@ fn serialize_result<S: Serializer>(
 #[derive(Debug, Clone)]
 pub struct Registry {
     decoders: Vec<&'static dyn Decoder>,
+    /// Per decoder, whether it is a generic fallback ([`GENERIC`]): looked up once here rather
+    /// than by comparing ids for every decoder on every message.
+    generic: Vec<bool>,
 }
 
-static BUILTIN_REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(|| Registry {
-    decoders: BUILTIN.to_vec(),
-});
+static BUILTIN_REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::new(BUILTIN.to_vec()));
 
 impl Registry {
     /// The registry of every builtin decoder.
@@ -79,7 +81,8 @@ impl Registry {
 
     /// A registry of the given decoders, in this order.
     pub fn new(decoders: Vec<&'static dyn Decoder>) -> Self {
-        Registry { decoders }
+        let generic = decoders.iter().map(|d| GENERIC.contains(&d.id())).collect();
+        Registry { decoders, generic }
     }
 
     /// The decoder with this id.
@@ -135,8 +138,9 @@ impl Registry {
             let mut v: Vec<(&'static dyn Decoder, f32)> = self
                 .decoders
                 .iter()
-                .filter(|d| GENERIC.contains(&d.id()) == generic)
-                .map(|d| (*d, d.priority(msg)))
+                .zip(&self.generic)
+                .filter(|(_, g)| **g == generic)
+                .map(|(d, _)| (*d, d.priority(msg)))
                 .filter(|(_, p)| p.is_finite() && *p > 0.0)
                 .collect();
             v.sort_by(|a, b| b.1.total_cmp(&a.1));
