@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use idscope_decoders::{Direction, Message};
+use idscope_decoders::Message;
 
 /// A flow's identity within one capture or session: its position (0-based, monotonic), so it is
 /// sortable and stable in snapshots. Displayed 1-based as `#N`.
@@ -545,27 +545,24 @@ impl Flow {
     /// The request as a decoder message; `body` is the request body with content-encoding removed
     /// (see [`Body::decoded`]).
     pub fn request_message<'a>(&'a self, body: &'a [u8]) -> Message<'a> {
-        Message {
-            direction: Direction::Request,
-            method: Some(&self.request.method),
-            url: Some(&self.request.url),
-            status: None,
-            headers: self.request.headers.iter().collect(),
+        Message::request(
+            &self.request.method,
+            &self.request.url,
+            self.request.headers.iter().collect(),
             body,
-        }
+        )
     }
 
     /// The response as a decoder message (with the request's method and URL), if there is one.
     pub fn response_message<'a>(&'a self, body: &'a [u8]) -> Option<Message<'a>> {
         let r = self.response()?;
-        Some(Message {
-            direction: Direction::Response,
-            method: Some(&self.request.method),
-            url: Some(&self.request.url),
-            status: Some(r.status),
-            headers: r.headers.iter().collect(),
+        Some(Message::response(
+            &self.request.method,
+            &self.request.url,
+            r.status,
+            r.headers.iter().collect(),
             body,
-        })
+        ))
     }
 }
 

@@ -77,6 +77,11 @@ pub struct Message<'a> {
     pub headers: Vec<(&'a str, &'a str)>,
     /// The body with content-encoding already removed.
     pub body: &'a [u8],
+    /// [`Message::path`] of `url`, remembered with the address and length of the `url` it was
+    /// taken from: every decoder's `priority` asks for the path, for every message the proxy
+    /// sees. A `&'a str` cannot change while borrowed, so the same address and length mean the
+    /// same text, and a `url` replaced later is simply looked at again.
+    path_memo: std::cell::Cell<Option<(usize, usize, &'a str)>>,
 }
 
 impl<'a> Message<'a> {
@@ -94,6 +99,7 @@ impl<'a> Message<'a> {
             status: None,
             headers,
             body,
+            path_memo: Default::default(),
         }
     }
 
@@ -112,6 +118,7 @@ impl<'a> Message<'a> {
             status: Some(status),
             headers,
             body,
+            path_memo: Default::default(),
         }
     }
 
@@ -124,6 +131,7 @@ impl<'a> Message<'a> {
             status: None,
             headers: Vec::new(),
             body,
+            path_memo: Default::default(),
         }
     }
 
@@ -162,7 +170,18 @@ impl<'a> Message<'a> {
 
     /// The path part of the URL (no query), or `""` when there is no URL.
     pub fn path(&self) -> &'a str {
-        self.url.map(util::url_path).unwrap_or("")
+        let Some(url) = self.url else {
+            return "";
+        };
+        let key = (url.as_ptr() as usize, url.len());
+        if let Some((p, n, path)) = self.path_memo.get()
+            && (p, n) == key
+        {
+            return path;
+        }
+        let path = util::url_path(url);
+        self.path_memo.set(Some((key.0, key.1, path)));
+        path
     }
 
     /// The decoded query parameters of the URL, in order.
@@ -473,6 +492,7 @@ impl OwnedMessage {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect(),
             body: &self.body,
+            path_memo: Default::default(),
         }
     }
 
@@ -546,5 +566,26 @@ impl OwnedMessage {
             None => body.strip_suffix('\n').unwrap_or(body).as_bytes().to_vec(),
         };
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remembered_path_follows_a_replaced_url() {
+        let mut m = Message::request("GET", "https://a.example/one?x=/two", Vec::new(), b"");
+        assert_eq!(m.path(), "/one");
+        assert_eq!(m.path(), "/one");
+        m.url = Some("https://a.example/two#/three");
+        assert_eq!(m.path(), "/two");
+        // Same length, other text, other place.
+        let other = String::from("https://a.example/six#/three");
+        m.url = Some(&other);
+        assert_eq!(m.path(), "/six");
+        m.url = None;
+        assert_eq!(m.path(), "");
+        assert_eq!(m.clone().path(), "");
     }
 }
