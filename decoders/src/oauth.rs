@@ -935,18 +935,12 @@ fn explain_success(
     } else {
         version.as_str().to_string()
     });
-    let mut parts: Vec<(usize, String)> = Vec::new();
-    if cx.summary_only {
-        // Only the members the summary names, looked up directly: no ordering, and no text
-        // copy of the others (the summary's parts are sorted by their place anyway).
-        for k in SUMMARY_MEMBERS {
-            if let Some(v) = obj.get(*k)
-                && let Some(part) = summary_part(k, &util::json_scalar(v), pop, obj, cx)
-            {
-                parts.push(part);
-            }
-        }
-    }
+    // The summary names the tokens, looked up directly (the same for a full and a summary-only
+    // decode).
+    let list: Vec<String> = SUMMARY_MEMBERS
+        .iter()
+        .filter_map(|k| summary_part(k, &util::json_scalar(obj.get(*k)?), pop, obj, cx))
+        .collect();
     // Every member, in the usual order, for the tree (none for a summary-only decode).
     let members = if cx.summary_only {
         Vec::new()
@@ -955,9 +949,6 @@ fn explain_success(
     };
     for (k, v) in members {
         let text = util::json_scalar(v);
-        if let Some(part) = summary_part(k, &text, pop, obj, cx) {
-            parts.push(part);
-        }
         let node = match k.as_str() {
             "token_type" => Node::field(k.clone(), &text).with_note(if pop {
                 "pop: proof-of-possession; the tokens are bound to the PRT session key (MS-OAPXBC)"
@@ -1030,8 +1021,6 @@ fn explain_success(
         };
         root.push(node);
     }
-    parts.sort_by_key(|(i, _)| *i);
-    let list: Vec<String> = parts.into_iter().map(|(_, s)| s).collect();
     let head = if pop {
         format!("PRT response {} (token_type pop)", version.as_str())
     } else {
@@ -1047,7 +1036,7 @@ fn explain_success(
     d
 }
 
-/// The members [`summary_part`] describes.
+/// The members the one-line summary of a token response names, in the order it names them.
 const SUMMARY_MEMBERS: &[&str] = &[
     "access_token",
     "id_token",
@@ -1055,28 +1044,26 @@ const SUMMARY_MEMBERS: &[&str] = &[
     "session_key_jwe",
 ];
 
-/// What a member of a token response adds to the one-line summary, with its place in it.
+/// What a member of [`SUMMARY_MEMBERS`] adds to the one-line summary.
 fn summary_part(
     key: &str,
     text: &str,
     pop: bool,
     obj: &Map<String, Value>,
     cx: &Context<'_>,
-) -> Option<(usize, String)> {
+) -> Option<String> {
     Some(match key {
-        "access_token" => (0, format!("access_token ({})", token_brief(text, cx))),
-        "id_token" => (1, format!("id_token ({})", token_brief(text, cx))),
-        "refresh_token" => {
-            let what = if pop {
-                "refresh_token (PRT)"
-            } else if obj.get("foci").map(util::json_scalar).as_deref() == Some("1") {
-                "refresh_token (FOCI)"
-            } else {
-                "refresh_token"
-            };
-            (2, what.to_string())
+        "access_token" => format!("access_token ({})", token_brief(text, cx)),
+        "id_token" => format!("id_token ({})", token_brief(text, cx)),
+        "refresh_token" => if pop {
+            "refresh_token (PRT)"
+        } else if obj.get("foci").map(util::json_scalar).as_deref() == Some("1") {
+            "refresh_token (FOCI)"
+        } else {
+            "refresh_token"
         }
-        "session_key_jwe" => (3, format!("session_key_jwe ({})", token_brief(text, cx))),
+        .to_string(),
+        "session_key_jwe" => format!("session_key_jwe ({})", token_brief(text, cx)),
         _ => return None,
     })
 }

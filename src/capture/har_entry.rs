@@ -92,8 +92,8 @@ pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
         &own,
         &[IDSCOPE_FIELD],
         |key, out| match key {
-            "_idscope" => ours.write(out),
-            "_incomplete" => out.extend_from_slice(b"true"),
+            IDSCOPE_FIELD => ours.write(out),
+            INCOMPLETE_FIELD => out.extend_from_slice(b"true"),
             "cache" => out.extend_from_slice(b"{}"),
             "comment" => string(out, f.comment.as_deref().unwrap_or_default()),
             "request" => write_request(out, &f.request, &request),
