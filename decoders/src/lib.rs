@@ -74,7 +74,9 @@ pub struct Message<'a> {
     /// The response status, for responses.
     pub status: Option<u16>,
     /// Headers in wire order; compare names case-insensitively (see [`Message::header`]).
-    pub headers: Vec<(&'a str, &'a str)>,
+    /// Private, and set only when the message is made, so that what is remembered from them
+    /// (`type_memo`) cannot go stale.
+    headers: Vec<(&'a str, &'a str)>,
     /// The body with content-encoding already removed.
     pub body: &'a [u8],
     /// [`Message::path`] of `url`, remembered with the address and length of the `url` it was
@@ -82,6 +84,9 @@ pub struct Message<'a> {
     /// sees. A `&'a str` cannot change while borrowed, so the same address and length mean the
     /// same text, and a `url` replaced later is simply looked at again.
     path_memo: std::cell::Cell<Option<(usize, usize, &'a str)>>,
+    /// The `Content-Type` essence (trimmed, parameters cut) and whether it has capitals, found
+    /// once: every decoder's `priority` asks for it, for every message the proxy sees.
+    type_memo: std::cell::OnceCell<Option<(&'a str, bool)>>,
 }
 
 impl<'a> Message<'a> {
@@ -100,6 +105,7 @@ impl<'a> Message<'a> {
             headers,
             body,
             path_memo: Default::default(),
+            type_memo: Default::default(),
         }
     }
 
@@ -119,6 +125,7 @@ impl<'a> Message<'a> {
             headers,
             body,
             path_memo: Default::default(),
+            type_memo: Default::default(),
         }
     }
 
@@ -132,6 +139,7 @@ impl<'a> Message<'a> {
             headers: Vec::new(),
             body,
             path_memo: Default::default(),
+            type_memo: Default::default(),
         }
     }
 
@@ -157,15 +165,22 @@ impl<'a> Message<'a> {
     /// Borrowed from the header when it is already lowercase (the usual case): every decoder's
     /// `priority` asks for it, for every message the proxy sees.
     pub fn content_type(&self) -> Option<std::borrow::Cow<'a, str>> {
-        let ct = self.header("content-type")?;
-        let essence = ct.split(';').next().unwrap_or("").trim();
-        if essence.is_empty() {
-            None
-        } else if essence.bytes().any(|b| b.is_ascii_uppercase()) {
-            Some(std::borrow::Cow::Owned(essence.to_ascii_lowercase()))
+        let (essence, capitals) = (*self.type_memo.get_or_init(|| {
+            let ct = self.header("content-type")?;
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            (!essence.is_empty())
+                .then(|| (essence, essence.bytes().any(|b| b.is_ascii_uppercase())))
+        }))?;
+        Some(if capitals {
+            std::borrow::Cow::Owned(essence.to_ascii_lowercase())
         } else {
-            Some(std::borrow::Cow::Borrowed(essence))
-        }
+            std::borrow::Cow::Borrowed(essence)
+        })
+    }
+
+    /// The headers in wire order.
+    pub fn headers(&self) -> &[(&'a str, &'a str)] {
+        &self.headers
     }
 
     /// The path part of the URL (no query), or `""` when there is no URL.
@@ -493,6 +508,7 @@ impl OwnedMessage {
                 .collect(),
             body: &self.body,
             path_memo: Default::default(),
+            type_memo: Default::default(),
         }
     }
 
@@ -587,5 +603,37 @@ mod tests {
         m.url = None;
         assert_eq!(m.path(), "");
         assert_eq!(m.clone().path(), "");
+    }
+
+    #[test]
+    fn the_content_type_is_the_lowercased_essence_of_the_first_header() {
+        let ct = |headers: Vec<(&'static str, &'static str)>| {
+            let m = Message::response("GET", "https://a.example/", 200, headers, b"");
+            // Asked twice: the second answer comes from what was remembered.
+            let first = m.content_type().map(|c| c.into_owned());
+            assert_eq!(m.content_type().map(|c| c.into_owned()), first);
+            first
+        };
+        assert_eq!(ct(vec![]), None);
+        assert_eq!(ct(vec![("Content-Type", " ; charset=utf-8")]), None);
+        assert_eq!(
+            ct(vec![("content-type", "application/json; charset=utf-8")]).as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            ct(vec![
+                ("X-Other", "text/html"),
+                ("CONTENT-TYPE", " Application/SOAP+MSBIN1 ;x=y"),
+                ("Content-Type", "text/plain"),
+            ])
+            .as_deref(),
+            Some("application/soap+msbin1")
+        );
+        let m = Message::request("POST", "/", vec![("Content-Type", "text/xml")], b"");
+        assert!(matches!(
+            m.content_type(),
+            Some(std::borrow::Cow::Borrowed("text/xml"))
+        ));
+        assert_eq!(m.headers(), &[("Content-Type", "text/xml")]);
     }
 }

@@ -617,7 +617,7 @@ fn transport_node(msg: &Message<'_>, sx: &SoapXml, facts: &mut Facts) -> Node {
         };
         t.push(Node::leaf("status", s.to_string(), Kind::Number).with_note(note));
     }
-    for (name, value) in &msg.headers {
+    for (name, value) in msg.headers() {
         let lname = name.to_ascii_lowercase();
         let note = match lname.as_str() {
             "x-ms-aadmsods-appid" => {
