@@ -13,11 +13,13 @@
 //! formatting, so the JSON is exactly what `serde_json` writes. The rare, small parts (cookies
 //! with attributes, a flow without a response, `_idscope` body facts) still build small values.
 
-use serde_json::{Map, Value};
+use std::io::Write as _;
+
+use serde_json::Value;
 
 use super::har::{
-    IDSCOPE_FIELD, INCOMPLETE_FIELD, StoredBody, format_time, mime_type, response_cookies,
-    store_body,
+    IDSCOPE_FIELD, INCOMPLETE_FIELD, StoredBody, StoredFacts, format_time, mime_type,
+    response_cookies, store_body,
 };
 use crate::flow::{Extra, Flow, Headers, Outcome, Request, Response, Timings, header};
 
@@ -57,7 +59,7 @@ pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
         }
     }
     let ours = Ours {
-        client: f.client_addr.map(|c| c.to_string()),
+        client: f.client_addr,
         incomplete,
         marked: f.marked,
         request_body: &request.meta,
@@ -114,11 +116,11 @@ pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
 
 /// idscope's own facts about a flow: the `_idscope` object.
 struct Ours<'a> {
-    client: Option<String>,
+    client: Option<std::net::SocketAddr>,
     incomplete: bool,
     marked: bool,
-    request_body: &'a Map<String, Value>,
-    response_body: Option<&'a Map<String, Value>>,
+    request_body: &'a StoredFacts<'a>,
+    response_body: Option<&'a StoredFacts<'a>>,
     tags: &'a [String],
     unknown_timings: &'a [&'static str],
 }
@@ -129,7 +131,7 @@ impl Ours<'_> {
             && !self.incomplete
             && !self.marked
             && self.request_body.is_empty()
-            && self.response_body.is_none_or(Map::is_empty)
+            && self.response_body.is_none_or(StoredFacts::is_empty)
             && self.tags.is_empty()
             && self.unknown_timings.is_empty()
     }
@@ -137,7 +139,12 @@ impl Ours<'_> {
     fn write(&self, out: &mut Vec<u8>) {
         let mut o = Object::open(out);
         if let Some(c) = &self.client {
-            string(o.own("client"), c);
+            // An address's text is digits, dots, colons, brackets and a `%` scope number:
+            // nothing to escape, so it is formatted straight into the buffer.
+            let out = o.own("client");
+            out.push(b'"');
+            let _ = write!(out, "{c}");
+            out.push(b'"');
         }
         if self.incomplete {
             o.own("incomplete").extend_from_slice(b"true");
@@ -146,10 +153,10 @@ impl Ours<'_> {
             o.own("marked").extend_from_slice(b"true");
         }
         if !self.request_body.is_empty() {
-            value(o.own("request_body"), self.request_body);
+            body_facts(o.own("request_body"), self.request_body);
         }
         if let Some(m) = self.response_body.filter(|m| !m.is_empty()) {
-            value(o.own("response_body"), m);
+            body_facts(o.own("response_body"), m);
         }
         if !self.tags.is_empty() {
             value(o.own("tags"), self.tags);
@@ -159,6 +166,28 @@ impl Ours<'_> {
         }
         o.close();
     }
+}
+
+/// `_idscope.request_body` / `response_body`: the members [`StoredFacts::to_map`] would hold,
+/// in its key order.
+fn body_facts(out: &mut Vec<u8>, m: &StoredFacts<'_>) {
+    let mut o = Object::open(out);
+    if let Some(e) = &m.encoding {
+        match e {
+            Some(e) => string(o.own("encoding"), e),
+            None => o.own("encoding").extend_from_slice(b"null"),
+        }
+    }
+    if let Some(h) = m.sha256 {
+        string(o.own("sha256"), h);
+    }
+    if let Some(n) = m.size {
+        number(o.own("size"), n);
+    }
+    if m.truncated {
+        o.own("truncated").extend_from_slice(b"true");
+    }
+    o.close();
 }
 
 fn write_request(out: &mut Vec<u8>, r: &Request, stored: &StoredBody<'_>) {
