@@ -198,12 +198,15 @@ async fn run_headless(
             ev = events.recv() => {
                 let Some(ev) = ev else { break Ok(()) };
                 // A file write (and the decode for the printed line) is short blocking work; the
-                // events already queued behind this one are handled in the same go.
-                let batch = queued_batch(ev, &mut events);
-                let n = batch.len();
+                // events already queued behind this one (at most BATCH in all) are handled in the
+                // same go, each taken from the channel as it is applied.
+                let mut n = 0;
                 let r = tokio::task::block_in_place(|| {
-                    for ev in batch {
+                    let mut next = Some(ev);
+                    while let Some(ev) = next {
                         apply(ev, &mut recorder, printer.as_mut())?;
+                        n += 1;
+                        next = if n < BATCH { events.try_recv().ok() } else { None };
                     }
                     // The batch's flows reach the file with one write, before their lines.
                     recorder.commit()?;
