@@ -310,8 +310,13 @@ impl Slot {
     }
 
     fn elapsed_ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1000.0
+        ms(self.started.elapsed())
     }
+}
+
+/// A duration in milliseconds, as HAR timings are.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1279,7 +1284,9 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
         Ok(res) => res,
         Err(e) => return failure_response(Some(&slot), describe(&e)),
     };
-    let wait = sent.elapsed().as_secs_f64() * 1000.0;
+    // One clock read for both: the headers arrived when the wait ended.
+    let headers_at = Instant::now();
+    let wait = ms(headers_at - sent);
     let (mut p, body) = res.into_parts();
     strip_hop_by_hop(&mut p.headers);
     let head = flow::Response {
@@ -1291,7 +1298,6 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
         extra: flow::Extra::new(),
     };
     let res_slot = Arc::clone(&slot);
-    let headers_at = Instant::now();
     let tap = Tap::new(
         cap,
         encoding_of(&p.headers),
@@ -1299,14 +1305,14 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
             Ok(body) => {
                 let mut response = head;
                 response.body = body;
-                let total = res_slot.elapsed_ms();
+                let now = Instant::now();
                 res_slot.finish(FlowEvent::Response {
                     id: res_slot.id,
                     response,
                     timings: Timings {
-                        total: Some(total),
+                        total: Some(ms(now - res_slot.started)),
                         wait: Some(wait),
-                        receive: Some(headers_at.elapsed().as_secs_f64() * 1000.0),
+                        receive: Some(ms(now - headers_at)),
                         ..Timings::default()
                     },
                 });
