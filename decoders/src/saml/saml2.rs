@@ -828,11 +828,15 @@ fn base64_saml_blob(body: &[u8]) -> bool {
     let t = body.trim_ascii();
     let head = t.get(..t.len().min(4096)).unwrap_or(t);
     let head = head.get(..head.len() / 4 * 4).unwrap_or(head);
+    // `<` in base64 starts with P, and `<?` and `<s` with PD and PH: two bytes rule out almost
+    // every body before any of it is validated (`priority` looks at every response).
+    if !head.starts_with(b"PH") && !head.starts_with(b"PD") {
+        return false;
+    }
     let Ok(s) = std::str::from_utf8(head) else {
         return false;
     };
-    if !util::is_base64ish(s.trim_end_matches('=')) || !s.starts_with("PH") && !s.starts_with("PD")
-    {
+    if !util::is_base64ish(s.trim_end_matches('=')) {
         return false;
     }
     util::b64_decode_any(s, 4096).is_some_and(|x| mentions_saml(&x))
