@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 
 use crate::jwt::{self, Form, Role};
-use crate::util;
+use crate::util::{self, Needle};
 use crate::view::{Finding, Kind, Node, Severity};
 use crate::{Context, DecodeError, Decoded, Decoder, Message};
 
@@ -351,6 +351,12 @@ const SECRET_FIELDS: &[&str] = &[
     "new_password",
 ];
 
+static GRANT_TYPE: Needle = Needle::new(b"grant_type=");
+static ACCESS_TOKEN: Needle = Needle::new(b"\"access_token\"");
+static ERROR_DESCRIPTION: Needle = Needle::new(b"\"error_description\"");
+static DEVICE_CODE: Needle = Needle::new(b"\"device_code\"");
+static USER_CODE: Needle = Needle::new(b"\"user_code\"");
+
 impl Decoder for OAuth {
     fn id(&self) -> &'static str {
         "oauth"
@@ -360,7 +366,7 @@ impl Decoder for OAuth {
         let ep = endpoint(msg.path());
         let head = msg.body.get(..4096).unwrap_or(msg.body);
         let head = head.trim_ascii_start();
-        let contains = |needle: &[u8]| util::contains(head, needle);
+        let contains = |needle: &Needle| needle.is_in(head);
         if msg.is_request() {
             if !util::looks_like_form(msg.body.get(..4096).unwrap_or(msg.body)) {
                 return 0.0;
@@ -368,7 +374,7 @@ impl Decoder for OAuth {
             if ep.is_some() && msg.method.is_some_and(|m| m.eq_ignore_ascii_case("POST")) {
                 return 0.9;
             }
-            return if contains(b"grant_type=") { 0.7 } else { 0.0 };
+            return if contains(&GRANT_TYPE) { 0.7 } else { 0.0 };
         }
         let json = head.starts_with(b"{");
         let html = msg.content_type().is_some_and(|c| c == "text/html") || head.starts_with(b"<");
@@ -376,9 +382,9 @@ impl Decoder for OAuth {
             (Some(_), true, _) => 0.9,
             (Some(_), false, true) => 0.8,
             (None, true, _)
-                if contains(b"\"access_token\"")
-                    || contains(b"\"error_description\"")
-                    || (contains(b"\"device_code\"") && contains(b"\"user_code\"")) =>
+                if contains(&ACCESS_TOKEN)
+                    || contains(&ERROR_DESCRIPTION)
+                    || (contains(&DEVICE_CODE) && contains(&USER_CODE)) =>
             {
                 0.5
             }

@@ -20,6 +20,7 @@ use std::time::SystemTime;
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
 use crate::util;
+use crate::util::Needle;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
 
@@ -52,10 +53,15 @@ fn endpoint_of(path: &str) -> Endpoint {
 }
 
 /// Byte search in the first 16 KiB (a cheap sniff for `priority`).
-fn sniff_contains(body: &[u8], needle: &[u8]) -> bool {
+fn sniff_contains(body: &[u8], needle: &Needle) -> bool {
     let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    crate::util::contains(head, needle)
+    needle.is_in(head)
 }
+
+static KEYS: Needle = Needle::new(b"\"keys\"");
+static KTY: Needle = Needle::new(b"\"kty\"");
+static JWKS_URI: Needle = Needle::new(b"\"jwks_uri\"");
+static ISSUER: Needle = Needle::new(b"\"issuer\"");
 
 fn starts_json_object(body: &[u8]) -> bool {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -72,14 +78,8 @@ impl Decoder for Oidc {
             Endpoint::Discovery | Endpoint::Jwks if msg.is_request() => 0.9,
             Endpoint::Discovery | Endpoint::Jwks if starts_json_object(msg.body) => 0.9,
             _ if msg.is_request() || !starts_json_object(msg.body) => 0.0,
-            _ if sniff_contains(msg.body, b"\"keys\"") && sniff_contains(msg.body, b"\"kty\"") => {
-                0.6
-            }
-            _ if sniff_contains(msg.body, b"\"jwks_uri\"")
-                && sniff_contains(msg.body, b"\"issuer\"") =>
-            {
-                0.6
-            }
+            _ if sniff_contains(msg.body, &KEYS) && sniff_contains(msg.body, &KTY) => 0.6,
+            _ if sniff_contains(msg.body, &JWKS_URI) && sniff_contains(msg.body, &ISSUER) => 0.6,
             _ => 0.0,
         }
     }

@@ -21,6 +21,7 @@
 use crate::generic::{JsonValue, XmlElement, json_tree_plain, parse_json_ordered, parse_xml};
 use crate::oidc::parse_certificate;
 use crate::util;
+use crate::util::Needle;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
 
@@ -93,10 +94,16 @@ fn flavor_of_url(msg: &Message<'_>) -> Option<Flavor> {
 }
 
 /// Byte search in the first 16 KiB (a cheap sniff for `priority`).
-fn sniff_contains(body: &[u8], needle: &[u8]) -> bool {
+fn sniff_contains(body: &[u8], needle: &crate::util::Needle) -> bool {
     let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    crate::util::contains(head, needle)
+    needle.is_in(head)
 }
+
+static ACCOUNT_TYPE: Needle = Needle::new(b"\"account_type\"");
+static NAMESPACE_TYPE: Needle = Needle::new(b"\"NameSpaceType\"");
+static IF_EXISTS_RESULT: Needle = Needle::new(b"\"IfExistsResult\"");
+static CREDENTIALS: Needle = Needle::new(b"\"Credentials\"");
+static REALM_INFO: Needle = Needle::new(b"<RealmInfo");
 
 fn first_byte(body: &[u8]) -> Option<u8> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -117,14 +124,14 @@ impl Decoder for Realm {
         }
         match first_byte(msg.body) {
             Some(b'{')
-                if sniff_contains(msg.body, b"\"account_type\"")
-                    || sniff_contains(msg.body, b"\"NameSpaceType\"")
-                    || (sniff_contains(msg.body, b"\"IfExistsResult\"")
-                        && sniff_contains(msg.body, b"\"Credentials\"")) =>
+                if sniff_contains(msg.body, &ACCOUNT_TYPE)
+                    || sniff_contains(msg.body, &NAMESPACE_TYPE)
+                    || (sniff_contains(msg.body, &IF_EXISTS_RESULT)
+                        && sniff_contains(msg.body, &CREDENTIALS)) =>
             {
                 0.6
             }
-            Some(b'<') if sniff_contains(msg.body, b"<RealmInfo") => 0.6,
+            Some(b'<') if sniff_contains(msg.body, &REALM_INFO) => 0.6,
             _ => 0.0,
         }
     }

@@ -74,6 +74,36 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     anchored(hay, needle, k, |w| w == needle)
 }
 
+/// A needle known when the program is built, for the sniffs of `priority`: its substring
+/// searcher (memchr's `memmem`, with its SIMD prefilter) is made on first use and kept, where
+/// [`contains`] builds one per search. Every decoder's `priority` runs for every message the
+/// proxy sees, most of them scanning a body that holds none of their needles.
+#[derive(Debug)]
+pub struct Needle {
+    bytes: &'static [u8],
+    finder: std::sync::OnceLock<memchr::memmem::Finder<'static>>,
+}
+
+impl Needle {
+    /// A needle; it must not be empty (an empty needle is never found, as in [`contains`]).
+    pub const fn new(bytes: &'static [u8]) -> Self {
+        Needle {
+            bytes,
+            finder: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// True when the needle occurs in `hay` (the same answer as [`contains`]).
+    pub fn is_in(&self, hay: &[u8]) -> bool {
+        !self.bytes.is_empty()
+            && self
+                .finder
+                .get_or_init(|| memchr::memmem::Finder::new(self.bytes))
+                .find(hay)
+                .is_some()
+    }
+}
+
 /// Whether `needle` occurs in `hay` (`hay.len() >= needle.len()`): candidates are where the
 /// needle's byte at offset `k` occurs (found with SIMD), each checked in full by `same`.
 fn anchored(hay: &[u8], needle: &[u8], k: usize, same: impl Fn(&[u8]) -> bool) -> bool {
@@ -528,6 +558,9 @@ mod tests {
             let h = if long { [vec![b'x'; SHORT_HAYSTACK], h].concat() } else { h };
             let naive = !n.is_empty() && h.windows(n.len()).any(|w| w == n.as_slice());
             proptest::prop_assert_eq!(contains(&h, &n), naive);
+            let needle = Needle::new(Vec::leak(n.clone()));
+            proptest::prop_assert_eq!(needle.is_in(&h), naive);
+            proptest::prop_assert_eq!(needle.is_in(&h), naive, "asked again");
         }
 
         #[test]
