@@ -487,25 +487,31 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
 // ---------------------------------------------------------------------------------------------
 // Body tap
 
-type OnEnd = Box<dyn FnOnce(Result<flow::Body, String>) + Send>;
+/// What a [`Tap`] calls once, with the recorded body or the error that ended it. Generic, not a
+/// boxed closure: the tap lives in the forwarding future or the response body, so the callback
+/// costs no allocation of its own.
+trait OnEnd: FnOnce(Result<flow::Body, String>) + Send + Unpin {}
+impl<F: FnOnce(Result<flow::Body, String>) + Send + Unpin> OnEnd for F {}
 
 /// Keeps up to `cap` bytes of a body and hashes all of it.
-struct Tap {
-    chunks: Vec<Bytes>,
-    retained: usize,
+struct Tap<F> {
+    /// The kept bytes, copied as they pass: hyper hands out body chunks as slices of its
+    /// connection read buffer (8 KiB and up), and a retained slice would keep that whole buffer
+    /// alive for as long as the flow is held. The copy is needed anyway, so it is made at once,
+    /// with no list of chunks in between.
+    kept: Vec<u8>,
     cap: usize,
     truncated: bool,
     size: u64,
     hasher: Sha256,
     encoding: Option<String>,
-    on_end: OnEnd,
+    on_end: F,
 }
 
-impl Tap {
-    fn new(cap: usize, encoding: Option<String>, on_end: OnEnd) -> Self {
+impl<F: OnEnd> Tap<F> {
+    fn new(cap: usize, encoding: Option<String>, on_end: F) -> Self {
         Tap {
-            chunks: Vec::new(),
-            retained: 0,
+            kept: Vec::new(),
             cap,
             truncated: false,
             size: 0,
@@ -518,37 +524,22 @@ impl Tap {
     fn feed(&mut self, data: &Bytes) {
         self.size += data.len() as u64;
         self.hasher.update(data);
-        let room = self.cap - self.retained;
-        if data.len() <= room {
-            if !data.is_empty() {
-                self.chunks.push(data.clone());
-                self.retained += data.len();
-            }
-        } else {
-            if room > 0 {
-                self.chunks.push(data.slice(..room));
-                self.retained += room;
-            }
+        let room = self.cap - self.kept.len();
+        let keep = data.len().min(room);
+        self.kept
+            .extend_from_slice(data.get(..keep).unwrap_or_default());
+        if keep < data.len() {
             self.truncated = true;
         }
     }
 
-    fn body(self) -> (flow::Body, OnEnd) {
-        // Always one exact-size copy, even for a single chunk: hyper hands out body chunks as
-        // slices of its connection read buffer (8 KiB and up), and a retained slice would keep
-        // that whole buffer alive for as long as the flow is held.
-        let raw = match self.chunks.len() {
-            0 => Bytes::new(),
-            _ => {
-                let mut v = Vec::with_capacity(self.retained);
-                for c in &self.chunks {
-                    v.extend_from_slice(c);
-                }
-                Bytes::from(v)
-            }
-        };
+    fn body(self) -> (flow::Body, F) {
+        let mut kept = self.kept;
+        // A body that came in several chunks may have left spare capacity: held flows keep
+        // exactly their bytes (issue #5's memory budget).
+        kept.shrink_to_fit();
         let body = flow::Body {
-            raw,
+            raw: Bytes::from(kept),
             encoding: self.encoding,
             size: self.size,
             truncated: self.truncated,
@@ -584,18 +575,18 @@ fn hex(bytes: &[u8]) -> String {
 /// A body that streams `inner` through (after replaying `replay`) while a [`Tap`] records it;
 /// the tap's callback runs exactly once: at the end, on an error, or when the body is dropped
 /// unfinished (the peer went away).
-struct Recording<B> {
+struct Recording<B, F: OnEnd> {
     inner: B,
     replay: VecDeque<Bytes>,
-    tap: Option<Tap>,
+    tap: Option<Tap<F>>,
 }
 
-impl<B> Recording<B>
+impl<B, F: OnEnd> Recording<B, F>
 where
     B: HttpBody<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
-    fn new(inner: B, replay: VecDeque<Bytes>, tap: Tap) -> Self {
+    fn new(inner: B, replay: VecDeque<Bytes>, tap: Tap<F>) -> Self {
         let mut r = Recording {
             inner,
             replay,
@@ -614,7 +605,7 @@ where
     }
 }
 
-impl<B> HttpBody for Recording<B>
+impl<B, F: OnEnd> HttpBody for Recording<B, F>
 where
     B: HttpBody<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
@@ -668,7 +659,7 @@ where
     }
 }
 
-impl<B> Drop for Recording<B> {
+impl<B, F: OnEnd> Drop for Recording<B, F> {
     fn drop(&mut self) {
         if let Some(tap) = self.tap.take() {
             tap.finish(Err("the connection closed before the body ended".into()));
@@ -1144,15 +1135,19 @@ where
 // ---------------------------------------------------------------------------------------------
 // Forwarding
 
-enum Collected {
-    Complete(Bytes, Tap),
-    Over(VecDeque<Bytes>, Incoming, Tap),
-    Failed(String, Tap),
+enum Collected<F> {
+    Complete(Bytes, Tap<F>),
+    Over(VecDeque<Bytes>, Incoming, Tap<F>),
+    Failed(String, Tap<F>),
 }
 
 /// Reads the request body up to the cap (so that a typical request is recorded whole, even when
 /// the upstream then fails); beyond the cap the rest streams.
-async fn collect_request(mut body: Incoming, mut tap: Tap, cap: usize) -> Collected {
+async fn collect_request<F: OnEnd>(
+    mut body: Incoming,
+    mut tap: Tap<F>,
+    cap: usize,
+) -> Collected<F> {
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
     let mut read = 0usize;
     loop {
@@ -1239,7 +1234,7 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
     let tap = Tap::new(
         cap,
         encoding_of(&parts.headers),
-        Box::new(move |r| {
+        move |r: Result<flow::Body, String>| {
             let mut rec = req_record;
             match r {
                 Ok(body) => {
@@ -1251,7 +1246,7 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
                     req_slot.fail(format!("reading the request body from the client: {e}"));
                 }
             }
-        }),
+        },
     );
     let upstream_body = match collect_request(body, tap, cap).await {
         Collected::Complete(bytes, tap) => {
@@ -1301,7 +1296,7 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
     let tap = Tap::new(
         cap,
         encoding_of(&p.headers),
-        Box::new(move |r| match r {
+        move |r: Result<flow::Body, String>| match r {
             Ok(body) => {
                 let mut response = head;
                 response.body = body;
@@ -1318,7 +1313,7 @@ async fn forward(shared: &Arc<Shared>, ctx: &Ctx, req: Request<Incoming>) -> Res
                 });
             }
             Err(e) => res_slot.fail(format!("response body: {e}")),
-        }),
+        },
     );
     let body = Recording::new(body, VecDeque::new(), tap).boxed_unsync();
     Response::from_parts(p, body)
@@ -1666,6 +1661,19 @@ mod tests {
         assert!(body.truncated);
         assert_eq!(body.size, 7);
         assert_eq!(body.sha256.unwrap(), hex(&Sha256::digest(b"abcdefg")));
+        // Under the cap, every chunk is kept, in order, and nothing is marked cut.
+        let mut tap = Tap::new(16, Some("gzip".into()), |_| {});
+        for chunk in [&b"abc"[..], b"", b"defg", b"h"] {
+            tap.feed(&Bytes::copy_from_slice(chunk));
+        }
+        let (body, _) = tap.body();
+        assert_eq!(&body.raw[..], b"abcdefgh");
+        assert!(!body.truncated);
+        assert_eq!((body.size, body.encoding.as_deref()), (8, Some("gzip")));
+        // Exactly at the cap is not cut either.
+        let mut tap = Tap::new(4, None, |_| {});
+        tap.feed(&Bytes::from_static(b"abcd"));
+        assert!(!tap.body().0.truncated);
     }
 
     #[test]
