@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, six targets.
 
-    python3 benches/proxy_bench.py [--seconds N] [--connections N] [--mitm-seconds N]
-                                   (run from the project root; defaults 10 s, 20 connections)
+    python3 benches/proxy_bench.py [--seconds N] [--connections N] [--mitm-seconds N] [--repeat N]
+                                   (run from the project root; defaults 10 s, 20 connections, 1 round)
 
 Builds idscope, the benchmark origin (examples/bench_origin.rs) and plain hudsucker
 (examples/hudsucker_passthrough.rs) in release mode once, installs
@@ -28,6 +28,11 @@ does a few hundred requests per second.
 With taskset and 2+ cores, the origin and oha run on core 0 and the proxy on core 1 (as in
 shared/docs/stack-notes.md). Proxy CPU per request is utime+stime from /proc/<pid>/stat before and
 after each run, divided by the requests oha completed.
+
+With --repeat N the whole sequence of targets runs N times in rounds (each target restarted per
+round), so that the machine's drift over minutes reaches every target alike; the table then shows
+each row's median over the rounds, and each ratio is computed within every round and reported as
+the median with its range (min–max).
 
 Prints one table (target, mode, req/s, p50 ms, p99 ms, proxy CPU µs/req, the part of it spent on
 the proxy's main thread: idscope's recorder (flow line, HAR entry, write) in the capture rows;
@@ -217,6 +222,62 @@ def start_mitmdump(tmp, core, record):
     return proc, port, ca, log
 
 
+def one_round(tmp, oha, urls, origin_ca, proxy_core, seconds, mitm_seconds, procs):
+    """Every target once, in the fixed order; returns the rows and the flows capture recorded."""
+    rows = measure_target("direct", oha, urls, seconds, cacert=origin_ca)
+
+    recorded = None
+    for name, passthrough in (("idscope capture", False), ("idscope passthrough", True)):
+        proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, passthrough)
+        procs.append(proc)
+        rows += measure_target(name, oha, urls, seconds, (port, proc.pid), ca)
+        stop(proc)
+        log.close()
+        if not passthrough:
+            m = re.search(r"recorded (\d+) flows", open(log.name).read())
+            recorded = int(m.group(1)) if m else None
+
+    proc, port, ca, log = start_hudsucker(tmp, proxy_core, origin_ca)
+    procs.append(proc)
+    rows += measure_target("hudsucker", oha, urls, seconds, (port, proc.pid), ca)
+    stop(proc)
+    log.close()
+
+    if shutil.which("mitmdump"):
+        for name, record in (("mitmdump", False), ("mitmdump -w", True)):
+            proc, port, ca, log = start_mitmdump(tmp, proxy_core, record)
+            procs.append(proc)
+            rows += measure_target(name, oha, urls, mitm_seconds, (port, proc.pid), ca,
+                                   warmup=50)
+            stop(proc)
+            log.close()
+    else:
+        print("note: mitmdump not installed (pip install mitmproxy): its rows are missing")
+    return rows, recorded
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def merged(rows):
+    """One row per (target, mode): the median of each figure over the rounds, errors summed."""
+    out = []
+    for key in dict.fromkeys((r["target"], r["mode"]) for r in rows):
+        group = [r for r in rows if (r["target"], r["mode"]) == key]
+        row = {"target": key[0], "mode": key[1],
+               "requests": sum(r["requests"] for r in group),
+               "errors": sum(r["errors"] for r in group)}
+        for f in ("rps", "p50", "p99", "cpu_us", "main_us"):
+            row[f] = median([r[f] for r in group])
+        out.append(row)
+    return out
+
+
 def ratio(rows, a, b, mode):
     ra = next((r for r in rows if r["target"] == a and r["mode"] == mode), None)
     rb = next((r for r in rows if r["target"] == b and r["mode"] == mode), None)
@@ -231,7 +292,11 @@ def main():
     ap.add_argument("--connections", type=int, default=20, help="oha connections (default 20)")
     ap.add_argument("--mitm-seconds", type=int, default=None,
                     help="seconds per mitmdump run (default: a third of --seconds, at least 2)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over all targets; medians and ranges are reported (default 1)")
     args = ap.parse_args()
+    if args.repeat < 1:
+        sys.exit("proxy_bench: --repeat must be at least 1")
     mitm_seconds = args.mitm_seconds or max(2, args.seconds // 3)
     os.chdir(ROOT)
     t_start = time.monotonic()
@@ -263,45 +328,31 @@ def main():
             urls = {"http": f"http://127.0.0.1:{hp}/bench", "https": f"https://127.0.0.1:{sp}/bench"}
 
             print(f"{cores} cores, {args.connections} connections, {args.seconds} s per run "
-                  f"({mitm_seconds} s for mitmdump), 1 KiB responses", flush=True)
-            rows += measure_target("direct", oha, urls, args.seconds, cacert=origin_ca)
-
+                  f"({mitm_seconds} s for mitmdump), 1 KiB responses, {args.repeat} round(s)",
+                  flush=True)
             recorded = None
-            for name, passthrough in (("idscope capture", False), ("idscope passthrough", True)):
-                proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, passthrough)
-                procs.append(proc)
-                rows += measure_target(name, oha, urls, args.seconds, (port, proc.pid), ca)
-                stop(proc)
-                log.close()
-                if not passthrough:
-                    m = re.search(r"recorded (\d+) flows", open(log.name).read())
-                    recorded = int(m.group(1)) if m else None
-
-            proc, port, ca, log = start_hudsucker(tmp, proxy_core, origin_ca)
-            procs.append(proc)
-            rows += measure_target("hudsucker", oha, urls, args.seconds, (port, proc.pid), ca)
-            stop(proc)
-            log.close()
-
-            if shutil.which("mitmdump"):
-                for name, record in (("mitmdump", False), ("mitmdump -w", True)):
-                    proc, port, ca, log = start_mitmdump(tmp, proxy_core, record)
-                    procs.append(proc)
-                    rows += measure_target(name, oha, urls, mitm_seconds, (port, proc.pid), ca,
-                                           warmup=50)
-                    stop(proc)
-                    log.close()
-            else:
-                print("note: mitmdump not installed (pip install mitmproxy): its rows are missing")
+            for rnd in range(args.repeat):
+                if args.repeat > 1:
+                    print(f"round {rnd + 1} of {args.repeat}", flush=True)
+                got, rec = one_round(tmp, oha, urls, origin_ca, proxy_core, args.seconds,
+                                     mitm_seconds, procs)
+                for r in got:
+                    r["round"] = rnd
+                rows += got
+                if rec is not None:
+                    recorded = (recorded or 0) + rec
         finally:
             for p in reversed(procs):
                 stop(p)
 
+    table = merged(rows)
+    rounds = args.repeat
     print(f"\n{cores} cores; pinned: {'origin+oha core 0, proxy core 1' if split else 'no'}; "
-          f"{args.connections} connections; 1 KiB responses\n")
+          f"{args.connections} connections; 1 KiB responses"
+          + (f"; median of {rounds} rounds" if rounds > 1 else "") + "\n")
     print(f"{'target':<20} {'mode':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'CPU µs/req':>11} {'main thread':>12} {'errors':>7}")
-    for r in rows:
+    for r in table:
         cpu = f"{r['cpu_us']:>11.1f}" if r["cpu_us"] is not None else f"{'–':>11}"
         main = f"{r['main_us']:>12.1f}" if r["main_us"] is not None else f"{'–':>12}"
         print(f"{r['target']:<20} {r['mode']:<17} {r['rps']:>9.0f} {r['p50']:>8.2f} "
@@ -311,19 +362,33 @@ def main():
         print(f"\nidscope capture recorded {recorded} flows (oha completed {cap_requests} "
               f"measured requests plus warm-up)")
 
-    print("\nratios of req/s (issue #5 goals; for the notes, not thresholds):")
+    def each_round(a, b, mode):
+        """The ratio a/b in every round that has both, each from that round's own runs."""
+        got = []
+        for rnd in range(rounds):
+            in_round = [r for r in rows if r["round"] == rnd]
+            x = ratio(in_round, a, b, mode)
+            if x is not None:
+                got.append(x)
+        return got
+
+    def show(a, b, mode, goal):
+        got = each_round(a, b, mode)
+        if not got:
+            return
+        spread = f"  ({min(got):.2f}–{max(got):.2f})" if len(got) > 1 else ""
+        print(f"  {a + ' / ' + b:<40} {mode:<17} {median(got):>8.2f}x{spread}   (goal {goal})")
+
+    print("\nratios of req/s (issue #5 goals; for the notes, not thresholds)"
+          + (": the median of the rounds' ratios, with their range" if rounds > 1 else "") + ":")
     for mode, _, _ in MODES:
         for a, b, goal in (("idscope capture", "idscope passthrough", "≥ 0.8"),
                            ("idscope capture", "hudsucker", "≥ 0.8"),
                            ("idscope passthrough", "hudsucker", "–"),
                            ("idscope capture", "mitmdump", "≥ 50"),
                            ("idscope capture", "mitmdump -w", "≥ 50")):
-            r = ratio(rows, a, b, mode)
-            if r is not None:
-                print(f"  {a + ' / ' + b:<40} {mode:<17} {r:>8.2f}x   (goal {goal})")
-    r = ratio(rows, "idscope capture", "direct", "HTTPS new conn")
-    if r is not None:
-        print(f"  {'idscope capture / direct':<40} {'HTTPS new conn':<17} {r:>8.2f}x   (goal ≥ 0.6)")
+            show(a, b, mode, goal)
+    show("idscope capture", "direct", "HTTPS new conn", "≥ 0.6")
     print(f"\ntotal wall time {time.monotonic() - t_start:.0f} s")
 
 
