@@ -19,8 +19,7 @@ use sha2::Digest as _;
 use std::time::SystemTime;
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
-use crate::util;
-use crate::util::Needle;
+use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
 
@@ -52,12 +51,6 @@ fn endpoint_of(path: &str) -> Endpoint {
     }
 }
 
-/// Byte search in the first 16 KiB (a cheap sniff for `priority`).
-fn sniff_contains(body: &[u8], needle: &Needle) -> bool {
-    let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    needle.is_in(head)
-}
-
 static KEYS: Needle = Needle::new(b"\"keys\"");
 static KTY: Needle = Needle::new(b"\"kty\"");
 static JWKS_URI: Needle = Needle::new(b"\"jwks_uri\"");
@@ -78,8 +71,8 @@ impl Decoder for Oidc {
             Endpoint::Discovery | Endpoint::Jwks if msg.is_request() => 0.9,
             Endpoint::Discovery | Endpoint::Jwks if starts_json_object(msg.body) => 0.9,
             _ if msg.is_request() || !starts_json_object(msg.body) => 0.0,
-            _ if sniff_contains(msg.body, &KEYS) && sniff_contains(msg.body, &KTY) => 0.6,
-            _ if sniff_contains(msg.body, &JWKS_URI) && sniff_contains(msg.body, &ISSUER) => 0.6,
+            _ if KEYS.is_in_head(msg.body) && KTY.is_in_head(msg.body) => 0.6,
+            _ if JWKS_URI.is_in_head(msg.body) && ISSUER.is_in_head(msg.body) => 0.6,
             _ => 0.0,
         }
     }

@@ -20,8 +20,7 @@
 
 use crate::generic::{JsonValue, XmlElement, json_tree_plain, parse_json_ordered, parse_xml};
 use crate::oidc::parse_certificate;
-use crate::util;
-use crate::util::Needle;
+use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
 
@@ -93,12 +92,6 @@ fn flavor_of_url(msg: &Message<'_>) -> Option<Flavor> {
     crate::util::ends_with_ci(trimmed, "/getcredentialtype").then_some(Flavor::CredentialType)
 }
 
-/// Byte search in the first 16 KiB (a cheap sniff for `priority`).
-fn sniff_contains(body: &[u8], needle: &crate::util::Needle) -> bool {
-    let head = body.get(..body.len().min(16 * 1024)).unwrap_or(body);
-    needle.is_in(head)
-}
-
 static ACCOUNT_TYPE: Needle = Needle::new(b"\"account_type\"");
 static NAMESPACE_TYPE: Needle = Needle::new(b"\"NameSpaceType\"");
 static IF_EXISTS_RESULT: Needle = Needle::new(b"\"IfExistsResult\"");
@@ -124,14 +117,14 @@ impl Decoder for Realm {
         }
         match first_byte(msg.body) {
             Some(b'{')
-                if sniff_contains(msg.body, &ACCOUNT_TYPE)
-                    || sniff_contains(msg.body, &NAMESPACE_TYPE)
-                    || (sniff_contains(msg.body, &IF_EXISTS_RESULT)
-                        && sniff_contains(msg.body, &CREDENTIALS)) =>
+                if ACCOUNT_TYPE.is_in_head(msg.body)
+                    || NAMESPACE_TYPE.is_in_head(msg.body)
+                    || (IF_EXISTS_RESULT.is_in_head(msg.body)
+                        && CREDENTIALS.is_in_head(msg.body)) =>
             {
                 0.6
             }
-            Some(b'<') if sniff_contains(msg.body, &REALM_INFO) => 0.6,
+            Some(b'<') if REALM_INFO.is_in_head(msg.body) => 0.6,
             _ => 0.0,
         }
     }

@@ -93,6 +93,12 @@ impl Needle {
         }
     }
 
+    /// True when the needle occurs in the first 16 KiB of `body`: the window of the JSON and XML
+    /// sniffs in `priority` (realm discovery, OIDC metadata).
+    pub fn is_in_head(&self, body: &[u8]) -> bool {
+        self.is_in(body.get(..body.len().min(16 * 1024)).unwrap_or(body))
+    }
+
     /// True when the needle occurs in `hay` (the same answer as [`contains`]).
     pub fn is_in(&self, hay: &[u8]) -> bool {
         !self.bytes.is_empty()
@@ -561,6 +567,8 @@ mod tests {
             let needle = Needle::new(Vec::leak(n.clone()));
             proptest::prop_assert_eq!(needle.is_in(&h), naive);
             proptest::prop_assert_eq!(needle.is_in(&h), naive, "asked again");
+            // Every haystack here is inside the 16 KiB head.
+            proptest::prop_assert_eq!(needle.is_in_head(&h), naive);
         }
 
         #[test]

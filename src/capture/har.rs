@@ -907,7 +907,7 @@ pub(super) struct StoredBody<'a> {
 /// side of [`BodyMeta`], borrowed from the body so that recording a flow builds no map for it.
 /// Its members, in the order a `serde_json::Map` writes them: `encoding`, `sha256`, `size`,
 /// `truncated`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct StoredFacts<'a> {
     /// Present when the stored bytes carry an encoding other than sniffing would find (`None`:
     /// none at all, written as `null`).

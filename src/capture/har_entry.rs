@@ -9,9 +9,10 @@
 //! `extra` fields are merged into that order, so [`flow_to_har_entry`] is simply this output read
 //! back, and a file written before this change reads and compares the same.
 //!
-//! Strings go through `serde_json`'s own escaping (`to_writer` on a `&str`), numbers through its
-//! formatting, so the JSON is exactly what `serde_json` writes. The rare, small parts (cookies
-//! with attributes, a flow without a response, `_idscope` body facts) still build small values.
+//! Strings are escaped exactly as `serde_json` escapes them (tested byte for byte; text with a
+//! control character goes through `serde_json` itself), numbers go through its formatting, so
+//! the JSON is exactly what `serde_json` writes. The rare, small parts (cookies with attributes,
+//! a flow without a response) still build small values.
 
 use std::io::Write as _;
 
