@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, six targets.
+"""The proxy benchmark of issue #5: one run, on loopback, 1 KiB responses, eight targets.
 
     python3 benches/proxy_bench.py [--seconds N] [--connections N] [--mitm-seconds N] [--repeat N]
                                    (run from the project root; defaults 10 s, 20 connections, 1 round)
 
-Builds idscope, the benchmark origin (examples/bench_origin.rs) and plain hudsucker
-(examples/hudsucker_passthrough.rs) in release mode once, installs
+Builds idscope, the benchmark origin (examples/bench_origin.rs), plain hudsucker
+(examples/hudsucker_passthrough.rs) and the capture floor (examples/capture_floor.rs) in release
+mode once, installs
 `oha` with `cargo install oha --locked` if it is missing, starts the origin, then measures with
 oha, in this order and on this machine:
   * direct              oha straight to the origin (no proxy)
@@ -13,6 +14,12 @@ oha, in this order and on this machine:
                         decoded (the decoded one-line summary `idscope proxy` prints per flow) and
                         appended to the crash-safe HAR. (`idscope record` records but does not
                         decode, so `proxy -w` is the capture-on path.)
+  * idscope record      `idscope record -w FILE`: every flow captured and appended to the HAR, not
+                        decoded (what the decoding costs is capture minus record)
+  * capture floor       examples/capture_floor.rs: idscope's proxy and headless loop with capture
+                        on but no recording and no printing: every flow is captured on the
+                        connection threads and paired on the consumer thread, then dropped. No
+                        decoder and no recording format can take capture above this floor
   * idscope passthrough `idscope proxy --passthrough`: TLS interception, no events, no body taps
   * hudsucker           plain hudsucker 0.25 with its no-op handlers (the other bare passthrough
                         issue #5 names), with idscope's CA and the origin's CA trusted upstream
@@ -46,6 +53,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDSCOPE = os.path.join(ROOT, "target", "release", "idscope")
 HUDSUCKER = os.path.join(ROOT, "target", "release", "examples", "hudsucker_passthrough")
 ORIGIN = os.path.join(ROOT, "target", "release", "examples", "bench_origin")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "capture_floor")
+# The idscope targets, by the kind start_idscope takes.
+TARGETS = {"capture": "idscope capture", "record": "idscope record",
+           "floor": "capture floor", "passthrough": "idscope passthrough"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = [
     # (label, scheme, extra oha arguments)
@@ -173,22 +184,24 @@ def measure_target(target, oha, urls, seconds, proxy=None, cacert=None, warmup=2
     return rows
 
 
-def start_idscope(tmp, core, origin_ca, passthrough):
+def start_idscope(tmp, core, origin_ca, kind):
+    """One of the idscope targets: capture, record, floor or passthrough (see the docstring)."""
     port = free_port()
     ca_dir = os.path.join(tmp, "idscope-ca")
-    argv = [IDSCOPE, "proxy", "--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir,
-            "--upstream-ca", origin_ca]
-    name = "passthrough" if passthrough else "capture"
-    if passthrough:
-        argv.append("--passthrough")
-    else:
+    common = ["--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir, "--upstream-ca", origin_ca]
+    har = os.path.join(tmp, f"{kind}.har")
+    argv = {
         # --no-tui: the line printer (also what happens anyway with stdout to /dev/null).
-        argv += ["-w", os.path.join(tmp, "capture.har"), "--force", "--no-tui"]
-    log = open(os.path.join(tmp, f"idscope-{name}.log"), "w")
+        "capture": [IDSCOPE, "proxy"] + common + ["-w", har, "--force", "--no-tui"],
+        "record": [IDSCOPE, "record"] + common + ["-w", har, "--force"],
+        "floor": [FLOOR] + common,
+        "passthrough": [IDSCOPE, "proxy"] + common + ["--passthrough"],
+    }[kind]
+    log = open(os.path.join(tmp, f"idscope-{kind}.log"), "w")
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
-    wait_until(f"idscope {name}", lambda: port_open(port) or proc.poll() is not None)
+    wait_until(f"idscope {kind}", lambda: port_open(port) or proc.poll() is not None)
     if proc.poll() is not None:
-        sys.exit(f"proxy_bench: idscope {name} exited; see {log.name}")
+        sys.exit(f"proxy_bench: idscope {kind} exited; see {log.name}")
     return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
 
 
@@ -227,13 +240,13 @@ def one_round(tmp, oha, urls, origin_ca, proxy_core, seconds, mitm_seconds, proc
     rows = measure_target("direct", oha, urls, seconds, cacert=origin_ca)
 
     recorded = None
-    for name, passthrough in (("idscope capture", False), ("idscope passthrough", True)):
-        proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, passthrough)
+    for kind in ("capture", "record", "floor", "passthrough"):
+        proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, kind)
         procs.append(proc)
-        rows += measure_target(name, oha, urls, seconds, (port, proc.pid), ca)
+        rows += measure_target(TARGETS[kind], oha, urls, seconds, (port, proc.pid), ca)
         stop(proc)
         log.close()
-        if not passthrough:
+        if kind == "capture":
             m = re.search(r"recorded (\d+) flows", open(log.name).read())
             recorded = int(m.group(1)) if m else None
 
@@ -302,7 +315,8 @@ def main():
     t_start = time.monotonic()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "idscope",
-                    "--example", "bench_origin", "--example", "hudsucker_passthrough"],
+                    "--example", "bench_origin", "--example", "hudsucker_passthrough",
+                    "--example", "capture_floor"],
                    check=True, timeout=3600)
     oha_path = find_oha()
     cores = len(os.sched_getaffinity(0))
@@ -384,6 +398,8 @@ def main():
     for mode, _, _ in MODES:
         for a, b, goal in (("idscope capture", "idscope passthrough", "≥ 0.8"),
                            ("idscope capture", "hudsucker", "≥ 0.8"),
+                           ("idscope record", "idscope passthrough", "–"),
+                           ("capture floor", "idscope passthrough", "–"),
                            ("idscope passthrough", "hudsucker", "–"),
                            ("idscope capture", "mitmdump", "≥ 50"),
                            ("idscope capture", "mitmdump -w", "≥ 50")):
