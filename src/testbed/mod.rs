@@ -122,3 +122,61 @@ pub fn xml_escape(s: &str) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The module paths under `crate::` that code in `dir` names, outside comments.
+    fn crate_imports(dir: &str) -> Vec<(String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+        let mut found = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "no files under {}", root.display());
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for line in text.lines() {
+                let code = line.split("//").next().unwrap_or("");
+                for (i, _) in code.match_indices("crate::") {
+                    // A string literal naming the prefix (this test's own) is not an import.
+                    if code[..i].ends_with('"') {
+                        continue;
+                    }
+                    let rest = &code[i + "crate::".len()..];
+                    let module: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    found.push((file.display().to_string(), module));
+                }
+            }
+        }
+        found
+    }
+
+    /// The reference server depends on nothing of this crate but the testbed, the testbed on
+    /// nothing of it, and the scenario client reaches the server only over the network.
+    #[test]
+    fn the_fixture_the_scenario_client_and_the_testbed_keep_their_boundaries() {
+        for (dir, allowed) in [
+            ("fixture", &["fixture", "testbed"][..]),
+            ("scenario", &["scenario", "testbed"][..]),
+            ("testbed", &["testbed"][..]),
+        ] {
+            let imports = crate_imports(dir);
+            let bad: Vec<_> = imports
+                .iter()
+                .filter(|(_, m)| !allowed.contains(&m.as_str()))
+                .collect();
+            assert!(bad.is_empty(), "{dir} may only import {allowed:?}: {bad:?}");
+        }
+        assert!(
+            crate_imports("fixture").iter().any(|(_, m)| m == "testbed"),
+            "the scan finds the fixture's imports"
+        );
+    }
+}
