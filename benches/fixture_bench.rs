@@ -29,7 +29,8 @@ use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use idscope::fixture::{self, CONFIDENTIAL_CLIENT, FixtureConfig, LOGIN_HOST, SYNC_HOST, cache};
+use idscope::fixture::{self, FixtureConfig, cache};
+use idscope::testbed::{CONFIDENTIAL_CLIENT, LOGIN_HOST, SYNC_HOST};
 use tokio::net::TcpListener;
 
 fn arg(name: &str) -> Option<String> {

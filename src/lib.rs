@@ -4,8 +4,9 @@
 //! files ([`capture`]), cross-flow analysis ([`analysis`]), filter expressions ([`filter`]), the
 //! session flow store ([`session`]), the intercepting proxy ([`proxy`]), replay of single flows
 //! and whole sequences ([`replay`]), flow and token diffs ([`diff`]), the terminal UI ([`tui`]),
-//! the reference server ([`fixture`]), the scripted scenario client ([`scenario`]) and the
-//! command implementations ([`commands`]). Protocol decoding lives in the pure
+//! the reference server ([`fixture`]), the scripted scenario client ([`scenario`]), the names,
+//! accounts and PRT crypto those two share ([`testbed`]) and the command implementations
+//! ([`commands`]). Protocol decoding lives in the pure
 //! `idscope-decoders` crate.
 //!
 //! The memory allocator is mimalloc, set here rather than in `main.rs` so that the benchmarks,
@@ -30,4 +31,5 @@ pub mod proxy;
 pub mod replay;
 pub mod scenario;
 pub mod session;
+pub mod testbed;
 pub mod tui;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::ScenarioRunArgs;
-use crate::fixture::{self, FixtureConfig, HOSTS};
+use crate::fixture::{self, FixtureConfig};
 use crate::scenario::{self, Scenario, ScenarioConfig, Target};
+use crate::testbed::HOSTS;
 
 /// Runs `idscope scenario run`.
 pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {

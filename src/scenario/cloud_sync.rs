@@ -3,13 +3,12 @@
 //! (`Replace active "False"`, Entra's capitalised op and string boolean) → POST Group → PATCH
 //! members (`Add`) → `.deltaToken` → a change → `.delta` (the change) → `.delta` (nothing).
 //!
-//! Not responsible for: HTTP plumbing (mod.rs), the server side (`crate::fixture::scim`).
+//! Not responsible for: HTTP plumbing (mod.rs), the server side (the fixture's `scim`).
 
 use serde_json::{Value, json};
 
 use super::{Answer, Client, StepError, Steps};
-use crate::fixture::scim::SCIM_AUDIENCE;
-use crate::fixture::{CONFIDENTIAL_CLIENT, LOGIN_HOST, SCIM_HOST, TENANT_ID};
+use crate::testbed::{CONFIDENTIAL_CLIENT, LOGIN_HOST, SCIM_AUDIENCE, SCIM_HOST, TENANT_ID};
 
 const SCIM_CT: &str = "application/scim+json";
 /// The user the scenario provisions.

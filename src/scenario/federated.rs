@@ -3,15 +3,17 @@
 //! `wresult` (wctx must round-trip) → `login.srf` → portal. Active: HRD v1 → MEX → WS-Trust 1.3
 //! usernamemixed → the assertion cut out byte-exactly → saml1_1-bearer grant.
 //!
-//! Not responsible for: HTTP plumbing (mod.rs), the server side (`crate::fixture::adfs`,
-//! `crate::fixture::login`).
+//! Not responsible for: HTTP plumbing (mod.rs), the server side (the fixture's `adfs` and
+//! `login` modules).
 
 use base64::Engine as _;
 use idscope_decoders::saml::find_form;
 use serde_json::Value;
 
 use super::{Client, StepError, Steps};
-use crate::fixture::{LOGIN_HOST, ONPREM_USERS, TENANT_DOMAIN};
+use crate::testbed::{
+    AAD_GRAPH, LOGIN_HOST, ONPREM_USERS, SAML11_BEARER, TENANT_DOMAIN, xml_escape,
+};
 
 const WCTX: &str = "LoginOptions=3&estsredirect=2&estsrequest=fixture-scenario";
 
@@ -190,13 +192,10 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         .post_form(
             &format!("https://{LOGIN_HOST}/{TENANT_DOMAIN}/oauth2/token"),
             &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:saml1_1-bearer",
-                ),
+                ("grant_type", SAML11_BEARER),
                 ("assertion", &b64),
                 ("client_id", "1b730954-1685-4b74-9bfd-dac224a7b894"),
-                ("resource", "https://graph.windows.net"),
+                ("resource", AAD_GRAPH),
                 ("scope", "openid"),
             ],
         )
@@ -237,7 +236,7 @@ fn host_of(url: &str) -> &str {
 
 /// A WS-Trust 1.3 RST with a UsernameToken (protocols.md §4.4).
 pub fn rst13(endpoint: &str, user: &str, password: &str) -> String {
-    let esc = crate::fixture::login::xml_escape;
+    let esc = xml_escape;
     format!(
         "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsa=\"http://www.w3.org/2005/08/addressing\" xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\"><s:Header><wsa:Action s:mustUnderstand=\"1\">http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue</wsa:Action><wsa:MessageID>urn:uuid:5b1f0a7e-2c3d-4e5f-8a9b-0c1d2e3f4a99</wsa:MessageID><wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo><wsa:To s:mustUnderstand=\"1\">{}</wsa:To><wsse:Security s:mustUnderstand=\"1\" xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsu:Timestamp wsu:Id=\"_0\"><wsu:Created>2024-01-01T00:00:00Z</wsu:Created><wsu:Expires>2024-01-01T00:10:00Z</wsu:Expires></wsu:Timestamp><wsse:UsernameToken wsu:Id=\"uuid-1\"><wsse:Username>{}</wsse:Username><wsse:Password>{}</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512\"><wsp:AppliesTo xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2004/09/policy\"><wsa:EndpointReference><wsa:Address>urn:federation:MicrosoftOnline</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</wst:KeyType><wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType></wst:RequestSecurityToken></s:Body></s:Envelope>",
         esc(endpoint),

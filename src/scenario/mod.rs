@@ -7,7 +7,9 @@
 //! the fixture in direct mode, never through DNS; only the given CAs trusted; no automatic
 //! redirects, so each hop is a visible step). The steps live in [`sync`], [`federated`],
 //! [`cloud_sync`] and [`prt_sso`].
-//! Not responsible for: serving anything (`crate::fixture`), decoding (the decoders crate).
+//! Not responsible for: serving anything (`crate::fixture`), decoding (the decoders crate). The
+//! hosts, accounts and crypto it shares with the fixture come from [`crate::testbed`]; it never
+//! imports the fixture.
 
 pub mod cloud_sync;
 pub mod federated;

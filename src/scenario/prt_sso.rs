@@ -6,9 +6,9 @@
 //! as a header) → code → `authorization_code` token → `srv_challenge` → session-key-signed
 //! jwt-bearer request → decrypts the JWE response.
 //!
-//! Not responsible for: HTTP plumbing (mod.rs), the server side (`crate::fixture::prt`,
-//! `crate::fixture::drs`). The crypto primitives are `crate::fixture::prt::crypto`; the tests
-//! check them against the decoder fixtures' independent Python generator.
+//! Not responsible for: HTTP plumbing (mod.rs), the server side (the fixture's `prt` and `drs`
+//! modules). The crypto primitives are [`crate::testbed::crypto`], the same ones the server uses;
+//! the fixture's tests check them against the decoder fixtures' independent Python generator.
 
 use anyhow::{Context as _, anyhow};
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
@@ -19,8 +19,11 @@ use rsa::traits::PublicKeyParts as _;
 use serde_json::{Value, json};
 
 use super::{Answer, Client, StepError, Steps, jwt_payload};
-use crate::fixture::prt::crypto;
-use crate::fixture::{CLOUD_USERS, DRS_HOST, LOGIN_HOST, TENANT_ID};
+use crate::testbed::crypto;
+use crate::testbed::{
+    AAD_GRAPH, CLOUD_USERS, DRS_HOST, FEDERATED_DOMAIN, JWT_BEARER, LOGIN_HOST, PRT_CREDENTIAL,
+    TENANT_ID,
+};
 
 /// The Windows sign-in client id PRT requests use.
 pub const WINDOWS_SIGN_IN: &str = "38aa3b87-a06d-4817-b275-7a316988d93b";
@@ -28,7 +31,6 @@ pub const WINDOWS_SIGN_IN: &str = "38aa3b87-a06d-4817-b275-7a316988d93b";
 pub const BROKER: &str = "29d9ed98-a469-4536-ade2-f981bc1d605e";
 /// The client the authorize request is for (Azure AD PowerShell).
 pub const AAD_PS: &str = "1b730954-1685-4b74-9bfd-dac224a7b894";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
 
 /// The device's keys (generated per run; never written anywhere).
@@ -48,7 +50,7 @@ impl std::fmt::Debug for DeviceKeys {
 impl DeviceKeys {
     /// Generates the device key and the transport key (RSA 2048).
     pub fn generate() -> anyhow::Result<Self> {
-        let mut rng = crate::fixture::keys::stream(None, "scenario-device");
+        let mut rng = crate::testbed::stream(None, "scenario-device");
         let device = rsa::RsaPrivateKey::new(&mut rng, 2048).context("device key")?;
         let transport = rsa::RsaPrivateKey::new(&mut rng, 2048).context("transport key")?;
         Ok(DeviceKeys {
@@ -174,7 +176,7 @@ pub fn authorize_url(sso_nonce: Option<&str>) -> String {
     s.append_pair("client_id", AAD_PS)
         .append_pair("response_type", "code")
         .append_pair("redirect_uri", OOB)
-        .append_pair("resource", "https://graph.windows.net");
+        .append_pair("resource", AAD_GRAPH);
     if let Some(n) = sso_nonce {
         s.append_pair("sso_nonce", n);
     }
@@ -222,7 +224,7 @@ pub async fn acquire(client: &Client, steps: &mut Steps<'_>) -> Result<PrtState,
         "JoinType": 6,
         "ServerAdJoinData": {
             "TransportKey": STANDARD.encode(keys.transport_blob()),
-            "TargetDomain": "contoso.test", "DeviceType": "Windows", "OSVersion": "10.0.19045.3693",
+            "TargetDomain": FEDERATED_DOMAIN, "DeviceType": "Windows", "OSVersion": "10.0.19045.3693",
             "DeviceDisplayName": "DESKTOP-SCENARIO", "SourceDomainController": "DC01.contoso.test",
             "TargetDomainId": TENANT_ID,
             "ClientIdentity": {"Type": "sha256signed", "Sid": "S-1-5-21-1-2-3-1105.2024-01-01 00:00:00Z",
@@ -337,9 +339,9 @@ async fn authorize_with(
 ) -> Result<Answer, String> {
     let rb = client.http().get(url);
     let rb = if as_header {
-        rb.header("x-ms-RefreshTokenCredential", cookie)
+        rb.header(PRT_CREDENTIAL, cookie)
     } else {
-        rb.header("cookie", format!("x-ms-RefreshTokenCredential={cookie}"))
+        rb.header("cookie", format!("{PRT_CREDENTIAL}={cookie}"))
     };
     client.send(rb).await
 }
@@ -413,7 +415,7 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         .await
         .map_err(|e| steps.fail("srv-challenge-2", e))?;
     steps.ok("srv-challenge-2", "Nonce");
-    let now = crate::fixture::state::unix(std::time::SystemTime::now());
+    let now = crate::testbed::unix(std::time::SystemTime::now());
     let request = session_jwt(
         &st.session_key,
         &json!({"client_id": BROKER, "grant_type": "refresh_token", "refresh_token": st.prt,

@@ -6,7 +6,7 @@
 //! device with a userCertificate), FinalizeExport, ProvisionCredentials and a delta ReadBack with
 //! the watermark of the first one. Every msbin1 answer is decoded with idscope's decoder.
 //!
-//! Not responsible for: HTTP plumbing (mod.rs), the server side (`crate::fixture::sync_api`).
+//! Not responsible for: HTTP plumbing (mod.rs), the server side (the fixture's `sync_api`).
 
 use idscope_decoders::Limits;
 use idscope_decoders::soap::nbfx;
@@ -14,7 +14,7 @@ use idscope_decoders::xml::tree::Document;
 use serde_json::Value;
 
 use super::{Client, StepError, Steps};
-use crate::fixture::{CLOUD_USERS, LOGIN_HOST, SYNC_HOST, TENANT_DOMAIN};
+use crate::testbed::{AAD_GRAPH, CLOUD_USERS, LOGIN_HOST, SYNC_HOST, TENANT_DOMAIN};
 
 /// The user the cycle provisions (its SourceAnchor is the ImmutableID the ADFS asserts).
 pub const ALICE_ANCHOR: &str = "lHh/rEL830q6/mStDnD4uw==";
@@ -52,7 +52,7 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         .post_form(
             &format!("https://{LOGIN_HOST}/{TENANT_DOMAIN}/oauth2/token"),
             &[
-                ("resource", "https://graph.windows.net"),
+                ("resource", AAD_GRAPH),
                 ("client_id", "1b730954-1685-4b74-9bfd-dac224a7b894"),
                 ("grant_type", "password"),
                 ("username", upn),

@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use idscope::fixture::{
-    self, DRS_HOST, FixtureConfig, HOSTS, Knobs, LOGIN_HOST, SCIM_HOST, SYNC_HOST,
-};
+use idscope::fixture::{self, FixtureConfig, Knobs};
 use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
+use idscope::testbed::{DRS_HOST, HOSTS, LOGIN_HOST, SCIM_HOST, SYNC_HOST};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,182 @@
+//! The lab both ends of a scripted run agree on: the reference server ([`crate::fixture`]) and
+//! the scenario client ([`crate::scenario`]) import what they must share from here, so that the
+//! client never reaches into the server's internals and a name or a key derivation is written
+//! once.
+//!
+//! * the virtual hosts, the tenant and its domains, the ADFS issuer;
+//! * the test accounts (managed and on-premises) and the confidential client;
+//! * the audiences and grant and credential names both sides put on the wire;
+//! * the PRT crypto ([`crypto`]: KDF, HS256, session-key JWE, RSA-OAEP, BCRYPT blobs);
+//! * seeded byte streams for keys ([`stream`]) and small text and time helpers.
+//!
+//! Values marked [fixture-defined] are this lab's own test data rather than what a real tenant
+//! uses. This module must not import `fixture`, `scenario`, `proxy`, `tui` or `commands`: it sits
+//! below all of them.
+
+pub mod crypto;
+mod seed;
+
+pub use seed::stream;
+
+use std::time::SystemTime;
+
+/// The Entra ID emulation host.
+pub const LOGIN_HOST: &str = "login.microsoftonline.com";
+/// The provisioning (AAD Connect sync) API host.
+pub const SYNC_HOST: &str = "adminwebservice.microsoftonline.com";
+/// The host the redirect fault sends sync clients to.
+pub const SYNC_HOST_2: &str = "adminwebservice-s2.fixture.test";
+/// The ADFS host of the federated domain.
+pub const ADFS_HOST: &str = "sts.contoso.test";
+/// The SCIM 2.0 provisioning host. [fixture-defined host name]
+pub const SCIM_HOST: &str = "scim.fixture.test";
+/// The device registration service (DRS) host.
+pub const DRS_HOST: &str = "enterpriseregistration.windows.net";
+/// Every virtual host, in the order `FixtureHandle::hosts` lists them.
+pub const HOSTS: &[&str] = &[
+    LOGIN_HOST,
+    SYNC_HOST,
+    SYNC_HOST_2,
+    ADFS_HOST,
+    SCIM_HOST,
+    DRS_HOST,
+];
+
+/// The tenant id. [fixture-defined]
+pub const TENANT_ID: &str = "6f1c0b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f";
+/// The tenant's initial (managed) domain. [fixture-defined]
+pub const TENANT_DOMAIN: &str = "fixture.onmicrosoft.com";
+/// The federated domain, served by the fixture ADFS. [fixture-defined]
+pub const FEDERATED_DOMAIN: &str = "contoso.test";
+/// The ADFS issuer URI (the domain's `IssuerUri`).
+pub const ADFS_ISSUER: &str = "http://sts.contoso.test/adfs/services/trust/";
+
+/// Managed accounts: UPN, password, display name. [fixture-defined test data]
+pub const CLOUD_USERS: &[(&str, &str, &str)] = &[
+    (
+        "sync_fixture_1@fixture.onmicrosoft.com",
+        "Sync-Passw0rd!",
+        "On-Premises Directory Synchronization Service Account",
+    ),
+    (
+        "admin@fixture.onmicrosoft.com",
+        "Admin-Passw0rd!",
+        "Fixture Admin",
+    ),
+];
+/// On-premises accounts the fixture ADFS authenticates: UPN, password, SourceAnchor
+/// (= ImmutableID, base64 objectGUID). [fixture-defined test data]
+pub const ONPREM_USERS: &[(&str, &str, &str)] = &[
+    (
+        "alice@contoso.test",
+        "Alice-Passw0rd!",
+        "lHh/rEL830q6/mStDnD4uw==",
+    ),
+    (
+        "bob@contoso.test",
+        "Bob-Passw0rd!",
+        "DB0uP6i5dkeFVEMyIRAP7Q==",
+    ),
+];
+/// The confidential client the token endpoint knows for `client_credentials`.
+/// [fixture-defined test data]
+pub const CONFIDENTIAL_CLIENT: (&str, &str) = (
+    "9d2f7a4c-3b1e-4f5a-8c6d-7e8f9a0b1c2d",
+    "fixture-client-secret",
+);
+
+/// AAD Graph, the resource of the sync account's token and the default resource of v1 grants.
+pub const AAD_GRAPH: &str = "https://graph.windows.net";
+/// The audience (and WS-Federation realm) of the SAML tokens ADFS issues for Entra ID.
+pub const SAML_AUDIENCE: &str = "urn:federation:MicrosoftOnline";
+/// The audience a bearer token for the SCIM host must carry. [fixture-defined]
+pub const SCIM_AUDIENCE: &str = "https://scim.fixture.test";
+
+/// The jwt-bearer grant type (PRT requests).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The SAML 1.1 bearer-assertion grant type.
+pub const SAML11_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml1_1-bearer";
+/// The PRT credential header and cookie name.
+pub const PRT_CREDENTIAL: &str = "x-ms-RefreshTokenCredential";
+
+/// Seconds since the Unix epoch (negative before it).
+pub fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Escapes text for XML/HTML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The module paths under `crate::` that code in `dir` names, outside comments.
+    fn crate_imports(dir: &str) -> Vec<(String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+        let mut found = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "no files under {}", root.display());
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for line in text.lines() {
+                let code = line.split("//").next().unwrap_or("");
+                for (i, _) in code.match_indices("crate::") {
+                    // A string literal naming the prefix (this test's own) is not an import.
+                    if code[..i].ends_with('"') {
+                        continue;
+                    }
+                    let rest = &code[i + "crate::".len()..];
+                    let module: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    found.push((file.display().to_string(), module));
+                }
+            }
+        }
+        found
+    }
+
+    /// The reference server depends on nothing of this crate but the testbed, the testbed on
+    /// nothing of it, and the scenario client reaches the server only over the network.
+    #[test]
+    fn the_fixture_the_scenario_client_and_the_testbed_keep_their_boundaries() {
+        for (dir, allowed) in [
+            ("fixture", &["fixture", "testbed"][..]),
+            ("scenario", &["scenario", "testbed"][..]),
+            ("testbed", &["testbed"][..]),
+        ] {
+            let imports = crate_imports(dir);
+            let bad: Vec<_> = imports
+                .iter()
+                .filter(|(_, m)| !allowed.contains(&m.as_str()))
+                .collect();
+            assert!(bad.is_empty(), "{dir} may only import {allowed:?}: {bad:?}");
+        }
+        assert!(
+            crate_imports("fixture").iter().any(|(_, m)| m == "testbed"),
+            "the scan finds the fixture's imports"
+        );
+    }
+}
