@@ -22,12 +22,11 @@
 //! trusts. Every PRT, session key, TGT and authorization code is a [`Kind::Secret`].
 
 use serde_json::{Map, Value};
-use sha2::Digest as _;
 
 use crate::jwt::{self, Form, Token};
-use crate::util;
 use crate::view::{Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{util, x509};
 
 /// The `prt` decoder: PRT, PRT SSO and device-registration messages.
 #[derive(Debug, Clone, Copy)]
@@ -254,17 +253,6 @@ impl Decoder for Prt {
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
 
-fn short(id: &str) -> String {
-    match id.get(..8) {
-        Some(head) if id.len() > 9 => format!("{head}…"),
-        _ => id.to_string(),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn step_node(step: &str, text: &str) -> Node {
     Node::field("flow step", step).with_note(text)
 }
@@ -326,122 +314,82 @@ fn kdf_node(ver: Option<&Value>) -> (Node, u8) {
     )
 }
 
-/// Facts about an X.509 certificate (device certificate), for the device sections.
-struct CertInfo {
-    subject: String,
-    cn: Option<String>,
-    issuer: String,
-    sha1: String,
-    sha256: String,
-    not_before: i64,
-    not_after: i64,
-    key: String,
+/// How the device key is written: `RSA 2048 bits`.
+const DEVICE_KEY_FORM: x509::KeyForm = x509::KeyForm::Size {
+    unit: " bits",
+    other: "other key type",
+    unparsed: "unparsed key",
+};
+
+/// How a device certificate is shown: its CN as the device id, the thumbprints as `dsregcmd`
+/// and DRS show them, validity and key.
+const DEVICE_CERT: x509::Style = x509::Style {
+    head: x509::Head::Section,
+    rows: &[
+        x509::Row::CommonName {
+            label: "device id",
+            missing: "(no CN)",
+            guid_note: "the certificate's CN: the Entra ID device id (dsregcmd: DeviceId)",
+            other_note: "the CN is not a GUID: not an Entra ID device certificate",
+        },
+        x509::Row::Issuer(x509::IssuerNote::Text(
+            "Entra ID issues device certificates from MS-Organization-Access; any other issuer \
+             means a test CA or a forged certificate",
+        )),
+        x509::Row::Sha1 {
+            label: "thumbprint",
+            case: x509::Case::Upper,
+            note: x509::HashNote::Text(
+                "SHA-1 of the DER, upper-case hex: what dsregcmd /status shows as Thumbprint",
+            ),
+        },
+        x509::Row::Sha256 {
+            label: "sha256",
+            case: x509::Case::Lower,
+            note: x509::HashNote::Text("SHA-256 of the DER"),
+        },
+        x509::Row::Date {
+            label: "not_before",
+            end: false,
+            relative: true,
+        },
+        x509::Row::Date {
+            label: "not_after",
+            end: true,
+            relative: true,
+        },
+        x509::Row::Key {
+            label: "public key",
+            form: DEVICE_KEY_FORM,
+            note: Some("the device key (TPM-bound on real devices)"),
+        },
+    ],
+};
+
+fn device_cert_node(label: &str, cert: &x509::Certificate, cx: &Context<'_>, what: &str) -> Node {
+    cert.node(label, &DEVICE_CERT, cx.now).with_note(what)
 }
 
-fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .map(str::to_string);
-    Ok(CertInfo {
-        subject: cert.subject().to_string(),
-        cn,
-        issuer: cert.issuer().to_string(),
-        sha1: hex(&sha1_digest(der)).to_ascii_uppercase(),
-        sha256: hex(&sha2::Sha256::digest(der)),
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
-        key: key_text(cert.public_key()),
-    })
-}
-
-fn key_text(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> String {
-    match spki.parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(r)) => format!("RSA {} bits", r.key_size()),
-        Ok(x509_parser::public_key::PublicKey::EC(e)) => format!("EC {} bits", e.key_size()),
-        Ok(_) => "other key type".to_string(),
-        Err(_) => "unparsed key".to_string(),
-    }
-}
-
-/// SHA-1 of the DER: the thumbprint `dsregcmd /status` and DRS show. Computed with aws-lc-rs
-/// (already a dependency) rather than adding a SHA-1 crate.
-fn sha1_digest(der: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
-        .as_ref()
-        .to_vec()
-}
-
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        })
-}
-
-fn device_cert_node(label: &str, info: &CertInfo, cx: &Context<'_>, what: &str) -> Node {
-    let mut n = Node::section(label);
-    n.value = Some(info.subject.clone());
-    n.note = Some(what.to_string());
-    let mut id = Node::field(
-        "device id",
-        info.cn.clone().unwrap_or_else(|| "(no CN)".to_string()),
-    );
-    id.note = Some(if info.cn.as_deref().is_some_and(is_guid) {
-        "the certificate's CN: the Entra ID device id (dsregcmd: DeviceId)".to_string()
-    } else {
-        "the CN is not a GUID: not an Entra ID device certificate".to_string()
-    });
-    n.push(id);
-    n.push(Node::field("issuer", &info.issuer).with_note(
-        "Entra ID issues device certificates from MS-Organization-Access; any other issuer means \
-         a test CA or a forged certificate",
-    ));
-    n.push(
-        Node::field("thumbprint", &info.sha1).with_note(
-            "SHA-1 of the DER, upper-case hex: what dsregcmd /status shows as Thumbprint",
-        ),
-    );
-    n.push(Node::field("sha256", &info.sha256).with_note("SHA-256 of the DER"));
-    n.push(Node::leaf(
-        "not_before",
-        util::format_epoch_relative(info.not_before, cx.now),
-        Kind::Timestamp,
-    ));
-    n.push(Node::leaf(
-        "not_after",
-        util::format_epoch_relative(info.not_after, cx.now),
-        Kind::Timestamp,
-    ));
-    n.push(
-        Node::field("public key", &info.key)
-            .with_note("the device key (TPM-bound on real devices)"),
-    );
-    n
-}
-
-fn cert_findings(info: &CertInfo, at: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) {
-    let now = util::epoch_secs(cx.now);
-    if info.not_after < now {
+fn cert_findings(
+    cert: &x509::Certificate,
+    at: &str,
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let v = cert.validity(cx.now);
+    if v.expired {
         findings.push(
             Finding::error(format!(
                 "the device certificate expired {}",
-                util::format_epoch_relative(info.not_after, cx.now)
+                util::format_epoch_relative(cert.not_after, cx.now)
             ))
             .at(at.to_string()),
         );
-    } else if info.not_before > now {
+    } else if v.not_yet_valid {
         findings.push(
             Finding::error(format!(
                 "the device certificate is not valid before {}",
-                util::format_epoch_relative(info.not_before, cx.now)
+                util::format_epoch_relative(cert.not_before, cx.now)
             ))
             .at(at.to_string()),
         );
@@ -457,8 +405,8 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 /// The well-known name of a client id, or the id shortened.
 fn client_text(id: &str) -> String {
     match jwt::well_known_app(id) {
-        Some(n) => format!("{} ({n})", short(id)),
-        None => short(id),
+        Some(n) => format!("{} ({n})", util::short_id(id)),
+        None => util::short_id(id),
     }
 }
 
@@ -645,7 +593,7 @@ fn acquisition_request(token: &Token, form: &[(String, String)], cx: &Context<'_
         _ => None,
     };
     match first.and_then(|b| util::b64_decode_any(b, jwt::MAX_TOKEN_LEN)) {
-        Some(der) => match cert_info(&der) {
+        Some(der) => match x509::Certificate::parse(&der) {
             Ok(info) => {
                 device_id = info.cn.clone();
                 cert_findings(&info, "PRT acquisition request/device", cx, &mut findings);
@@ -815,7 +763,7 @@ fn acquisition_request(token: &Token, form: &[(String, String)], cx: &Context<'_
         summary.push_str(&format!(" for {w}"));
     }
     if let Some(d) = &device_id {
-        summary.push_str(&format!(" on device {}", short(d)));
+        summary.push_str(&format!(" on device {}", util::short_id(d)));
     }
     summary.push_str(&format!(", {alg} device-signed, {}", verdict.word()));
     if token.claim("password").is_some() {
@@ -1234,7 +1182,7 @@ fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeEr
         summary.push_str(&format!(" for {u}"));
     }
     if let Some(d) = &device {
-        summary.push_str(&format!(" on device {}", short(d)));
+        summary.push_str(&format!(" on device {}", util::short_id(d)));
     }
     if let Some(l) = &lifetime {
         summary.push_str(&format!(" (valid {l})"));
@@ -1870,7 +1818,10 @@ fn transport_key_node(b64: &str, cx: &Context<'_>) -> Node {
         _ => match x509_parser::x509::SubjectPublicKeyInfo::from_der(&b) {
             Ok((_, spki)) => n.push(Node::field(
                 "format",
-                format!("SubjectPublicKeyInfo, {}", key_text(&spki)),
+                format!(
+                    "SubjectPublicKeyInfo, {}",
+                    x509::spki_key(&spki).text(DEVICE_KEY_FORM)
+                ),
             )),
             Err(_) => n.push(Node::field(
                 "format",
@@ -1904,9 +1855,11 @@ fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
                  fixed placeholder GUID)",
             ));
             n.push(
-                Node::field("public key", key_text(&info.subject_pki)).with_note(
-                    "the device key: the certificate DRS returns binds it to the device id",
-                ),
+                Node::field(
+                    "public key",
+                    x509::spki_key(&info.subject_pki).text(DEVICE_KEY_FORM),
+                )
+                .with_note("the device key: the certificate DRS returns binds it to the device id"),
             );
         }
         Err(e) => {
@@ -1938,7 +1891,7 @@ fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeErr
         .path()
         .rsplit('/')
         .next()
-        .filter(|s| is_guid(s))
+        .filter(|s| util::is_guid(s))
         .map(str::to_string);
     root.push(Node::field("request", format!("{method} {}", msg.path())).with_note(
         "hybrid join: PUT /EnrollmentServer/device/{deviceId}; join/register: POST …/device/ with a \
@@ -1955,7 +1908,7 @@ fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeErr
             "prt",
             format!(
                 "DRS {method} device {}",
-                url_id.as_deref().map(short).unwrap_or_default()
+                url_id.as_deref().map(util::short_id).unwrap_or_default()
             ),
             root,
         );
@@ -2091,7 +2044,7 @@ fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeErr
         summary.push_str(&format!(" for {n}"));
     }
     if let Some(id) = &url_id {
-        summary.push_str(&format!(" device {}", short(id)));
+        summary.push_str(&format!(" device {}", util::short_id(id)));
     }
     summary.push_str(": CSR + transport key");
     root.value = Some(kind.to_string());
@@ -2113,8 +2066,10 @@ fn drs_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeEr
     let mut summary = format!("DRS response {status}");
     if let Some(c) = obj.get("Certificate").and_then(Value::as_object) {
         let raw = c.get("RawBody").and_then(Value::as_str).unwrap_or("");
-        match util::b64_decode_any(raw, cx.limits.max_inflate).map(|d| (cert_info(&d), d)) {
-            Some((Ok(info), _)) => {
+        match util::b64_decode_any(raw, cx.limits.max_inflate).map(|d| x509::Certificate::parse(&d))
+        {
+            Some(Ok(info)) => {
+                let sha1 = util::hex_upper(&info.sha1);
                 cert_findings(&info, &format!("{at}/Certificate"), cx, &mut findings);
                 let mut n = device_cert_node(
                     "Certificate",
@@ -2124,7 +2079,7 @@ fn drs_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeEr
                      with its key and sends this certificate as x5c",
                 );
                 if let Some(tp) = c.get("Thumbprint").and_then(Value::as_str) {
-                    let same = tp.eq_ignore_ascii_case(&info.sha1);
+                    let same = tp.eq_ignore_ascii_case(&sha1);
                     n.push(Node::field("Thumbprint (sent)", tp).with_note(if same {
                         "matches the SHA-1 of RawBody"
                     } else {
@@ -2140,12 +2095,12 @@ fn drs_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeEr
                 summary = format!(
                     "DRS {status}: device certificate {} (thumbprint {}, valid until {})",
                     info.subject,
-                    info.sha1.get(..16).unwrap_or(&info.sha1),
+                    sha1.get(..16).unwrap_or(&sha1),
                     util::format_epoch(info.not_after)
                 );
                 root.push(n);
             }
-            Some((Err(e), _)) => {
+            Some(Err(e)) => {
                 root.push(Node::leaf(
                     "Certificate",
                     format!("RawBody is not a certificate: {e}"),
