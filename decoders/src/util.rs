@@ -420,19 +420,20 @@ pub fn dotnet_guid(b: &[u8; 16]) -> String {
 
 /// Bytes as lower-case hex without separators (`0a1b…`).
 pub fn hex_lower(bytes: &[u8]) -> String {
-    hex_with(bytes, b"0123456789abcdef")
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// Bytes as upper-case hex without separators (`0A1B…`), the form Windows shows thumbprints in.
 pub fn hex_upper(bytes: &[u8]) -> String {
-    hex_with(bytes, b"0123456789ABCDEF")
-}
-
-fn hex_with(bytes: &[u8], digits: &[u8; 16]) -> String {
+    use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(digits[usize::from(b >> 4)]));
-        s.push(char::from(digits[usize::from(b & 0x0f)]));
+        let _ = write!(s, "{b:02X}");
     }
     s
 }

@@ -405,7 +405,8 @@ fn key_usage(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<&'stat
         (ku.decipher_only(), "decipherOnly"),
     ]
     .into_iter()
-    .filter_map(|(set, name)| set.then_some(name))
+    .filter(|(set, _)| *set)
+    .map(|(_, name)| name)
     .collect()
 }
 
@@ -424,7 +425,8 @@ fn extended_key_usage(cert: &x509_parser::certificate::X509Certificate<'_>) -> V
         (eku.ocsp_signing, "OCSPSigning"),
     ]
     .into_iter()
-    .filter_map(|(set, name)| set.then(|| name.to_string()))
+    .filter(|(set, _)| *set)
+    .map(|(_, name)| name.to_string())
     .collect();
     out.extend(eku.other.iter().map(|o| o.to_id_string()));
     out
@@ -703,6 +705,98 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A self-signed EC P-256 device-style certificate (CN = a GUID) with key usages
+    /// digitalSignature, keyEncipherment and extended key usages clientAuth and an Entra OID.
+    const DEVICE_CERT_B64: &str = concat!(
+        "MIIB5jCCAY2gAwIBAgIUUhlJZTgT1M5PjaYBZP9esHoAgtkwCgYIKoZIzj0EAwIwLzEtMCsGA1UEAwwkMGQ5Yzhi",
+        "N2EtNmY1ZS00ZDNjLTliMmEtMWYwZTlkOGM3YjZhMB4XDTI2MTIwNzAxMTMwNVoXDTM2MTIwNDAxMTMwNVowLzEt",
+        "MCsGA1UEAwwkMGQ5YzhiN2EtNmY1ZS00ZDNjLTliMmEtMWYwZTlkOGM3YjZhMFkwEwYHKoZIzj0CAQYIKoZIzj0D",
+        "AQcDQgAEh2FT0earxKJ9f7xj0E6IE6kehO6xLoZmsnr7tGmC55RrIpWex15BWFrhG+E5t6IS5WVIVQsCUIGNg1mV",
+        "BXfk3aOBhjCBgzAdBgNVHQ4EFgQUsQWOsqOrfhw2ZdfnlNJ3mXj5FeYwHwYDVR0jBBgwFoAUsQWOsqOrfhw2Zdfn",
+        "lNJ3mXj5FeYwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCBaAwIAYDVR0lBBkwFwYIKwYBBQUHAwIGCyqG",
+        "SIb3FAEFghwCMAoGCCqGSM49BAMCA0cAMEQCIHkCLkLAP1qLgflrsmEVlgbCI/ZOvQo0nnudgN7eZqPvAiB4tpgT",
+        "k+OgO2JdqdzzmUEOpu27kKVANQtN3kONPgjs5Q==",
+    );
+
+    fn device_cert() -> Certificate {
+        let der = util::b64_decode_any(DEVICE_CERT_B64, 4096).unwrap_or_default();
+        Certificate::parse(&der).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn facts_of_a_device_certificate() {
+        let c = device_cert();
+        assert_eq!(c.subject, "CN=0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a");
+        assert_eq!(
+            c.cn.as_deref(),
+            Some("0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a")
+        );
+        assert!(c.self_signed);
+        assert_eq!(c.key.kind, KeyKind::Ec);
+        assert_eq!(c.key.text(KeyForm::Named), "EC P-256");
+        assert_eq!(c.key_usage, ["digitalSignature", "keyEncipherment"]);
+        assert_eq!(
+            c.extended_key_usage,
+            ["clientAuth", "1.2.840.113556.1.5.284.2"]
+        );
+        assert_eq!(
+            util::hex_upper(&c.sha1),
+            "FDB6C067172F339F4B16A6A5ABB42EAFDE9310C8"
+        );
+        assert_eq!(c.serial_colons().replace(':', ""), c.serial_hex());
+    }
+
+    #[test]
+    fn validity_and_findings_follow_the_clock() {
+        let c = device_cert();
+        let at = |secs: i64| UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+        let before = c.validity(at(c.not_before - 1));
+        assert!(before.not_yet_valid && !before.expired);
+        let last = c.validity(at(c.not_after));
+        assert!(!last.expired && last.expires_soon, "not after is inclusive");
+        let after = c.validity(at(c.not_after + 1));
+        assert!(after.expired && !after.expires_soon);
+        assert!(c.findings(at(c.not_before + 86_400), "x").is_empty());
+        let f = c.findings(at(c.not_after + 1), "x");
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("expired"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn styles_choose_rows_and_wording() {
+        let c = device_cert();
+        let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(c.not_before).unwrap_or(0));
+        let full = c.to_node("cert", now);
+        assert_eq!(full.value.as_deref(), Some(c.subject.as_str()));
+        assert!(full.child("SHA-1 thumbprint").is_some());
+        assert!(full.child("key usage").is_none());
+        const USAGE: Style = Style {
+            head: Head::Field,
+            rows: &[
+                Row::Subject {
+                    guid_note: Some("a device id"),
+                },
+                Row::KeyUsage,
+                Row::ExtendedKeyUsage,
+            ],
+        };
+        let n = c.node("cert", &USAGE, now);
+        assert_eq!(
+            n.child("subject").and_then(|s| s.note.as_deref()),
+            Some("a device id")
+        );
+        assert_eq!(
+            n.child("key usage").and_then(|s| s.value.as_deref()),
+            Some("digitalSignature, keyEncipherment")
+        );
+        assert_eq!(
+            n.child("extended key usage")
+                .and_then(|s| s.value.as_deref()),
+            Some("clientAuth, 1.2.840.113556.1.5.284.2")
+        );
+    }
 
     #[test]
     fn sha1_matches_the_fips_vectors() {
