@@ -291,12 +291,7 @@ const MAX_NESTED_PER_DOC: usize = 32;
 
 /// True for a compact JWS/JWE: `eyJ…` (base64url of `{"`) and 3 or 5 dot-separated parts.
 pub fn looks_like_jwt(s: &str) -> bool {
-    let s = s.trim();
-    let dots = s.bytes().filter(|b| *b == b'.').count();
-    s.starts_with("eyJ")
-        && (dots == 2 || dots == 4)
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+    util::jwt_shaped(s.trim().as_bytes())
 }
 
 fn worth_nesting(s: &str) -> bool {

@@ -13,10 +13,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use sha2::Digest as _;
 
 use crate::util;
 use crate::view::{Finding, Kind, Node};
+use crate::x509;
 use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, Trust, TrustedKey};
 
 /// Longest token text [`parse`] accepts, in bytes. Real tokens are a few KiB; PRT requests that
@@ -1025,13 +1025,9 @@ fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec<Finding>) 
 
 fn thumbprint_note(text: &str, hash: &str, what: &str) -> String {
     match util::b64_decode_any(text, 64) {
-        Some(b) => format!("{hash} {what} (hex {})", hex(&b)),
+        Some(b) => format!("{hash} {what} (hex {})", util::hex_lower(&b)),
         None => format!("{hash} {what} (not valid base64url)"),
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn explain_x5c(v: &Value, cx: &Context<'_>) -> Node {
@@ -1056,62 +1052,52 @@ fn explain_x5c(v: &Value, cx: &Context<'_>) -> Node {
     node
 }
 
+/// How an `x5c` entry is shown: the subject as the value, key size in bits, SHA-256 lower-case.
+const X5C_CERT: x509::Style = x509::Style {
+    head: x509::Head::Field,
+    rows: &[
+        x509::Row::Subject {
+            guid_note: Some(
+                "the CN is a GUID: on a device certificate it is the Entra ID device id",
+            ),
+        },
+        x509::Row::Issuer(x509::IssuerNote::SelfSignedOrCa),
+        x509::Row::Serial { colons: true },
+        x509::Row::Date {
+            label: "not_before",
+            end: false,
+            relative: true,
+        },
+        x509::Row::Date {
+            label: "not_after",
+            end: true,
+            relative: true,
+        },
+        x509::Row::Key {
+            label: "public_key",
+            form: x509::KeyForm::Size {
+                unit: " bits",
+                other: "other",
+                unparsed: "unparsed",
+            },
+            note: None,
+        },
+        x509::Row::Sha256 {
+            label: "sha256",
+            case: x509::Case::Lower,
+            note: x509::HashNote::Text("SHA-256 thumbprint of the DER certificate"),
+        },
+    ],
+};
+
 fn explain_cert(label: &str, b64: &str, cx: &Context<'_>) -> Node {
     let Some(der) = util::b64_decode_any(b64, MAX_TOKEN_LEN) else {
         return Node::leaf(label, "not valid base64", Kind::Error);
     };
-    let sha256 = hex(&sha2::Sha256::digest(&der));
-    match x509_parser::parse_x509_certificate(&der) {
-        Ok((_, cert)) => {
-            let v = cert.validity();
-            let key = match cert.public_key().parsed() {
-                Ok(x509_parser::public_key::PublicKey::RSA(r)) => {
-                    format!("RSA {} bits", r.key_size())
-                }
-                Ok(x509_parser::public_key::PublicKey::EC(e)) => {
-                    format!("EC {} bits", e.key_size())
-                }
-                Ok(_) => "other".to_string(),
-                Err(_) => "unparsed".to_string(),
-            };
-            let subject = cert.subject().to_string();
-            let mut subject_node = Node::field("subject", &subject);
-            if subject
-                .strip_prefix("CN=")
-                .is_some_and(|cn| cn.len() == 36 && cn.bytes().filter(|b| *b == b'-').count() == 4)
-            {
-                subject_node.note = Some(
-                    "the CN is a GUID: on a device certificate it is the Entra ID device id"
-                        .to_string(),
-                );
-            }
-            Node::field(label, &subject)
-                .with_note(format!("{} bytes DER", der.len()))
-                .with_children([
-                    subject_node,
-                    Node::field("issuer", cert.issuer().to_string()).with_note(
-                        if cert.subject() == cert.issuer() {
-                            "self-signed"
-                        } else {
-                            "issuing CA"
-                        },
-                    ),
-                    Node::field("serial", cert.raw_serial_as_string()),
-                    Node::leaf(
-                        "not_before",
-                        util::format_epoch_relative(v.not_before.timestamp(), cx.now),
-                        Kind::Timestamp,
-                    ),
-                    Node::leaf(
-                        "not_after",
-                        util::format_epoch_relative(v.not_after.timestamp(), cx.now),
-                        Kind::Timestamp,
-                    ),
-                    Node::field("public_key", key),
-                    Node::field("sha256", sha256)
-                        .with_note("SHA-256 thumbprint of the DER certificate"),
-                ])
-        }
+    match x509::Certificate::parse(&der) {
+        Ok(cert) => cert
+            .node(label, &X5C_CERT, cx.now)
+            .with_note(format!("{} bytes DER", cert.der_len)),
         Err(e) => Node::leaf(label, format!("not an X.509 certificate: {e}"), Kind::Error),
     }
 }
@@ -1462,21 +1448,10 @@ fn time_findings(name: &str, secs: i64, now: i64, cx: &Context<'_>, findings: &m
 #[derive(Debug, Clone, Copy)]
 pub struct Jwt;
 
-/// Cheap shape test: `eyJ` prefix, only base64url characters, padding and dots, 3 or 5 segments.
+/// Cheap shape test ([`util::jwt_shaped`]: `eyJ` prefix, only base64url characters, padding and
+/// dots, 3 or 5 segments), for at most [`MAX_TOKEN_LEN`] bytes.
 pub fn looks_like_jwt(bytes: &[u8]) -> bool {
-    let b = bytes.trim_ascii();
-    if b.len() > MAX_TOKEN_LEN || !b.starts_with(b"eyJ") {
-        return false;
-    }
-    let mut dots = 0;
-    for &c in b {
-        if c == b'.' {
-            dots += 1;
-        } else if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')) {
-            return false;
-        }
-    }
-    dots == 2 || dots == 4
+    bytes.trim_ascii().len() <= MAX_TOKEN_LEN && util::jwt_shaped(bytes)
 }
 
 fn bearer_token<'a>(msg: &Message<'a>) -> Option<&'a str> {
@@ -1568,6 +1543,7 @@ impl Decoder for Jwt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest as _;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn b64(s: &str) -> String {

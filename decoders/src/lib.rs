@@ -40,6 +40,7 @@ pub mod scim;
 pub mod soap;
 pub mod util;
 pub mod view;
+pub mod x509;
 pub mod xml;
 
 use std::time::SystemTime;

@@ -12,15 +12,14 @@
 //!
 //! It is not responsible for verifying tokens (the `jwt` decoder does, with keys the caller put in
 //! [`crate::Trust`], e.g. through [`crate::Trust::add_jwks`]) and never fetches `jwks_uri`.
-//! [`parse_certificate`] and [`Certificate`] are shared with the realm (`xml=1` signing
-//! certificate) and base64 decoders.
-
-use sha2::Digest as _;
-use std::time::SystemTime;
+//! Certificates are read and shown by [`crate::x509`] (re-exported here as [`parse_certificate`]
+//! and [`Certificate`] for the realm and base64 decoders).
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
-use crate::util::{self, Needle};
+use crate::util::{self, Needle, is_guid};
 use crate::view::{Decoded, Finding, Kind, Node};
+pub use crate::x509::{Certificate, parse_certificate};
+use crate::x509::{modulus_bits, strip_zeros};
 use crate::{Context, DecodeError, Decoder, Message};
 
 /// The OIDC discovery and JWKS decoder.
@@ -110,15 +109,6 @@ impl Decoder for Oidc {
 
 /// The Microsoft account (consumer) tenant.
 const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
-
-/// True for a GUID in its 8-4-4-4-12 text form.
-pub(crate) fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
 
 /// What a `{tenant}` path segment selects.
 pub(crate) fn tenant_note(segment: &str) -> String {
@@ -550,24 +540,6 @@ fn jwk_member_note(k: &str) -> Option<&'static str> {
     })
 }
 
-fn modulus_bits(n: &[u8]) -> usize {
-    let n = match n.iter().position(|b| *b != 0) {
-        Some(i) => n.get(i..).unwrap_or(&[]),
-        None => return 0,
-    };
-    match n.first() {
-        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
-    }
-}
-
-fn strip_zeros(n: &[u8]) -> &[u8] {
-    match n.iter().position(|b| *b != 0) {
-        Some(i) => n.get(i..).unwrap_or(&[]),
-        None => &[],
-    }
-}
-
 fn curve_bits(crv: &str) -> Option<usize> {
     match crv {
         "P-256" | "secp256k1" => Some(256),
@@ -919,7 +891,7 @@ fn check_first_cert(
         }
     }
     if let Some(s256) = key.get("x5t#S256").and_then(JsonValue::as_str) {
-        let got = b64url(&cert.sha256);
+        let got = cert.sha256_b64url();
         if s256.trim_end_matches('=') != got {
             findings.push(
                 Finding::error(format!(
@@ -942,215 +914,6 @@ fn check_first_cert(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Certificates
-
-/// The facts of an X.509 certificate that identity debugging needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Certificate {
-    /// Subject distinguished name (`CN=sts.contoso.com`).
-    pub subject: String,
-    /// Issuer distinguished name.
-    pub issuer: String,
-    /// Serial number as colon-separated hex.
-    pub serial: String,
-    /// Signature algorithm name (or OID when unknown).
-    pub signature_algorithm: String,
-    /// Public key description (`RSA 2048-bit`, `EC P-256`).
-    pub public_key: String,
-    /// The RSA modulus without leading zero bytes, for RSA keys.
-    pub rsa_modulus: Option<Vec<u8>>,
-    /// Start of validity, seconds since the Unix epoch.
-    pub not_before: i64,
-    /// End of validity, seconds since the Unix epoch.
-    pub not_after: i64,
-    /// SHA-1 over the DER (the Windows "thumbprint", JWK `x5t`).
-    pub sha1: [u8; 20],
-    /// SHA-256 over the DER (JWK `x5t#S256`).
-    pub sha256: [u8; 32],
-}
-
-fn sig_alg_name(oid: &str) -> String {
-    match oid {
-        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption".into(),
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption".into(),
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption".into(),
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption".into(),
-        "1.2.840.113549.1.1.10" => "RSASSA-PSS".into(),
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256".into(),
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384".into(),
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512".into(),
-        "1.3.101.112" => "Ed25519".into(),
-        other => other.into(),
-    }
-}
-
-fn curve_name(oid: &str) -> &str {
-    match oid {
-        "1.2.840.10045.3.1.7" => "P-256",
-        "1.3.132.0.34" => "P-384",
-        "1.3.132.0.35" => "P-521",
-        other => other,
-    }
-}
-
-/// Parses a DER X.509 certificate. Fails with [`DecodeError::Malformed`] when it is not one.
-pub fn parse_certificate(der: &[u8]) -> Result<Certificate, DecodeError> {
-    use x509_parser::public_key::PublicKey;
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| DecodeError::Malformed {
-            what: "X.509 certificate",
-            offset: 0,
-            message: e.to_string(),
-        })?;
-    let spki = cert.public_key();
-    let (public_key, rsa_modulus) = match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => {
-            let bits = modulus_bits(rsa.modulus);
-            (
-                format!("RSA {bits}-bit"),
-                Some(strip_zeros(rsa.modulus).to_vec()),
-            )
-        }
-        Ok(PublicKey::EC(_)) => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| curve_name(&o.to_id_string()).to_string())
-                .unwrap_or_else(|| "unknown curve".into());
-            (format!("EC {curve}"), None)
-        }
-        Ok(other) => (format!("{}-bit key", other.key_size()), None),
-        Err(_) => (
-            format!("unparsed key ({})", spki.algorithm.algorithm.to_id_string()),
-            None,
-        ),
-    };
-    let mut sha256 = [0u8; 32];
-    sha256.copy_from_slice(&sha2::Sha256::digest(der));
-    Ok(Certificate {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        serial: cert.raw_serial_as_string(),
-        signature_algorithm: sig_alg_name(&cert.signature_algorithm.algorithm.to_id_string()),
-        public_key,
-        rsa_modulus,
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
-        sha1: sha1(der),
-        sha256,
-    })
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-impl Certificate {
-    /// The SHA-1 thumbprint as unpadded base64url, the form of JWK `x5t` and Entra `kid`.
-    pub fn sha1_b64url(&self) -> String {
-        b64url(&self.sha1)
-    }
-
-    /// A view subtree labelled `label`; validity is shown relative to `now`.
-    pub fn to_node(&self, label: &str, now: SystemTime) -> Node {
-        let mut node = Node::section(label);
-        node.value = Some(self.subject.clone());
-        node.push(Node::field("subject", self.subject.clone()));
-        let issuer = Node::field("issuer", self.issuer.clone());
-        node.push(if self.issuer == self.subject {
-            issuer.with_note("self-signed (issuer = subject): trust comes from pinning, not a CA")
-        } else {
-            issuer
-        });
-        node.push(Node::field("serial", self.serial.clone()));
-        node.push(Node::field(
-            "signature algorithm",
-            self.signature_algorithm.clone(),
-        ));
-        node.push(Node::field("public key", self.public_key.clone()));
-        node.push(Node::leaf(
-            "not before",
-            util::format_epoch_relative(self.not_before, now),
-            Kind::Timestamp,
-        ));
-        node.push(Node::leaf(
-            "not after",
-            util::format_epoch_relative(self.not_after, now),
-            Kind::Timestamp,
-        ));
-        node.push(
-            Node::field("SHA-1 thumbprint", hex_upper(&self.sha1))
-                .with_note(format!("base64url (x5t form): {}", self.sha1_b64url())),
-        );
-        node.push(
-            Node::field("SHA-256 thumbprint", hex_upper(&self.sha256)).with_note(format!(
-                "base64url (x5t#S256 form): {}",
-                b64url(&self.sha256)
-            )),
-        );
-        node
-    }
-
-    /// Validity findings against `now`: expired or not yet valid, located at `at`.
-    pub fn findings(&self, now: SystemTime, at: &str) -> Vec<Finding> {
-        let now_s = util::epoch_secs(now);
-        let mut out = Vec::new();
-        if self.not_after < now_s {
-            out.push(
-                Finding::warning(format!(
-                    "certificate {} expired {}: validators that check x5c/federation \
-                     certificate dates will reject what it signs",
-                    self.subject,
-                    util::format_epoch_relative(self.not_after, now)
-                ))
-                .at(at),
-            );
-        }
-        let soon = 30 * 86_400;
-        if self.not_after >= now_s && self.not_after.saturating_sub(now_s) < soon {
-            out.push(
-                Finding::warning(format!(
-                    "certificate {} expires {}: plan the rollover (an expired signing \
-                     certificate stops sign-in for everything that pins it)",
-                    self.subject,
-                    util::format_epoch_relative(self.not_after, now)
-                ))
-                .at(at),
-            );
-        }
-        if self.not_before > now_s {
-            out.push(
-                Finding::warning(format!(
-                    "certificate {} is not valid yet (from {})",
-                    self.subject,
-                    util::format_epoch_relative(self.not_before, now)
-                ))
-                .at(at),
-            );
-        }
-        out
-    }
-}
-
-/// SHA-1 of `data`, for certificate thumbprints (`x5t`, Windows thumbprints) only: SHA-1 is
-/// broken for collision resistance and must not be used to decide trust.
-pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
-    let mut out = [0u8; 20];
-    for (o, b) in out.iter_mut().zip(d.as_ref()) {
-        *o = *b;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1159,24 +922,6 @@ mod tests {
 
     fn cx(trust: &Trust) -> Context<'_> {
         Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
-
-    #[test]
-    fn sha1_matches_the_fips_vectors() {
-        assert_eq!(
-            hex_upper(&sha1(b"abc")),
-            "A9993E364706816ABA3E25717850C26C9CD0D89D"
-        );
-        assert_eq!(
-            hex_upper(&sha1(b"")),
-            "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"
-        );
-        assert_eq!(
-            hex_upper(&sha1(
-                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-            )),
-            "84983E441C3BD26EBAAE4AA1F95129E5E54670F1"
-        );
     }
 
     #[test]
@@ -1210,13 +955,6 @@ mod tests {
     }
 
     #[test]
-    fn modulus_bits_ignore_leading_zeros() {
-        assert_eq!(modulus_bits(&[0, 0x80, 0]), 16);
-        assert_eq!(modulus_bits(&[0x01, 0]), 9);
-        assert_eq!(modulus_bits(&[]), 0);
-    }
-
-    #[test]
     fn malformed_jwks_json_is_a_json_error() {
         let trust = Trust::default();
         let msg = Message::response(
@@ -1229,17 +967,6 @@ mod tests {
         assert!(matches!(
             Oidc.decode(&msg, &cx(&trust)),
             Err(DecodeError::Json { field: "body", .. })
-        ));
-    }
-
-    #[test]
-    fn garbage_certificate_is_malformed() {
-        assert!(matches!(
-            parse_certificate(b"\x30\x82\x00\x01"),
-            Err(DecodeError::Malformed {
-                what: "X.509 certificate",
-                ..
-            })
         ));
     }
 }

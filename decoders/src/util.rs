@@ -1,5 +1,6 @@
 //! Small shared helpers for decoders: lenient base64, URL pieces, form parsing, bounded JSON
-//! parsing and rendering times relative to the context's `now`. Nothing here knows a protocol.
+//! parsing, rendering times relative to the context's `now`, hex, GUID and JWT shape checks and
+//! short display forms of ids. Nothing here knows a protocol.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{GeneralPurposeConfig, STANDARD_NO_PAD};
@@ -417,9 +418,116 @@ pub fn dotnet_guid(b: &[u8; 16]) -> String {
     )
 }
 
+/// Bytes as lower-case hex without separators (`0a1b…`).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Bytes as upper-case hex without separators (`0A1B…`), the form Windows shows thumbprints in.
+pub fn hex_upper(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02X}");
+    }
+    s
+}
+
+/// True for a GUID in its 8-4-4-4-12 text form (either case, no braces).
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// The shape of a compact JWS/JWE, with no length limit: after trimming ASCII whitespace, an
+/// `eyJ` prefix (base64url of `{"`), only base64url characters, `=` and dots, and 2 or 4 dots
+/// (3 or 5 segments). A cheap sniff: nothing is decoded.
+pub fn jwt_shaped(bytes: &[u8]) -> bool {
+    let b = bytes.trim_ascii();
+    if !b.starts_with(b"eyJ") {
+        return false;
+    }
+    let mut dots = 0;
+    for &c in b {
+        if c == b'.' {
+            dots += 1;
+        } else if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')) {
+            return false;
+        }
+    }
+    dots == 2 || dots == 4
+}
+
+/// An id cut to its first 8 bytes and `…` when it is longer than 9 (`c44b4083…`), for summary
+/// lines; short ids, and ids whose 8th byte is inside a character, are kept whole.
+pub fn short_id(id: &str) -> String {
+    match id.get(..8) {
+        Some(head) if id.len() > 9 => format!("{head}…"),
+        _ => id.to_string(),
+    }
+}
+
+/// The first `n` characters of `s`, then `…` when there are more (`lHh/rE…`).
+pub fn short_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or(s)),
+        None => s.to_string(),
+    }
+}
+
+/// A GUID cut after its first group (`ac7f7894-…`); text without a `-` is kept whole.
+pub fn short_guid(g: &str) -> String {
+    match g.split_once('-') {
+        Some((head, _)) => format!("{head}-…"),
+        None => g.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_in_both_cases() {
+        assert_eq!(hex_lower(&[0x0a, 0xbc, 0xff]), "0abcff");
+        assert_eq!(hex_upper(&[0x0a, 0xbc, 0xff]), "0ABCFF");
+        assert_eq!(hex_lower(&[]), "");
+    }
+
+    #[test]
+    fn guid_text_form_only() {
+        assert!(is_guid("9188040d-6c67-4c5b-b112-36a304b66dad"));
+        assert!(is_guid("9188040D-6C67-4C5B-B112-36A304B66DAD"));
+        assert!(!is_guid("{9188040d-6c67-4c5b-b112-36a304b66da}"));
+        assert!(!is_guid("9188040d6c674c5bb11236a304b66dad"));
+        assert!(!is_guid("9188040d-6c67-4c5b-b112-36a304b66dä"));
+    }
+
+    #[test]
+    fn jwt_shape() {
+        assert!(jwt_shaped(b" eyJhbGciOiJub25lIn0.e30.\n"));
+        assert!(jwt_shaped(b"eyJ.a.b.c.d"));
+        assert!(!jwt_shaped(b"eyJhbGciOiJub25lIn0.e30"));
+        assert!(!jwt_shaped(b"eyJ.a+b.c"));
+    }
+
+    #[test]
+    fn short_forms() {
+        assert_eq!(short_id("c44b4083-3bb0-49c1"), "c44b4083…");
+        assert_eq!(short_id("123456789"), "123456789");
+        assert_eq!(short_chars("lHh/rEabc", 6), "lHh/rE…");
+        assert_eq!(short_chars("lHh/rE", 6), "lHh/rE");
+        assert_eq!(short_guid("ac7f7894-aa"), "ac7f7894-…");
+        assert_eq!(short_guid("plain"), "plain");
+    }
 
     #[test]
     fn clip_keeps_short_text_and_cuts_long_text_to_max_chars_with_an_ellipsis() {

@@ -282,28 +282,24 @@ pub struct CaInfo {
     pub sha256: String,
 }
 
-/// Subject, validity and fingerprints of a DER certificate.
+/// Subject, validity and fingerprints of a DER certificate, from the decoders' certificate
+/// explainer.
 pub fn cert_info(der: &[u8]) -> Result<CaInfo, String> {
-    let (_, c) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
-    let rfc = |t: &x509_parser::time::ASN1Time| {
-        t.to_datetime()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| t.to_string())
-    };
-    let fp = |alg: &'static aws_lc_rs::digest::Algorithm| {
-        aws_lc_rs::digest::digest(alg, der)
-            .as_ref()
+    use idscope_decoders::util::format_epoch;
+    let c = idscope_decoders::x509::Certificate::parse(der)?;
+    let fp = |digest: &[u8]| {
+        digest
             .iter()
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()
             .join(":")
     };
     Ok(CaInfo {
-        subject: c.subject().to_string(),
-        not_before: rfc(&c.validity().not_before),
-        not_after: rfc(&c.validity().not_after),
-        sha1: fp(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY),
-        sha256: fp(&aws_lc_rs::digest::SHA256),
+        subject: c.subject,
+        not_before: format_epoch(c.not_before),
+        not_after: format_epoch(c.not_after),
+        sha1: fp(&c.sha1),
+        sha256: fp(&c.sha256),
     })
 }
 

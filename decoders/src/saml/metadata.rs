@@ -13,9 +13,8 @@ use std::collections::HashMap;
 
 use super::{Explained, Explainer, FED_NS, MD_NS, contains, explain_xml};
 use crate::view::{Finding, Kind, Node};
-use crate::xml::dsig::CertInfo;
 use crate::xml::{DSIG_NS, Document, NodeId};
-use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util};
+use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util, x509};
 
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -64,70 +63,93 @@ fn cert_der(doc: &Document<'_>, el: NodeId) -> Option<Vec<u8>> {
     util::b64_decode_any(&text, 64 << 10)
 }
 
-/// A certificate as a view node, its validity judged against `cx.now` (findings go to `ex`).
-fn cert_node(ex: &mut Explainer<'_, '_>, der: &[u8], label: &str, role: &str, at: &str) -> Node {
-    let Some(info) = CertInfo::from_der(der) else {
+/// How metadata shows a certificate: the subject as the value, then issuer, lower-case SHA-1
+/// thumbprint, serial, key and validity.
+const METADATA_CERT: x509::Style = x509::Style {
+    head: x509::Head::Field,
+    rows: &[
+        x509::Row::Issuer(x509::IssuerNote::None),
+        x509::Row::Sha1 {
+            label: "thumbprint (SHA-1)",
+            case: x509::Case::Lower,
+            note: x509::HashNote::Text("how ADFS and Entra ID show a certificate"),
+        },
+        x509::Row::Serial { colons: false },
+        x509::Row::Key {
+            label: "key",
+            form: x509::KeyForm::Size {
+                unit: "",
+                other: "other",
+                unparsed: "unparsable",
+            },
+            note: None,
+        },
+        x509::Row::Date {
+            label: "not before",
+            end: false,
+            relative: true,
+        },
+        x509::Row::Date {
+            label: "not after",
+            end: true,
+            relative: true,
+        },
+    ],
+};
+
+/// A certificate as a view node, its validity judged against `cx.now` (findings go to `ex`),
+/// and its facts when it parses.
+fn cert_node(
+    ex: &mut Explainer<'_, '_>,
+    der: &[u8],
+    label: &str,
+    role: &str,
+    at: &str,
+) -> (Node, Option<x509::Certificate>) {
+    let Ok(cert) = x509::Certificate::parse(der) else {
         ex.findings
             .push(Finding::error(format!("{label}: not a parsable X.509 certificate")).at(at));
-        return Node::leaf(label, "unparsable certificate", Kind::Error);
+        return (
+            Node::leaf(label, "unparsable certificate", Kind::Error),
+            None,
+        );
     };
-    let mut n = Node::field(label, info.subject.clone())
-        .with_child(Node::field("issuer", info.issuer.clone()))
-        .with_child(
-            Node::field("thumbprint (SHA-1)", info.thumbprint.clone())
-                .with_note("how ADFS and Entra ID show a certificate"),
-        )
-        .with_child(Node::field("serial", info.serial.clone()))
-        .with_child(Node::field("key", info.key.clone()));
-    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) {
-        let nb = cert.validity().not_before.timestamp();
-        let na = cert.validity().not_after.timestamp();
-        let now = util::epoch_secs(ex.cx.now);
-        n.push(Node::leaf(
-            "not before",
-            util::format_epoch_relative(nb, ex.cx.now),
-            Kind::Timestamp,
-        ));
-        n.push(Node::leaf(
-            "not after",
-            util::format_epoch_relative(na, ex.cx.now),
-            Kind::Timestamp,
-        ));
-        if now >= na {
-            ex.findings.push(
-                Finding::error(format!(
-                    "{role} certificate {} expired {}",
-                    info.label(),
-                    super::relative(na, ex.cx.now)
-                ))
-                .at(at),
-            );
-        } else if now < nb {
-            ex.findings.push(
-                Finding::warning(format!(
-                    "{role} certificate {} is not valid yet (from {}): a rollover certificate?",
-                    info.label(),
-                    util::format_epoch(nb)
-                ))
-                .at(at),
-            );
-        } else if na - now < 30 * 86_400 {
-            ex.findings.push(
-                Finding::warning(format!(
-                    "{role} certificate {} expires {}: {}",
-                    info.label(),
-                    super::relative(na, ex.cx.now),
-                    if role == "token-signing" {
-                        "plan the rollover (Entra ID's SigningCertificate / NextSigningCertificate)"
-                    } else {
-                        "renew it"
-                    }
-                ))
-                .at(at),
-            );
-        }
+    let n = cert.node(label, &METADATA_CERT, ex.cx.now);
+    let v = cert.validity(ex.cx.now);
+    if v.expired {
+        ex.findings.push(
+            Finding::error(format!(
+                "{role} certificate {} expired {}",
+                cert.label(),
+                super::relative(cert.not_after, ex.cx.now)
+            ))
+            .at(at),
+        );
+    } else if v.not_yet_valid {
+        ex.findings.push(
+            Finding::warning(format!(
+                "{role} certificate {} is not valid yet (from {}): a rollover certificate?",
+                cert.label(),
+                util::format_epoch(cert.not_before)
+            ))
+            .at(at),
+        );
+    } else if v.expires_soon {
+        ex.findings.push(
+            Finding::warning(format!(
+                "{role} certificate {} expires {}: {}",
+                cert.label(),
+                super::relative(cert.not_after, ex.cx.now),
+                if role == "token-signing" {
+                    "plan the rollover (Entra ID's SigningCertificate / NextSigningCertificate)"
+                } else {
+                    "renew it"
+                }
+            ))
+            .at(at),
+        );
     }
-    n
+    (n, Some(cert))
 }
 
 fn endpoint_address(doc: &Document<'_>, el: NodeId) -> Option<String> {
@@ -234,7 +256,7 @@ pub fn explain_metadata(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
                 } else {
                     "token-signing"
                 };
-                let mut n = cert_node(
+                let (mut n, cert) = cert_node(
                     ex,
                     &der,
                     &format!("KeyDescriptor use={usage}"),
@@ -246,8 +268,8 @@ pub fn explain_metadata(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
                         "a token-signing certificate: tokens and the metadata itself are \
                          verified with it once it is trusted",
                     );
-                    if let Some(i) = CertInfo::from_der(&der) {
-                        let l = format!("{} (thumbprint {})", i.subject, i.thumbprint);
+                    if let Some(c) = cert {
+                        let l = c.label();
                         if !signing_labels.contains(&l) {
                             signing_labels.push(l);
                         }
@@ -500,6 +522,7 @@ pub fn explain_mex(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
                 "endpoint identity",
                 &doc.path(c),
             )
+            .0
             .with_note(
                 "published in an endpoint reference's Identity: the certificate the endpoint \
                      presents (not the token-signing certificate)",

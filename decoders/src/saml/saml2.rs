@@ -21,9 +21,8 @@ use super::{
     find_form, max_attributes, mentions_saml, name_id_format_note, opaque_preview,
 };
 use crate::view::{Finding, Kind, Node};
-use crate::xml::dsig::CertInfo;
 use crate::xml::{DSIG_NS, NodeId, SAML2_NS, SAMLP_NS};
-use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util};
+use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util, x509};
 
 /// How the payload of a redirect-binding parameter was compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -428,6 +427,16 @@ fn encrypted_node(ex: &mut Explainer<'_, '_>, el: NodeId, label: &str) -> Node {
     n
 }
 
+/// How a `KeyInfo` certificate is shown: the subject and the lower-case SHA-1 thumbprint.
+const RECIPIENT_CERT: x509::Style = x509::Style {
+    head: x509::Head::Field,
+    rows: &[x509::Row::Sha1 {
+        label: "thumbprint (SHA-1)",
+        case: x509::Case::Lower,
+        note: x509::HashNote::None,
+    }],
+};
+
 fn key_info_nodes(ex: &Explainer<'_, '_>, ki: NodeId) -> Vec<Node> {
     let doc = ex.doc;
     let mut out = Vec::new();
@@ -446,11 +455,10 @@ fn key_info_nodes(ex: &Explainer<'_, '_>, ki: NodeId) -> Vec<Node> {
         .take(4)
     {
         let der = util::b64_decode_any(&compact(&doc.text_content(c)), 64 << 10);
-        match der.as_deref().and_then(CertInfo::from_der) {
-            Some(info) => out.push(
-                Node::field("X509Certificate", info.subject.clone())
-                    .with_note("the RP certificate the key was wrapped for")
-                    .with_child(Node::field("thumbprint (SHA-1)", info.thumbprint)),
+        match der.and_then(|d| x509::Certificate::parse(&d).ok()) {
+            Some(cert) => out.push(
+                cert.node("X509Certificate", &RECIPIENT_CERT, ex.cx.now)
+                    .with_note("the RP certificate the key was wrapped for"),
             ),
             None => out.push(Node::leaf("X509Certificate", "unparsable", Kind::Error)),
         }
@@ -1045,15 +1053,11 @@ fn sig_params(uri: &str) -> Option<(&'static signature::RsaParameters, &'static 
 
 fn rsa_verifies(
     params: &'static signature::RsaParameters,
-    der: &[u8],
+    cert: &x509::Certificate,
     msg: &[u8],
     sig: &[u8],
 ) -> bool {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return false;
-    };
-    let key = cert.public_key().subject_public_key.data.to_vec();
-    signature::UnparsedPublicKey::new(params, key)
+    signature::UnparsedPublicKey::new(params, &cert.public_key_der)
         .verify(msg, sig)
         .is_ok()
 }
@@ -1135,10 +1139,14 @@ fn query_signature(
     }
     let mut tried = Vec::new();
     for c in &cx.trust.certs {
-        let label =
-            CertInfo::from_der(&c.der).map_or("(unparsable certificate)".into(), |i| i.label());
-        if rsa_verifies(rsa, &c.der, octets.as_bytes(), &sig_bytes) {
-            let subject = CertInfo::from_der(&c.der).map_or(label.clone(), |i| i.subject);
+        let cert = x509::Certificate::parse(&c.der).ok();
+        let label = cert
+            .as_ref()
+            .map_or("(unparsable certificate)".into(), x509::Certificate::label);
+        if let Some(cert) = cert
+            && rsa_verifies(rsa, &cert, octets.as_bytes(), &sig_bytes)
+        {
+            let subject = cert.subject;
             let text = format!("verified with certificate {label} from {}", c.source);
             node.push(Node::field("verdict", text.clone()));
             return Some((

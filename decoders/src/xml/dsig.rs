@@ -45,15 +45,13 @@
 //!   byte offsets, and it brings chrono, cms, x509-cert, pkcs12 and TSP code into a crate that
 //!   needs none of them.
 
-use std::fmt::Write as _;
-
 use aws_lc_rs::{digest, signature};
 
 use super::c14n::{self, EXC_C14N, Method, Options};
 use super::tree::{Document, NodeId, NodeKind};
 use super::{DSIG_NS, SAML1_NS, SAML2_NS};
 use crate::view::{Finding, Kind, Node};
-use crate::{DecodeError, Limits, util};
+use crate::{DecodeError, Limits, util, x509};
 
 /// `http://www.w3.org/2000/09/xmldsig#enveloped-signature`
 pub const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -89,7 +87,7 @@ impl TrustedCert {
                 });
             }
         }
-        if out.is_empty() && x509_parser::parse_x509_certificate(bytes).is_ok() {
+        if out.is_empty() && x509::Certificate::parse(bytes).is_ok() {
             out.push(TrustedCert {
                 der: bytes.to_vec(),
                 source: source.to_string(),
@@ -105,7 +103,8 @@ impl TrustedCert {
     }
 }
 
-/// What a certificate says about itself, for display. Nothing here is a trust decision.
+/// The short description of a certificate that signature verdicts carry, taken from the
+/// [`x509::Certificate`] facts. Nothing here is a trust decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
     /// Subject distinguished name (`CN=ADFS Signing - sts.contoso.test`).
@@ -127,22 +126,35 @@ pub struct CertInfo {
 impl CertInfo {
     /// Parses a DER certificate; `None` when it is not one.
     pub fn from_der(der: &[u8]) -> Option<CertInfo> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-        let key = match cert.public_key().parsed() {
-            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
-            Ok(x509_parser::public_key::PublicKey::EC(ec)) => format!("EC {}", ec.key_size()),
-            Ok(_) => "other".to_string(),
-            Err(_) => "unparsable".to_string(),
-        };
-        Some(CertInfo {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            thumbprint: hex(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
-            serial: cert.raw_serial_as_string().replace(':', ""),
-            not_before: cert.validity().not_before.to_string(),
-            not_after: cert.validity().not_after.to_string(),
-            key,
-        })
+        x509::Certificate::parse(der)
+            .ok()
+            .map(|c| CertInfo::from_cert(&c))
+    }
+
+    /// The description of parsed certificate facts.
+    pub fn from_cert(cert: &x509::Certificate) -> CertInfo {
+        CertInfo {
+            subject: cert.subject.clone(),
+            issuer: cert.issuer.clone(),
+            thumbprint: util::hex_lower(&cert.sha1),
+            serial: cert.serial_hex(),
+            not_before: cert.not_before_text.clone(),
+            not_after: cert.not_after_text.clone(),
+            key: cert.key.text(KEY_FORM),
+        }
+    }
+
+    /// What is known of bytes that are not a certificate: their SHA-1 thumbprint.
+    fn unparsable(der: &[u8]) -> CertInfo {
+        CertInfo {
+            subject: "(unparsable certificate)".into(),
+            issuer: String::new(),
+            thumbprint: util::hex_lower(&x509::sha1(der)),
+            serial: String::new(),
+            not_before: String::new(),
+            not_after: String::new(),
+            key: String::new(),
+        }
     }
 
     /// `CN=… (thumbprint …)`, the way verdicts name a certificate.
@@ -151,13 +163,12 @@ impl CertInfo {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+/// How verdicts and `KeyInfo` write a key: `RSA 2048`.
+const KEY_FORM: x509::KeyForm = x509::KeyForm::Size {
+    unit: "",
+    other: "other",
+    unparsed: "unparsable",
+};
 
 /// A `SignatureMethod`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -528,11 +539,11 @@ pub fn verify_with_limits(
         finish(&mut report, doc);
         return report;
     }
-    let embedded_der = embedded_certificates(doc, signature);
-    report.embedded_certificates = embedded_der
+    let embedded: Vec<x509::Certificate> = embedded_certificates(doc, signature)
         .iter()
-        .filter_map(|d| CertInfo::from_der(d))
+        .filter_map(|d| x509::Certificate::parse(d).ok())
         .collect();
+    report.embedded_certificates = embedded.iter().map(CertInfo::from_cert).collect();
 
     let Some(signed_info) = doc.find_child(signature, DSIG_NS, "SignedInfo") else {
         report.problems.push("ds:SignedInfo is missing".into());
@@ -576,7 +587,7 @@ pub fn verify_with_limits(
         c14n_el,
         &report.signature_algorithm,
         keys,
-        &embedded_der,
+        &embedded,
         limits,
     );
     finish(&mut report, doc);
@@ -775,22 +786,17 @@ fn check_reference(
     report
 }
 
-/// An RSA public key (PKCS#1 `RSAPublicKey` DER) from a certificate, with its size in bits.
-fn rsa_key(der: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let bits = match cert.public_key().parsed().ok()? {
-        x509_parser::public_key::PublicKey::RSA(rsa) => rsa.key_size(),
-        _ => return None,
-    };
-    Some((cert.public_key().subject_public_key.data.to_vec(), bits))
-}
-
-fn verifies(params: &'static signature::RsaParameters, der: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    rsa_key(der).is_some_and(|(key, _)| {
-        signature::UnparsedPublicKey::new(params, key)
+/// True when the certificate's key is RSA and verifies `sig` over `msg`.
+fn verifies(
+    params: &'static signature::RsaParameters,
+    cert: &x509::Certificate,
+    msg: &[u8],
+    sig: &[u8],
+) -> bool {
+    cert.key.kind == x509::KeyKind::Rsa
+        && signature::UnparsedPublicKey::new(params, &cert.public_key_der)
             .verify(msg, sig)
             .is_ok()
-    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -801,7 +807,7 @@ fn check_signature_value(
     c14n_el: Option<NodeId>,
     alg: &SignatureAlgorithm,
     keys: &[TrustedCert],
-    embedded: &[Vec<u8>],
+    embedded: &[x509::Certificate],
     limits: &Limits,
 ) -> SignatureValueCheck {
     let not = |reason: String| SignatureValueCheck::NotChecked { reason };
@@ -831,16 +837,14 @@ fn check_signature_value(
     };
     let mut tried = Vec::new();
     for k in keys {
-        let info = CertInfo::from_der(&k.der).unwrap_or_else(|| CertInfo {
-            subject: "(unparsable certificate)".into(),
-            issuer: String::new(),
-            thumbprint: hex(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &k.der).as_ref()),
-            serial: String::new(),
-            not_before: String::new(),
-            not_after: String::new(),
-            key: String::new(),
-        });
-        if verifies(params, &k.der, &signed, &sig) {
+        let cert = x509::Certificate::parse(&k.der).ok();
+        let info = cert
+            .as_ref()
+            .map_or_else(|| CertInfo::unparsable(&k.der), CertInfo::from_cert);
+        if cert
+            .as_ref()
+            .is_some_and(|c| verifies(params, c, &signed, &sig))
+        {
             return SignatureValueCheck::Verified {
                 cert: info,
                 source: k.source.clone(),
@@ -848,11 +852,12 @@ fn check_signature_value(
         }
         tried.push((info, k.source.clone()));
     }
-    for der in embedded {
-        if verifies(params, der, &signed, &sig)
-            && let Some(cert) = CertInfo::from_der(der)
-        {
-            return SignatureValueCheck::EmbeddedOnly { cert, tried };
+    for cert in embedded {
+        if verifies(params, cert, &signed, &sig) {
+            return SignatureValueCheck::EmbeddedOnly {
+                cert: CertInfo::from_cert(cert),
+                tried,
+            };
         }
     }
     SignatureValueCheck::Failed { tried }
