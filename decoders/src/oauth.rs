@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 
 use crate::jwt::{self, Form, Role};
-use crate::util::{self, Needle};
+use crate::util::{self, Needle, short_id};
 use crate::view::{Finding, Kind, Node, Severity};
 use crate::{Context, DecodeError, Decoded, Decoder, Message};
 
@@ -425,13 +425,6 @@ impl Decoder for OAuth {
             "an OAuth token endpoint message",
             "the body is neither a form, a JSON object nor an HTML page",
         ))
-    }
-}
-
-fn short_id(id: &str) -> String {
-    match id.get(..8) {
-        Some(head) if id.len() > 9 => format!("{head}…"),
-        _ => id.to_string(),
     }
 }
 

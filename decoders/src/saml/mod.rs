@@ -362,11 +362,10 @@ pub fn immutable_id_guid(value: &str) -> Option<String> {
 
 /// `lHh/rE… (= ac7f7894-…)`: the short form of an ImmutableID for summary lines.
 pub fn short_immutable_id(value: &str) -> String {
-    let head: String = value.chars().take(6).collect();
-    let tail = if value.chars().count() > 6 { "…" } else { "" };
+    let head = crate::util::short_chars(value, 6);
     match immutable_id_guid(value) {
-        Some(g) => format!("{head}{tail} (= {}-…)", g.get(..8).unwrap_or(&g)),
-        None => format!("{head}{tail}"),
+        Some(g) => format!("{head} (= {})", crate::util::short_guid(&g)),
+        None => head,
     }
 }
 

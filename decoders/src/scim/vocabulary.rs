@@ -144,12 +144,7 @@ pub(super) fn get_str<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a
     get_ci(obj, name).and_then(Value::as_str)
 }
 
-pub(super) fn short_id(id: &str) -> String {
-    match id.get(..8) {
-        Some(head) if id.len() > 9 => format!("{head}…"),
-        _ => id.to_string(),
-    }
-}
+pub(super) use crate::util::short_id;
 
 /// The schema URNs of a body (the `schemas` array), in order.
 pub(super) fn schemas(obj: &Map<String, Value>) -> Vec<&str> {

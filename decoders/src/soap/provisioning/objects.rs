@@ -59,19 +59,12 @@ pub(super) fn generalized_time(s: &str) -> Option<String> {
     ))
 }
 
+/// A SourceAnchor cut after its first six characters (`lHh/rE…`).
 pub(super) fn short_anchor(a: &str) -> String {
-    match a.char_indices().nth(6) {
-        Some((i, _)) => format!("{}…", a.get(..i).unwrap_or(a)),
-        None => a.to_string(),
-    }
+    crate::util::short_chars(a, 6)
 }
 
-pub(super) fn short_guid(g: &str) -> String {
-    match g.split_once('-') {
-        Some((head, _)) => format!("{head}-…"),
-        None => g.to_string(),
-    }
-}
+pub(super) use crate::util::short_guid;
 
 /// Notes for the well-known sync object attribute names (protocols.md §3.3).
 fn attribute_note(key: &str) -> Option<&'static str> {
