@@ -1,6 +1,8 @@
 //! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
 //! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
-//! and XML-DSig verification with signature-wrapping findings ([`dsig`]).
+//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). The generic XML view
+//! and the realm decoder read documents they only display into the lenient owned tree of
+//! [`element`].
 //!
 //! Two rules hold for every XML document this crate reads (see [`tree`]):
 //! * a DOCTYPE is refused, so no DTD is ever processed;
@@ -12,6 +14,7 @@
 
 pub mod c14n;
 pub mod dsig;
+pub mod element;
 pub mod tree;
 
 pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
