@@ -6,6 +6,7 @@ use std::io::Read;
 use super::json::Json;
 use super::nested::{attach_nested, first_byte, lift_findings};
 use super::xml::Xml;
+use crate::oidc::parse_certificate;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Message};
@@ -261,7 +262,7 @@ fn content_node(payload: &[u8], cx: &Context<'_>, findings: &mut Vec<Finding>) -
         }
     }
     match sniff(payload) {
-        Payload::Der => match crate::oidc::parse_certificate(payload) {
+        Payload::Der => match parse_certificate(payload) {
             Ok(cert) => {
                 node.value = Some(format!("X.509 certificate {}", cert.subject));
                 findings.extend(cert.findings(cx.now, "base64/content/certificate"));

@@ -8,7 +8,8 @@
 //! action (or request URL) as the destination for audience checks. Not responsible for the
 //! WS-Trust active profile or metadata.
 
-use super::{contains, contains_ci, decode_entities, explain_xml, find_form, opaque_preview};
+use super::{contains, contains_ci, explain_xml, opaque_preview};
+use crate::html::{decode_entities, find_form};
 use crate::view::{Finding, Node};
 use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
 
