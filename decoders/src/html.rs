@@ -1,5 +1,6 @@
 //! HTML, as far as identity traffic needs it: the forms of auto-POST pages (a form's `action`,
-//! `method` and named `<input>`s, see [`find_form`]), the attributes of one start tag as byte
+//! `method` and named `<input>`s, see [`find_form`]; [`auto_post_form`] recognises the page a
+//! protocol posts through the browser by its inputs), the attributes of one start tag as byte
 //! ranges ([`start_tag_attributes`], for callers that rewrite values in place), and the
 //! character references an attribute value or text may carry ([`decode_entities`]).
 //!
@@ -9,6 +10,8 @@
 //!
 //! It is not responsible for what a form means (the SAML and WS-Federation decoders read their
 //! inputs) and never runs scripts or follows links.
+
+use crate::xml::reference_char;
 
 /// Decodes the character references an HTML attribute value may carry: the five predefined XML
 /// entities (`&lt; &gt; &amp; &quot; &apos;`) and numeric references (`&#60;`, `&#x3C;`). Any
@@ -21,22 +24,7 @@ pub fn decode_entities(s: &str) -> String {
         let after = rest.get(i..).unwrap_or("");
         let end = after.get(..after.len().min(12)).and_then(|w| w.find(';'));
         let decoded = end.and_then(|e| {
-            let name = after.get(1..e)?;
-            let ch = match name {
-                "lt" => '<',
-                "gt" => '>',
-                "amp" => '&',
-                "quot" => '"',
-                "apos" => '\'',
-                _ => {
-                    let num = name.strip_prefix('#')?;
-                    let code = match num.strip_prefix(['x', 'X']) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => num.parse::<u32>().ok()?,
-                    };
-                    char::from_u32(code).filter(|c| *c != '\0')?
-                }
-            };
+            let ch = reference_char(after.get(1..e)?)?;
             Some((ch, e + 1))
         });
         match decoded {
@@ -219,6 +207,13 @@ pub fn find_form(html: &str) -> Option<HtmlForm> {
     Some(form)
 }
 
+/// The form of an auto-POST page: the first form of `html`, when it carries one of the inputs
+/// named in `fields` (the values a protocol sends through the browser: `wresult`,
+/// `SAMLResponse` …).
+pub fn auto_post_form(html: &str, fields: &[&str]) -> Option<HtmlForm> {
+    find_form(html).filter(|f| f.inputs.iter().any(|(n, _)| fields.contains(&n.as_str())))
+}
+
 /// Position of `<tag` followed by whitespace, `>` or `/`, at or after `from`, in lowercased HTML.
 fn find_tag(lower: &str, tag: &str, from: usize) -> Option<usize> {
     let pat = format!("<{tag}");
@@ -292,6 +287,17 @@ mod tests {
         assert_eq!(f.input("wresult"), Some("<t:RSTR a=\"1\"/>"));
         assert_eq!(f.input("wctx"), Some("a&b"));
         assert_eq!(f.input("outside"), None);
+    }
+
+    #[test]
+    fn auto_post_form_needs_one_of_the_fields() {
+        let html = "<form method=post action=https://sp.example/acs><input type=hidden \
+                    name=SAMLResponse value=PHA+></form>";
+        let form = auto_post_form(html, &["SAMLRequest", "SAMLResponse"]).unwrap();
+        assert_eq!(form.action.as_deref(), Some("https://sp.example/acs"));
+        assert_eq!(form.input("SAMLResponse"), Some("PHA+"));
+        assert_eq!(auto_post_form(html, &["wresult"]), None);
+        assert_eq!(auto_post_form("<p>no form</p>", &["wresult"]), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! WS-Trust active profile or metadata.
 
 use super::{contains, contains_ci, explain_xml, opaque_preview};
-use crate::html::{decode_entities, find_form};
+use crate::html::{auto_post_form, decode_entities};
 use crate::view::{Finding, Node};
 use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
 
@@ -185,8 +185,7 @@ impl Decoder for WsFed {
         }
         if msg.is_response() || blob {
             if let Some(text) = msg.text()
-                && let Some(form) = find_form(text)
-                && form.input("wresult").is_some()
+                && let Some(form) = auto_post_form(text, &["wresult"])
             {
                 let action = form.action.clone().unwrap_or_default();
                 let mut d = token_post(&form.inputs, &action, "ADFS auto-POST page", cx)?;

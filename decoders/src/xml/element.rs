@@ -15,6 +15,7 @@
 
 use quick_xml::events::Event;
 
+use super::reference_char;
 use crate::{DecodeError, Limits};
 
 /// One XML element with its attributes and content, as read by [`parse_xml`].
@@ -129,17 +130,6 @@ impl From<DecodeError> for XmlStop {
     }
 }
 
-fn predefined_entity(name: &str) -> Option<&'static str> {
-    match name {
-        "lt" => Some("<"),
-        "gt" => Some(">"),
-        "amp" => Some("&"),
-        "quot" => Some("\""),
-        "apos" => Some("'"),
-        _ => None,
-    }
-}
-
 /// Records an unresolved entity name once; at most 16 names are kept (a hostile document can
 /// hold any number of distinct ones).
 fn note_unresolved(list: &mut Vec<String>, name: &str) {
@@ -182,17 +172,7 @@ fn attr_value(raw: &str, unresolved: &mut Vec<String>) -> String {
 
 /// The text of a predefined entity or character reference (`lt`, `#x41`, `#65`).
 fn resolve_ref(name: &str) -> Option<String> {
-    if let Some(s) = predefined_entity(name) {
-        return Some(s.to_string());
-    }
-    let num = name.strip_prefix('#')?;
-    let code = match num.strip_prefix(['x', 'X']) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => num.parse().ok()?,
-    };
-    char::from_u32(code)
-        .filter(|c| *c != '\0')
-        .map(String::from)
+    reference_char(name).map(String::from)
 }
 
 fn xml_err(offset: u64, message: impl Into<String>) -> DecodeError {

@@ -19,6 +19,29 @@ pub mod tree;
 
 pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
 
+/// The character a reference `&name;` stands for under the rule the lenient readers of this
+/// crate share ([`element`] and [`crate::html`]): the five predefined entities (`lt gt amp quot
+/// apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for anything
+/// else, which those readers keep as written. ([`tree`] is stricter: it accepts only what XML
+/// allows and fails on the rest.)
+pub fn reference_char(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse::<u32>().ok()?,
+            };
+            char::from_u32(code).filter(|c| *c != '\0')
+        }
+    }
+}
+
 /// `http://www.w3.org/2000/09/xmldsig#`
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// SAML 1.x assertion namespace, `urn:oasis:names:tc:SAML:1.0:assertion`.
