@@ -303,12 +303,8 @@ fn hex<'b>(bytes: impl Iterator<Item = &'b u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generic::test_cx as cx;
     use crate::{Limits, Trust};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
 
     #[test]
     fn base64_ignores_random_words_and_claims_json() {

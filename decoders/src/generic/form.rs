@@ -115,12 +115,8 @@ pub(super) fn params_tree<'c, 'a>(
 mod tests {
     use super::*;
     use crate::Trust;
+    use crate::generic::test_cx as cx;
     use crate::view::Kind;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
 
     #[test]
     fn form_masks_secrets_and_flags_repeats() {

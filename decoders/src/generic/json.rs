@@ -339,11 +339,7 @@ impl Decoder for Json {
 mod tests {
     use super::*;
     use crate::Trust;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
+    use crate::generic::test_cx as cx;
 
     #[test]
     fn json_keeps_wire_order_and_flags_duplicate_keys() {

@@ -33,14 +33,17 @@ pub use secret_names::is_secret_name;
 pub use url::Url;
 pub use xml::Xml;
 
+/// The context the generic views' tests decode with: a fixed clock and `trust`.
+#[cfg(test)]
+fn test_cx(trust: &crate::Trust) -> crate::Context<'_> {
+    use std::time::{Duration, UNIX_EPOCH};
+    crate::Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::{Context, Message, Trust};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
+    use crate::generic::test_cx as cx;
+    use crate::{Message, Trust};
 
     /// Every prefix of every golden input (as a response, a request and a blob) goes through
     /// the whole registry without a panic.

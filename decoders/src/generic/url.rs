@@ -159,11 +159,7 @@ fn percent_decode(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::Trust;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
+    use crate::generic::test_cx as cx;
 
     #[test]
     fn url_blob_query_is_decoded_with_secrets() {

@@ -140,13 +140,9 @@ impl Decoder for Xml {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generic::test_cx as cx;
     use crate::xml::element::parse_xml;
     use crate::{Limits, Trust};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn cx(trust: &Trust) -> Context<'_> {
-        Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
-    }
 
     #[test]
     fn xml_doctype_is_refused_with_an_error_finding() {
