@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod generic;
+pub mod html;
 pub mod jwt;
 pub mod oauth;
 pub mod oidc;

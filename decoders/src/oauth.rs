@@ -14,6 +14,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::html::decode_entities;
 use crate::jwt::{self, Form, Role};
 use crate::util::{self, Needle, short_id};
 use crate::view::{Finding, Kind, Node, Severity};
@@ -1358,15 +1359,6 @@ fn explain_error(obj: &Map<String, Value>, status: Option<u16>) -> Decoded {
     };
     let d = Decoded::new("oauth", summary.clone(), root);
     d.with_finding(Finding::new(severity, summary).at(label))
-}
-
-fn decode_entities(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {

@@ -12,13 +12,12 @@
 //!
 //! It is not responsible for verifying tokens (the `jwt` decoder does, with keys the caller put in
 //! [`crate::Trust`], e.g. through [`crate::Trust::add_jwks`]) and never fetches `jwks_uri`.
-//! Certificates are read and shown by [`crate::x509`] (re-exported here as [`parse_certificate`]
-//! and [`Certificate`] for the realm and base64 decoders).
+//! Certificates are read and shown by [`crate::x509`].
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
 use crate::util::{self, Needle, is_guid};
 use crate::view::{Decoded, Finding, Kind, Node};
-pub use crate::x509::{Certificate, parse_certificate};
+use crate::x509::{Certificate, parse_certificate};
 use crate::x509::{modulus_bits, strip_zeros};
 use crate::{Context, DecodeError, Decoder, Message};
 

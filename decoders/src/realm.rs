@@ -15,13 +15,14 @@
 //!
 //! It is not responsible for the federation protocols themselves (WS-Fed, WS-Trust, SAML have
 //! their own decoders) nor for correlating HRD answers with later flows (the analysis layer does
-//! that per domain). The `xml=1` answer is read with [`crate::generic::parse_xml`], which refuses a
+//! that per domain). The `xml=1` answer is read with [`crate::xml::element::parse_xml`], which refuses a
 //! DOCTYPE and never resolves entities.
 
-use crate::generic::{JsonValue, XmlElement, json_tree_plain, parse_json_ordered, parse_xml};
-use crate::oidc::parse_certificate;
+use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
+use crate::x509::parse_certificate;
 use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
+use crate::xml::element::{XmlElement, parse_xml};
 use crate::{Context, DecodeError, Decoder, Message};
 
 /// The home realm discovery decoder.

@@ -434,7 +434,7 @@ fn hidden_inputs(html: &str) -> Vec<(String, String)> {
             .map_or(html.len(), |e| start + e);
         let tag = html.get(start..end).unwrap_or("");
         if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
-            out.push((n, html_unescape(&v)));
+            out.push((n, idscope_decoders::html::decode_entities(&v)));
         }
         at = end.max(start + 1);
     }
@@ -467,15 +467,6 @@ fn attr(tag: &str, name: &str) -> Option<String> {
         from = pos + name.len();
     }
     None
-}
-
-fn html_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
 }
 
 /// Every `<p:Assertion …>…</p:Assertion>` (any prefix, or none), outermost, as written.

@@ -8,7 +8,8 @@
 //! action (or request URL) as the destination for audience checks. Not responsible for the
 //! WS-Trust active profile or metadata.
 
-use super::{contains, contains_ci, decode_entities, explain_xml, find_form, opaque_preview};
+use super::{contains, contains_ci, explain_xml, opaque_preview};
+use crate::html::{auto_post_form, decode_entities};
 use crate::view::{Finding, Node};
 use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
 
@@ -184,8 +185,7 @@ impl Decoder for WsFed {
         }
         if msg.is_response() || blob {
             if let Some(text) = msg.text()
-                && let Some(form) = find_form(text)
-                && form.input("wresult").is_some()
+                && let Some(form) = auto_post_form(text, &["wresult"])
             {
                 let action = form.action.clone().unwrap_or_default();
                 let mut d = token_post(&form.inputs, &action, "ADFS auto-POST page", cx)?;

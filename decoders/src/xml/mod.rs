@@ -1,6 +1,8 @@
 //! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
 //! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
-//! and XML-DSig verification with signature-wrapping findings ([`dsig`]).
+//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). The generic XML view
+//! and the realm decoder read documents they only display into the lenient owned tree of
+//! [`element`].
 //!
 //! Two rules hold for every XML document this crate reads (see [`tree`]):
 //! * a DOCTYPE is refused, so no DTD is ever processed;
@@ -12,9 +14,33 @@
 
 pub mod c14n;
 pub mod dsig;
+pub mod element;
 pub mod tree;
 
 pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
+
+/// The character a reference `&name;` stands for under the rule the lenient readers of this
+/// crate share ([`element`] and [`crate::html`]): the five predefined entities (`lt gt amp quot
+/// apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for anything
+/// else, which those readers keep as written. ([`tree`] is stricter: it accepts only what XML
+/// allows and fails on the rest.)
+pub fn reference_char(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse::<u32>().ok()?,
+            };
+            char::from_u32(code).filter(|c| *c != '\0')
+        }
+    }
+}
 
 /// `http://www.w3.org/2000/09/xmldsig#`
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
