@@ -23,10 +23,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::app::{App, Control, Event, StoryJob, TextLine, Tone};
 use super::keymap::Action;
+use crate::analysis::compare::Rules;
 use crate::analysis::story;
 use crate::flow::{Flow, FlowId};
-use crate::replay::compare::Rules;
-use crate::replay::sequence::{self, Clock, Options, Status, Target};
+use crate::replay::sequence::{self, Options, Status, Target};
 
 /// The diff overlay: what `=` shows until `esc`, `q` or `=` again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,8 +168,7 @@ pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
         target: Target::Origin,
         maps: Vec::new(),
         rules: Rules::default(),
-        seed: None,
-        clock: Clock::Capture,
+        served: None,
         extra_roots: Vec::new(),
         timeout: Duration::from_secs(30),
     };
