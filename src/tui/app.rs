@@ -27,7 +27,7 @@ use idscope_decoders::{Limits, Registry, Trust};
 
 use super::command::{self, Command};
 use super::keymap::{self, Action, Context};
-use super::ui::{flow_view, tree};
+use super::text::{flow as flow_text, help, mask, story as story_text, tree};
 use crate::analysis::digest::Digest;
 use crate::analysis::story::{self, Story};
 use crate::analysis::{FlowReport, decode_flow, learn_trust};
@@ -1186,12 +1186,10 @@ impl App {
                         Action::PageDown => self.help_scroll + page,
                         _ => self.help_scroll.saturating_sub(page),
                     }
-                    .min(super::ui::help::lines().len().saturating_sub(1));
+                    .min(help::lines().len().saturating_sub(1));
                 }
                 Some(Action::First) => self.help_scroll = 0,
-                Some(Action::Last) => {
-                    self.help_scroll = super::ui::help::lines().len().saturating_sub(1)
-                }
+                Some(Action::Last) => self.help_scroll = help::lines().len().saturating_sub(1),
                 _ => {}
             }
             return Control::Continue;
@@ -1511,9 +1509,9 @@ impl App {
                     r
                 }
             };
-            flow_view::secrets(&report)
+            mask::secrets(&report)
         };
-        let cmd = flow_view::curl(&f, self.reveal, &secrets);
+        let cmd = flow_text::curl(&f, self.reveal, &secrets);
         self.message = Some(if self.reveal {
             "copied as curl".into()
         } else {
@@ -1876,17 +1874,17 @@ impl App {
             None => (Tab::Request, HashSet::new(), None, [0; 5], 0),
         };
         let in_flight = self.store.is_in_flight(id);
-        let secrets = flow_view::secrets(&report);
+        let secrets = mask::secrets(&report);
         self.view = Some(FlowView {
             id,
             tab,
             scroll,
             cursor,
-            request: flow_view::request_lines(&flow, self.reveal, &secrets),
-            response: flow_view::response_lines(&flow, in_flight, self.reveal, &secrets),
+            request: flow_text::request_lines(&flow, self.reveal, &secrets),
+            response: flow_text::response_lines(&flow, in_flight, self.reveal, &secrets),
             tree: tree::lines(&report, &folded, self.reveal),
             story: Vec::new(),
-            detail: flow_view::detail_lines(&flow, &report),
+            detail: flow_text::detail_lines(&flow, &report),
             folded,
             search,
         });
@@ -1916,7 +1914,7 @@ impl App {
             return;
         };
         let lines = match (&self.stories, &self.story_job) {
-            (Some(stories), _) => flow_view::story_lines(id, stories, &self.store),
+            (Some(stories), _) => story_text::story_lines(id, stories, &self.store),
             (None, job) => {
                 let (pass, done) = job
                     .as_ref()

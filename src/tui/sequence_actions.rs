@@ -6,7 +6,8 @@
 //! it matched the recorded one.
 //!
 //! The pure parts ([`diff_marked`], [`on_diff_key`], [`replay_story`]) only change the [`App`];
-//! [`run_sequence`] is the side effect the event loop spawns; [`render`] draws the overlay.
+//! [`run_sequence`] is the side effect the event loop spawns; the view draws the overlay
+//! ([`super::ui::diff_overlay`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +15,6 @@ use std::time::Duration;
 /// Up to this many flows, `R` builds the sequences itself when they are not built yet (a few ms).
 const SYNC_STORY_FLOWS: usize = 5_000;
 
-use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::app::{App, Control, Event, StoryJob, TextLine, Tone};
@@ -215,31 +211,6 @@ pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
         report.count(Status::Failed),
         report.count(Status::Refused),
     )));
-}
-
-/// Draws the diff overlay over `area`.
-pub fn render(frame: &mut Frame, area: Rect, o: &DiffOverlay) {
-    let h = (o.lines.len() as u16 + 2).min(area.height);
-    let rect = super::ui::centered(area, 110, h);
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(o.title.clone())
-        .title_style(Style::new().add_modifier(Modifier::BOLD));
-    let lines: Vec<Line> = o
-        .lines
-        .iter()
-        .skip(o.scroll)
-        .map(|l| {
-            let style = match l.tone {
-                Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
-                Tone::Good => Style::new().fg(Color::Green),
-                Tone::Bad => Style::new().fg(Color::Red),
-                _ => Style::new(),
-            };
-            Line::styled(l.text.clone(), style)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 #[cfg(test)]
