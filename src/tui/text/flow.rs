@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
 
 use super::mask::{is_sensitive, mask};
+use super::{TextLine, Tone};
 use crate::analysis::FlowReport;
 use crate::flow::{Body, DEFAULT_DECODED_CAP, Flow, Headers};
-use crate::tui::app::{TextLine, Tone};
 
 /// Body lines shown at most; the rest is summarised (export the flow to see all).
 const MAX_BODY_LINES: usize = 2_000;

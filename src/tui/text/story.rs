@@ -1,10 +1,10 @@
 //! The Story tab's text: each recognised sequence (story) a flow belongs to, its steps around
 //! the flow and the checks that involve it, built when the tab is visited.
 
+use super::{TextLine, Tone};
 use crate::analysis::story::{Story, Verdict};
 use crate::flow::FlowId;
 use crate::session::FlowStore;
-use crate::tui::app::{TextLine, Tone};
 use idscope_decoders::util::clip;
 
 /// Steps shown before and after the flow's own step in a long story, and checks of other flows

@@ -1,5 +1,5 @@
 //! The diff overlay (`=`): the differences between the two marked flows
-//! ([`crate::tui::sequence_actions::DiffOverlay`]) in a centred box.
+//! ([`crate::tui::app::DiffOverlay`]) in a centred box.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,8 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use crate::tui::app::Tone;
-use crate::tui::sequence_actions::DiffOverlay;
+use crate::tui::app::DiffOverlay;
+use crate::tui::text::Tone;
 
 /// Draws the diff overlay over `area`.
 pub fn render(frame: &mut Frame, area: Rect, o: &DiffOverlay) {

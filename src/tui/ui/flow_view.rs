@@ -8,8 +8,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs};
 
-use super::super::app::{App, Tab, TextLine, Tone};
 use super::tree;
+use crate::tui::app::{App, Tab};
+use crate::tui::text::{TextLine, Tone};
 
 fn tone_style(t: Tone) -> Style {
     match t {
