@@ -271,7 +271,7 @@ pub enum Route {
 pub struct Router {
     /// The target.
     pub target: Target,
-    /// Hosts mapped explicitly (from `--map`, or served by the in-process fixture).
+    /// Hosts mapped explicitly (from `--map`, or served by [`Options::served`]).
     pub mapped: BTreeMap<String, SocketAddr>,
     /// Which of the mapped hosts the fixture serves (for messages).
     pub fixture_hosts: Vec<String>,
