@@ -1,31 +1,13 @@
 //! Differences between two flows, two tokens or two assertions, on their decoded trees: claim by
 //! claim and element by element, with the comparison rules of replay
-//! ([`crate::replay::compare`]: volatile values left out unless asked for, `--ignore` patterns).
+//! ([`crate::analysis::compare`]: volatile values left out unless asked for, `--ignore` patterns).
 //! `idscope diff` and the TUI's `=` use it. This module neither reads files nor prints.
 
-use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Context, Decoded, Limits, Message, Registry, Trust};
 
+use crate::analysis::compare::{self, Difference, Rules, best, comparable};
 use crate::analysis::{FlowReport, decode_flow};
 use crate::flow::Flow;
-use crate::replay::compare::{self, Difference, Rules};
-use crate::replay::sequence::comparable;
-
-/// The trees worth comparing on one side of a flow: the specific decoders that understood it,
-/// or else the best generic one.
-fn best(outs: &[idscope_decoders::Outcome]) -> Vec<&Decoded> {
-    let ok: Vec<&Decoded> = outs.iter().filter_map(|o| o.result.as_ref().ok()).collect();
-    let specific: Vec<&Decoded> = ok
-        .iter()
-        .copied()
-        .filter(|d| !GENERIC.contains(&d.decoder))
-        .collect();
-    if specific.is_empty() {
-        ok.into_iter().take(1).collect()
-    } else {
-        specific
-    }
-}
 
 fn side_leaves(prefix: &str, ds: &[&Decoded]) -> Vec<compare::Leaf> {
     let mut out = Vec::new();

@@ -1,5 +1,7 @@
-//! HAR 1.2: the streaming reader (with repair of truncated files), the entry <-> [`Flow`]
-//! conversion, and the crash-safe writer used for recordings and exports.
+//! HAR 1.2: the streaming reader (with repair of truncated files), the entry → [`Flow`]
+//! conversion, and the crash-safe writer used for recordings and exports. The flow → entry
+//! direction is [`super::har_entry`]; what both directions must agree on (idscope's own field
+//! names, the time format, recognising a stored body's encoding) is `har_fields`.
 //!
 //! The reader never parses the whole document: it walks the top-level structure with the byte
 //! scanner, hands each element of `log.entries` to `serde_json` on its own, and converts it with
@@ -9,24 +11,24 @@
 //! crash leaves a file this reader repairs. This module does not redact and does not decode
 //! bodies beyond undoing `content.encoding: "base64"`.
 
-use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, GeneralPurpose as Engine};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
+use super::har_entry::write_entry;
+use super::har_fields::{IDSCOPE_FIELD, INCOMPLETE_FIELD, sniff_encoding};
 use super::scan::{Scanner, Stop};
 use super::{CaptureError, CaptureErrorKind, Location};
 use crate::flow::{
-    Body, DEFAULT_DECODED_CAP, Extra, Flow, FlowError, FlowId, Headers, Outcome, Request, Response,
-    Timings, header,
+    Body, Extra, Flow, FlowError, FlowId, Headers, Outcome, Request, Response, Timings,
 };
 
 /// The largest single entry the reader holds in memory. An entry is delimited before it is
@@ -35,11 +37,6 @@ pub const MAX_ENTRY_BYTES: usize = 1 << 30;
 
 /// The largest non-entry `log` member (`pages`, `creator`, `browser`) the reader will delimit.
 const MAX_LOG_FIELD_BYTES: usize = 64 << 20;
-
-/// The object on each entry that carries idscope's own fields.
-pub(super) const IDSCOPE_FIELD: &str = "_idscope";
-/// The entry-level marker of a flow still in flight when the recording stopped (security.md §3).
-pub(super) const INCOMPLETE_FIELD: &str = "_incomplete";
 
 /// Base64 as peers write it: padded or not.
 const BASE64_LENIENT: GeneralPurpose = Engine::new(
@@ -506,18 +503,6 @@ pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
     }
 }
 
-/// Formats as RFC 3339 in UTC with as many fractional digits as needed (so it reads back equal).
-pub(super) fn format_time(t: SystemTime) -> String {
-    let nanos: i128 = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(0),
-        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(0),
-    };
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
-}
-
 fn header_text(v: Value, path: &str) -> Result<String, CaptureErrorKind> {
     match v {
         Value::String(s) => Ok(s),
@@ -651,38 +636,6 @@ fn parse_ours(v: Option<Value>) -> Result<Ours, CaptureErrorKind> {
         response_body: body_meta(o.get("response_body"), "_idscope.response_body")?,
         unknown_timings: strings("unknown_timings"),
     })
-}
-
-/// True when `raw` still carries the outermost of the listed content-encodings. HAR stores
-/// decoded text, but some writers (mitmproxy, for a body it could not decode) store the wire
-/// bytes, so this looks at the bytes rather than trusting the header.
-fn still_encoded(raw: &[u8], content_encoding: &str) -> bool {
-    let Some(outer) = content_encoding
-        .split(',')
-        .map(str::trim)
-        .rfind(|e| !e.is_empty())
-    else {
-        return false;
-    };
-    match outer.to_ascii_lowercase().as_str() {
-        "gzip" | "x-gzip" => raw.starts_with(&[0x1f, 0x8b]),
-        "deflate" => match raw {
-            [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
-            _ => false,
-        },
-        // Brotli has no magic number: the bytes still carry it when they decode as brotli.
-        "br" => Body::encoded(raw.to_vec(), "br")
-            .decoded(DEFAULT_DECODED_CAP)
-            .is_ok(),
-        _ => false,
-    }
-}
-
-/// The encoding a reader infers for stored body bytes: only base64-stored (binary) bytes can
-/// still carry a compression, since compressed data is never valid text.
-fn sniff_encoding(raw: &[u8], binary: bool, headers: &Headers) -> Option<String> {
-    let ce = header(headers, "content-encoding")?.trim();
-    (binary && !ce.is_empty() && still_encoded(raw, ce)).then(|| ce.to_string())
 }
 
 fn make_body(raw: Vec<u8>, binary: bool, headers: &Headers, meta: BodyMeta) -> Body {
@@ -892,139 +845,6 @@ pub fn har_entry_to_flow(entry: Value, id: FlowId) -> Result<Flow, CaptureErrorK
 }
 
 // ---------------------------------------------------------------------------------------------
-// Flow -> HAR entry
-
-/// How a body is stored in HAR: the text, whether it is base64, and the `_idscope` facts needed
-/// to read back exactly the same [`Body`].
-pub(super) struct StoredBody<'a> {
-    pub(super) text: Cow<'a, str>,
-    pub(super) base64: bool,
-    pub(super) len: usize,
-    pub(super) meta: StoredFacts<'a>,
-}
-
-/// What `_idscope.request_body` / `_idscope.response_body` say about a stored body: the write
-/// side of [`BodyMeta`], borrowed from the body so that recording a flow builds no map for it.
-/// Its members, in the order a `serde_json::Map` writes them: `encoding`, `sha256`, `size`,
-/// `truncated`.
-#[derive(Debug)]
-pub(super) struct StoredFacts<'a> {
-    /// Present when the stored bytes carry an encoding other than sniffing would find (`None`:
-    /// none at all, written as `null`).
-    pub(super) encoding: Option<Option<String>>,
-    pub(super) sha256: Option<&'a str>,
-    /// Present when the body's size differs from the stored length.
-    pub(super) size: Option<u64>,
-    pub(super) truncated: bool,
-}
-
-impl StoredFacts<'_> {
-    pub(super) fn is_empty(&self) -> bool {
-        self.encoding.is_none() && self.sha256.is_none() && self.size.is_none() && !self.truncated
-    }
-
-    /// The same facts as a JSON object (for the `Value` writer the direct one is tested against).
-    #[cfg(test)]
-    pub(super) fn to_map(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        if let Some(e) = &self.encoding {
-            m.insert(
-                "encoding".into(),
-                e.clone().map_or(Value::Null, Value::String),
-            );
-        }
-        if let Some(h) = self.sha256 {
-            m.insert("sha256".into(), h.into());
-        }
-        if let Some(n) = self.size {
-            m.insert("size".into(), n.into());
-        }
-        if self.truncated {
-            m.insert("truncated".into(), true.into());
-        }
-        m
-    }
-}
-
-pub(super) fn store_body<'a>(b: &'a Body, headers: &Headers) -> StoredBody<'a> {
-    // HAR holds decoded content (peers re-encode per Content-Encoding on import), so a body
-    // that still carries its encoding is decoded when that works in full; otherwise its bytes
-    // are stored as they are and `_idscope` says which encoding they carry.
-    let (bytes, encoding): (Cow<'_, [u8]>, Option<String>) = match &b.encoding {
-        Some(enc) if !b.truncated => match b.decoded(DEFAULT_DECODED_CAP) {
-            Ok(d) => (d, None),
-            Err(_) => (Cow::Borrowed(&b.raw), Some(enc.clone())),
-        },
-        Some(enc) => (Cow::Borrowed(&b.raw), Some(enc.clone())),
-        None => (Cow::Borrowed(&b.raw), None),
-    };
-    let len = bytes.len();
-    // Only a body stored as base64 can still carry its encoding (`sniff_encoding`).
-    let (text, base64, sniffed): (Cow<'_, str>, bool, Option<String>) = match bytes {
-        Cow::Borrowed(raw) => match std::str::from_utf8(raw) {
-            Ok(s) => (Cow::Borrowed(s), false, None),
-            Err(_) => (
-                Cow::Owned(STANDARD.encode(raw)),
-                true,
-                sniff_encoding(raw, true, headers),
-            ),
-        },
-        Cow::Owned(decoded) => match String::from_utf8(decoded) {
-            Ok(s) => (Cow::Owned(s), false, None),
-            Err(e) => {
-                let sniffed = sniff_encoding(e.as_bytes(), true, headers);
-                (Cow::Owned(STANDARD.encode(e.as_bytes())), true, sniffed)
-            }
-        },
-    };
-    let meta = StoredFacts {
-        encoding: (sniffed != encoding).then_some(encoding),
-        sha256: b.sha256.as_deref(),
-        size: (b.size != len as u64).then_some(b.size),
-        truncated: b.truncated,
-    };
-    StoredBody {
-        text,
-        base64,
-        len,
-        meta,
-    }
-}
-
-pub(super) fn response_cookies(h: &Headers) -> Value {
-    let mut out = Vec::new();
-    for (_, v) in h
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-    {
-        let mut parts = v.split(';');
-        let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
-            continue;
-        };
-        let mut c = Map::new();
-        c.insert("name".into(), name.trim().into());
-        c.insert("value".into(), value.trim().into());
-        for attr in parts {
-            let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
-            match k.trim().to_ascii_lowercase().as_str() {
-                "path" => c.insert("path".into(), v.trim().into()),
-                "domain" => c.insert("domain".into(), v.trim().into()),
-                "expires" => c.insert("expires".into(), v.trim().into()),
-                "httponly" => c.insert("httpOnly".into(), true.into()),
-                "secure" => c.insert("secure".into(), true.into()),
-                _ => None,
-            };
-        }
-        out.push(Value::Object(c));
-    }
-    Value::Array(out)
-}
-
-pub(super) fn mime_type(h: &Headers) -> String {
-    header(h, "content-type").unwrap_or_default().to_string()
-}
-
-// ---------------------------------------------------------------------------------------------
 // Writer
 
 /// A writer dropped without [`HarWriter::finish`] still writes what it staged (best effort: a
@@ -1157,7 +977,7 @@ impl HarWriter {
         if self.entries > 0 {
             self.staged.push(b',');
         }
-        super::har_entry::write_entry(&mut self.staged, f);
+        write_entry(&mut self.staged, f);
         self.staged.push(b'\n');
         self.entries += 1;
     }
@@ -1207,8 +1027,10 @@ impl HarWriter {
 
 #[cfg(test)]
 mod tests {
+    use super::super::har_fields::format_time;
     use super::*;
     use crate::capture::{flow_to_har_entry, from_bytes, open, read_all};
+    use crate::flow::header;
     use crate::flow::testing;
     use proptest::prelude::*;
     use serde_json::json;
@@ -1738,8 +1560,10 @@ mod tests {
 
 #[cfg(test)]
 mod direct_writer_equivalence {
+    use super::super::har_entry::{mime_type, response_cookies, store_body};
+    use super::super::har_fields::format_time;
     use super::*;
-    use crate::flow::FlowError;
+    use crate::flow::{FlowError, header};
     use serde_json::json;
 
     fn har_headers(h: &Headers) -> Value {
@@ -1857,8 +1681,8 @@ mod direct_writer_equivalence {
         })
     }
 
-    /// The `Value`-tree writer that `har_entry::write_entry` replaced, kept as the oracle of
-    /// these tests: the direct writer must produce exactly its bytes.
+    /// A writer that builds a `serde_json::Value` tree and serialises it, the oracle of these
+    /// tests: the direct writer (`har_entry::write_entry`) must produce exactly its bytes.
     pub(crate) fn reference_entry(f: &Flow) -> Value {
         let mut e = f.extra.clone();
         let mut ours = Map::new();
@@ -1907,7 +1731,7 @@ mod direct_writer_equivalence {
 
     fn check(f: &Flow, what: &str) {
         let mut direct = Vec::new();
-        super::super::har_entry::write_entry(&mut direct, f);
+        write_entry(&mut direct, f);
         let reference = serde_json::to_vec(&reference_entry(f)).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&direct),

@@ -1,28 +1,28 @@
 //! Flow → HAR entry, written straight into the output buffer as compact JSON.
 //!
 //! The recorder writes one entry per finished flow on the proxy's capture path, so this runs for
-//! every request the proxy forwards. Building a `serde_json::Value` tree first (a map per object,
-//! a `String` per key, a copy of every header and body) and then serialising it cost about 5 µs
-//! for a 1 KiB exchange, as much as the rest of the recording together (`benches/proxy_bench.py`).
-//! This writer produces the same bytes without the tree: object members are written in the order
-//! a `serde_json::Map` (a `BTreeMap` here, no `preserve_order`) serialises them, and the flow's
-//! `extra` fields are merged into that order, so [`flow_to_har_entry`] is simply this output read
-//! back, and a file written before this change reads and compares the same.
+//! every request the proxy forwards. It therefore builds no `serde_json::Value` tree (a map per
+//! object, a `String` per key, a copy of every header and body): object members are written in
+//! the order a `serde_json::Map` (a `BTreeMap` here, no `preserve_order`) serialises them, and
+//! the flow's `extra` fields are merged into that order, so [`flow_to_har_entry`] is simply this
+//! output read back, and the bytes are those a `Value` tree would serialise to.
 //!
 //! Strings are escaped exactly as `serde_json` escapes them (tested byte for byte; text with a
 //! control character goes through `serde_json` itself), numbers go through its formatting, so
 //! the JSON is exactly what `serde_json` writes. The rare, small parts (cookies with attributes,
-//! a flow without a response) still build small values.
+//! a flow without a response) build small values.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 
-use serde_json::Value;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
 
-use super::har::{
-    IDSCOPE_FIELD, INCOMPLETE_FIELD, StoredBody, StoredFacts, format_time, mime_type,
-    response_cookies, store_body,
+use super::har_fields::{IDSCOPE_FIELD, INCOMPLETE_FIELD, format_time, sniff_encoding};
+use crate::flow::{
+    Body, DEFAULT_DECODED_CAP, Extra, Flow, Headers, Outcome, Request, Response, Timings, header,
 };
-use crate::flow::{Extra, Flow, Headers, Outcome, Request, Response, Timings, header};
 
 /// Converts a flow into a HAR 1.2 entry that Chrome, Firefox and mitmproxy import, as a `Value`
 /// (the output of [`write_entry`], read back). The flow's `extra` fields are written back;
@@ -472,6 +472,136 @@ fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     if serde_json::to_writer(&mut *out, v).is_err() {
         out.extend_from_slice(b"null");
     }
+}
+
+/// How a body is stored in HAR: the text, whether it is base64, and the `_idscope` facts needed
+/// to read back exactly the same [`Body`].
+pub(super) struct StoredBody<'a> {
+    pub(super) text: Cow<'a, str>,
+    pub(super) base64: bool,
+    pub(super) len: usize,
+    pub(super) meta: StoredFacts<'a>,
+}
+
+/// What `_idscope.request_body` / `_idscope.response_body` say about a stored body: the write
+/// side of the reader's `BodyMeta`, borrowed from the body so that recording a flow builds no map for it.
+/// Its members, in the order a `serde_json::Map` writes them: `encoding`, `sha256`, `size`,
+/// `truncated`.
+#[derive(Debug)]
+pub(super) struct StoredFacts<'a> {
+    /// Present when the stored bytes carry an encoding other than sniffing would find (`None`:
+    /// none at all, written as `null`).
+    pub(super) encoding: Option<Option<String>>,
+    pub(super) sha256: Option<&'a str>,
+    /// Present when the body's size differs from the stored length.
+    pub(super) size: Option<u64>,
+    pub(super) truncated: bool,
+}
+
+impl StoredFacts<'_> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.encoding.is_none() && self.sha256.is_none() && self.size.is_none() && !self.truncated
+    }
+
+    /// The same facts as a JSON object (for the `Value` writer the direct one is tested against).
+    #[cfg(test)]
+    pub(super) fn to_map(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        if let Some(e) = &self.encoding {
+            m.insert(
+                "encoding".into(),
+                e.clone().map_or(Value::Null, Value::String),
+            );
+        }
+        if let Some(h) = self.sha256 {
+            m.insert("sha256".into(), h.into());
+        }
+        if let Some(n) = self.size {
+            m.insert("size".into(), n.into());
+        }
+        if self.truncated {
+            m.insert("truncated".into(), true.into());
+        }
+        m
+    }
+}
+
+pub(super) fn store_body<'a>(b: &'a Body, headers: &Headers) -> StoredBody<'a> {
+    // HAR holds decoded content (peers re-encode per Content-Encoding on import), so a body
+    // that still carries its encoding is decoded when that works in full; otherwise its bytes
+    // are stored as they are and `_idscope` says which encoding they carry.
+    let (bytes, encoding): (Cow<'_, [u8]>, Option<String>) = match &b.encoding {
+        Some(enc) if !b.truncated => match b.decoded(DEFAULT_DECODED_CAP) {
+            Ok(d) => (d, None),
+            Err(_) => (Cow::Borrowed(&b.raw), Some(enc.clone())),
+        },
+        Some(enc) => (Cow::Borrowed(&b.raw), Some(enc.clone())),
+        None => (Cow::Borrowed(&b.raw), None),
+    };
+    let len = bytes.len();
+    // Only a body stored as base64 can still carry its encoding (`sniff_encoding`).
+    let (text, base64, sniffed): (Cow<'_, str>, bool, Option<String>) = match bytes {
+        Cow::Borrowed(raw) => match std::str::from_utf8(raw) {
+            Ok(s) => (Cow::Borrowed(s), false, None),
+            Err(_) => (
+                Cow::Owned(STANDARD.encode(raw)),
+                true,
+                sniff_encoding(raw, true, headers),
+            ),
+        },
+        Cow::Owned(decoded) => match String::from_utf8(decoded) {
+            Ok(s) => (Cow::Owned(s), false, None),
+            Err(e) => {
+                let sniffed = sniff_encoding(e.as_bytes(), true, headers);
+                (Cow::Owned(STANDARD.encode(e.as_bytes())), true, sniffed)
+            }
+        },
+    };
+    let meta = StoredFacts {
+        encoding: (sniffed != encoding).then_some(encoding),
+        sha256: b.sha256.as_deref(),
+        size: (b.size != len as u64).then_some(b.size),
+        truncated: b.truncated,
+    };
+    StoredBody {
+        text,
+        base64,
+        len,
+        meta,
+    }
+}
+
+pub(super) fn response_cookies(h: &Headers) -> Value {
+    let mut out = Vec::new();
+    for (_, v) in h
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+    {
+        let mut parts = v.split(';');
+        let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+            continue;
+        };
+        let mut c = Map::new();
+        c.insert("name".into(), name.trim().into());
+        c.insert("value".into(), value.trim().into());
+        for attr in parts {
+            let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+            match k.trim().to_ascii_lowercase().as_str() {
+                "path" => c.insert("path".into(), v.trim().into()),
+                "domain" => c.insert("domain".into(), v.trim().into()),
+                "expires" => c.insert("expires".into(), v.trim().into()),
+                "httponly" => c.insert("httpOnly".into(), true.into()),
+                "secure" => c.insert("secure".into(), true.into()),
+                _ => None,
+            };
+        }
+        out.push(Value::Object(c));
+    }
+    Value::Array(out)
+}
+
+pub(super) fn mime_type(h: &Headers) -> String {
+    header(h, "content-type").unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::flow::Flow;
 
 pub mod har;
 pub mod har_entry;
+mod har_fields;
 pub mod redact;
 pub mod saz;
 mod scan;

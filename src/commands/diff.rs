@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use crate::analysis::compare::{Difference, Rules};
 use crate::cli::DiffArgs;
 use crate::flow::Flow;
-use crate::replay::compare::{Difference, Rules};
 
 /// One side of a diff.
 #[derive(Debug)]

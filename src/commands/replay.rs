@@ -1,5 +1,6 @@
 //! `idscope replay FILE --to fixture|origin|URL`: reads the capture, selects flows (`--filter`),
-//! runs [`crate::replay::sequence`] and prints a table of matched / diverged / failed / refused
+//! starts the reference server for `--to fixture` (on a runtime of its own, with the capture's
+//! seed and clock), runs [`crate::replay::sequence`] and prints a table of matched / diverged / failed / refused
 //! flows with the first differing path and both values, plus what replay did to each request
 //! (credentials refreshed, what it could not refresh). `--json` prints one object per flow and a
 //! summary object. Exit code 1 when anything diverged, failed or was refused.
@@ -7,16 +8,18 @@
 use std::io::Write as _;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::analysis::compare::Rules;
 use crate::analysis::digest::Digest;
 use crate::capture::{self, HarWriter};
 use crate::cli::ReplayArgs;
 use crate::filter::Subject;
+use crate::flow::Flow;
 use crate::flow::FlowId;
-use crate::replay::compare::Rules;
-use crate::replay::sequence::{self, Clock, Options, Report, Status, Target};
+use crate::replay::sequence::{self, Options, Report, Served, Status, Target};
 use idscope_decoders::util::clip;
 
 /// Runs `idscope replay`.
@@ -79,12 +82,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let opts = Options {
+    let fixture = target == Target::Fixture;
+    let mut opts = Options {
         target,
         maps,
         rules,
-        seed,
-        clock,
+        served: None,
         extra_roots,
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
     };
@@ -93,7 +96,19 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let report = runtime.block_on(sequence::run(&flows, &selected, &opts))?;
+    let report = runtime.block_on(async {
+        if !fixture {
+            return sequence::run(&flows, &selected, &opts).await;
+        }
+        let (server, note) = OwnFixture::start(&flows, seed, clock).await?;
+        opts.served = Some(server.served());
+        let report = sequence::run(&flows, &selected, &opts).await;
+        server.stop();
+        report.map(|mut r| {
+            r.notes.insert(0, note);
+            r
+        })
+    })?;
     drop(runtime);
 
     if let Some(path) = &args.write {
@@ -120,6 +135,85 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The reference server's clock for `--to fixture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// Frozen at the capture's first flow (the default: recorded times stay valid).
+    #[default]
+    Capture,
+    /// The system clock.
+    Now,
+    /// Frozen at this instant.
+    At(SystemTime),
+}
+
+/// The in-process reference server on a runtime of its own, so that a server handler that
+/// blocks cannot stall the replay client (whose timeout then reports it).
+struct OwnFixture {
+    runtime: tokio::runtime::Runtime,
+    handle: crate::fixture::FixtureHandle,
+}
+
+impl OwnFixture {
+    /// Starts the server with `seed` and `clock` (the capture's first flow for
+    /// [`Clock::Capture`]), and says so in a note for the report.
+    async fn start(
+        flows: &[Flow],
+        seed: Option<u64>,
+        clock: Clock,
+    ) -> anyhow::Result<(Self, String)> {
+        let clock = match clock {
+            Clock::Capture => flows.iter().map(|f| f.started_at).min(),
+            Clock::Now => None,
+            Clock::At(t) => Some(t),
+        };
+        let cfg = crate::fixture::FixtureConfig {
+            seed,
+            clock,
+            ..crate::fixture::FixtureConfig::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("idscope-replay-fixture")
+            .enable_all()
+            .build()
+            .context("starting the reference server's runtime")?;
+        let handle = runtime
+            .spawn(crate::fixture::start(cfg))
+            .await
+            .context("starting the reference server")?
+            .context("starting the reference server")?;
+        let note = format!(
+            "reference server at {} (seed {}, clock {})",
+            handle.addr(),
+            seed.map_or_else(|| "random".to_string(), |n| n.to_string()),
+            clock.map_or_else(|| "live".to_string(), rfc3339)
+        );
+        Ok((OwnFixture { runtime, handle }, note))
+    }
+
+    /// What replay needs to know of the server: its address, hosts and CA.
+    fn served(&self) -> Served {
+        Served {
+            addr: self.handle.addr(),
+            hosts: self.handle.hosts(),
+            ca_pem: self.handle.ca_pem().as_bytes().to_vec(),
+        }
+    }
+
+    fn stop(self) {
+        let OwnFixture { runtime, handle } = self;
+        runtime.spawn(handle.shutdown());
+        runtime.shutdown_background();
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn parse_clock(s: &str) -> anyhow::Result<Clock> {
@@ -159,7 +253,7 @@ pub fn parse_map(m: &str) -> anyhow::Result<(String, SocketAddr)> {
 
 fn print_table(
     report: &Report,
-    flows: &[crate::flow::Flow],
+    flows: &[Flow],
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     for n in &report.notes {

@@ -7,9 +7,8 @@
 //!
 //! Whole sequences (`idscope replay FILE --to …`, the TUI's `R`) are [`sequence`]: plan, route
 //! under the credential rule, refresh credentials ([`correlate`]) and compare answers on the
-//! decoded trees ([`compare`]).
+//! decoded trees ([`crate::analysis::compare`]).
 
-pub mod compare;
 pub mod correlate;
 pub mod sequence;
 

@@ -15,7 +15,7 @@
 //!   all goes to a host the fixture does not serve and nobody mapped.
 //! * **Credentials** ([`super::correlate`]): fresh tokens, assertions, codes, nonces and ids from
 //!   earlier answers replace the recorded ones in later requests, and each replacement is noted.
-//! * **Comparison** ([`super::compare`]): status, then the best decoder's tree of the answer
+//! * **Comparison** ([`crate::analysis::compare`]): status, then the best decoder's tree of the answer
 //!   (volatile values ignored) → matched, diverged (first differing path, both values) or
 //!   failed (no answer).
 
@@ -28,8 +28,8 @@ use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Kind, Limits, Node, Registry, Trust};
 use serde::Serialize;
 
-use super::compare::{self, Difference, Rules};
 use super::correlate::{Correlation, Outgoing};
+use crate::analysis::compare::{self, Difference, Rules, comparable};
 use crate::analysis::{FlowReport, decode_flow};
 use crate::flow::{
     Body, DEFAULT_DECODED_CAP, Extra, Flow, FlowError, FlowId, Headers, Outcome, Request, Response,
@@ -39,7 +39,8 @@ use crate::flow::{
 /// Where replayed requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// The bundled reference server, started in process; every host it serves is mapped to it.
+    /// The reference server the caller started ([`Options::served`]): every host it serves is
+    /// mapped to it, and nothing goes anywhere else unless mapped.
     Fixture,
     /// Each request to the origin it was captured from.
     Origin,
@@ -73,18 +74,6 @@ impl Target {
     }
 }
 
-/// The fixture clock for `--to fixture`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Clock {
-    /// Frozen at the capture's first flow (the default: recorded times stay valid).
-    #[default]
-    Capture,
-    /// The system clock.
-    Now,
-    /// Frozen at this instant.
-    At(SystemTime),
-}
-
 /// How to replay.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -94,15 +83,26 @@ pub struct Options {
     pub maps: Vec<(String, SocketAddr)>,
     /// Comparison rules.
     pub rules: Rules,
-    /// Seed for the in-process fixture (use the seed the capture was recorded with for
-    /// identical ids and nonces).
-    pub seed: Option<u64>,
-    /// The in-process fixture's clock.
-    pub clock: Clock,
+    /// The server the caller started for `--to fixture` (the reference server): every host it
+    /// serves is mapped to it and its CA is trusted. `None` with [`Target::Fixture`] maps nothing,
+    /// so only `--map` hosts are sent.
+    pub served: Option<Served>,
     /// Extra trusted roots (PEM or DER) for the target's TLS.
     pub extra_roots: Vec<Vec<u8>>,
     /// How long one request may take.
     pub timeout: std::time::Duration,
+}
+
+/// A server that answers for a set of hosts, started by the caller (the reference server of
+/// `--to fixture`).
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The hosts it serves, each mapped to [`Served::addr`].
+    pub hosts: Vec<String>,
+    /// Its CA certificate (PEM), trusted for the replay's TLS.
+    pub ca_pem: Vec<u8>,
 }
 
 /// How one flow's replay ended.
@@ -192,7 +192,7 @@ impl FlowResult {
 pub struct Report {
     /// Per-flow results in the order they ran.
     pub results: Vec<FlowResult>,
-    /// Notes about the run (the fixture's seed and clock).
+    /// Notes about the run (the caller adds the reference server's seed and clock).
     pub notes: Vec<String>,
 }
 
@@ -271,7 +271,7 @@ pub enum Route {
 pub struct Router {
     /// The target.
     pub target: Target,
-    /// Hosts mapped explicitly (from `--map`, or served by the in-process fixture).
+    /// Hosts mapped explicitly (from `--map`, or served by [`Options::served`]).
     pub mapped: BTreeMap<String, SocketAddr>,
     /// Which of the mapped hosts the fixture serves (for messages).
     pub fixture_hosts: Vec<String>,
@@ -423,32 +423,12 @@ pub async fn run(flows: &[Flow], selected: &[FlowId], opts: &Options) -> anyhow:
     let mut mapped: BTreeMap<String, SocketAddr> = BTreeMap::new();
     let mut fixture_hosts = Vec::new();
     let mut roots = opts.extra_roots.clone();
-    let mut server: Option<OwnFixture> = None;
-    if opts.target == Target::Fixture {
-        let clock = match opts.clock {
-            Clock::Capture => flows.iter().map(|f| f.started_at).min(),
-            Clock::Now => None,
-            Clock::At(t) => Some(t),
-        };
-        let s = OwnFixture::start(crate::fixture::FixtureConfig {
-            seed: opts.seed,
-            clock,
-            ..crate::fixture::FixtureConfig::default()
-        })
-        .await?;
-        report.notes.push(format!(
-            "reference server at {} (seed {}, clock {})",
-            s.handle.addr(),
-            opts.seed
-                .map_or_else(|| "random".to_string(), |n| n.to_string()),
-            clock.map_or_else(|| "live".to_string(), rfc3339)
-        ));
-        for h in s.handle.hosts() {
-            mapped.insert(h.clone(), s.handle.addr());
-            fixture_hosts.push(h);
+    if let Some(s) = &opts.served {
+        for h in &s.hosts {
+            mapped.insert(h.clone(), s.addr);
+            fixture_hosts.push(h.clone());
         }
-        roots.push(s.handle.ca_pem().as_bytes().to_vec());
-        server = Some(s);
+        roots.push(s.ca_pem.clone());
     }
     for (h, a) in &opts.maps {
         mapped.insert(h.to_ascii_lowercase(), *a);
@@ -468,46 +448,7 @@ pub async fn run(flows: &[Flow], selected: &[FlowId], opts: &Options) -> anyhow:
         let result = replay_one(&client, &router, flow, rep, role, &mut corr, &opts.rules).await;
         report.results.push(result);
     }
-    if let Some(s) = server {
-        s.stop();
-    }
     Ok(report)
-}
-
-/// The in-process reference server on a runtime of its own, so that a server handler that
-/// blocks cannot stall the replay client (whose timeout then reports it).
-struct OwnFixture {
-    runtime: tokio::runtime::Runtime,
-    handle: crate::fixture::FixtureHandle,
-}
-
-impl OwnFixture {
-    async fn start(cfg: crate::fixture::FixtureConfig) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("idscope-replay-fixture")
-            .enable_all()
-            .build()
-            .context("starting the reference server's runtime")?;
-        let handle = runtime
-            .spawn(crate::fixture::start(cfg))
-            .await
-            .context("starting the reference server")?
-            .context("starting the reference server")?;
-        Ok(OwnFixture { runtime, handle })
-    }
-
-    fn stop(self) {
-        let OwnFixture { runtime, handle } = self;
-        runtime.spawn(handle.shutdown());
-        runtime.shutdown_background();
-    }
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn build_client(
@@ -688,21 +629,7 @@ fn answer_trees(flow: &Flow, report: &FlowReport) -> Vec<(&'static str, Node)> {
         http.push(Node::field("location", loc));
     }
     out.push(("http", http));
-    let ok: Vec<&idscope_decoders::Decoded> = report
-        .response
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok())
-        .collect();
-    let specific: Vec<&&idscope_decoders::Decoded> = ok
-        .iter()
-        .filter(|d| !GENERIC.contains(&d.decoder))
-        .collect();
-    let chosen: Vec<&idscope_decoders::Decoded> = if specific.is_empty() {
-        ok.into_iter().take(1).collect()
-    } else {
-        specific.into_iter().copied().collect()
-    };
-    for d in chosen {
+    for d in compare::best(&report.response) {
         out.push((d.decoder, d.root.clone()));
     }
     out
@@ -770,17 +697,6 @@ pub fn compare_flows(
         }
     }
     diffs
-}
-
-/// Section headings and explanatory text summarise other nodes, which are compared themselves:
-/// only their presence counts.
-pub fn comparable(mut leaves: Vec<compare::Leaf>) -> Vec<compare::Leaf> {
-    for l in &mut leaves {
-        if matches!(l.kind, Kind::Section | Kind::Text | Kind::Markup) {
-            l.value = None;
-        }
-    }
-    leaves
 }
 
 impl Correlation {

@@ -25,9 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use idscope_decoders::{Limits, Registry, Trust};
 
-use super::command::{self, Command};
+use super::command::{self, Command, Order};
 use super::keymap::{self, Action, Context};
-use super::ui::{flow_view, tree};
+use super::text::{TextLine, Tone, flow as flow_text, help, mask, story as story_text, tree};
 use crate::analysis::digest::Digest;
 use crate::analysis::story::{self, Story};
 use crate::analysis::{FlowReport, decode_flow, learn_trust};
@@ -82,7 +82,7 @@ pub enum Control {
     /// Replay this flow and send the result back as [`Event::Replayed`].
     Replay(Box<Flow>),
     /// Replay a whole sequence (`R`, see `sequence_actions`).
-    ReplaySequence(Box<super::sequence_actions::SequenceJob>),
+    ReplaySequence(Box<SequenceJob>),
     /// Write these flows to `path` as HAR (redacted when asked).
     Export {
         /// The flows, in list order.
@@ -94,49 +94,6 @@ pub enum Control {
     },
     /// Put this text on the clipboard.
     Copy(String),
-}
-
-/// How the list is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// Arrival (capture) order.
-    Time,
-    /// By method.
-    Method,
-    /// By host.
-    Host,
-    /// By status code (errors last).
-    Status,
-    /// By response size.
-    Size,
-    /// By duration.
-    Duration,
-}
-
-impl Order {
-    /// The next order for the `o` key.
-    pub fn next(self) -> Self {
-        match self {
-            Order::Time => Order::Method,
-            Order::Method => Order::Host,
-            Order::Host => Order::Status,
-            Order::Status => Order::Size,
-            Order::Size => Order::Duration,
-            Order::Duration => Order::Time,
-        }
-    }
-
-    /// The name shown in the status bar.
-    pub fn name(self) -> &'static str {
-        match self {
-            Order::Time => "time",
-            Order::Method => "method",
-            Order::Host => "host",
-            Order::Status => "status",
-            Order::Size => "size",
-            Order::Duration => "duration",
-        }
-    }
 }
 
 /// The tabs of the flow view.
@@ -180,42 +137,24 @@ impl Tab {
     }
 }
 
-/// How a line of text is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    /// Plain text.
-    Normal,
-    /// A heading.
-    Heading,
-    /// Secondary text.
-    Dim,
-    /// A passing check or a verified value.
-    Good,
-    /// A warning.
-    Warn,
-    /// An error or a failing check.
-    Bad,
-    /// The line of the flow itself (Story tab).
-    Current,
-}
-
-/// One line of a text tab.
+/// The diff overlay: what `=` shows until `esc`, `q` or `=` again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextLine {
-    /// The text.
-    pub text: String,
-    /// How it is shown.
-    pub tone: Tone,
+pub struct DiffOverlay {
+    /// The box title (`#3 ≠ #18`).
+    pub title: String,
+    /// One line per difference, after a heading.
+    pub lines: Vec<TextLine>,
+    /// First visible line.
+    pub scroll: usize,
 }
 
-impl TextLine {
-    /// A line with a tone.
-    pub fn new(text: impl Into<String>, tone: Tone) -> Self {
-        TextLine {
-            text: text.into(),
-            tone,
-        }
-    }
+/// A whole-sequence replay for the event loop to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceJob {
+    /// The story's title (`sync cycle`).
+    pub title: String,
+    /// The story's flows, in capture order.
+    pub flows: Vec<Flow>,
 }
 
 /// What the bottom line is asking for.
@@ -494,7 +433,7 @@ pub struct App {
     /// At most this many flows per slice of work (tests make it small to see a job half done).
     slice_flows: usize,
     /// The diff overlay (`=`, see `sequence_actions`).
-    pub(crate) diff: Option<super::sequence_actions::DiffOverlay>,
+    pub(crate) diff: Option<DiffOverlay>,
     /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
     decodes: u64,
 }
@@ -1172,7 +1111,7 @@ impl App {
         };
         let action = keymap::action(context, k);
         if self.diff.is_some() {
-            return super::sequence_actions::on_diff_key(self, action);
+            return self.on_diff_key(action);
         }
         if self.help {
             match action {
@@ -1186,12 +1125,10 @@ impl App {
                         Action::PageDown => self.help_scroll + page,
                         _ => self.help_scroll.saturating_sub(page),
                     }
-                    .min(super::ui::help::lines().len().saturating_sub(1));
+                    .min(help::lines().len().saturating_sub(1));
                 }
                 Some(Action::First) => self.help_scroll = 0,
-                Some(Action::Last) => {
-                    self.help_scroll = super::ui::help::lines().len().saturating_sub(1)
-                }
+                Some(Action::Last) => self.help_scroll = help::lines().len().saturating_sub(1),
                 _ => {}
             }
             return Control::Continue;
@@ -1275,8 +1212,8 @@ impl App {
                 });
             }
             Action::Replay => return self.replay(),
-            Action::Diff => return super::sequence_actions::diff_marked(self),
-            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
+            Action::Diff => return self.diff_marked(),
+            Action::ReplaySequence => return self.replay_story(),
             Action::Export | Action::ExportRedacted => {
                 let redacted = action == Action::ExportRedacted;
                 let secs = self
@@ -1403,8 +1340,8 @@ impl App {
                 self.help_scroll = 0;
             }
             Action::Command => self.prompt = Some(Prompt::new(PromptKind::Command, "")),
-            Action::Diff => return super::sequence_actions::diff_marked(self),
-            Action::ReplaySequence => return super::sequence_actions::replay_story(self),
+            Action::Diff => return self.diff_marked(),
+            Action::ReplaySequence => return self.replay_story(),
             Action::Open
             | Action::Filter
             | Action::MarkedOnly
@@ -1511,9 +1448,9 @@ impl App {
                     r
                 }
             };
-            flow_view::secrets(&report)
+            mask::secrets(&report)
         };
-        let cmd = flow_view::curl(&f, self.reveal, &secrets);
+        let cmd = flow_text::curl(&f, self.reveal, &secrets);
         self.message = Some(if self.reveal {
             "copied as curl".into()
         } else {
@@ -1876,17 +1813,17 @@ impl App {
             None => (Tab::Request, HashSet::new(), None, [0; 5], 0),
         };
         let in_flight = self.store.is_in_flight(id);
-        let secrets = flow_view::secrets(&report);
+        let secrets = mask::secrets(&report);
         self.view = Some(FlowView {
             id,
             tab,
             scroll,
             cursor,
-            request: flow_view::request_lines(&flow, self.reveal, &secrets),
-            response: flow_view::response_lines(&flow, in_flight, self.reveal, &secrets),
+            request: flow_text::request_lines(&flow, self.reveal, &secrets),
+            response: flow_text::response_lines(&flow, in_flight, self.reveal, &secrets),
             tree: tree::lines(&report, &folded, self.reveal),
             story: Vec::new(),
-            detail: flow_view::detail_lines(&flow, &report),
+            detail: flow_text::detail_lines(&flow, &report),
             folded,
             search,
         });
@@ -1916,7 +1853,7 @@ impl App {
             return;
         };
         let lines = match (&self.stories, &self.story_job) {
-            (Some(stories), _) => flow_view::story_lines(id, stories, &self.store),
+            (Some(stories), _) => story_text::story_lines(id, stories, &self.store),
             (None, job) => {
                 let (pass, done) = job
                     .as_ref()

@@ -1,10 +1,10 @@
 //! The `:` command prompt: the command names ([`COMMANDS`], which the help overlay lists), the
 //! parser that turns a typed line into a [`Command`] (or an error with the column, shown under
-//! the prompt like a filter error), and name completion for the tab key. Every command maps to
+//! the prompt like a filter error), name completion for the tab key, and the list orders
+//! ([`Order`]) that `set order` and the `o` key choose from. Every command maps to
 //! an action a key already has (mitmproxy console's `:` commands, with shorter names); running
 //! it is [`super::App`]'s job, not this module's.
 
-use super::app::Order;
 use crate::filter::FilterError;
 
 /// One command, as listed in the help.
@@ -44,6 +44,49 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("help", "", "this help"),
     c("quit", "", "quit"),
 ];
+
+/// How the list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Arrival (capture) order.
+    Time,
+    /// By method.
+    Method,
+    /// By host.
+    Host,
+    /// By status code (errors last).
+    Status,
+    /// By response size.
+    Size,
+    /// By duration.
+    Duration,
+}
+
+impl Order {
+    /// The next order for the `o` key.
+    pub fn next(self) -> Self {
+        match self {
+            Order::Time => Order::Method,
+            Order::Method => Order::Host,
+            Order::Host => Order::Status,
+            Order::Status => Order::Size,
+            Order::Size => Order::Duration,
+            Order::Duration => Order::Time,
+        }
+    }
+
+    /// The name shown in the status bar.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Time => "time",
+            Order::Method => "method",
+            Order::Host => "host",
+            Order::Status => "status",
+            Order::Size => "size",
+            Order::Duration => "duration",
+        }
+    }
+}
 
 /// What `set` can change.
 const SETTINGS: &[&str] = &["order", "reverse", "follow"];

@@ -6,7 +6,9 @@
 //! restored on quit, on Ctrl-C (a key in raw mode, or SIGINT) and on panic. Logs go to a file
 //! ([`init_file_logging`]), never to the screen.
 //!
-//! State and key handling live in [`app`], drawing in [`ui`], the key table in [`keymap`].
+//! State and key handling live in [`app`] (the model), the text it shows in [`text`], drawing in
+//! [`ui`] (the view, which reads the model; the model never imports it), the key table in
+//! [`keymap`].
 //! A capture file is read on a background thread ([`spawn_loader`]) whose worker pool decodes
 //! each flow once for its digest and sends batches in capture order, so the first screen shows
 //! while the rest loads and the UI thread never decodes in bulk. Work over every flow that the
@@ -19,6 +21,7 @@ pub mod command;
 pub mod export;
 pub mod keymap;
 pub mod sequence_actions;
+pub mod text;
 pub mod ui;
 
 use std::io::Write as _;

@@ -5,8 +5,10 @@
 //! goes); every answer comes back as a new flow tagged `replay-of:#N`, its comment saying whether
 //! it matched the recorded one.
 //!
-//! The pure parts ([`diff_marked`], [`on_diff_key`], [`replay_story`]) only change the [`App`];
-//! [`run_sequence`] is the side effect the event loop spawns; [`render`] draws the overlay.
+//! The pure parts (`App::diff_marked`, `App::on_diff_key`, `App::replay_story`, methods the
+//! app's key dispatch calls) only change the [`App`];
+//! [`run_sequence`] is the side effect the event loop spawns; the view draws the overlay
+//! ([`super::ui::diff_overlay`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,151 +16,132 @@ use std::time::Duration;
 /// Up to this many flows, `R` builds the sequences itself when they are not built yet (a few ms).
 const SYNC_STORY_FLOWS: usize = 5_000;
 
-use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{App, Control, Event, StoryJob, TextLine, Tone};
+use super::app::{App, Control, DiffOverlay, Event, SequenceJob, StoryJob};
 use super::keymap::Action;
+use super::text::{TextLine, Tone};
+use crate::analysis::compare::Rules;
 use crate::analysis::story;
 use crate::flow::{Flow, FlowId};
-use crate::replay::compare::Rules;
-use crate::replay::sequence::{self, Clock, Options, Status, Target};
+use crate::replay::sequence::{self, Options, Status, Target};
 
-/// The diff overlay: what `=` shows until `esc`, `q` or `=` again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffOverlay {
-    /// The box title (`#3 ≠ #18`).
-    pub title: String,
-    /// One line per difference, after a heading.
-    pub lines: Vec<TextLine>,
-    /// First visible line.
-    pub scroll: usize,
-}
-
-/// A whole-sequence replay for the event loop to run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SequenceJob {
-    /// The story's title (`sync cycle`).
-    pub title: String,
-    /// The story's flows, in capture order.
-    pub flows: Vec<Flow>,
-}
-
-/// `=`: the differences between the two marked flows, as an overlay; a message when not exactly
-/// two flows are marked.
-pub fn diff_marked(app: &mut App) -> Control {
-    let marked: Vec<FlowId> = app
-        .store
-        .iter()
-        .filter(|f| f.marked)
-        .map(|f| f.id)
-        .collect();
-    let [a, b] = marked.as_slice() else {
-        app.message = Some(format!(
-            "mark exactly two flows (m) to diff them; {} marked",
-            marked.len()
-        ));
-        return Control::Continue;
-    };
-    let (Some(fa), Some(fb)) = (app.store.get(*a), app.store.get(*b)) else {
-        return Control::Continue;
-    };
-    let diffs = crate::diff::flows_decoded(fa, fb, &Rules::default());
-    let mut lines = vec![TextLine::new(
-        format!(
-            "{a} vs {b}: {} difference(s), volatile values (times, ids, nonces, signatures) left out",
-            diffs.len()
-        ),
-        Tone::Heading,
-    )];
-    if diffs.is_empty() {
-        lines.push(TextLine::new("the decoded trees match", Tone::Good));
-    }
-    for d in &diffs {
-        lines.push(TextLine::new(d.describe(), Tone::Bad));
-    }
-    app.diff = Some(DiffOverlay {
-        title: format!(" diff {a} {b} (= or esc to close) "),
-        lines,
-        scroll: 0,
-    });
-    Control::Continue
-}
-
-/// Keys while the diff overlay is open: scroll, close, quit.
-pub fn on_diff_key(app: &mut App, action: Option<Action>) -> Control {
-    let Some(o) = &mut app.diff else {
-        return Control::Continue;
-    };
-    let max = o.lines.len().saturating_sub(1);
-    match action {
-        Some(Action::Quit) => return Control::Quit,
-        Some(Action::Back | Action::Diff) => app.diff = None,
-        Some(Action::Down) => o.scroll = (o.scroll + 1).min(max),
-        Some(Action::Up) => o.scroll = o.scroll.saturating_sub(1),
-        Some(Action::PageDown) => o.scroll = (o.scroll + 10).min(max),
-        Some(Action::PageUp) => o.scroll = o.scroll.saturating_sub(10),
-        Some(Action::First) => o.scroll = 0,
-        Some(Action::Last) => o.scroll = max,
-        _ => {}
-    }
-    Control::Continue
-}
-
-/// `R`: the sequence of the selected (or open) flow, to be replayed by the event loop; a message
-/// when the flow belongs to no recognised sequence.
-pub fn replay_story(app: &mut App) -> Control {
-    let Some(id) = app.view.as_ref().map(|v| v.id).or(app.selected_id()) else {
-        return Control::Continue;
-    };
-    // The stories the app builds in slices (for the Story tab); on a small capture they are
-    // built here at once, on a large one `R` starts the build and asks to be pressed again,
-    // so the key never blocks the UI for a whole pass.
-    let stories = match &app.stories {
-        Some(s) => Arc::clone(s),
-        None if app.store.len() <= SYNC_STORY_FLOWS => {
-            Arc::new(story::build(app.store.iter().filter_map(|f| {
-                app.digests
-                    .get(&f.id)
-                    .and_then(|d| d.story.as_ref())
-                    .map(|s| (f.id, s))
-            })))
-        }
-        None => {
-            if app.story_job.is_none() {
-                app.story_job = Some(StoryJob::default());
-            }
-            app.message = Some(
-                "building the sequences (see the Story tab); press R again when they are done"
-                    .to_string(),
-            );
+impl App {
+    /// `=`: the differences between the two marked flows, as an overlay; a message when not exactly
+    /// two flows are marked.
+    pub(crate) fn diff_marked(&mut self) -> Control {
+        let app = self;
+        let marked: Vec<FlowId> = app
+            .store
+            .iter()
+            .filter(|f| f.marked)
+            .map(|f| f.id)
+            .collect();
+        let [a, b] = marked.as_slice() else {
+            app.message = Some(format!(
+                "mark exactly two flows (m) to diff them; {} marked",
+                marked.len()
+            ));
             return Control::Continue;
+        };
+        let (Some(fa), Some(fb)) = (app.store.get(*a), app.store.get(*b)) else {
+            return Control::Continue;
+        };
+        let diffs = crate::diff::flows_decoded(fa, fb, &Rules::default());
+        let mut lines = vec![TextLine::new(
+            format!(
+                "{a} vs {b}: {} difference(s), volatile values (times, ids, nonces, signatures) left out",
+                diffs.len()
+            ),
+            Tone::Heading,
+        )];
+        if diffs.is_empty() {
+            lines.push(TextLine::new("the decoded trees match", Tone::Good));
         }
-    };
-    let Some(st) = stories.iter().find(|s| s.step_of(id).is_some()) else {
+        for d in &diffs {
+            lines.push(TextLine::new(d.describe(), Tone::Bad));
+        }
+        app.diff = Some(DiffOverlay {
+            title: format!(" diff {a} {b} (= or esc to close) "),
+            lines,
+            scroll: 0,
+        });
+        Control::Continue
+    }
+
+    /// Keys while the diff overlay is open: scroll, close, quit.
+    pub(crate) fn on_diff_key(&mut self, action: Option<Action>) -> Control {
+        let app = self;
+        let Some(o) = &mut app.diff else {
+            return Control::Continue;
+        };
+        let max = o.lines.len().saturating_sub(1);
+        match action {
+            Some(Action::Quit) => return Control::Quit,
+            Some(Action::Back | Action::Diff) => app.diff = None,
+            Some(Action::Down) => o.scroll = (o.scroll + 1).min(max),
+            Some(Action::Up) => o.scroll = o.scroll.saturating_sub(1),
+            Some(Action::PageDown) => o.scroll = (o.scroll + 10).min(max),
+            Some(Action::PageUp) => o.scroll = o.scroll.saturating_sub(10),
+            Some(Action::First) => o.scroll = 0,
+            Some(Action::Last) => o.scroll = max,
+            _ => {}
+        }
+        Control::Continue
+    }
+
+    /// `R`: the sequence of the selected (or open) flow, to be replayed by the event loop; a message
+    /// when the flow belongs to no recognised sequence.
+    pub(crate) fn replay_story(&mut self) -> Control {
+        let app = self;
+        let Some(id) = app.view.as_ref().map(|v| v.id).or(app.selected_id()) else {
+            return Control::Continue;
+        };
+        // The stories the app builds in slices (for the Story tab); on a small capture they are
+        // built here at once, on a large one `R` starts the build and asks to be pressed again,
+        // so the key never blocks the UI for a whole pass.
+        let stories = match &app.stories {
+            Some(s) => Arc::clone(s),
+            None if app.store.len() <= SYNC_STORY_FLOWS => {
+                Arc::new(story::build(app.store.iter().filter_map(|f| {
+                    app.digests
+                        .get(&f.id)
+                        .and_then(|d| d.story.as_ref())
+                        .map(|s| (f.id, s))
+                })))
+            }
+            None => {
+                if app.story_job.is_none() {
+                    app.story_job = Some(StoryJob::default());
+                }
+                app.message = Some(
+                    "building the sequences (see the Story tab); press R again when they are done"
+                        .to_string(),
+                );
+                return Control::Continue;
+            }
+        };
+        let Some(st) = stories.iter().find(|s| s.step_of(id).is_some()) else {
+            app.message = Some(format!(
+                "{id} belongs to no recognised sequence; r replays one flow"
+            ));
+            return Control::Continue;
+        };
+        let flows: Vec<Flow> = st
+            .steps
+            .iter()
+            .filter_map(|s| app.store.get(s.id).cloned())
+            .collect();
         app.message = Some(format!(
-            "{id} belongs to no recognised sequence; r replays one flow"
+            "replaying the {} of {id} ({} flows)…",
+            st.kind.title(),
+            flows.len()
         ));
-        return Control::Continue;
-    };
-    let flows: Vec<Flow> = st
-        .steps
-        .iter()
-        .filter_map(|s| app.store.get(s.id).cloned())
-        .collect();
-    app.message = Some(format!(
-        "replaying the {} of {id} ({} flows)…",
-        st.kind.title(),
-        flows.len()
-    ));
-    Control::ReplaySequence(Box::new(SequenceJob {
-        title: st.kind.title().to_string(),
-        flows,
-    }))
+        Control::ReplaySequence(Box::new(SequenceJob {
+            title: st.kind.title().to_string(),
+            flows,
+        }))
+    }
 }
 
 /// Runs a [`SequenceJob`] against the flows' own origins and sends every replayed exchange back
@@ -168,8 +151,7 @@ pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
         target: Target::Origin,
         maps: Vec::new(),
         rules: Rules::default(),
-        seed: None,
-        clock: Clock::Capture,
+        served: None,
         extra_roots: Vec::new(),
         timeout: Duration::from_secs(30),
     };
@@ -216,31 +198,6 @@ pub async fn run_sequence(job: SequenceJob, tx: UnboundedSender<Event>) {
         report.count(Status::Failed),
         report.count(Status::Refused),
     )));
-}
-
-/// Draws the diff overlay over `area`.
-pub fn render(frame: &mut Frame, area: Rect, o: &DiffOverlay) {
-    let h = (o.lines.len() as u16 + 2).min(area.height);
-    let rect = super::ui::centered(area, 110, h);
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(o.title.clone())
-        .title_style(Style::new().add_modifier(Modifier::BOLD));
-    let lines: Vec<Line> = o
-        .lines
-        .iter()
-        .skip(o.scroll)
-        .map(|l| {
-            let style = match l.tone {
-                Tone::Heading => Style::new().add_modifier(Modifier::BOLD),
-                Tone::Good => Style::new().fg(Color::Green),
-                Tone::Bad => Style::new().fg(Color::Red),
-                _ => Style::new(),
-            };
-            Line::styled(l.text.clone(), style)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod demo;
 mod federated;
 mod fixture;
 mod interop_fixture;
+mod layers;
 mod origin;
 mod proxy;
 mod redact;

@@ -1,7 +1,8 @@
 //! Drawing: [`render`] lays out one frame from an [`App`] it only reads — the list or the flow
-//! view, the status bar, the prompt line and the help overlay. No decoding, no clock, no I/O
+//! view, the status bar, the prompt line, the help and diff overlays. No decoding, no clock, no I/O
 //! happens here, so frames are deterministic and can be snapshot with `TestBackend`.
 
+pub mod diff_overlay;
 pub mod flow_view;
 pub mod help;
 pub mod list;
@@ -42,6 +43,6 @@ pub fn render(frame: &mut Frame, app: &App) {
         help::render(frame, frame.area(), app.help_scroll());
     }
     if let Some(o) = &app.diff {
-        super::sequence_actions::render(frame, frame.area(), o);
+        diff_overlay::render(frame, frame.area(), o);
     }
 }

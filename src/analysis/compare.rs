@@ -1,5 +1,5 @@
 //! Structural comparison of decoded trees: what `idscope replay` uses to say whether an answer
-//! matches the recorded one, and what `idscope diff` prints claim by claim.
+//! matches the recorded one, and what `idscope diff` and the TUI's `=` show claim by claim.
 //!
 //! A tree ([`idscope_decoders::Node`]) is flattened into [`Leaf`]s, one per node, each named by
 //! its **path**: the node labels from the root joined by `/`, a label that occurs more than once
@@ -22,8 +22,9 @@
 //! labelled `nonce`, `claims/upn` the `upn` claim of every token; a trailing `/**` also ignores
 //! everything under that node (`Signature/**`, `scim/User/meta/**`).
 
+use idscope_decoders::registry::GENERIC;
 use idscope_decoders::util::clip;
-use idscope_decoders::{Kind, Node};
+use idscope_decoders::{Decoded, Kind, Node, Outcome};
 use serde::Serialize;
 
 /// Built-in volatile names and patterns (see the module documentation for the syntax).
@@ -421,6 +422,33 @@ pub fn diff(
         });
     }
     out
+}
+
+/// Section headings and explanatory text summarise other nodes, which are compared themselves:
+/// only their presence counts.
+pub fn comparable(mut leaves: Vec<Leaf>) -> Vec<Leaf> {
+    for l in &mut leaves {
+        if matches!(l.kind, Kind::Section | Kind::Text | Kind::Markup) {
+            l.value = None;
+        }
+    }
+    leaves
+}
+
+/// The trees worth comparing among one side's decoder outcomes: those of the specific decoders
+/// that understood it, or else the first generic one's.
+pub fn best(outs: &[Outcome]) -> Vec<&Decoded> {
+    let ok: Vec<&Decoded> = outs.iter().filter_map(|o| o.result.as_ref().ok()).collect();
+    let specific: Vec<&Decoded> = ok
+        .iter()
+        .copied()
+        .filter(|d| !GENERIC.contains(&d.decoder))
+        .collect();
+    if specific.is_empty() {
+        ok.into_iter().take(1).collect()
+    } else {
+        specific
+    }
 }
 
 #[cfg(test)]
