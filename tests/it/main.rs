@@ -18,6 +18,7 @@ mod redact;
 mod reliability;
 mod replay;
 mod secrets;
+mod support;
 mod tui_fixture;
 mod tui_frames;
 mod tui_keys;
