@@ -856,4 +856,56 @@ mod tests {
         assert_eq!((e.pos, e.message.as_str()), (0, "unterminated quote '"));
         assert_eq!(parse("   ").unwrap_err().message, "empty filter");
     }
+
+    /// Every prefix of a set of expressions (cut at every character boundary) either parses, or
+    /// is refused with a message at a position inside the input; a parsed prefix keeps its text
+    /// and can be matched.
+    #[test]
+    fn every_prefix_parses_or_is_refused_at_a_column_inside_it() {
+        let f = sample();
+        let r = report();
+        let subject = Subject {
+            flow: &f,
+            in_flight: false,
+            digest: None,
+            report: Some(&r),
+        };
+        let (mut parsed, mut refused) = (0, 0);
+        for full in [
+            "!(~m GET | ~c 200) & ~d login",
+            "~hq '^content-type: application/x-www' ~b \"invalid_grant\"",
+            "~claim upn=alice@ | ~k jwt & !~finding error",
+            "(~u \"oauth2/(token|authorize)\" | ~src 10\\.0) & ~comment 'é ü'",
+            "~op ProvisionAzureADSyncObjects ~t json ~marked ~replay ~e ~q ~s ~all",
+        ] {
+            for (end, _) in full.char_indices().skip(1).chain([(full.len(), ' ')]) {
+                let cut = &full[..end];
+                match parse(cut) {
+                    Ok(filter) => {
+                        assert_eq!(filter.to_string(), cut.trim(), "{cut:?}");
+                        let _ = filter.matches(&subject);
+                        parsed += 1;
+                    }
+                    Err(e) => {
+                        assert!(!e.message.is_empty(), "{cut:?}");
+                        assert!(e.pos <= cut.len(), "{cut:?}: {e} beyond the input");
+                        assert!(
+                            cut.is_char_boundary(e.pos),
+                            "{cut:?}: {e} inside a character"
+                        );
+                        assert!(
+                            e.to_string()
+                                .ends_with(&format!("(at column {})", e.column())),
+                            "{e}"
+                        );
+                        refused += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            parsed > 20 && refused > 20,
+            "{parsed} parsed, {refused} refused"
+        );
+    }
 }

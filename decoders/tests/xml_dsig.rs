@@ -413,7 +413,7 @@ impl Rng {
 }
 
 #[test]
-fn random_mutations_of_the_samples_never_panic() {
+fn random_mutations_of_the_samples_are_refused_with_a_position_or_verified_consistently() {
     const PIECES: &[&[u8]] = &[
         b"<",
         b">",
@@ -441,7 +441,7 @@ fn random_mutations_of_the_samples_never_panic() {
     let keys = pinned();
     let limits = Limits::default();
     let mut rng = Rng(0x1d5c_09e5_2026_0001);
-    let mut parsed = 0;
+    let (mut parsed, mut refused, mut valid, mut not_valid) = (0, 0, 0, 0);
     for name in ALL_SAMPLES {
         let original = data(name).into_bytes();
         for _ in 0..150 {
@@ -464,27 +464,64 @@ fn random_mutations_of_the_samples_never_panic() {
                 }
             }
             let text = String::from_utf8_lossy(&bytes);
-            let Ok(doc) = Document::parse(&text, &limits) else {
-                continue;
+            let doc = match Document::parse(&text, &limits) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    // A refusal says where: a byte offset inside the text.
+                    match &e {
+                        idscope_decoders::DecodeError::Xml { offset, message } => {
+                            assert!(!message.is_empty(), "{name}: {e}");
+                            assert!(*offset as usize <= text.len(), "{name}: {e}");
+                        }
+                        other => panic!("{name}: not an XML error: {other:?}"),
+                    }
+                    refused += 1;
+                    continue;
+                }
             };
             parsed += 1;
             let root = doc.root().unwrap();
-            let _ = canonicalize(&doc, Some(root), &Options::new(Method::EXCLUSIVE), &limits);
-            let _ = canonicalize(&doc, None, &Options::new(Method::INCLUSIVE), &limits);
+            for (apex, method) in [(Some(root), Method::EXCLUSIVE), (None, Method::INCLUSIVE)] {
+                match canonicalize(&doc, apex, &Options::new(method), &limits) {
+                    Ok(bytes) => assert_eq!(bytes.first(), Some(&b'<'), "{name}"),
+                    Err(e) => assert!(!e.to_string().is_empty(), "{name}"),
+                }
+            }
             for sig in dsig::find_signatures(&doc) {
                 let r = dsig::verify(&doc, sig, &keys);
-                let _ = r.finding();
+                assert!(!r.verdict_text.is_empty(), "{name}: {r:?}");
+                if r.verdict == Verdict::Valid {
+                    // Valid means every part checked out: a trusted key verified SignedInfo and
+                    // every reference resolved and matched.
+                    assert!(
+                        matches!(r.signature_value, SignatureValueCheck::Verified { .. }),
+                        "{name}: {r:?}"
+                    );
+                    assert!(!r.references.is_empty(), "{name}: {r:?}");
+                    assert!(
+                        r.references.iter().all(|x| x.digest == DigestCheck::Match),
+                        "{name}: {r:?}"
+                    );
+                    assert_eq!(r.finding().severity, Severity::Info);
+                    valid += 1;
+                } else {
+                    assert_ne!(r.finding().severity, Severity::Info, "{name}: {r:?}");
+                    not_valid += 1;
+                }
             }
             for e in doc.elements().take(64) {
-                let _ = dsig::wrapping_findings(&doc, e);
-                let _ = doc.raw(e);
+                for f in dsig::wrapping_findings(&doc, e) {
+                    assert!(!f.message.is_empty(), "{name}: {f:?}");
+                }
+                assert!(doc.raw(e).starts_with('<'), "{name}: {:?}", doc.raw(e));
                 let _ = doc.text_content(e);
             }
         }
     }
+    // Every path ran: refused, parsed, signatures that still verify and ones that do not.
     assert!(
-        parsed > 50,
-        "only {parsed} mutations parsed; the loop tests too little"
+        parsed > 50 && refused > 50 && valid > 10 && not_valid > 10,
+        "parsed {parsed}, refused {refused}, valid {valid}, not valid {not_valid}"
     );
 }
 

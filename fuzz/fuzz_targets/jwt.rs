@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
         let again: serde_json::Value = serde_json::from_str(&token.header.to_string()).expect("header re-parses");
         assert_eq!(again, token.header);
         common::with_cx(|cx| {
-            let _ = jwt::explain(&token, cx);
+            let d = jwt::explain(&token, cx);
+            common::invariants::check_decoded(&d, d.decoder, "fuzz token");
         });
     }
     common::decode_all(&idscope_decoders::Message::blob(data));

@@ -8,9 +8,21 @@ mod common;
 
 fuzz_target!(|data: &[u8]| {
     let opts = nbfx::DecodeOptions::default();
-    let _ = nbfx::decode(data, &opts);
+    // A refusal names a position inside the input (or a limit).
+    let refused_inside = |e: &idscope_decoders::DecodeError| match e {
+        idscope_decoders::DecodeError::Malformed { offset, .. } => {
+            assert!(*offset as usize <= data.len(), "{e} beyond {} bytes", data.len())
+        }
+        idscope_decoders::DecodeError::TooLarge { .. } => {}
+        other => panic!("unexpected error kind: {other:?}"),
+    };
+    if let Err(e) = nbfx::decode(data, &opts) {
+        refused_inside(&e);
+    }
     let mut session = nbfx::Session::new();
-    let _ = session.decode_partial(data, &opts);
+    if let (_, Some(e)) = session.decode_partial(data, &opts) {
+        refused_inside(&e);
+    }
     let msg = Message::response("POST", "https://adminwebservice.microsoftonline.com/provisioningservice.svc", 200,
         vec![("content-type", "application/soap+msbin1")], data);
     common::decode_all(&msg);

@@ -72,11 +72,13 @@ fn analyze_json_is_one_object_per_flow_and_masks_secrets_unless_asked() {
 
 #[test]
 fn analyze_reads_every_peer_har_and_refuses_the_broken_one() {
+    let (mut read, mut refused) = (0, 0);
     for entry in std::fs::read_dir(corpus()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let o = idscope(&["analyze", path.to_str().unwrap()], None);
         if name == "broken-brokenfile.har" {
+            refused += 1;
             assert_eq!(
                 o.status.code(),
                 Some(2),
@@ -90,8 +92,14 @@ fn analyze_reads_every_peer_har_and_refuses_the_broken_one() {
             assert!(!err.contains("panicked"), "{err}");
         } else {
             assert!(o.status.success(), "{name}: {}", stderr(&o));
+            read += 1;
         }
     }
+    assert_eq!(
+        (read, refused),
+        (14, 1),
+        "the corpus README lists 14 loadable files and one broken one"
+    );
 }
 
 #[test]

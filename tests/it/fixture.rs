@@ -15,19 +15,29 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn start(knobs: Knobs) -> (fixture::FixtureHandle, ScenarioConfig) {
+/// The reference server with `knobs`, seeded; it stops when the guard is dropped, so a failed
+/// assertion leaves nothing listening.
+async fn start(knobs: Knobs) -> (crate::support::ReferenceServer, ScenarioConfig) {
     start_seeded(knobs, 7).await
 }
 
-async fn start_seeded(knobs: Knobs, seed: u64) -> (fixture::FixtureHandle, ScenarioConfig) {
-    let h = fixture::start(FixtureConfig {
+async fn start_seeded(
+    knobs: Knobs,
+    seed: u64,
+) -> (crate::support::ReferenceServer, ScenarioConfig) {
+    let h = crate::support::ReferenceServer::start(FixtureConfig {
         knobs,
         seed: Some(seed),
         ..Default::default()
     })
-    .await
-    .unwrap();
-    let cfg = ScenarioConfig {
+    .await;
+    let cfg = direct(&h);
+    (h, cfg)
+}
+
+/// A scenario configuration that sends every served host straight to `h` (no proxy).
+fn direct(h: &crate::support::ReferenceServer) -> ScenarioConfig {
+    ScenarioConfig {
         target: Target::Direct(
             HOSTS
                 .iter()
@@ -36,8 +46,7 @@ async fn start_seeded(knobs: Knobs, seed: u64) -> (fixture::FixtureHandle, Scena
         ),
         ca_pems: vec![h.ca_pem().to_string()],
         print: false,
-    };
-    (h, cfg)
+    }
 }
 
 fn client(cfg: &ScenarioConfig) -> scenario::Client {
@@ -588,7 +597,12 @@ fn prt_view(
     let resp_headers: Vec<(&str, &str)> = ans
         .headers
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .map(|(k, v)| {
+            let v = v
+                .to_str()
+                .unwrap_or_else(|e| panic!("header {k} of {url} is not text: {e}"));
+            (k.as_str(), v)
+        })
         .collect();
     let resp = Message::response(method, url, ans.status, resp_headers, &ans.body);
     let mut out = Vec::new();
@@ -1074,18 +1088,9 @@ fn drs_accepts_join_types_0_and_4_with_a_bearer_token() {
 #[test]
 fn token_cache_shares_access_tokens_only_and_scenarios_pass_with_caches_on() {
     rt().block_on(async {
-        let h = fixture::start(FixtureConfig::default()).await.unwrap();
+        let h = crate::support::ReferenceServer::start(FixtureConfig::default()).await;
         assert!(h.fixture().caches().enabled());
-        let cfg = ScenarioConfig {
-            target: Target::Direct(
-                HOSTS
-                    .iter()
-                    .map(|n| (n.to_string(), h.addr()))
-                    .collect::<BTreeMap<_, _>>(),
-            ),
-            ca_pems: vec![h.ca_pem().to_string()],
-            print: false,
-        };
+        let cfg = direct(&h);
         let report = scenario::run(Scenario::ALL, &cfg).await.unwrap();
         assert!(!report.steps.is_empty());
         let c = client(&cfg);
@@ -1210,17 +1215,8 @@ fn client_credentials_answers_are_shared_only_by_identical_requests() {
 fn cached_provisioning_replies_still_honour_knobs_and_message_ids() {
     use idscope_decoders::soap::nbfx;
     rt().block_on(async {
-        let h = fixture::start(FixtureConfig::default()).await.unwrap();
-        let cfg = ScenarioConfig {
-            target: Target::Direct(
-                HOSTS
-                    .iter()
-                    .map(|n| (n.to_string(), h.addr()))
-                    .collect::<BTreeMap<_, _>>(),
-            ),
-            ca_pems: vec![h.ca_pem().to_string()],
-            print: false,
-        };
+        let h = crate::support::ReferenceServer::start(FixtureConfig::default()).await;
+        let cfg = direct(&h);
         let c = client(&cfg);
         let bearer = app_token(&c).await;
         let msg = |id: &str| {

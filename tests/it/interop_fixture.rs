@@ -11,7 +11,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use idscope::fixture::{self, FixtureConfig};
+use idscope::fixture::FixtureConfig;
+
+use crate::support::ReferenceServer;
 
 fn python_has(module: &str) -> bool {
     Command::new("python3")
@@ -38,7 +40,7 @@ fn interop(test: &str, mode: &str, modules: &[&str]) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let h = fixture::start(FixtureConfig::default()).await.unwrap();
+        let h = ReferenceServer::start(FixtureConfig::default()).await;
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("fixture-ca.pem");
         std::fs::write(&ca, h.ca_pem()).unwrap();
@@ -51,6 +53,7 @@ fn interop(test: &str, mode: &str, modules: &[&str]) {
             .arg(&ca)
             .env("REQUESTS_CA_BUNDLE", &ca)
             .env("SSL_CERT_FILE", &ca)
+            .kill_on_drop(true)
             .output()
             .await
             .unwrap();

@@ -1,8 +1,8 @@
 //! The single integration-test binary (ripgrep style), one module per area: command-line
-//! behaviour, capture files, analysis end to end, redaction. Unit tests live beside the code they
-//! test.
-//! behaviour, capture files, analysis end to end, the terminal UI (keys, frames, a real
-//! pseudo-terminal). Unit tests live beside the code they test.
+//! behaviour, capture files, analysis end to end, redaction, the proxy, the reference server and
+//! replay, the terminal UI (keys, frames, a real pseudo-terminal). `support` holds the guards
+//! that stop a reference server or child process when a test fails. Unit tests live beside the
+//! code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analyze_filter;
@@ -19,6 +19,7 @@ mod redact;
 mod reliability;
 mod replay;
 mod secrets;
+mod support;
 mod tui_fixture;
 mod tui_frames;
 mod tui_keys;

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::origin::{self, Origin};
+use crate::support::ChildGuard;
 use crate::util::{idscope, stderr, stdout};
 
 pub struct Harness {
@@ -233,6 +234,7 @@ async fn curl_through_the_proxy_speaks_http1_and_http2() {
     let proxy = h.proxy_url();
     let ca = h.ca_file().display().to_string();
     let url = h.url("localhost", "/hello");
+    let mut wants = Vec::new();
     for (flag, want) in [("--http1.1", "HTTP/1.1"), ("--http2", "HTTP/2.0")] {
         let (p, c, u, f) = (proxy.clone(), ca.clone(), url.clone(), flag);
         let (ok, out, err) = tokio::task::spawn_blocking(move || {
@@ -243,15 +245,23 @@ async fn curl_through_the_proxy_speaks_http1_and_http2() {
         assert!(ok, "curl {flag} failed: {err}");
         // The upstream side is h2 (the origin offers it); the client side is what curl chose.
         assert_eq!(out, "hello over HTTP/2.0", "{err}");
-        let _ = want;
+        wants.push(want);
     }
     let dir = tempfile::tempdir().unwrap();
     let (_, flows) = h.flows(2, &dir.path().join("curl.har")).await;
-    let ua: Vec<&str> = flows
+    let mut versions: Vec<&str> = flows
         .iter()
-        .filter_map(|f| idscope::flow::header(&f.request.headers, "user-agent"))
+        .map(|f| f.request.http_version.as_str())
         .collect();
-    assert!(ua.iter().all(|u| u.starts_with("curl/")), "{ua:?}");
+    versions.sort_unstable();
+    assert_eq!(
+        versions, wants,
+        "the client side is recorded as curl spoke it"
+    );
+    for f in &flows {
+        let ua = idscope::flow::header(&f.request.headers, "user-agent");
+        assert!(ua.is_some_and(|u| u.starts_with("curl/")), "{ua:?}");
+    }
     h.handle.shutdown().await;
 }
 
@@ -781,22 +791,19 @@ fn ca_show_export_and_trust_help_print_what_clients_need_and_never_the_key() {
     assert!(stderr(&init_again).contains("already exists"));
 }
 
-/// Starts `idscope record` as a child; returns it with the listener address it printed.
-pub fn spawn_record(
-    args: &[&str],
-) -> (
-    std::process::Child,
-    SocketAddr,
-    std::thread::JoinHandle<String>,
-) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idscope"))
-        .arg("record")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Starts `idscope record` as a child; returns it, killed when the guard drops, with the
+/// listener address it printed.
+pub fn spawn_record(args: &[&str]) -> (ChildGuard, SocketAddr, std::thread::JoinHandle<String>) {
+    let mut child = ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_idscope"))
+            .arg("record")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut err = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -893,11 +900,24 @@ async fn record_writes_finished_flows_and_sigterm_closes_the_file_with_incomplet
 #[test]
 fn the_ca_folder_holds_no_key_and_its_machine_config_matches_trust_help() {
     let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("ca");
+    let mut checked = 0;
     for entry in std::fs::read_dir(&ca).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
-        assert!(!text.contains("-----BEGIN PRIVATE KEY"));
-        assert!(!text.contains("-----BEGIN EC PRIVATE KEY"));
+        let path = entry.unwrap().path();
+        // Bytes, not text: a binary (DER) file is checked too.
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(
+            !text.contains("-----BEGIN PRIVATE KEY"),
+            "{}",
+            path.display()
+        );
+        assert!(
+            !text.contains("-----BEGIN EC PRIVATE KEY"),
+            "{}",
+            path.display()
+        );
+        checked += 1;
     }
+    assert!(checked >= 5, "only {checked} files in {}", ca.display());
     let xml = std::fs::read_to_string(ca.join("aadconnect-machine.config.xml")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let help = stdout(&idscope(
@@ -956,20 +976,22 @@ async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
     let dir = tempfile::tempdir().unwrap();
     let ca_dir = dir.path().join("ca");
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_idscope"))
-        .args([
-            "proxy",
-            "--no-tui",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["--ca-dir", &ca_dir.display().to_string()])
-        .args(["--upstream-ca", &origin.ca.file.display().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_idscope"))
+            .args([
+                "proxy",
+                "--no-tui",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--ca-dir", &ca_dir.display().to_string()])
+            .args(["--upstream-ca", &origin.ca.file.display().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     wait_listening(port).await;
     let c = client_through(
         port,
@@ -1035,7 +1057,7 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
     // The TUI's log file goes under the state directory: keep it in the test's directory.
     cmd.env("HOME", dir.path());
     cmd.env("XDG_STATE_HOME", dir.path().join("state"));
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    let mut child = ChildGuard::new(pty.slave.spawn_command(cmd).unwrap());
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().unwrap();
     let mut writer = pty.master.take_writer().unwrap();
@@ -1101,12 +1123,14 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
 }
 
 /// Sends SIGTERM to `child` and waits for it to exit, collecting its output.
-async fn sigterm_and_wait(child: std::process::Child) -> std::process::Output {
+async fn sigterm_and_wait(child: ChildGuard) -> std::process::Output {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    // Signalled: from here the test collects the child's output itself.
+    let child = child.into_inner();
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()

@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use idscope::capture::HarWriter;
-use idscope::fixture::{self, FixtureConfig};
+use idscope::fixture::FixtureConfig;
 use idscope::proxy::recorder::Recorder;
 use idscope::proxy::{self, ProxyConfig};
 use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
 
+use crate::support::ReferenceServer;
 use crate::util::{idscope, stderr, stdout};
 
 const SEED: u64 = 11;
@@ -26,13 +27,12 @@ const CLOCK: &str = "2025-06-01T09:00:00Z";
 async fn record(har: &Path, scratch: &Path, which: &'static [Scenario]) {
     let clock =
         time::OffsetDateTime::parse(CLOCK, &time::format_description::well_known::Rfc3339).unwrap();
-    let server = fixture::start(FixtureConfig {
+    let server = ReferenceServer::start(FixtureConfig {
         seed: Some(SEED),
         clock: Some(clock.into()),
         ..FixtureConfig::default()
     })
-    .await
-    .unwrap();
+    .await;
     let server_ca = scratch.join("server-ca.pem");
     std::fs::write(&server_ca, server.ca_pem()).unwrap();
     let mut proxy = proxy::start(ProxyConfig {
@@ -347,6 +347,11 @@ fn diff_of_two_flows_and_of_two_tokens() {
             v.get("access_token")?.as_str().map(str::to_string)
         })
         .collect();
+    assert!(
+        tokens.len() >= 2,
+        "{} access tokens in the capture",
+        tokens.len()
+    );
     let dir = tempfile::tempdir().unwrap();
     let ta = dir.path().join("a.jwt");
     std::fs::write(&ta, &tokens[0]).unwrap();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+use crate::support::ChildGuard;
 use crate::tui_fixture::write_sample_capture;
 
 struct Screen {
@@ -61,7 +62,7 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
     ]);
     cmd.cwd(dir.path());
     cmd.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    let mut child = ChildGuard::new(pty.slave.spawn_command(cmd).unwrap());
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().unwrap();
     let mut writer = pty.master.take_writer().unwrap();
