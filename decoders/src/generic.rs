@@ -31,46 +31,10 @@ use crate::{Context, DecodeError, Decoder, Limits, Message};
 // ---------------------------------------------------------------------------------------------
 // Secret names
 
-/// Names whose values are credentials, compared case-insensitively (see [`is_secret_name`]).
-const SECRET_NAMES: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "id_token",
-    "token",
-    "code",
-    "device_code",
-    "assertion",
-    "session_key",
-    "pin",
-    "otp",
-    "passcode",
-    "code_verifier",
-    "session_key_jwe",
-];
-
-/// True when a field, parameter or element named `name` carries a credential: one of
-/// `password, passwd, pwd, secret, client_secret, refresh_token, access_token, id_token, token,
-/// code, device_code, assertion, session_key, pin, otp` (case-insensitive), plus the obvious
-/// relatives: names ending in `password`, `passwd`, `token` (`flowToken`, `subject_token`),
-/// `_secret`, `assertion` (`client_assertion`) or `api_key`/`apikey`, `tgt_*`, `passcode`,
-/// `code_verifier` and `session_key_jwe`. `token_type`, `user_code` and `code_challenge` are not
-/// secrets.
+/// True when a field, parameter or element named `name` carries a credential, by the one secrets
+/// policy ([`crate::secrets::is_secret_name`]).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.trim().to_ascii_lowercase();
-    SECRET_NAMES.contains(&n.as_str())
-        || n.ends_with("password")
-        || n.ends_with("passwd")
-        || n.ends_with("token")
-        || n.ends_with("_secret")
-        || n.ends_with("assertion")
-        || n.ends_with("api_key")
-        || n.ends_with("apikey")
-        || n.starts_with("tgt_")
+    crate::secrets::is_secret_name(name)
 }
 
 // ---------------------------------------------------------------------------------------------
