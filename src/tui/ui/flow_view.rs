@@ -87,10 +87,7 @@ fn mask(text: &str, secrets: &[String]) -> String {
     let mut t = text.to_string();
     for s in secrets {
         if t.contains(s.as_str()) {
-            t = t.replace(
-                s.as_str(),
-                &format!("«secret: {} chars»", s.chars().count()),
-            );
+            t = t.replace(s.as_str(), &idscope_decoders::secrets::mask(s));
         }
     }
     t
