@@ -20,6 +20,7 @@ use crate::analysis::FlowReport;
 use crate::analysis::story::{Story, Verdict};
 use crate::flow::{Body, DEFAULT_DECODED_CAP, Flow, FlowId, Headers};
 use crate::session::FlowStore;
+use idscope_decoders::secrets;
 use idscope_decoders::util::clip;
 
 /// Body lines shown at most; the rest is summarised (export the flow to see all).
@@ -27,26 +28,15 @@ const MAX_BODY_LINES: usize = 2_000;
 /// Binary bodies are shown as a hex dump of this many bytes at most.
 const MAX_HEX_BYTES: usize = 4_096;
 
-/// Headers whose values are credentials.
-const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-ms-refreshtokencredential",
-    "x-ms-devicecredential",
-];
-
+/// True for headers whose values are credentials, as the secrets policy says.
 fn is_sensitive(name: &str) -> bool {
-    SENSITIVE_HEADERS
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(name))
+    secrets::is_credential_header(name)
 }
 
 fn header_lines(out: &mut Vec<TextLine>, headers: &Headers, reveal: bool) {
     for (n, v) in headers {
         let v = if !reveal && is_sensitive(n) {
-            format!("«secret: {} chars»", v.chars().count())
+            secrets::mask(v)
         } else {
             v.to_string()
         };
@@ -87,7 +77,7 @@ fn mask(text: &str, secrets: &[String]) -> String {
     let mut t = text.to_string();
     for s in secrets {
         if t.contains(s.as_str()) {
-            t = t.replace(s.as_str(), &idscope_decoders::secrets::mask(s));
+            t = t.replace(s.as_str(), &secrets::mask(s));
         }
     }
     t
