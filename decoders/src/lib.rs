@@ -38,6 +38,7 @@ pub mod realm;
 pub mod registry;
 pub mod saml;
 pub mod scim;
+pub mod secrets;
 pub mod soap;
 pub mod util;
 pub mod view;

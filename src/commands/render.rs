@@ -5,58 +5,16 @@
 
 use std::fmt::Write as _;
 
-use std::sync::LazyLock;
-
-use idscope_decoders::{Decoded, Finding, Kind, Node, Outcome};
-use regex::Regex;
+use idscope_decoders::secrets;
+use idscope_decoders::{Decoded, Finding, Node, Outcome};
 
 /// Replaces the value of every `Kind::Secret` node (at any depth) with a mask that keeps only its
 /// length, and masks secrets inside `Kind::Markup` text (pretty-printed XML or HTML shows whole
 /// messages): JWTs anywhere, and the content of credential elements. Children stay: the
-/// structure of a secret (a JWT's claims) is not the secret.
+/// structure of a secret (a JWT's claims) is not the secret. The secrets policy decides what is
+/// masked and how ([`secrets::mask_tree`]).
 pub fn mask_secrets(node: &mut Node) {
-    match node.kind {
-        Kind::Secret => {
-            if let Some(v) = node.value.as_mut().filter(|v| !v.starts_with('«')) {
-                *v = mask(v);
-            }
-        }
-        Kind::Markup => {
-            if let Some(v) = node.value.as_mut() {
-                *v = mask_markup(v);
-            }
-        }
-        _ => {}
-    }
-    for c in &mut node.children {
-        mask_secrets(c);
-    }
-}
-
-fn mask(v: &str) -> String {
-    format!("«secret: {} chars»", v.chars().count())
-}
-
-/// JWTs (three or five base64url segments starting with a JSON header) and the text of elements
-/// whose local name says credential. Fails closed: should a pattern not compile, the whole
-/// markup is masked.
-fn mask_markup(text: &str) -> String {
-    static JWT: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}").ok());
-    static CREDENTIAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(
-            r"(<(?:[\w.-]+:)?(?:Password|BearerToken|CredentialData|SignatureValue|CipherValue|Nonce|BinarySecret)\b[^>]*>)([^<]+)(</)",
-        )
-        .ok()
-    });
-    let (Some(jwt), Some(credential)) = (JWT.as_ref(), CREDENTIAL.as_ref()) else {
-        return mask(text);
-    };
-    let once = credential.replace_all(text, |c: &regex::Captures<'_>| {
-        format!("{}{}{}", &c[1], mask(&c[2]), &c[3])
-    });
-    jwt.replace_all(&once, |c: &regex::Captures<'_>| mask(&c[0]))
-        .into_owned()
+    secrets::mask_tree(node);
 }
 
 /// Masks secrets in every successful outcome.
@@ -113,6 +71,7 @@ pub fn finding_line(f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idscope_decoders::Kind;
 
     #[test]
     fn secrets_are_masked_at_any_depth_but_keep_their_children() {

@@ -47,22 +47,24 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// True for credentials (tokens, assertions, codes, nonces), as opposed to plain ids.
+    /// True for credentials (what the secrets policy calls one, and tokens, assertions, codes,
+    /// nonces, cookies and certificates), as opposed to plain ids.
     pub fn is_credential(&self) -> bool {
         let w = self.what.to_ascii_lowercase();
-        [
-            "token",
-            "assertion",
-            "code",
-            "wresult",
-            "samlresponse",
-            "nonce",
-            "cookie",
-            "certificate",
-            "rawbody",
-        ]
-        .iter()
-        .any(|k| w.contains(k))
+        idscope_decoders::secrets::is_secret_name(&self.what)
+            || [
+                "token",
+                "assertion",
+                "code",
+                "wresult",
+                "samlresponse",
+                "nonce",
+                "cookie",
+                "certificate",
+                "rawbody",
+            ]
+            .iter()
+            .any(|k| w.contains(k))
     }
 }
 

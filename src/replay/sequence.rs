@@ -208,31 +208,13 @@ impl Report {
     }
 }
 
-/// Request headers that carry credentials.
-const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-ms-refreshtokencredential",
-    "x-ms-devicecredential",
-];
-
 /// Why a request carries recorded credentials, if it does: `Authorization header, password`.
+/// Headers and decoded values count as the secrets policy says
+/// ([`idscope_decoders::secrets::is_credential_header`], the decoders' `Kind::Secret` marks).
 pub fn credentials(flow: &Flow, report: &FlowReport) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (n, _) in &flow.request.headers {
-        let lower = n.to_ascii_lowercase();
-        let named = [
-            "token",
-            "secret",
-            "passw",
-            "session",
-            "credential",
-            "api-key",
-        ]
-        .iter()
-        .any(|k| lower.contains(k));
-        if (CREDENTIAL_HEADERS.contains(&lower.as_str()) || named)
+        if idscope_decoders::secrets::is_credential_header(n)
             && !out
                 .iter()
                 .any(|o| o.eq_ignore_ascii_case(&format!("{n} header")))

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::nested::{Builder, count, secrets_suffix};
-use super::secret_names::is_secret_name;
+use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Node};
 use crate::{Context, DecodeError, Decoder, Message};

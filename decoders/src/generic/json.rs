@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::nested::{Builder, count, first_byte, secrets_suffix};
-use super::secret_names::is_secret_name;
+use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::{Context, DecodeError, Decoder, Limits, Message};

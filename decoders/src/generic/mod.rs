@@ -10,7 +10,8 @@
 //! [`Context::decode_nested`](crate::Context::decode_nested).
 //!
 //! One file per view: [`json`], [`form`], [`xml`], [`url`] and [`base64`]; [`nested`] holds what
-//! they share (nested decoding and the tree builder), [`secret_names`] the secret-name rule. XML
+//! they share (nested decoding and the tree builder). Which names are credentials is the secrets
+//! policy's ([`crate::secrets`]). XML
 //! is read with [`crate::xml::element`], which refuses a DOCTYPE and never resolves entities
 //! beyond the predefined ones and character references.
 //!
@@ -21,7 +22,6 @@ pub mod base64;
 pub mod form;
 pub mod json;
 pub mod nested;
-pub mod secret_names;
 pub mod url;
 pub mod xml;
 
@@ -29,7 +29,7 @@ pub use base64::Base64;
 pub use form::Form;
 pub use json::{Json, JsonValue, json_tree, json_tree_plain, parse_json_ordered};
 pub use nested::{decode_value, looks_like_jwt};
-pub use secret_names::is_secret_name;
+pub use crate::secrets::is_secret_name;
 pub use url::Url;
 pub use xml::Xml;
 

@@ -3,7 +3,7 @@
 //! character references are resolved).
 
 use super::nested::{Builder, count, first_byte, secrets_suffix};
-use super::secret_names::is_secret_name;
+use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::xml::element::{XmlChild, XmlElement, XmlStop, parse_xml_inner, pretty_xml};

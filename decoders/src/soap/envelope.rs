@@ -596,20 +596,11 @@ pub fn sniff_text_envelope(body: &[u8]) -> bool {
 pub(crate) use crate::util::contains;
 
 /// Label names whose text is a credential wherever they appear in a SOAP body or header: a
-/// generic tree marks them [`Kind::Secret`] (fail closed: better a masked harmless value than a
+/// generic tree marks them [`Kind::Secret`]. The secrets policy decides
+/// ([`crate::secrets::is_secret_element`]; it fails closed: better a masked harmless value than a
 /// shown password).
 pub fn is_secret_name(local: &str) -> bool {
-    let l = local.to_ascii_lowercase();
-    let harmless = l.contains("change") || l.contains("policy") || l.contains("expir");
-    (l.contains("password") && !harmless)
-        || l.contains("secret")
-        || l.contains("credentialdata")
-        || l.contains("credentials")
-        || l == "nonce"
-        || l == "binarysecuritytoken"
-        || l == "ciphervalue"
-        || l == "signaturevalue"
-        || (l.contains("token") && !l.ends_with("type") && !l.ends_with("reference"))
+    crate::secrets::is_secret_element(local)
 }
 
 /// A bounded view tree of an element: its qualified name as label, its text as value, its
@@ -636,7 +627,8 @@ fn tree_rec(doc: &Document<'_>, id: NodeId, left: &mut usize, depth: usize) -> N
         } else {
             let t = doc.text_content(id);
             node.value = Some(t.trim().to_string());
-            let looks_secret = is_secret_name(local) || crate::jwt::looks_like_jwt(t.as_bytes());
+            let looks_secret =
+                is_secret_name(local) || crate::secrets::is_credential_value(t.trim());
             node.kind = if looks_secret && !t.trim().is_empty() {
                 Kind::Secret
             } else {

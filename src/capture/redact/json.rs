@@ -3,7 +3,7 @@
 //! number spelling) stays byte-identical. Re-serialising through `serde_json::Value` would
 //! reorder keys and change numbers, and would make a second redaction differ from the first.
 
-use super::values::{Class, Cx, classify, is_url};
+use super::values::{Cx, NameClass, classify, is_url};
 
 /// One replacement: the byte range of a JSON value and its new JSON text.
 type Edit = (usize, usize, String);
@@ -110,14 +110,14 @@ impl Walk<'_> {
         self.ws();
         let start = self.i;
         let class = key.map(classify);
-        let whole = matches!(class, Some(Class::Password | Class::Remove(_)));
+        let whole = matches!(class, Some(NameClass::Password | NameClass::Credential(_)));
         match self.b.get(self.i)? {
             b'{' | b'[' if whole => {
                 let end = self.value_end()?;
                 let raw = self.s.get(start..end)?;
                 let rep = match class {
-                    Some(Class::Password) => cx.password(raw),
-                    Some(Class::Remove(kind)) => cx.remove("credential", kind, raw),
+                    Some(NameClass::Password) => cx.password(raw),
+                    Some(NameClass::Credential(kind)) => cx.remove("credential", kind, raw),
                     _ => return Some(()),
                 };
                 self.edits.push((start, end, json_string(&rep)));
@@ -200,8 +200,10 @@ impl Walk<'_> {
                 let raw = self.s.get(start..end)?;
                 if raw != "null" {
                     let rep = match class {
-                        Some(Class::Password) => Some(cx.password(raw)),
-                        Some(Class::Remove(kind)) => Some(cx.remove("credential", kind, raw)),
+                        Some(NameClass::Password) => Some(cx.password(raw)),
+                        Some(NameClass::Credential(kind)) => {
+                            Some(cx.remove("credential", kind, raw))
+                        }
                         _ => None,
                     };
                     if let Some(rep) = rep {

@@ -13,7 +13,9 @@ use idscope_decoders::saml::{HtmlAttr, decode_entities, start_tag_attributes};
 use idscope_decoders::soap::nbfx::{self, DecodeOptions, Framing, Session, Style};
 use idscope_decoders::xml::{Document, NodeId};
 
-use super::values::{Class, Cx, classify, norm};
+use idscope_decoders::secrets::{self, Element};
+
+use super::values::{Cx, NameClass, classify, norm};
 
 /// Names of SAML attributes whose values are personal data (for `--mask-pii`).
 const PII_ATTRIBUTE_PARTS: &[&str] = &[
@@ -96,26 +98,38 @@ impl Cx<'_> {
     fn xml_action(&self, doc: &Document<'_>, el: NodeId) -> Option<Action> {
         let local = doc.local_name(el);
         let n = norm(local);
-        Some(match n.as_str() {
-            "signaturevalue" => Action::Remove("xml_signature_value", "xml_signature"),
-            "ciphervalue" => Action::Remove("xml_cipher_value", "xml_cipher"),
-            "nonce" => Action::Remove("wsse_nonce", "nonce"),
-            "binarysecret" => Action::Remove("binary_secret", "secret"),
-            "artifact" => Action::Remove("credential", "saml_artifact"),
-            "binarysecuritytoken" => {
-                let x509 = doc.attributes(el).any(|a| {
-                    a.local == "ValueType" && a.value.to_ascii_lowercase().contains("x509")
-                });
+        Some(match secrets::element(local) {
+            Element::SignatureValue => Action::Remove("xml_signature_value", "xml_signature"),
+            Element::CipherValue => Action::Remove("xml_cipher_value", "xml_cipher"),
+            Element::Nonce => Action::Remove("wsse_nonce", "nonce"),
+            Element::BinarySecret => Action::Remove("binary_secret", "secret"),
+            Element::Artifact => Action::Remove("credential", "saml_artifact"),
+            Element::BinarySecurityToken => {
+                let x509 = doc
+                    .attributes(el)
+                    .any(|a| a.local == "ValueType" && secrets::is_certificate_value_type(a.value));
                 if x509 {
                     return None;
                 }
                 Action::Remove("binary_security_token", "binary_security_token")
             }
-            "bearertoken" => Action::Token("bearer_token"),
-            "credentialdata" | "windowslegacycredentials" | "windowssupplementalcredentials" => {
-                Action::Remove("credential_data", "credential_data")
-            }
-            "x509certificate" | "digestvalue" => return None,
+            Element::BearerToken => Action::Token("bearer_token"),
+            Element::CredentialData => Action::Remove("credential_data", "credential_data"),
+            Element::Public => return None,
+            Element::ByName => self.xml_name_action(doc, el, local, &n)?,
+        })
+    }
+
+    /// The rule for an element without a rule of its own: passwords, personal data (with
+    /// `--mask-pii`), and the key rules by its name.
+    fn xml_name_action(
+        &self,
+        doc: &Document<'_>,
+        el: NodeId,
+        local: &str,
+        n: &str,
+    ) -> Option<Action> {
+        Some(match n {
             _ if n.ends_with("password") || n.ends_with("passwd") => Action::Password,
             "nameid" | "nameidentifier" | "username" if self.policy.mask_pii => Action::Pii,
             "attributevalue" if self.policy.mask_pii => {
@@ -133,7 +147,7 @@ impl Cx<'_> {
                 }
             }
             _ => match classify(local) {
-                Class::Plain | Class::Pii | Class::Saml => {
+                NameClass::Plain | NameClass::Pii | NameClass::Saml => {
                     // Leaf text that is a URL still goes through the URL rule.
                     let leaf = doc.child_elements(el).next().is_none();
                     if leaf && super::values::is_url(&doc.text_content(el)) {

@@ -12,7 +12,9 @@
 //! per-export key ([`Fingerprinter`]), so equal values correlate within one export and nowhere
 //! else. A value that already is a placeholder is left alone, which makes redaction idempotent.
 //!
-//! Submodules: `values` (the key classifier and the value rules: JWS/JWE, URL, form, cookies,
+//! Which names, headers, XML elements and values are credentials is the secrets policy's
+//! ([`idscope_decoders::secrets`]); this module decides what a redacted value becomes.
+//! Submodules: `values` (the value rules per name class: JWS/JWE, URL, form, cookies,
 //! `Authorization`), `json` (span-preserving JSON edits), `markup` (XML, SAML, msbin1, HTML),
 //! `body` (content-type dispatch, multipart, base64 and gzip), `residual` (the leak detector),
 //! `file` (the export with temp file and rename). Not responsible for: reading or writing capture

@@ -2,24 +2,24 @@
 //! must never be written — a JWS with a real signature anywhere (headers, URLs, bodies, custom
 //! fields, JWT payloads, in raw, percent-decoded and entity-decoded text), a PEM private key,
 //! and a high-entropy value of 32 characters or more in a credential position (a header, query,
-//! form or JSON name the policy treats as secret). A hit makes the export fail rather than leak.
+//! form or JSON name the secrets policy treats as secret). What counts as a credential name, a
+//! live signature, a private key or a random value is the secrets policy's
+//! ([`idscope_decoders::secrets`]). A hit makes the export fail rather than leak.
 
 use idscope_decoders::saml::decode_entities;
+use idscope_decoders::secrets::{self, NameClass, classify, is_secret_header};
 use idscope_decoders::util;
 use serde_json::Value;
 
-use super::values::{Class, classify, is_redacted_jwt, is_secret_header, is_url};
+use super::values::{is_redacted_jwt, is_url};
 use super::{Policy, RedactError, is_placeholder};
 use crate::flow::{Body, Flow, Headers, Outcome, header};
 
+#[cfg(test)]
+pub(super) use idscope_decoders::secrets::entropy;
+
 /// Deepest chain of nested looks (a JWS in a JWT payload in a base64 body).
 const MAX_DEPTH: u8 = 4;
-
-/// Minimum length of a value the entropy rule looks at.
-const MIN_SECRET_LEN: usize = 32;
-
-/// Shannon entropy (bits per character) from which a value counts as random.
-const MIN_ENTROPY: f64 = 3.5;
 
 /// Checks a redacted flow; the first finding becomes [`RedactError::Residual`].
 pub(super) fn check(flow: &Flow, policy: &Policy) -> Result<(), RedactError> {
@@ -157,12 +157,9 @@ impl Detector {
     }
 
     fn scan(&mut self, location: &str, s: &str, depth: u8) {
-        if let Some(i) = s.find("-----BEGIN") {
-            let window = s.get(i..(i + 64).min(s.len())).unwrap_or("");
-            if window.contains("PRIVATE KEY-----") {
-                self.hit(location, "a PEM private key".into());
-                return;
-            }
+        if secrets::contains_pem_private_key(s) {
+            self.hit(location, "a PEM private key".into());
+            return;
         }
         self.jws(location, s, depth);
     }
@@ -196,8 +193,7 @@ impl Detector {
             };
             let alg = alg.as_str().unwrap_or("");
             let sig = parts.get(2).copied().unwrap_or("");
-            if !alg.eq_ignore_ascii_case("none") && !sig.is_empty() && !sig.starts_with("REDACTED-")
-            {
+            if secrets::is_live_jws_signature(alg, sig) {
                 self.hit(location, format!("a signed JWS (alg {alg})"));
                 return;
             }
@@ -210,16 +206,10 @@ impl Detector {
     /// A value in a credential position that still looks random.
     fn credential(&mut self, location: &str, v: &str) {
         let v = v.trim();
-        if v.len() < MIN_SECRET_LEN
-            || v.contains(char::is_whitespace)
-            || is_url(v)
-            || is_placeholder(v)
-            || is_redacted_jwt(v)
-            || decodes_to_xml(v, self.cap)
-        {
+        if is_url(v) || is_placeholder(v) || is_redacted_jwt(v) || decodes_to_xml(v, self.cap) {
             return;
         }
-        if entropy(v) >= MIN_ENTROPY {
+        if secrets::is_high_entropy(v) {
             self.hit(
                 location,
                 format!("a high-entropy value of {} characters", v.len()),
@@ -228,38 +218,16 @@ impl Detector {
     }
 }
 
-/// True for names whose values the policy removes or rewrites (the SAML rule keeps its
-/// re-encoded XML, which is random-looking base64 by nature, so it is not included).
+/// True for names whose values the policy removes or rewrites: credentials and secret-looking
+/// names (the SAML rule keeps its re-encoded XML, which is random-looking base64 by nature, so
+/// it is not included).
 fn is_credential(name: &str) -> bool {
-    matches!(
-        classify(name),
-        Class::Password | Class::Remove(_) | Class::Jws | Class::Secretish
-    )
+    let class = classify(name);
+    class.is_credential() || class == NameClass::SecretLooking
 }
 
 /// Base64 of an XML document (a redacted SAML assertion in a SAML-bearer grant).
 fn decodes_to_xml(v: &str, cap: usize) -> bool {
     util::is_base64ish(v)
         && util::b64_decode_any(v, cap).is_some_and(|b| b.trim_ascii_start().starts_with(b"<"))
-}
-
-/// Shannon entropy of the characters of `s`, in bits per character.
-pub(super) fn entropy(s: &str) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    let mut n = 0usize;
-    for c in s.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
-        n += 1;
-    }
-    if n == 0 {
-        return 0.0;
-    }
-    let n = n as f64;
-    counts
-        .values()
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
 }

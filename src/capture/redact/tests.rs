@@ -485,3 +485,55 @@ proptest! {
         }
     }
 }
+
+/// Redaction, the decoders' `Secret` marks and the display masks ask one secrets policy: a name
+/// that one of them calls a credential, every one of them does.
+#[test]
+fn redaction_decoder_marks_and_display_masks_agree_on_credential_names() {
+    use idscope_decoders::{Context, Decoder, Kind, Message, Trust, generic::Form};
+
+    let trust = Trust::default();
+    let dcx = Context::new(std::time::UNIX_EPOCH, &trust);
+    // Names only redaction treated as credentials, and names only the decoders' views did.
+    for name in [
+        "private_key",
+        "prt",
+        "SAMLart",
+        "client_key",
+        "signature",
+        "credential_data",
+        "flowToken",
+        "app_secret",
+        "x_api_key",
+    ] {
+        let body = format!("{name}=abc&state=xyz");
+        let msg = Message::request(
+            "POST",
+            "https://login.example/token",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        );
+        let d = Form.decode(&msg, &dcx).unwrap();
+        let node = d.root.child(name).unwrap();
+        assert_eq!(node.kind, Kind::Secret, "{name}: decoder mark");
+        assert_eq!(d.root.child("state").unwrap().kind, Kind::Field, "{name}");
+
+        let mut root = d.root.clone();
+        crate::commands::render::mask_secrets(&mut root);
+        let shown = root.child(name).unwrap().value.clone().unwrap();
+        assert_eq!(shown, "«secret: 3 chars»", "{name}: display mask");
+
+        let (r, _) = with_cx(false, |cx| cx.keyed(name, "abc"));
+        let r = r.unwrap_or_else(|| panic!("{name}: redaction kept the value"));
+        assert!(r.starts_with("«redacted:"), "{name}: {r}");
+        assert!(with_cx(false, |cx| cx.keyed("state", "abc")).0.is_none());
+
+        let xml = format!("<r><{name}>abc</{name}><state>xyz</state></r>");
+        let masked = idscope_decoders::secrets::mask_markup(&xml);
+        assert_eq!(
+            masked,
+            format!("<r><{name}>«secret: 3 chars»</{name}><state>xyz</state></r>"),
+            "{name}: markup mask"
+        );
+    }
+}

@@ -1,12 +1,15 @@
-//! The value rules of the redaction policy: the key classifier shared by every name-keyed
-//! position (query, fragment, form, JSON, multipart, HTML inputs, JWT claims, SOAP elements),
-//! and the rules for JWS/JWE, URLs, cookies, `Authorization`-style headers and other headers.
-//! Every rule returns `None` when it leaves the value as it is, so callers keep the original
-//! bytes (and their formatting) untouched.
+//! The value rules of the redaction policy: what happens to a value under a name of each class of
+//! the secrets policy ([`idscope_decoders::secrets`], which decides which names, headers and
+//! values are credentials) in every name-keyed position (query, fragment, form, JSON,
+//! multipart, HTML inputs, JWT claims, SOAP elements), and the rules for JWS/JWE, URLs, cookies,
+//! `Authorization`-style headers and other headers. Every rule returns `None` when it leaves the
+//! value as it is, so callers keep the original bytes (and their formatting) untouched.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use idscope_decoders::jwt::REDACTED_SIGNATURE_PREFIX;
+use idscope_decoders::secrets::{self, HeaderClass};
+pub(super) use idscope_decoders::secrets::{NameClass, classify, norm};
 use idscope_decoders::util;
 use serde_json::Value;
 
@@ -14,162 +17,6 @@ use super::{Fingerprinter, Policy, RedactionReport, is_placeholder, password_pla
 
 /// Deepest chain of nested rules (a JWT in a form in base64 in a SAML field …).
 const MAX_DEPTH: u8 = 8;
-
-/// How a name (query key, JSON key, header parameter, element name) is treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Class {
-    /// A password: `«redacted:password:len=N»`, never hashed.
-    Password,
-    /// A credential removed whole (fingerprinted) even when it is JWT-shaped; the kind.
-    Remove(&'static str),
-    /// A token whose claims are worth keeping: the JWS rule (JWE rule, or removal if opaque).
-    Jws,
-    /// A SAML message (`SAMLRequest`, `SAMLResponse`, `wresult`): the XML rules inside.
-    Saml,
-    /// Personal data, masked only with `--mask-pii`.
-    Pii,
-    /// A name that looks secret (`…token…`, `…secret…`, `…session…`): opaque values go.
-    Secretish,
-    /// Anything else: kept (URLs still go through the URL rule).
-    Plain,
-}
-
-/// Lowercase without `-`, `_`, `.` and spaces, so `Refresh-Token`, `refresh_token` and
-/// `refreshToken` compare equal.
-pub(super) fn norm(key: &str) -> String {
-    key.chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | ':'))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-const PASSWORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "pin",
-    "otp",
-    "passcode",
-    "newpassword",
-    "oldpassword",
-    "currentpassword",
-    "confirmpassword",
-    "passwordconfirm",
-];
-
-const REMOVED: &[(&str, &str)] = &[
-    ("refreshtoken", "refresh_token"),
-    ("clientsecret", "client_secret"),
-    ("code", "code"),
-    ("devicecode", "device_code"),
-    ("usercode", "user_code"),
-    ("codeverifier", "code_verifier"),
-    ("sessionkeyjwe", "session_key"),
-    ("sessionkey", "session_key"),
-    ("prt", "prt"),
-    ("primaryrefreshtoken", "prt"),
-    ("xmsrefreshtokencredential", "prt"),
-    ("xmsdevicecredential", "device_credential"),
-    ("token", "token"),
-    ("samlart", "saml_artifact"),
-    ("signature", "signature"),
-    ("sig", "signature"),
-    ("secret", "secret"),
-    ("apikey", "api_key"),
-    ("privatekey", "private_key"),
-    ("clientkey", "session_key"),
-    ("credentialdata", "credential_data"),
-    ("csrftoken", "csrf"),
-    ("xsrftoken", "csrf"),
-];
-
-const JWS_KEYS: &[&str] = &[
-    "accesstoken",
-    "idtoken",
-    "assertion",
-    "clientassertion",
-    "request",
-    "bearertoken",
-    "idtokenhint",
-    "logouttoken",
-    "actoken",
-];
-
-const SAML_KEYS: &[&str] = &["samlrequest", "samlresponse", "wresult"];
-
-const PII_KEYS: &[&str] = &[
-    "upn",
-    "email",
-    "emails",
-    "mail",
-    "name",
-    "givenname",
-    "familyname",
-    "surname",
-    "uniquename",
-    "preferredusername",
-    "oid",
-    "sub",
-    "ipaddr",
-    "username",
-    "loginhint",
-    "userprincipalname",
-    "displayname",
-    "onpremsid",
-    "verifiedprimaryemail",
-    "verifiedsecondaryemail",
-    "idpemail",
-];
-
-/// Substrings that make a name secret-looking (security.md §1 "other headers").
-const SECRET_PARTS: &[&str] = &[
-    "token",
-    "secret",
-    "passw",
-    "session",
-    "credential",
-    "signature",
-    "apikey",
-    "csrf",
-    "xsrf",
-];
-
-/// The class of a name in a body, query, claim set or SOAP element.
-pub(super) fn classify(key: &str) -> Class {
-    let n = norm(key);
-    if PASSWORDS.contains(&n.as_str()) || n.ends_with("password") || n.ends_with("passwd") {
-        return Class::Password;
-    }
-    if key.to_ascii_lowercase().starts_with("tgt_") {
-        return Class::Remove("tgt");
-    }
-    if let Some((_, kind)) = REMOVED.iter().find(|(k, _)| *k == n) {
-        return Class::Remove(kind);
-    }
-    if JWS_KEYS.contains(&n.as_str()) {
-        return Class::Jws;
-    }
-    if SAML_KEYS.contains(&n.as_str()) {
-        return Class::Saml;
-    }
-    if PII_KEYS.contains(&n.as_str()) {
-        return Class::Pii;
-    }
-    if SECRET_PARTS.iter().any(|p| n.contains(p)) || n.ends_with("key") {
-        return Class::Secretish;
-    }
-    Class::Plain
-}
-
-/// True for header names the policy fingerprints whole ("other headers").
-pub(super) fn is_secret_header(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
-    if l.starts_with(':') || l.starts_with("access-control-") {
-        return false;
-    }
-    let n = norm(&l);
-    SECRET_PARTS.iter().any(|p| n.contains(p)) || n.contains("auth") || n.ends_with("key")
-}
 
 /// True for `http://` and `https://` URLs (the values the URL rule applies to).
 pub(super) fn is_url(s: &str) -> bool {
@@ -269,24 +116,24 @@ impl<'a> Cx<'a> {
             return None;
         }
         match classify(key) {
-            Class::Password => Some(self.password(value)),
-            Class::Remove(kind) => Some(self.remove("credential", kind, value)),
-            Class::Jws => self.token(value, "token"),
-            Class::Saml => match self.nested(|cx| cx.saml(key, value)) {
+            NameClass::Password => Some(self.password(value)),
+            NameClass::Credential(kind) => Some(self.remove("credential", kind, value)),
+            NameClass::Token => self.token(value, "token"),
+            NameClass::Saml => match self.nested(|cx| cx.saml(key, value)) {
                 Some(r) => r,
                 None => Some(self.remove("saml_undecodable", "saml", value)),
             },
-            Class::Pii if self.policy.mask_pii => Some(self.remove("pii", "pii", value)),
-            Class::Secretish => {
+            NameClass::Pii if self.policy.mask_pii => Some(self.remove("pii", "pii", value)),
+            NameClass::SecretLooking => {
                 if is_url(value) {
                     self.nested(|cx| cx.url(value))
-                } else if value.len() >= 16 && !value.trim().contains(char::is_whitespace) {
+                } else if secrets::looks_like_credential(value) {
                     self.token(value, "secret")
                 } else {
                     None
                 }
             }
-            Class::Pii | Class::Plain => {
+            NameClass::Pii | NameClass::Plain => {
                 if is_url(value) {
                     self.nested(|cx| cx.url(value))
                 } else {
@@ -459,25 +306,20 @@ impl<'a> Cx<'a> {
     /// A header: cookies, `Authorization`-style, URL-valued, PRT/device credentials, and names
     /// that look secret. `None` keeps the value.
     pub(super) fn header(&mut self, name: &str, value: &str) -> Option<String> {
-        let l = name.to_ascii_lowercase();
-        match l.as_str() {
-            "cookie" => self.cookie(value),
-            "set-cookie" => self.set_cookie(value),
-            "authorization"
-            | "proxy-authorization"
-            | "www-authenticate"
-            | "proxy-authenticate"
-            | "authentication-info" => self.authorization(value),
-            "location" | "referer" | "content-location" | ":path" => self.url(value),
-            "x-ms-refreshtokencredential" => {
+        match secrets::header_class(name) {
+            HeaderClass::Cookie => self.cookie(value),
+            HeaderClass::SetCookie => self.set_cookie(value),
+            HeaderClass::Authorization => self.authorization(value),
+            HeaderClass::Url => self.url(value),
+            HeaderClass::Prt => {
                 (!self.already(value)).then(|| self.remove("secret_header", "prt", value))
             }
-            "x-ms-devicecredential" => (!self.already(value))
+            HeaderClass::DeviceCredential => (!self.already(value))
                 .then(|| self.remove("secret_header", "device_credential", value)),
-            _ if is_secret_header(&l) => {
+            HeaderClass::Secret => {
                 (!self.already(value)).then(|| self.remove("secret_header", "header", value))
             }
-            _ => None,
+            HeaderClass::Plain => None,
         }
     }
 
@@ -687,8 +529,8 @@ impl<'a> Cx<'a> {
                 if let Some(k) = key {
                     let text = v.to_string();
                     match classify(k) {
-                        Class::Password => *v = Value::String(self.password(&text)),
-                        Class::Remove(kind) => {
+                        NameClass::Password => *v = Value::String(self.password(&text)),
+                        NameClass::Credential(kind) => {
                             *v = Value::String(self.remove("credential", kind, &text));
                         }
                         _ => {}

@@ -20,7 +20,7 @@ const MAX_HEX_BYTES: usize = 4_096;
 fn header_lines(out: &mut Vec<TextLine>, headers: &Headers, reveal: bool) {
     for (n, v) in headers {
         let v = if !reveal && is_sensitive(n) {
-            format!("«secret: {} chars»", v.chars().count())
+            idscope_decoders::secrets::mask(v)
         } else {
             v.to_string()
         };

@@ -4,20 +4,11 @@
 
 use crate::analysis::FlowReport;
 
-/// Headers whose values are credentials.
-const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-ms-refreshtokencredential",
-    "x-ms-devicecredential",
-];
+use idscope_decoders::secrets;
 
+/// True for headers whose values are credentials, as the secrets policy says.
 pub(crate) fn is_sensitive(name: &str) -> bool {
-    SENSITIVE_HEADERS
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(name))
+    secrets::is_credential_header(name)
 }
 
 /// The values decoders marked secret in a report, as they appear raw and form-urlencoded, longest
@@ -49,15 +40,12 @@ pub fn secrets(report: &FlowReport) -> Vec<String> {
     out
 }
 
-/// `text` with every one of `secrets` replaced by `«secret: N chars»`.
-pub(crate) fn mask(text: &str, secrets: &[String]) -> String {
+/// `text` with every one of `values` replaced by the policy's mask (`«secret: N chars»`).
+pub(crate) fn mask(text: &str, values: &[String]) -> String {
     let mut t = text.to_string();
-    for s in secrets {
+    for s in values {
         if t.contains(s.as_str()) {
-            t = t.replace(
-                s.as_str(),
-                &format!("«secret: {} chars»", s.chars().count()),
-            );
+            t = t.replace(s.as_str(), &secrets::mask(s));
         }
     }
     t

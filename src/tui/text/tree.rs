@@ -177,7 +177,7 @@ fn node_lines(
     let masked = n.kind == Kind::Secret && !reveal && n.value.is_some();
     let shown = n.value.as_ref().map(|v| {
         if masked {
-            format!("«secret: {} chars»", v.chars().count())
+            idscope_decoders::secrets::mask(v)
         } else {
             v.lines().next().unwrap_or("").to_string()
         }
