@@ -336,22 +336,6 @@ const DEVICE_ORDER: &[&str] = &[
     "device_code",
 ];
 
-/// Form fields whose values are credentials.
-const SECRET_FIELDS: &[&str] = &[
-    "password",
-    "client_secret",
-    "refresh_token",
-    "code",
-    "code_verifier",
-    "device_code",
-    "assertion",
-    "request",
-    "client_assertion",
-    "passwd",
-    "pwd",
-    "new_password",
-];
-
 static GRANT_TYPE: Needle = Needle::new(b"grant_type=");
 static ACCESS_TOKEN: Needle = Needle::new(b"\"access_token\"");
 static ERROR_DESCRIPTION: Needle = Needle::new(b"\"error_description\"");
@@ -599,7 +583,7 @@ pub fn explain_request(
                 .with_note("a claims request, typically echoing a conditional-access challenge"),
             "client_request_id" => Node::field(k.clone(), v)
                 .with_note("client correlation id; Entra ID echoes it as correlation_id"),
-            other if SECRET_FIELDS.contains(&other) => Node::secret(k.clone(), v),
+            other if crate::secrets::is_secret_name(other) => Node::secret(k.clone(), v),
             _ => Node::field(k.clone(), v),
         };
         root.push(node);

@@ -19,9 +19,9 @@
 //! DOCTYPE and never resolves entities.
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
-use crate::x509::parse_certificate;
 use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
+use crate::x509::parse_certificate;
 use crate::xml::element::{XmlElement, parse_xml};
 use crate::{Context, DecodeError, Decoder, Message};
 

@@ -7,7 +7,7 @@
 //! `login` modules).
 
 use base64::Engine as _;
-use idscope_decoders::saml::find_form;
+use idscope_decoders::html::find_form;
 use serde_json::Value;
 
 use super::{Client, StepError, Steps};

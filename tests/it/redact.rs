@@ -750,7 +750,7 @@ fn no_planted_canary_survives_in_any_encoding_and_structure_does() {
     assert!(page.contains("Issuer=&quot;http://sts.contoso.com/adfs/services/trust/&quot;"));
     // form_post: the id_token's claims survive.
     let fp = e[6]["response"]["content"]["text"].as_str().unwrap();
-    let form = idscope_decoders::saml::find_form(fp).unwrap();
+    let form = idscope_decoders::html::find_form(fp).unwrap();
     assert!(form.input("code").unwrap().starts_with("«redacted:code:"));
     assert_eq!(jwt_claims(form.input("id_token").unwrap())["name"], "Alice");
     // WS-Trust: the username stays, the X.509 token stays.

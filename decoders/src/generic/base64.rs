@@ -6,9 +6,9 @@ use std::io::Read;
 use super::json::Json;
 use super::nested::{attach_nested, first_byte, lift_findings};
 use super::xml::Xml;
-use crate::x509::parse_certificate;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
+use crate::x509::parse_certificate;
 use crate::{Context, DecodeError, Decoder, Message};
 
 /// What a byte string looks like.

@@ -25,11 +25,11 @@ pub mod nested;
 pub mod url;
 pub mod xml;
 
+pub use crate::secrets::is_secret_name;
 pub use base64::Base64;
 pub use form::Form;
 pub use json::{Json, JsonValue, json_tree, json_tree_plain, parse_json_ordered};
 pub use nested::{decode_value, looks_like_jwt};
-pub use crate::secrets::is_secret_name;
 pub use url::Url;
 pub use xml::Xml;
 

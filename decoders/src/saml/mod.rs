@@ -749,8 +749,6 @@ pub fn mentions_saml(head: &[u8]) -> bool {
 
 pub use crate::util::{contains, contains_ci};
 
-pub use crate::html::{HtmlAttr, HtmlForm, decode_entities, find_form, start_tag_attributes};
-
 /// A preview of an opaque value (`RelayState`, `wctx`): UTF-8 text shortened, or its size.
 pub fn opaque_preview(value: &str) -> String {
     util::ellipsize(value, 120)

@@ -18,8 +18,9 @@ use aws_lc_rs::signature;
 use super::{
     Claims, Explained, Explainer, MICROSOFT_ONLINE, XENC_NS, attribute_node, attributes_section,
     auth_method_note, confirmation_note, contains, contains_ci, explain_saml_focused, explain_xml,
-    find_form, max_attributes, mentions_saml, name_id_format_note, opaque_preview,
+    max_attributes, mentions_saml, name_id_format_note, opaque_preview,
 };
+use crate::html::find_form;
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{DSIG_NS, NodeId, SAML2_NS, SAMLP_NS};
 use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util, x509};

@@ -8,8 +8,8 @@ use std::io::Write as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use idscope_decoders::html::{HtmlAttr, decode_entities, start_tag_attributes};
 use idscope_decoders::saml::saml2::{Compression, inflate_redirect};
-use idscope_decoders::saml::{HtmlAttr, decode_entities, start_tag_attributes};
 use idscope_decoders::soap::nbfx::{self, DecodeOptions, Framing, Session, Style};
 use idscope_decoders::xml::{Document, NodeId};
 

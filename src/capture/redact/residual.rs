@@ -6,7 +6,7 @@
 //! live signature, a private key or a random value is the secrets policy's
 //! ([`idscope_decoders::secrets`]). A hit makes the export fail rather than leak.
 
-use idscope_decoders::saml::decode_entities;
+use idscope_decoders::html::decode_entities;
 use idscope_decoders::secrets::{self, NameClass, classify, is_secret_header};
 use idscope_decoders::util;
 use serde_json::Value;
