@@ -208,3 +208,79 @@ pub async fn feed(
     pipeline.drain(&mut events)?;
     Ok(pipeline.into_recorder())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{FlowId, Timings, testing};
+    use crate::session::FlowStore;
+    use std::time::SystemTime;
+    use tokio::sync::mpsc::unbounded_channel;
+
+    fn events() -> Vec<FlowEvent> {
+        let mut ws = testing::response(101, "", b"");
+        ws.extra
+            .insert("_webSocketMessages".into(), serde_json::json!([]));
+        let request = |id| FlowEvent::Request {
+            id: FlowId(id),
+            client_addr: None,
+            at: SystemTime::UNIX_EPOCH,
+            request: testing::request("GET", "https://a.example/"),
+        };
+        vec![
+            request(0),
+            request(1),
+            FlowEvent::Response {
+                id: FlowId(1),
+                response: ws,
+                timings: Timings::default(),
+            },
+            FlowEvent::Response {
+                id: FlowId(0),
+                response: testing::response(200, "text/plain", b"ok"),
+                timings: Timings::default(),
+            },
+            request(2),
+        ]
+    }
+
+    /// The UI's store, fed by the pipeline, holds the flows the recorder recorded.
+    #[test]
+    fn the_ui_gets_every_event_once_the_batch_is_committed() {
+        let (tx, mut proxy) = unbounded_channel();
+        let (to_ui, mut ui) = unbounded_channel();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.har");
+        let writer = crate::capture::HarWriter::create(&path).unwrap();
+        let mut pipeline = Pipeline::new(Recorder::new(Some(writer))).showing(to_ui);
+        for ev in events() {
+            tx.send(ev).unwrap();
+        }
+        let first = proxy.try_recv().unwrap();
+        assert_eq!(pipeline.apply_queued(first, &mut proxy).unwrap(), 5);
+        let mut store = FlowStore::new(10);
+        while let Ok(ev) = ui.try_recv() {
+            store.apply(ev);
+        }
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.in_flight_count(), 1);
+        let (written, writer) = pipeline.into_recorder().close().unwrap();
+        assert_eq!(written, 3, "two finished, one written as incomplete");
+        writer.unwrap().finish().unwrap();
+        // The file has the flows in the order they finished: 1, 0, then 2 as incomplete.
+        let recorded = crate::capture::read_all(&path).unwrap();
+        let status = |f: &crate::flow::Flow| f.response().map(|r| r.status);
+        let ws = |f: &crate::flow::Flow| f.extra.contains_key("_webSocketMessages");
+        assert_eq!(
+            recorded.iter().map(status).collect::<Vec<_>>(),
+            [Some(101), Some(200), None]
+        );
+        for (id, on_file) in [(1, &recorded[0]), (0, &recorded[1])] {
+            let shown = store.get(FlowId(id)).unwrap();
+            assert_eq!(status(shown), status(on_file), "flow {id}");
+            assert_eq!(ws(shown), ws(on_file), "flow {id}");
+        }
+        assert!(ws(&recorded[0]), "WebSocket messages on the flow");
+        assert!(store.is_in_flight(FlowId(2)));
+    }
+}
