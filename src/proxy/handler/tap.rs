@@ -52,7 +52,7 @@ impl<F: OnEnd> Tap<F> {
     pub(super) fn body(self) -> (flow::Body, F) {
         let mut kept = self.kept;
         // A body that came in several chunks may have left spare capacity: held flows keep
-        // exactly their bytes (issue #5's memory budget).
+        // exactly their bytes (the memory budget per flow in benches/README.md).
         kept.shrink_to_fit();
         let body = flow::Body {
             raw: Bytes::from(kept),
