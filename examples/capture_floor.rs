@@ -1,6 +1,7 @@
 //! The capture floor: idscope's proxy with capture on, run by the real headless event loop of
-//! `idscope proxy`/`idscope record` (`commands::proxy::serve`), but with no recording and no
-//! printing (`Output::Quiet`, no `-w`). Every flow is still captured on the connection threads
+//! `idscope proxy`/`idscope record` (`commands::proxy::serve`, which runs the live pipeline's
+//! `live::run_headless`), but with no recording and no printing (`Output::Quiet`, no `-w`).
+//! Every flow is still captured on the connection threads
 //! (headers and bodies copied, SHA-256, timings, the `Request` and final event sent) and paired
 //! with its request on the consumer thread; it is then dropped instead of being decoded and
 //! written. `benches/proxy_bench.py` measures it next to `idscope proxy --passthrough` and the full

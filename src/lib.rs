@@ -2,7 +2,8 @@
 //!
 //! This library holds everything the `idscope` binary does: the flow model ([`flow`]), capture
 //! files ([`capture`]), cross-flow analysis ([`analysis`]), filter expressions ([`filter`]), the
-//! session flow store ([`session`]), the intercepting proxy ([`proxy`]), replay of single flows
+//! session flow store ([`session`]), the intercepting proxy ([`proxy`]), the live event pipeline
+//! that pairs, records, prints and shows the proxy's flows ([`live`]), replay of single flows
 //! and whole sequences ([`replay`]), flow and token diffs ([`diff`]), the terminal UI ([`tui`]),
 //! the reference server ([`fixture`]), the scripted scenario client ([`scenario`]), the names,
 //! accounts and PRT crypto those two share ([`testbed`]) and the command implementations
@@ -27,6 +28,7 @@ pub mod diff;
 pub mod filter;
 pub mod fixture;
 pub mod flow;
+pub mod live;
 pub mod proxy;
 pub mod replay;
 pub mod scenario;

@@ -8,13 +8,13 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::flow::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Timings};
+use crate::flow::{Flow, FlowEvent, FlowId};
+use crate::live::assemble::{self, Step};
 
 /// The default cap on flows kept in memory (`--max-flows`).
 pub const DEFAULT_MAX_FLOWS: usize = 10_000;
 
-/// The placeholder error message of a flow whose response has not arrived yet.
-pub const IN_FLIGHT: &str = "waiting for the response";
+pub use crate::live::assemble::IN_FLIGHT;
 
 /// What applying one event changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,32 +178,12 @@ impl FlowStore {
     }
 
     /// Applies one proxy event: a `Request` adds an in-flight flow, a `Response` or `Error`
-    /// completes it. Events for flows the store no longer holds (evicted) are ignored.
+    /// completes it (both assembled by [`assemble`]). Events for flows the store no longer holds
+    /// (evicted) are ignored.
     pub fn apply(&mut self, event: FlowEvent) -> Applied {
-        match event {
-            FlowEvent::Request {
-                id,
-                client_addr,
-                at,
-                request,
-            } => {
-                let flow = Flow {
-                    id,
-                    started_at: at,
-                    client_addr,
-                    server_addr: None,
-                    request,
-                    outcome: Outcome::Error(FlowError {
-                        message: IN_FLIGHT.into(),
-                        incomplete: true,
-                    }),
-                    timings: Timings::default(),
-                    tags: vec![],
-                    comment: None,
-                    marked: false,
-                    extra: Extra::new(),
-                };
-                let evicted = self.push(flow);
+        match Step::of(event) {
+            Step::Start(id, started) => {
+                let evicted = self.push(assemble::in_flight(id, started));
                 let changed = self.position(id).map(|_| id);
                 if changed.is_some() {
                     self.in_flight.insert(id);
@@ -214,25 +194,9 @@ impl FlowStore {
                     added: true,
                 }
             }
-            FlowEvent::Response {
-                id,
-                response,
-                timings,
-            } => {
+            Step::End(id, outcome, timings) => {
                 let changed = self.get_mut(id).map(|f| {
-                    f.outcome = Outcome::Response(response);
-                    f.timings = timings;
-                    id
-                });
-                self.in_flight.remove(&id);
-                Applied {
-                    changed,
-                    ..Applied::default()
-                }
-            }
-            FlowEvent::Error { id, error } => {
-                let changed = self.get_mut(id).map(|f| {
-                    f.outcome = Outcome::Error(error);
+                    assemble::finish(f, outcome, timings);
                     id
                 });
                 self.in_flight.remove(&id);
@@ -257,6 +221,7 @@ impl FlowStore {
 mod tests {
     use super::*;
     use crate::flow::testing::{flow, request, response};
+    use crate::flow::{FlowError, Timings};
     use std::time::UNIX_EPOCH;
 
     fn req_event(n: u64) -> FlowEvent {

@@ -21,7 +21,7 @@ use crate::capture::HarWriter;
 use crate::cli::{AnalyzeArgs, DecodeOpts, DemoArgs};
 use crate::fixture::{self, FixtureConfig};
 use crate::flow::FlowEvent;
-use crate::proxy::recorder::Recorder;
+use crate::live::{self, Pipeline, Recorder};
 use crate::proxy::{self, ProxyConfig};
 use crate::scenario::{self, Scenario, ScenarioConfig, Target};
 use crate::tui::{App, Config, FlowSource};
@@ -125,13 +125,12 @@ async fn play(
     let mut scenarios = tokio::spawn(async move { scenario::run(Scenario::ALL, &client).await });
 
     let failed = if interactive {
-        // The recorder sees every event first; the UI gets a copy. The UI runs until the user
-        // quits, while the scenarios play.
+        // The live pipeline records every event before the UI gets it. The UI runs until the
+        // user quits, while the scenarios play.
         let (to_ui, from_proxy) = unbounded_channel::<FlowEvent>();
-        let pump = tokio::spawn(crate::commands::proxy::record_then_show(
+        let pump = tokio::spawn(live::feed(
             events,
-            recorder,
-            to_ui,
+            Pipeline::new(recorder).showing(to_ui),
             std::future::pending(),
         ));
         let app = App::new(Config::live(

@@ -1,9 +1,9 @@
 //! The intercepting proxy as a library: [`start`] binds a listener and runs the engine
 //! (`handler`) with the on-disk CA (`ca`) and the upstream trust and reachability rules
 //! (`upstream`); the returned [`ProxyHandle`] gives the bound address, the [`FlowEvent`] stream,
-//! the CA certificate in use and [`ProxyHandle::shutdown`]. `recorder` turns events into a
-//! crash-safe HAR recording. Front ends (`idscope proxy`, `idscope record`, the TUI, `idscope
-//! demo`) are consumers of this API; none of them is in this module.
+//! the CA certificate in use and [`ProxyHandle::shutdown`]. This module is the engine only: what
+//! becomes of the events (pairing, recording, printing, the live UI) is `crate::live`'s, and the
+//! front ends (`idscope proxy`, `idscope record`, `idscope demo`) wire the two together.
 //!
 //! ```no_run
 //! # async fn f() -> anyhow::Result<()> {
@@ -18,7 +18,6 @@
 
 pub mod ca;
 mod handler;
-pub mod recorder;
 pub mod upstream;
 
 use std::collections::HashMap;

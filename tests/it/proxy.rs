@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use idscope::capture;
 use idscope::flow::{Flow, FlowEvent, Outcome};
-use idscope::proxy::recorder::Recorder;
+use idscope::live::Recorder;
 use idscope::proxy::{self, ProxyConfig, ProxyHandle};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use idscope::capture;
-use idscope::proxy::recorder::Recorder;
+use idscope::live::Recorder;
 use idscope::proxy::{self, ProxyConfig};
 use sha2::{Digest, Sha256};
 

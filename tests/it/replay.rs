@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use idscope::capture::HarWriter;
 use idscope::fixture::FixtureConfig;
-use idscope::proxy::recorder::Recorder;
+use idscope::live::Recorder;
 use idscope::proxy::{self, ProxyConfig};
 use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
 

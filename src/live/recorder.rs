@@ -1,28 +1,27 @@
-//! The recording consumer: applies [`FlowEvent`]s to the requests it is waiting on and writes
-//! each finished flow to a [`FlowSink`] (a crash-safe [`HarWriter`]), whole, inside one write
-//! call (security.md §3). A plain struct driven by whoever owns the event loop (`idscope
-//! record`, `idscope proxy`, the TUI and `idscope demo`), like a mitmproxy addon; it does not
-//! spawn.
+//! The recording consumer: pairs each flow's [`FlowEvent`]s (through [`super::assemble`]) and
+//! writes each finished flow to a [`FlowSink`] (a crash-safe [`HarWriter`]), whole, inside one
+//! write call (security.md §3). A plain struct driven by whoever owns the event loop (the live
+//! pipeline of `idscope proxy`, `record` and `demo`, or a test); it does not spawn.
 //!
-//! [`Recorder::apply`] writes a finished flow at once. The headless loop of `proxy`/`record`
-//! uses group commit instead: [`Recorder::apply_staged`] for every event already queued, then
-//! one [`Recorder::commit`], so the flows that finished together share one write call. Each
-//! flow's line is still whole inside that call, nothing waits for more traffic before it is
-//! written, and a crash can lose only flows that were not yet written, as before: those were
-//! in flight from the file's point of view. On a loaded proxy this took the per-flow write
-//! cost (a syscall and the file system's per-call work) from about 5 µs to about 1 µs.
+//! [`Recorder::apply`] writes a finished flow at once. The live pipeline uses group commit
+//! instead: [`Recorder::apply_staged`] for every event already queued, then one
+//! [`Recorder::commit`], so the flows that finished together share one write call. Each flow's
+//! line is whole inside that call, nothing waits for more traffic before it is written, and a
+//! crash can lose only flows that were not yet written: those were in flight from the file's
+//! point of view.
 //!
 //! A write error is returned to the caller, which must stop the recording loudly: the writer
 //! refuses every later write, so nothing is silently skipped.
 
 use std::io;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
+use super::assemble::{self, Started, Step};
 use crate::capture::HarWriter;
-use crate::flow::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Request, Timings};
+use crate::flow::{Flow, FlowError, FlowEvent, FlowId, Outcome, Timings};
 
 /// Where finished flows go. [`HarWriter`] is the real one; tests use failing sinks.
 pub trait FlowSink {
@@ -66,24 +65,12 @@ impl FlowSink for HarWriter {
     }
 }
 
-/// A request waiting for its response.
-#[derive(Debug)]
-struct Pending {
-    client_addr: Option<std::net::SocketAddr>,
-    at: SystemTime,
-    request: Request,
-}
-
-/// Entry-level HAR fields that the proxy delivers in `Response::extra` (the event carries only
-/// the response) and that belong on the entry: WebSocket messages, as Chrome and mitmproxy write.
-const ENTRY_LEVEL: &[&str] = &["_webSocketMessages", "_webSocketMessagesDropped"];
-
 /// Applies events and writes finished flows.
 #[derive(Debug)]
 pub struct Recorder<S: FlowSink = HarWriter> {
     sink: S,
     /// Keyed by the proxy's own sequential ids: FxHash (a multiply) rather than SipHash.
-    pending: FxHashMap<FlowId, Pending>,
+    pending: FxHashMap<FlowId, Started>,
     written: u64,
     last_sync: Instant,
     sync_every: Duration,
@@ -147,6 +134,9 @@ impl Recorder<HarWriter> {
     }
 }
 
+/// The recorder of `proxy`, `record` and `demo`: a HAR file, or none.
+pub type FileRecorder = Recorder<Option<HarWriter>>;
+
 impl<S: FlowSink> Recorder<S> {
     /// A recorder over any sink; syncs to disk at most once a second.
     pub fn new(sink: S) -> Self {
@@ -180,36 +170,19 @@ impl<S: FlowSink> Recorder<S> {
     /// events that are already queued and then calls [`Recorder::commit`], which writes them
     /// all with one write call (group commit). Nothing is held back beyond that batch.
     pub fn apply_staged(&mut self, ev: FlowEvent) -> Result<Option<Flow>, RecordError> {
-        let (id, outcome, timings) = match ev {
-            FlowEvent::Request {
-                id,
-                client_addr,
-                at,
-                request,
-            } => {
-                self.pending.insert(
-                    id,
-                    Pending {
-                        client_addr,
-                        at,
-                        request,
-                    },
-                );
+        let (id, outcome, timings) = match Step::of(ev) {
+            Step::Start(id, started) => {
+                self.pending.insert(id, started);
                 return Ok(None);
             }
-            FlowEvent::Response {
-                id,
-                response,
-                timings,
-            } => (id, Outcome::Response(response), timings),
-            FlowEvent::Error { id, error } => (id, Outcome::Error(error), Timings::default()),
+            Step::End(id, outcome, timings) => (id, outcome, timings),
         };
         let Some(p) = self.pending.remove(&id) else {
             // A final event without its request: nothing to write (cannot happen with the proxy's
             // sequencing; tolerated so a consumer attached late does not fail).
             return Ok(None);
         };
-        let flow = build_flow(id, p, outcome, timings);
+        let flow = assemble::finished(id, p, outcome, timings);
         self.stage(&flow)?;
         Ok(Some(flow))
     }
@@ -254,7 +227,7 @@ impl<S: FlowSink> Recorder<S> {
         ids.sort();
         for id in ids {
             if let Some(p) = self.pending.remove(&id) {
-                let flow = build_flow(
+                let flow = assemble::finished(
                     id,
                     p,
                     Outcome::Error(FlowError {
@@ -270,34 +243,11 @@ impl<S: FlowSink> Recorder<S> {
     }
 }
 
-fn build_flow(id: FlowId, p: Pending, mut outcome: Outcome, timings: Timings) -> Flow {
-    let mut extra = Extra::new();
-    if let Outcome::Response(r) = &mut outcome {
-        for key in ENTRY_LEVEL {
-            if let Some(v) = r.extra.remove(*key) {
-                extra.insert((*key).to_string(), v);
-            }
-        }
-    }
-    Flow {
-        id,
-        started_at: p.at,
-        client_addr: p.client_addr,
-        server_addr: None,
-        request: p.request,
-        outcome,
-        timings,
-        tags: vec![],
-        comment: None,
-        marked: false,
-        extra,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::flow::testing;
+    use std::time::SystemTime;
 
     struct Failing(u32);
 
