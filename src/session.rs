@@ -8,13 +8,13 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use crate::flow::assemble::{self, Step};
 use crate::flow::{Flow, FlowEvent, FlowId};
-use crate::live::assemble::{self, Step};
 
 /// The default cap on flows kept in memory (`--max-flows`).
 pub const DEFAULT_MAX_FLOWS: usize = 10_000;
 
-pub use crate::live::assemble::IN_FLIGHT;
+pub use crate::flow::assemble::IN_FLIGHT;
 
 /// What applying one event changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -19,9 +19,7 @@ use crate::view::{Finding, Kind, Node};
 use crate::x509;
 use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, Trust, TrustedKey};
 
-/// Longest token text [`parse`] accepts, in bytes. Real tokens are a few KiB; PRT requests that
-/// embed a device certificate and a SAML assertion stay well under 64 KiB.
-pub const MAX_TOKEN_LEN: usize = 256 * 1024;
+pub use util::MAX_TOKEN_LEN;
 
 /// Most elements of one claim array shown as separate nodes (a `groups` claim can be long).
 const MAX_ARRAY_ITEMS: usize = 500;
@@ -1448,11 +1446,7 @@ fn time_findings(name: &str, secs: i64, now: i64, cx: &Context<'_>, findings: &m
 #[derive(Debug, Clone, Copy)]
 pub struct Jwt;
 
-/// Cheap shape test ([`util::jwt_shaped`]: `eyJ` prefix, only base64url characters, padding and
-/// dots, 3 or 5 segments), for at most [`MAX_TOKEN_LEN`] bytes.
-pub fn looks_like_jwt(bytes: &[u8]) -> bool {
-    bytes.trim_ascii().len() <= MAX_TOKEN_LEN && util::jwt_shaped(bytes)
-}
+pub use util::looks_like_jwt;
 
 fn bearer_token<'a>(msg: &Message<'a>) -> Option<&'a str> {
     let v = msg.header("authorization")?.trim();

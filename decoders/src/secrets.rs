@@ -370,7 +370,7 @@ pub fn looks_like_credential(value: &str) -> bool {
 /// True when a value is a credential by its shape wherever it appears: a compact JWT or a PEM
 /// private key.
 pub fn is_credential_value(value: &str) -> bool {
-    crate::jwt::looks_like_jwt(value.as_bytes()) || contains_pem_private_key(value)
+    crate::util::looks_like_jwt(value.as_bytes()) || contains_pem_private_key(value)
 }
 
 /// True when `text` contains a PEM private key (`-----BEGIN … PRIVATE KEY-----`).

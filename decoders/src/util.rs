@@ -447,6 +447,16 @@ pub fn is_guid(s: &str) -> bool {
         })
 }
 
+/// Longest token text the JWT decoder accepts, in bytes. Real tokens are a few KiB; PRT requests
+/// that embed a device certificate and a SAML assertion stay well under 64 KiB.
+pub const MAX_TOKEN_LEN: usize = 256 * 1024;
+
+/// Cheap shape test ([`jwt_shaped`]: `eyJ` prefix, only base64url characters, padding and dots, 3
+/// or 5 segments), for at most [`MAX_TOKEN_LEN`] bytes.
+pub fn looks_like_jwt(bytes: &[u8]) -> bool {
+    bytes.trim_ascii().len() <= MAX_TOKEN_LEN && jwt_shaped(bytes)
+}
+
 /// The shape of a compact JWS/JWE, with no length limit: after trimming ASCII whitespace, an
 /// `eyJ` prefix (base64url of `{"`), only base64url characters, `=` and dots, and 2 or 4 dots
 /// (3 or 5 segments). A cheap sniff: nothing is decoded.

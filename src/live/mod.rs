@@ -1,6 +1,6 @@
 //! The live pipeline: what happens to the proxy's [`FlowEvent`]s while it runs. Each event is
 //! applied once, by the [`Recorder`], which pairs a flow's events into a [`Flow`] (the assembly
-//! is [`assemble`]'s); each finished flow is then recorded (a HAR file, group-committed), printed
+//! is [`crate::flow::assemble`]'s); each finished flow is then recorded (a HAR file, group-committed), printed
 //! as one line ([`Printer`]) and handed on to the live UI, in that order, moved rather than
 //! copied. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
 //! wire them up. The proxy engine (`crate::proxy`) knows nothing of this module.
@@ -11,7 +11,6 @@
 //! batch of decodes and writes then delays the forwarding on that worker; as a thread of its
 //! own, the OS runs it in the gaps.
 
-pub mod assemble;
 pub mod printer;
 pub mod recorder;
 
@@ -90,7 +89,7 @@ impl Pipeline {
                 p.line(&flow);
             }
             if self.ui.is_some() {
-                self.for_ui.push(assemble::end_event(flow));
+                self.for_ui.push(crate::flow::assemble::end_event(flow));
             }
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! The recording consumer: pairs each flow's [`FlowEvent`]s (through [`super::assemble`]) and
+//! The recording consumer: pairs each flow's [`FlowEvent`]s (through [`crate::flow::assemble`]) and
 //! writes each finished flow to a [`FlowSink`] (a crash-safe [`HarWriter`]), whole, inside one
 //! write call (security.md §3). A plain struct driven by whoever owns the event loop (the live
 //! pipeline of `idscope proxy`, `record` and `demo`, or a test); it does not spawn.
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
-use super::assemble::{self, Started, Step};
 use crate::capture::HarWriter;
+use crate::flow::assemble::{self, Started, Step};
 use crate::flow::{Flow, FlowError, FlowEvent, FlowId, Outcome, Timings};
 
 /// Where finished flows go. [`HarWriter`] is the real one; tests use failing sinks.

@@ -5,7 +5,9 @@
 //! `src/` that starts with `crate::`, `super::` or `self::` (in `use` trees, braces expanded, and
 //! inline) is resolved against the file's module and the inline `mod` blocks around it, then
 //! checked; comments and string literals are ignored. Test modules count too: a lower module's
-//! tests do not reach up.
+//! tests do not reach up. [`ONLY`] lists modules that may import nothing of their crate but the
+//! modules named (and themselves). The same checks run on the decoders crate
+//! ([`DECODER_RULES`], [`DECODER_ONLY`]).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -44,6 +46,68 @@ const RULES: &[(&str, &[&str])] = &[
         "capture::har_fields",
         &["capture::har", "capture::har_entry"],
     ),
+    // Capture files sit below everything that reads them.
+    (
+        "capture",
+        &[
+            "analysis", "commands", "diff", "live", "proxy", "replay", "session", "tui",
+        ],
+    ),
+    // The proxy is the engine only: it emits events and never waits on what consumes them.
+    (
+        "proxy",
+        &[
+            "live", "session", "tui", "commands", "capture", "analysis", "replay",
+        ],
+    ),
+    // The live pipeline feeds the UI's store but knows nothing of the UI or the commands.
+    (
+        "live",
+        &["tui", "commands", "replay", "fixture", "scenario"],
+    ),
+    ("session", &["tui", "commands", "proxy", "replay", "live"]),
+    (
+        "flow",
+        &[
+            "capture", "analysis", "proxy", "live", "session", "tui", "commands",
+        ],
+    ),
+];
+
+/// (module, the only modules of the crate it may import besides itself).
+const ONLY: &[(&str, &[&str])] = &[
+    // The reference server and the scripted client share the testbed and talk over the network.
+    ("fixture", &["testbed"]),
+    ("scenario", &["testbed"]),
+    ("testbed", &[]),
+    ("flow", &[]),
+];
+
+/// The decoders crate: foundations and building blocks below the views and protocol decoders.
+const DECODER_RULES: &[(&str, &[&str])] = &[
+    // The generic views never depend on a protocol decoder (the protocols use them).
+    (
+        "generic",
+        &[
+            "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "soap", "registry",
+        ],
+    ),
+    // The XML layer is below everything that reads XML.
+    (
+        "xml",
+        &[
+            "generic", "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "soap", "registry",
+        ],
+    ),
+];
+
+/// Decoder building blocks: what each may import (besides itself).
+const DECODER_ONLY: &[(&str, &[&str])] = &[
+    ("view", &[]),
+    ("util", &["view"]),
+    ("secrets", &["view", "util"]),
+    ("html", &["view", "util", "xml"]),
+    ("x509", &["view", "util"]),
 ];
 
 /// True when `path` is `module` or inside it (segment-wise).
@@ -168,7 +232,6 @@ fn imports(code: &str, file_module: &[String]) -> Vec<(Vec<String>, usize)> {
     let mut k = 0;
     while k < chars.len() {
         let (at, c) = chars[k];
-        let line = code[..at].matches('\n').count() + 1;
         let prev_ident = k > 0 && is_ident(chars[k - 1].1);
         match c {
             '{' => depth += 1,
@@ -192,13 +255,14 @@ fn imports(code: &str, file_module: &[String]) -> Vec<(Vec<String>, usize)> {
                 stack.push((name, depth + 1));
             }
         }
-        let here: Vec<String> = file_module
-            .iter()
-            .cloned()
-            .chain(stack.iter().map(|(n, _)| n.clone()))
-            .collect();
         let starts = ["use ", "crate::", "super::", "self::"];
         if !prev_ident && starts.iter().any(|s| rest.starts_with(s)) {
+            let line = code[..at].matches('\n').count() + 1;
+            let here: Vec<String> = file_module
+                .iter()
+                .cloned()
+                .chain(stack.iter().map(|(n, _)| n.clone()))
+                .collect();
             let (text, skip) = if let Some(u) = rest.strip_prefix("use ") {
                 let end = u.find(';').unwrap_or(u.len());
                 (u[..end].to_string(), 4 + end)
@@ -265,8 +329,18 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// Every violation of `rules` in the sources under `src`, as `file:line: module imports path`.
-fn violations(src: &Path, rules: &[(&str, &[&str])]) -> Vec<String> {
+/// Every violation in the sources under `src`, as `file:line: module must not import path`: of
+/// `rules`, and of `only` (a module named there importing a module of the crate, the first
+/// segment of the path, that it neither is nor lists). Items of the crate root
+/// itself (`crate::DecodeError`) are the foundation every module may use.
+fn checked(src: &Path, rules: &[(&str, &[&str])], only: &[(&str, &[&str])]) -> Vec<String> {
+    let top_modules: BTreeSet<String> = std::fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut out = BTreeSet::new();
@@ -281,7 +355,23 @@ fn violations(src: &Path, rules: &[(&str, &[&str])]) -> Vec<String> {
                 }
                 for x in forbidden.iter().filter(|x| within(&path, x)) {
                     out.insert(format!(
-                        "src/{}:{line}: {m} must not import {x} (names crate::{})",
+                        "{}/{}:{line}: {m} must not import {x} (names crate::{})",
+                        src.display(),
+                        rel.display(),
+                        path.join("::")
+                    ));
+                }
+            }
+            for (m, allowed) in only {
+                let top = path.first().map(String::as_str).unwrap_or("");
+                if within(&module, m)
+                    && !within(&path, m)
+                    && top_modules.contains(top)
+                    && !allowed.contains(&top)
+                {
+                    out.insert(format!(
+                        "{}/{}:{line}: {m} may import only {allowed:?} (names crate::{})",
+                        src.display(),
                         rel.display(),
                         path.join("::")
                     ));
@@ -292,16 +382,98 @@ fn violations(src: &Path, rules: &[(&str, &[&str])]) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// The edges between the crate's top-level modules: `a -> b` when code in `a` names `crate::b`.
+fn top_level_edges(src: &Path) -> BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut edges = BTreeSet::new();
+    for f in &files {
+        let module = module_of(f.strip_prefix(src).unwrap());
+        let Some(from) = module.first() else {
+            continue; // the crate root declares the modules; it is above them all
+        };
+        let code = code_only(&std::fs::read_to_string(f).unwrap());
+        for (path, _) in imports(&code, &module) {
+            let to = &path[0];
+            let is_module = src.join(to).is_dir() || src.join(format!("{to}.rs")).is_file();
+            if to != from && is_module {
+                edges.insert((from.clone(), to.clone()));
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle among the edges, as `a -> b -> … -> a`, if there is one.
+fn a_cycle(edges: &BTreeSet<(String, String)>) -> Option<String> {
+    fn visit(
+        n: &str,
+        edges: &BTreeSet<(String, String)>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<String> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(n.to_string());
+            return Some(cycle.join(" -> "));
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for (_, to) in edges.iter().filter(|(f, _)| f == n) {
+            if let Some(c) = visit(to, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .iter()
+        .find_map(|(from, _)| visit(from, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_import_cycles_between_top_level_modules() {
+    for krate in ["src", "decoders/src"] {
+        let edges = top_level_edges(&root().join(krate));
+        assert!(
+            edges.len() > 10,
+            "{krate}: the scan finds the imports ({edges:?})"
+        );
+        if let Some(c) = a_cycle(&edges) {
+            panic!("{krate}: import cycle {c}");
+        }
+    }
+    let mut made_up = BTreeSet::new();
+    for (a, b) in [("tui", "session"), ("session", "flow"), ("flow", "tui")] {
+        made_up.insert((a.to_string(), b.to_string()));
+    }
+    assert_eq!(
+        a_cycle(&made_up).as_deref(),
+        Some("flow -> tui -> session -> flow")
+    );
+}
+
 #[test]
 fn modules_depend_downward_only() {
-    let found = violations(&root().join("src"), RULES);
+    let found = checked(&root().join("src"), RULES, ONLY);
+    assert!(found.is_empty(), "layering broken:\n{}", found.join("\n"));
+}
+
+#[test]
+fn decoder_building_blocks_sit_below_the_decoders() {
+    let found = checked(&root().join("decoders/src"), DECODER_RULES, DECODER_ONLY);
     assert!(found.is_empty(), "layering broken:\n{}", found.join("\n"));
 }
 
 #[test]
 fn the_layering_check_finds_imports_in_every_form() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path();
+    let src = &dir.path().join("src");
     std::fs::create_dir_all(src.join("tui/ui")).unwrap();
     std::fs::create_dir_all(src.join("capture")).unwrap();
     std::fs::write(
@@ -319,23 +491,39 @@ fn the_layering_check_finds_imports_in_every_form() {
     )
     .unwrap();
     std::fs::write(src.join("capture/har.rs"), "use super::har_entry::Z;\n").unwrap();
+    std::fs::create_dir_all(src.join("fixture")).unwrap();
+    std::fs::write(src.join("proxy.rs"), "").unwrap();
+    std::fs::write(src.join("testbed.rs"), "").unwrap();
+    std::fs::write(
+        src.join("fixture/login.rs"),
+        "use crate::testbed::HOSTS;\nuse super::state::State;\nuse crate::proxy::Handle;\n",
+    )
+    .unwrap();
     let rules: &[(&str, &[&str])] = &[
         ("tui::app", &["tui::ui"]),
         ("tui::ui", &["tui::keymap"]),
         ("capture::har_entry", &["capture::har"]),
         ("capture::har", &["capture::har_fields"]),
     ];
-    let found = violations(src, rules);
+    let only: &[(&str, &[&str])] = &[("fixture", &["testbed"])];
+    let found: Vec<String> = checked(src, rules, only)
+        .into_iter()
+        .map(|v| v.replace(&dir.path().display().to_string(), ""))
+        .map(|v| v.trim_start_matches('/').to_string())
+        .collect();
     assert_eq!(
         found,
         vec![
             "src/capture/har_entry.rs:4: capture::har_entry must not import capture::har \
              (names crate::capture::har::Y)",
+            "src/fixture/login.rs:3: fixture may import only [\"testbed\"] \
+             (names crate::proxy::Handle)",
             "src/tui/app.rs:2: tui::app must not import tui::ui (names crate::tui::ui::flow_view)",
             "src/tui/app.rs:2: tui::app must not import tui::ui (names crate::tui::ui::tree)",
             "src/tui/app.rs:3: tui::app must not import tui::ui \
              (names crate::tui::ui::help::lines)",
         ],
-        "the doc link is not an import, har_entry's own module is not har, and ui may read app"
+        "the doc link is not an import, har_entry's own module is not har, ui may read app, and \
+         the fixture may use itself and the testbed only"
     );
 }

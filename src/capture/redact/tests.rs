@@ -519,7 +519,7 @@ fn redaction_decoder_marks_and_display_masks_agree_on_credential_names() {
         assert_eq!(d.root.child("state").unwrap().kind, Kind::Field, "{name}");
 
         let mut root = d.root.clone();
-        crate::commands::render::mask_secrets(&mut root);
+        idscope_decoders::secrets::mask_tree(&mut root);
         let shown = root.child(name).unwrap().value.clone().unwrap();
         assert_eq!(shown, "«secret: 3 chars»", "{name}: display mask");
 

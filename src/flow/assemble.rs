@@ -1,7 +1,7 @@
 //! How a flow's [`FlowEvent`]s become a [`Flow`]: the one definition of that assembly, used by
-//! the live pipeline's recorder ([`super::recorder`]) and by the session store
-//! ([`crate::session::FlowStore`]), so that a flow recorded to a file and the same flow shown
-//! in the live UI are built by the same code. Depends only on [`crate::flow`].
+//! the live pipeline's recorder (`crate::live::recorder`) and by the session store
+//! (`crate::session::FlowStore`), so that a flow recorded to a file and the same flow shown in
+//! the live UI are built by the same code. Depends only on the flow model.
 //!
 //! A `Request` event starts a flow; the `Response` or `Error` event that follows finishes it.
 //! Entry-level HAR fields that the proxy delivers inside the response's `extra` (the event
@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use crate::flow::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Request, Timings};
+use super::{Extra, Flow, FlowError, FlowEvent, FlowId, Outcome, Request, Timings};
 
 /// The placeholder error message of a flow whose response has not arrived yet.
 pub const IN_FLIGHT: &str = "waiting for the response";

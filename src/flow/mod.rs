@@ -6,6 +6,8 @@
 //! (see the `idscope-decoders` crate); [`Flow::request_message`] and [`Flow::response_message`]
 //! are the bridge to the decoders.
 
+pub mod assemble;
+
 use std::borrow::Cow;
 use std::io::Read;
 use std::net::SocketAddr;
