@@ -1,4 +1,4 @@
-//! The per-flow work of the proxy's capture path that runs off the forwarding path (issue #5):
+//! The per-flow work of the proxy's capture path that runs off the forwarding path:
 //! the decode behind the printed flow line, the HAR entry, and the group-committed write, for
 //! the flow `benches/proxy_bench.py` sends (a GET answered by a 1 KiB token-shaped JSON body, with
 //! the headers oha and the origin send). The baseline, in the same process and run, is

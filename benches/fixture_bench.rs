@@ -1,4 +1,4 @@
-//! Reference-server throughput (issue #4): requests per second on keep-alive connections for
+//! Reference-server throughput: requests per second on keep-alive connections for
 //! (a) the token endpoint (`POST /common/oauth2/token`, client_credentials) and (b) the
 //! provisioning endpoint (`POST /provisioningservice.svc`, GetCompanyConfiguration in msbin1 with
 //! a valid BearerToken), each next to a baseline measured in the same run: the same requests
@@ -422,7 +422,7 @@ fn main() -> anyhow::Result<()> {
         }
         println!();
         println!(
-            "goal (issue #4): every fixture row ≥ 3 × the proxy's forwarded rate = {:.0} req/s",
+            "goal: every fixture row ≥ 3 × the proxy's forwarded rate = {:.0} req/s",
             3.0 * proxy_rps
         );
         h.shutdown().await;

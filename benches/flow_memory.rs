@@ -1,9 +1,9 @@
-//! Memory held per captured flow (issue #5): builds 100,000 realistic [`Flow`]s — an OAuth token
+//! Memory held per captured flow: builds 100,000 realistic [`Flow`]s — an OAuth token
 //! request and its response as the proxy records them (MSAL-like request headers, Entra-like
 //! response headers with cookies, a 1 KiB form body and a 1 KiB JSON body, each with the SHA-256
 //! the proxy adds, timings, client address) — holds them in a `Vec<Flow>` (the type the TUI's
 //! flow store holds), and reads the process RSS before and after from `/proc/self/status`. Prints
-//! bytes per flow against the budget of issue #5: 1.5 × body bytes + 2 KiB per flow. Also prints
+//! bytes per flow against the budget in `benches/README.md`: 1.5 × body bytes + 2 KiB per flow. Also prints
 //! what the flows ask the allocator for (capacities, summed), so the gap between the two is
 //! allocator overhead rather than guesswork.
 //!

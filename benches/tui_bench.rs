@@ -1,4 +1,4 @@
-//! TUI latency over a 100,000-flow capture (issue #6), rendering into ratatui's `TestBackend`:
+//! TUI latency over a 100,000-flow capture, rendering into ratatui's `TestBackend`:
 //!
 //! * time to first frame: from opening the file to a drawn frame whose list is full, while the
 //!   background loader is still reading (goal ≤ 1.5 s);

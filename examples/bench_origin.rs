@@ -1,4 +1,4 @@
-//! The origin of the proxy benchmark (`benches/proxy_bench.py`, issue #5): answers every request
+//! The origin of the proxy benchmark (`benches/proxy_bench.py`): answers every request
 //! with the same 1 KiB JSON body, over plain TCP and over TLS (HTTP/1.1 and HTTP/2 via ALPN), on
 //! the loopback ports it is given. Its certificate (SANs `127.0.0.1` and `localhost`, CA:FALSE)
 //! comes from a CA generated at start; the CA certificate is written as PEM to the path given,

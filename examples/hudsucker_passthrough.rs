@@ -1,5 +1,5 @@
 //! Plain hudsucker as a forward proxy that intercepts TLS and forwards everything unchanged: the
-//! "plain hudsucker" baseline that issue #5 names next to idscope's own `--passthrough`, measured by
+//! "plain hudsucker" baseline next to idscope's own `--passthrough`, measured by
 //! `benches/proxy_bench.py`. It is hudsucker 0.25's `Proxy` with its no-op handlers; the only
 //! idscope parts are the leaf-minting CA (`idscope::proxy::ca::Authority`, which implements
 //! hudsucker's `CertificateAuthority`, so both proxies present the same ECDSA P-256 leaves) and

@@ -13,9 +13,8 @@
 //! The memory allocator is mimalloc, set here rather than in `main.rs` so that the benchmarks,
 //! tests and examples that link this library run on the allocator the binary runs on (the
 //! memory-per-flow benchmark measures it). The proxy allocates each flow on a connection's
-//! thread and frees it on the recorder's; glibc's malloc paid for that hand-over in arena locks
-//! and consolidation, about 2 µs of the proxy's CPU per captured flow
-//! (`benches/proxy_bench.py`).
+//! thread and frees it on the recorder's, a hand-over that glibc's malloc pays for in arena
+//! locks and consolidation (figures in `benches/README.md`).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -31,7 +31,7 @@ impl std::fmt::Display for FlowId {
 /// [`header`]. HTTP/2 pseudo-headers (`:authority`) that some HAR writers include are kept as-is.
 ///
 /// Stored compactly, because a capture holds tens of headers per message for up to 100,000 flows
-/// (issue #5's memory budget): every name and value lives in one string, with two offsets per
+/// (the memory budget per flow in `benches/README.md`): every name and value lives in one string, with two offsets per
 /// header, instead of two heap strings plus a 48-byte pair each. Reads as a list of
 /// `(name, value)` string pairs: `for (n, v) in &headers`, [`Headers::iter`], [`header`];
 /// built with [`Headers::push`] or by collecting `(String, String)` pairs.

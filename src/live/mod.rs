@@ -1,15 +1,14 @@
 //! The live pipeline: what happens to the proxy's [`FlowEvent`]s while it runs. Each event is
 //! applied once, by the [`Recorder`], which pairs a flow's events into a [`Flow`] (the assembly
-//! is [`crate::flow::assemble`]'s); each finished flow is then recorded (a HAR file, group-committed), printed
-//! as one line ([`Printer`]) and handed on to the live UI, in that order, moved rather than
-//! copied. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
+//! is [`crate::flow::assemble`]'s); each finished flow is then recorded (a HAR file,
+//! group-committed), printed as one line ([`Printer`]) and handed on to the live UI, in that
+//! order, moved rather than copied. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
 //! wire them up. The proxy engine (`crate::proxy`) knows nothing of this module.
 //!
 //! The loops run on the thread that drives them (the `block_on` thread), not as tasks on the
-//! proxy's workers: measured with `benches/proxy_bench.py`, a consumer task costs a little less
-//! CPU per flow (no thread wake-up per event) but lowers req/s by a quarter to a half, because a
-//! batch of decodes and writes then delays the forwarding on that worker; as a thread of its
-//! own, the OS runs it in the gaps.
+//! proxy's workers: as a task, a batch of decodes and writes would delay the forwarding on the
+//! worker it runs on; as a thread of its own, the OS runs it in the gaps (`benches/README.md`
+//! has the measurement).
 
 pub mod printer;
 pub mod recorder;

@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn diff_and_sequence_replay_are_bound_in_both_contexts() {
-        // `=` diffs the two marked flows, `R` replays the selected flow's sequence (issue #7).
+        // `=` diffs the two marked flows, `R` replays the selected flow's sequence.
         for cx in [Context::List, Context::Flow] {
             assert_eq!(action(cx, key(KeyCode::Char('='))), Some(Action::Diff));
             assert_eq!(

@@ -458,6 +458,34 @@ fn no_import_cycles_between_top_level_modules() {
     );
 }
 
+/// Comments explain the code as it is; issue numbers belong in commit messages.
+#[test]
+fn comments_name_no_issue_numbers() {
+    let mut found = Vec::new();
+    for dir in ["src", "decoders/src", "benches", "examples", "tests"] {
+        let mut files = Vec::new();
+        rust_files(&root().join(dir), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                let comment = line.trim_start();
+                let is_comment = comment.starts_with("//");
+                let names_issue = comment.match_indices("issue #").any(|(at, m)| {
+                    comment[at + m.len()..].starts_with(|c: char| c.is_ascii_digit())
+                });
+                if is_comment && names_issue {
+                    found.push(format!("{}:{}", f.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "issue numbers in comments:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn modules_depend_downward_only() {
     let found = checked(&root().join("src"), RULES, ONLY);
