@@ -391,7 +391,12 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        assert_eq!(sizes.first(), Some(&FIRST_BATCH));
+        // The first screen comes from a small batch: at most FIRST_BATCH flows, fewer when the
+        // batch interval passed first (a slow or loaded machine).
+        assert!(
+            sizes.first().is_some_and(|n| (1..=FIRST_BATCH).contains(n)),
+            "{sizes:?}"
+        );
         assert_eq!(sizes.iter().sum::<usize>(), 100);
         assert_eq!(done, Some(Ok(None)));
     }
@@ -451,7 +456,12 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        assert_eq!(batches.first(), Some(&FIRST_BATCH));
+        assert!(
+            batches
+                .first()
+                .is_some_and(|n| (1..=FIRST_BATCH).contains(n)),
+            "{batches:?}"
+        );
         assert_eq!(got.len(), flows.len());
         // Capture order, and the digest a single thread learning trust as it reads would make.
         let mut trust = Trust::default();
