@@ -1354,13 +1354,22 @@ mod tests {
         let cx = Context::new(UNIX_EPOCH, &trust);
         let refused =
             |r: Result<Decoded, DecodeError>| r.map(|d| d.summary).unwrap_err().to_string();
+        let not_closed = concat!(
+            "invalid XML at byte 0: syntax error: tag not closed: ",
+            "`>` not found before end of input"
+        );
+        let doctype = concat!(
+            "invalid XML at byte 0: DOCTYPE declaration refused: ",
+            "DTDs and entity declarations are never processed"
+        );
+        let with_doctype = concat!(
+            "<!DOCTYPE x [<!ENTITY e \"x\">]>",
+            "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>"
+        );
         for (body, why) in [
-            (&b"<"[..], "invalid XML at byte 0: syntax error: tag not closed: `>` not found before end of input"),
-            (
-                b"<!DOCTYPE x [<!ENTITY e \"x\">]><saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>",
-                "invalid XML at byte 0: DOCTYPE declaration refused: DTDs and entity declarations are never processed",
-            ),
-            (b"PHNhbWw=", "invalid XML at byte 0: syntax error: tag not closed: `>` not found before end of input"),
+            (&b"<"[..], not_closed),
+            (with_doctype.as_bytes(), doctype),
+            (b"PHNhbWw=", not_closed),
             (b"\xff\xfe<", "field `body` is not valid UTF-8"),
         ] {
             let got = refused(Saml.decode(&Message::blob(body), &cx));
