@@ -813,7 +813,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
         #[test]
-        fn mutated_archives_never_panic(
+        fn mutated_archives_read_or_fail_naming_the_file(
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         ) {
             let mut bytes = sample::build(&sample::sessions());
@@ -821,16 +821,26 @@ mod tests {
                 let i = at.index(bytes.len());
                 bytes[i] = byte;
             }
-            if let Ok(r) = from_bytes(Path::new("f.saz"), bytes) {
-                for item in r { let _ = item; }
+            let named = |e: &crate::capture::CaptureError| e.path() == Path::new("f.saz") && !e.to_string().is_empty();
+            match from_bytes(Path::new("f.saz"), bytes) {
+                Ok(r) => {
+                    for item in r {
+                        match item {
+                            Ok(_) => {}
+                            Err(e) => prop_assert!(named(&e), "{}", e),
+                        }
+                    }
+                }
+                Err(e) => prop_assert!(named(&e), "{}", e),
             }
         }
 
         #[test]
-        fn arbitrary_raw_messages_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_request(&raw);
-            let _ = parse_response(&raw);
-            let _ = parse_meta(&raw);
+        fn arbitrary_raw_messages_parse_or_say_why(raw in proptest::collection::vec(any::<u8>(), 0..512)) {
+            // Each parser accepts or says what is wrong.
+            prop_assert!(parse_request(&raw).err().is_none_or(|e| !e.to_string().is_empty()));
+            prop_assert!(parse_response(&raw).err().is_none_or(|e| !e.to_string().is_empty()));
+            prop_assert!(parse_meta(&raw).err().is_none_or(|e| !e.is_empty()));
         }
     }
 

@@ -48,7 +48,7 @@ mod tests {
     /// Every prefix of every golden input (as a response, a request and a blob) goes through
     /// the whole registry without a panic.
     #[test]
-    fn truncated_fixture_bodies_never_panic() {
+    fn truncated_fixture_bodies_decode_or_say_why() {
         let trust = Trust::default();
         let c = cx(&trust);
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -64,6 +64,7 @@ mod tests {
             }
         }
         assert!(bodies.len() > 20);
+        let (mut views, mut errors) = (0, 0);
         for (url, body) in &bodies {
             let step = (body.len() / 40).max(1);
             for end in (0..=body.len()).step_by(step) {
@@ -73,9 +74,24 @@ mod tests {
                     Message::request("POST", url, vec![], cut),
                     Message::blob(cut),
                 ] {
-                    let _ = crate::Registry::builtin().decode_all(&msg, &c);
+                    for o in crate::Registry::builtin().decode_all(&msg, &c) {
+                        match o.result {
+                            Ok(d) => {
+                                assert!(!d.summary.is_empty(), "{} on {url}", o.decoder);
+                                views += 1;
+                            }
+                            Err(e) => {
+                                assert!(!e.to_string().is_empty(), "{} on {url}", o.decoder);
+                                errors += 1;
+                            }
+                        }
+                    }
                 }
             }
         }
+        assert!(
+            views > 100 && errors > 100,
+            "{views} views, {errors} errors"
+        );
     }
 }

@@ -812,10 +812,11 @@ mod tests {
     }
 
     #[test]
-    fn truncated_fixtures_never_panic() {
+    fn truncated_fixtures_decode_or_say_why() {
         let trust = crate::Trust::default();
         let cx = cx_at_capture(&trust);
         let decoders: [&dyn crate::Decoder; 4] = [&Saml, &WsFed, &WsTrust, &FedMetadata];
+        let (mut views, mut errors) = (0, 0);
         for http in [
             include_str!("../../tests/fixtures/wsfed/adfs_autopost_page.http"),
             include_str!("../../tests/fixtures/wstrust/rstrc_13.http"),
@@ -832,14 +833,28 @@ mod tests {
                 let url = m.url.as_deref().unwrap_or("");
                 let short_url = url.get(..url.len().min(cut)).unwrap_or(url);
                 for d in decoders {
-                    let _ = d.decode(&msg, &cx);
-                    let _ = d.decode(&Message::blob(body), &cx);
+                    let mut results =
+                        vec![d.decode(&msg, &cx), d.decode(&Message::blob(body), &cx)];
                     if msg.is_request() {
-                        let _ = d.decode(&Message::request("GET", short_url, vec![], b""), &cx);
+                        results
+                            .push(d.decode(&Message::request("GET", short_url, vec![], b""), &cx));
+                    }
+                    for r in results {
+                        match r {
+                            Ok(v) => {
+                                assert!(!v.summary.is_empty(), "{} cut at {cut}", d.id());
+                                views += 1;
+                            }
+                            Err(e) => {
+                                assert!(!e.to_string().is_empty(), "{} cut at {cut}", d.id());
+                                errors += 1;
+                            }
+                        }
                     }
                 }
             }
         }
+        assert!(views > 50 && errors > 50, "{views} views, {errors} errors");
     }
 
     #[test]

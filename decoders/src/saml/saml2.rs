@@ -1350,24 +1350,52 @@ mod tests {
     }
 
     #[test]
-    fn hostile_inputs_do_not_panic() {
+    fn hostile_inputs_are_refused_saying_why() {
         let trust = Trust::default();
         let cx = Context::new(UNIX_EPOCH, &trust);
-        for body in [
-            &b"<"[..],
-            b"<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>",
-            b"<!DOCTYPE x [<!ENTITY e \"x\">]><saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>",
-            b"PHNhbWw=",
-            b"\xff\xfe<",
+        let refused =
+            |r: Result<Decoded, DecodeError>| r.map(|d| d.summary).unwrap_err().to_string();
+        let not_closed = concat!(
+            "invalid XML at byte 0: syntax error: tag not closed: ",
+            "`>` not found before end of input"
+        );
+        let doctype = concat!(
+            "invalid XML at byte 0: DOCTYPE declaration refused: ",
+            "DTDs and entity declarations are never processed"
+        );
+        let with_doctype = concat!(
+            "<!DOCTYPE x [<!ENTITY e \"x\">]>",
+            "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>"
+        );
+        for (body, why) in [
+            (&b"<"[..], not_closed),
+            (with_doctype.as_bytes(), doctype),
+            (b"PHNhbWw=", not_closed),
+            (b"\xff\xfe<", "field `body` is not valid UTF-8"),
         ] {
-            let _ = Saml.decode(&Message::blob(body), &cx);
+            let got = refused(Saml.decode(&Message::blob(body), &cx));
+            assert_eq!(got, why);
         }
-        for url in [
-            "https://x/?SAMLRequest=",
-            "https://x/?SAMLRequest=%ZZ&SigAlg=&Signature=",
-            "https://x/?SAMLRequest=fZA&Signature=abc",
+        for (url, why) in [
+            (
+                "https://x/?SAMLRequest=",
+                "cannot inflate SAMLRequest: incomplete deflate stream",
+            ),
+            (
+                "https://x/?SAMLRequest=%ZZ&SigAlg=&Signature=",
+                "field `SAMLRequest` is not valid base64",
+            ),
+            (
+                "https://x/?SAMLRequest=fZA&Signature=abc",
+                "cannot inflate SAMLRequest: incomplete deflate stream",
+            ),
         ] {
-            let _ = Saml.decode(&Message::request("GET", url, vec![], b""), &cx);
+            let got = refused(Saml.decode(&Message::request("GET", url, vec![], b""), &cx));
+            assert_eq!(got, why, "{url}");
         }
+        // An empty Response still decodes: nothing in it to explain.
+        let empty = b"<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>";
+        let d = Saml.decode(&Message::blob(empty), &cx).unwrap();
+        assert_eq!(d.summary, "SAML 2.0 Response from (no issuer)");
     }
 }

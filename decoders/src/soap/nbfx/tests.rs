@@ -620,22 +620,47 @@ impl Rng {
     }
 }
 
-fn decode_everything(bytes: &[u8], trust: &Trust) {
+/// Decodes `bytes` every way; every refusal is a Malformed error at an offset inside `bytes` or a
+/// limit. Returns how many of the two plain decodes succeeded.
+fn decode_everything(bytes: &[u8], trust: &Trust) -> usize {
     let opts = DecodeOptions {
         indent: true,
         ..DecodeOptions::default()
     };
-    let _ = decode(bytes, &opts);
-    let _ = Session::new().decode_partial(bytes, &DecodeOptions::default());
+    let mut ok = 0;
+    let checked = |r: Result<(), DecodeError>| match r {
+        Ok(()) => 1,
+        Err(e) => {
+            match &e {
+                DecodeError::Malformed {
+                    offset, message, ..
+                } => {
+                    assert!(*offset as usize <= bytes.len(), "{e}");
+                    assert!(!message.is_empty(), "{e:?}");
+                }
+                DecodeError::TooLarge { .. } => {}
+                other => panic!("{other:?}"),
+            }
+            0
+        }
+    };
+    ok += checked(decode(bytes, &opts).map(|_| ()));
+    let (_, partial) = Session::new().decode_partial(bytes, &DecodeOptions::default());
+    ok += checked(partial.map_or(Ok(()), Err));
     let cx = Context::new(UNIX_EPOCH, trust);
-    let _ = Nbfx.decode(&Message::blob(bytes), &cx);
+    match Nbfx.decode(&Message::blob(bytes), &cx) {
+        Ok(d) => assert!(!d.summary.is_empty()),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    ok
 }
 
 #[test]
-fn random_bytes_and_mutations_never_panic_and_finish_quickly() {
+fn random_bytes_and_mutations_decode_or_fail_in_bounds_quickly() {
     let trust = Trust::default();
     let started = Instant::now();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut oks, mut calls) = (0, 0);
     // Random bytes, biased towards record types and small lengths.
     for _ in 0..20_000 {
         let len = rng.below(48);
@@ -647,7 +672,8 @@ fn random_bytes_and_mutations_never_panic_and_finish_quickly() {
                 _ => rng.next() as u8,
             })
             .collect();
-        decode_everything(&bytes, &trust);
+        oks += decode_everything(&bytes, &trust);
+        calls += 2;
     }
     // Mutations of valid messages in both styles and both framings.
     let seeds = [
@@ -670,8 +696,10 @@ fn random_bytes_and_mutations_never_panic_and_finish_quickly() {
                 break;
             }
         }
-        decode_everything(&m, &trust);
+        oks += decode_everything(&m, &trust);
+        calls += 2;
     }
+    assert!(oks > 100 && calls - oks > 100, "{oks} of {calls} decoded");
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "{:?}",
@@ -687,7 +715,17 @@ fn pathological_inputs_are_rejected_in_bounded_time() {
     let deep: Vec<u8> = std::iter::repeat_n([0x40, 0x01, b'a'], 1_000_000)
         .flatten()
         .collect();
-    decode_everything(&deep, &trust);
+    let too_deep = DecodeError::TooLarge {
+        what: "NBFX element depth",
+        limit: 64,
+    };
+    assert_eq!(
+        decode(&deep, &DecodeOptions::default()).unwrap_err(),
+        too_deep
+    );
+    let (_, partial) = Session::new().decode_partial(&deep, &DecodeOptions::default());
+    assert_eq!(partial, Some(too_deep));
+    assert_eq!(decode_everything(&deep, &trust), 0);
     let mut flat = vec![0x40, 0x01, b'a'];
     flat.extend(std::iter::repeat_n(0xA8, 1_000_000));
     flat.push(0x01);
@@ -703,10 +741,13 @@ fn pathological_inputs_are_rejected_in_bounded_time() {
     )
     .unwrap();
     assert_eq!(doc.xml, "<a></a>");
-    assert!(matches!(
-        decode(&flat, &DecodeOptions::default()),
-        Err(DecodeError::TooLarge { .. })
-    ));
+    assert_eq!(
+        decode(&flat, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::TooLarge {
+            what: "NBFX node count",
+            limit: Limits::default().max_nodes,
+        }
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
