@@ -1,4 +1,4 @@
-//! HAR 1.2: the streaming reader (with repair of truncated files), the entry → [`Flow`]
+//! HAR 1.2: the streaming reader (with repair of truncated files), the entry → [`Flow`](crate::flow::Flow)
 //! conversion, and the crash-safe writer used for recordings and exports. The flow → entry
 //! direction is [`super::har_entry`]; what both directions must agree on (idscope's own field
 //! names, the time format, recognising a stored body's encoding) is `har_fields`.
@@ -11,7 +11,7 @@
 //! crash leaves a file this reader repairs. This module does not redact and does not decode
 //! bodies beyond undoing `content.encoding: "base64"`.
 //!
-//! [`reader`] finds the entries, [`to_flow`] converts each, [`writer`] writes recordings.
+//! `reader` finds the entries, `to_flow` converts each, `writer` writes recordings.
 
 mod reader;
 mod to_flow;
