@@ -402,7 +402,6 @@ impl SignatureReport {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

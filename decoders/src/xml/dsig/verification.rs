@@ -296,4 +296,3 @@ fn finish(report: &mut SignatureReport, doc: &Document<'_>) {
     report.verdict = verdict;
     report.verdict_text = format!("{text}{covers}");
 }
-

@@ -232,7 +232,6 @@ impl<'a> Document<'a> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
