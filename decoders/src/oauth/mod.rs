@@ -11,9 +11,14 @@
 //! parsed. This module is *not* responsible for the authorize endpoint, PRT cookies, decrypting
 //! JWE responses or decoding SAML beyond recognising it (a SAML decoder, when registered, is asked
 //! through [`Context::decode_nested`]).
+//!
+//! [`Kind::Secret`]: crate::view::Kind::Secret
+//! [`jwt::parse`]: crate::jwt::parse
+//! [`jwt::explain_as`]: crate::jwt::explain_as
 
 use crate::util::{self, Needle};
 use crate::{Context, DecodeError, Decoded, Decoder, Message};
+
 mod errors;
 mod grants;
 mod request;
