@@ -1,0 +1,414 @@
+//! JSON Web Tokens: compact JWS (3 segments, including the unsigned form that ends with `.`) and
+//! compact JWE (5 segments, header only). This module splits and decodes a token ([`parse`]),
+//! explains its header and claims the way an Entra ID engineer reads them ([`explain`]), and checks
+//! a signature against keys the user trusts ([`verify`]). The [`Jwt`] decoder is a thin adapter that
+//! finds a token in a body or in an `Authorization: Bearer` header.
+//!
+//! It is *not* responsible for finding tokens inside other formats (the `oauth` decoder calls
+//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs, or for fetching keys: `jku`
+//! and `x5u` are shown and never fetched, and embedded `jwk`/`x5c` keys are shown and never trusted.
+//! Times are judged against [`Context::now`], never the real clock. Verification checks the
+//! signature only; expiry, audience and issuer are findings of [`explain`], not reasons to refuse.
+
+use crate::util;
+use crate::view::Finding;
+use crate::{Context, DecodeError, Decoded, Decoder, Message};
+
+mod claims;
+mod explain;
+mod header;
+mod parse;
+mod verify;
+
+pub use claims::{Role, scope_node, well_known_app};
+pub use explain::{brief, explain, explain_as, verdict_word};
+pub(crate) use parse::ordered;
+pub use parse::{Form, JweSegments, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited};
+pub use util::MAX_TOKEN_LEN;
+pub use verify::{Verdict, verify};
+
+/// The `jwt` decoder: a body (or blob) that is a compact JWS/JWE, whatever the content type says
+/// (PRT token responses are a bare JWE labelled `application/json`), or the JWT in a request's
+/// `Authorization: Bearer` header.
+#[derive(Debug, Clone, Copy)]
+pub struct Jwt;
+
+pub use util::looks_like_jwt;
+
+fn bearer_token<'a>(msg: &Message<'a>) -> Option<&'a str> {
+    let v = msg.header("authorization")?.trim();
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|t| looks_like_jwt(t.as_bytes()))
+}
+
+fn is_token_endpoint(msg: &Message<'_>) -> bool {
+    let p = msg.path().trim_end_matches('/').to_ascii_lowercase();
+    p.ends_with("/oauth2/token") || p.ends_with("/oauth2/v2.0/token")
+}
+
+impl Decoder for Jwt {
+    fn id(&self) -> &'static str {
+        "jwt"
+    }
+
+    fn priority(&self, msg: &Message<'_>) -> f32 {
+        let ct = msg.content_type();
+        if looks_like_jwt(msg.body) {
+            return if ct.as_deref() == Some("application/jwt") {
+                0.95
+            } else {
+                0.9
+            };
+        }
+        if ct.as_deref() == Some("application/jwt") {
+            // Says it is a JWT but does not look like one: decode to report why.
+            return 0.3;
+        }
+        if msg.is_request() && bearer_token(msg).is_some() {
+            // Below protocol decoders of the body: the bearer token is secondary there.
+            return 0.5;
+        }
+        0.0
+    }
+
+    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+        let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
+        let from_body =
+            looks_like_jwt(msg.body) || msg.content_type().as_deref() == Some("application/jwt");
+        if from_body {
+            let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
+            let token = parse_limited(text, &cx.limits)?;
+            let mut d = explain(&token, cx);
+            if msg.is_response() && is_token_endpoint(msg) && token.form == Form::Jwe {
+                d.root.note = Some(
+                    "encrypted token response (MS-OAPXBC): the plaintext is the usual token JSON \
+                     (access_token, refresh_token, id_token); decrypting needs the session key \
+                     and the header's ctx"
+                        .to_string(),
+                );
+                d.summary = format!("encrypted token response: {}", d.summary);
+                if let Some(ct) = msg.content_type().filter(|c| c.contains("json")) {
+                    d.findings.push(Finding::info(format!(
+                        "the content-type says {ct} but the body is a compact JWE, not JSON"
+                    )));
+                }
+            }
+            return Ok(d);
+        }
+        if msg.is_request()
+            && let Some(t) = bearer_token(msg)
+        {
+            let token = parse_limited(t, &cx.limits)?;
+            let mut d = explain(&token, cx);
+            d.root.label = "Authorization: Bearer".to_string();
+            d.root.note = Some("the token sent in the request's Authorization header".to_string());
+            d.summary = format!("Bearer {}", d.summary);
+            for f in &mut d.findings {
+                f.at = Some(match f.at.take() {
+                    Some(a) => format!("Authorization: Bearer/{a}"),
+                    None => "Authorization: Bearer".to_string(),
+                });
+            }
+            return Ok(d);
+        }
+        Err(DecodeError::not(
+            "a JWT",
+            "neither the body nor an Authorization: Bearer header holds one",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::Value;
+
+    use crate::{Limits, Trust};
+    use sha2::Digest as _;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn tok(header: &str, payload: &str, sig: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), sig)
+    }
+
+    #[test]
+    fn unsigned_token_ending_with_dot_parses() {
+        let t = parse(&tok(
+            r#"{"typ":"JWT","alg":"none"}"#,
+            r#"{"ver":"1.0"}"#,
+            "",
+        ))
+        .unwrap();
+        assert_eq!(t.form, Form::Jws);
+        assert!(t.is_unsigned());
+        assert!(t.signature.is_empty());
+    }
+
+    #[test]
+    fn padding_inside_segments_is_tolerated() {
+        let h = base64::engine::general_purpose::URL_SAFE.encode(r#"{"alg":"none"}"#);
+        let p = base64::engine::general_purpose::URL_SAFE.encode(r#"{"a":1}"#);
+        assert!(h.ends_with('=') && p.ends_with('='));
+        let t = parse(&format!("{h}.{p}.")).unwrap();
+        assert_eq!(t.claim_str("a").as_deref(), Some("1"));
+        assert_eq!(t.signing_input, format!("{h}.{p}"));
+    }
+
+    #[test]
+    fn two_four_and_six_segments_are_refused() {
+        for (n, why) in [
+            (2, "2 dot-separated segments (a JWS has 3, a JWE 5)"),
+            (4, "4 dot-separated segments (a JWS has 3, a JWE 5)"),
+            (6, "6 dot-separated segments (a JWS has 3, a JWE 5)"),
+        ] {
+            let t = vec!["eyJhbGciOiJub25lIn0"; n].join(".");
+            assert_eq!(
+                parse(&t),
+                Err(DecodeError::NotThisKind {
+                    expected: "a JWT",
+                    why: why.to_string()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn non_json_header_is_a_json_error_naming_the_header() {
+        let t = format!("{}.{}.", b64("not json"), b64("{}"));
+        assert_eq!(
+            parse(&t),
+            Err(DecodeError::Json {
+                field: "JWT header",
+                line: 1,
+                column: 2,
+                message: "expected ident at line 1 column 2".to_string()
+            })
+        );
+        let t = format!("{}.{}.", b64("[1]"), b64("{}"));
+        assert_eq!(
+            parse(&t),
+            Err(DecodeError::not("a JWT", "the header is not a JSON object"))
+        );
+    }
+
+    #[test]
+    fn bad_base64_and_bad_characters_are_named() {
+        assert_eq!(
+            parse("eyJhbGciOiJub25lIn0.e.x"),
+            Err(DecodeError::Base64 {
+                field: "JWT payload"
+            })
+        );
+        assert_eq!(
+            parse("eyJ.a b.c"),
+            Err(DecodeError::not(
+                "a JWT",
+                "character ' ' at byte 5 is neither base64url nor '.'"
+            ))
+        );
+        assert_eq!(parse("  "), Err(DecodeError::not("a JWT", "empty input")));
+        assert_eq!(
+            parse(&format!(".{}.", b64("{}"))),
+            Err(DecodeError::Missing("JWT header"))
+        );
+    }
+
+    #[test]
+    fn huge_input_is_refused_before_any_work() {
+        let big = "a".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(
+            parse(&big),
+            Err(DecodeError::TooLarge {
+                what: "JWT",
+                limit: MAX_TOKEN_LEN
+            })
+        );
+        let limits = Limits {
+            max_body: 10,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_limited("eyJhbGciOiJub25lIn0.e30.", &limits),
+            Err(DecodeError::TooLarge {
+                what: "JWT",
+                limit: 10
+            })
+        );
+    }
+
+    #[test]
+    fn five_segments_are_a_jwe_with_header_only() {
+        let t = format!(
+            "{}..{}.{}.{}",
+            b64(r#"{"alg":"dir","enc":"A256GCM"}"#),
+            URL_SAFE_NO_PAD.encode([0u8; 12]),
+            URL_SAFE_NO_PAD.encode([1u8; 40]),
+            URL_SAFE_NO_PAD.encode([2u8; 16])
+        );
+        let t = parse(&t).unwrap();
+        assert_eq!(t.form, Form::Jwe);
+        assert_eq!(t.claims, None);
+        assert_eq!(
+            t.jwe,
+            Some(JweSegments {
+                encrypted_key: 0,
+                iv: 12,
+                ciphertext: 40,
+                tag: 16
+            })
+        );
+    }
+
+    /// RFC 2104 HMAC-SHA256 (keys up to one block), enough to forge the confusion token.
+    fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&sha2::Sha256::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = sha2::Sha256::new();
+        inner.update(k.map(|b| b ^ 0x36));
+        inner.update(msg);
+        let mut outer = sha2::Sha256::new();
+        outer.update(k.map(|b| b ^ 0x5c));
+        outer.update(inner.finalize());
+        outer.finalize().to_vec()
+    }
+
+    /// The synthetic public RSA key of the golden tests, re-labelled `kid=k1`.
+    fn rsa_trust() -> Trust {
+        let doc: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/jwt/rs256_verified.keys.json"
+        ))
+        .unwrap();
+        let mut jwk = doc["keys"][0].clone();
+        jwk["kid"] = "k1".into();
+        let mut trust = Trust::default();
+        trust.add_jwks(&jwk, "unit test");
+        trust
+    }
+
+    #[test]
+    fn hs256_token_is_not_verified_with_an_rsa_jwk() {
+        // The classic confusion: HMAC over the token keyed with the RSA public key's bytes.
+        let h = b64(r#"{"alg":"HS256","kid":"k1"}"#);
+        let p = b64(r#"{"sub":"x"}"#);
+        let trust = rsa_trust();
+        let n = trust.keys[0].jwk["n"].as_str().unwrap().to_string();
+        let sig = hmac_sha256(n.as_bytes(), format!("{h}.{p}").as_bytes());
+        let token = parse(&format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))).unwrap();
+        match verify(&token, &trust) {
+            Verdict::Failed {
+                kid,
+                source,
+                reason,
+            } => {
+                assert_eq!(kid, "k1");
+                assert_eq!(source, "unit test");
+                assert!(reason.contains("alg=HS256"), "{reason}");
+                assert!(reason.contains("RS256"), "{reason}");
+                assert!(reason.contains("algorithm-confusion"), "{reason}");
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_kid_and_unsigned_and_encrypted_verdicts() {
+        let trust = rsa_trust();
+        let t = parse(&tok(r#"{"alg":"RS256","kid":"other"}"#, "{}", "AAAA")).unwrap();
+        assert_eq!(
+            verify(&t, &trust),
+            Verdict::NoKey {
+                why: "no trusted key with kid=other".to_string()
+            }
+        );
+        let t = parse(&tok(r#"{"alg":"none"}"#, "{}", "")).unwrap();
+        assert_eq!(verify(&t, &trust), Verdict::Unsigned);
+    }
+
+    #[test]
+    fn expired_jwt_is_flagged_against_context_time() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(
+            r#"{"alg":"RS256","kid":"k"}"#,
+            r#"{"exp":1699990000,"nbf":1700000600,"scp":"a"}"#,
+            "AAAA",
+        ))
+        .unwrap();
+        let d = explain(&t, &cx);
+        let msgs: Vec<&str> = d.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("expired: exp 2023-11-14T19:26:40Z")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("not yet valid")),
+            "{msgs:?}"
+        );
+        assert!(msgs.contains(&"not verified: no trusted key with kid=k"));
+    }
+
+    #[test]
+    fn key_urls_embedded_keys_and_empty_signatures_are_findings() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(
+            r#"{"alg":"RS256","jku":"https://evil.example/keys","jwk":{"kty":"RSA"}}"#,
+            r#"{"scp":"x"}"#,
+            "",
+        ))
+        .unwrap();
+        let d = explain(&t, &cx);
+        let msgs: Vec<&str> = d.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            msgs.iter().any(|m| m
+                .starts_with("header `jku` points to https://evil.example/keys: never fetched")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("embedded `jwk` proves nothing")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.contains(&"empty signature although alg=RS256: the token is not signed"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("not verified: the token names no key")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn unsigned_id_token_is_a_warning_not_an_error() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(r#"{"alg":"none"}"#, r#"{"aud":"a","upn":"u@x"}"#, "")).unwrap();
+        assert_eq!(Role::guess(&t), Role::IdToken);
+        assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Warning));
+        let t = parse(&tok(r#"{"alg":"none"}"#, r#"{"aud":"a","scp":"x"}"#, "")).unwrap();
+        assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Error));
+    }
+
+    #[test]
+    fn sniffing_needs_the_jwt_shape() {
+        assert!(looks_like_jwt(b" eyJhbGciOiJub25lIn0.e30.\n"));
+        assert!(!looks_like_jwt(b"eyJhbGciOiJub25lIn0.e30"));
+        assert!(!looks_like_jwt(b"{\"a\":1}"));
+    }
+}
