@@ -5,6 +5,11 @@
 //! This file holds the data and the two lookups; it knows nothing about records or
 //! session (MC-NBFSE) strings. Id 0x1A8 carries the leading space WCF really uses (the spec
 //! text and the TSV lose it), and 0x0A2 is the empty string.
+//!
+//! This table is long on purpose and stays in one file: it is generated output (the generator
+//! writes the whole file, so pieces split off by hand would go stale on the next run), it is data
+//! rather than logic (487 strings and their sorted reverse index), and [`STATIC`] is indexed by
+//! `id / 2`, so it must remain one contiguous array in spec order.
 
 /// The static string with this id: even ids `0..=0x3CC` only, `None` otherwise.
 pub fn lookup(id: u32) -> Option<&'static str> {
