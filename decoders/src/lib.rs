@@ -240,6 +240,19 @@ pub struct Limits {
     pub max_nesting: u8,
 }
 
+impl Limits {
+    /// Refuses a body over [`Limits::max_body`], naming `what` it is (`"SCIM body"`).
+    pub fn check_body(&self, body: &[u8], what: &'static str) -> Result<(), DecodeError> {
+        if body.len() > self.max_body {
+            return Err(DecodeError::TooLarge {
+                what,
+                limit: self.max_body,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

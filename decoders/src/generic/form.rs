@@ -46,12 +46,7 @@ impl Decoder for Form {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "form body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "form body")?;
         let body = msg.body.strip_suffix(b"\n").unwrap_or(msg.body);
         let pairs = util::parse_form(body);
         if pairs.is_empty() {

@@ -76,12 +76,7 @@ impl Decoder for OAuth {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "token endpoint body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "token endpoint body")?;
         let ep = endpoint(msg.path());
         if msg.is_request() {
             let form = util::parse_form(msg.body);

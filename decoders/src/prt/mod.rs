@@ -232,12 +232,7 @@ impl Decoder for Prt {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "PRT message body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "PRT message body")?;
         let Some(a) = classify(msg) else {
             return Err(DecodeError::not(
                 "a PRT, PRT SSO or device-registration message",

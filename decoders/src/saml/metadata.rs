@@ -585,12 +585,7 @@ impl Decoder for FedMetadata {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "metadata body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "metadata body")?;
         let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
         explain_xml(text.trim_start(), "fedmetadata", cx, None)
     }

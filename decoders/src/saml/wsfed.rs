@@ -156,12 +156,7 @@ impl Decoder for WsFed {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "WS-Fed body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "WS-Fed body")?;
         let head = msg.body.get(..4096).unwrap_or(msg.body);
         let blob = msg.direction == crate::Direction::Blob;
         if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=")

@@ -172,12 +172,7 @@ impl Decoder for WsTrust {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "WS-Trust body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "WS-Trust body")?;
         let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
         let mut d = explain_xml(text.trim_start(), "wstrust", cx, None)?;
         if let Some(action) = msg.header("soapaction") {

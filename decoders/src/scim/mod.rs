@@ -82,12 +82,7 @@ impl Decoder for Scim {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "SCIM body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "SCIM body")?;
         let method = msg.method.unwrap_or("").to_ascii_uppercase();
         let ep = endpoint(msg.path());
         let mut findings = Vec::new();

@@ -121,12 +121,7 @@ impl Decoder for Saml {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "SAML message body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "SAML message body")?;
         if let Some(url) = redirect_url(msg) {
             return decode_redirect(url, msg.is_response(), cx);
         }

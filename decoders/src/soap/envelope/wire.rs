@@ -66,12 +66,7 @@ pub fn is_binary(msg: &Message<'_>) -> bool {
 /// Returns the XML text of a SOAP body: binary XML is decoded (an error stops the decode and is
 /// returned with its byte offset), text must be UTF-8.
 pub fn message_xml(msg: &Message<'_>, cx: &Context<'_>) -> Result<SoapXml, DecodeError> {
-    if msg.body.len() > cx.limits.max_body {
-        return Err(DecodeError::TooLarge {
-            what: "SOAP body",
-            limit: cx.limits.max_body,
-        });
-    }
+    cx.limits.check_body(msg.body, "SOAP body")?;
     if is_binary(msg) {
         let mut opts = DecodeOptions::from_limits(&cx.limits);
         let session = msg.content_type().as_deref() == Some(MSBINSESSION1);

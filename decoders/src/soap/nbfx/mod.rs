@@ -368,12 +368,7 @@ impl Decoder for Nbfx {
     }
 
     fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        if msg.body.len() > cx.limits.max_body {
-            return Err(DecodeError::TooLarge {
-                what: "msbin1 body",
-                limit: cx.limits.max_body,
-            });
-        }
+        cx.limits.check_body(msg.body, "msbin1 body")?;
         let mut opts = DecodeOptions::from_limits(&cx.limits);
         opts.indent = true;
         if msg.content_type().as_deref() == Some(MSBINSESSION1) {
