@@ -6,31 +6,16 @@
 // Test code: a broken fixture should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/invariants.rs"]
 mod invariants;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use idscope_decoders::xml::dsig::TrustedCert;
 use idscope_decoders::{Context, Message, OwnedMessage, Registry, Severity, Trust};
-
-fn fixtures() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "http") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn cx(trust: &Trust) -> Context<'_> {
     Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust)
@@ -44,7 +29,7 @@ fn every_prefix_of_every_golden_input_is_a_view_or_an_error_that_says_why() {
     let trust = Trust::default();
     let cx = cx(&trust);
     let (mut files, mut views, mut errors) = (0, 0, 0);
-    for path in fixtures() {
+    for path in fixtures::http_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let full = OwnedMessage::parse_http_text(&text).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -12,6 +12,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use idscope_decoders::registry::GENERIC;
 use idscope_decoders::xml::dsig::TrustedCert;
 use idscope_decoders::{Context, OwnedMessage, Registry, Trust};
@@ -39,8 +42,7 @@ fn golden() {
 #[test]
 fn summary_only_decodes_keep_every_summary() {
     let mut n = 0;
-    for entry in glob_http(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
-    {
+    for entry in fixtures::http_files() {
         let text = std::fs::read_to_string(&entry).unwrap();
         let msg = OwnedMessage::parse_http_text(&text).unwrap();
         let trust = trust_for(&entry);
@@ -62,23 +64,6 @@ fn summary_only_decodes_keep_every_summary() {
         n += 1;
     }
     assert!(n > 150, "only {n} golden cases");
-}
-
-fn glob_http(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "http") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The trusted keys and certificates of a case: its sibling `.keys.json` and `.trust.pem`.
