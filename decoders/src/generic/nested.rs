@@ -1,6 +1,6 @@
 //! What the generic views share: decoding a value found inside a document one level deeper
 //! (a JWT in a JSON string, base64 of XML in a query parameter), re-rooting the nested findings,
-//! and the [`Builder`] that turns untrusted structured data into a view tree with secrets marked.
+//! and the `Builder` that turns untrusted structured data into a view tree with secrets marked.
 
 use super::base64::Base64;
 use crate::util;
