@@ -260,8 +260,9 @@ pub fn is_certificate_value_type(value_type: &str) -> bool {
 
 /// True when the text of an XML element named `local` is a credential. Fails closed, since an
 /// element's text is shown whole: besides the elements with a rule of their own and
-/// [`is_secret_name`], any name with `password` (not a password policy, change or expiry),
-/// `secret`, `credentials`, `credentialdata` or `token` (not a token type or reference) in it.
+/// [`is_secret_name`], any name with `password` (not a password policy, change or expiry, and
+/// not a flag such as `IsPasswordSyncing` or `PasswordWritebackEnabled`), `secret`,
+/// `credentials`, `credentialdata` or `token` (not a token type or reference) in it.
 pub fn is_secret_element(local: &str) -> bool {
     match element(local) {
         Element::Public => return false,
@@ -272,7 +273,12 @@ pub fn is_secret_element(local: &str) -> bool {
         return true;
     }
     let l = local.to_ascii_lowercase();
-    let harmless = l.contains("change") || l.contains("policy") || l.contains("expir");
+    let flag = ["Is", "is", "Has", "has"].iter().any(|p| {
+        local
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    }) || l.ends_with("enabled");
+    let harmless = flag || l.contains("change") || l.contains("policy") || l.contains("expir");
     (l.contains("password") && !harmless)
         || l.contains("secret")
         || l.contains("credentialdata")
@@ -688,6 +694,7 @@ mod tests {
             "WindowsLegacyCredentials",
             "Artifact",
             "ClientSecret",
+            "IssuerPassword",
         ] {
             assert!(is_secret_element(n), "{n}");
         }
@@ -696,6 +703,8 @@ mod tests {
             "SecurityTokenReference",
             "DisplayName",
             "PasswordPolicy",
+            "IsPasswordSyncing",
+            "PasswordWritebackEnabled",
             "X509Certificate",
             "DigestValue",
         ] {
