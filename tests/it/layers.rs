@@ -27,7 +27,7 @@ const RULES: &[(&str, &[&str])] = &[
         &["replay", "diff", "tui", "commands", "fixture", "proxy"],
     ),
     ("diff", &["replay", "tui", "commands", "fixture"]),
-    ("tui", &["replay::compare", "commands", "fixture"]),
+    ("tui", &["commands", "fixture"]),
     // The TUI's model (state, keys, commands, the text it shows) never imports its view.
     // Within the model: the app state uses the command parser and the text it shows, and the
     // sequence actions extend the app (`impl App`); none of those reaches back up.

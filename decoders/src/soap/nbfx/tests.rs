@@ -1,6 +1,6 @@
 //! Tests of the `nbfx` module as a whole: the decoder adapter, realistic AAD Connect provisioning
 //! messages in both encoder styles, NBFSE sessions, malformed inputs with exact offsets, caps,
-//! and bounded fuzzing. Record-level spec examples live in `reader.rs`, encoder details in
+//! and bounded fuzzing. Record-level spec examples live in `reader/`, encoder details in
 //! `writer.rs`.
 
 use std::time::{Duration, Instant, UNIX_EPOCH};
