@@ -187,6 +187,20 @@ pub enum IssuerNote {
     Text(&'static str),
 }
 
+/// The validity start as JWT-style views label it (`not_before`), with the time relative to now.
+pub const NOT_BEFORE_SNAKE: Row = Row::Date {
+    label: "not_before",
+    end: false,
+    relative: true,
+};
+
+/// The validity end as JWT-style views label it (`not_after`), with the time relative to now.
+pub const NOT_AFTER_SNAKE: Row = Row::Date {
+    label: "not_after",
+    end: true,
+    relative: true,
+};
+
 /// One row of a certificate's view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {

@@ -165,16 +165,8 @@ const X5C_CERT: x509::Style = x509::Style {
         },
         x509::Row::Issuer(x509::IssuerNote::SelfSignedOrCa),
         x509::Row::Serial { colons: true },
-        x509::Row::Date {
-            label: "not_before",
-            end: false,
-            relative: true,
-        },
-        x509::Row::Date {
-            label: "not_after",
-            end: true,
-            relative: true,
-        },
+        x509::NOT_BEFORE_SNAKE,
+        x509::NOT_AFTER_SNAKE,
         x509::Row::Key {
             label: "public_key",
             form: x509::KeyForm::Size {

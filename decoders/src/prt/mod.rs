@@ -352,16 +352,8 @@ const DEVICE_CERT: x509::Style = x509::Style {
             case: x509::Case::Lower,
             note: x509::HashNote::Text("SHA-256 of the DER"),
         },
-        x509::Row::Date {
-            label: "not_before",
-            end: false,
-            relative: true,
-        },
-        x509::Row::Date {
-            label: "not_after",
-            end: true,
-            relative: true,
-        },
+        x509::NOT_BEFORE_SNAKE,
+        x509::NOT_AFTER_SNAKE,
         x509::Row::Key {
             label: "public key",
             form: DEVICE_KEY_FORM,
