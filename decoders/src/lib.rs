@@ -28,6 +28,40 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![warn(missing_docs)]
 
+/// Declares a decoder: the unit struct and its [`Decoder`] impl, whose id is the string after the
+/// colon and whose `priority` and `decode` are the calling module's free functions of those names
+/// (or the ones named after `priority =` and `decode =`). A decoder module is then its sniff and
+/// its decode, with nothing wrapped around them.
+macro_rules! decoder {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident: $id:literal;) => {
+        decoder! { $(#[$attr])* $vis struct $name: $id, priority = priority, decode = decode; }
+    };
+    ($(#[$attr:meta])* $vis:vis struct $name:ident: $id:literal,
+        priority = $priority:path, decode = $decode:path;) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+
+        impl $crate::Decoder for $name {
+            fn id(&self) -> &'static str {
+                $id
+            }
+
+            fn priority(&self, msg: &$crate::Message<'_>) -> f32 {
+                $priority(msg)
+            }
+
+            fn decode(
+                &self,
+                msg: &$crate::Message<'_>,
+                cx: &$crate::Context<'_>,
+            ) -> Result<$crate::Decoded, $crate::DecodeError> {
+                $decode(msg, cx)
+            }
+        }
+    };
+}
+
 pub mod generic;
 pub mod html;
 pub mod jwt;

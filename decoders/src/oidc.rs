@@ -19,11 +19,12 @@ use crate::util::{self, Needle, is_guid};
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::x509::{Certificate, parse_certificate};
 use crate::x509::{modulus_bits, strip_zeros};
-use crate::{Context, DecodeError, Decoder, Message};
+use crate::{Context, DecodeError, Message};
 
-/// The OIDC discovery and JWKS decoder.
-#[derive(Debug, Clone, Copy)]
-pub struct Oidc;
+decoder! {
+    /// The OIDC discovery and JWKS decoder.
+    pub struct Oidc: "oidc";
+}
 
 /// What the URL of the exchange says this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,48 +60,42 @@ fn starts_json_object(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-impl Decoder for Oidc {
-    fn id(&self) -> &'static str {
-        "oidc"
+fn priority(msg: &Message<'_>) -> f32 {
+    match endpoint_of(msg.path()) {
+        Endpoint::Discovery | Endpoint::Jwks if msg.is_request() => 0.9,
+        Endpoint::Discovery | Endpoint::Jwks if starts_json_object(msg.body) => 0.9,
+        _ if msg.is_request() || !starts_json_object(msg.body) => 0.0,
+        _ if KEYS.is_in_head(msg.body) && KTY.is_in_head(msg.body) => 0.6,
+        _ if JWKS_URI.is_in_head(msg.body) && ISSUER.is_in_head(msg.body) => 0.6,
+        _ => 0.0,
     }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        match endpoint_of(msg.path()) {
-            Endpoint::Discovery | Endpoint::Jwks if msg.is_request() => 0.9,
-            Endpoint::Discovery | Endpoint::Jwks if starts_json_object(msg.body) => 0.9,
-            _ if msg.is_request() || !starts_json_object(msg.body) => 0.0,
-            _ if KEYS.is_in_head(msg.body) && KTY.is_in_head(msg.body) => 0.6,
-            _ if JWKS_URI.is_in_head(msg.body) && ISSUER.is_in_head(msg.body) => 0.6,
-            _ => 0.0,
-        }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let endpoint = endpoint_of(msg.path());
+    if msg.is_request() {
+        return decode_request(msg, endpoint);
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let endpoint = endpoint_of(msg.path());
-        if msg.is_request() {
-            return decode_request(msg, endpoint);
-        }
-        let doc = parse_json_ordered(msg.body, "body", &cx.limits)?;
-        if doc.as_object().is_none() {
-            return Err(DecodeError::not(
-                "an OIDC document",
-                "body is not a JSON object",
-            ));
-        }
-        if doc.get("error").is_some() && doc.get("keys").is_none() {
-            return Ok(decode_error(&doc, endpoint, msg.status, cx));
-        }
-        if doc.get("keys").and_then(JsonValue::as_array).is_some() {
-            return decode_jwks(&doc, msg, cx);
-        }
-        if doc.get("issuer").is_some() || doc.get("jwks_uri").is_some() {
-            return Ok(decode_discovery(&doc, msg, cx));
-        }
-        Err(DecodeError::not(
+    let doc = parse_json_ordered(msg.body, "body", &cx.limits)?;
+    if doc.as_object().is_none() {
+        return Err(DecodeError::not(
             "an OIDC document",
-            "neither `keys` (JWKS) nor `issuer`/`jwks_uri` (discovery)",
-        ))
+            "body is not a JSON object",
+        ));
     }
+    if doc.get("error").is_some() && doc.get("keys").is_none() {
+        return Ok(decode_error(&doc, endpoint, msg.status, cx));
+    }
+    if doc.get("keys").and_then(JsonValue::as_array).is_some() {
+        return decode_jwks(&doc, msg, cx);
+    }
+    if doc.get("issuer").is_some() || doc.get("jwks_uri").is_some() {
+        return Ok(decode_discovery(&doc, msg, cx));
+    }
+    Err(DecodeError::not(
+        "an OIDC document",
+        "neither `keys` (JWKS) nor `issuer`/`jwks_uri` (discovery)",
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -916,6 +911,7 @@ fn check_first_cert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use std::time::{Duration, UNIX_EPOCH};
 

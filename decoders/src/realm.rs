@@ -23,11 +23,12 @@ use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::x509::parse_certificate;
 use crate::xml::element::{XmlElement, parse_xml};
-use crate::{Context, DecodeError, Decoder, Message};
+use crate::{Context, DecodeError, Message};
 
-/// The home realm discovery decoder.
-#[derive(Debug, Clone, Copy)]
-pub struct Realm;
+decoder! {
+    /// The home realm discovery decoder.
+    pub struct Realm: "realm";
+}
 
 /// Which HRD endpoint (and answer shape) this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,41 +105,34 @@ fn first_byte(body: &[u8]) -> Option<u8> {
     body.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
-impl Decoder for Realm {
-    fn id(&self) -> &'static str {
-        "realm"
+fn priority(msg: &Message<'_>) -> f32 {
+    if flavor_of_url(msg).is_some() {
+        return 0.9;
     }
+    if msg.is_request() {
+        return 0.0;
+    }
+    match first_byte(msg.body) {
+        Some(b'{')
+            if ACCOUNT_TYPE.is_in_head(msg.body)
+                || NAMESPACE_TYPE.is_in_head(msg.body)
+                || (IF_EXISTS_RESULT.is_in_head(msg.body) && CREDENTIALS.is_in_head(msg.body)) =>
+        {
+            0.6
+        }
+        Some(b'<') if REALM_INFO.is_in_head(msg.body) => 0.6,
+        _ => 0.0,
+    }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        if flavor_of_url(msg).is_some() {
-            return 0.9;
-        }
-        if msg.is_request() {
-            return 0.0;
-        }
-        match first_byte(msg.body) {
-            Some(b'{')
-                if ACCOUNT_TYPE.is_in_head(msg.body)
-                    || NAMESPACE_TYPE.is_in_head(msg.body)
-                    || (IF_EXISTS_RESULT.is_in_head(msg.body)
-                        && CREDENTIALS.is_in_head(msg.body)) =>
-            {
-                0.6
-            }
-            Some(b'<') if REALM_INFO.is_in_head(msg.body) => 0.6,
-            _ => 0.0,
-        }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let url_flavor = flavor_of_url(msg);
+    if msg.is_request() {
+        let flavor =
+            url_flavor.ok_or_else(|| DecodeError::not("an HRD request", "unknown path"))?;
+        return decode_request(msg, flavor, cx);
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let url_flavor = flavor_of_url(msg);
-        if msg.is_request() {
-            let flavor =
-                url_flavor.ok_or_else(|| DecodeError::not("an HRD request", "unknown path"))?;
-            return decode_request(msg, flavor, cx);
-        }
-        decode_response(msg, url_flavor, cx)
-    }
+    decode_response(msg, url_flavor, cx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -958,6 +952,7 @@ fn checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use std::time::{Duration, UNIX_EPOCH};
 

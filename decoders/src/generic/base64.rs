@@ -134,99 +134,94 @@ fn base64_text(msg: &Message<'_>) -> Option<String> {
         .then_some(compact)
 }
 
-/// A blob that is base64 or base64url of something meaningful: decoded (within
-/// `limits.max_inflate`), inflated when it is gzip/zlib/raw deflate, then shown through a specific
-/// decoder if one applies, else as JSON, XML, text, a certificate or a hex preview. It only
-/// claims blobs whose decoded start is text, JSON, XML, compressed data or a known binary, so
-/// ordinary words do not match.
-#[derive(Debug, Clone, Copy)]
-pub struct Base64;
+decoder! {
+    /// A blob that is base64 or base64url of something meaningful: decoded (within
+    /// `limits.max_inflate`), inflated when it is gzip/zlib/raw deflate, then shown through a specific
+    /// decoder if one applies, else as JSON, XML, text, a certificate or a hex preview. It only
+    /// claims blobs whose decoded start is text, JSON, XML, compressed data or a known binary, so
+    /// ordinary words do not match.
+    pub struct Base64: "base64";
+}
 
-impl Decoder for Base64 {
-    fn id(&self) -> &'static str {
-        "base64"
+fn priority(msg: &Message<'_>) -> f32 {
+    let Some(compact) = base64_text(msg) else {
+        return 0.0;
+    };
+    // Sniff a prefix only: 344 characters decode to 258 bytes.
+    let take = if compact.len() <= 344 {
+        compact.len()
+    } else {
+        344
+    };
+    let Some(prefix) = compact
+        .get(..take)
+        .and_then(|p| util::b64_decode_any(p, 300))
+    else {
+        return 0.0;
+    };
+    match sniff(&prefix) {
+        Payload::Gzip | Payload::Json | Payload::Xml => 0.3,
+        Payload::Zlib | Payload::Der | Payload::Msbin1 => 0.25,
+        Payload::Text => 0.2,
+        Payload::Binary if raw_deflate_is_text(&prefix) => 0.25,
+        Payload::Binary => 0.0,
     }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let Some(compact) = base64_text(msg) else {
-            return 0.0;
-        };
-        // Sniff a prefix only: 344 characters decode to 258 bytes.
-        let take = if compact.len() <= 344 {
-            compact.len()
-        } else {
-            344
-        };
-        let Some(prefix) = compact
-            .get(..take)
-            .and_then(|p| util::b64_decode_any(p, 300))
-        else {
-            return 0.0;
-        };
-        match sniff(&prefix) {
-            Payload::Gzip | Payload::Json | Payload::Xml => 0.3,
-            Payload::Zlib | Payload::Der | Payload::Msbin1 => 0.25,
-            Payload::Text => 0.2,
-            Payload::Binary if raw_deflate_is_text(&prefix) => 0.25,
-            Payload::Binary => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let compact = base64_text(msg).ok_or(DecodeError::not("base64", "not a base64 string"))?;
-        let url_safe = compact.contains(['-', '_']);
-        let padded = compact.ends_with('=');
-        let bytes = util::b64_decode_any(&compact, cx.limits.max_inflate)
-            .ok_or(DecodeError::Base64 { field: "blob" })?;
-        let mut root = Node::section("base64");
-        root.push(Node::field(
-            "encoding",
-            format!(
-                "{}, {}",
-                if url_safe { "base64url" } else { "base64" },
-                if padded { "padded" } else { "unpadded" }
-            ),
-        ));
-        root.push(Node::leaf(
-            "decoded size",
-            format!("{} bytes", bytes.len()),
-            Kind::Number,
-        ));
-        let mut steps = vec![if url_safe { "base64url" } else { "base64" }.to_string()];
-        let compression = match sniff(&bytes) {
-            Payload::Gzip => Some(Compression::Gzip),
-            Payload::Zlib => Some(Compression::Zlib),
-            Payload::Binary if raw_deflate_is_text(&bytes) => Some(Compression::Deflate),
-            _ => None,
-        };
-        let payload = match compression {
-            Some(kind) => {
-                let out = inflate(kind, &bytes, cx.limits.max_inflate)?;
-                let mut n = Node::field(
-                    "compression",
-                    format!("{} → {} bytes", kind.name(), out.len()),
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let compact = base64_text(msg).ok_or(DecodeError::not("base64", "not a base64 string"))?;
+    let url_safe = compact.contains(['-', '_']);
+    let padded = compact.ends_with('=');
+    let bytes = util::b64_decode_any(&compact, cx.limits.max_inflate)
+        .ok_or(DecodeError::Base64 { field: "blob" })?;
+    let mut root = Node::section("base64");
+    root.push(Node::field(
+        "encoding",
+        format!(
+            "{}, {}",
+            if url_safe { "base64url" } else { "base64" },
+            if padded { "padded" } else { "unpadded" }
+        ),
+    ));
+    root.push(Node::leaf(
+        "decoded size",
+        format!("{} bytes", bytes.len()),
+        Kind::Number,
+    ));
+    let mut steps = vec![if url_safe { "base64url" } else { "base64" }.to_string()];
+    let compression = match sniff(&bytes) {
+        Payload::Gzip => Some(Compression::Gzip),
+        Payload::Zlib => Some(Compression::Zlib),
+        Payload::Binary if raw_deflate_is_text(&bytes) => Some(Compression::Deflate),
+        _ => None,
+    };
+    let payload = match compression {
+        Some(kind) => {
+            let out = inflate(kind, &bytes, cx.limits.max_inflate)?;
+            let mut n = Node::field(
+                "compression",
+                format!("{} → {} bytes", kind.name(), out.len()),
+            );
+            if kind == Compression::Deflate {
+                n = n.with_note(
+                    "raw DEFLATE (RFC 1951) under base64: the SAML HTTP-Redirect binding \
+                     encoding",
                 );
-                if kind == Compression::Deflate {
-                    n = n.with_note(
-                        "raw DEFLATE (RFC 1951) under base64: the SAML HTTP-Redirect binding \
-                         encoding",
-                    );
-                }
-                root.push(n);
-                steps.push(kind.name().to_string());
-                out
             }
-            None => bytes,
-        };
-        let mut findings = Vec::new();
-        let content = content_node(&payload, cx, &mut findings);
-        let inner_summary = content.value.clone().unwrap_or_default();
-        root.push(content);
-        let summary = format!("{} → {inner_summary}", steps.join(" → "));
-        let mut d = Decoded::new("base64", summary, root);
-        d.findings = findings;
-        Ok(d)
-    }
+            root.push(n);
+            steps.push(kind.name().to_string());
+            out
+        }
+        None => bytes,
+    };
+    let mut findings = Vec::new();
+    let content = content_node(&payload, cx, &mut findings);
+    let inner_summary = content.value.clone().unwrap_or_default();
+    root.push(content);
+    let summary = format!("{} → {inner_summary}", steps.join(" → "));
+    let mut d = Decoded::new("base64", summary, root);
+    d.findings = findings;
+    Ok(d)
 }
 
 /// The decoded payload of a base64 blob, as a `content` node whose value is a one-line summary.

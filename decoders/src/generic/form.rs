@@ -7,7 +7,7 @@ use super::nested::{Builder, count, secrets_suffix};
 use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Node};
-use crate::{Context, DecodeError, Decoder, Message};
+use crate::{Context, DecodeError, Message};
 
 /// `looks_like_form`, minus the shapes that are really something else: base64 with `=` padding
 /// (`eyJhIjoxfQ==`) and a single bare token.
@@ -24,54 +24,49 @@ fn sniffs_as_form(body: &[u8]) -> bool {
         && !body.ends_with(b"==")
 }
 
-/// `application/x-www-form-urlencoded` bodies (or bodies that look like one): the parameters in
-/// order, secrets masked, values decoded nested where they are something (a JWT assertion).
-#[derive(Debug, Clone, Copy)]
-pub struct Form;
+decoder! {
+    /// `application/x-www-form-urlencoded` bodies (or bodies that look like one): the parameters in
+    /// order, secrets masked, values decoded nested where they are something (a JWT assertion).
+    pub struct Form: "form";
+}
 
-impl Decoder for Form {
-    fn id(&self) -> &'static str {
-        "form"
+fn priority(msg: &Message<'_>) -> f32 {
+    if msg.body.is_empty() {
+        return 0.0;
     }
+    match msg.content_type().as_deref() {
+        Some("application/x-www-form-urlencoded") => 0.3,
+        None | Some("text/plain") if sniffs_as_form(msg.body) => 0.15,
+        _ => 0.0,
+    }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        if msg.body.is_empty() {
-            return 0.0;
-        }
-        match msg.content_type().as_deref() {
-            Some("application/x-www-form-urlencoded") => 0.3,
-            None | Some("text/plain") if sniffs_as_form(msg.body) => 0.15,
-            _ => 0.0,
-        }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "form body")?;
+    let body = msg.body.strip_suffix(b"\n").unwrap_or(msg.body);
+    let pairs = util::parse_form(body);
+    if pairs.is_empty() {
+        return Err(DecodeError::not("a form", "no parameters"));
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "form body")?;
-        let body = msg.body.strip_suffix(b"\n").unwrap_or(msg.body);
-        let pairs = util::parse_form(body);
-        if pairs.is_empty() {
-            return Err(DecodeError::not("a form", "no parameters"));
-        }
-        if pairs.len() > cx.limits.max_nodes {
-            return Err(DecodeError::TooLarge {
-                what: "form parameter count",
-                limit: cx.limits.max_nodes,
-            });
-        }
-        let (root, mut b) = params_tree("form", &pairs, cx);
-        b.secrets_finding("form");
-        let names: Vec<&str> = pairs.iter().take(3).map(|(k, _)| k.as_str()).collect();
-        let more = if pairs.len() > 3 { ", …" } else { "" };
-        let summary = format!(
-            "form: {} ({}{more}){}",
-            count(pairs.len(), "param"),
-            names.join(", "),
-            secrets_suffix(b.secrets.len())
-        );
-        let mut d = Decoded::new("form", summary, root);
-        d.findings = b.findings;
-        Ok(d)
+    if pairs.len() > cx.limits.max_nodes {
+        return Err(DecodeError::TooLarge {
+            what: "form parameter count",
+            limit: cx.limits.max_nodes,
+        });
     }
+    let (root, mut b) = params_tree("form", &pairs, cx);
+    b.secrets_finding("form");
+    let names: Vec<&str> = pairs.iter().take(3).map(|(k, _)| k.as_str()).collect();
+    let more = if pairs.len() > 3 { ", …" } else { "" };
+    let summary = format!(
+        "form: {} ({}{more}){}",
+        count(pairs.len(), "param"),
+        names.join(", "),
+        secrets_suffix(b.secrets.len())
+    );
+    let mut d = Decoded::new("form", summary, root);
+    d.findings = b.findings;
+    Ok(d)
 }
 
 /// A section of name/value parameters (form body, query string, fragment), flagging repeated
@@ -109,6 +104,7 @@ pub(super) fn params_tree<'c, 'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use crate::generic::test_cx as cx;
     use crate::view::Kind;

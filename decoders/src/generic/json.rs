@@ -11,7 +11,7 @@ use super::nested::{Builder, count, first_byte, secrets_suffix};
 use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
-use crate::{Context, DecodeError, Decoder, Limits, Message};
+use crate::{Context, DecodeError, Limits, Message};
 
 /// A JSON value that keeps object members in wire order, duplicates included, so views show what
 /// was sent rather than a re-sorted map.
@@ -302,42 +302,38 @@ fn is_json_type(ct: &str) -> bool {
     ct == "application/json" || ct == "text/json" || ct.ends_with("+json")
 }
 
-/// Any JSON body, by content type or by a leading `{`/`[`: a tree of its members.
-#[derive(Debug, Clone, Copy)]
-pub struct Json;
+decoder! {
+    /// Any JSON body, by content type or by a leading `{`/`[`: a tree of its members.
+    pub struct Json: "json";
+}
 
-impl Decoder for Json {
-    fn id(&self) -> &'static str {
-        "json"
+fn priority(msg: &Message<'_>) -> f32 {
+    let first = first_byte(msg.body);
+    if first.is_none() {
+        return 0.0;
     }
+    match msg.content_type() {
+        Some(ct) if is_json_type(&ct) => 0.3,
+        _ if matches!(first, Some(b'{' | b'[')) => 0.2,
+        _ => 0.0,
+    }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let first = first_byte(msg.body);
-        if first.is_none() {
-            return 0.0;
-        }
-        match msg.content_type() {
-            Some(ct) if is_json_type(&ct) => 0.3,
-            _ if matches!(first, Some(b'{' | b'[')) => 0.2,
-            _ => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let v = parse_json_ordered(msg.body, "body", &cx.limits)?;
-        let mut b = Builder::new(cx);
-        let root = b.json("json", &v, false, "json");
-        b.secrets_finding("json");
-        let summary = format!("{}{}", json_summary(&v), secrets_suffix(b.secrets.len()));
-        let mut d = Decoded::new("json", summary, root);
-        d.findings = b.findings;
-        Ok(d)
-    }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let v = parse_json_ordered(msg.body, "body", &cx.limits)?;
+    let mut b = Builder::new(cx);
+    let root = b.json("json", &v, false, "json");
+    b.secrets_finding("json");
+    let summary = format!("{}{}", json_summary(&v), secrets_suffix(b.secrets.len()));
+    let mut d = Decoded::new("json", summary, root);
+    d.findings = b.findings;
+    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use crate::generic::test_cx as cx;
 

@@ -7,7 +7,7 @@ use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::xml::element::{XmlChild, XmlElement, XmlStop, parse_xml_inner, pretty_xml};
-use crate::{Context, DecodeError, Decoder, Message};
+use crate::{Context, DecodeError, Message};
 
 fn is_xml_type(ct: &str) -> bool {
     ct == "application/xml" || ct == "text/xml" || ct.ends_with("+xml")
@@ -45,11 +45,12 @@ impl Builder<'_, '_> {
     }
 }
 
-/// Any XML body (by content type or a leading `<`): the element tree (attributes as `@name`
-/// children, text as values) and the pretty-printed document as [`Kind::Markup`]. A DOCTYPE is
-/// refused with an error finding; nothing after it is parsed.
-#[derive(Debug, Clone, Copy)]
-pub struct Xml;
+decoder! {
+    /// Any XML body (by content type or a leading `<`): the element tree (attributes as `@name`
+    /// children, text as values) and the pretty-printed document as [`Kind::Markup`]. A DOCTYPE is
+    /// refused with an error finding; nothing after it is parsed.
+    pub struct Xml: "xml";
+}
 
 fn looks_like_xml(body: &[u8]) -> bool {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -68,78 +69,72 @@ fn looks_like_xml(body: &[u8]) -> bool {
     matches!(trimmed.get(1), Some(b) if trimmed.first() == Some(&b'<') && (b.is_ascii_alphabetic() || *b == b'?' || *b == b'!' || *b == b'_'))
 }
 
-impl Decoder for Xml {
-    fn id(&self) -> &'static str {
-        "xml"
+fn priority(msg: &Message<'_>) -> f32 {
+    match msg.content_type() {
+        Some(ct) if ct == "text/html" => 0.0,
+        Some(ct) if is_xml_type(&ct) && first_byte(msg.body).is_some() => 0.3,
+        _ if looks_like_xml(msg.body) => 0.2,
+        _ => 0.0,
     }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        match msg.content_type() {
-            Some(ct) if ct == "text/html" => 0.0,
-            Some(ct) if is_xml_type(&ct) && first_byte(msg.body).is_some() => 0.3,
-            _ if looks_like_xml(msg.body) => 0.2,
-            _ => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-        let doc = match parse_xml_inner(text, &cx.limits) {
-            Ok(doc) => doc,
-            Err(XmlStop::Error(e)) => return Err(e),
-            Err(XmlStop::Doctype(offset, decl)) => {
-                let root = Node::section("xml").with_child(
-                    Node::leaf("DOCTYPE", util::ellipsize(&decl, 400), Kind::Error).with_note(
-                        "a document type declaration; DTDs can define entities (XXE, \
-                         billion laughs), so idscope never processes them and did not parse \
-                         the rest of this document",
-                    ),
-                );
-                return Ok(
-                    Decoded::new("xml", "XML with a DOCTYPE (refused, not parsed)", root)
-                        .with_finding(
-                            Finding::error(format!(
-                                "DOCTYPE at byte {offset} refused: DTDs are never processed and \
-                         entities never expanded"
-                            ))
-                            .at("xml/DOCTYPE"),
-                        ),
-                );
-            }
-        };
-        let mut b = Builder::new(cx);
-        let mut root = Node::section("xml");
-        if let Some(decl) = &doc.decl {
-            root.push(Node::field("declaration", decl.clone()));
-        }
-        let path = format!("xml/{}", doc.root.name);
-        root.push(b.xml(&doc.root, &path));
-        root.push(Node::leaf("pretty", pretty_xml(&doc.root), Kind::Markup));
-        for name in &doc.unresolved_entities {
-            b.findings.push(
-                Finding::warning(format!(
-                    "entity reference &{name}; left unexpanded: no DTD is processed, so only \
-                     the five predefined entities and character references are resolved"
-                ))
-                .at("xml"),
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
+    let doc = match parse_xml_inner(text, &cx.limits) {
+        Ok(doc) => doc,
+        Err(XmlStop::Error(e)) => return Err(e),
+        Err(XmlStop::Doctype(offset, decl)) => {
+            let root = Node::section("xml").with_child(
+                Node::leaf("DOCTYPE", util::ellipsize(&decl, 400), Kind::Error).with_note(
+                    "a document type declaration; DTDs can define entities (XXE, \
+                     billion laughs), so idscope never processes them and did not parse \
+                     the rest of this document",
+                ),
+            );
+            return Ok(
+                Decoded::new("xml", "XML with a DOCTYPE (refused, not parsed)", root).with_finding(
+                    Finding::error(format!(
+                        "DOCTYPE at byte {offset} refused: DTDs are never processed and \
+                     entities never expanded"
+                    ))
+                    .at("xml/DOCTYPE"),
+                ),
             );
         }
-        b.secrets_finding("xml");
-        let summary = format!(
-            "XML <{}>: {}{}",
-            doc.root.name,
-            count(doc.root.element_count(), "element"),
-            secrets_suffix(b.secrets.len())
-        );
-        let mut d = Decoded::new("xml", summary, root);
-        d.findings = b.findings;
-        Ok(d)
+    };
+    let mut b = Builder::new(cx);
+    let mut root = Node::section("xml");
+    if let Some(decl) = &doc.decl {
+        root.push(Node::field("declaration", decl.clone()));
     }
+    let path = format!("xml/{}", doc.root.name);
+    root.push(b.xml(&doc.root, &path));
+    root.push(Node::leaf("pretty", pretty_xml(&doc.root), Kind::Markup));
+    for name in &doc.unresolved_entities {
+        b.findings.push(
+            Finding::warning(format!(
+                "entity reference &{name}; left unexpanded: no DTD is processed, so only \
+                 the five predefined entities and character references are resolved"
+            ))
+            .at("xml"),
+        );
+    }
+    b.secrets_finding("xml");
+    let summary = format!(
+        "XML <{}>: {}{}",
+        doc.root.name,
+        count(doc.root.element_count(), "element"),
+        secrets_suffix(b.secrets.len())
+    );
+    let mut d = Decoded::new("xml", summary, root);
+    d.findings = b.findings;
+    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::generic::test_cx as cx;
     use crate::xml::element::parse_xml;
     use crate::{Limits, Trust};

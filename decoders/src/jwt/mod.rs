@@ -12,7 +12,7 @@
 
 use crate::util;
 use crate::view::Finding;
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 
 mod claims;
 mod explain;
@@ -27,11 +27,12 @@ pub use parse::{Form, JweSegments, REDACTED_SIGNATURE_PREFIX, Token, parse, pars
 pub use util::MAX_TOKEN_LEN;
 pub use verify::{Verdict, verify};
 
-/// The `jwt` decoder: a body (or blob) that is a compact JWS/JWE, whatever the content type says
-/// (PRT token responses are a bare JWE labelled `application/json`), or the JWT in a request's
-/// `Authorization: Bearer` header.
-#[derive(Debug, Clone, Copy)]
-pub struct Jwt;
+decoder! {
+    /// The `jwt` decoder: a body (or blob) that is a compact JWS/JWE, whatever the content type says
+    /// (PRT token responses are a bare JWE labelled `application/json`), or the JWT in a request's
+    /// `Authorization: Bearer` header.
+    pub struct Jwt: "jwt";
+}
 
 pub use util::looks_like_jwt;
 
@@ -49,76 +50,70 @@ fn is_token_endpoint(msg: &Message<'_>) -> bool {
     p.ends_with("/oauth2/token") || p.ends_with("/oauth2/v2.0/token")
 }
 
-impl Decoder for Jwt {
-    fn id(&self) -> &'static str {
-        "jwt"
+fn priority(msg: &Message<'_>) -> f32 {
+    let ct = msg.content_type();
+    if looks_like_jwt(msg.body) {
+        return if ct.as_deref() == Some("application/jwt") {
+            0.95
+        } else {
+            0.9
+        };
     }
+    if ct.as_deref() == Some("application/jwt") {
+        // Says it is a JWT but does not look like one: decode to report why.
+        return 0.3;
+    }
+    if msg.is_request() && bearer_token(msg).is_some() {
+        // Below protocol decoders of the body: the bearer token is secondary there.
+        return 0.5;
+    }
+    0.0
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let ct = msg.content_type();
-        if looks_like_jwt(msg.body) {
-            return if ct.as_deref() == Some("application/jwt") {
-                0.95
-            } else {
-                0.9
-            };
-        }
-        if ct.as_deref() == Some("application/jwt") {
-            // Says it is a JWT but does not look like one: decode to report why.
-            return 0.3;
-        }
-        if msg.is_request() && bearer_token(msg).is_some() {
-            // Below protocol decoders of the body: the bearer token is secondary there.
-            return 0.5;
-        }
-        0.0
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
-        let from_body =
-            looks_like_jwt(msg.body) || msg.content_type().as_deref() == Some("application/jwt");
-        if from_body {
-            let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
-            let token = parse_limited(text, &cx.limits)?;
-            let mut d = explain(&token, cx);
-            if msg.is_response() && is_token_endpoint(msg) && token.form == Form::Jwe {
-                d.root.note = Some(
-                    "encrypted token response (MS-OAPXBC): the plaintext is the usual token JSON \
-                     (access_token, refresh_token, id_token); decrypting needs the session key \
-                     and the header's ctx"
-                        .to_string(),
-                );
-                d.summary = format!("encrypted token response: {}", d.summary);
-                if let Some(ct) = msg.content_type().filter(|c| c.contains("json")) {
-                    d.findings.push(Finding::info(format!(
-                        "the content-type says {ct} but the body is a compact JWE, not JSON"
-                    )));
-                }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
+    let from_body =
+        looks_like_jwt(msg.body) || msg.content_type().as_deref() == Some("application/jwt");
+    if from_body {
+        let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
+        let token = parse_limited(text, &cx.limits)?;
+        let mut d = explain(&token, cx);
+        if msg.is_response() && is_token_endpoint(msg) && token.form == Form::Jwe {
+            d.root.note = Some(
+                "encrypted token response (MS-OAPXBC): the plaintext is the usual token JSON \
+                 (access_token, refresh_token, id_token); decrypting needs the session key \
+                 and the header's ctx"
+                    .to_string(),
+            );
+            d.summary = format!("encrypted token response: {}", d.summary);
+            if let Some(ct) = msg.content_type().filter(|c| c.contains("json")) {
+                d.findings.push(Finding::info(format!(
+                    "the content-type says {ct} but the body is a compact JWE, not JSON"
+                )));
             }
-            return Ok(d);
         }
-        if msg.is_request()
-            && let Some(t) = bearer_token(msg)
-        {
-            let token = parse_limited(t, &cx.limits)?;
-            let mut d = explain(&token, cx);
-            d.root.label = "Authorization: Bearer".to_string();
-            d.root.note = Some("the token sent in the request's Authorization header".to_string());
-            d.summary = format!("Bearer {}", d.summary);
-            for f in &mut d.findings {
-                f.at = Some(match f.at.take() {
-                    Some(a) => format!("Authorization: Bearer/{a}"),
-                    None => "Authorization: Bearer".to_string(),
-                });
-            }
-            return Ok(d);
-        }
-        Err(DecodeError::not(
-            "a JWT",
-            "neither the body nor an Authorization: Bearer header holds one",
-        ))
+        return Ok(d);
     }
+    if msg.is_request()
+        && let Some(t) = bearer_token(msg)
+    {
+        let token = parse_limited(t, &cx.limits)?;
+        let mut d = explain(&token, cx);
+        d.root.label = "Authorization: Bearer".to_string();
+        d.root.note = Some("the token sent in the request's Authorization header".to_string());
+        d.summary = format!("Bearer {}", d.summary);
+        for f in &mut d.findings {
+            f.at = Some(match f.at.take() {
+                Some(a) => format!("Authorization: Bearer/{a}"),
+                None => "Authorization: Bearer".to_string(),
+            });
+        }
+        return Ok(d);
+    }
+    Err(DecodeError::not(
+        "a JWT",
+        "neither the body nor an Authorization: Bearer header holds one",
+    ))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //! [`jwt::explain_as`]: crate::jwt::explain_as
 
 use crate::util::{self, Needle};
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 
 mod errors;
 mod grants;
@@ -30,9 +30,10 @@ pub use grants::{Endpoint, Grant, Version, classify, endpoint};
 pub use request::explain_request;
 pub use response::explain_response;
 
-/// The `oauth` decoder: token-endpoint requests and responses.
-#[derive(Debug, Clone, Copy)]
-pub struct OAuth;
+decoder! {
+    /// The `oauth` decoder: token-endpoint requests and responses.
+    pub struct OAuth: "oauth";
+}
 
 static GRANT_TYPE: Needle = Needle::new(b"grant_type=");
 static ACCESS_TOKEN: Needle = Needle::new(b"\"access_token\"");
@@ -40,75 +41,70 @@ static ERROR_DESCRIPTION: Needle = Needle::new(b"\"error_description\"");
 static DEVICE_CODE: Needle = Needle::new(b"\"device_code\"");
 static USER_CODE: Needle = Needle::new(b"\"user_code\"");
 
-impl Decoder for OAuth {
-    fn id(&self) -> &'static str {
-        "oauth"
+fn priority(msg: &Message<'_>) -> f32 {
+    let ep = endpoint(msg.path());
+    let head = msg.body.get(..4096).unwrap_or(msg.body);
+    let head = head.trim_ascii_start();
+    let contains = |needle: &Needle| needle.is_in(head);
+    if msg.is_request() {
+        if !util::looks_like_form(msg.body.get(..4096).unwrap_or(msg.body)) {
+            return 0.0;
+        }
+        if ep.is_some() && msg.method.is_some_and(|m| m.eq_ignore_ascii_case("POST")) {
+            return 0.9;
+        }
+        return if contains(&GRANT_TYPE) { 0.7 } else { 0.0 };
     }
-
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let ep = endpoint(msg.path());
-        let head = msg.body.get(..4096).unwrap_or(msg.body);
-        let head = head.trim_ascii_start();
-        let contains = |needle: &Needle| needle.is_in(head);
-        if msg.is_request() {
-            if !util::looks_like_form(msg.body.get(..4096).unwrap_or(msg.body)) {
-                return 0.0;
-            }
-            if ep.is_some() && msg.method.is_some_and(|m| m.eq_ignore_ascii_case("POST")) {
-                return 0.9;
-            }
-            return if contains(&GRANT_TYPE) { 0.7 } else { 0.0 };
-        }
-        let json = head.starts_with(b"{");
-        let html = msg.content_type().is_some_and(|c| c == "text/html") || head.starts_with(b"<");
-        match (ep, json, html) {
-            (Some(_), true, _) => 0.9,
-            (Some(_), false, true) => 0.8,
-            (None, true, _)
-                if contains(&ACCESS_TOKEN)
-                    || contains(&ERROR_DESCRIPTION)
-                    || (contains(&DEVICE_CODE) && contains(&USER_CODE)) =>
-            {
-                0.5
-            }
-            _ => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "token endpoint body")?;
-        let ep = endpoint(msg.path());
-        if msg.is_request() {
-            let form = util::parse_form(msg.body);
-            if !form.iter().any(|(k, _)| k == "grant_type") && ep.is_none() {
-                return Err(DecodeError::Missing("grant_type"));
-            }
-            return Ok(explain_request(&form, ep, msg.path(), cx));
-        }
-        let head = msg.body.trim_ascii_start();
-        if head.starts_with(b"{") {
-            let v = util::parse_json(msg.body, "body", &cx.limits)?;
-            let version = match ep {
-                Some(Endpoint::Token(v) | Endpoint::DeviceCode(v)) => Some(v),
-                None => None,
-            };
-            return explain_response(&v, version, msg.status, cx);
-        }
-        if ep.is_some()
-            && let Some(text) = msg.text()
+    let json = head.starts_with(b"{");
+    let html = msg.content_type().is_some_and(|c| c == "text/html") || head.starts_with(b"<");
+    match (ep, json, html) {
+        (Some(_), true, _) => 0.9,
+        (Some(_), false, true) => 0.8,
+        (None, true, _)
+            if contains(&ACCESS_TOKEN)
+                || contains(&ERROR_DESCRIPTION)
+                || (contains(&DEVICE_CODE) && contains(&USER_CODE)) =>
         {
-            return Ok(explain_html(text, msg.status));
+            0.5
         }
-        Err(DecodeError::not(
-            "an OAuth token endpoint message",
-            "the body is neither a form, a JSON object nor an HTML page",
-        ))
+        _ => 0.0,
     }
+}
+
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "token endpoint body")?;
+    let ep = endpoint(msg.path());
+    if msg.is_request() {
+        let form = util::parse_form(msg.body);
+        if !form.iter().any(|(k, _)| k == "grant_type") && ep.is_none() {
+            return Err(DecodeError::Missing("grant_type"));
+        }
+        return Ok(explain_request(&form, ep, msg.path(), cx));
+    }
+    let head = msg.body.trim_ascii_start();
+    if head.starts_with(b"{") {
+        let v = util::parse_json(msg.body, "body", &cx.limits)?;
+        let version = match ep {
+            Some(Endpoint::Token(v) | Endpoint::DeviceCode(v)) => Some(v),
+            None => None,
+        };
+        return explain_response(&v, version, msg.status, cx);
+    }
+    if ep.is_some()
+        && let Some(text) = msg.text()
+    {
+        return Ok(explain_html(text, msg.status));
+    }
+    Err(DecodeError::not(
+        "an OAuth token endpoint message",
+        "the body is neither a form, a JSON object nor an HTML page",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use crate::jwt;
     use crate::view::{Kind, Severity};

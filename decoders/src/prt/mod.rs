@@ -31,7 +31,7 @@ use serde_json::Value;
 use crate::jwt::{self, Form, Token};
 use crate::util::contains;
 use crate::view::{Finding, Kind, Node};
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 use crate::{util, x509};
 
 mod acquisition;
@@ -39,9 +39,10 @@ mod drs;
 mod session;
 mod sso;
 
-/// The `prt` decoder: PRT, PRT SSO and device-registration messages.
-#[derive(Debug, Clone, Copy)]
-pub struct Prt;
+decoder! {
+    /// The `prt` decoder: PRT, PRT SSO and device-registration messages.
+    pub struct Prt: "prt";
+}
 
 /// The header and cookie name of the PRT SSO credential.
 pub const PRT_CREDENTIAL: &str = "x-ms-RefreshTokenCredential";
@@ -216,41 +217,35 @@ fn classify_token_response(body: &[u8]) -> Option<Artefact> {
     None
 }
 
-impl Decoder for Prt {
-    fn id(&self) -> &'static str {
-        "prt"
+fn priority(msg: &Message<'_>) -> f32 {
+    // Above `oauth` (0.9) and `jwt` (0.9) for PRT-specific messages, so the PRT reading is
+    // the summary line; `oauth` still decodes the same token-endpoint form and JSON.
+    match classify(msg) {
+        Some(Artefact::SsoResponse) => 0.9,
+        Some(_) => 0.95,
+        None => 0.0,
     }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        // Above `oauth` (0.9) and `jwt` (0.9) for PRT-specific messages, so the PRT reading is
-        // the summary line; `oauth` still decodes the same token-endpoint form and JSON.
-        match classify(msg) {
-            Some(Artefact::SsoResponse) => 0.9,
-            Some(_) => 0.95,
-            None => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "PRT message body")?;
-        let Some(a) = classify(msg) else {
-            return Err(DecodeError::not(
-                "a PRT, PRT SSO or device-registration message",
-                "no srv_challenge, jwt-bearer request, pop response, JWE token response, PRT \
-                 cookie or DRS path",
-            ));
-        };
-        match a {
-            Artefact::NonceRequest => Ok(acquisition::nonce_request()),
-            Artefact::NonceResponse => acquisition::nonce_response(msg, cx),
-            Artefact::SignedRequest => signed_request(msg, cx),
-            Artefact::PrtResponse => acquisition::prt_response(msg, cx),
-            Artefact::EncryptedResponse => session::encrypted_response(msg, cx),
-            Artefact::SsoRequest => sso::sso_request(msg, cx),
-            Artefact::SsoResponse => Ok(sso::sso_response(msg)),
-            Artefact::DeviceRegistrationRequest => drs::drs_request(msg, cx),
-            Artefact::DeviceRegistrationResponse => drs::drs_response(msg, cx),
-        }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "PRT message body")?;
+    let Some(a) = classify(msg) else {
+        return Err(DecodeError::not(
+            "a PRT, PRT SSO or device-registration message",
+            "no srv_challenge, jwt-bearer request, pop response, JWE token response, PRT \
+             cookie or DRS path",
+        ));
+    };
+    match a {
+        Artefact::NonceRequest => Ok(acquisition::nonce_request()),
+        Artefact::NonceResponse => acquisition::nonce_response(msg, cx),
+        Artefact::SignedRequest => signed_request(msg, cx),
+        Artefact::PrtResponse => acquisition::prt_response(msg, cx),
+        Artefact::EncryptedResponse => session::encrypted_response(msg, cx),
+        Artefact::SsoRequest => sso::sso_request(msg, cx),
+        Artefact::SsoResponse => Ok(sso::sso_response(msg)),
+        Artefact::DeviceRegistrationRequest => drs::drs_request(msg, cx),
+        Artefact::DeviceRegistrationResponse => drs::drs_response(msg, cx),
     }
 }
 
@@ -509,6 +504,7 @@ fn nonce_claim_node(token: &Token, at: &str, findings: &mut Vec<Finding>) -> Nod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::{OwnedMessage, Trust};
     use std::time::{Duration, UNIX_EPOCH};
 

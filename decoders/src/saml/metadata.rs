@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::{Explained, Explainer, FED_NS, MD_NS, contains, explain_xml};
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{DSIG_NS, Document, NodeId};
-use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message, util, x509};
+use crate::{Context, DecodeError, Decoded, Limits, Message, util, x509};
 
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -556,44 +556,40 @@ pub fn explain_mex(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     }
 }
 
-/// The federation metadata decoder (`fedmetadata`): `FederationMetadata.xml` and the ADFS MEX
-/// WSDL.
-#[derive(Debug, Clone, Copy)]
-pub struct FedMetadata;
+decoder! {
+    /// The federation metadata decoder (`fedmetadata`): `FederationMetadata.xml` and the ADFS MEX
+    /// WSDL.
+    pub struct FedMetadata: "fedmetadata";
+}
 
-impl Decoder for FedMetadata {
-    fn id(&self) -> &'static str {
-        "fedmetadata"
+fn priority(msg: &Message<'_>) -> f32 {
+    let head = msg.body.get(..4096).unwrap_or(msg.body);
+    let trimmed = head.trim_ascii_start();
+    let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
+    if !trimmed.starts_with(b"<") {
+        return 0.0;
     }
+    if contains(head, MD_NS.as_bytes())
+        && (contains(head, b"EntityDescriptor") || contains(head, b"EntitiesDescriptor"))
+    {
+        return 0.95;
+    }
+    if contains(head, WSDL_NS.as_bytes()) && contains(head, b"definitions") {
+        return 0.95;
+    }
+    0.0
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let head = msg.body.get(..4096).unwrap_or(msg.body);
-        let trimmed = head.trim_ascii_start();
-        let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
-        if !trimmed.starts_with(b"<") {
-            return 0.0;
-        }
-        if contains(head, MD_NS.as_bytes())
-            && (contains(head, b"EntityDescriptor") || contains(head, b"EntitiesDescriptor"))
-        {
-            return 0.95;
-        }
-        if contains(head, WSDL_NS.as_bytes()) && contains(head, b"definitions") {
-            return 0.95;
-        }
-        0.0
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "metadata body")?;
-        let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-        explain_xml(text.trim_start(), "fedmetadata", cx, None)
-    }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "metadata body")?;
+    let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
+    explain_xml(text.trim_start(), "fedmetadata", cx, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::saml::Saml;
     use crate::{OwnedMessage, Trust};
     use std::time::{Duration, UNIX_EPOCH};

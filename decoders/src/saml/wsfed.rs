@@ -11,11 +11,12 @@
 use super::{contains, contains_ci, explain_xml, opaque_preview};
 use crate::html::{auto_post_form, decode_entities};
 use crate::view::{Finding, Node};
-use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
+use crate::{Context, DecodeError, Decoded, Message, util};
 
-/// The WS-Federation passive decoder (`wsfed`).
-#[derive(Debug, Clone, Copy)]
-pub struct WsFed;
+decoder! {
+    /// The WS-Federation passive decoder (`wsfed`).
+    pub struct WsFed: "wsfed";
+}
 
 fn wa_note(wa: &str) -> &'static str {
     match wa {
@@ -116,102 +117,93 @@ fn is_adfs_forms_post(msg: &Message<'_>) -> bool {
         && contains(head, b"Password=")
 }
 
-impl Decoder for WsFed {
-    fn id(&self) -> &'static str {
-        "wsfed"
+fn priority(msg: &Message<'_>) -> f32 {
+    let head = msg.body.get(..4096).unwrap_or(msg.body);
+    // A bare blob (`idscope decode`) may be any of the shapes: a form, a page or a URL.
+    let blob = msg.direction == crate::Direction::Blob;
+    if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=") {
+        return 0.95;
     }
-
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let head = msg.body.get(..4096).unwrap_or(msg.body);
-        // A bare blob (`idscope decode`) may be any of the shapes: a form, a page or a URL.
-        let blob = msg.direction == crate::Direction::Blob;
-        if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=")
-        {
-            return 0.95;
-        }
-        if blob && blob_url(msg).is_some() {
-            return 0.9;
-        }
-        if (msg.is_response() || blob)
-            && (contains_ci(msg.body, b"name=\"wresult\"")
-                || contains_ci(msg.body, b"name=wresult"))
-        {
-            return 0.95;
-        }
-        if is_adfs_forms_post(msg) {
-            return 0.9;
-        }
-        if msg.is_request() && is_wsfed_query(msg) {
-            return 0.9;
-        }
-        if msg.is_response()
-            && msg
-                .header("location")
-                .and_then(util::url_query)
-                .is_some_and(|q| q.split('&').any(|p| p.starts_with("wa=wsignin")))
-        {
-            return 0.85;
-        }
-        0.0
+    if blob && blob_url(msg).is_some() {
+        return 0.9;
     }
+    if (msg.is_response() || blob)
+        && (contains_ci(msg.body, b"name=\"wresult\"") || contains_ci(msg.body, b"name=wresult"))
+    {
+        return 0.95;
+    }
+    if is_adfs_forms_post(msg) {
+        return 0.9;
+    }
+    if msg.is_request() && is_wsfed_query(msg) {
+        return 0.9;
+    }
+    if msg.is_response()
+        && msg
+            .header("location")
+            .and_then(util::url_query)
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("wa=wsignin")))
+    {
+        return 0.85;
+    }
+    0.0
+}
 
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "WS-Fed body")?;
-        let head = msg.body.get(..4096).unwrap_or(msg.body);
-        let blob = msg.direction == crate::Direction::Blob;
-        if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=")
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "WS-Fed body")?;
+    let head = msg.body.get(..4096).unwrap_or(msg.body);
+    let blob = msg.direction == crate::Direction::Blob;
+    if (msg.is_request() || blob) && util::looks_like_form(head) && contains(head, b"wresult=") {
+        let form = util::parse_form(msg.body);
+        let url = msg.url.unwrap_or("");
+        let mut d = token_post(&form, url, "WS-Fed token POST", cx)?;
+        d.summary = if url.is_empty() {
+            format!("WS-Fed token POST: {}", d.summary)
+        } else {
+            format!(
+                "WS-Fed token POST to {}: {}",
+                super::saml2::host_path(url),
+                d.summary
+            )
+        };
+        return Ok(d);
+    }
+    if let Some(url) = blob_url(msg) {
+        return Ok(sign_in_request(url, cx));
+    }
+    if msg.is_response() || blob {
+        if let Some(text) = msg.text()
+            && let Some(form) = auto_post_form(text, &["wresult"])
         {
-            let form = util::parse_form(msg.body);
-            let url = msg.url.unwrap_or("");
-            let mut d = token_post(&form, url, "WS-Fed token POST", cx)?;
-            d.summary = if url.is_empty() {
-                format!("WS-Fed token POST: {}", d.summary)
-            } else {
-                format!(
-                    "WS-Fed token POST to {}: {}",
-                    super::saml2::host_path(url),
-                    d.summary
-                )
-            };
+            let action = form.action.clone().unwrap_or_default();
+            let mut d = token_post(&form.inputs, &action, "ADFS auto-POST page", cx)?;
+            d.root.note = Some(format!(
+                "an HTML page that the browser submits at once (method {}) to {action}; the \
+                 hidden wresult input is HTML-entity-encoded XML",
+                form.method.as_deref().unwrap_or("GET")
+            ));
+            d.summary = format!(
+                "ADFS auto-POST to {}: {}",
+                super::saml2::host_path(&action),
+                d.summary
+            );
             return Ok(d);
         }
-        if let Some(url) = blob_url(msg) {
-            return Ok(sign_in_request(url, cx));
+        if let Some(loc) = msg.header("location") {
+            let mut d = sign_in_request(loc, cx);
+            d.summary = format!("redirect to {}", d.summary);
+            return Ok(d);
         }
-        if msg.is_response() || blob {
-            if let Some(text) = msg.text()
-                && let Some(form) = auto_post_form(text, &["wresult"])
-            {
-                let action = form.action.clone().unwrap_or_default();
-                let mut d = token_post(&form.inputs, &action, "ADFS auto-POST page", cx)?;
-                d.root.note = Some(format!(
-                    "an HTML page that the browser submits at once (method {}) to {action}; the \
-                     hidden wresult input is HTML-entity-encoded XML",
-                    form.method.as_deref().unwrap_or("GET")
-                ));
-                d.summary = format!(
-                    "ADFS auto-POST to {}: {}",
-                    super::saml2::host_path(&action),
-                    d.summary
-                );
-                return Ok(d);
-            }
-            if let Some(loc) = msg.header("location") {
-                let mut d = sign_in_request(loc, cx);
-                d.summary = format!("redirect to {}", d.summary);
-                return Ok(d);
-            }
-            return Err(DecodeError::not(
-                "a WS-Fed page",
-                "the response has no form with a wresult input",
-            ));
-        }
-        if is_adfs_forms_post(msg) {
-            return Ok(forms_login(msg));
-        }
-        let url = msg.url.ok_or(DecodeError::Missing("url"))?;
-        Ok(sign_in_request(url, cx))
+        return Err(DecodeError::not(
+            "a WS-Fed page",
+            "the response has no form with a wresult input",
+        ));
     }
+    if is_adfs_forms_post(msg) {
+        return Ok(forms_login(msg));
+    }
+    let url = msg.url.ok_or(DecodeError::Missing("url"))?;
+    Ok(sign_in_request(url, cx))
 }
 
 /// A blob that is a WS-Fed URL (`https://…?wa=wsignin1.0&…`), pasted into `idscope decode`.
@@ -401,6 +393,7 @@ pub fn explain_wresult(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use std::time::{Duration, UNIX_EPOCH};
 

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{NodeId, SAML1_NS, SAML2_NS};
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 
 /// The WS-Trust version a message uses, from its namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,67 +137,62 @@ fn fault_note(code: &str) -> &'static str {
     }
 }
 
-/// The WS-Trust decoder (`wstrust`): RST/RSTR/RSTRC bodies and SOAP faults of the ADFS trust
-/// endpoints, and bare RSTRs (a `wresult`).
-#[derive(Debug, Clone, Copy)]
-pub struct WsTrust;
+decoder! {
+    /// The WS-Trust decoder (`wstrust`): RST/RSTR/RSTRC bodies and SOAP faults of the ADFS trust
+    /// endpoints, and bare RSTRs (a `wresult`).
+    pub struct WsTrust: "wstrust";
+}
 
-impl Decoder for WsTrust {
-    fn id(&self) -> &'static str {
-        "wstrust"
+fn priority(msg: &Message<'_>) -> f32 {
+    let head = msg.body.get(..16384).unwrap_or(msg.body);
+    let trimmed = head.trim_ascii_start();
+    let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
+    if !trimmed.starts_with(b"<")
+        || contains_ci(head, b"<html")
+        || contains_ci(head, b"<form")
+        || contains(head, b"http://schemas.xmlsoap.org/wsdl/")
+    {
+        return 0.0;
     }
+    let path = msg.path().to_ascii_lowercase();
+    if path.ends_with("/mex") {
+        return 0.0;
+    }
+    if contains(head, WST_2005.as_bytes()) || contains(head, WST_13.as_bytes()) {
+        return 0.95;
+    }
+    if path.contains("/services/trust/") || path.contains("/winauth/trust/") {
+        return 0.9;
+    }
+    0.0
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let head = msg.body.get(..16384).unwrap_or(msg.body);
-        let trimmed = head.trim_ascii_start();
-        let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
-        if !trimmed.starts_with(b"<")
-            || contains_ci(head, b"<html")
-            || contains_ci(head, b"<form")
-            || contains(head, b"http://schemas.xmlsoap.org/wsdl/")
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "WS-Trust body")?;
+    let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
+    let mut d = explain_xml(text.trim_start(), "wstrust", cx, None)?;
+    if let Some(action) = msg.header("soapaction") {
+        let action = action.trim_matches('"');
+        let in_envelope = d.root.find_path("wsa:Action").and_then(|n| n.value.clone());
+        if let Some(wsa) = in_envelope
+            && wsa != action
         {
-            return 0.0;
+            d.findings.push(Finding::warning(format!(
+                "the SOAPAction header {action} differs from wsa:Action {wsa}: ADFS \
+                 dispatches on wsa:Action"
+            )));
         }
-        let path = msg.path().to_ascii_lowercase();
-        if path.ends_with("/mex") {
-            return 0.0;
-        }
-        if contains(head, WST_2005.as_bytes()) || contains(head, WST_13.as_bytes()) {
-            return 0.95;
-        }
-        if path.contains("/services/trust/") || path.contains("/winauth/trust/") {
-            return 0.9;
-        }
-        0.0
+        d.root.children.insert(
+            0,
+            Node::field("SOAPAction header", action).with_note(action_note(action)),
+        );
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "WS-Trust body")?;
-        let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-        let mut d = explain_xml(text.trim_start(), "wstrust", cx, None)?;
-        if let Some(action) = msg.header("soapaction") {
-            let action = action.trim_matches('"');
-            let in_envelope = d.root.find_path("wsa:Action").and_then(|n| n.value.clone());
-            if let Some(wsa) = in_envelope
-                && wsa != action
-            {
-                d.findings.push(Finding::warning(format!(
-                    "the SOAPAction header {action} differs from wsa:Action {wsa}: ADFS \
-                     dispatches on wsa:Action"
-                )));
-            }
-            d.root.children.insert(
-                0,
-                Node::field("SOAPAction header", action).with_note(action_note(action)),
-            );
-        }
-        if let Some(s) = msg.status
-            && s >= 400
-        {
-            d.summary = format!("HTTP {s}: {}", d.summary);
-        }
-        Ok(d)
+    if let Some(s) = msg.status
+        && s >= 400
+    {
+        d.summary = format!("HTTP {s}: {}", d.summary);
     }
+    Ok(d)
 }
 
 /// Explains a WS-Trust message: a SOAP envelope (1.1 or 1.2) holding an RST, RSTR, RSTRC or a

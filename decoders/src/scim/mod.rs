@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 
 use crate::util;
 use crate::view::{Finding, Node};
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 use discovery::{explain_spc, resource_type_node, schema_node};
 use filter::filter_param_node;
 use list::{explain_bulk, explain_delta, explain_list};
@@ -52,93 +52,88 @@ pub use filter::{Filter, filter_node, parse_filter};
 pub use request::{Endpoint, endpoint};
 pub use vocabulary::{scim_type_meaning, urn_meaning};
 
-/// The `scim` decoder: SCIM 2.0 requests and responses.
-#[derive(Debug, Clone, Copy)]
-pub struct Scim;
+decoder! {
+    /// The `scim` decoder: SCIM 2.0 requests and responses.
+    pub struct Scim: "scim";
+}
 
-impl Decoder for Scim {
-    fn id(&self) -> &'static str {
-        "scim"
+fn priority(msg: &Message<'_>) -> f32 {
+    let ct = msg.content_type();
+    if ct.as_deref() == Some("application/scim+json") {
+        return 0.9;
     }
-
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let ct = msg.content_type();
-        if ct.as_deref() == Some("application/scim+json") {
-            return 0.9;
-        }
-        let path = msg.path();
-        if crate::util::contains_ci(path.as_bytes(), b"/scim/")
-            || crate::util::ends_with_ci(path, "/scim")
-        {
-            return 0.9;
-        }
-        let head = msg.body.get(..4096).unwrap_or(msg.body);
-        if head.trim_ascii_start().starts_with(b"{")
-            && crate::util::contains(head, URN_PREFIX.as_bytes())
-        {
-            return 0.85;
-        }
-        0.0
+    let path = msg.path();
+    if crate::util::contains_ci(path.as_bytes(), b"/scim/")
+        || crate::util::ends_with_ci(path, "/scim")
+    {
+        return 0.9;
     }
+    let head = msg.body.get(..4096).unwrap_or(msg.body);
+    if head.trim_ascii_start().starts_with(b"{")
+        && crate::util::contains(head, URN_PREFIX.as_bytes())
+    {
+        return 0.85;
+    }
+    0.0
+}
 
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "SCIM body")?;
-        let method = msg.method.unwrap_or("").to_ascii_uppercase();
-        let ep = endpoint(msg.path());
-        let mut findings = Vec::new();
-        let mut root = Node::section("scim");
-        root.push(request_node(msg, ep.as_ref(), &method, cx, &mut findings));
-        let body = msg.body.trim_ascii();
-        let body_json = if body.is_empty() {
-            None
-        } else {
-            Some(util::parse_json(body, "body", &cx.limits)?)
-        };
-        let obj = body_json.as_ref().and_then(Value::as_object);
-        if body_json.is_some() && obj.is_none() {
-            return Err(DecodeError::not(
-                "a SCIM message",
-                "the body is JSON but not an object",
-            ));
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "SCIM body")?;
+    let method = msg.method.unwrap_or("").to_ascii_uppercase();
+    let ep = endpoint(msg.path());
+    let mut findings = Vec::new();
+    let mut root = Node::section("scim");
+    root.push(request_node(msg, ep.as_ref(), &method, cx, &mut findings));
+    let body = msg.body.trim_ascii();
+    let body_json = if body.is_empty() {
+        None
+    } else {
+        Some(util::parse_json(body, "body", &cx.limits)?)
+    };
+    let obj = body_json.as_ref().and_then(Value::as_object);
+    if body_json.is_some() && obj.is_none() {
+        return Err(DecodeError::not(
+            "a SCIM message",
+            "the body is JSON but not an object",
+        ));
+    }
+    let what = describe_target(ep.as_ref(), &method);
+    let summary = match (msg.is_response(), obj) {
+        (false, None) => {
+            root.value = Some(what.clone());
+            format!("SCIM {what}{}", query_suffix(msg))
         }
-        let what = describe_target(ep.as_ref(), &method);
-        let summary = match (msg.is_response(), obj) {
-            (false, None) => {
-                root.value = Some(what.clone());
-                format!("SCIM {what}{}", query_suffix(msg))
-            }
-            (true, None) => {
-                let status = msg.status.unwrap_or(0);
-                root.value = Some(format!("{status} response to {what} (no body)"));
-                root.push(status_node(status));
-                match status {
-                    204 => format!("SCIM 204 No Content: {what} succeeded"),
-                    s if s >= 400 => {
-                        findings.push(Finding::warning(format!(
-                            "HTTP {s} without a SCIM Error body (RFC 7644 §3.12 expects one)"
-                        )));
-                        format!("SCIM {s} (no body) for {what}")
-                    }
-                    s => format!("SCIM {s} for {what}"),
+        (true, None) => {
+            let status = msg.status.unwrap_or(0);
+            root.value = Some(format!("{status} response to {what} (no body)"));
+            root.push(status_node(status));
+            match status {
+                204 => format!("SCIM 204 No Content: {what} succeeded"),
+                s if s >= 400 => {
+                    findings.push(Finding::warning(format!(
+                        "HTTP {s} without a SCIM Error body (RFC 7644 §3.12 expects one)"
+                    )));
+                    format!("SCIM {s} (no body) for {what}")
                 }
+                s => format!("SCIM {s} for {what}"),
             }
-            (_, Some(o)) => {
-                if let Some(s) = msg.status {
-                    root.push(status_node(s));
-                }
-                let (s, body_node) = explain_body(o, msg, ep.as_ref(), &method, cx, &mut findings);
-                root.value = Some(match msg.status {
-                    Some(st) => format!("{st} response to {what}"),
-                    None => what.clone(),
-                });
-                root.push(body_node);
-                s
+        }
+        (_, Some(o)) => {
+            if let Some(s) = msg.status {
+                root.push(status_node(s));
             }
-        };
-        let mut d = Decoded::new("scim", summary, root);
-        d.findings = findings;
-        Ok(d)
-    }
+            let (s, body_node) = explain_body(o, msg, ep.as_ref(), &method, cx, &mut findings);
+            root.value = Some(match msg.status {
+                Some(st) => format!("{st} response to {what}"),
+                None => what.clone(),
+            });
+            root.push(body_node);
+            s
+        }
+    };
+    let mut d = Decoded::new("scim", summary, root);
+    d.findings = findings;
+    Ok(d)
 }
 
 /// Dispatches on the body's schemas (and falls back to shape).
@@ -238,6 +233,7 @@ fn is_delta(ep: Option<&Endpoint>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::{OwnedMessage, Trust};
     use std::time::UNIX_EPOCH;
 

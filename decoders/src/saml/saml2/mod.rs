@@ -14,7 +14,7 @@
 use super::{contains, contains_ci, explain_saml_focused, mentions_saml};
 use crate::html::find_form;
 use crate::view::Node;
-use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
+use crate::{Context, DecodeError, Decoded, Message, util};
 
 mod assertion;
 mod encrypted;
@@ -31,11 +31,12 @@ pub use redirect::{Compression, inflate_redirect};
 use post::{decode_post, decode_post_value};
 use redirect::{PARAMS, decode_redirect};
 
-/// The SAML 2.0 bindings decoder (`saml`): HTTP-Redirect and HTTP-POST messages, the IdP's
-/// auto-POST page, `Location` redirects carrying `SAMLRequest`, and bare assertions, responses
-/// and requests (XML, or base64 of XML).
-#[derive(Debug, Clone, Copy)]
-pub struct Saml;
+decoder! {
+    /// The SAML 2.0 bindings decoder (`saml`): HTTP-Redirect and HTTP-POST messages, the IdP's
+    /// auto-POST page, `Location` redirects carrying `SAMLRequest`, and bare assertions, responses
+    /// and requests (XML, or base64 of XML).
+    pub struct Saml: "saml";
+}
 
 fn redirect_url<'a>(msg: &Message<'a>) -> Option<&'a str> {
     let has = |u: &str| {
@@ -72,106 +73,99 @@ fn base64_saml_blob(body: &[u8]) -> bool {
     util::b64_decode_any(s, 4096).is_some_and(|x| mentions_saml(&x))
 }
 
-impl Decoder for Saml {
-    fn id(&self) -> &'static str {
-        "saml"
+fn priority(msg: &Message<'_>) -> f32 {
+    if redirect_url(msg).is_some() {
+        return 0.9;
     }
+    let head = msg.body.get(..8192).unwrap_or(msg.body);
+    if msg.is_request()
+        && util::looks_like_form(head)
+        && (contains(head, b"SAMLResponse=") || contains(head, b"SAMLRequest="))
+    {
+        return 0.9;
+    }
+    if msg.is_response()
+        && (contains_ci(msg.body, b"name=\"SAMLResponse\"")
+            || contains_ci(msg.body, b"name=\"SAMLRequest\"")
+            || contains_ci(msg.body, b"name='SAMLResponse'"))
+    {
+        return 0.85;
+    }
+    let trimmed = head.trim_ascii_start();
+    let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
+    if trimmed.starts_with(b"<") && mentions_saml(head) {
+        if contains_ci(head, b"<html") || contains_ci(head, b"<form") {
+            // A page (the WS-Fed auto-POST) that mentions SAML in an encoded input.
+            return 0.0;
+        }
+        if contains(head, super::MD_NS.as_bytes()) {
+            // Metadata names SAML namespaces but is not a SAML message.
+            return 0.0;
+        }
+        if contains(head, super::WST_2005.as_bytes()) || contains(head, super::WST_13.as_bytes()) {
+            // The wstrust decoder explains the whole message; this view shows the token.
+            return 0.5;
+        }
+        return 0.8;
+    }
+    if base64_saml_blob(msg.body) {
+        return 0.8;
+    }
+    0.0
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        if redirect_url(msg).is_some() {
-            return 0.9;
-        }
-        let head = msg.body.get(..8192).unwrap_or(msg.body);
-        if msg.is_request()
-            && util::looks_like_form(head)
-            && (contains(head, b"SAMLResponse=") || contains(head, b"SAMLRequest="))
-        {
-            return 0.9;
-        }
-        if msg.is_response()
-            && (contains_ci(msg.body, b"name=\"SAMLResponse\"")
-                || contains_ci(msg.body, b"name=\"SAMLRequest\"")
-                || contains_ci(msg.body, b"name='SAMLResponse'"))
-        {
-            return 0.85;
-        }
-        let trimmed = head.trim_ascii_start();
-        let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
-        if trimmed.starts_with(b"<") && mentions_saml(head) {
-            if contains_ci(head, b"<html") || contains_ci(head, b"<form") {
-                // A page (the WS-Fed auto-POST) that mentions SAML in an encoded input.
-                return 0.0;
-            }
-            if contains(head, super::MD_NS.as_bytes()) {
-                // Metadata names SAML namespaces but is not a SAML message.
-                return 0.0;
-            }
-            if contains(head, super::WST_2005.as_bytes())
-                || contains(head, super::WST_13.as_bytes())
-            {
-                // The wstrust decoder explains the whole message; this view shows the token.
-                return 0.5;
-            }
-            return 0.8;
-        }
-        if base64_saml_blob(msg.body) {
-            return 0.8;
-        }
-        0.0
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "SAML message body")?;
+    if let Some(url) = redirect_url(msg) {
+        return decode_redirect(url, msg.is_response(), cx);
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "SAML message body")?;
-        if let Some(url) = redirect_url(msg) {
-            return decode_redirect(url, msg.is_response(), cx);
+    let head = msg.body.get(..8192).unwrap_or(msg.body);
+    if msg.is_request() && util::looks_like_form(head) {
+        let form = util::parse_form(msg.body);
+        if form.iter().any(|(k, _)| PARAMS.contains(&k.as_str())) {
+            return decode_post(&form, msg.url, "HTTP-POST binding", cx);
         }
-        let head = msg.body.get(..8192).unwrap_or(msg.body);
-        if msg.is_request() && util::looks_like_form(head) {
-            let form = util::parse_form(msg.body);
-            if form.iter().any(|(k, _)| PARAMS.contains(&k.as_str())) {
-                return decode_post(&form, msg.url, "HTTP-POST binding", cx);
-            }
-        }
-        let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-        let trimmed = text.trim_start();
-        if msg.is_response() && !trimmed.starts_with("<?xml") && find_form(text).is_some() {
-            let form = find_form(text).ok_or(DecodeError::Missing("form"))?;
-            if form
-                .inputs
-                .iter()
-                .any(|(k, _)| PARAMS.contains(&k.as_str()))
-            {
-                let mut d = decode_post(
-                    &form.inputs,
-                    form.action.as_deref(),
-                    "auto-POST HTML page",
-                    cx,
-                )?;
-                d.summary = format!(
-                    "auto-POST page to {}: {}",
-                    form.action
-                        .as_deref()
-                        .map_or("(no action)".into(), host_path),
-                    d.summary
-                );
-                return Ok(d);
-            }
-        }
-        if trimmed.starts_with('<') {
-            return explain_saml_focused(trimmed, "saml", cx, msg.url);
-        }
-        let xml = decode_post_value(trimmed, "body", cx)?;
-        let mut d = explain_saml_focused(xml.trim_start(), "saml", cx, msg.url)?;
-        d.root = Node::section("base64")
-            .with_note("the blob is base64 of the XML below")
-            .with_child(d.root);
-        Ok(d)
     }
+    let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
+    let trimmed = text.trim_start();
+    if msg.is_response() && !trimmed.starts_with("<?xml") && find_form(text).is_some() {
+        let form = find_form(text).ok_or(DecodeError::Missing("form"))?;
+        if form
+            .inputs
+            .iter()
+            .any(|(k, _)| PARAMS.contains(&k.as_str()))
+        {
+            let mut d = decode_post(
+                &form.inputs,
+                form.action.as_deref(),
+                "auto-POST HTML page",
+                cx,
+            )?;
+            d.summary = format!(
+                "auto-POST page to {}: {}",
+                form.action
+                    .as_deref()
+                    .map_or("(no action)".into(), host_path),
+                d.summary
+            );
+            return Ok(d);
+        }
+    }
+    if trimmed.starts_with('<') {
+        return explain_saml_focused(trimmed, "saml", cx, msg.url);
+    }
+    let xml = decode_post_value(trimmed, "body", cx)?;
+    let mut d = explain_saml_focused(xml.trim_start(), "saml", cx, msg.url)?;
+    d.root = Node::section("base64")
+        .with_note("the blob is base64 of the XML below")
+        .with_child(d.root);
+    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::Limits;
     use crate::{Registry, Trust};
     use std::io::Write as _;

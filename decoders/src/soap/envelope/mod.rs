@@ -26,7 +26,7 @@ mod wire;
 
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{Document, NodeId};
-use crate::{Context, DecodeError, Decoded, Decoder, Message};
+use crate::{Context, DecodeError, Decoded, Message};
 use addressing::read_addressing;
 use fault::read_fault;
 use security::read_security;
@@ -222,36 +222,31 @@ pub fn parse_envelope(doc: &Document<'_>) -> Result<Envelope, DecodeError> {
     Ok(env)
 }
 
-/// The generic `soap` decoder: any SOAP 1.1/1.2 envelope, text or WCF binary, shown as version,
-/// addressing, security, other headers, the body operation with its parameters, and faults.
-#[derive(Debug, Clone, Copy)]
-pub struct Soap;
+decoder! {
+    /// The generic `soap` decoder: any SOAP 1.1/1.2 envelope, text or WCF binary, shown as version,
+    /// addressing, security, other headers, the body operation with its parameters, and faults.
+    pub struct Soap: "soap";
+}
 
-impl Decoder for Soap {
-    fn id(&self) -> &'static str {
-        "soap"
+fn priority(msg: &Message<'_>) -> f32 {
+    if is_binary(msg) {
+        // Above `nbfx` (0.9): the envelope view is the more useful reading of a binary
+        // SOAP message, and nbfx stays as an extra interpretation.
+        return 0.92;
     }
+    match msg.content_type().as_deref() {
+        Some("application/soap+xml") => 0.9,
+        Some("text/xml" | "application/xml") | None if sniff_text_envelope(msg.body) => 0.85,
+        _ if sniff_text_envelope(msg.body) => 0.5,
+        _ => 0.0,
+    }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        if is_binary(msg) {
-            // Above `nbfx` (0.9): the envelope view is the more useful reading of a binary
-            // SOAP message, and nbfx stays as an extra interpretation.
-            return 0.92;
-        }
-        match msg.content_type().as_deref() {
-            Some("application/soap+xml") => 0.9,
-            Some("text/xml" | "application/xml") | None if sniff_text_envelope(msg.body) => 0.85,
-            _ if sniff_text_envelope(msg.body) => 0.5,
-            _ => 0.0,
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let sx = message_xml(msg, cx)?;
-        let doc = Document::parse(&sx.xml, &cx.limits)?;
-        let env = parse_envelope(&doc)?;
-        Ok(envelope_view(&doc, &env, &sx, msg, cx))
-    }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let sx = message_xml(msg, cx)?;
+    let doc = Document::parse(&sx.xml, &cx.limits)?;
+    let env = parse_envelope(&doc)?;
+    Ok(envelope_view(&doc, &env, &sx, msg, cx))
 }
 
 /// The whole generic view of an envelope, as the [`Soap`] decoder shows it.
@@ -347,6 +342,7 @@ pub fn envelope_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
     use crate::{Limits, Trust};
     use std::time::{Duration, UNIX_EPOCH};
 

@@ -34,7 +34,7 @@
 use std::collections::HashMap;
 
 use crate::view::{Finding, Kind, Node};
-use crate::{Context, DecodeError, Decoded, Decoder, Limits, Message};
+use crate::{Context, DecodeError, Decoded, Limits, Message};
 
 pub mod dictionary;
 mod late_join;
@@ -345,43 +345,38 @@ pub fn decode_standalone_partial(
     (doc, err)
 }
 
-/// The `nbfx` decoder: WCF binary SOAP bodies (`application/soap+msbin1`,
-/// `application/soap+msbinsession1`, or bodies starting `56 02 0B`) shown as indented XML with
-/// encoding statistics.
-#[derive(Debug, Clone, Copy)]
-pub struct Nbfx;
+decoder! {
+    /// The `nbfx` decoder: WCF binary SOAP bodies (`application/soap+msbin1`,
+    /// `application/soap+msbinsession1`, or bodies starting `56 02 0B`) shown as indented XML with
+    /// encoding statistics.
+    pub struct Nbfx: "nbfx", priority = priority, decode = decode_message;
+}
 
 const MSBIN1: &str = "application/soap+msbin1";
 const MSBINSESSION1: &str = "application/soap+msbinsession1";
 
-impl Decoder for Nbfx {
-    fn id(&self) -> &'static str {
-        "nbfx"
+fn priority(msg: &Message<'_>) -> f32 {
+    match msg.content_type().as_deref() {
+        Some(MSBIN1 | MSBINSESSION1) => 0.9,
+        _ if msg.body.starts_with(&[0x56, 0x02, 0x0B]) => 0.8,
+        _ => 0.0,
     }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        match msg.content_type().as_deref() {
-            Some(MSBIN1 | MSBINSESSION1) => 0.9,
-            _ if msg.body.starts_with(&[0x56, 0x02, 0x0B]) => 0.8,
-            _ => 0.0,
-        }
+fn decode_message(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    cx.limits.check_body(msg.body, "msbin1 body")?;
+    let mut opts = DecodeOptions::from_limits(&cx.limits);
+    opts.indent = true;
+    if msg.content_type().as_deref() == Some(MSBINSESSION1) {
+        opts.framing = Framing::MsbinSession1;
     }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        cx.limits.check_body(msg.body, "msbin1 body")?;
-        let mut opts = DecodeOptions::from_limits(&cx.limits);
-        opts.indent = true;
-        if msg.content_type().as_deref() == Some(MSBINSESSION1) {
-            opts.framing = Framing::MsbinSession1;
-        }
-        let (doc, err) = decode_standalone_partial(msg.body, &opts);
-        if let Some(e) = &err
-            && doc.xml.trim().is_empty()
-        {
-            return Err(e.clone());
-        }
-        Ok(view(&doc, err.as_ref()))
+    let (doc, err) = decode_standalone_partial(msg.body, &opts);
+    if let Some(e) = &err
+        && doc.xml.trim().is_empty()
+    {
+        return Err(e.clone());
     }
+    Ok(view(&doc, err.as_ref()))
 }
 
 /// Builds the view of a decoded (possibly partial) document.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::*;
-use crate::{Severity, Trust};
+use crate::{Decoder, Severity, Trust};
 
 const C: &str = "http://schemas.microsoft.com/online/aws/change/2010/01";
 

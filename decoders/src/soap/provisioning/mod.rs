@@ -43,7 +43,7 @@ use crate::jwt;
 use crate::soap::envelope::{self, Envelope, SoapXml, child_text, element_tree, text_of};
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{Document, NodeId};
-use crate::{Context, DecodeError, Decoded, Decoder, Message, util};
+use crate::{Context, DecodeError, Decoded, Message, util};
 use base::{Facts, api_root};
 use bearer::{bearer_node, sync_token_node};
 use msonline::msonline_view;
@@ -59,63 +59,58 @@ pub use credentials::{CredentialData, CredentialEntry, parse_credential_data};
 pub use objects::{sid_string, source_anchor_guid};
 pub use operations::{OperationInfo, SYNC_OPERATIONS, sync_operation};
 
-/// The `provisioning` decoder: AAD Connect sync API messages (msbin1, text or binary) and the
-/// MSOnline provisioning API (text SOAP), explained operation by operation.
-#[derive(Debug, Clone, Copy)]
-pub struct Provisioning;
+decoder! {
+    /// The `provisioning` decoder: AAD Connect sync API messages (msbin1, text or binary) and the
+    /// MSOnline provisioning API (text SOAP), explained operation by operation.
+    pub struct Provisioning: "provisioning";
+}
 
 /// Bytes at the start of a body searched for markers in [`Provisioning::priority`].
 const SNIFF_BYTES: usize = 32 << 10;
 
-impl Decoder for Provisioning {
-    fn id(&self) -> &'static str {
-        "provisioning"
+fn priority(msg: &Message<'_>) -> f32 {
+    let soapish = envelope::is_binary(msg)
+        || matches!(
+            msg.content_type().as_deref(),
+            Some("application/soap+xml" | "text/xml")
+        )
+        || envelope::sniff_text_envelope(msg.body);
+    if !soapish {
+        return 0.0;
     }
+    let head = msg
+        .body
+        .get(..msg.body.len().min(SNIFF_BYTES))
+        .unwrap_or(msg.body);
+    let path = msg.path().to_ascii_lowercase();
+    if msg.header("x-ms-aadmsods-apiaction").is_some()
+        || envelope::contains(head, b"online/aws/change/2010/01")
+        || envelope::contains(head, b"provisioning.microsoftonline.com")
+    {
+        0.97
+    } else if path.ends_with("/provisioningservice.svc")
+        || path.ends_with("/provisioningwebservice.svc")
+    {
+        0.95
+    } else {
+        0.0
+    }
+}
 
-    fn priority(&self, msg: &Message<'_>) -> f32 {
-        let soapish = envelope::is_binary(msg)
-            || matches!(
-                msg.content_type().as_deref(),
-                Some("application/soap+xml" | "text/xml")
-            )
-            || envelope::sniff_text_envelope(msg.body);
-        if !soapish {
-            return 0.0;
-        }
-        let head = msg
-            .body
-            .get(..msg.body.len().min(SNIFF_BYTES))
-            .unwrap_or(msg.body);
-        let path = msg.path().to_ascii_lowercase();
-        if msg.header("x-ms-aadmsods-apiaction").is_some()
-            || envelope::contains(head, b"online/aws/change/2010/01")
-            || envelope::contains(head, b"provisioning.microsoftonline.com")
-        {
-            0.97
-        } else if path.ends_with("/provisioningservice.svc")
-            || path.ends_with("/provisioningwebservice.svc")
-        {
-            0.95
-        } else {
-            0.0
-        }
-    }
-
-    fn decode(&self, msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
-        let sx = envelope::message_xml(msg, cx)?;
-        let doc = Document::parse(&sx.xml, &cx.limits)?;
-        let env = envelope::parse_envelope(&doc)?;
-        let cl = classify(msg, &doc, &env).ok_or_else(|| {
-            DecodeError::not(
-                "a provisioning API message",
-                "no sync API or MSOnline action, header, namespace or fault marker",
-            )
-        })?;
-        Ok(match cl.api {
-            Api::Sync => sync_view(msg, &doc, &env, &sx, &cl, cx),
-            Api::MsOnline => msonline_view(msg, &doc, &env, &sx, &cl, cx),
-        })
-    }
+fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
+    let sx = envelope::message_xml(msg, cx)?;
+    let doc = Document::parse(&sx.xml, &cx.limits)?;
+    let env = envelope::parse_envelope(&doc)?;
+    let cl = classify(msg, &doc, &env).ok_or_else(|| {
+        DecodeError::not(
+            "a provisioning API message",
+            "no sync API or MSOnline action, header, namespace or fault marker",
+        )
+    })?;
+    Ok(match cl.api {
+        Api::Sync => sync_view(msg, &doc, &env, &sx, &cl, cx),
+        Api::MsOnline => msonline_view(msg, &doc, &env, &sx, &cl, cx),
+    })
 }
 
 fn transport_node(msg: &Message<'_>, sx: &SoapXml, facts: &mut Facts) -> Node {
@@ -410,6 +405,7 @@ mod tests {
     use super::objects::generalized_time;
     use super::operations::duration_words;
     use super::*;
+    use crate::Decoder;
     use crate::Trust;
     use crate::soap::nbfx::{Style, encode};
     use std::time::{Duration, UNIX_EPOCH};
