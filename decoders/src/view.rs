@@ -35,6 +35,11 @@ impl Decoded {
         self
     }
 
+    /// Whether any finding's message contains `text`.
+    pub fn has_finding(&self, text: &str) -> bool {
+        self.findings.iter().any(|f| f.message.contains(text))
+    }
+
     /// The worst severity among the findings, if any.
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()

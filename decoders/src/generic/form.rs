@@ -126,11 +126,7 @@ mod tests {
             d.root.child("username").unwrap().value.as_deref(),
             Some("a@b.c")
         );
-        assert!(
-            d.findings
-                .iter()
-                .any(|f| f.message.contains("`scope` is repeated"))
-        );
+        assert!(d.has_finding("`scope` is repeated"));
     }
 
     #[test]

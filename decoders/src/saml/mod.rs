@@ -804,11 +804,7 @@ mod tests {
             "{:#?}",
             d.findings
         );
-        assert!(
-            d.findings
-                .iter()
-                .any(|f| f.message.contains("2 assertions"))
-        );
+        assert!(d.has_finding("2 assertions"));
     }
 
     #[test]

@@ -286,12 +286,8 @@ mod tests {
             d.summary,
             "SCIM PATCH User 2819c223…: replace active=false (string boolean \"False\")"
         );
-        assert!(d.findings.iter().any(|f| f.message.contains("capitalised")));
-        assert!(
-            d.findings
-                .iter()
-                .any(|f| f.message.contains("Entra ID provisioning quirk"))
-        );
+        assert!(d.has_finding("capitalised"));
+        assert!(d.has_finding("Entra ID provisioning quirk"));
     }
 
     #[test]
