@@ -615,19 +615,16 @@ impl fmt::Display for Filter {
 mod tests {
     use super::*;
     use crate::analysis::FlowReport;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
     use crate::flow::{Body, FlowError, FlowId, Outcome};
     use idscope_decoders::{Decoded, Finding, Node, Outcome as DecOutcome};
 
     fn sample() -> Flow {
-        let mut req = request(
+        let mut req = request_with(
             "POST",
             "https://login.microsoftonline.com/common/oauth2/token",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
         );
-        req.headers.push((
-            "Content-Type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
         req.body = Body::plain(&b"grant_type=password&username=alice"[..]);
         let mut f = flow(
             0,

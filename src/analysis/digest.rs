@@ -147,7 +147,7 @@ fn for_each_node(a: &[Outcome], b: &[Outcome], f: &mut dyn FnMut(&Node)) {
 mod tests {
     use super::*;
     use crate::flow::FlowId;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request_with, response};
     use idscope_decoders::{Decoded, Finding};
 
     #[test]
@@ -178,9 +178,11 @@ mod tests {
             }],
             flow_findings: vec![],
         };
-        let mut req = request("POST", "https://adminwebservice.x/provisioningservice.svc");
-        req.headers
-            .push(("SOAPAction".into(), "\"urn:Provision\"".into()));
+        let req = request_with(
+            "POST",
+            "https://adminwebservice.x/provisioningservice.svc",
+            &[("SOAPAction", "\"urn:Provision\"")],
+        );
         let f = flow(0, req, response(200, "text/xml", b""));
         let d = Digest::of(&f, &report);
         assert_eq!(d.decoders, vec!["provisioning", "jwt"]);

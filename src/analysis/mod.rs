@@ -222,7 +222,7 @@ pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
 
     #[test]
     fn jwks_in_a_capture_becomes_trust_named_after_its_flow() {
@@ -284,14 +284,11 @@ mod tests {
     #[test]
     fn generic_findings_are_left_out_where_a_specific_decoder_understood_the_side() {
         let form = b"grant_type=password&client_id=c&username=u%40x&password=p&resource=r";
-        let mut req = request(
+        let mut req = request_with(
             "POST",
             "https://login.microsoftonline.com/common/oauth2/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
         );
-        req.headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
         req.body = crate::flow::Body::plain(form.to_vec());
         let f = flow(0, req, response(200, "text/plain", b""));
         let r = decode_flow(

@@ -490,7 +490,7 @@ fn checks_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
     use idscope_decoders::{Decoded, Node};
 
     fn outcome(decoder: &'static str, summary: &str, root: Node) -> Outcome {
@@ -787,9 +787,11 @@ mod tests {
 
     #[test]
     fn scim_flows_form_a_cloud_sync_story_with_bearer_checks() {
-        let mut req = request("GET", "https://scim.example/scim/v2/ServiceProviderConfig");
-        req.headers
-            .push(("Authorization".into(), "Bearer tokX".into()));
+        let req = request_with(
+            "GET",
+            "https://scim.example/scim/v2/ServiceProviderConfig",
+            &[("Authorization", "Bearer tokX")],
+        );
         let fl = flow(0, req, response(200, "application/scim+json", b"{}"));
         let r = report(
             0,

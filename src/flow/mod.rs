@@ -619,6 +619,15 @@ pub mod testing {
         }
     }
 
+    /// A request with these headers, in order, and no body.
+    pub fn request_with(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
+        let mut r = request(method, url);
+        for (name, value) in headers {
+            r.headers.push_str(name, value);
+        }
+        r
+    }
+
     /// A 200 response with the given content type and body.
     pub fn response(status: u16, content_type: &str, body: &[u8]) -> Response {
         Response {

@@ -129,7 +129,7 @@ pub(crate) async fn read_response(resp: reqwest::Response) -> anyhow::Result<Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A one-shot HTTP/1.1 origin on 127.0.0.1 that returns the raw request it received as the
@@ -176,11 +176,15 @@ mod tests {
     #[tokio::test]
     async fn replay_resends_the_recorded_request_and_tags_the_new_flow() {
         let (origin, server) = echo_origin().await;
-        let mut req = request("POST", &format!("{origin}/oauth2/token"));
-        req.headers.push(("Host".into(), "recorded.example".into()));
-        req.headers
-            .push(("Authorization".into(), "Bearer abc".into()));
-        req.headers.push(("Content-Length".into(), "999".into()));
+        let mut req = request_with(
+            "POST",
+            &format!("{origin}/oauth2/token"),
+            &[
+                ("Host", "recorded.example"),
+                ("Authorization", "Bearer abc"),
+                ("Content-Length", "999"),
+            ],
+        );
         req.body = Body::plain(&b"grant_type=password"[..]);
         let original = flow(6, req, response(200, "text/plain", b""));
         let c = client(&[]).unwrap();

@@ -709,7 +709,7 @@ impl Correlation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
 
     fn router(target: Target) -> Router {
         Router {
@@ -724,9 +724,11 @@ mod tests {
 
     #[test]
     fn credentials_never_go_to_another_origin_unless_mapped() {
-        let mut req = request("GET", "https://login.example/me");
-        req.headers
-            .push(("Authorization".into(), "Bearer abc".into()));
+        let req = request_with(
+            "GET",
+            "https://login.example/me",
+            &[("Authorization", "Bearer abc")],
+        );
         let f = flow(0, req, response(200, "text/plain", b""));
         let rep = decode_all(std::slice::from_ref(&f));
         let creds = credentials(&f, &rep[0]);
@@ -795,9 +797,11 @@ mod tests {
             request("GET", "https://x/"),
             response(200, "text/plain", b""),
         );
-        let mut req = request("GET", "https://api.example/me");
-        req.headers
-            .push(("Authorization".into(), format!("Bearer {tok}")));
+        let req = request_with(
+            "GET",
+            "https://api.example/me",
+            &[("Authorization", &format!("Bearer {tok}"))],
+        );
         let used = flow(2, req, response(200, "text/plain", b""));
         let flows = vec![t, other, used];
         let reports = decode_all(&flows);

@@ -43,7 +43,7 @@ pub fn export_flows<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
 
     #[test]
     fn exported_har_reads_back_and_is_never_overwritten() {
@@ -73,14 +73,11 @@ mod tests {
     fn redacted_export_writes_a_shareable_copy() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.har");
-        let mut req = request(
+        let mut req = request_with(
             "POST",
             "https://login.microsoftonline.com/common/oauth2/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
         );
-        req.headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
         req.body = crate::flow::Body::plain(
             b"grant_type=password&username=a%40b&password=Hunter2Secret!".to_vec(),
         );

@@ -819,12 +819,14 @@ mod direct_writer_equivalence {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"a\":1}").unwrap();
         let gz = gz.finish().unwrap();
-        let mut req = crate::flow::testing::request("POST", "https://h.example/p?a=1&b=%20x#f");
-        req.headers.push(("Cookie".into(), "x=1; y=2".into()));
-        req.headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
+        let mut req = crate::flow::testing::request_with(
+            "POST",
+            "https://h.example/p?a=1&b=%20x#f",
+            &[
+                ("Cookie", "x=1; y=2"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+        );
         req.body = Body::plain(b"grant_type=password".to_vec());
         let mut res = crate::flow::testing::response(302, "text/html", b"");
         res.headers.push((

@@ -313,13 +313,15 @@ pub fn curl(flow: &Flow, reveal: bool, secrets: &[String]) -> String {
 mod tests {
     use super::super::mask::secrets;
     use super::*;
-    use crate::flow::testing::{flow, request, response};
+    use crate::flow::testing::{flow, request, request_with, response};
 
     #[test]
     fn credentials_in_headers_are_masked_until_revealed() {
-        let mut req = request("GET", "https://graph.example/v1/me");
-        req.headers
-            .push(("Authorization".into(), "Bearer abc.def".into()));
+        let req = request_with(
+            "GET",
+            "https://graph.example/v1/me",
+            &[("Authorization", "Bearer abc.def")],
+        );
         let f = flow(0, req, response(200, "application/json", b"{\"a\":1}"));
         let masked = request_lines(&f, false, &[]);
         assert_eq!(masked[1].text, "Authorization: «secret: 14 chars»");
