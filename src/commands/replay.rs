@@ -112,14 +112,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     drop(runtime);
 
     if let Some(path) = &args.write {
-        let mut w =
-            HarWriter::create(path).with_context(|| format!("creating {}", path.display()))?;
-        for f in report.results.iter().filter_map(|r| r.replayed.as_ref()) {
-            w.write_flow(f)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        w.finish()
-            .with_context(|| format!("closing {}", path.display()))?;
+        HarWriter::write_all(
+            path,
+            report.results.iter().filter_map(|r| r.replayed.as_ref()),
+        )?;
     }
 
     let stdout = std::io::stdout();

@@ -28,16 +28,7 @@ pub fn export_flows<'a>(
         .with_context(|| format!("redacted export to {}", path.display()))?;
         return Ok(usize::try_from(report.flows).unwrap_or(usize::MAX));
     }
-    let mut w = HarWriter::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut n = 0;
-    for f in flows {
-        w.write_flow(f)
-            .with_context(|| format!("writing {} to {}", f.id, path.display()))?;
-        n += 1;
-    }
-    w.finish()
-        .with_context(|| format!("finishing {}", path.display()))?;
-    Ok(n)
+    Ok(HarWriter::write_all(path, flows)?)
 }
 
 #[cfg(test)]

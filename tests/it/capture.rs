@@ -10,11 +10,7 @@ use idscope::capture::{self, HarWriter};
 use idscope::flow::{Body, Extra, Flow, FlowError, FlowId, Outcome, Request, Response, Timings};
 
 fn write_har(path: &Path, flows: &[Flow]) {
-    let mut w = HarWriter::create(path).unwrap();
-    for f in flows {
-        w.write_flow(f).unwrap();
-    }
-    w.finish().unwrap();
+    HarWriter::write_all(path, flows).unwrap();
 }
 
 #[test]

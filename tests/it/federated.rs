@@ -25,12 +25,10 @@ fn federated_flows() -> Vec<Flow> {
     ]
 }
 
+/// Writes `flows` to `path`, replacing the file if it exists.
 fn write(path: &std::path::Path, flows: &[Flow]) {
-    let mut w = HarWriter::create_or_overwrite(path).unwrap();
-    for f in flows {
-        w.write_flow(f).unwrap();
-    }
-    w.finish().unwrap();
+    let _ = std::fs::remove_file(path);
+    HarWriter::write_all(path, flows).unwrap();
 }
 
 #[test]

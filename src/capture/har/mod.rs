@@ -296,11 +296,7 @@ mod tests {
     }
 
     fn write(path: &Path, flows: &[Flow]) {
-        let mut w = HarWriter::create(path).unwrap();
-        for f in flows {
-            w.write_flow(f).unwrap();
-        }
-        w.finish().unwrap();
+        HarWriter::write_all(path, flows).unwrap();
     }
 
     #[test]

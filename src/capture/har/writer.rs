@@ -45,6 +45,26 @@ impl HarWriter {
         Self::open(path, false, None)
     }
 
+    /// Writes `flows` to a new file at `path` (never clobbers) and finishes it; returns how many
+    /// were written. The error names the step that failed, the flow and the file.
+    pub fn write_all<'a>(
+        path: &Path,
+        flows: impl IntoIterator<Item = &'a Flow>,
+    ) -> io::Result<usize> {
+        let at =
+            |what: String| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
+        let mut w = Self::create(path).map_err(at(format!("creating {}", path.display())))?;
+        let mut n = 0;
+        for f in flows {
+            w.write_flow(f)
+                .map_err(at(format!("writing {} to {}", f.id, path.display())))?;
+            n += 1;
+        }
+        w.finish()
+            .map_err(at(format!("finishing {}", path.display())))?;
+        Ok(n)
+    }
+
     /// Like [`HarWriter::create`], with `note` as the `_idscope` member of `log.creator` (what a
     /// later reader needs to know about how the capture was made, e.g. the demo's reference
     /// server seed; see [`crate::capture::CaptureReader::creator`]).
