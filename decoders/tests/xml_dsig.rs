@@ -261,11 +261,8 @@ fn changing_the_signature_value_fails_the_signature_check() {
             }
             other => panic!("{name}: {other:?}"),
         }
-        assert!(
-            r.verdict_text.contains("signature value does not verify"),
-            "{}",
-            r.verdict_text
-        );
+        let text = &r.verdict_text;
+        assert!(text.contains("signature value does not verify"), "{text}");
     }
 }
 

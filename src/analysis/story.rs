@@ -644,11 +644,8 @@ mod tests {
             "token used by #3 came from the token response #2"
         );
         let fail = checks.iter().find(|c| c.verdict == Verdict::Fail).unwrap();
-        assert!(
-            fail.message.starts_with("token used by #5"),
-            "{}",
-            fail.message
-        );
+        let text = &fail.message;
+        assert!(text.starts_with("token used by #5"), "{text}");
     }
 
     #[test]

@@ -688,11 +688,8 @@ mod tests {
         );
         assert_eq!(flows[2].response().unwrap().status, 302);
         let e = flows[3].error().unwrap();
-        assert!(
-            e.message.contains("raw/04_s.txt is missing"),
-            "{}",
-            e.message
-        );
+        let text = &e.message;
+        assert!(text.contains("raw/04_s.txt is missing"), "{text}");
     }
 
     #[test]

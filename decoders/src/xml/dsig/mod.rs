@@ -451,11 +451,8 @@ mod tests {
             SignatureValueCheck::NotChecked { .. }
         ));
         assert_ne!(r.verdict, Verdict::Valid);
-        assert!(
-            r.verdict_text.contains("not supported"),
-            "{}",
-            r.verdict_text
-        );
+        let text = &r.verdict_text;
+        assert!(text.contains("not supported"), "{text}");
     }
 
     #[test]
