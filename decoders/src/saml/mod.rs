@@ -114,6 +114,26 @@ impl<'d, 'a> Explainer<'d, 'a> {
         })
     }
 
+    /// Flags an audience other than Entra ID's when the assertion goes to `login.srf`: Entra ID
+    /// rejects it there.
+    pub fn check_login_srf_audience(&mut self, audiences: &[String], at: &str) {
+        if !self.destination_is_login_srf() || audiences.iter().any(|a| a == MICROSOFT_ONLINE) {
+            return;
+        }
+        let audience = if audiences.is_empty() {
+            "missing".to_string()
+        } else {
+            audiences.join(", ")
+        };
+        self.findings.push(
+            Finding::warning(format!(
+                "the assertion is posted to login.srf but its audience is {audience}, not \
+                 {MICROSOFT_ONLINE}: Entra ID will reject it"
+            ))
+            .at(at),
+        );
+    }
+
     /// A time node for an instant attribute, judged against `cx.now`.
     pub fn instant(&self, label: &str, raw: &str) -> (Node, Option<i64>) {
         instant_node(label, raw, self.cx)

@@ -8,8 +8,8 @@
 //! decoders do that) or for the signature cryptography ([`crate::xml::dsig`]).
 
 use super::{
-    Claims, Explained, Explainer, MICROSOFT_ONLINE, attribute_node, attribute_value_node,
-    attributes_section, auth_method_note, confirmation_note, max_attributes, name_id_format_note,
+    Claims, Explained, Explainer, attribute_node, attribute_value_node, attributes_section,
+    auth_method_note, confirmation_note, max_attributes, name_id_format_note,
 };
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{NodeId, SAML1_NS};
@@ -49,7 +49,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
         let (cond, window, audiences) =
             ex.conditions(c, SAML1_NS, "AudienceRestrictionCondition", &at);
         state = window;
-        check_audience(ex, &audiences, &at);
+        ex.check_login_srf_audience(&audiences, &at);
         root.push(cond);
     } else {
         ex.findings.push(
@@ -175,24 +175,6 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     Explained {
         node: root,
         summary,
-    }
-}
-
-/// Flags an audience other than Entra ID's when the assertion goes to `login.srf`.
-fn check_audience(ex: &mut Explainer<'_, '_>, audiences: &[String], at: &str) {
-    if ex.destination_is_login_srf() && !audiences.iter().any(|a| a == MICROSOFT_ONLINE) {
-        ex.findings.push(
-            Finding::warning(format!(
-                "the assertion is posted to login.srf but its audience is {}, not \
-                 {MICROSOFT_ONLINE}: Entra ID will reject it",
-                if audiences.is_empty() {
-                    "missing".to_string()
-                } else {
-                    audiences.join(", ")
-                }
-            ))
-            .at(at),
-        );
     }
 }
 

@@ -6,8 +6,8 @@
 
 use super::encrypted::encrypted_node;
 use crate::saml::{
-    Claims, Explained, Explainer, MICROSOFT_ONLINE, attribute_node, attributes_section,
-    auth_method_note, confirmation_note, max_attributes, name_id_format_note,
+    Claims, Explained, Explainer, attribute_node, attributes_section, auth_method_note,
+    confirmation_note, max_attributes, name_id_format_note,
 };
 use crate::view::{Finding, Node};
 use crate::xml::{NodeId, SAML2_NS};
@@ -49,20 +49,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
                 "the assertion must not be cached or reused",
             ));
         }
-        if ex.destination_is_login_srf() && !audiences.iter().any(|a| a == MICROSOFT_ONLINE) {
-            ex.findings.push(
-                Finding::warning(format!(
-                    "the assertion is posted to login.srf but its audience is {}, not \
-                     {MICROSOFT_ONLINE}: Entra ID will reject it",
-                    if audiences.is_empty() {
-                        "missing".to_string()
-                    } else {
-                        audiences.join(", ")
-                    }
-                ))
-                .at(format!("{at}/saml:Conditions")),
-            );
-        }
+        ex.check_login_srf_audience(&audiences, &format!("{at}/saml:Conditions"));
         root.push(cond);
     } else {
         ex.findings.push(
