@@ -605,19 +605,9 @@ fn invalid_utf8_and_utf16_are_repaired_and_reported() {
 
 // ---- Fuzz-style: never panic, always finish quickly. ----
 
-/// xorshift64*: deterministic, dependency-free randomness for the fuzz loops.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// A number below `n` (0 when `n` is 0), from the seeded generator of the fuzz loop.
+fn below(rng: &mut fastrand::Rng, n: usize) -> usize {
+    rng.usize(..n.max(1))
 }
 
 /// Decodes `bytes` every way; every refusal is a Malformed error at an offset inside `bytes` or a
@@ -659,17 +649,17 @@ fn decode_everything(bytes: &[u8], trust: &Trust) -> usize {
 fn random_bytes_and_mutations_decode_or_fail_in_bounds_quickly() {
     let trust = Trust::default();
     let started = Instant::now();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     let (mut oks, mut calls) = (0, 0);
     // Random bytes, biased towards record types and small lengths.
     for _ in 0..20_000 {
-        let len = rng.below(48);
+        let len = below(&mut rng, 48);
         let bytes: Vec<u8> = (0..len)
-            .map(|_| match rng.below(4) {
-                0 => 0x40 + rng.below(0x38) as u8,
-                1 => 0x80 + rng.below(0x3E) as u8,
-                2 => rng.below(8) as u8,
-                _ => rng.next() as u8,
+            .map(|_| match below(&mut rng, 4) {
+                0 => 0x40 + below(&mut rng, 0x38) as u8,
+                1 => 0x80 + below(&mut rng, 0x3E) as u8,
+                2 => below(&mut rng, 8) as u8,
+                _ => rng.u64(..) as u8,
             })
             .collect();
         oks += decode_everything(&bytes, &trust);
@@ -684,13 +674,13 @@ fn random_bytes_and_mutations_decode_or_fail_in_bounds_quickly() {
     ];
     for i in 0..3_000 {
         let mut m = seeds[i % seeds.len()].clone();
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(m.len());
-            match rng.below(4) {
-                0 => m[at] = rng.next() as u8,
-                1 => m[at] ^= 1 << rng.below(8),
+        for _ in 0..1 + below(&mut rng, 4) {
+            let at = below(&mut rng, m.len());
+            match below(&mut rng, 4) {
+                0 => m[at] = rng.u64(..) as u8,
+                1 => m[at] ^= 1 << below(&mut rng, 8),
                 2 => m.truncate(at),
-                _ => m.insert(at, rng.next() as u8),
+                _ => m.insert(at, rng.u64(..) as u8),
             }
             if m.is_empty() {
                 break;
