@@ -76,6 +76,31 @@ pub struct Explained {
     pub summary: String,
 }
 
+impl Explained {
+    /// An explained assertion: `SAML {version} for {who}` (or `SAML {version} assertion` when
+    /// no claim names anyone), its signature state (`unsigned` when it has none) and its
+    /// validity state if it is outside its window.
+    pub fn assertion(
+        version: &str,
+        node: Node,
+        claims: &Claims,
+        signature: Option<String>,
+        window: Option<&str>,
+    ) -> Self {
+        let who = claims.describe();
+        let mut summary = if who.is_empty() {
+            format!("SAML {version} assertion")
+        } else {
+            format!("SAML {version} for {who}")
+        };
+        summary.push_str(&format!(", {}", signature.as_deref().unwrap_or("unsigned")));
+        if let Some(s) = window {
+            summary.push_str(&format!(", {s}"));
+        }
+        Explained { node, summary }
+    }
+}
+
 /// The state shared while explaining one XML document: the document, the context, the
 /// findings collected so far and where the message is going (for audience checks).
 #[derive(Debug)]

@@ -164,18 +164,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     }
     let (sigs, short) = ex.signatures_of(el, "the SAML 1.1 assertion");
     root.children.extend(sigs);
-    let mut summary = format!("SAML 1.1 for {}", claims.describe());
-    if claims.describe().is_empty() {
-        summary = "SAML 1.1 assertion".into();
-    }
-    summary.push_str(&format!(", {}", short.unwrap_or_else(|| "unsigned".into())));
-    if let Some(s) = state {
-        summary.push_str(&format!(", {s}"));
-    }
-    Explained {
-        node: root,
-        summary,
-    }
+    Explained::assertion("1.1", root, &claims, short, state)
 }
 
 fn subject_node(ex: &mut Explainer<'_, '_>, s: NodeId, claims: &mut Claims) -> Node {

@@ -120,20 +120,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
         );
     }
     root.children.extend(sigs);
-    let who = claims.describe();
-    let mut summary = if who.is_empty() {
-        "SAML 2.0 assertion".to_string()
-    } else {
-        format!("SAML 2.0 for {who}")
-    };
-    summary.push_str(&format!(", {}", short.unwrap_or_else(|| "unsigned".into())));
-    if let Some(s) = state {
-        summary.push_str(&format!(", {s}"));
-    }
-    Explained {
-        node: root,
-        summary,
-    }
+    Explained::assertion("2.0", root, &claims, short, state)
 }
 
 fn subject_node(ex: &mut Explainer<'_, '_>, s: NodeId, claims: &mut Claims) -> Node {
