@@ -19,7 +19,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
-use tokio::net::TcpListener;
+use std::future::Future;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A CA made for one test run.
@@ -176,29 +179,26 @@ fn websocket(req: Request<Incoming>) -> Response<Full<Bytes>> {
 pub async fn start() -> Origin {
     let ca = TestCa::new();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(ca.server_config()));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(tls), service_fn(route))
-                    .await;
-            });
-        }
-    });
+    let addr = serve(move |tcp| {
+        let acceptor = acceptor.clone();
+        async move { acceptor.accept(tcp).await.ok() }
+    })
+    .await;
     Origin { addr, ca }
 }
 
 /// Starts a plain-HTTP origin with the same routes.
 pub async fn start_plain() -> SocketAddr {
+    serve(|tcp| async move { Some(tcp) }).await
+}
+
+/// Listens on `127.0.0.1:0` and serves the routes on every connection that `handshake` turns
+/// into a transport (`None` drops the connection). Returns the address.
+async fn serve<T, F>(handshake: impl Fn(TcpStream) -> F + Send + 'static) -> SocketAddr
+where
+    F: Future<Output = Option<T>> + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -206,9 +206,13 @@ pub async fn start_plain() -> SocketAddr {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            let transport = handshake(tcp);
             tokio::spawn(async move {
+                let Some(io) = transport.await else {
+                    return;
+                };
                 let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), service_fn(route))
+                    .serve_connection_with_upgrades(TokioIo::new(io), service_fn(route))
                     .await;
             });
         }

@@ -1031,7 +1031,7 @@ async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
 /// stops the proxy, closes the recording and restores the terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use portable_pty::CommandBuilder;
     use std::sync::{Arc, Mutex};
 
     let origin = origin::start().await;
@@ -1039,14 +1039,7 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
     let ca_dir = dir.path().join("ca");
     let har = dir.path().join("live.har");
     let port = free_port();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 160,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
+    let pty = crate::util::open_pty();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_idscope"));
     cmd.args(["proxy", "--listen", &format!("127.0.0.1:{port}")]);
     cmd.args(["--ca-dir", &ca_dir.display().to_string()]);

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 
 use crate::support::ChildGuard;
 use crate::tui_fixture::write_sample_capture;
@@ -45,14 +45,7 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
     write_sample_capture(&har);
     let log = dir.path().join("logs/tui.log");
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 160,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
+    let pty = crate::util::open_pty();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_idscope"));
     cmd.args([
         "view",

@@ -121,3 +121,15 @@ pub fn fixture_body(rel: &str) -> Vec<u8> {
         .unwrap()
         .body
 }
+
+/// A 30×160 pseudo-terminal for driving the TUI.
+pub fn open_pty() -> portable_pty::PtyPair {
+    portable_pty::native_pty_system()
+        .openpty(portable_pty::PtySize {
+            rows: 30,
+            cols: 160,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap()
+}
