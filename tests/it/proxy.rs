@@ -1032,7 +1032,6 @@ async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
     use portable_pty::CommandBuilder;
-    use std::sync::{Arc, Mutex};
 
     let origin = origin::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -1052,33 +1051,8 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
     cmd.env("XDG_STATE_HOME", dir.path().join("state"));
     let mut child = ChildGuard::new(pty.slave.spawn_command(cmd).unwrap());
     drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
     let mut writer = pty.master.take_writer().unwrap();
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 160, 0)));
-    let p = Arc::clone(&parser);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p.lock().unwrap().process(&buf[..n]);
-        }
-    });
-    let wait_for = |what: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = parser.lock().unwrap().screen().contents();
-            if text.contains(what) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what:?}; screen:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let (screen, _pump) = crate::util::Screen::follow(pty.master.try_clone_reader().unwrap());
 
     wait_listening(port).await;
     let c = client_through(
@@ -1092,11 +1066,8 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let screen = tokio::task::block_in_place(|| wait_for("/id/live-tui"));
-    assert!(
-        parser.lock().unwrap().screen().alternate_screen(),
-        "{screen}"
-    );
+    let text = tokio::task::block_in_place(|| screen.wait_for("/id/live-tui"));
+    assert!(screen.alternate_screen(), "{text}");
 
     writer.write_all(b"q").unwrap();
     writer.flush().unwrap();
@@ -1109,7 +1080,7 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success());
-    assert!(!parser.lock().unwrap().screen().alternate_screen());
+    assert!(!screen.alternate_screen());
     let flows: Vec<Flow> = capture::open(&har).unwrap().map(Result::unwrap).collect();
     assert_eq!(flows.len(), 1);
     assert!(flows[0].request.url.ends_with("/id/live-tui"));

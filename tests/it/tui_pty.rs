@@ -3,40 +3,14 @@
 //! tree, quit, and check the terminal was restored (alternate screen left, cursor shown, raw mode
 //! off as far as the emulator can tell) and that logs went to the file, not the screen.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use portable_pty::CommandBuilder;
 
 use crate::support::ChildGuard;
 use crate::tui_fixture::write_sample_capture;
-
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Screen {
-    fn text(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, what: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = self.text();
-            if text.contains(what) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what:?}; screen:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use crate::util::Screen;
 
 #[test]
 fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal() {
@@ -57,23 +31,8 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
     cmd.env("TERM", "xterm-256color");
     let mut child = ChildGuard::new(pty.slave.spawn_command(cmd).unwrap());
     drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
     let mut writer = pty.master.take_writer().unwrap();
-    let screen = Screen {
-        parser: Arc::new(Mutex::new(vt100::Parser::new(30, 160, 0))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            parser.lock().unwrap().process(&buf[..n]);
-            raw.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
+    let (screen, pump) = Screen::follow(pty.master.try_clone_reader().unwrap());
     let mut send = |s: &str| {
         writer.write_all(s.as_bytes()).unwrap();
         writer.flush().unwrap();
@@ -82,7 +41,7 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
 
     let list = screen.wait_for("9/9 flows");
     assert!(list.contains("login.microsoftonline.com"), "{list}");
-    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+    assert!(screen.alternate_screen());
 
     send("f");
     screen.wait_for("filter: ");
@@ -125,7 +84,7 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
     drop(pty.master);
     let _ = pump.join();
 
-    let raw = String::from_utf8_lossy(&screen.raw.lock().unwrap()).into_owned();
+    let raw = screen.raw();
     let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
     let entered = raw.rfind("\x1b[?1049h").unwrap();
     assert!(left > entered);
@@ -133,7 +92,7 @@ fn view_opens_a_capture_filters_to_saml_opens_a_flow_and_restores_the_terminal()
         raw[left..].contains("\x1b[?25h") || raw.rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
         "cursor shown again"
     );
-    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+    assert!(!screen.alternate_screen());
     assert!(!raw.contains("TUI started"), "logs never reach the screen");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("TUI started"), "{logged}");

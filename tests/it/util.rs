@@ -133,3 +133,65 @@ pub fn open_pty() -> portable_pty::PtyPair {
         })
         .unwrap()
 }
+
+/// What a pseudo-terminal shows, read by a terminal emulator (vt100) on a thread of its own,
+/// and every byte the program wrote, for checks on the escape sequences themselves.
+pub struct Screen {
+    parser: std::sync::Arc<std::sync::Mutex<vt100::Parser>>,
+    raw: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    /// Follows `reader` (the pty master's) until it ends; join the handle after closing the pty.
+    pub fn follow(
+        mut reader: Box<dyn std::io::Read + Send>,
+    ) -> (Screen, std::thread::JoinHandle<()>) {
+        let screen = Screen {
+            parser: std::sync::Arc::new(std::sync::Mutex::new(vt100::Parser::new(30, 160, 0))),
+            raw: std::sync::Arc::default(),
+        };
+        let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+        let pump = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                parser.lock().unwrap().process(&buf[..n]);
+                raw.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        (screen, pump)
+    }
+
+    /// The screen's text now.
+    pub fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Whether the program is on the alternate screen.
+    pub fn alternate_screen(&self) -> bool {
+        self.parser.lock().unwrap().screen().alternate_screen()
+    }
+
+    /// Everything written so far, as text.
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
+    }
+
+    /// Waits (30 s at most) until the screen shows `what`; returns the screen's text.
+    pub fn wait_for(&self, what: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let text = self.text();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what:?}; screen:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
