@@ -326,25 +326,16 @@ fn lex(input: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
             c if c.is_whitespace() => {
                 chars.next();
             }
-            '!' => {
+            '!' | '&' | '|' | '(' | ')' => {
                 chars.next();
-                out.push((i, Tok::Not));
-            }
-            '&' => {
-                chars.next();
-                out.push((i, Tok::And));
-            }
-            '|' => {
-                chars.next();
-                out.push((i, Tok::Or));
-            }
-            '(' => {
-                chars.next();
-                out.push((i, Tok::Open));
-            }
-            ')' => {
-                chars.next();
-                out.push((i, Tok::Close));
+                let tok = match c {
+                    '!' => Tok::Not,
+                    '&' => Tok::And,
+                    '|' => Tok::Or,
+                    '(' => Tok::Open,
+                    _ => Tok::Close,
+                };
+                out.push((i, tok));
             }
             '"' | '\'' => {
                 chars.next();
@@ -682,15 +673,19 @@ mod tests {
         }
     }
 
-    fn m(expr: &str) -> bool {
-        let f = sample();
-        let r = report();
-        let subject = Subject {
-            flow: &f,
+    /// A finished flow with its decode report, as the filter sees it.
+    fn subject<'a>(flow: &'a Flow, report: &'a FlowReport) -> Subject<'a> {
+        Subject {
+            flow,
             in_flight: false,
             digest: None,
-            report: Some(&r),
-        };
+            report: Some(report),
+        }
+    }
+
+    fn m(expr: &str) -> bool {
+        let (f, r) = (sample(), report());
+        let subject = subject(&f, &r);
         parse(expr).unwrap().matches(&subject)
     }
 
@@ -859,14 +854,8 @@ mod tests {
     /// and can be matched.
     #[test]
     fn every_prefix_parses_or_is_refused_at_a_column_inside_it() {
-        let f = sample();
-        let r = report();
-        let subject = Subject {
-            flow: &f,
-            in_flight: false,
-            digest: None,
-            report: Some(&r),
-        };
+        let (f, r) = (sample(), report());
+        let subject = subject(&f, &r);
         let (mut parsed, mut refused) = (0, 0);
         for full in [
             "!(~m GET | ~c 200) & ~d login",

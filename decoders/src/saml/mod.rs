@@ -658,46 +658,55 @@ pub fn explain_xml(
     cx: &Context<'_>,
     destination: Option<&str>,
 ) -> Result<Decoded, DecodeError> {
-    let doc = Document::parse(text, &cx.limits)?;
-    let root = doc
-        .root()
-        .ok_or_else(|| DecodeError::not("a federation XML document", "no document element"))?;
-    let mut ex = Explainer::new(&doc, cx, destination);
-    let explained = explain_element(&mut ex, root)?;
-    let mut node = explained.node;
-    for extra in ex.remaining_signatures() {
-        node.push(extra);
-    }
-    let mut d = Decoded::new(decoder, flag_summary(explained.summary, &ex.findings), node);
-    d.findings = ex.findings;
-    Ok(d)
+    explain_document(text, decoder, cx, destination, Focus::Document)
 }
 
-/// Like [`explain_xml`], but when the document element is not SAML (a WS-Trust envelope or
-/// RSTR), explains only the first SAML assertion or response inside it: the `saml` view of a
-/// message whose full explanation belongs to another decoder.
-pub fn explain_saml_focused(
+/// What [`explain_document`] explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Focus {
+    /// The document element, whatever it is (as [`explain_xml`]).
+    Document,
+    /// The document element if it is SAML; otherwise (a WS-Trust envelope or RSTR) only the
+    /// first SAML assertion or response inside it: the `saml` view of a message whose full
+    /// explanation belongs to another decoder.
+    Saml,
+}
+
+/// Explains a federation XML document as [`explain_xml`] does, or with [`Focus::Saml`] only its
+/// SAML part.
+pub(crate) fn explain_document(
     text: &str,
     decoder: &'static str,
     cx: &Context<'_>,
     destination: Option<&str>,
+    focus: Focus,
 ) -> Result<Decoded, DecodeError> {
+    let focused = focus == Focus::Saml;
+    let what = if focused {
+        "a SAML document"
+    } else {
+        "a federation XML document"
+    };
     let doc = Document::parse(text, &cx.limits)?;
     let root = doc
         .root()
-        .ok_or_else(|| DecodeError::not("a SAML document", "no document element"))?;
-    if is_saml_ns(doc.namespace(root)) {
-        drop(doc);
-        return explain_xml(text, decoder, cx, destination);
+        .ok_or_else(|| DecodeError::not(what, "no document element"))?;
+    if !focused || is_saml_ns(doc.namespace(root)) {
+        let mut ex = Explainer::new(&doc, cx, destination);
+        let explained = explain_element(&mut ex, root)?;
+        let mut node = explained.node;
+        for extra in ex.remaining_signatures() {
+            node.push(extra);
+        }
+        let mut d = Decoded::new(decoder, flag_summary(explained.summary, &ex.findings), node);
+        d.findings = ex.findings;
+        return Ok(d);
     }
     let inner = doc
         .elements()
         .find(|e| is_saml_ns(doc.namespace(*e)))
         .ok_or_else(|| {
-            DecodeError::not(
-                "a SAML document",
-                format!("no SAML element inside {}", doc.qname(root)),
-            )
+            DecodeError::not(what, format!("no SAML element inside {}", doc.qname(root)))
         })?;
     let mut ex = Explainer::new(&doc, cx, None);
     let explained = explain_element(&mut ex, inner)?;

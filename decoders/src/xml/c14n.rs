@@ -378,35 +378,36 @@ impl<'d> Canon<'d, '_, '_> {
     }
 }
 
+/// Text content as canonical XML writes it.
 fn escape_text(s: &str, out: &mut String) {
-    let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'\r' => "&#xD;",
-            _ => continue,
-        };
-        out.push_str(s.get(last..i).unwrap_or(""));
-        out.push_str(rep);
-        last = i + 1;
-    }
-    out.push_str(s.get(last..).unwrap_or(""));
+    escape(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
 }
 
+/// An attribute value as canonical XML writes it.
 fn escape_attr(s: &str, out: &mut String) {
+    escape(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#x9;"),
+        b'\n' => Some("&#xA;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
+}
+
+/// Appends `s` to `out` with every byte that `replacement` names replaced (all are ASCII, so
+/// the cuts fall on character boundaries).
+fn escape(s: &str, out: &mut String, replacement: impl Fn(u8) -> Option<&'static str>) {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'"' => "&quot;",
-            b'\t' => "&#x9;",
-            b'\n' => "&#xA;",
-            b'\r' => "&#xD;",
-            _ => continue,
-        };
+        let Some(rep) = replacement(b) else { continue };
         out.push_str(s.get(last..i).unwrap_or(""));
         out.push_str(rep);
         last = i + 1;

@@ -28,21 +28,7 @@ pub(super) async fn connect(
     let ctx2 = ctx.clone();
     if ignored {
         // Tunnel without interception; connect first so a failure is a 502, not a dead tunnel.
-        let slot = if shared.settings.passthrough {
-            None
-        } else {
-            shared.flows.begin(ctx.client_addr)
-        };
-        if let Some(s) = &slot {
-            s.request(flow::Request {
-                method: "CONNECT".into(),
-                url: format!("https://{authority}"),
-                http_version: version_str(req.version()).into(),
-                headers: record_headers(req.headers()),
-                body: flow::Body::default(),
-                extra: flow::Extra::new(),
-            });
-        }
+        let slot = begin_bodyless(shared, ctx, &req, "CONNECT", format!("https://{authority}"));
         let server = match shared.upstream.connect(&host, port).await {
             Ok(s) => s,
             Err(e) => {

@@ -129,6 +129,30 @@ fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
     r
 }
 
+/// Starts recording a flow whose request has no body (a CONNECT tunnel, a WebSocket upgrade),
+/// unless the proxy only passes traffic through or the flow table is full.
+fn begin_bodyless<B>(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    req: &Request<B>,
+    method: &str,
+    url: String,
+) -> Option<Arc<inflight::Slot>> {
+    if shared.settings.passthrough {
+        return None;
+    }
+    let slot = shared.flows.begin(ctx.client_addr)?;
+    slot.request(flow::Request {
+        method: method.into(),
+        url,
+        http_version: version_str(req.version()).into(),
+        headers: record_headers(req.headers()),
+        body: flow::Body::default(),
+        extra: flow::Extra::new(),
+    });
+    Some(slot)
+}
+
 fn version_str(v: Version) -> &'static str {
     match v {
         Version::HTTP_09 => "HTTP/0.9",

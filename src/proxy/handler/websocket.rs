@@ -14,21 +14,7 @@ pub(super) async fn websocket(
         return text_response(StatusCode::BAD_REQUEST, "idscope: no host\n".into());
     };
     let (host, port) = host_port(&authority, if secure { 443 } else { 80 });
-    let slot = if shared.settings.passthrough {
-        None
-    } else {
-        shared.flows.begin(ctx.client_addr)
-    };
-    if let Some(s) = &slot {
-        s.request(flow::Request {
-            method: "GET".into(),
-            url: req.uri().to_string(),
-            http_version: version_str(req.version()).into(),
-            headers: record_headers(req.headers()),
-            body: flow::Body::default(),
-            extra: flow::Extra::new(),
-        });
-    }
+    let slot = begin_bodyless(shared, ctx, &req, "GET", req.uri().to_string());
     let path = req
         .uri()
         .path_and_query()

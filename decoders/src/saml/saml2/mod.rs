@@ -11,7 +11,7 @@
 //! [`super::wstrust`]), for decrypting `EncryptedAssertion`s (the algorithms and key references are
 //! shown; there is no key), or for XML-DSig itself ([`crate::xml::dsig`]).
 
-use super::{contains, contains_ci, explain_saml_focused, mentions_saml};
+use super::{Focus, contains, contains_ci, explain_document, mentions_saml};
 use crate::html::find_form;
 use crate::view::Node;
 use crate::{Context, DecodeError, Decoded, Message, util};
@@ -152,10 +152,10 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         }
     }
     if trimmed.starts_with('<') {
-        return explain_saml_focused(trimmed, "saml", cx, msg.url);
+        return explain_document(trimmed, "saml", cx, msg.url, Focus::Saml);
     }
     let xml = decode_post_value(trimmed, "body", cx)?;
-    let mut d = explain_saml_focused(xml.trim_start(), "saml", cx, msg.url)?;
+    let mut d = explain_document(xml.trim_start(), "saml", cx, msg.url, Focus::Saml)?;
     d.root = Node::section("base64")
         .with_note("the blob is base64 of the XML below")
         .with_child(d.root);
