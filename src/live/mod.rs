@@ -2,7 +2,9 @@
 //! applied once, by the [`Recorder`], which pairs a flow's events into a [`Flow`] (the assembly
 //! is [`crate::flow::assemble`]'s); each finished flow is then recorded (a HAR file,
 //! group-committed), printed as one line ([`Printer`]) and handed on to the live UI, in that
-//! order, moved rather than copied. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
+//! order, moved rather than copied. With no file and no printed lines (`idscope proxy` on a
+//! terminal without `-w`) the recorder has nothing to do, and the events go to the UI as they
+//! came. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
 //! wire them up. The proxy engine (`crate::proxy`) knows nothing of this module.
 //!
 //! The loops run on the thread that drives them (the `block_on` thread), not as tasks on the
@@ -78,8 +80,14 @@ impl Pipeline {
     }
 
     /// Applies one event. A flow it finishes is staged for the file, its line is buffered and
-    /// its end is queued for the UI; [`Pipeline::commit`] makes all three happen.
+    /// its end is queued for the UI; [`Pipeline::commit`] makes all three happen. When the
+    /// events have nowhere to go but the UI (no file, no printed lines), each is queued for the
+    /// UI as it came: the UI's store is then the only place that pairs them.
     pub fn apply(&mut self, ev: FlowEvent) -> Result<(), RecordError> {
+        if self.ui.is_some() && self.printer.is_none() && !self.recorder.has_sink() {
+            self.for_ui.push(ev);
+            return Ok(());
+        }
         if self.ui.is_some() && matches!(ev, FlowEvent::Request { .. }) {
             self.for_ui.push(ev.clone());
         }
@@ -280,5 +288,41 @@ mod tests {
         }
         assert!(ws(&recorded[0]), "WebSocket messages on the flow");
         assert!(store.is_in_flight(FlowId(2)));
+    }
+
+    /// Without a file or printed lines, the UI gets the proxy's events themselves, and its store
+    /// ends up as it does when a recorder pairs them first.
+    #[test]
+    fn without_a_recording_the_ui_gets_the_events_as_they_came() {
+        let (to_ui, mut ui) = unbounded_channel();
+        let mut pipeline = Pipeline::new(Recorder::new(None)).showing(to_ui);
+        for ev in events() {
+            pipeline.apply(ev).unwrap();
+        }
+        assert!(ui.try_recv().is_err(), "nothing before the commit");
+        pipeline.commit().unwrap();
+        let mut got = Vec::new();
+        while let Ok(ev) = ui.try_recv() {
+            got.push(ev);
+        }
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{:?}", events()),
+            "every event, unchanged and in order"
+        );
+        assert_eq!(
+            pipeline.into_recorder().pending(),
+            0,
+            "the recorder paired nothing"
+        );
+        let mut store = FlowStore::new(10);
+        for ev in got {
+            store.apply(ev);
+        }
+        assert_eq!((store.len(), store.in_flight_count()), (3, 1));
+        assert_eq!(
+            store.get(FlowId(1)).unwrap().response().unwrap().status,
+            101
+        );
     }
 }

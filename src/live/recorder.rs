@@ -111,6 +111,13 @@ impl<S: FlowSink> FlowSink for Option<S> {
     }
 }
 
+impl<S: FlowSink> Recorder<Option<S>> {
+    /// Whether finished flows go anywhere (`false`: the recorder only pairs events).
+    pub fn has_sink(&self) -> bool {
+        self.sink.is_some()
+    }
+}
+
 impl Recorder<HarWriter> {
     /// Creates a new recording at `path` (mode 0600; refuses to overwrite unless `overwrite`).
     pub fn create(path: &Path, overwrite: bool) -> io::Result<Self> {
