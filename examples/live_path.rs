@@ -3,8 +3,9 @@
 //! no terminal. Two consumers, in the same process and run, on the same events:
 //!
 //! * `pipeline`: `idscope::live::Pipeline` showing the UI (what `idscope proxy` on a terminal
-//!   and `idscope demo` run): each event applied once by the recorder, the finished flow's
-//!   response moved on to the UI;
+//!   and `idscope demo` run): with a HAR file, each event applied once by the recorder and the
+//!   finished flow's response moved on to the UI; with no file, the events handed to the UI as
+//!   they came;
 //! * `copy per event`: a consumer that gives the recorder a copy of every event and the UI the
 //!   original, written here with the same public API.
 //!
