@@ -36,6 +36,12 @@ With taskset and 2+ cores, the origin and oha run on core 0 and the proxy on cor
 shared/docs/stack-notes.md). Proxy CPU per request is utime+stime from /proc/<pid>/stat before and
 after each run, divided by the requests oha completed.
 
+With --baseline DIR (another checkout of idscope, e.g. a `git worktree` of the commit to compare
+with, whose release build this script makes too), each round runs only direct and the four
+idscope targets, each target from both builds back to back (the baseline first in odd rounds,
+this build first in even ones), and reports this build's req/s and CPU per request over the
+baseline's, row by row: a before/after comparison from one run.
+
 With --repeat N the whole sequence of targets runs N times in rounds (each target restarted per
 round), so that the machine's drift over minutes reaches every target alike; the table then shows
 each row's median over the rounds, and each ratio is computed within every round and reported as
@@ -50,10 +56,9 @@ Every process it starts is stopped by its PID; every wait is bounded.
 import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IDSCOPE = os.path.join(ROOT, "target", "release", "idscope")
 HUDSUCKER = os.path.join(ROOT, "target", "release", "examples", "hudsucker_passthrough")
 ORIGIN = os.path.join(ROOT, "target", "release", "examples", "bench_origin")
-FLOOR = os.path.join(ROOT, "target", "release", "examples", "capture_floor")
+BASELINE = " (baseline)"
 # The idscope targets, by the kind start_idscope takes.
 TARGETS = {"capture": "idscope capture", "record": "idscope record",
            "floor": "capture floor", "passthrough": "idscope passthrough"}
@@ -184,18 +189,21 @@ def measure_target(target, oha, urls, seconds, proxy=None, cacert=None, warmup=2
     return rows
 
 
-def start_idscope(tmp, core, origin_ca, kind):
-    """One of the idscope targets: capture, record, floor or passthrough (see the docstring)."""
+def start_idscope(tmp, core, origin_ca, kind, root=ROOT):
+    """One of the idscope targets: capture, record, floor or passthrough (see the docstring),
+    from the build in `root`."""
+    idscope = os.path.join(root, "target", "release", "idscope")
+    floor = os.path.join(root, "target", "release", "examples", "capture_floor")
     port = free_port()
     ca_dir = os.path.join(tmp, "idscope-ca")
     common = ["--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir, "--upstream-ca", origin_ca]
     har = os.path.join(tmp, f"{kind}.har")
     argv = {
         # --no-tui: the line printer (also what happens anyway with stdout to /dev/null).
-        "capture": [IDSCOPE, "proxy"] + common + ["-w", har, "--force", "--no-tui"],
-        "record": [IDSCOPE, "record"] + common + ["-w", har, "--force"],
-        "floor": [FLOOR] + common,
-        "passthrough": [IDSCOPE, "proxy"] + common + ["--passthrough"],
+        "capture": [idscope, "proxy"] + common + ["-w", har, "--force", "--no-tui"],
+        "record": [idscope, "record"] + common + ["-w", har, "--force"],
+        "floor": [floor] + common,
+        "passthrough": [idscope, "proxy"] + common + ["--passthrough"],
     }[kind]
     log = open(os.path.join(tmp, f"idscope-{kind}.log"), "w")
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
@@ -233,6 +241,24 @@ def start_mitmdump(tmp, core, record):
     if proc.poll() is not None:
         sys.exit(f"proxy_bench: mitmdump exited; see {log.name}")
     return proc, port, ca, log
+
+
+def baseline_round(tmp, oha, urls, origin_ca, proxy_core, seconds, procs, baseline, rnd):
+    """Direct, then each idscope target from both builds back to back (who goes first
+    alternates by round); returns the rows."""
+    rows = measure_target("direct", oha, urls, seconds, cacert=origin_ca)
+    builds = [(BASELINE, baseline), ("", ROOT)]
+    if rnd % 2:
+        builds.reverse()
+    for kind in ("capture", "record", "floor", "passthrough"):
+        for suffix, root in builds:
+            proc, port, ca, log = start_idscope(tmp, proxy_core, origin_ca, kind, root)
+            procs.append(proc)
+            rows += measure_target(TARGETS[kind] + suffix, oha, urls, seconds,
+                                   (port, proc.pid), ca)
+            stop(proc)
+            log.close()
+    return rows
 
 
 def one_round(tmp, oha, urls, origin_ca, proxy_core, seconds, mitm_seconds, procs):
@@ -307,7 +333,13 @@ def main():
                     help="seconds per mitmdump run (default: a third of --seconds, at least 2)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all targets; medians and ranges are reported (default 1)")
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="another idscope checkout: compare its idscope targets with this "
+                         "build's, back to back in every round")
     args = ap.parse_args()
+    baseline = os.path.abspath(args.baseline) if args.baseline else None
+    if baseline and not os.path.exists(os.path.join(baseline, "Cargo.toml")):
+        sys.exit(f"proxy_bench: --baseline {args.baseline}: not an idscope checkout")
     if args.repeat < 1:
         sys.exit("proxy_bench: --repeat must be at least 1")
     mitm_seconds = args.mitm_seconds or max(2, args.seconds // 3)
@@ -318,6 +350,9 @@ def main():
                     "--example", "bench_origin", "--example", "hudsucker_passthrough",
                     "--example", "capture_floor"],
                    check=True, timeout=3600)
+    if baseline:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "idscope",
+                        "--example", "capture_floor"], cwd=baseline, check=True, timeout=3600)
     oha_path = find_oha()
     cores = len(os.sched_getaffinity(0))
     split = shutil.which("taskset") is not None and cores >= 2
@@ -348,8 +383,12 @@ def main():
             for rnd in range(args.repeat):
                 if args.repeat > 1:
                     print(f"round {rnd + 1} of {args.repeat}", flush=True)
-                got, rec = one_round(tmp, oha, urls, origin_ca, proxy_core, args.seconds,
-                                     mitm_seconds, procs)
+                if baseline:
+                    got, rec = baseline_round(tmp, oha, urls, origin_ca, proxy_core,
+                                              args.seconds, procs, baseline, rnd), None
+                else:
+                    got, rec = one_round(tmp, oha, urls, origin_ca, proxy_core, args.seconds,
+                                         mitm_seconds, procs)
                 for r in got:
                     r["round"] = rnd
                 rows += got
@@ -392,6 +431,29 @@ def main():
             return
         spread = f"  ({min(got):.2f}–{max(got):.2f})" if len(got) > 1 else ""
         print(f"  {a + ' / ' + b:<40} {mode:<17} {median(got):>8.2f}x{spread}   (goal {goal})")
+
+    if baseline:
+        print(f"\nthis build over the baseline ({baseline}), row by row: the median of the "
+              "rounds' ratios, with their range")
+        print(f"  {'target':<20} {'mode':<17} {'req/s':>16} {'CPU µs/req':>18}")
+        for mode, _, _ in MODES:
+            for kind in ("capture", "record", "floor", "passthrough"):
+                t = TARGETS[kind]
+                rps, cpu = [], []
+                for rnd in range(rounds):
+                    new = next((r for r in rows if r["round"] == rnd and r["target"] == t
+                                and r["mode"] == mode), None)
+                    old = next((r for r in rows if r["round"] == rnd
+                                and r["target"] == t + BASELINE and r["mode"] == mode), None)
+                    if new and old and old["rps"]:
+                        rps.append(new["rps"] / old["rps"])
+                    if new and old and old["cpu_us"] and new["cpu_us"] is not None:
+                        cpu.append(new["cpu_us"] / old["cpu_us"])
+                fmt = lambda xs: (f"{median(xs):.2f}x ({min(xs):.2f}–{max(xs):.2f})"
+                                  if xs else "–")
+                print(f"  {t:<20} {mode:<17} {fmt(rps):>16} {fmt(cpu):>18}")
+        print(f"\ntotal wall time {time.monotonic() - t_start:.0f} s")
+        return
 
     print("\nratios of req/s (issue #5 goals; for the notes, not thresholds)"
           + (": the median of the rounds' ratios, with their range" if rounds > 1 else "") + ":")
