@@ -8,10 +8,16 @@
 //! * **A DOCTYPE is refused.** Any `<!DOCTYPE …>` makes [`Document::parse`] fail with
 //!   [`DecodeError::Xml`]; no DTD, internal subset or external identifier is ever read.
 //!   [`doctype_finding`] turns that error into a [`Finding`] for decoders that want to show the
-//!   refusal instead of failing.
+//!   refusal instead of failing, and [`doctype_declaration`] gives its text for display.
 //! * **Entities are never resolved** beyond the five predefined ones (`&lt; &gt; &amp; &apos;
 //!   &quot;`) and character references. Any other `&name;` is an error. quick-xml would expand
 //!   entities only if given a resolver; this module never gives it one and unescapes by itself.
+//!
+//! Documents that are only shown (the generic XML view, the realm decoder's XML answer) are read
+//! with [`Document::parse_lenient`]: the same rules and limits, except that an unbound namespace
+//! prefix is not an error ([`Document::has_unbound_prefix`]) and an unknown reference is kept as
+//! written and listed ([`Document::unresolved_entities`]) instead of failing. What it keeps is
+//! never resolved, so it is still never expanded.
 //!
 //! Work is bounded by [`Limits`]: input size ([`Limits::max_body`]), nesting depth
 //! ([`Limits::max_depth`]) and node count ([`Limits::max_nodes`], where attributes and namespace
@@ -32,6 +38,7 @@ use crate::{DecodeError, Limits};
 mod parse;
 mod query;
 
+pub use parse::doctype_declaration;
 pub use query::{Children, Descendants};
 
 /// The namespace bound to the `xml` prefix by definition.
@@ -47,6 +54,11 @@ pub const ID_ATTRIBUTES: &[&str] = &["ID", "AssertionID", "Id"];
 
 const DOCTYPE_MESSAGE: &str =
     "DOCTYPE declaration refused: DTDs and entity declarations are never processed";
+
+/// The namespace index of a name whose prefix is unbound (lenient documents only). It is not an
+/// index into the namespace table, so such a name reads as being in no namespace; `u32::MAX` is
+/// taken by the parser's duplicate check for declarations.
+const UNBOUND: u32 = u32::MAX - 1;
 
 /// The index of a node in a [`Document`]. Only meaningful for the document it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,7 +173,7 @@ pub struct Attribute<'d> {
     pub prefix: Option<&'d str>,
     /// The local name (`"Id"`).
     pub local: &'d str,
-    /// The namespace URI, or `""` for no namespace.
+    /// The namespace URI, or `""` for no namespace (or an unbound prefix in a lenient document).
     pub namespace: &'d str,
     /// The value with references resolved and whitespace normalised as XML requires.
     pub value: &'d str,
@@ -179,6 +191,10 @@ pub struct Document<'a> {
     decls: Vec<NsDecl>,
     namespaces: Vec<Box<str>>,
     root: Option<NodeId>,
+    /// The content of the XML declaration (`version="1.0"`), in the source.
+    decl: Option<Span>,
+    /// References kept as written by [`Document::parse_lenient`], in order of first use.
+    unresolved: Vec<Box<str>>,
 }
 
 /// True when `err` is the refusal of a DOCTYPE by [`Document::parse`].
@@ -219,9 +235,11 @@ impl<'a> Document<'a> {
         }
     }
 
-    fn attr_local(&self, a: &AttrData) -> &str {
+    /// What two attributes in one namespace are told apart by: the local name, or the whole
+    /// name as written when the prefix is unbound (lenient documents).
+    fn attr_name_key(&self, a: &AttrData) -> &str {
         let q = self.span_str(a.qname);
-        split_qname(q).1
+        if a.ns == UNBOUND { q } else { split_qname(q).1 }
     }
 
     fn element_data(&self, id: NodeId) -> Option<&ElementData> {
@@ -402,6 +420,149 @@ mod tests {
     fn line_endings_are_normalised_in_text() {
         let doc = parse("<a>x\r\ny\rz</a>").unwrap();
         assert_eq!(doc.text_content(doc.root().unwrap()), "x\ny\nz");
+    }
+
+    fn lenient(s: &str) -> Result<Document<'_>, DecodeError> {
+        Document::parse_lenient(s, &Limits::default())
+    }
+
+    #[test]
+    fn lenient_parse_keeps_unbound_prefixes_and_unknown_references() {
+        let src = "<?xml version=\"1.0\"?><p:a xmlns:q='urn:q' q:x='1' p:y='&foo;&lt;' \
+                   r:y='2'>x &amp; &#65; &bar; &#0; &#X41; &foo;<p:b/></p:a>";
+        assert!(parse(src).is_err());
+        let doc = lenient(src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(
+            (doc.qname(a), doc.prefix(a), doc.local_name(a)),
+            ("p:a", Some("p"), "a")
+        );
+        assert!(doc.has_unbound_prefix(a));
+        assert_eq!(doc.namespace(a), "");
+        assert_eq!(doc.attribute_ns(a, "urn:q", "x"), Some("1"));
+        // Two unbound prefixes are two names, so `p:y` and `r:y` do not clash.
+        assert_eq!(doc.attribute(a, "p:y"), Some("&foo;<"));
+        assert_eq!(doc.attribute(a, "r:y"), Some("2"));
+        assert_eq!(
+            doc.text_content(a),
+            "x & A &bar; &#0; &#X41; &foo;",
+            "invalid character references and unknown entities stay as written"
+        );
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            ["foo", "bar", "#0", "#X41"]
+        );
+        assert_eq!(doc.declaration(), Some("version=\"1.0\""));
+        let b = doc.child_elements(a).next().unwrap();
+        assert!(doc.has_unbound_prefix(b));
+    }
+
+    #[test]
+    fn lenient_parse_keeps_other_rules() {
+        for bad in [
+            "<a p:x='1' p:x='2'/>",
+            "<a>&amp</a>",
+            "<a x='<'/>",
+            "<a/><b/>",
+            "<a><b></a>",
+            "<p:a>",
+            "",
+        ] {
+            let r = lenient(bad);
+            assert!(
+                matches!(r, Err(DecodeError::Xml { .. })),
+                "{bad:?} gave {r:?}"
+            );
+        }
+        // In an attribute a lone `&`, or a name too long to be one, stays as written unlisted.
+        let long = "n".repeat(40);
+        let src = format!("<a x='a & b' y='&{long};'/>");
+        let doc = lenient(&src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.attribute(a, "x"), Some("a & b"));
+        assert_eq!(doc.attribute(a, "y"), Some(format!("&{long};").as_str()));
+        assert_eq!(doc.unresolved_entities().count(), 0);
+        // At most 16 distinct names are listed.
+        let many: String = (0..40).map(|i| format!("&e{i};&e{i};")).collect();
+        let src = format!("<a>{many}</a>");
+        let doc = lenient(&src).unwrap();
+        let listed: Vec<&str> = doc.unresolved_entities().collect();
+        assert_eq!(listed.len(), 16);
+        assert_eq!(listed.first(), Some(&"e0"));
+        assert_eq!(doc.text_content(doc.root().unwrap()), many);
+    }
+
+    #[test]
+    fn lenient_parse_refuses_a_doctype_and_keeps_the_limits() {
+        let src = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>";
+        let err = lenient(src).unwrap_err();
+        assert!(is_doctype_refusal(&err), "{err}");
+        assert!(
+            matches!(err, DecodeError::Xml { offset: 22, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            doctype_declaration(src, &err),
+            Some("r [<!ENTITY e \"x\">]")
+        );
+        assert_eq!(doctype_declaration(src, &lenient("<a>").unwrap_err()), None);
+        let bom = "\u{feff}<!doctype r><r/>";
+        let err = lenient(bom).unwrap_err();
+        assert!(matches!(err, DecodeError::Xml { offset: 3, .. }), "{err:?}");
+        assert_eq!(doctype_declaration(bom, &err), Some("r"));
+
+        let depth = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert_eq!(
+            Document::parse_lenient("<p:a><b><c><q:d/></c></b></p:a>", &depth).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "XML nesting depth",
+                limit: 3
+            }
+        );
+        assert!(Document::parse_lenient("<p:a><b><q:c/></b></p:a>", &depth).is_ok());
+        let nodes = Limits {
+            max_nodes: 5,
+            ..Limits::default()
+        };
+        assert_eq!(
+            Document::parse_lenient("<a><p:b/><b>&x;</b><b/><b/></a>", &nodes).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "XML node count",
+                limit: 5
+            }
+        );
+        let size = Limits {
+            max_body: 4,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Document::parse_lenient("<p:abc/>", &size),
+            Err(DecodeError::TooLarge {
+                what: "XML document",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn written_attributes_keep_declarations_in_source_order() {
+        let doc = parse("<a xmlns='urn:d' b='1&amp;' xmlns:p='urn:p' p:c='2'/>").unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(
+            doc.written_attributes(a),
+            [
+                ("xmlns", "urn:d"),
+                ("b", "1&"),
+                ("xmlns:p", "urn:p"),
+                ("p:c", "2")
+            ]
+        );
+        assert_eq!(doc.attributes(a).count(), 2);
+        assert_eq!(doc.declaration(), None);
+        assert_eq!(doc.unresolved_entities().count(), 0);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Building a [`Document`] from source text: the quick-xml event loop, the DOCTYPE refusal,
 //! entity and character-reference unescaping, namespace resolution while elements open, and the
-//! [`Limits`] checks on size, depth and node count.
+//! [`Limits`] checks on size, depth and node count. The lenient reading
+//! ([`Document::parse_lenient`]) differs only where a strict parse would fail on an unbound
+//! prefix or an unresolved reference, so the strict path does no extra work per node.
 //!
 //! Not responsible for reading a finished document (see [`super::query`]).
 
@@ -32,10 +34,72 @@ fn is_xml_char(c: char) -> bool {
         || c >= '\u{10000}'
 }
 
+/// The character a reference names (`name` is what stands between `&` and `;`): one of the five
+/// predefined entities or a character reference to a character XML allows.
+fn reference(name: &str) -> Result<char, String> {
+    Ok(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => {
+            let code = if let Some(hex) = name.strip_prefix("#x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else if let Some(dec) = name.strip_prefix('#') {
+                dec.parse::<u32>().ok()
+            } else {
+                return Err(format!(
+                    "entity reference &{name}; is not resolved (only the five predefined \
+                     entities and character references are allowed)"
+                ));
+            };
+            code.and_then(char::from_u32)
+                .filter(|c| is_xml_char(*c))
+                .ok_or_else(|| format!("invalid character reference &{name};"))?
+        }
+    })
+}
+
+/// The longest reference name a lenient document keeps and lists as one reference; a longer run
+/// up to `;` stays literal without being listed.
+const LENIENT_NAME_MAX: usize = 32;
+
+/// At most this many distinct unresolved names are listed (a hostile document can hold any
+/// number of them).
+const UNRESOLVED_MAX: usize = 16;
+
+/// Lenient reading of a reference that [`reference`] refused: `&name;` is copied to `out` as
+/// written and `name` listed once in `unresolved`; an `&` without a `;` within
+/// [`LENIENT_NAME_MAX`] bytes is copied alone. `rest` follows the `&`; returns how many bytes of
+/// the source (from the `&`) were consumed.
+fn keep_literal(rest: &str, out: &mut String, unresolved: &mut Vec<Box<str>>) -> usize {
+    let end = rest
+        .bytes()
+        .take(LENIENT_NAME_MAX + 1)
+        .position(|b| b == b';');
+    out.push('&');
+    let Some(name) = end.and_then(|e| rest.get(..e)) else {
+        return 1;
+    };
+    out.push_str(name);
+    out.push(';');
+    if unresolved.len() < UNRESOLVED_MAX && !unresolved.iter().any(|u| **u == *name) {
+        unresolved.push(name.into());
+    }
+    name.len() + 2
+}
+
 /// Unescapes text or an attribute value into `out`: the five predefined entities, character
 /// references, line endings normalised to `\n`, and for attributes literal whitespace to a space.
-/// Returns the relative offset and message of the first error.
-fn unescape_into(raw: &str, attr: bool, out: &mut String) -> Result<(), (usize, String)> {
+/// Returns the relative offset and message of the first error. With `lenient`, a reference that
+/// is not resolved is kept as written and listed there instead (see [`keep_literal`]).
+fn unescape_into(
+    raw: &str,
+    attr: bool,
+    out: &mut String,
+    mut lenient: Option<&mut Vec<Box<str>>>,
+) -> Result<(), (usize, String)> {
     let bytes = raw.as_bytes();
     let mut i = 0;
     let mut last = 0;
@@ -45,38 +109,19 @@ fn unescape_into(raw: &str, attr: bool, out: &mut String) -> Result<(), (usize, 
             b'&' => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 let rest = raw.get(i + 1..).unwrap_or("");
-                let end = rest
+                let resolved = rest
                     .find(';')
                     .filter(|e| *e <= 16)
-                    .ok_or_else(|| (i, "'&' without a terminating ';'".to_string()))?;
-                let name = rest.get(..end).unwrap_or("");
-                let c = match name {
-                    "lt" => '<',
-                    "gt" => '>',
-                    "amp" => '&',
-                    "apos" => '\'',
-                    "quot" => '"',
-                    _ => {
-                        let code = if let Some(hex) = name.strip_prefix("#x") {
-                            u32::from_str_radix(hex, 16).ok()
-                        } else if let Some(dec) = name.strip_prefix('#') {
-                            dec.parse::<u32>().ok()
-                        } else {
-                            return Err((
-                                i,
-                                format!(
-                                    "entity reference &{name}; is not resolved (only the five \
-                                     predefined entities and character references are allowed)"
-                                ),
-                            ));
-                        };
-                        code.and_then(char::from_u32)
-                            .filter(|c| is_xml_char(*c))
-                            .ok_or_else(|| (i, format!("invalid character reference &{name};")))?
+                    .ok_or_else(|| "'&' without a terminating ';'".to_string())
+                    .and_then(|end| reference(rest.get(..end).unwrap_or("")).map(|c| (c, end)));
+                match (resolved, lenient.as_deref_mut()) {
+                    (Ok((c, end)), _) => {
+                        out.push(c);
+                        i += end + 2;
                     }
-                };
-                out.push(c);
-                i += end + 2;
+                    (Err(_), Some(unresolved)) => i += keep_literal(rest, out, unresolved),
+                    (Err(message), None) => return Err((i, message)),
+                }
                 last = i;
             }
             b'\r' => {
@@ -110,6 +155,8 @@ fn needs_unescape(raw: &str, attr: bool) -> bool {
 struct Builder<'a> {
     doc: Document<'a>,
     limits: Limits,
+    /// Unbound prefixes and unresolved references are tolerated ([`Document::parse_lenient`]).
+    lenient: bool,
     ns_index: HashMap<Box<str>, u32>,
     /// Prefix bindings in scope: prefix → stack of namespace indexes, innermost last.
     scope: HashMap<&'a str, Vec<u32>>,
@@ -152,7 +199,13 @@ impl<'a> Builder<'a> {
             return Ok(Self::span_range(offset, offset + raw.len()));
         }
         let start = self.doc.buf.len();
-        unescape_into(raw, attr, &mut self.doc.buf).map_err(|(rel, m)| xml_err(offset + rel, m))?;
+        let lenient = if self.lenient {
+            Some(&mut self.doc.unresolved)
+        } else {
+            None
+        };
+        unescape_into(raw, attr, &mut self.doc.buf, lenient)
+            .map_err(|(rel, m)| xml_err(offset + rel, m))?;
         let end = self.doc.buf.len();
         Ok(Span {
             start: u32::try_from(start).map_err(|_| xml_err(offset, "document too large"))?,
@@ -179,6 +232,19 @@ impl<'a> Builder<'a> {
             return self.ns_index.get(XML_NS).copied();
         }
         self.scope.get(prefix).and_then(|v| v.last()).copied()
+    }
+
+    /// The namespace index bound to `prefix`; for an unbound prefix [`UNBOUND`] in a lenient
+    /// document and an error at `offset` otherwise.
+    fn resolve_prefix(&self, prefix: &str, offset: usize) -> Result<u32, DecodeError> {
+        match self.lookup(prefix) {
+            Some(i) => Ok(i),
+            None if self.lenient => Ok(UNBOUND),
+            None => Err(xml_err(
+                offset,
+                format!("unbound namespace prefix `{prefix}`"),
+            )),
+        }
     }
 
     fn count_node(&self) -> Result<(), DecodeError> {
@@ -328,9 +394,7 @@ impl<'a> Builder<'a> {
         let decl_end = self.doc.decls.len() as u32;
         let (prefix, _local) = split_qname(qname);
         let ns = match prefix {
-            Some(p) => self
-                .lookup(p)
-                .ok_or_else(|| xml_err(offset, format!("unbound namespace prefix `{p}`")))?,
+            Some(p) => self.resolve_prefix(p, offset)?,
             None => self.lookup("").unwrap_or(0),
         };
         let attr_start = self.doc.attrs.len() as u32;
@@ -340,22 +404,25 @@ impl<'a> Builder<'a> {
             let raw: &'a str = src.get(raw_off..raw_off + raw_len).unwrap_or("");
             let (aprefix, _) = split_qname(key);
             let ans = match aprefix {
-                Some(p) => self
-                    .lookup(p)
-                    .ok_or_else(|| xml_err(key_off, format!("unbound namespace prefix `{p}`")))?,
+                Some(p) => self.resolve_prefix(p, key_off)?,
                 None => 0,
             };
-            // Two attributes with the same expanded name are an error even when spelled apart.
-            let local = split_qname(key).1;
+            // Two attributes with the same expanded name are an error even when spelled apart;
+            // attributes with unbound prefixes (lenient documents) clash when spelled alike.
+            let name = if ans == UNBOUND {
+                key
+            } else {
+                split_qname(key).1
+            };
             let clash = if plain.len() <= 8 {
                 self.doc
                     .attrs
                     .get(attr_start as usize..)
                     .unwrap_or(&[])
                     .iter()
-                    .any(|a| a.ns == ans && self.doc.attr_local(a) == local)
+                    .any(|a| a.ns == ans && self.doc.attr_name_key(a) == name)
             } else {
-                !self.seen.insert((ans, local))
+                !self.seen.insert((ans, name))
             };
             if clash {
                 return Err(xml_err(key_off, format!("duplicate attribute {key}")));
@@ -409,6 +476,20 @@ impl<'a> Document<'a> {
     /// Parses `text` into a tree. Refuses a DOCTYPE and unknown entities (see the module
     /// documentation) and stays within `limits`.
     pub fn parse(text: &'a str, limits: &Limits) -> Result<Self, DecodeError> {
+        Self::build(text, limits, false)
+    }
+
+    /// Parses `text` for display, as [`Document::parse`] does with two differences: a prefix
+    /// with no namespace declaration in scope is not an error (the name keeps its prefix and has
+    /// no namespace, see [`Document::has_unbound_prefix`]), and a reference other than the five
+    /// predefined entities and character references is kept as written and listed in
+    /// [`Document::unresolved_entities`] instead of failing. The DOCTYPE refusal and `limits`
+    /// are the same. Not for documents whose signatures or namespaces matter.
+    pub fn parse_lenient(text: &'a str, limits: &Limits) -> Result<Self, DecodeError> {
+        Self::build(text, limits, true)
+    }
+
+    fn build(text: &'a str, limits: &Limits, lenient: bool) -> Result<Self, DecodeError> {
         if text.len() > limits.max_body || text.len() >= u32::MAX as usize {
             return Err(DecodeError::TooLarge {
                 what: "XML document",
@@ -424,8 +505,11 @@ impl<'a> Document<'a> {
                 decls: Vec::new(),
                 namespaces: vec!["".into(), XML_NS.into()],
                 root: None,
+                decl: None,
+                unresolved: Vec::new(),
             },
             limits: *limits,
+            lenient,
             ns_index: HashMap::new(),
             scope: HashMap::new(),
             scope_log: Vec::new(),
@@ -522,6 +606,9 @@ impl<'a> Document<'a> {
                     if before != body_start {
                         return Err(xml_err(before, "XML declaration not at the start"));
                     }
+                    // What stands between `<?xml` and `?>`, trimmed.
+                    let inner = text.get(before + 2..after.saturating_sub(2)).unwrap_or("");
+                    b.doc.decl = b.span_src(inner.trim_start_matches("xml").trim());
                 }
                 Event::Text(_) | Event::GeneralRef(_) | Event::Eof => {}
             }
@@ -539,5 +626,28 @@ impl<'a> Document<'a> {
             return Err(xml_err(text.len(), "no document element"));
         }
         Ok(b.doc)
+    }
+}
+
+/// The declaration a DOCTYPE refusal of [`Document::parse`] or [`Document::parse_lenient`]
+/// stopped at: what stands between `<!DOCTYPE` and the closing `>`, trimmed, read from
+/// `source` (the text that was parsed) at the error's offset. `None` when `err` is not that
+/// refusal or does not point at a DOCTYPE in `source`. Nothing in it is interpreted.
+pub fn doctype_declaration<'s>(source: &'s str, err: &DecodeError) -> Option<&'s str> {
+    let DecodeError::Xml { offset, message } = err else {
+        return None;
+    };
+    if !message.starts_with(DOCTYPE_MESSAGE) {
+        return None;
+    }
+    let rest = source.get(usize::try_from(*offset).ok()?..)?;
+    let mut reader = Reader::from_str(rest);
+    match reader.read_event() {
+        Ok(Event::DocType(_)) => {
+            let end = usize::try_from(reader.buffer_position()).ok()?;
+            // `<!DOCTYPE` is nine bytes and the event ends with `>`.
+            Some(rest.get(9..end.checked_sub(1)?)?.trim())
+        }
+        _ => None,
     }
 }
