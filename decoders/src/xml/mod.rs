@@ -17,13 +17,15 @@ pub mod dsig;
 pub mod element;
 pub mod tree;
 
-pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
+pub use tree::{
+    Attribute, Document, NodeId, NodeKind, doctype_declaration, doctype_finding, is_doctype_refusal,
+};
 
-/// The character a reference `&name;` stands for under the rule the lenient readers of this
-/// crate share ([`element`] and [`crate::html`]): the five predefined entities (`lt gt amp quot
-/// apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for anything
-/// else, which those readers keep as written. ([`tree`] is stricter: it accepts only what XML
-/// allows and fails on the rest.)
+/// The character a reference `&name;` stands for under the looser rule shared by [`crate::html`]
+/// and lenient XML documents ([`Document::parse_lenient`]): the five predefined entities (`lt gt
+/// amp quot apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for
+/// anything else, which those readers keep as written. ([`Document::parse`] is stricter: it
+/// accepts only what XML allows and fails on the rest.)
 pub fn reference_char(name: &str) -> Option<char> {
     match name {
         "lt" => Some('<'),

@@ -14,10 +14,10 @@
 //!   entities only if given a resolver; this module never gives it one and unescapes by itself.
 //!
 //! Documents that are only shown (the generic XML view, the realm decoder's XML answer) are read
-//! with [`Document::parse_lenient`]: the same rules and limits, except that an unbound namespace
-//! prefix is not an error ([`Document::has_unbound_prefix`]) and an unknown reference is kept as
-//! written and listed ([`Document::unresolved_entities`]) instead of failing. What it keeps is
-//! never resolved, so it is still never expanded.
+//! with [`Document::parse_lenient`]: the same two rules and the same limits, but an unbound
+//! namespace prefix is not an error ([`Document::has_unbound_prefix`]), an unknown reference is
+//! kept as written and listed ([`Document::unresolved_entities`]) instead of failing, and
+//! attribute values are kept as written; the method lists every difference.
 //!
 //! Work is bounded by [`Limits`]: input size ([`Limits::max_body`]), nesting depth
 //! ([`Limits::max_depth`]) and node count ([`Limits::max_nodes`], where attributes and namespace
@@ -175,7 +175,8 @@ pub struct Attribute<'d> {
     pub local: &'d str,
     /// The namespace URI, or `""` for no namespace (or an unbound prefix in a lenient document).
     pub namespace: &'d str,
-    /// The value with references resolved and whitespace normalised as XML requires.
+    /// The value with references resolved and whitespace normalised as XML requires (in a
+    /// lenient document: references resolved, whitespace as written).
     pub value: &'d str,
     /// The value exactly as written between the quotes.
     pub raw_value: &'d str,
@@ -235,11 +236,11 @@ impl<'a> Document<'a> {
         }
     }
 
-    /// What two attributes in one namespace are told apart by: the local name, or the whole
-    /// name as written when the prefix is unbound (lenient documents).
-    fn attr_name_key(&self, a: &AttrData) -> &str {
+    /// What two attributes in one namespace are told apart by: the local name, or with
+    /// `as_written` (lenient documents) the whole name as written.
+    fn attr_name_key(&self, a: &AttrData, as_written: bool) -> &str {
         let q = self.span_str(a.qname);
-        if a.ns == UNBOUND { q } else { split_qname(q).1 }
+        if as_written { q } else { split_qname(q).1 }
     }
 
     fn element_data(&self, id: NodeId) -> Option<&ElementData> {
@@ -443,14 +444,11 @@ mod tests {
         // Two unbound prefixes are two names, so `p:y` and `r:y` do not clash.
         assert_eq!(doc.attribute(a, "p:y"), Some("&foo;<"));
         assert_eq!(doc.attribute(a, "r:y"), Some("2"));
-        assert_eq!(
-            doc.text_content(a),
-            "x & A &bar; &#0; &#X41; &foo;",
-            "invalid character references and unknown entities stay as written"
-        );
+        // `&#X41;` is read as HTML reads it; `&#0;` names no character and stays as written.
+        assert_eq!(doc.text_content(a), "x & A &bar; &#0; A &foo;");
         assert_eq!(
             doc.unresolved_entities().collect::<Vec<_>>(),
-            ["foo", "bar", "#0", "#X41"]
+            ["foo", "bar", "#0"]
         );
         assert_eq!(doc.declaration(), Some("version=\"1.0\""));
         let b = doc.child_elements(a).next().unwrap();
@@ -458,14 +456,37 @@ mod tests {
     }
 
     #[test]
+    fn lenient_parse_shows_attribute_values_as_written() {
+        let src = "<a x='1\t2\r\n3 <b>' xmlns:p='' p:y='1' xmlns:m='u' xmlns:n='u' m:z='1' \
+                   n:z='2'/>";
+        assert!(parse(src).is_err());
+        let doc = lenient(src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.attribute(a, "x"), Some("1\t2\r\n3 <b>"));
+        // A declaration XML refuses is an ordinary attribute, and its prefix stays unbound.
+        assert_eq!(doc.attribute(a, "xmlns:p"), Some(""));
+        assert_eq!(doc.namespace_declarations(a).count(), 2);
+        assert_eq!(
+            doc.written_attributes(a)
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>(),
+            ["x", "xmlns:p", "p:y", "xmlns:m", "xmlns:n", "m:z", "n:z"]
+        );
+        assert_eq!(doc.attribute_ns(a, "u", "z"), Some("1"));
+    }
+
+    #[test]
     fn lenient_parse_keeps_other_rules() {
         for bad in [
             "<a p:x='1' p:x='2'/>",
+            "<a xmlns:p='u' xmlns:p='v'/>",
+            "<a xmlns:p='u' xmlns:p=''/>",
             "<a>&amp</a>",
-            "<a x='<'/>",
             "<a/><b/>",
             "<a><b></a>",
             "<p:a>",
+            "text<a/>",
             "",
         ] {
             let r = lenient(bad);
@@ -474,14 +495,28 @@ mod tests {
                 "{bad:?} gave {r:?}"
             );
         }
-        // In an attribute a lone `&`, or a name too long to be one, stays as written unlisted.
+        // What a shown document tolerates beyond names and references.
+        for ok in [
+            "<!-- a -- b --><a/>",
+            "<a><?xml version='1.0'?></a>",
+            "&#32;&#xA0;<a/>",
+            "<![CDATA[x]]><a/>",
+        ] {
+            assert!(parse(ok).is_err(), "{ok:?}");
+            assert!(lenient(ok).is_ok(), "{ok:?}");
+        }
+        // In an attribute, a lone `&` or a name too long to be one stays as written, unlisted;
+        // in text a reference is as long as it is.
         let long = "n".repeat(40);
-        let src = format!("<a x='a & b' y='&{long};'/>");
+        let src = format!("<a x='a & b' y='&{long};'>&{long};</a>");
         let doc = lenient(&src).unwrap();
         let a = doc.root().unwrap();
         assert_eq!(doc.attribute(a, "x"), Some("a & b"));
         assert_eq!(doc.attribute(a, "y"), Some(format!("&{long};").as_str()));
-        assert_eq!(doc.unresolved_entities().count(), 0);
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            [long.as_str()]
+        );
         // At most 16 distinct names are listed.
         let many: String = (0..40).map(|i| format!("&e{i};&e{i};")).collect();
         let src = format!("<a>{many}</a>");

@@ -61,45 +61,81 @@ fn reference(name: &str) -> Result<char, String> {
     })
 }
 
-/// The longest reference name a lenient document keeps and lists as one reference; a longer run
-/// up to `;` stays literal without being listed.
+/// The longest reference name (bytes between `&` and `;`) a strict parse reads.
+const NAME_MAX: usize = 16;
+
+/// The longest reference name a lenient parse reads; a longer run up to `;` stays as written
+/// without being listed.
 const LENIENT_NAME_MAX: usize = 32;
 
 /// At most this many distinct unresolved names are listed (a hostile document can hold any
 /// number of them).
 const UNRESOLVED_MAX: usize = 16;
 
-/// Lenient reading of a reference that [`reference`] refused: `&name;` is copied to `out` as
-/// written and `name` listed once in `unresolved`; an `&` without a `;` within
-/// [`LENIENT_NAME_MAX`] bytes is copied alone. `rest` follows the `&`; returns how many bytes of
-/// the source (from the `&`) were consumed.
-fn keep_literal(rest: &str, out: &mut String, unresolved: &mut Vec<Box<str>>) -> usize {
-    let end = rest
-        .bytes()
-        .take(LENIENT_NAME_MAX + 1)
-        .position(|b| b == b';');
-    out.push('&');
+/// The position of the `;` ending a reference name in `rest` (what follows the `&`), looking at
+/// most `max` bytes ahead.
+fn name_end(rest: &str, max: usize) -> Option<usize> {
+    rest.bytes().take(max + 1).position(|b| b == b';')
+}
+
+/// The position of the `;` ending a reference name in text, as quick-xml delimits a reference
+/// there: `None` when an `&` or `<` comes first. Each byte is looked at once per reference, and
+/// references do not overlap, so reading a text stays linear.
+fn text_name_end(rest: &str) -> Option<usize> {
+    let i = rest.bytes().position(|b| matches!(b, b';' | b'&' | b'<'))?;
+    (rest.as_bytes().get(i) == Some(&b';')).then_some(i)
+}
+
+/// Lenient reading of a reference that [`reference`] refused: a character reference the looser
+/// rule of [`crate::xml::reference_char`] accepts (`&#X41;`, control characters) becomes its
+/// character; any other `&name;` is copied to `out` as written and `name` listed once in
+/// `unresolved`. In an attribute value the name ends at the first `;` within
+/// [`LENIENT_NAME_MAX`] bytes, in text where quick-xml ends it ([`text_name_end`]); an `&`
+/// without one is copied alone. `rest` follows the `&`; returns how many bytes of the source
+/// (from the `&`) were consumed.
+fn lenient_reference(
+    rest: &str,
+    attr: bool,
+    out: &mut String,
+    unresolved: &mut Vec<Box<str>>,
+) -> usize {
+    let end = if attr {
+        name_end(rest, LENIENT_NAME_MAX)
+    } else {
+        text_name_end(rest)
+    };
     let Some(name) = end.and_then(|e| rest.get(..e)) else {
+        out.push('&');
         return 1;
     };
-    out.push_str(name);
-    out.push(';');
-    if unresolved.len() < UNRESOLVED_MAX && !unresolved.iter().any(|u| **u == *name) {
-        unresolved.push(name.into());
+    if let Some(c) = crate::xml::reference_char(name) {
+        out.push(c);
+    } else {
+        out.push('&');
+        out.push_str(name);
+        out.push(';');
+        if unresolved.len() < UNRESOLVED_MAX && !unresolved.iter().any(|u| **u == *name) {
+            unresolved.push(name.into());
+        }
     }
     name.len() + 2
 }
 
 /// Unescapes text or an attribute value into `out`: the five predefined entities, character
 /// references, line endings normalised to `\n`, and for attributes literal whitespace to a space.
-/// Returns the relative offset and message of the first error. With `lenient`, a reference that
-/// is not resolved is kept as written and listed there instead (see [`keep_literal`]).
+/// Returns the relative offset and message of the first error.
+///
+/// With `lenient` (see [`Document::parse_lenient`]), a reference that is not resolved goes
+/// through [`lenient_reference`] and is listed there instead of failing, and an attribute value
+/// keeps its whitespace and line endings as written and may hold `<`.
 fn unescape_into(
     raw: &str,
     attr: bool,
     out: &mut String,
     mut lenient: Option<&mut Vec<Box<str>>>,
 ) -> Result<(), (usize, String)> {
+    let normalize_attr = attr && lenient.is_none();
+    let normalize_eol = !attr || lenient.is_none();
     let bytes = raw.as_bytes();
     let mut i = 0;
     let mut last = 0;
@@ -109,9 +145,7 @@ fn unescape_into(
             b'&' => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 let rest = raw.get(i + 1..).unwrap_or("");
-                let resolved = rest
-                    .find(';')
-                    .filter(|e| *e <= 16)
+                let resolved = name_end(rest, NAME_MAX)
                     .ok_or_else(|| "'&' without a terminating ';'".to_string())
                     .and_then(|end| reference(rest.get(..end).unwrap_or("")).map(|c| (c, end)));
                 match (resolved, lenient.as_deref_mut()) {
@@ -119,12 +153,14 @@ fn unescape_into(
                         out.push(c);
                         i += end + 2;
                     }
-                    (Err(_), Some(unresolved)) => i += keep_literal(rest, out, unresolved),
+                    (Err(_), Some(unresolved)) => {
+                        i += lenient_reference(rest, attr, out, unresolved);
+                    }
                     (Err(message), None) => return Err((i, message)),
                 }
                 last = i;
             }
-            b'\r' => {
+            b'\r' if normalize_eol => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 out.push(if attr { ' ' } else { '\n' });
                 i += 1;
@@ -133,13 +169,13 @@ fn unescape_into(
                 }
                 last = i;
             }
-            b'\n' | b'\t' if attr => {
+            b'\n' | b'\t' if normalize_attr => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 out.push(' ');
                 i += 1;
                 last = i;
             }
-            b'<' if attr => return Err((i, "'<' in an attribute value".to_string())),
+            b'<' if normalize_attr => return Err((i, "'<' in an attribute value".to_string())),
             _ => i += 1,
         }
     }
@@ -305,10 +341,19 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         if self.open.is_empty() {
-            // Outside the document element only whitespace is allowed, and it is not kept.
+            // Outside the document element only whitespace is allowed, and it is not kept. A
+            // lenient document also lets references to whitespace (`&#32;`) and any Unicode
+            // whitespace pass.
+            let blank = self.lenient && {
+                let mut text = String::new();
+                unescape_into(raw, false, &mut text, Some(&mut Vec::new())).is_ok()
+                    && text.trim().is_empty()
+            };
             return match raw.find(|c: char| !c.is_ascii_whitespace()) {
-                None => Ok(()),
-                Some(rel) => Err(xml_err(start + rel, "text outside the document element")),
+                Some(rel) if !blank => {
+                    Err(xml_err(start + rel, "text outside the document element"))
+                }
+                _ => Ok(()),
             };
         }
         let span = self.unescaped(raw, start, false)?;
@@ -363,14 +408,24 @@ impl<'a> Builder<'a> {
                 let prefix = key.strip_prefix("xmlns:").unwrap_or("");
                 let vspan = self.unescaped(raw, raw_off, true)?;
                 let uri = self.doc.span_str(vspan).to_string();
-                if key.starts_with("xmlns:") && (prefix.is_empty() || uri.is_empty()) {
-                    return Err(xml_err(
-                        raw_off,
-                        format!("invalid namespace declaration {key}"),
-                    ));
-                }
-                if prefix == "xmlns" || (prefix == "xml" && uri != XML_NS) {
-                    return Err(xml_err(key_off, format!("reserved prefix in {key}")));
+                let refused = if key.starts_with("xmlns:") && (prefix.is_empty() || uri.is_empty())
+                {
+                    Some((raw_off, "invalid namespace declaration"))
+                } else if prefix == "xmlns" || (prefix == "xml" && uri != XML_NS) {
+                    Some((key_off, "reserved prefix in"))
+                } else {
+                    None
+                };
+                if let Some((at, what)) = refused {
+                    if !self.lenient {
+                        return Err(xml_err(at, format!("{what} {key}")));
+                    }
+                    // Kept as an ordinary attribute; names using its prefix stay unbound.
+                    if !self.seen.insert((u32::MAX, key)) {
+                        return Err(xml_err(key_off, format!("duplicate attribute {key}")));
+                    }
+                    plain.push((key_off, key.len(), raw_off, raw.len()));
+                    continue;
                 }
                 let idx = self.intern(&uri);
                 self.count_node()?;
@@ -382,7 +437,7 @@ impl<'a> Builder<'a> {
                     uri: idx,
                 });
                 // Declarations use a namespace index no attribute can have.
-                if !self.seen.insert((u32::MAX, prefix)) {
+                if !self.seen.insert((u32::MAX, key)) {
                     return Err(xml_err(key_off, format!("duplicate attribute {key}")));
                 }
                 self.scope.entry(prefix).or_default().push(idx);
@@ -407,9 +462,9 @@ impl<'a> Builder<'a> {
                 Some(p) => self.resolve_prefix(p, key_off)?,
                 None => 0,
             };
-            // Two attributes with the same expanded name are an error even when spelled apart;
-            // attributes with unbound prefixes (lenient documents) clash when spelled alike.
-            let name = if ans == UNBOUND {
+            // Two attributes with the same expanded name are an error even when spelled apart.
+            // A lenient document, where prefixes need not be bound, compares names as written.
+            let name = if self.lenient {
                 key
             } else {
                 split_qname(key).1
@@ -420,7 +475,7 @@ impl<'a> Builder<'a> {
                     .get(attr_start as usize..)
                     .unwrap_or(&[])
                     .iter()
-                    .any(|a| a.ns == ans && self.doc.attr_name_key(a) == name)
+                    .any(|a| a.ns == ans && self.doc.attr_name_key(a, self.lenient) == name)
             } else {
                 !self.seen.insert((ans, name))
             };
@@ -479,12 +534,22 @@ impl<'a> Document<'a> {
         Self::build(text, limits, false)
     }
 
-    /// Parses `text` for display, as [`Document::parse`] does with two differences: a prefix
-    /// with no namespace declaration in scope is not an error (the name keeps its prefix and has
-    /// no namespace, see [`Document::has_unbound_prefix`]), and a reference other than the five
-    /// predefined entities and character references is kept as written and listed in
-    /// [`Document::unresolved_entities`] instead of failing. The DOCTYPE refusal and `limits`
-    /// are the same. Not for documents whose signatures or namespaces matter.
+    /// Parses `text` for display (a view that shows a document rather than verifying it). The
+    /// DOCTYPE refusal and `limits` are those of [`Document::parse`]; where a strict parse would
+    /// fail, this one reads on:
+    ///
+    /// * a prefix with no namespace declaration in scope leaves the name with its prefix and no
+    ///   namespace ([`Document::has_unbound_prefix`]); attributes are told apart by their names
+    ///   as written, and a namespace declaration XML refuses (`xmlns:p=""`) is an ordinary
+    ///   attribute;
+    /// * a reference that is neither a predefined entity nor an XML character reference is read
+    ///   with the looser rule of [`crate::xml::reference_char`] (`&#X41;`), and otherwise kept as
+    ///   written and listed in [`Document::unresolved_entities`]; nothing is expanded;
+    /// * attribute values keep their whitespace and line endings as written and may hold `<`;
+    /// * `--` inside a comment, an XML declaration that is not first, and CDATA or references to
+    ///   whitespace outside the document element are accepted (the last two are not kept).
+    ///
+    /// Not for documents whose signatures, canonical bytes or namespaces matter.
     pub fn parse_lenient(text: &'a str, limits: &Limits) -> Result<Self, DecodeError> {
         Self::build(text, limits, true)
     }
@@ -524,7 +589,8 @@ impl<'a> Document<'a> {
         let mut reader = Reader::from_str(text.get(body_start..).unwrap_or(""));
         let cfg = reader.config_mut();
         cfg.check_end_names = true;
-        cfg.check_comments = true;
+        // `--` inside a comment is refused, except in documents that are only shown.
+        cfg.check_comments = !lenient;
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
         loop {
@@ -567,6 +633,10 @@ impl<'a> Document<'a> {
                 Event::CData(_) => {
                     let inner = text.get(before + 9..after.saturating_sub(3)).unwrap_or("");
                     if b.open.is_empty() {
+                        if b.lenient {
+                            // Shown documents skip it, as text outside the element is not kept.
+                            continue;
+                        }
                         return Err(xml_err(before, "CDATA outside the document element"));
                     }
                     let span = if inner.contains('\r') {
@@ -603,7 +673,8 @@ impl<'a> Document<'a> {
                 }
                 Event::DocType(_) => return Err(xml_err(before, DOCTYPE_MESSAGE)),
                 Event::Decl(_) => {
-                    if before != body_start {
+                    // A lenient document takes the last declaration, wherever it stands.
+                    if before != body_start && !b.lenient {
                         return Err(xml_err(before, "XML declaration not at the start"));
                     }
                     // What stands between `<?xml` and `?>`, trimmed.

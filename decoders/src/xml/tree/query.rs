@@ -233,8 +233,8 @@ impl<'a> Document<'a> {
     }
 
     /// Every attribute of an element's start tag as `(name as written, value)` in source order,
-    /// namespace declarations (`xmlns`, `xmlns:p`) included; values have references resolved
-    /// and whitespace normalised as in [`Attribute::value`]. For showing a tag as it was written.
+    /// namespace declarations (`xmlns`, `xmlns:p`) included, values as in [`Attribute::value`].
+    /// For showing a tag as it was written.
     pub fn written_attributes(&self, id: NodeId) -> Vec<(&str, &str)> {
         let Some(e) = self.element_data(id) else {
             return Vec::new();
