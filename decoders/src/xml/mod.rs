@@ -13,6 +13,7 @@
 //! never touches the network or the clock.
 
 pub mod c14n;
+pub mod display;
 pub mod dsig;
 pub mod element;
 pub mod tree;
