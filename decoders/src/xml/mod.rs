@@ -1,8 +1,9 @@
 //! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
 //! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
-//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). The generic XML view
-//! and the realm decoder read documents they only display into the lenient owned tree of
-//! [`element`].
+//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). [`tree`] is the one
+//! place this crate reads XML: documents that are only shown (the generic XML view, the realm
+//! decoder's `xml=1` answer) are read with its lenient mode ([`Document::parse_lenient`]) and
+//! rendered with [`display`].
 //!
 //! Two rules hold for every XML document this crate reads (see [`tree`]):
 //! * a DOCTYPE is refused, so no DTD is ever processed;
@@ -15,7 +16,6 @@
 pub mod c14n;
 pub mod display;
 pub mod dsig;
-pub mod element;
 pub mod tree;
 
 pub use tree::{

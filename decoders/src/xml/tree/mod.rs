@@ -456,6 +456,18 @@ mod tests {
     }
 
     #[test]
+    fn lenient_unknown_entities_stay_literal_in_text_and_attributes() {
+        let doc = lenient("<a t=\"&lt;&foo;\">x &amp; &#65; &bar;</a>").unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.text_content(a), "x & A &bar;");
+        assert_eq!(doc.attribute(a, "t"), Some("<&foo;"));
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            ["foo", "bar"]
+        );
+    }
+
+    #[test]
     fn lenient_parse_shows_attribute_values_as_written() {
         let src = "<a x='1\t2\r\n3 <b>' xmlns:p='' p:y='1' xmlns:m='u' xmlns:n='u' m:z='1' \
                    n:z='2'/>";
