@@ -36,7 +36,7 @@ fn is_xml_char(c: char) -> bool {
 
 /// The character a reference names (`name` is what stands between `&` and `;`): one of the five
 /// predefined entities or a character reference to a character XML allows.
-fn reference(name: &str) -> Result<char, String> {
+fn xml_reference(name: &str) -> Result<char, String> {
     Ok(match name {
         "lt" => '<',
         "gt" => '>',
@@ -86,7 +86,7 @@ fn text_name_end(rest: &str) -> Option<usize> {
     (rest.as_bytes().get(i) == Some(&b';')).then_some(i)
 }
 
-/// Lenient reading of a reference that [`reference`] refused: a character reference the looser
+/// Lenient reading of a reference that [`xml_reference`] refused: a character reference the looser
 /// rule of [`crate::xml::reference_char`] accepts (`&#X41;`, control characters) becomes its
 /// character; any other `&name;` is copied to `out` as written and `name` listed once in
 /// `unresolved`. In an attribute value the name ends at the first `;` within
@@ -147,7 +147,7 @@ fn unescape_into(
                 let rest = raw.get(i + 1..).unwrap_or("");
                 let resolved = name_end(rest, NAME_MAX)
                     .ok_or_else(|| "'&' without a terminating ';'".to_string())
-                    .and_then(|end| reference(rest.get(..end).unwrap_or("")).map(|c| (c, end)));
+                    .and_then(|end| xml_reference(rest.get(..end).unwrap_or("")).map(|c| (c, end)));
                 match (resolved, lenient.as_deref_mut()) {
                     (Ok((c, end)), _) => {
                         out.push(c);
