@@ -15,14 +15,15 @@
 //!
 //! It is not responsible for the federation protocols themselves (WS-Fed, WS-Trust, SAML have
 //! their own decoders) nor for correlating HRD answers with later flows (the analysis layer does
-//! that per domain). The `xml=1` answer is read with [`crate::xml::element::parse_xml`], which refuses a
-//! DOCTYPE and never resolves entities.
+//! that per domain). The `xml=1` answer is read with [`Document::parse_lenient`], which refuses a
+//! DOCTYPE and never resolves entities (an unknown one is kept as written and flagged).
 
 use crate::generic::{JsonValue, json_tree_plain, parse_json_ordered};
 use crate::util::{self, Needle};
 use crate::view::{Decoded, Finding, Kind, Node};
 use crate::x509::parse_certificate;
-use crate::xml::element::{XmlElement, parse_xml};
+use crate::xml::display::direct_text;
+use crate::xml::{Document, NodeId, is_doctype_refusal};
 use crate::{Context, DecodeError, Message};
 
 decoder! {
@@ -302,22 +303,33 @@ fn decode_request(
 
 /// `<RealmInfo>` as a JSON object: attributes and child elements by name, in order, so one code
 /// path explains both answers. `Certificate` keeps its base64 text.
-fn realm_info_to_json(el: &XmlElement) -> JsonValue {
+fn realm_info_to_json(doc: &Document<'_>, el: NodeId) -> JsonValue {
     let mut members = Vec::new();
-    for (k, v) in &el.attrs {
-        if !k.starts_with("xmlns") {
-            members.push((k.clone(), JsonValue::String(v.clone())));
+    for a in doc.attributes(el) {
+        if !a.qname.starts_with("xmlns") {
+            members.push((a.qname.to_string(), JsonValue::String(a.value.to_string())));
         }
     }
-    for child in el.elements() {
-        let value = if child.elements().next().is_some() {
-            realm_info_to_json(child)
+    for child in doc.child_elements(el) {
+        let value = if doc.child_elements(child).next().is_some() {
+            realm_info_to_json(doc, child)
         } else {
-            typed(child.text())
+            typed(direct_text(doc, child))
         };
-        members.push((child.local_name().to_string(), value));
+        members.push((doc.local_name(child).to_string(), value));
     }
     JsonValue::Object(members)
+}
+
+/// Reads the `xml=1` answer. A DOCTYPE is refused in this decoder's own words.
+fn parse_realm_xml<'a>(text: &'a str, cx: &Context<'_>) -> Result<Document<'a>, DecodeError> {
+    Document::parse_lenient(text, &cx.limits).map_err(|e| match e {
+        DecodeError::Xml { offset, .. } if is_doctype_refusal(&e) => DecodeError::Xml {
+            offset,
+            message: "DOCTYPE refused: DTDs are never processed and entities never expanded".into(),
+        },
+        e => e,
+    })
 }
 
 /// XML text as the JSON value the JSON answer would carry: small integers and booleans typed,
@@ -418,19 +430,22 @@ fn decode_response(
     let mut findings = Vec::new();
     let (doc, flavor) = if is_xml {
         let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-        let xml = parse_xml(text, &cx.limits)?;
-        if !xml.root.local_name().eq_ignore_ascii_case("RealmInfo") {
+        let xml = parse_realm_xml(text, cx)?;
+        let Some(top) = xml.root() else {
+            return Err(DecodeError::not("an HRD answer", "no XML root element"));
+        };
+        if !xml.local_name(top).eq_ignore_ascii_case("RealmInfo") {
             return Err(DecodeError::not(
                 "an HRD answer",
-                format!("XML root is <{}>, not <RealmInfo>", xml.root.name),
+                format!("XML root is <{}>, not <RealmInfo>", xml.qname(top)),
             ));
         }
-        for name in &xml.unresolved_entities {
+        for name in xml.unresolved_entities() {
             findings.push(Finding::warning(format!(
                 "entity reference &{name}; left unexpanded (no DTD is processed)"
             )));
         }
-        (realm_info_to_json(&xml.root), Flavor::SrfXml)
+        (realm_info_to_json(&xml, top), Flavor::SrfXml)
     } else {
         let doc = parse_json_ordered(msg.body, "body", &cx.limits)?;
         if doc.as_object().is_none() {

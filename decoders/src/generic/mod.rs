@@ -12,8 +12,9 @@
 //! One file per view: [`json`], [`form`], [`xml`], [`url`] and [`base64`]; [`nested`] holds what
 //! they share (nested decoding and the tree builder). Which names are credentials is the secrets
 //! policy's ([`crate::secrets`]). XML
-//! is read with [`crate::xml::element`], which refuses a DOCTYPE and never resolves entities
-//! beyond the predefined ones and character references.
+//! is read with [`crate::xml::Document::parse_lenient`], which refuses a DOCTYPE and never
+//! resolves entities beyond the predefined ones and character references, and shown with
+//! [`crate::xml::display`].
 //!
 //! It is not responsible for what a protocol means: the realm, OIDC, OAuth and JWT decoders explain
 //! fields; here a field is only a name, a value and maybe a nested decode.

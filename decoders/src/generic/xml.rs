@@ -1,12 +1,16 @@
 //! The [`Xml`] view: any XML body as an element tree plus the pretty-printed document, read with
-//! [`crate::xml::element::parse_xml`] (a DOCTYPE is refused, only predefined entities and
-//! character references are resolved).
+//! [`Document::parse_lenient`] (a DOCTYPE is refused, only predefined entities and character
+//! references are resolved, other references are kept as written and flagged, unbound prefixes
+//! are tolerated) and shown with [`crate::xml::display`].
 
 use super::nested::{Builder, count, first_byte, secrets_suffix};
 use crate::secrets::is_secret_name;
 use crate::util;
 use crate::view::{Decoded, Finding, Kind, Node};
-use crate::xml::element::{XmlChild, XmlElement, XmlStop, parse_xml_inner, pretty_xml};
+use crate::xml::display::{
+    direct_text, element_count, is_simple, pi_content, pretty_xml, shown_children,
+};
+use crate::xml::{Document, NodeId, NodeKind, doctype_declaration, is_doctype_refusal};
 use crate::{Context, DecodeError, Message};
 
 fn is_xml_type(ct: &str) -> bool {
@@ -14,31 +18,36 @@ fn is_xml_type(ct: &str) -> bool {
 }
 
 impl Builder<'_, '_> {
-    fn xml(&mut self, el: &XmlElement, path: &str) -> Node {
-        let secret = is_secret_name(el.local_name());
-        if el.is_simple() {
-            return self.string_leaf(&el.name, &el.text(), secret, path);
+    fn xml(&mut self, doc: &Document<'_>, el: NodeId, path: &str) -> Node {
+        let name = doc.qname(el);
+        let secret = is_secret_name(doc.local_name(el));
+        if is_simple(doc, el) {
+            return self.string_leaf(name, &direct_text(doc, el), secret, path);
         }
-        let mut node = Node::section(el.name.clone());
-        for (k, v) in &el.attrs {
+        let mut node = Node::section(name);
+        for (k, v) in doc.written_attributes(el) {
             let label = format!("@{k}");
             let p = format!("{path}/{label}");
             let leaf = self.string_leaf(&label, v, is_secret_name(k), &p);
             node.push(leaf);
         }
-        for c in &el.children {
-            match c {
-                XmlChild::Element(e) => {
-                    let p = format!("{path}/{}", e.name);
-                    node.push(self.xml(e, &p));
+        for c in shown_children(doc, el) {
+            let text = doc.text(c).unwrap_or("").trim();
+            match doc.kind(c) {
+                Some(NodeKind::Element) => {
+                    let p = format!("{path}/{}", doc.qname(c));
+                    node.push(self.xml(doc, c, &p));
                 }
-                XmlChild::Text(t) | XmlChild::CData(t) => {
+                Some(NodeKind::Text | NodeKind::CData) => {
                     let p = format!("{path}/#text");
-                    let leaf = self.string_leaf_named("#text", &el.name, t.trim(), secret, &p);
+                    let leaf = self.string_leaf_named("#text", name, text, secret, &p);
                     node.push(leaf);
                 }
-                XmlChild::Comment(t) => node.push(Node::text("#comment", t.trim())),
-                XmlChild::Pi(t) => node.push(Node::field("#pi", t.trim())),
+                Some(NodeKind::Comment) => node.push(Node::text("#comment", text)),
+                Some(NodeKind::ProcessingInstruction) => {
+                    node.push(Node::field("#pi", pi_content(doc, c).trim()));
+                }
+                None => {}
             }
         }
         node
@@ -80,12 +89,17 @@ fn priority(msg: &Message<'_>) -> f32 {
 
 fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
     let text = msg.text().ok_or(DecodeError::Utf8 { field: "body" })?;
-    let doc = match parse_xml_inner(text, &cx.limits) {
+    let doc = match Document::parse_lenient(text, &cx.limits) {
         Ok(doc) => doc,
-        Err(XmlStop::Error(e)) => return Err(e),
-        Err(XmlStop::Doctype(offset, decl)) => {
+        Err(e) if !is_doctype_refusal(&e) => return Err(e),
+        Err(e) => {
+            let offset = match &e {
+                DecodeError::Xml { offset, .. } => *offset,
+                _ => 0,
+            };
+            let decl = doctype_declaration(text, &e).unwrap_or("");
             let root = Node::section("xml").with_child(
-                Node::leaf("DOCTYPE", util::ellipsize(&decl, 400), Kind::Error).with_note(
+                Node::leaf("DOCTYPE", util::ellipsize(decl, 400), Kind::Error).with_note(
                     "a document type declaration; DTDs can define entities (XXE, \
                      billion laughs), so idscope never processes them and did not parse \
                      the rest of this document",
@@ -102,15 +116,21 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
             );
         }
     };
+    let Some(top) = doc.root() else {
+        return Err(DecodeError::Xml {
+            offset: 0,
+            message: "no root element".into(),
+        });
+    };
     let mut b = Builder::new(cx);
     let mut root = Node::section("xml");
-    if let Some(decl) = &doc.decl {
-        root.push(Node::field("declaration", decl.clone()));
+    if let Some(decl) = doc.declaration() {
+        root.push(Node::field("declaration", decl));
     }
-    let path = format!("xml/{}", doc.root.name);
-    root.push(b.xml(&doc.root, &path));
-    root.push(Node::leaf("pretty", pretty_xml(&doc.root), Kind::Markup));
-    for name in &doc.unresolved_entities {
+    let path = format!("xml/{}", doc.qname(top));
+    root.push(b.xml(&doc, top, &path));
+    root.push(Node::leaf("pretty", pretty_xml(&doc, top), Kind::Markup));
+    for name in doc.unresolved_entities() {
         b.findings.push(
             Finding::warning(format!(
                 "entity reference &{name}; left unexpanded: no DTD is processed, so only \
@@ -122,8 +142,8 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
     b.secrets_finding("xml");
     let summary = format!(
         "XML <{}>: {}{}",
-        doc.root.name,
-        count(doc.root.element_count(), "element"),
+        doc.qname(top),
+        count(element_count(&doc, top), "element"),
         secrets_suffix(b.secrets.len())
     );
     let mut d = Decoded::new("xml", summary, root);
@@ -136,7 +156,6 @@ mod tests {
     use super::*;
     use crate::Decoder;
     use crate::generic::test_cx as cx;
-    use crate::xml::element::parse_xml;
     use crate::{Limits, Trust};
 
     #[test]
@@ -146,7 +165,8 @@ mod tests {
         let d = Xml.decode(&Message::blob(body), &cx(&trust)).unwrap();
         assert_eq!(d.worst(), Some(crate::Severity::Error));
         assert!(d.root.find_path("DOCTYPE").is_some());
-        let err = parse_xml(std::str::from_utf8(body).unwrap(), &Limits::default()).unwrap_err();
+        let text = std::str::from_utf8(body).unwrap();
+        let err = Document::parse_lenient(text, &Limits::default()).unwrap_err();
         assert!(
             matches!(err, DecodeError::Xml { offset: 21, .. }),
             "{err:?}"

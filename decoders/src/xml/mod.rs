@@ -1,8 +1,9 @@
 //! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
 //! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
-//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). The generic XML view
-//! and the realm decoder read documents they only display into the lenient owned tree of
-//! [`element`].
+//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). [`tree`] is the one
+//! place this crate reads XML: documents that are only shown (the generic XML view, the realm
+//! decoder's `xml=1` answer) are read with its lenient mode ([`Document::parse_lenient`]) and
+//! rendered with [`display`].
 //!
 //! Two rules hold for every XML document this crate reads (see [`tree`]):
 //! * a DOCTYPE is refused, so no DTD is ever processed;
@@ -13,17 +14,19 @@
 //! never touches the network or the clock.
 
 pub mod c14n;
+pub mod display;
 pub mod dsig;
-pub mod element;
 pub mod tree;
 
-pub use tree::{Attribute, Document, NodeId, NodeKind, doctype_finding, is_doctype_refusal};
+pub use tree::{
+    Attribute, Document, NodeId, NodeKind, doctype_declaration, doctype_finding, is_doctype_refusal,
+};
 
-/// The character a reference `&name;` stands for under the rule the lenient readers of this
-/// crate share ([`element`] and [`crate::html`]): the five predefined entities (`lt gt amp quot
-/// apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for anything
-/// else, which those readers keep as written. ([`tree`] is stricter: it accepts only what XML
-/// allows and fails on the rest.)
+/// The character a reference `&name;` stands for under the looser rule shared by [`crate::html`]
+/// and lenient XML documents ([`Document::parse_lenient`]): the five predefined entities (`lt gt
+/// amp quot apos`) and character references (`#65`, `#x41`, `#X41`), NUL excluded. `None` for
+/// anything else, which those readers keep as written. ([`Document::parse`] is stricter: it
+/// accepts only what XML allows and fails on the rest.)
 pub fn reference_char(name: &str) -> Option<char> {
     match name {
         "lt" => Some('<'),

@@ -8,10 +8,16 @@
 //! * **A DOCTYPE is refused.** Any `<!DOCTYPE …>` makes [`Document::parse`] fail with
 //!   [`DecodeError::Xml`]; no DTD, internal subset or external identifier is ever read.
 //!   [`doctype_finding`] turns that error into a [`Finding`] for decoders that want to show the
-//!   refusal instead of failing.
+//!   refusal instead of failing, and [`doctype_declaration`] gives its text for display.
 //! * **Entities are never resolved** beyond the five predefined ones (`&lt; &gt; &amp; &apos;
 //!   &quot;`) and character references. Any other `&name;` is an error. quick-xml would expand
 //!   entities only if given a resolver; this module never gives it one and unescapes by itself.
+//!
+//! Documents that are only shown (the generic XML view, the realm decoder's XML answer) are read
+//! with [`Document::parse_lenient`]: the same two rules and the same limits, but an unbound
+//! namespace prefix is not an error ([`Document::has_unbound_prefix`]), an unknown reference is
+//! kept as written and listed ([`Document::unresolved_entities`]) instead of failing, and
+//! attribute values are kept as written; the method lists every difference.
 //!
 //! Work is bounded by [`Limits`]: input size ([`Limits::max_body`]), nesting depth
 //! ([`Limits::max_depth`]) and node count ([`Limits::max_nodes`], where attributes and namespace
@@ -32,6 +38,7 @@ use crate::{DecodeError, Limits};
 mod parse;
 mod query;
 
+pub use parse::doctype_declaration;
 pub use query::{Children, Descendants};
 
 /// The namespace bound to the `xml` prefix by definition.
@@ -47,6 +54,11 @@ pub const ID_ATTRIBUTES: &[&str] = &["ID", "AssertionID", "Id"];
 
 const DOCTYPE_MESSAGE: &str =
     "DOCTYPE declaration refused: DTDs and entity declarations are never processed";
+
+/// The namespace index of a name whose prefix is unbound (lenient documents only). It is not an
+/// index into the namespace table, so such a name reads as being in no namespace; `u32::MAX` is
+/// taken by the parser's duplicate check for declarations.
+const UNBOUND: u32 = u32::MAX - 1;
 
 /// The index of a node in a [`Document`]. Only meaningful for the document it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,9 +173,10 @@ pub struct Attribute<'d> {
     pub prefix: Option<&'d str>,
     /// The local name (`"Id"`).
     pub local: &'d str,
-    /// The namespace URI, or `""` for no namespace.
+    /// The namespace URI, or `""` for no namespace (or an unbound prefix in a lenient document).
     pub namespace: &'d str,
-    /// The value with references resolved and whitespace normalised as XML requires.
+    /// The value with references resolved and whitespace normalised as XML requires (in a
+    /// lenient document: references resolved, whitespace as written).
     pub value: &'d str,
     /// The value exactly as written between the quotes.
     pub raw_value: &'d str,
@@ -179,6 +192,10 @@ pub struct Document<'a> {
     decls: Vec<NsDecl>,
     namespaces: Vec<Box<str>>,
     root: Option<NodeId>,
+    /// The content of the XML declaration (`version="1.0"`), in the source.
+    decl: Option<Span>,
+    /// References kept as written by [`Document::parse_lenient`], in order of first use.
+    unresolved: Vec<Box<str>>,
 }
 
 /// True when `err` is the refusal of a DOCTYPE by [`Document::parse`].
@@ -219,9 +236,11 @@ impl<'a> Document<'a> {
         }
     }
 
-    fn attr_local(&self, a: &AttrData) -> &str {
+    /// What two attributes in one namespace are told apart by: the local name, or with
+    /// `as_written` (lenient documents) the whole name as written.
+    fn attr_name_key(&self, a: &AttrData, as_written: bool) -> &str {
         let q = self.span_str(a.qname);
-        split_qname(q).1
+        if as_written { q } else { split_qname(q).1 }
     }
 
     fn element_data(&self, id: NodeId) -> Option<&ElementData> {
@@ -402,6 +421,195 @@ mod tests {
     fn line_endings_are_normalised_in_text() {
         let doc = parse("<a>x\r\ny\rz</a>").unwrap();
         assert_eq!(doc.text_content(doc.root().unwrap()), "x\ny\nz");
+    }
+
+    fn lenient(s: &str) -> Result<Document<'_>, DecodeError> {
+        Document::parse_lenient(s, &Limits::default())
+    }
+
+    #[test]
+    fn lenient_parse_keeps_unbound_prefixes_and_unknown_references() {
+        let src = "<?xml version=\"1.0\"?><p:a xmlns:q='urn:q' q:x='1' p:y='&foo;&lt;' \
+                   r:y='2'>x &amp; &#65; &bar; &#0; &#X41; &foo;<p:b/></p:a>";
+        assert!(parse(src).is_err());
+        let doc = lenient(src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(
+            (doc.qname(a), doc.prefix(a), doc.local_name(a)),
+            ("p:a", Some("p"), "a")
+        );
+        assert!(doc.has_unbound_prefix(a));
+        assert_eq!(doc.namespace(a), "");
+        assert_eq!(doc.attribute_ns(a, "urn:q", "x"), Some("1"));
+        // Two unbound prefixes are two names, so `p:y` and `r:y` do not clash.
+        assert_eq!(doc.attribute(a, "p:y"), Some("&foo;<"));
+        assert_eq!(doc.attribute(a, "r:y"), Some("2"));
+        // `&#X41;` is read as HTML reads it; `&#0;` names no character and stays as written.
+        assert_eq!(doc.text_content(a), "x & A &bar; &#0; A &foo;");
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            ["foo", "bar", "#0"]
+        );
+        assert_eq!(doc.declaration(), Some("version=\"1.0\""));
+        let b = doc.child_elements(a).next().unwrap();
+        assert!(doc.has_unbound_prefix(b));
+    }
+
+    #[test]
+    fn lenient_unknown_entities_stay_literal_in_text_and_attributes() {
+        let doc = lenient("<a t=\"&lt;&foo;\">x &amp; &#65; &bar;</a>").unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.text_content(a), "x & A &bar;");
+        assert_eq!(doc.attribute(a, "t"), Some("<&foo;"));
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            ["foo", "bar"]
+        );
+    }
+
+    #[test]
+    fn lenient_parse_shows_attribute_values_as_written() {
+        let src = "<a x='1\t2\r\n3 <b>' xmlns:p='' p:y='1' xmlns:m='u' xmlns:n='u' m:z='1' \
+                   n:z='2'/>";
+        assert!(parse(src).is_err());
+        let doc = lenient(src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.attribute(a, "x"), Some("1\t2\r\n3 <b>"));
+        // A declaration XML refuses is an ordinary attribute, and its prefix stays unbound.
+        assert_eq!(doc.attribute(a, "xmlns:p"), Some(""));
+        assert_eq!(doc.namespace_declarations(a).count(), 2);
+        assert_eq!(
+            doc.written_attributes(a)
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>(),
+            ["x", "xmlns:p", "p:y", "xmlns:m", "xmlns:n", "m:z", "n:z"]
+        );
+        assert_eq!(doc.attribute_ns(a, "u", "z"), Some("1"));
+    }
+
+    #[test]
+    fn lenient_parse_keeps_other_rules() {
+        for bad in [
+            "<a p:x='1' p:x='2'/>",
+            "<a xmlns:p='u' xmlns:p='v'/>",
+            "<a xmlns:p='u' xmlns:p=''/>",
+            "<a>&amp</a>",
+            "<a/><b/>",
+            "<a><b></a>",
+            "<p:a>",
+            "text<a/>",
+            "",
+        ] {
+            let r = lenient(bad);
+            assert!(
+                matches!(r, Err(DecodeError::Xml { .. })),
+                "{bad:?} gave {r:?}"
+            );
+        }
+        // What a shown document tolerates beyond names and references.
+        for ok in [
+            "<!-- a -- b --><a/>",
+            "<a><?xml version='1.0'?></a>",
+            "&#32;&#xA0;<a/>",
+            "<![CDATA[x]]><a/>",
+        ] {
+            assert!(parse(ok).is_err(), "{ok:?}");
+            assert!(lenient(ok).is_ok(), "{ok:?}");
+        }
+        // In an attribute, a lone `&` or a name too long to be one stays as written, unlisted;
+        // in text a reference is as long as it is.
+        let long = "n".repeat(40);
+        let src = format!("<a x='a & b' y='&{long};'>&{long};</a>");
+        let doc = lenient(&src).unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(doc.attribute(a, "x"), Some("a & b"));
+        assert_eq!(doc.attribute(a, "y"), Some(format!("&{long};").as_str()));
+        assert_eq!(
+            doc.unresolved_entities().collect::<Vec<_>>(),
+            [long.as_str()]
+        );
+        // At most 16 distinct names are listed.
+        let many: String = (0..40).map(|i| format!("&e{i};&e{i};")).collect();
+        let src = format!("<a>{many}</a>");
+        let doc = lenient(&src).unwrap();
+        let listed: Vec<&str> = doc.unresolved_entities().collect();
+        assert_eq!(listed.len(), 16);
+        assert_eq!(listed.first(), Some(&"e0"));
+        assert_eq!(doc.text_content(doc.root().unwrap()), many);
+    }
+
+    #[test]
+    fn lenient_parse_refuses_a_doctype_and_keeps_the_limits() {
+        let src = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>";
+        let err = lenient(src).unwrap_err();
+        assert!(is_doctype_refusal(&err), "{err}");
+        assert!(
+            matches!(err, DecodeError::Xml { offset: 22, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            doctype_declaration(src, &err),
+            Some("r [<!ENTITY e \"x\">]")
+        );
+        assert_eq!(doctype_declaration(src, &lenient("<a>").unwrap_err()), None);
+        let bom = "\u{feff}<!doctype r><r/>";
+        let err = lenient(bom).unwrap_err();
+        assert!(matches!(err, DecodeError::Xml { offset: 3, .. }), "{err:?}");
+        assert_eq!(doctype_declaration(bom, &err), Some("r"));
+
+        let depth = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert_eq!(
+            Document::parse_lenient("<p:a><b><c><q:d/></c></b></p:a>", &depth).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "XML nesting depth",
+                limit: 3
+            }
+        );
+        assert!(Document::parse_lenient("<p:a><b><q:c/></b></p:a>", &depth).is_ok());
+        let nodes = Limits {
+            max_nodes: 5,
+            ..Limits::default()
+        };
+        assert_eq!(
+            Document::parse_lenient("<a><p:b/><b>&x;</b><b/><b/></a>", &nodes).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "XML node count",
+                limit: 5
+            }
+        );
+        let size = Limits {
+            max_body: 4,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Document::parse_lenient("<p:abc/>", &size),
+            Err(DecodeError::TooLarge {
+                what: "XML document",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn written_attributes_keep_declarations_in_source_order() {
+        let doc = parse("<a xmlns='urn:d' b='1&amp;' xmlns:p='urn:p' p:c='2'/>").unwrap();
+        let a = doc.root().unwrap();
+        assert_eq!(
+            doc.written_attributes(a),
+            [
+                ("xmlns", "urn:d"),
+                ("b", "1&"),
+                ("xmlns:p", "urn:p"),
+                ("p:c", "2")
+            ]
+        );
+        assert_eq!(doc.attributes(a).count(), 2);
+        assert_eq!(doc.declaration(), None);
+        assert_eq!(doc.unresolved_entities().count(), 0);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Building a [`Document`] from source text: the quick-xml event loop, the DOCTYPE refusal,
 //! entity and character-reference unescaping, namespace resolution while elements open, and the
-//! [`Limits`] checks on size, depth and node count.
+//! [`Limits`] checks on size, depth and node count. The lenient reading
+//! ([`Document::parse_lenient`]) differs only where a strict parse would fail on an unbound
+//! prefix or an unresolved reference, so the strict path does no extra work per node.
 //!
 //! Not responsible for reading a finished document (see [`super::query`]).
 
@@ -32,10 +34,108 @@ fn is_xml_char(c: char) -> bool {
         || c >= '\u{10000}'
 }
 
+/// The character a reference names (`name` is what stands between `&` and `;`): one of the five
+/// predefined entities or a character reference to a character XML allows.
+fn xml_reference(name: &str) -> Result<char, String> {
+    Ok(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => {
+            let code = if let Some(hex) = name.strip_prefix("#x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else if let Some(dec) = name.strip_prefix('#') {
+                dec.parse::<u32>().ok()
+            } else {
+                return Err(format!(
+                    "entity reference &{name}; is not resolved (only the five predefined \
+                     entities and character references are allowed)"
+                ));
+            };
+            code.and_then(char::from_u32)
+                .filter(|c| is_xml_char(*c))
+                .ok_or_else(|| format!("invalid character reference &{name};"))?
+        }
+    })
+}
+
+/// The longest reference name (bytes between `&` and `;`) a strict parse reads.
+const NAME_MAX: usize = 16;
+
+/// The longest reference name a lenient parse reads; a longer run up to `;` stays as written
+/// without being listed.
+const LENIENT_NAME_MAX: usize = 32;
+
+/// At most this many distinct unresolved names are listed (a hostile document can hold any
+/// number of them).
+const UNRESOLVED_MAX: usize = 16;
+
+/// The position of the `;` ending a reference name in `rest` (what follows the `&`), looking at
+/// most `max` bytes ahead.
+fn name_end(rest: &str, max: usize) -> Option<usize> {
+    rest.bytes().take(max + 1).position(|b| b == b';')
+}
+
+/// The position of the `;` ending a reference name in text, as quick-xml delimits a reference
+/// there: `None` when an `&` or `<` comes first. Each byte is looked at once per reference, and
+/// references do not overlap, so reading a text stays linear.
+fn text_name_end(rest: &str) -> Option<usize> {
+    let i = rest.bytes().position(|b| matches!(b, b';' | b'&' | b'<'))?;
+    (rest.as_bytes().get(i) == Some(&b';')).then_some(i)
+}
+
+/// Lenient reading of a reference that [`xml_reference`] refused: a character reference the looser
+/// rule of [`crate::xml::reference_char`] accepts (`&#X41;`, control characters) becomes its
+/// character; any other `&name;` is copied to `out` as written and `name` listed once in
+/// `unresolved`. In an attribute value the name ends at the first `;` within
+/// [`LENIENT_NAME_MAX`] bytes, in text where quick-xml ends it ([`text_name_end`]); an `&`
+/// without one is copied alone. `rest` follows the `&`; returns how many bytes of the source
+/// (from the `&`) were consumed.
+fn lenient_reference(
+    rest: &str,
+    attr: bool,
+    out: &mut String,
+    unresolved: &mut Vec<Box<str>>,
+) -> usize {
+    let end = if attr {
+        name_end(rest, LENIENT_NAME_MAX)
+    } else {
+        text_name_end(rest)
+    };
+    let Some(name) = end.and_then(|e| rest.get(..e)) else {
+        out.push('&');
+        return 1;
+    };
+    if let Some(c) = crate::xml::reference_char(name) {
+        out.push(c);
+    } else {
+        out.push('&');
+        out.push_str(name);
+        out.push(';');
+        if unresolved.len() < UNRESOLVED_MAX && !unresolved.iter().any(|u| **u == *name) {
+            unresolved.push(name.into());
+        }
+    }
+    name.len() + 2
+}
+
 /// Unescapes text or an attribute value into `out`: the five predefined entities, character
 /// references, line endings normalised to `\n`, and for attributes literal whitespace to a space.
 /// Returns the relative offset and message of the first error.
-fn unescape_into(raw: &str, attr: bool, out: &mut String) -> Result<(), (usize, String)> {
+///
+/// With `lenient` (see [`Document::parse_lenient`]), a reference that is not resolved goes
+/// through [`lenient_reference`] and is listed there instead of failing, and an attribute value
+/// keeps its whitespace and line endings as written and may hold `<`.
+fn unescape_into(
+    raw: &str,
+    attr: bool,
+    out: &mut String,
+    mut lenient: Option<&mut Vec<Box<str>>>,
+) -> Result<(), (usize, String)> {
+    let normalize_attr = attr && lenient.is_none();
+    let normalize_eol = !attr || lenient.is_none();
     let bytes = raw.as_bytes();
     let mut i = 0;
     let mut last = 0;
@@ -45,41 +145,22 @@ fn unescape_into(raw: &str, attr: bool, out: &mut String) -> Result<(), (usize, 
             b'&' => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 let rest = raw.get(i + 1..).unwrap_or("");
-                let end = rest
-                    .find(';')
-                    .filter(|e| *e <= 16)
-                    .ok_or_else(|| (i, "'&' without a terminating ';'".to_string()))?;
-                let name = rest.get(..end).unwrap_or("");
-                let c = match name {
-                    "lt" => '<',
-                    "gt" => '>',
-                    "amp" => '&',
-                    "apos" => '\'',
-                    "quot" => '"',
-                    _ => {
-                        let code = if let Some(hex) = name.strip_prefix("#x") {
-                            u32::from_str_radix(hex, 16).ok()
-                        } else if let Some(dec) = name.strip_prefix('#') {
-                            dec.parse::<u32>().ok()
-                        } else {
-                            return Err((
-                                i,
-                                format!(
-                                    "entity reference &{name}; is not resolved (only the five \
-                                     predefined entities and character references are allowed)"
-                                ),
-                            ));
-                        };
-                        code.and_then(char::from_u32)
-                            .filter(|c| is_xml_char(*c))
-                            .ok_or_else(|| (i, format!("invalid character reference &{name};")))?
+                let resolved = name_end(rest, NAME_MAX)
+                    .ok_or_else(|| "'&' without a terminating ';'".to_string())
+                    .and_then(|end| xml_reference(rest.get(..end).unwrap_or("")).map(|c| (c, end)));
+                match (resolved, lenient.as_deref_mut()) {
+                    (Ok((c, end)), _) => {
+                        out.push(c);
+                        i += end + 2;
                     }
-                };
-                out.push(c);
-                i += end + 2;
+                    (Err(_), Some(unresolved)) => {
+                        i += lenient_reference(rest, attr, out, unresolved);
+                    }
+                    (Err(message), None) => return Err((i, message)),
+                }
                 last = i;
             }
-            b'\r' => {
+            b'\r' if normalize_eol => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 out.push(if attr { ' ' } else { '\n' });
                 i += 1;
@@ -88,13 +169,13 @@ fn unescape_into(raw: &str, attr: bool, out: &mut String) -> Result<(), (usize, 
                 }
                 last = i;
             }
-            b'\n' | b'\t' if attr => {
+            b'\n' | b'\t' if normalize_attr => {
                 out.push_str(raw.get(last..i).unwrap_or(""));
                 out.push(' ');
                 i += 1;
                 last = i;
             }
-            b'<' if attr => return Err((i, "'<' in an attribute value".to_string())),
+            b'<' if normalize_attr => return Err((i, "'<' in an attribute value".to_string())),
             _ => i += 1,
         }
     }
@@ -110,6 +191,8 @@ fn needs_unescape(raw: &str, attr: bool) -> bool {
 struct Builder<'a> {
     doc: Document<'a>,
     limits: Limits,
+    /// Unbound prefixes and unresolved references are tolerated ([`Document::parse_lenient`]).
+    lenient: bool,
     ns_index: HashMap<Box<str>, u32>,
     /// Prefix bindings in scope: prefix → stack of namespace indexes, innermost last.
     scope: HashMap<&'a str, Vec<u32>>,
@@ -152,7 +235,13 @@ impl<'a> Builder<'a> {
             return Ok(Self::span_range(offset, offset + raw.len()));
         }
         let start = self.doc.buf.len();
-        unescape_into(raw, attr, &mut self.doc.buf).map_err(|(rel, m)| xml_err(offset + rel, m))?;
+        let lenient = if self.lenient {
+            Some(&mut self.doc.unresolved)
+        } else {
+            None
+        };
+        unescape_into(raw, attr, &mut self.doc.buf, lenient)
+            .map_err(|(rel, m)| xml_err(offset + rel, m))?;
         let end = self.doc.buf.len();
         Ok(Span {
             start: u32::try_from(start).map_err(|_| xml_err(offset, "document too large"))?,
@@ -179,6 +268,19 @@ impl<'a> Builder<'a> {
             return self.ns_index.get(XML_NS).copied();
         }
         self.scope.get(prefix).and_then(|v| v.last()).copied()
+    }
+
+    /// The namespace index bound to `prefix`; for an unbound prefix [`UNBOUND`] in a lenient
+    /// document and an error at `offset` otherwise.
+    fn resolve_prefix(&self, prefix: &str, offset: usize) -> Result<u32, DecodeError> {
+        match self.lookup(prefix) {
+            Some(i) => Ok(i),
+            None if self.lenient => Ok(UNBOUND),
+            None => Err(xml_err(
+                offset,
+                format!("unbound namespace prefix `{prefix}`"),
+            )),
+        }
     }
 
     fn count_node(&self) -> Result<(), DecodeError> {
@@ -239,10 +341,19 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         if self.open.is_empty() {
-            // Outside the document element only whitespace is allowed, and it is not kept.
+            // Outside the document element only whitespace is allowed, and it is not kept. A
+            // lenient document also lets references to whitespace (`&#32;`) and any Unicode
+            // whitespace pass.
+            let blank = self.lenient && {
+                let mut text = String::new();
+                unescape_into(raw, false, &mut text, Some(&mut Vec::new())).is_ok()
+                    && text.trim().is_empty()
+            };
             return match raw.find(|c: char| !c.is_ascii_whitespace()) {
-                None => Ok(()),
-                Some(rel) => Err(xml_err(start + rel, "text outside the document element")),
+                Some(rel) if !blank => {
+                    Err(xml_err(start + rel, "text outside the document element"))
+                }
+                _ => Ok(()),
             };
         }
         let span = self.unescaped(raw, start, false)?;
@@ -297,14 +408,24 @@ impl<'a> Builder<'a> {
                 let prefix = key.strip_prefix("xmlns:").unwrap_or("");
                 let vspan = self.unescaped(raw, raw_off, true)?;
                 let uri = self.doc.span_str(vspan).to_string();
-                if key.starts_with("xmlns:") && (prefix.is_empty() || uri.is_empty()) {
-                    return Err(xml_err(
-                        raw_off,
-                        format!("invalid namespace declaration {key}"),
-                    ));
-                }
-                if prefix == "xmlns" || (prefix == "xml" && uri != XML_NS) {
-                    return Err(xml_err(key_off, format!("reserved prefix in {key}")));
+                let refused = if key.starts_with("xmlns:") && (prefix.is_empty() || uri.is_empty())
+                {
+                    Some((raw_off, "invalid namespace declaration"))
+                } else if prefix == "xmlns" || (prefix == "xml" && uri != XML_NS) {
+                    Some((key_off, "reserved prefix in"))
+                } else {
+                    None
+                };
+                if let Some((at, what)) = refused {
+                    if !self.lenient {
+                        return Err(xml_err(at, format!("{what} {key}")));
+                    }
+                    // Kept as an ordinary attribute; names using its prefix stay unbound.
+                    if !self.seen.insert((u32::MAX, key)) {
+                        return Err(xml_err(key_off, format!("duplicate attribute {key}")));
+                    }
+                    plain.push((key_off, key.len(), raw_off, raw.len()));
+                    continue;
                 }
                 let idx = self.intern(&uri);
                 self.count_node()?;
@@ -316,7 +437,7 @@ impl<'a> Builder<'a> {
                     uri: idx,
                 });
                 // Declarations use a namespace index no attribute can have.
-                if !self.seen.insert((u32::MAX, prefix)) {
+                if !self.seen.insert((u32::MAX, key)) {
                     return Err(xml_err(key_off, format!("duplicate attribute {key}")));
                 }
                 self.scope.entry(prefix).or_default().push(idx);
@@ -328,9 +449,7 @@ impl<'a> Builder<'a> {
         let decl_end = self.doc.decls.len() as u32;
         let (prefix, _local) = split_qname(qname);
         let ns = match prefix {
-            Some(p) => self
-                .lookup(p)
-                .ok_or_else(|| xml_err(offset, format!("unbound namespace prefix `{p}`")))?,
+            Some(p) => self.resolve_prefix(p, offset)?,
             None => self.lookup("").unwrap_or(0),
         };
         let attr_start = self.doc.attrs.len() as u32;
@@ -340,22 +459,25 @@ impl<'a> Builder<'a> {
             let raw: &'a str = src.get(raw_off..raw_off + raw_len).unwrap_or("");
             let (aprefix, _) = split_qname(key);
             let ans = match aprefix {
-                Some(p) => self
-                    .lookup(p)
-                    .ok_or_else(|| xml_err(key_off, format!("unbound namespace prefix `{p}`")))?,
+                Some(p) => self.resolve_prefix(p, key_off)?,
                 None => 0,
             };
             // Two attributes with the same expanded name are an error even when spelled apart.
-            let local = split_qname(key).1;
+            // A lenient document, where prefixes need not be bound, compares names as written.
+            let name = if self.lenient {
+                key
+            } else {
+                split_qname(key).1
+            };
             let clash = if plain.len() <= 8 {
                 self.doc
                     .attrs
                     .get(attr_start as usize..)
                     .unwrap_or(&[])
                     .iter()
-                    .any(|a| a.ns == ans && self.doc.attr_local(a) == local)
+                    .any(|a| a.ns == ans && self.doc.attr_name_key(a, self.lenient) == name)
             } else {
-                !self.seen.insert((ans, local))
+                !self.seen.insert((ans, name))
             };
             if clash {
                 return Err(xml_err(key_off, format!("duplicate attribute {key}")));
@@ -409,6 +531,30 @@ impl<'a> Document<'a> {
     /// Parses `text` into a tree. Refuses a DOCTYPE and unknown entities (see the module
     /// documentation) and stays within `limits`.
     pub fn parse(text: &'a str, limits: &Limits) -> Result<Self, DecodeError> {
+        Self::build(text, limits, false)
+    }
+
+    /// Parses `text` for display (a view that shows a document rather than verifying it). The
+    /// DOCTYPE refusal and `limits` are those of [`Document::parse`]; where a strict parse would
+    /// fail, this one reads on:
+    ///
+    /// * a prefix with no namespace declaration in scope leaves the name with its prefix and no
+    ///   namespace ([`Document::has_unbound_prefix`]); attributes are told apart by their names
+    ///   as written, and a namespace declaration XML refuses (`xmlns:p=""`) is an ordinary
+    ///   attribute;
+    /// * a reference that is neither a predefined entity nor an XML character reference is read
+    ///   with the looser rule of [`crate::xml::reference_char`] (`&#X41;`), and otherwise kept as
+    ///   written and listed in [`Document::unresolved_entities`]; nothing is expanded;
+    /// * attribute values keep their whitespace and line endings as written and may hold `<`;
+    /// * `--` inside a comment, an XML declaration that is not first, and CDATA or references to
+    ///   whitespace outside the document element are accepted (the last two are not kept).
+    ///
+    /// Not for documents whose signatures, canonical bytes or namespaces matter.
+    pub fn parse_lenient(text: &'a str, limits: &Limits) -> Result<Self, DecodeError> {
+        Self::build(text, limits, true)
+    }
+
+    fn build(text: &'a str, limits: &Limits, lenient: bool) -> Result<Self, DecodeError> {
         if text.len() > limits.max_body || text.len() >= u32::MAX as usize {
             return Err(DecodeError::TooLarge {
                 what: "XML document",
@@ -424,8 +570,11 @@ impl<'a> Document<'a> {
                 decls: Vec::new(),
                 namespaces: vec!["".into(), XML_NS.into()],
                 root: None,
+                decl: None,
+                unresolved: Vec::new(),
             },
             limits: *limits,
+            lenient,
             ns_index: HashMap::new(),
             scope: HashMap::new(),
             scope_log: Vec::new(),
@@ -440,7 +589,8 @@ impl<'a> Document<'a> {
         let mut reader = Reader::from_str(text.get(body_start..).unwrap_or(""));
         let cfg = reader.config_mut();
         cfg.check_end_names = true;
-        cfg.check_comments = true;
+        // `--` inside a comment is refused, except in documents that are only shown.
+        cfg.check_comments = !lenient;
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
         loop {
@@ -483,6 +633,10 @@ impl<'a> Document<'a> {
                 Event::CData(_) => {
                     let inner = text.get(before + 9..after.saturating_sub(3)).unwrap_or("");
                     if b.open.is_empty() {
+                        if b.lenient {
+                            // Shown documents skip it, as text outside the element is not kept.
+                            continue;
+                        }
                         return Err(xml_err(before, "CDATA outside the document element"));
                     }
                     let span = if inner.contains('\r') {
@@ -519,9 +673,13 @@ impl<'a> Document<'a> {
                 }
                 Event::DocType(_) => return Err(xml_err(before, DOCTYPE_MESSAGE)),
                 Event::Decl(_) => {
-                    if before != body_start {
+                    // A lenient document takes the last declaration, wherever it stands.
+                    if before != body_start && !b.lenient {
                         return Err(xml_err(before, "XML declaration not at the start"));
                     }
+                    // What stands between `<?xml` and `?>`, trimmed.
+                    let inner = text.get(before + 2..after.saturating_sub(2)).unwrap_or("");
+                    b.doc.decl = b.span_src(inner.trim_start_matches("xml").trim());
                 }
                 Event::Text(_) | Event::GeneralRef(_) | Event::Eof => {}
             }
@@ -539,5 +697,28 @@ impl<'a> Document<'a> {
             return Err(xml_err(text.len(), "no document element"));
         }
         Ok(b.doc)
+    }
+}
+
+/// The declaration a DOCTYPE refusal of [`Document::parse`] or [`Document::parse_lenient`]
+/// stopped at: what stands between `<!DOCTYPE` and the closing `>`, trimmed, read from
+/// `source` (the text that was parsed) at the error's offset. `None` when `err` is not that
+/// refusal or does not point at a DOCTYPE in `source`. Nothing in it is interpreted.
+pub fn doctype_declaration<'s>(source: &'s str, err: &DecodeError) -> Option<&'s str> {
+    let DecodeError::Xml { offset, message } = err else {
+        return None;
+    };
+    if !message.starts_with(DOCTYPE_MESSAGE) {
+        return None;
+    }
+    let rest = source.get(usize::try_from(*offset).ok()?..)?;
+    let mut reader = Reader::from_str(rest);
+    match reader.read_event() {
+        Ok(Event::DocType(_)) => {
+            let end = usize::try_from(reader.buffer_position()).ok()?;
+            // `<!DOCTYPE` is nine bytes and the event ends with `>`.
+            Some(rest.get(9..end.checked_sub(1)?)?.trim())
+        }
+        _ => None,
     }
 }

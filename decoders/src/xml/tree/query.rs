@@ -19,6 +19,20 @@ impl<'a> Document<'a> {
         self.root
     }
 
+    /// The content of the XML declaration, between `<?xml` and `?>` and trimmed
+    /// (`version="1.0" encoding="utf-8"`), when the document starts with one.
+    pub fn declaration(&self) -> Option<&str> {
+        self.decl.map(|s| self.span_str(s))
+    }
+
+    /// The references a lenient parse ([`Document::parse_lenient`]) kept as written because
+    /// they are neither a predefined entity nor a valid character reference, as the names
+    /// between `&` and `;`, each once, in order of first use, at most 16. Always empty for
+    /// [`Document::parse`], which fails on them.
+    pub fn unresolved_entities(&self) -> impl Iterator<Item = &str> + '_ {
+        self.unresolved.iter().map(|s| &**s)
+    }
+
     /// How many nodes the arena holds.
     pub fn len(&self) -> usize {
         self.nodes.len()
@@ -130,12 +144,19 @@ impl<'a> Document<'a> {
             .unwrap_or("")
     }
 
-    /// The namespace URI of an element, `""` when it is in no namespace.
+    /// The namespace URI of an element, `""` when it is in no namespace (or, in a lenient
+    /// document, when its prefix is unbound: see [`Document::has_unbound_prefix`]).
     pub fn namespace(&self, id: NodeId) -> &str {
         self.element_data(id)
             .and_then(|e| self.namespaces.get(e.ns as usize))
             .map(|s| &**s)
             .unwrap_or("")
+    }
+
+    /// True when `id` is an element whose prefix has no namespace declaration in scope (only
+    /// possible in a document read with [`Document::parse_lenient`]).
+    pub fn has_unbound_prefix(&self, id: NodeId) -> bool {
+        self.element_data(id).is_some_and(|e| e.ns == UNBOUND)
     }
 
     /// True when `id` is an element with this namespace URI and local name.
@@ -209,6 +230,60 @@ impl<'a> Document<'a> {
         self.attributes(id)
             .find(|a| a.local == local && a.namespace == ns)
             .map(|a| a.value)
+    }
+
+    /// Every attribute of an element's start tag as `(name as written, value)` in source order,
+    /// namespace declarations (`xmlns`, `xmlns:p`) included, values as in [`Attribute::value`].
+    /// For showing a tag as it was written.
+    pub fn written_attributes(&self, id: NodeId) -> Vec<(&str, &str)> {
+        let Some(e) = self.element_data(id) else {
+            return Vec::new();
+        };
+        let attrs = self
+            .attrs
+            .get(e.attrs.start as usize..e.attrs.end as usize)
+            .unwrap_or(&[]);
+        let decls = self
+            .decls
+            .get(e.decls.start as usize..e.decls.end as usize)
+            .unwrap_or(&[]);
+        let mut out = Vec::with_capacity(attrs.len() + decls.len());
+        let (mut a, mut d) = (attrs.iter().peekable(), decls.iter().peekable());
+        loop {
+            // Both runs are in source order; a declaration's prefix span starts after its
+            // `xmlns`, and no other attribute starts between the two.
+            let take_decl = match (a.peek(), d.peek()) {
+                (Some(x), Some(y)) => y.prefix.start < x.qname.start,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if take_decl {
+                if let Some(decl) = d.next() {
+                    // `xmlns` ends where the prefix span starts, or one byte before (`:`).
+                    let start = decl.prefix.start as usize;
+                    let back = if decl.prefix.start == decl.prefix.end {
+                        5
+                    } else {
+                        6
+                    };
+                    let name = start
+                        .checked_sub(back)
+                        .and_then(|s| self.src.get(s..decl.prefix.end as usize))
+                        .unwrap_or("xmlns");
+                    let uri = self
+                        .namespaces
+                        .get(decl.uri as usize)
+                        .map(|s| &**s)
+                        .unwrap_or("");
+                    out.push((name, uri));
+                }
+            } else if let Some(attr) = a.next() {
+                out.push((self.span_str(attr.qname), self.span_str(attr.value)));
+            } else {
+                break;
+            }
+        }
+        out
     }
 
     /// The namespace declarations written on an element, as `(prefix, uri)` with `""` for the
