@@ -177,7 +177,13 @@ fn round(consumer: Consumer, har: Option<&std::path::Path>, flows: u64, body: &[
         Some(p) => p.into_recorder(),
         None => recorder.unwrap(),
     };
-    assert_eq!(recorder.written(), flows);
+    // Without a file the pipeline leaves the pairing to the store: its recorder sees nothing.
+    let paired = if har.is_none() && consumer == Consumer::Pipeline {
+        0
+    } else {
+        flows
+    };
+    assert_eq!(recorder.written(), paired);
     assert_eq!(store.len(), MAX_FLOWS.min(flows as usize));
     assert_eq!(store.in_flight_count(), 0);
     let (_, writer) = recorder.close().unwrap();
