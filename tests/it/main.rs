@@ -1,6 +1,7 @@
 //! The single integration-test binary (ripgrep style), one module per area: command-line
 //! behaviour, capture files, analysis end to end, redaction, the proxy, the reference server and
-//! replay, the terminal UI (keys, frames, a real pseudo-terminal). `support` holds the guards
+//! replay, the terminal UI (keys, frames, a real pseudo-terminal), the real-world corpus against
+//! its sources' verdicts. `support` holds the guards
 //! that stop a reference server or child process when a test fails. Unit tests live beside the
 //! code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +16,7 @@ mod interop_fixture;
 mod layers;
 mod origin;
 mod proxy;
+mod realworld;
 mod redact;
 mod reliability;
 mod replay;

@@ -8,14 +8,26 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `shared/corpus/har-peers` beside the repository: the HAR files written by other tools. The
-/// nearest ancestor that has it wins, so the tests also run from a git worktree at another depth.
+/// `shared/corpus/har-peers` beside the repository: the HAR files written by other tools.
 pub fn corpus() -> PathBuf {
+    shared_corpus("har-peers")
+}
+
+/// `shared/corpus/<name>` beside the repository. The nearest ancestor that has it wins, so the
+/// tests also run from a git worktree at another depth. Missing is a failure, never a skip: CI
+/// always checks `shared` out beside the clone.
+pub fn shared_corpus(name: &str) -> PathBuf {
+    let rel = format!("shared/corpus/{name}");
     root()
         .ancestors()
-        .map(|a| a.join("shared/corpus/har-peers"))
+        .map(|a| a.join(&rel))
         .find(|p| p.is_dir())
-        .expect("../shared/corpus/har-peers next to the repository")
+        .unwrap_or_else(|| {
+            panic!(
+                "../{rel} next to the repository: not found in any directory above {}",
+                root().display()
+            )
+        })
 }
 
 /// Runs `idscope ARGS` with optional standard input.
