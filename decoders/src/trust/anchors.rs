@@ -61,7 +61,7 @@ pub enum AnchorError {
     #[error("the file is empty")]
     Empty,
     /// Larger than [`Limits::max_body`].
-    #[error("{size} bytes is more than a trust anchor file may hold ({limit} bytes)")]
+    #[error("too large for a trust anchor file (more than {limit} bytes)")]
     TooLarge {
         /// The input size.
         size: usize,
@@ -417,10 +417,16 @@ pub(super) fn jwks_document(bytes: &[u8]) -> Result<serde_json::Value, AnchorErr
 }
 
 fn json_error(e: serde_json::Error) -> AnchorError {
+    let (line, column) = (e.line(), e.column());
+    let text = e.to_string();
+    let message = text
+        .strip_suffix(&format!(" at line {line} column {column}"))
+        .unwrap_or(&text)
+        .to_string();
     AnchorError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
+        line,
+        column,
+        message,
     }
 }
 
