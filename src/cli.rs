@@ -24,7 +24,8 @@ pub enum Command {
         after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
         idscope analyze --filter '~k saml & ~finding error' trace.har\n  \
-        idscope analyze --jwks keys.json fiddler.saz"
+        idscope analyze --jwks keys.json fiddler.saz\n  \
+        idscope analyze --trust-cert FederationMetadata.xml federated-signin.har"
     )]
     Analyze(AnalyzeArgs),
     /// Decode one blob (a JWT or JWE, a SAML assertion or response, an ADFS auto-POST page, a
