@@ -463,3 +463,39 @@ fn the_same_anchor_twice_is_trusted_once_with_its_first_source() {
     assert_eq!(trust.certs.len(), 1);
     assert_eq!(trust.certs[0].source, "--trust-cert a.pem");
 }
+
+proptest::proptest! {
+    #[test]
+    fn no_input_makes_the_reader_panic(
+        start in proptest::sample::select(vec![
+            "", "-----BEGIN CERTIFICATE-----\n", "-----BEGIN RSA PUBLIC KEY-----\n", "{\"keys\":",
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\">", "MII",
+            "\u{feff}", "0",
+        ]),
+        rest in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        der_head in proptest::bool::ANY,
+    ) {
+        let mut bytes = if der_head { vec![0x30, 0x82] } else { start.as_bytes().to_vec() };
+        bytes.extend_from_slice(&rest);
+        let (trust, r) = load(&bytes);
+        proptest::prop_assert!(r.is_ok() || trust.is_empty());
+        let _ = Trust::default().add_jwks_json(&bytes, "j");
+        let _ = Thumbprint::parse(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_damaged_certificate_is_refused_or_read_never_a_panic(
+        at in 0usize..2000,
+        value in proptest::num::u8::ANY,
+        cut in 0usize..2000,
+        as_pem in proptest::bool::ANY,
+    ) {
+        let mut bytes = if as_pem { ADFS_PEM.to_vec() } else { der_of(ADFS_PEM) };
+        let len = bytes.len();
+        bytes[at % len] = value;
+        bytes.truncate(len - cut % len);
+        let _ = load(&bytes);
+    }
+}
