@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use idscope_decoders::trust::Thumbprint;
 
 /// idscope: inspect, explain and share identity and directory-sync traffic.
 #[derive(Debug, Parser)]
@@ -23,7 +24,8 @@ pub enum Command {
         after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
         idscope analyze --filter '~k saml & ~finding error' trace.har\n  \
-        idscope analyze --jwks keys.json fiddler.saz"
+        idscope analyze --jwks keys.json fiddler.saz\n  \
+        idscope analyze --trust-cert FederationMetadata.xml federated-signin.har"
     )]
     Analyze(AnalyzeArgs),
     /// Decode one blob (a JWT or JWE, a SAML assertion or response, an ADFS auto-POST page, a
@@ -279,10 +281,17 @@ pub struct DecodeOpts {
     /// Repeatable.
     #[arg(long, value_name = "FILE")]
     pub jwks: Vec<PathBuf>,
-    /// Trust this certificate (PEM, one or more blocks, or DER) for XML-signature verification
-    /// (SAML, WS-Trust, federation metadata). Repeatable.
+    /// Trust the signing keys in this file (repeatable), whatever form it holds them in (told
+    /// from the content): certificates (PEM, several blocks allowed, DER or bare base64), a
+    /// public key (PEM PUBLIC KEY or RSA PUBLIC KEY), a JWK or JWKS, or SAML / WS-Fed federation
+    /// metadata (every signing certificate in it).
     #[arg(long = "trust-cert", value_name = "FILE")]
     pub trust_cert: Vec<PathBuf>,
+    /// Trust the signing certificate with this SHA-1 or SHA-256 thumbprint (40 or 64 hex
+    /// digits, any case, colons or spaces allowed), as ADFS and Entra ID federation settings
+    /// show it. Repeatable.
+    #[arg(long = "trust-thumbprint", value_name = "HEX")]
+    pub trust_thumbprint: Vec<Thumbprint>,
 }
 
 /// `idscope analyze`.

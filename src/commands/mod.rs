@@ -21,8 +21,7 @@ pub mod view;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use idscope_decoders::Trust;
-use idscope_decoders::xml::dsig::TrustedCert;
+use idscope_decoders::{Limits, Trust};
 
 use crate::cli::{Cli, Command, DecodeOpts};
 
@@ -46,35 +45,44 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads every `--jwks FILE` (a JWKS document or a single JWK) and every `--trust-cert FILE` (PEM
-/// or DER certificates) into a [`Trust`]; each key's source is the flag and file it came from, so
-/// verdicts can name it.
+/// Loads the trust anchors the user named into a [`Trust`], for every command that verifies
+/// signatures: each `--trust-cert FILE` (certificates, public keys, a JWK or JWKS, or federation
+/// metadata, told apart by content: [`Trust::add_anchor_file`]), each `--jwks FILE` (a JWKS or a
+/// single JWK) and each `--trust-thumbprint`. Every anchor's source is the option and file (or
+/// value) it came from, so verdicts can name it. A file that cannot be read or holds no anchor
+/// is an input error naming the option and the file.
 pub fn load_user_trust(opts: &DecodeOpts) -> anyhow::Result<Trust> {
+    let limits = Limits::default();
     let mut trust = Trust::default();
     for path in &opts.trust_cert {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let source = format!("--trust-cert {}", path.display());
-        let certs = TrustedCert::from_pem_or_der(&bytes, &source)
-            .with_context(|| format!("{}: not a PEM or DER certificate", path.display()))?;
-        anyhow::ensure!(
-            !certs.is_empty(),
-            "{}: no certificate found",
-            path.display()
-        );
-        for c in certs {
-            trust.add_cert(c.der, &source);
-        }
+        let bytes = read_anchor_file(path, limits.max_body)
+            .with_context(|| format!("{source}: cannot read"))?;
+        trust
+            .add_anchor_file(&bytes, &source, &limits)
+            .with_context(|| source.clone())?;
     }
     for path in &opts.jwks {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let doc: serde_json::Value = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{}: not a JSON JWKS or JWK", path.display()))?;
-        let n = trust.add_jwks(&doc, &format!("--jwks {}", path.display()));
-        anyhow::ensure!(
-            n > 0,
-            "{}: no keys found (expected {{\"keys\":[…]}} or a JWK)",
-            path.display()
-        );
+        let source = format!("--jwks {}", path.display());
+        let bytes = read_anchor_file(path, limits.max_body)
+            .with_context(|| format!("{source}: cannot read"))?;
+        trust
+            .add_jwks_json(&bytes, &source)
+            .with_context(|| source.clone())?;
+    }
+    for thumbprint in &opts.trust_thumbprint {
+        trust.pin_thumbprint(*thumbprint, &format!("--trust-thumbprint {thumbprint}"));
     }
     Ok(trust)
+}
+
+/// The bytes of a trust-anchor file, at most `limit` + 1 of them (more is refused by the
+/// reader with the size named), so a capture given by mistake is not read whole.
+fn read_anchor_file(path: &std::path::Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }

@@ -22,6 +22,7 @@ mod reliability;
 mod replay;
 mod secrets;
 mod support;
+mod trust;
 mod tui_fixture;
 mod tui_frames;
 mod tui_keys;
