@@ -17,13 +17,16 @@ use crate::{Context, DecodeError, Decoded, Message};
 mod claims;
 mod explain;
 mod header;
+mod keys;
 mod parse;
 mod verify;
 
 pub use claims::{Role, scope_node, well_known_app};
 pub use explain::{brief, explain, explain_as, verdict_word};
 pub(crate) use parse::ordered;
-pub use parse::{Form, JweSegments, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited};
+pub use parse::{
+    Form, JweSegments, Payload, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited,
+};
 pub use util::MAX_TOKEN_LEN;
 pub use verify::{Verdict, verify};
 
@@ -302,20 +305,27 @@ mod tests {
         let n = trust.keys[0].jwk["n"].as_str().unwrap().to_string();
         let sig = hmac_sha256(n.as_bytes(), format!("{h}.{p}").as_bytes());
         let token = parse(&format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))).unwrap();
-        match verify(&token, &trust) {
-            Verdict::Failed {
-                kid,
-                source,
-                reason,
-            } => {
-                assert_eq!(kid, "k1");
-                assert_eq!(source, "unit test");
-                assert!(reason.contains("alg=HS256"), "{reason}");
-                assert!(reason.contains("RS256"), "{reason}");
-                assert!(reason.contains("algorithm-confusion"), "{reason}");
+        assert_eq!(
+            verify(&token, &trust),
+            Verdict::AlgorithmConfusion {
+                kid: "k1".to_string(),
+                source: "unit test".to_string(),
+                alg: "HS256".to_string(),
+                kty: "RSA".to_string(),
             }
-            other => panic!("expected Failed, got {other:?}"),
-        }
+        );
+        // Named by no kid, the RSA key is not tried either: no trusted key is for HS256.
+        let h = b64(r#"{"alg":"HS256"}"#);
+        let sig = hmac_sha256(n.as_bytes(), format!("{h}.{p}").as_bytes());
+        let token = parse(&format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))).unwrap();
+        assert_eq!(
+            verify(&token, &trust),
+            Verdict::NoKey {
+                why: "the token names no key (no kid or x5t) and none of the 1 trusted keys is \
+                      for HS256 (HMAC needs a shared secret the user supplies, a JWK with kty oct)"
+                    .to_string()
+            }
+        );
     }
 
     #[test]
@@ -398,6 +408,109 @@ mod tests {
         assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Warning));
         let t = parse(&tok(r#"{"alg":"none"}"#, r#"{"aud":"a","scp":"x"}"#, "")).unwrap();
         assert_eq!(explain(&t, &cx).worst(), Some(crate::Severity::Error));
+    }
+
+    #[test]
+    fn payloads_that_are_not_json_objects_are_text_or_bytes() {
+        let h = b64(r#"{"alg":"HS256"}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("It’s a dangerous business"))).unwrap();
+        assert_eq!(
+            t.payload,
+            Payload::Text("It’s a dangerous business".to_string())
+        );
+        assert_eq!(t.claims, None);
+        let t = parse(&format!("{h}.{}.AAAA", b64("[1,2]"))).unwrap();
+        assert_eq!(t.payload, Payload::Text("[1,2]".to_string()));
+        let t = parse(&format!("{h}.{}.AAAA", b64(r#"{"a":"#))).unwrap();
+        assert_eq!(t.payload, Payload::Text(r#"{"a":"#.to_string()));
+        let t = parse(&format!(
+            "{h}.{}.AAAA",
+            URL_SAFE_NO_PAD.encode([0xff, 0, 1])
+        ))
+        .unwrap();
+        assert_eq!(t.payload, Payload::Bytes(vec![0xff, 0, 1]));
+        let t = parse(&format!("{h}.{}.AAAA", b64(r#"{"a":1}"#))).unwrap();
+        assert_eq!(t.payload, Payload::Claims);
+        // Still refused beyond the depth limit.
+        let deep = format!("{}{}", "{\"a\":".repeat(80), "}".repeat(80));
+        assert!(matches!(
+            parse(&format!("{h}.{}.AAAA", b64(&deep))),
+            Err(DecodeError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_payload_part_is_a_detached_payload_that_is_not_checked() {
+        let mut trust = Trust::default();
+        trust.add_jwks(&serde_json::json!({"kty":"oct","k":"AAAA"}), "unit test");
+        let t = parse(&format!("{}..AAAA", b64(r#"{"alg":"HS256"}"#))).unwrap();
+        assert_eq!(t.payload, Payload::Detached);
+        assert_eq!(
+            verify(&t, &trust),
+            Verdict::NotChecked {
+                why: "detached payload, the content is not in the message".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn b64_false_signs_the_raw_payload_and_unknown_crit_is_invalid() {
+        // RFC 7797 §4.2's key and its compact-compatible variant from the RFC 7520 cookbook.
+        let mut trust = Trust::default();
+        trust.add_jwks(
+            &serde_json::json!({"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}),
+            "rfc7797",
+        );
+        let compact = "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19.This is the \
+                       payload string!.ciks0B6Hs-amhOqxI5_iG6mPKnMDlWCb7J2Wu7mtIcg";
+        let t = parse(compact).unwrap();
+        assert!(t.unencoded_payload());
+        assert_eq!(
+            t.payload,
+            Payload::Text("This is the payload string!".to_string())
+        );
+        assert!(matches!(verify(&t, &trust), Verdict::Verified { .. }));
+        // The same characters without b64: false are not a JWT.
+        let plain = compact.replace(
+            "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19",
+            &b64(r#"{"alg":"HS256"}"#),
+        );
+        assert!(parse(&plain).is_err());
+        // An extension idscope does not know makes the JWS invalid, whatever its bytes.
+        let h = b64(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("x"))).unwrap();
+        assert_eq!(
+            verify(&t, &trust),
+            Verdict::Invalid {
+                why: "crit names `exp`, which idscope does not understand: RFC 7515 §4.1.11 \
+                      makes the JWS invalid"
+                    .to_string()
+            }
+        );
+        let h = b64(r#"{"alg":"HS256","crit":[]}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("x"))).unwrap();
+        assert!(matches!(verify(&t, &trust), Verdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn a_tampered_payload_does_not_verify_and_says_so() {
+        let mut trust = Trust::default();
+        trust.add_jwks(&serde_json::json!({"kty":"oct","kid":"s","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}), "unit test");
+        let h = b64(r#"{"alg":"HS256","kid":"s"}"#);
+        let p = b64(r#"{"sub":"alice"}"#);
+        let key = b"secret-secret-secret-secret-secret";
+        let sig = URL_SAFE_NO_PAD.encode(hmac_sha256(key, format!("{h}.{p}").as_bytes()));
+        let good = parse(&format!("{h}.{p}.{sig}")).unwrap();
+        assert!(matches!(verify(&good, &trust), Verdict::Verified { .. }));
+        let bad = parse(&format!("{h}.{}.{sig}", b64(r#"{"sub":"mallory"}"#))).unwrap();
+        match verify(&bad, &trust) {
+            Verdict::Failed { reason, .. } => assert_eq!(
+                reason,
+                "HS256 signature mismatch: the token was changed after signing or signed by \
+                 another key"
+            ),
+            other => panic!("expected Failed, got {other:?}"),
+        }
     }
 
     #[test]
