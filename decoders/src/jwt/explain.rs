@@ -298,7 +298,8 @@ pub(crate) fn verdict_node(verdict: &Verdict) -> Node {
         Verdict::Unsigned => "an unsigned token proves nothing about who made it",
         _ => {
             "only keys the user trusts count (a JWKS given with --jwks or captured from the \
-             issuer); the algorithm comes from the key, never from the token's alg"
+             issuer); the token's alg must be one the key is for (its type and curve, its JWK \
+             alg), so a token cannot choose how a key is used"
         }
     };
     Node::leaf("verification", value, kind).with_note(note)
