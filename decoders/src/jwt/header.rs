@@ -20,13 +20,14 @@ const HEADER_ORDER: &[&str] = &[
 ];
 
 pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
-    explain_params("header", &token.header, token.form, cx, findings)
+    explain_params("header", "header", &token.header, token.form, cx, findings)
 }
 
 /// The section `label` explaining a header object: each parameter with its meaning. Findings
-/// point at `label/<parameter>`.
+/// point at `at/<parameter>`.
 pub(super) fn explain_params(
     label: &str,
+    at: &str,
     header: &Value,
     form: Form,
     cx: &Context<'_>,
@@ -72,7 +73,7 @@ pub(super) fn explain_params(
                         "embedded `x5c` certificate proves nothing by itself: anyone can embed a \
                          certificate; the signature is only checked against trusted keys",
                     )
-                    .at(format!("{label}/x5c")),
+                    .at(format!("{at}/x5c")),
                 );
                 explain_x5c(v, cx)
             }
@@ -82,7 +83,7 @@ pub(super) fn explain_params(
                         "embedded `jwk` proves nothing: a token that carries its own key can be \
                          signed by anyone; it is never used to verify",
                     )
-                    .at(format!("{label}/jwk")),
+                    .at(format!("{at}/jwk")),
                 );
                 Node::field("jwk", v.to_string())
                     .with_note("a public key embedded by the sender: shown, never trusted")
@@ -93,7 +94,7 @@ pub(super) fn explain_params(
                         "header `{name}` points to {text}: never fetched; a key location chosen \
                          by the token proves nothing"
                     ))
-                    .at(format!("{label}/{name}")),
+                    .at(format!("{at}/{name}")),
                 );
                 Node::field(name.clone(), &text).with_note(if name == "jku" {
                     "URL of a JWK set chosen by the token: never fetched"

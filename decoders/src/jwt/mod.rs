@@ -1,11 +1,15 @@
-//! JSON Web Tokens: compact JWS (3 segments, including the unsigned form that ends with `.`) and
-//! compact JWE (5 segments, header only). This module splits and decodes a token ([`parse`]),
-//! explains its header and claims the way an Entra ID engineer reads them ([`explain`]), and checks
-//! a signature against keys the user trusts ([`verify`]). The [`Jwt`] decoder is a thin adapter that
-//! finds a token in a body or in an `Authorization: Bearer` header.
+//! JSON Web Tokens and the rest of JOSE: compact JWS (3 segments, including the unsigned form that
+//! ends with `.` and the detached form with an empty middle), compact JWE (5 segments, header
+//! only), and the JSON serializations of both, general and flattened ([`parse_json`]). This module
+//! splits and decodes a token ([`parse`]), explains its header and claims the way an Entra ID
+//! engineer reads them ([`explain`], [`explain_json`]), and checks each signature against keys the
+//! user trusts ([`verify`]). A payload need not be JSON: text and bytes are shown as such, and
+//! `b64: false` (RFC 7797) is understood. The [`Jwt`] decoder is a thin adapter that finds a token
+//! in a body (compact, or a JOSE JSON document) or in an `Authorization: Bearer` header.
 //!
 //! It is *not* responsible for finding tokens inside other formats (the `oauth` decoder calls
-//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs, or for fetching keys: `jku`
+//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs ([`decrypt`] is where that
+//! will go), or for fetching keys: `jku`
 //! and `x5u` are shown and never fetched, and embedded `jwk`/`x5c` keys are shown and never trusted.
 //! Times are judged against [`Context::now`], never the real clock. Verification checks the
 //! signature only; expiry, audience and issuer are findings of [`explain`], not reasons to refuse.
@@ -17,12 +21,18 @@ use crate::{Context, DecodeError, Decoded, Message};
 mod claims;
 mod explain;
 mod header;
+mod json;
+mod json_view;
+mod jwe;
 mod keys;
 mod parse;
 mod verify;
 
 pub use claims::{Role, scope_node, well_known_app};
 pub use explain::{brief, explain, explain_as, verdict_word};
+pub use json::{Jose, JwsJson, MAX_JOSE_JSON_LEN, Serialization, looks_like_jose_json, parse_json};
+pub use json_view::explain_json;
+pub use jwe::{DecryptError, Jwe, Recipient, decrypt};
 pub(crate) use parse::ordered;
 pub use parse::{
     Form, JweSegments, Payload, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited,
@@ -32,8 +42,9 @@ pub use verify::{Verdict, verify};
 
 decoder! {
     /// The `jwt` decoder: a body (or blob) that is a compact JWS/JWE, whatever the content type says
-    /// (PRT token responses are a bare JWE labelled `application/json`), or the JWT in a request's
-    /// `Authorization: Bearer` header.
+    /// (PRT token responses are a bare JWE labelled `application/json`), a JOSE JSON
+    /// serialization (a JSON object with the members of a JWS or JWE, claimed above the generic
+    /// JSON view), or the JWT in a request's `Authorization: Bearer` header.
     pub struct Jwt: "jwt";
 }
 
@@ -53,9 +64,38 @@ fn is_token_endpoint(msg: &Message<'_>) -> bool {
     p.ends_with("/oauth2/token") || p.ends_with("/oauth2/v2.0/token")
 }
 
+/// A compact JWS whose payload is sent unencoded (RFC 7797 `b64: false`), which may hold any
+/// character but `.` and so fails [`looks_like_jwt`]: base64url header and signature segments,
+/// and a header (decoded, it is small) that says `b64: false`.
+fn looks_like_unencoded_jws(body: &[u8]) -> bool {
+    let b = body.trim_ascii();
+    if !b.starts_with(b"eyJ")
+        || b.len() > MAX_TOKEN_LEN
+        || memchr::memchr_iter(b'.', b).count() != 2
+    {
+        return false;
+    }
+    let b64url = |s: &[u8]| {
+        s.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'='))
+    };
+    let mut parts = b.split(|c| *c == b'.');
+    let (Some(h), Some(_), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if h.len() > 4096 || !b64url(h) || !b64url(sig) {
+        return false;
+    }
+    std::str::from_utf8(h)
+        .ok()
+        .and_then(|h| util::b64_decode_any(h, 4096))
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .is_some_and(|header| parse::unencoded(&header))
+}
+
 fn priority(msg: &Message<'_>) -> f32 {
     let ct = msg.content_type();
-    if looks_like_jwt(msg.body) {
+    if looks_like_jwt(msg.body) || looks_like_unencoded_jws(msg.body) {
         return if ct.as_deref() == Some("application/jwt") {
             0.95
         } else {
@@ -64,6 +104,14 @@ fn priority(msg: &Message<'_>) -> f32 {
     }
     if ct.as_deref() == Some("application/jwt") {
         // Says it is a JWT but does not look like one: decode to report why.
+        return 0.3;
+    }
+    let jose_json = ct.as_deref() == Some("application/jose+json");
+    if looks_like_jose_json(msg.body) {
+        // Above the generic JSON view (0.3), below the protocol decoders of JSON bodies.
+        return if jose_json { 0.95 } else { 0.85 };
+    }
+    if jose_json {
         return 0.3;
     }
     if msg.is_request() && bearer_token(msg).is_some() {
@@ -75,8 +123,15 @@ fn priority(msg: &Message<'_>) -> f32 {
 
 fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
     let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
-    let from_body =
-        looks_like_jwt(msg.body) || msg.content_type().as_deref() == Some("application/jwt");
+    if looks_like_jose_json(msg.body)
+        || msg.content_type().as_deref() == Some("application/jose+json")
+    {
+        let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
+        return Ok(explain_json(&parse_json(text, &cx.limits)?, cx));
+    }
+    let from_body = looks_like_jwt(msg.body)
+        || looks_like_unencoded_jws(msg.body)
+        || msg.content_type().as_deref() == Some("application/jwt");
     if from_body {
         let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
         let token = parse_limited(text, &cx.limits)?;

@@ -117,7 +117,8 @@ impl Verdict {
         match self {
             Verdict::Verified { .. } => "verified",
             Verdict::Failed { .. } => "BAD SIGNATURE",
-            Verdict::NoKey { .. } | Verdict::NotChecked { .. } => "unverified",
+            Verdict::NoKey { .. } => "unverified",
+            Verdict::NotChecked { .. } => "not checked",
             Verdict::Invalid { .. } => "INVALID",
             Verdict::AlgorithmConfusion { .. } => "REFUSED (algorithm confusion)",
             Verdict::Unsigned => "unsigned",
