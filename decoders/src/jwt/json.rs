@@ -517,4 +517,53 @@ mod tests {
         assert!(!looks_like_jose_json(br#"{"keys":[{"kty":"RSA"}]}"#));
         assert!(!looks_like_jose_json(br#"["signature","protected"]"#));
     }
+
+    /// Pieces of JOSE JSON documents, for documents built at random.
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"payload\"",
+        "\"signatures\"",
+        "\"signature\"",
+        "\"protected\"",
+        "\"header\"",
+        "\"ciphertext\"",
+        "\"recipients\"",
+        "\"iv\"",
+        "\"tag\"",
+        "\"aad\"",
+        "\"unprotected\"",
+        "\"encrypted_key\"",
+        "\"eyJhbGciOiJIUzI1NiJ9\"",
+        "\"eyJhbGciOiJFUzUxMiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19\"",
+        "\"e30\"",
+        "\"AAAA\"",
+        "\"\"",
+        "\"$.02\"",
+        "{\"alg\":\"none\"}",
+        "{\"kid\":\"k\"}",
+        "1",
+        "null",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn any_document_parses_or_says_why_and_every_parse_explains(
+            picks in proptest::collection::vec(proptest::sample::select(PIECES), 0..40)
+        ) {
+            let text = picks.concat();
+            let _ = looks_like_jose_json(text.as_bytes());
+            if let Ok(jose) = parse_json(&text, &Limits::default()) {
+                let mut trust = crate::Trust::default();
+                trust.add_jwks(&serde_json::json!({"kty":"oct","k":"AAAA"}), "t");
+                let cx = crate::Context::new(std::time::UNIX_EPOCH, &trust);
+                let d = super::super::explain_json(&jose, &cx);
+                proptest::prop_assert_eq!(d.decoder, "jwt");
+            }
+        }
+    }
 }

@@ -93,25 +93,29 @@ fn looks_like_unencoded_jws(body: &[u8]) -> bool {
         .is_some_and(|header| parse::unencoded(&header))
 }
 
+/// `application/jwt`, or `application/jose` (the compact serialization, RFC 7515 §9.2.1).
+fn says_compact(msg: &Message<'_>) -> bool {
+    matches!(
+        msg.content_type().as_deref(),
+        Some("application/jwt" | "application/jose")
+    )
+}
+
+/// `application/jose+json`: a JSON serialization (RFC 7515 §9.2.2).
+fn says_json(msg: &Message<'_>) -> bool {
+    msg.content_type().as_deref() == Some("application/jose+json")
+}
+
 fn priority(msg: &Message<'_>) -> f32 {
-    let ct = msg.content_type();
     if looks_like_jwt(msg.body) || looks_like_unencoded_jws(msg.body) {
-        return if ct.as_deref() == Some("application/jwt") {
-            0.95
-        } else {
-            0.9
-        };
+        return if says_compact(msg) { 0.95 } else { 0.9 };
     }
-    if ct.as_deref() == Some("application/jwt") {
-        // Says it is a JWT but does not look like one: decode to report why.
-        return 0.3;
-    }
-    let jose_json = ct.as_deref() == Some("application/jose+json");
     if looks_like_jose_json(msg.body) {
         // Above the generic JSON view (0.3), below the protocol decoders of JSON bodies.
-        return if jose_json { 0.95 } else { 0.85 };
+        return if says_json(msg) { 0.95 } else { 0.85 };
     }
-    if jose_json {
+    if says_compact(msg) || says_json(msg) {
+        // Says it is JOSE but does not look like it: decode to report why.
         return 0.3;
     }
     if msg.is_request() && bearer_token(msg).is_some() {
@@ -123,16 +127,8 @@ fn priority(msg: &Message<'_>) -> f32 {
 
 fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
     let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
-    if looks_like_jose_json(msg.body)
-        || msg.content_type().as_deref() == Some("application/jose+json")
-    {
-        let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
-        return Ok(explain_json(&parse_json(text, &cx.limits)?, cx));
-    }
-    let from_body = looks_like_jwt(msg.body)
-        || looks_like_unencoded_jws(msg.body)
-        || msg.content_type().as_deref() == Some("application/jwt");
-    if from_body {
+    let compact = looks_like_jwt(msg.body) || looks_like_unencoded_jws(msg.body);
+    if compact || (says_compact(msg) && !looks_like_jose_json(msg.body)) {
         let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
         let token = parse_limited(text, &cx.limits)?;
         let mut d = explain(&token, cx);
@@ -151,6 +147,10 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
             }
         }
         return Ok(d);
+    }
+    if looks_like_jose_json(msg.body) || says_json(msg) {
+        let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
+        return Ok(explain_json(&parse_json(text, &cx.limits)?, cx));
     }
     if msg.is_request()
         && let Some(t) = bearer_token(msg)
@@ -569,9 +569,77 @@ mod tests {
     }
 
     #[test]
+    fn the_jose_media_types_choose_the_serialization_the_body_has() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH, &trust);
+        let compact = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64("{}"));
+        let json = format!(
+            r#"{{"payload":"e30","protected":"{}","signature":""}}"#,
+            b64(r#"{"alg":"none"}"#)
+        );
+        for (ct, body, root) in [
+            ("application/jose", compact.as_str(), "JWS none token"),
+            ("application/jose+json", compact.as_str(), "JWS none token"),
+            (
+                "application/jose+json",
+                json.as_str(),
+                "JWS JSON (flattened), 1 signature",
+            ),
+            (
+                "application/jwt",
+                json.as_str(),
+                "JWS JSON (flattened), 1 signature",
+            ),
+        ] {
+            let msg = Message::response(
+                "GET",
+                "https://a.example/",
+                200,
+                vec![("content-type", ct)],
+                body.as_bytes(),
+            );
+            assert!(priority(&msg) >= 0.85, "{ct}");
+            let d = decode(&msg, &cx).unwrap();
+            assert_eq!(d.root.value.as_deref(), Some(root), "{ct}");
+        }
+        let msg = Message::response(
+            "GET",
+            "https://a.example/",
+            200,
+            vec![("content-type", "application/jose+json")],
+            b"{}",
+        );
+        assert_eq!(priority(&msg), 0.3);
+        assert!(decode(&msg, &cx).is_err());
+    }
+
+    #[test]
     fn sniffing_needs_the_jwt_shape() {
         assert!(looks_like_jwt(b" eyJhbGciOiJub25lIn0.e30.\n"));
         assert!(!looks_like_jwt(b"eyJhbGciOiJub25lIn0.e30"));
         assert!(!looks_like_jwt(b"{\"a\":1}"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_compact_text_parses_or_says_why(
+            payload in "[ -~]{0,40}",
+            header in proptest::sample::select(vec![
+                r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
+                r#"{"alg":"HS256","b64":false}"#,
+                r#"{"alg":"none"}"#,
+                r#"{"alg":"EdDSA","crit":["x"]}"#,
+            ]),
+            sig in "[A-Za-z0-9_.-]{0,12}",
+        ) {
+            let text = format!("{}.{payload}.{sig}", b64(header));
+            let trust = Trust::default();
+            let cx = Context::new(UNIX_EPOCH, &trust);
+            let _ = looks_like_unencoded_jws(text.as_bytes());
+            if let Ok(t) = parse(&text) {
+                let d = explain(&t, &cx);
+                proptest::prop_assert_eq!(d.decoder, "jwt");
+            }
+        }
     }
 }
