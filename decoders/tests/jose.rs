@@ -717,3 +717,26 @@ fn jose_json_is_claimed_above_the_json_view_and_ordinary_json_is_not() {
     let jwt = out.iter().find(|o| o.decoder == "jwt").unwrap();
     assert!(jwt.result.is_err());
 }
+
+#[test]
+fn rfc7520_nesting_signs_a_jwt_and_encrypts_it() {
+    let example = doc("rfc7520/6.nesting_signatures_and_encryption.json");
+    let keys = trust(&example["sign"]["input"]["key"], "cookbook");
+    let inner = example["sign"]["output"]["compact"].as_str().unwrap();
+    match verdict(inner, &keys) {
+        Verdict::Verified { kid, source } => {
+            assert_eq!(
+                (kid.as_str(), source.as_str()),
+                ("hobbiton.example", "cookbook")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The encrypted form is shown as a JWE; the JWS inside needs the recipient's key.
+    for (form, text) in outputs(&example["encrypt"]) {
+        let d = decode(&text, &keys);
+        assert!(d.summary.contains("RSA-OAEP"), "{form}: {}", d.summary);
+        assert!(d.summary.contains("A128GCM"), "{form}: {}", d.summary);
+        assert!(d.has_finding("not verified: encrypted (JWE)"), "{form}");
+    }
+}
