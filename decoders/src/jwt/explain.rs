@@ -114,14 +114,13 @@ pub(crate) fn payload_node(payload: &Payload, findings: &mut Vec<Finding>) -> No
             );
             if t.trim_start().starts_with('{') {
                 let why = match serde_json::from_str::<Value>(t) {
-                    Err(e) => format!("invalid JSON at line {} column {}", e.line(), e.column()),
-                    Ok(_) => "it parses but is not an object".to_string(),
+                    Err(e) => format!("is invalid JSON at line {} column {}", e.line(), e.column()),
+                    Ok(_) => "is not an object".to_string(),
                 };
                 note = format!("{note}; it starts like a JSON object but {why}");
                 findings.push(
                     Finding::warning(format!(
-                        "the payload starts like JSON claims but is not a JSON object ({why}); \
-                         shown as text"
+                        "the payload starts like JSON claims but {why}: shown as text"
                     ))
                     .at("payload"),
                 );

@@ -478,6 +478,17 @@ mod tests {
         assert_eq!(t.payload, Payload::Text("[1,2]".to_string()));
         let t = parse(&format!("{h}.{}.AAAA", b64(r#"{"a":"#))).unwrap();
         assert_eq!(t.payload, Payload::Text(r#"{"a":"#.to_string()));
+        let trust = Trust::default();
+        let d = explain(&t, &Context::new(UNIX_EPOCH, &trust));
+        assert!(
+            d.has_finding(
+                "the payload starts like JSON claims but is invalid JSON at line 1 column 5: \
+                 shown as text"
+            ),
+            "{:?}",
+            d.findings
+        );
+        assert_eq!(d.summary, "JWS HS256 text payload, 5 bytes, unverified");
         let t = parse(&format!(
             "{h}.{}.AAAA",
             URL_SAFE_NO_PAD.encode([0xff, 0, 1])
