@@ -9,8 +9,8 @@
 //!
 //! It is *not* responsible for finding tokens inside other formats (the `oauth` decoder calls
 //! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs ([`decrypt`] is where that
-//! will go), or for fetching keys: `jku`
-//! and `x5u` are shown and never fetched, and embedded `jwk`/`x5c` keys are shown and never trusted.
+//! will go), or for fetching keys: `jku` and `x5u` are shown and never fetched, and embedded
+//! `jwk`/`x5c` keys are shown and never trusted.
 //! Times are judged against [`Context::now`], never the real clock. Verification checks the
 //! signature only; expiry, audience and issuer are findings of [`explain`], not reasons to refuse.
 
@@ -30,7 +30,9 @@ mod verify;
 
 pub use claims::{Role, scope_node, well_known_app};
 pub use explain::{brief, explain, explain_as, verdict_word};
-pub use json::{Jose, JwsJson, MAX_JOSE_JSON_LEN, Serialization, looks_like_jose_json, parse_json};
+pub use json::{
+    Jose, JwsJson, MAX_JOSE_JSON_LEN, MAX_MEMBERS, Serialization, looks_like_jose_json, parse_json,
+};
 pub use json_view::explain_json;
 pub use jwe::{DecryptError, Jwe, Recipient, decrypt};
 pub(crate) use parse::ordered;

@@ -159,9 +159,9 @@ fn first_bad(s: &str) -> Option<usize> {
 
 /// Splits and decodes a compact JWT: 3 segments are a JWS (the last one may be empty: the unsigned
 /// `alg: none` form; the middle one too: a detached payload), 5 segments a JWE (only the header
-/// is decoded; the other segments are measured). Surrounding whitespace and base64 padding inside segments are tolerated. The token
-/// is refused beyond [`MAX_TOKEN_LEN`] or `limits.max_body`, and JSON deeper than
-/// `limits.max_depth`.
+/// is decoded; the other segments are measured). Surrounding whitespace and base64 padding inside
+/// segments are tolerated. The token is refused beyond [`MAX_TOKEN_LEN`] or `limits.max_body`,
+/// and JSON deeper than `limits.max_depth`.
 pub fn parse_limited(token: &str, limits: &Limits) -> Result<Token, DecodeError> {
     let t = token.trim();
     let max = MAX_TOKEN_LEN.min(limits.max_body);
