@@ -40,6 +40,7 @@ const ATTACKS: &[&str] = &[
     "comment inside",
     "DOCTYPE",
     "alg none",
+    "algorithm confusion",
 ];
 
 /// Words of a finding that says a document carries no signature at all.
@@ -413,7 +414,8 @@ fn decoded(outcomes: &Value) -> impl Iterator<Item = &Value> {
 /// 2. `invalid`, then `not-checked`, then `valid`: the signature verdict findings, worst first.
 ///    XML-DSig ones start with "XML signature" (info: verified with a trusted certificate;
 ///    warning: not verified for want of one; error: ": INVALID" or could not be checked); JOSE
-///    ones are "signature verified with …", "signature does NOT verify …", "not verified: …";
+///    ones are "signature verified with …", "signature does NOT verify …", "invalid JWS: …",
+///    "not verified: …" and "not checked: …";
 /// 3. `unsigned`: a finding that the document carries no signature ([`UNSIGNED`]);
 /// 4. `decodes` from a specific decoder, `generic` from a fallback only.
 ///
@@ -447,9 +449,9 @@ fn verdict(outcomes: &Value) -> (Verdict, Option<&Value>) {
             })
         } else if m.starts_with("signature verified with") {
             Some(Verdict::Valid)
-        } else if m.starts_with("signature does NOT verify") {
+        } else if m.starts_with("signature does NOT verify") || m.starts_with("invalid JWS:") {
             Some(Verdict::Invalid)
-        } else if m.starts_with("not verified:") {
+        } else if m.starts_with("not verified:") || m.starts_with("not checked:") {
             Some(Verdict::NotChecked)
         } else {
             None

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use super::claims::{Role, explain_claims};
-use super::header::{explain_header, explain_jwe_segments};
-use super::parse::{Form, Token};
-use super::verify::{Verdict, verify};
+use super::header::{b64_findings, explain_header, explain_jwe_segments};
+use super::parse::{Form, Payload, Token};
+use super::verify::{Verdict, check};
 use crate::util;
 use crate::view::{Finding, Kind, Node};
 use crate::{Context, Decoded};
@@ -28,7 +28,11 @@ pub fn explain(token: &Token, cx: &Context<'_>) -> Decoded {
 pub fn explain_as(token: &Token, cx: &Context<'_>, role: Role) -> Decoded {
     let mut findings = Vec::new();
     let header = explain_header(token, cx, &mut findings);
-    let verdict = verify(token, cx.trust);
+    if token.form == Form::Jws {
+        findings.extend(b64_findings(&token.header, "header"));
+    }
+    let checked = check(token, cx.trust);
+    let verdict = checked.verdict;
     let alg = token.alg().unwrap_or("(no alg)");
     let mut root = Node::section("jwt");
     let summary;
@@ -50,6 +54,15 @@ pub fn explain_as(token: &Token, cx: &Context<'_>, role: Role) -> Decoded {
                 token.len
             );
         }
+        Form::Jws if token.claims.is_none() => {
+            let what = payload_brief(&token.payload);
+            root.value = Some(format!("JWS {alg} ({what})"));
+            root.push(header);
+            root.push(payload_node(&token.payload, &mut findings));
+            root.push(signature_node(token));
+            findings.extend(alg_findings(token, role));
+            summary = format!("JWS {alg} {what}, {}", verdict_word(token, &verdict));
+        }
         Form::Jws => {
             let ver = token.claim_str("ver");
             let mut what = format!("JWS {alg} {}", role.as_str());
@@ -65,12 +78,74 @@ pub fn explain_as(token: &Token, cx: &Context<'_>, role: Role) -> Decoded {
         }
     }
     root.push(verdict_node(&verdict));
+    findings.extend(checked.policy.into_iter().map(|f| f.at("verification")));
     if let Some(f) = verdict.finding() {
         findings.push(f.at("verification"));
     }
     let mut d = Decoded::new("jwt", summary, root);
     d.findings = findings;
     d
+}
+
+/// A few words on a payload that is not claims: `text, 27 bytes`, `detached payload`.
+pub(crate) fn payload_brief(payload: &Payload) -> String {
+    match payload {
+        Payload::Claims => "claims".to_string(),
+        Payload::Text(t) => format!("text payload, {} bytes", t.len()),
+        Payload::Bytes(b) => format!("binary payload, {} bytes", b.len()),
+        Payload::Detached => "detached payload".to_string(),
+        Payload::Encrypted => "encrypted payload".to_string(),
+    }
+}
+
+/// Longest text payload shown whole; longer ones are cut (the bytes are in the message).
+const MAX_TEXT_SHOWN: usize = 4096;
+/// Bytes of a binary payload shown in the hex preview.
+const HEX_PREVIEW: usize = 64;
+
+/// The view of a payload that is not a JSON object: text as text, bytes as a hex preview, a
+/// detached payload as what it is.
+pub(crate) fn payload_node(payload: &Payload, findings: &mut Vec<Finding>) -> Node {
+    match payload {
+        Payload::Text(t) => {
+            let mut note = format!(
+                "{} bytes of UTF-8 text, not a JSON object: not a JWT",
+                t.len()
+            );
+            if t.trim_start().starts_with('{') {
+                let why = match serde_json::from_str::<Value>(t) {
+                    Err(e) => format!("is invalid JSON at line {} column {}", e.line(), e.column()),
+                    Ok(_) => "is not an object".to_string(),
+                };
+                note = format!("{note}; it starts like a JSON object but {why}");
+                findings.push(
+                    Finding::warning(format!(
+                        "the payload starts like JSON claims but {why}: shown as text"
+                    ))
+                    .at("payload"),
+                );
+            }
+            Node::text("payload", util::clip(t, MAX_TEXT_SHOWN)).with_note(note)
+        }
+        Payload::Bytes(b) => {
+            let shown = b.get(..HEX_PREVIEW).unwrap_or(b);
+            let more = if b.len() > HEX_PREVIEW { " …" } else { "" };
+            Node::field("payload", format!("{}{more}", util::hex_lower(shown))).with_note(format!(
+                "{} bytes, not UTF-8: shown as hex{}",
+                b.len(),
+                if more.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the first {HEX_PREVIEW})")
+                }
+            ))
+        }
+        Payload::Detached => Node::field("payload", "(detached)").with_note(
+            "RFC 7515 appendix F: the payload is not in the message; the signature covers content \
+             sent elsewhere, so it cannot be checked here",
+        ),
+        Payload::Claims | Payload::Encrypted => Node::field("payload", payload_brief(payload)),
+    }
 }
 
 /// A short description for summaries of messages that carry tokens:
@@ -173,7 +248,7 @@ pub fn verdict_word(token: &Token, verdict: &Verdict) -> &'static str {
     }
 }
 
-fn verdict_node(verdict: &Verdict) -> Node {
+pub(crate) fn verdict_node(verdict: &Verdict) -> Node {
     let (value, kind) = match verdict {
         Verdict::Verified { kid, source } => (
             format!("verified with kid={kid} from {source}"),
@@ -188,6 +263,20 @@ fn verdict_node(verdict: &Verdict) -> Node {
             Kind::Error,
         ),
         Verdict::NoKey { why } => (format!("unverified: {why}"), Kind::Field),
+        Verdict::NotChecked { why } => (format!("not checked: {why}"), Kind::Field),
+        Verdict::Invalid { why } => (format!("INVALID: {why}"), Kind::Error),
+        Verdict::AlgorithmConfusion {
+            kid,
+            source,
+            alg,
+            kty,
+        } => (
+            format!(
+                "refused: alg={alg} with kid={kid} from {source}, an {kty} key (algorithm \
+                 confusion); nothing was verified"
+            ),
+            Kind::Error,
+        ),
         Verdict::Unsigned => (
             "unsigned (alg none): nothing to verify".to_string(),
             Kind::Field,
@@ -208,13 +297,14 @@ fn verdict_node(verdict: &Verdict) -> Node {
         Verdict::Unsigned => "an unsigned token proves nothing about who made it",
         _ => {
             "only keys the user trusts count (a JWKS given with --jwks or captured from the \
-             issuer); the algorithm comes from the key, never from the token's alg"
+             issuer); the token's alg must be one the key is for (its type and curve, its JWK \
+             alg), so a token cannot choose how a key is used"
         }
     };
     Node::leaf("verification", value, kind).with_note(note)
 }
 
-fn signature_node(token: &Token) -> Node {
+pub(crate) fn signature_node(token: &Token) -> Node {
     if token.signature.is_empty() {
         return Node::field("signature", "(empty)")
             .with_note("the token ends with '.': there is no signature, nothing protects it");
@@ -223,10 +313,10 @@ fn signature_node(token: &Token) -> Node {
         .with_note(format!("{} bytes", token.signature.len()))
 }
 
-fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
+pub(crate) fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
     let mut out = Vec::new();
+    // No `alg` at all is the verdict's to report (an invalid JWS).
     let Some(alg) = token.alg() else {
-        out.push(Finding::error("the header has no `alg`").at("header"));
         return out;
     };
     if token.is_unsigned() {

@@ -1,5 +1,7 @@
 //! The view of a token's header: each parameter with its meaning, embedded `x5c` certificates,
-//! key URLs (`jku`, `x5u`) and embedded keys as findings, and the segment sizes of a JWE.
+//! key URLs (`jku`, `x5u`) and embedded keys as findings, the RFC 7797 `b64` extension, and the
+//! segment sizes of a JWE. [`explain_params`] explains any JOSE header object (a compact token's,
+//! or a protected or unprotected header of a JSON serialization).
 //!
 //! It is *not* responsible for the claims or for the signature verdict.
 
@@ -14,12 +16,25 @@ use crate::x509;
 /// Header parameters in reading order; the rest follow alphabetically.
 const HEADER_ORDER: &[&str] = &[
     "typ", "alg", "enc", "kid", "x5t", "x5t#S256", "nonce", "zip", "cty", "ctx", "kdf_ver", "x5c",
-    "jku", "x5u", "jwk",
+    "jku", "x5u", "jwk", "b64", "crit", "epk", "apu", "apv",
 ];
 
 pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
-    let mut sec = Node::section("header");
-    let Some(map) = token.header.as_object() else {
+    explain_params("header", "header", &token.header, token.form, cx, findings)
+}
+
+/// The section `label` explaining a header object: each parameter with its meaning. Findings
+/// point at `at/<parameter>`.
+pub(super) fn explain_params(
+    label: &str,
+    at: &str,
+    header: &Value,
+    form: Form,
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> Node {
+    let mut sec = Node::section(label);
+    let Some(map) = header.as_object() else {
         return sec;
     };
     for (name, v) in ordered(map, HEADER_ORDER) {
@@ -35,7 +50,7 @@ pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec
             }
             "alg" => Node::field("alg", &text).with_note(alg_meaning(&text)),
             "enc" => Node::field("enc", &text).with_note(enc_meaning(&text)),
-            "kid" => Node::field("kid", &text).with_note(if token.form == Form::Jwe {
+            "kid" => Node::field("kid", &text).with_note(if form == Form::Jwe {
                 "key id: which of the recipient's keys the content key was encrypted to"
             } else {
                 "key id: which of the signer's keys (the issuer's JWKS) made the signature; \
@@ -58,7 +73,7 @@ pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec
                         "embedded `x5c` certificate proves nothing by itself: anyone can embed a \
                          certificate; the signature is only checked against trusted keys",
                     )
-                    .at("header/x5c"),
+                    .at(format!("{at}/x5c")),
                 );
                 explain_x5c(v, cx)
             }
@@ -68,7 +83,7 @@ pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec
                         "embedded `jwk` proves nothing: a token that carries its own key can be \
                          signed by anyone; it is never used to verify",
                     )
-                    .at("header/jwk"),
+                    .at(format!("{at}/jwk")),
                 );
                 Node::field("jwk", v.to_string())
                     .with_note("a public key embedded by the sender: shown, never trusted")
@@ -79,7 +94,7 @@ pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec
                         "header `{name}` points to {text}: never fetched; a key location chosen \
                          by the token proves nothing"
                     ))
-                    .at(format!("header/{name}")),
+                    .at(format!("{at}/{name}")),
                 );
                 Node::field(name.clone(), &text).with_note(if name == "jku" {
                     "URL of a JWK set chosen by the token: never fetched"
@@ -116,13 +131,53 @@ pub(super) fn explain_header(token: &Token, cx: &Context<'_>, findings: &mut Vec
             }),
             "ser" => Node::field("ser", &text)
                 .with_note("Entra ID serialization version of an opaque (encrypted) token"),
-            "crit" => Node::field("crit", v.to_string())
-                .with_note("header parameters the recipient must understand"),
+            "crit" => Node::field("crit", v.to_string()).with_note(
+                "header parameters the recipient must understand; one it does not makes the JWS \
+                 invalid (RFC 7515 §4.1.11). idscope understands b64",
+            ),
+            "b64" => Node::field("b64", &text).with_note(if v == &Value::Bool(false) {
+                "RFC 7797 unencoded payload: the payload is sent and signed as it is, not \
+                 base64url-encoded"
+            } else {
+                "RFC 7797: true is the default (a base64url-encoded payload)"
+            }),
+            "epk" => Node::field("epk", super::keys::key_kind(v)).with_note(format!(
+                "the sender's ephemeral public key (ECDH-ES): with the recipient's private key it \
+                 derives the content key; {}",
+                v
+            )),
+            "apu" | "apv" => Node::field(name.clone(), &text).with_note(format!(
+                "ECDH-ES agreement {} info (base64url), mixed into the key derivation",
+                if name == "apu" { "PartyU" } else { "PartyV" }
+            )),
+            "p2s" => Node::field("p2s", &text)
+                .with_note("PBES2 salt input (base64url): the key is derived from a password"),
+            "p2c" => Node::field("p2c", &text).with_note("PBES2 iteration count"),
+            "iv" | "tag" if form == Form::Jwe => Node::field(name.clone(), &text)
+                .with_note("AES-GCM key wrap parameter: the wrapped content key's nonce or tag"),
             _ => Node::field(name.clone(), text),
         };
         sec.push(node);
     }
     sec
+}
+
+/// A warning when a protected header says `b64: false` without listing `b64` in `crit`.
+pub(super) fn b64_findings(protected: &Value, at: &str) -> Vec<Finding> {
+    let listed = protected
+        .get("crit")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|n| n == "b64"));
+    if !super::parse::unencoded(protected) || listed {
+        return Vec::new();
+    }
+    vec![
+        Finding::warning(
+            "b64: false without crit [\"b64\"]: RFC 7797 §6 requires crit to list b64; a \
+             recipient that does not know b64 reads this payload as base64url",
+        )
+        .at(format!("{at}/b64")),
+    ]
 }
 
 fn thumbprint_note(text: &str, hash: &str, what: &str) -> String {
@@ -229,7 +284,8 @@ fn alg_meaning(alg: &str) -> &'static str {
         "PS512" => "RSASSA-PSS with SHA-512",
         "ES256" => "ECDSA on P-256 with SHA-256",
         "ES384" => "ECDSA on P-384 with SHA-384",
-        "EdDSA" => "Ed25519 signature",
+        "ES512" => "ECDSA on P-521 with SHA-512",
+        "EdDSA" => "EdDSA signature (Ed25519)",
         "HS256" => {
             "HMAC-SHA256 with a shared secret (PRT artefacts: a key derived from the session key); only holders of the secret can check it"
         }
@@ -247,7 +303,16 @@ fn alg_meaning(alg: &str) -> &'static str {
             "JWE: direct encryption with a shared symmetric key (PRT responses: derived from the session key and ctx)"
         }
         "ECDH-ES" => "JWE: key agreement with ephemeral-static ECDH",
+        "ECDH-ES+A128KW" | "ECDH-ES+A192KW" | "ECDH-ES+A256KW" => {
+            "JWE: ephemeral-static ECDH agreement, then AES key wrap of the content key"
+        }
         "A128KW" | "A192KW" | "A256KW" => "JWE: the content key is wrapped with AES key wrap",
+        "A128GCMKW" | "A192GCMKW" | "A256GCMKW" => {
+            "JWE: the content key is wrapped with AES-GCM under a shared key"
+        }
+        "PBES2-HS256+A128KW" | "PBES2-HS384+A192KW" | "PBES2-HS512+A256KW" => {
+            "JWE: the content key is wrapped with AES key wrap under a key derived from a password"
+        }
         _ => "unrecognized algorithm",
     }
 }

@@ -1,12 +1,16 @@
-//! JSON Web Tokens: compact JWS (3 segments, including the unsigned form that ends with `.`) and
-//! compact JWE (5 segments, header only). This module splits and decodes a token ([`parse`]),
-//! explains its header and claims the way an Entra ID engineer reads them ([`explain`]), and checks
-//! a signature against keys the user trusts ([`verify`]). The [`Jwt`] decoder is a thin adapter that
-//! finds a token in a body or in an `Authorization: Bearer` header.
+//! JSON Web Tokens and the rest of JOSE: compact JWS (3 segments, including the unsigned form that
+//! ends with `.` and the detached form with an empty middle), compact JWE (5 segments, header
+//! only), and the JSON serializations of both, general and flattened ([`parse_json`]). This module
+//! splits and decodes a token ([`parse`]), explains its header and claims the way an Entra ID
+//! engineer reads them ([`explain`], [`explain_json`]), and checks each signature against keys the
+//! user trusts ([`verify`]). A payload need not be JSON: text and bytes are shown as such, and
+//! `b64: false` (RFC 7797) is understood. The [`Jwt`] decoder is a thin adapter that finds a token
+//! in a body (compact, or a JOSE JSON document) or in an `Authorization: Bearer` header.
 //!
 //! It is *not* responsible for finding tokens inside other formats (the `oauth` decoder calls
-//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs, or for fetching keys: `jku`
-//! and `x5u` are shown and never fetched, and embedded `jwk`/`x5c` keys are shown and never trusted.
+//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs ([`decrypt`] is where that
+//! will go), or for fetching keys: `jku` and `x5u` are shown and never fetched, and embedded
+//! `jwk`/`x5c` keys are shown and never trusted.
 //! Times are judged against [`Context::now`], never the real clock. Verification checks the
 //! signature only; expiry, audience and issuer are findings of [`explain`], not reasons to refuse.
 
@@ -17,20 +21,32 @@ use crate::{Context, DecodeError, Decoded, Message};
 mod claims;
 mod explain;
 mod header;
+mod json;
+mod json_view;
+mod jwe;
+mod keys;
 mod parse;
 mod verify;
 
 pub use claims::{Role, scope_node, well_known_app};
 pub use explain::{brief, explain, explain_as, verdict_word};
+pub use json::{
+    Jose, JwsJson, MAX_JOSE_JSON_LEN, MAX_MEMBERS, Serialization, looks_like_jose_json, parse_json,
+};
+pub use json_view::explain_json;
+pub use jwe::{DecryptError, Jwe, Recipient, decrypt};
 pub(crate) use parse::ordered;
-pub use parse::{Form, JweSegments, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited};
+pub use parse::{
+    Form, JweSegments, Payload, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited,
+};
 pub use util::MAX_TOKEN_LEN;
 pub use verify::{Verdict, verify};
 
 decoder! {
     /// The `jwt` decoder: a body (or blob) that is a compact JWS/JWE, whatever the content type says
-    /// (PRT token responses are a bare JWE labelled `application/json`), or the JWT in a request's
-    /// `Authorization: Bearer` header.
+    /// (PRT token responses are a bare JWE labelled `application/json`), a JOSE JSON
+    /// serialization (a JSON object with the members of a JWS or JWE, claimed above the generic
+    /// JSON view), or the JWT in a request's `Authorization: Bearer` header.
     pub struct Jwt: "jwt";
 }
 
@@ -50,17 +66,58 @@ fn is_token_endpoint(msg: &Message<'_>) -> bool {
     p.ends_with("/oauth2/token") || p.ends_with("/oauth2/v2.0/token")
 }
 
-fn priority(msg: &Message<'_>) -> f32 {
-    let ct = msg.content_type();
-    if looks_like_jwt(msg.body) {
-        return if ct.as_deref() == Some("application/jwt") {
-            0.95
-        } else {
-            0.9
-        };
+/// A compact JWS whose payload is sent unencoded (RFC 7797 `b64: false`), which may hold any
+/// character but `.` and so fails [`looks_like_jwt`]: base64url header and signature segments,
+/// and a header (decoded, it is small) that says `b64: false`.
+fn looks_like_unencoded_jws(body: &[u8]) -> bool {
+    let b = body.trim_ascii();
+    if !b.starts_with(b"eyJ")
+        || b.len() > MAX_TOKEN_LEN
+        || memchr::memchr_iter(b'.', b).count() != 2
+    {
+        return false;
     }
-    if ct.as_deref() == Some("application/jwt") {
-        // Says it is a JWT but does not look like one: decode to report why.
+    let b64url = |s: &[u8]| {
+        s.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'='))
+    };
+    let mut parts = b.split(|c| *c == b'.');
+    let (Some(h), Some(_), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if h.len() > 4096 || !b64url(h) || !b64url(sig) {
+        return false;
+    }
+    std::str::from_utf8(h)
+        .ok()
+        .and_then(|h| util::b64_decode_any(h, 4096))
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .is_some_and(|header| parse::unencoded(&header))
+}
+
+/// `application/jwt`, or `application/jose` (the compact serialization, RFC 7515 §9.2.1).
+fn says_compact(msg: &Message<'_>) -> bool {
+    matches!(
+        msg.content_type().as_deref(),
+        Some("application/jwt" | "application/jose")
+    )
+}
+
+/// `application/jose+json`: a JSON serialization (RFC 7515 §9.2.2).
+fn says_json(msg: &Message<'_>) -> bool {
+    msg.content_type().as_deref() == Some("application/jose+json")
+}
+
+fn priority(msg: &Message<'_>) -> f32 {
+    if looks_like_jwt(msg.body) || looks_like_unencoded_jws(msg.body) {
+        return if says_compact(msg) { 0.95 } else { 0.9 };
+    }
+    if looks_like_jose_json(msg.body) {
+        // Above the generic JSON view (0.3), below the protocol decoders of JSON bodies.
+        return if says_json(msg) { 0.95 } else { 0.85 };
+    }
+    if says_compact(msg) || says_json(msg) {
+        // Says it is JOSE but does not look like it: decode to report why.
         return 0.3;
     }
     if msg.is_request() && bearer_token(msg).is_some() {
@@ -72,9 +129,8 @@ fn priority(msg: &Message<'_>) -> f32 {
 
 fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
     let body_text = std::str::from_utf8(msg.body.trim_ascii()).ok();
-    let from_body =
-        looks_like_jwt(msg.body) || msg.content_type().as_deref() == Some("application/jwt");
-    if from_body {
+    let compact = looks_like_jwt(msg.body) || looks_like_unencoded_jws(msg.body);
+    if compact || (says_compact(msg) && !looks_like_jose_json(msg.body)) {
         let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
         let token = parse_limited(text, &cx.limits)?;
         let mut d = explain(&token, cx);
@@ -93,6 +149,10 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
             }
         }
         return Ok(d);
+    }
+    if looks_like_jose_json(msg.body) || says_json(msg) {
+        let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
+        return Ok(explain_json(&parse_json(text, &cx.limits)?, cx));
     }
     if msg.is_request()
         && let Some(t) = bearer_token(msg)
@@ -302,20 +362,27 @@ mod tests {
         let n = trust.keys[0].jwk["n"].as_str().unwrap().to_string();
         let sig = hmac_sha256(n.as_bytes(), format!("{h}.{p}").as_bytes());
         let token = parse(&format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))).unwrap();
-        match verify(&token, &trust) {
-            Verdict::Failed {
-                kid,
-                source,
-                reason,
-            } => {
-                assert_eq!(kid, "k1");
-                assert_eq!(source, "unit test");
-                assert!(reason.contains("alg=HS256"), "{reason}");
-                assert!(reason.contains("RS256"), "{reason}");
-                assert!(reason.contains("algorithm-confusion"), "{reason}");
+        assert_eq!(
+            verify(&token, &trust),
+            Verdict::AlgorithmConfusion {
+                kid: "k1".to_string(),
+                source: "unit test".to_string(),
+                alg: "HS256".to_string(),
+                kty: "RSA".to_string(),
             }
-            other => panic!("expected Failed, got {other:?}"),
-        }
+        );
+        // Named by no kid, the RSA key is not tried either: no trusted key is for HS256.
+        let h = b64(r#"{"alg":"HS256"}"#);
+        let sig = hmac_sha256(n.as_bytes(), format!("{h}.{p}").as_bytes());
+        let token = parse(&format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))).unwrap();
+        assert_eq!(
+            verify(&token, &trust),
+            Verdict::NoKey {
+                why: "the token names no key (no kid or x5t) and none of the 1 trusted keys is \
+                      for HS256 (HMAC needs a shared secret the user supplies, a JWK with kty oct)"
+                    .to_string()
+            }
+        );
     }
 
     #[test]
@@ -401,9 +468,191 @@ mod tests {
     }
 
     #[test]
+    fn payloads_that_are_not_json_objects_are_text_or_bytes() {
+        let h = b64(r#"{"alg":"HS256"}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("It’s a dangerous business"))).unwrap();
+        assert_eq!(
+            t.payload,
+            Payload::Text("It’s a dangerous business".to_string())
+        );
+        assert_eq!(t.claims, None);
+        let t = parse(&format!("{h}.{}.AAAA", b64("[1,2]"))).unwrap();
+        assert_eq!(t.payload, Payload::Text("[1,2]".to_string()));
+        let t = parse(&format!("{h}.{}.AAAA", b64(r#"{"a":"#))).unwrap();
+        assert_eq!(t.payload, Payload::Text(r#"{"a":"#.to_string()));
+        let trust = Trust::default();
+        let d = explain(&t, &Context::new(UNIX_EPOCH, &trust));
+        assert!(
+            d.has_finding(
+                "the payload starts like JSON claims but is invalid JSON at line 1 column 5: \
+                 shown as text"
+            ),
+            "{:?}",
+            d.findings
+        );
+        assert_eq!(d.summary, "JWS HS256 text payload, 5 bytes, unverified");
+        let t = parse(&format!(
+            "{h}.{}.AAAA",
+            URL_SAFE_NO_PAD.encode([0xff, 0, 1])
+        ))
+        .unwrap();
+        assert_eq!(t.payload, Payload::Bytes(vec![0xff, 0, 1]));
+        let t = parse(&format!("{h}.{}.AAAA", b64(r#"{"a":1}"#))).unwrap();
+        assert_eq!(t.payload, Payload::Claims);
+        // Still refused beyond the depth limit.
+        let deep = format!("{}{}", "{\"a\":".repeat(80), "}".repeat(80));
+        assert!(matches!(
+            parse(&format!("{h}.{}.AAAA", b64(&deep))),
+            Err(DecodeError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_payload_part_is_a_detached_payload_that_is_not_checked() {
+        let mut trust = Trust::default();
+        trust.add_jwks(&serde_json::json!({"kty":"oct","k":"AAAA"}), "unit test");
+        let t = parse(&format!("{}..AAAA", b64(r#"{"alg":"HS256"}"#))).unwrap();
+        assert_eq!(t.payload, Payload::Detached);
+        assert_eq!(
+            verify(&t, &trust),
+            Verdict::NotChecked {
+                why: "detached payload, the content is not in the message".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn b64_false_signs_the_raw_payload_and_unknown_crit_is_invalid() {
+        // RFC 7797 §4.2's key and its compact-compatible variant from the RFC 7520 cookbook.
+        let mut trust = Trust::default();
+        trust.add_jwks(
+            &serde_json::json!({"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}),
+            "rfc7797",
+        );
+        let compact = "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19.This is the \
+                       payload string!.ciks0B6Hs-amhOqxI5_iG6mPKnMDlWCb7J2Wu7mtIcg";
+        let t = parse(compact).unwrap();
+        assert!(t.unencoded_payload());
+        assert_eq!(
+            t.payload,
+            Payload::Text("This is the payload string!".to_string())
+        );
+        assert!(matches!(verify(&t, &trust), Verdict::Verified { .. }));
+        // The same characters without b64: false are not a JWT.
+        let plain = compact.replace(
+            "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19",
+            &b64(r#"{"alg":"HS256"}"#),
+        );
+        assert!(parse(&plain).is_err());
+        // An extension idscope does not know makes the JWS invalid, whatever its bytes.
+        let h = b64(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("x"))).unwrap();
+        assert_eq!(
+            verify(&t, &trust),
+            Verdict::Invalid {
+                why: "crit names `exp`, which idscope does not understand: RFC 7515 §4.1.11 \
+                      makes the JWS invalid"
+                    .to_string()
+            }
+        );
+        let h = b64(r#"{"alg":"HS256","crit":[]}"#);
+        let t = parse(&format!("{h}.{}.AAAA", b64("x"))).unwrap();
+        assert!(matches!(verify(&t, &trust), Verdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn a_tampered_payload_does_not_verify_and_says_so() {
+        let mut trust = Trust::default();
+        trust.add_jwks(&serde_json::json!({"kty":"oct","kid":"s","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}), "unit test");
+        let h = b64(r#"{"alg":"HS256","kid":"s"}"#);
+        let p = b64(r#"{"sub":"alice"}"#);
+        let key = b"secret-secret-secret-secret-secret";
+        let sig = URL_SAFE_NO_PAD.encode(hmac_sha256(key, format!("{h}.{p}").as_bytes()));
+        let good = parse(&format!("{h}.{p}.{sig}")).unwrap();
+        assert!(matches!(verify(&good, &trust), Verdict::Verified { .. }));
+        let bad = parse(&format!("{h}.{}.{sig}", b64(r#"{"sub":"mallory"}"#))).unwrap();
+        match verify(&bad, &trust) {
+            Verdict::Failed { reason, .. } => assert_eq!(
+                reason,
+                "HS256 signature mismatch: the token was changed after signing or signed by \
+                 another key"
+            ),
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_jose_media_types_choose_the_serialization_the_body_has() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH, &trust);
+        let compact = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64("{}"));
+        let json = format!(
+            r#"{{"payload":"e30","protected":"{}","signature":""}}"#,
+            b64(r#"{"alg":"none"}"#)
+        );
+        for (ct, body, root) in [
+            ("application/jose", compact.as_str(), "JWS none token"),
+            ("application/jose+json", compact.as_str(), "JWS none token"),
+            (
+                "application/jose+json",
+                json.as_str(),
+                "JWS JSON (flattened), 1 signature",
+            ),
+            (
+                "application/jwt",
+                json.as_str(),
+                "JWS JSON (flattened), 1 signature",
+            ),
+        ] {
+            let msg = Message::response(
+                "GET",
+                "https://a.example/",
+                200,
+                vec![("content-type", ct)],
+                body.as_bytes(),
+            );
+            assert!(priority(&msg) >= 0.85, "{ct}");
+            let d = decode(&msg, &cx).unwrap();
+            assert_eq!(d.root.value.as_deref(), Some(root), "{ct}");
+        }
+        let msg = Message::response(
+            "GET",
+            "https://a.example/",
+            200,
+            vec![("content-type", "application/jose+json")],
+            b"{}",
+        );
+        assert_eq!(priority(&msg), 0.3);
+        assert!(decode(&msg, &cx).is_err());
+    }
+
+    #[test]
     fn sniffing_needs_the_jwt_shape() {
         assert!(looks_like_jwt(b" eyJhbGciOiJub25lIn0.e30.\n"));
         assert!(!looks_like_jwt(b"eyJhbGciOiJub25lIn0.e30"));
         assert!(!looks_like_jwt(b"{\"a\":1}"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_compact_text_parses_or_says_why(
+            payload in "[ -~]{0,40}",
+            header in proptest::sample::select(vec![
+                r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
+                r#"{"alg":"HS256","b64":false}"#,
+                r#"{"alg":"none"}"#,
+                r#"{"alg":"EdDSA","crit":["x"]}"#,
+            ]),
+            sig in "[A-Za-z0-9_.-]{0,12}",
+        ) {
+            let text = format!("{}.{payload}.{sig}", b64(header));
+            let trust = Trust::default();
+            let cx = Context::new(UNIX_EPOCH, &trust);
+            let _ = looks_like_unencoded_jws(text.as_bytes());
+            if let Ok(t) = parse(&text) {
+                let d = explain(&t, &cx);
+                proptest::prop_assert_eq!(d.decoder, "jwt");
+            }
+        }
     }
 }
