@@ -65,6 +65,7 @@ macro_rules! decoder {
 pub mod generic;
 pub mod html;
 pub mod jwt;
+pub mod keys;
 pub mod oauth;
 pub mod oidc;
 pub mod prt;

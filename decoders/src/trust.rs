@@ -67,6 +67,9 @@ pub struct Trust {
     pub public_keys: Vec<TrustedPublicKey>,
     /// Certificate thumbprints pinned with `--trust-thumbprint`, in the order they were added.
     pub thumbprints: Vec<PinnedThumbprint>,
+    /// Decryption keys the user gave (`--key`): never anchors, kept here so that every decoder
+    /// that verifies can also open what is encrypted to the user.
+    pub decryption: crate::keys::Keys,
 }
 
 impl Trust {
