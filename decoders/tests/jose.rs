@@ -452,22 +452,10 @@ fn a_tampered_payload_is_invalid_in_every_form() {
     );
 }
 
-/// RFC 2104 HMAC-SHA256, enough to forge the confusion token.
+/// HMAC-SHA256 of `msg` under `key`, to forge the confusion token.
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    use sha2::Digest as _;
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&sha2::Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = sha2::Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(msg);
-    let mut outer = sha2::Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().to_vec()
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::sign(&key, msg).as_ref().to_vec()
 }
 
 #[test]

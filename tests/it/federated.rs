@@ -11,7 +11,7 @@ use crate::util::{fixture, flow_from_fixtures, idscope, root, stderr, stdout};
 /// The sign-in as a browser sees it: realm discovery (Federated), the WS-Fed redirect to ADFS,
 /// the forms login answered by the auto-POST page, the POST of the token to login.srf; and the
 /// federation metadata someone fetched along the way.
-fn federated_flows() -> Vec<Flow> {
+pub fn federated_flows() -> Vec<Flow> {
     vec![
         flow_from_fixtures(0, None, Some("realm/v2_federated.http")),
         flow_from_fixtures(1, Some("wsfed/signin_request.http"), None),

@@ -12,7 +12,7 @@ use idscope::commands::load_user_trust;
 use idscope_decoders::Trust;
 use idscope_decoders::trust::Thumbprint;
 
-use crate::util::{fixture_body, flow_from_fixtures, idscope, root, stderr, stdout};
+use crate::util::{fixture_body, idscope, root, stderr, stdout};
 
 /// `shared/corpus/realworld/<rel>` beside the repository (the nearest ancestor that has it).
 fn realworld(rel: &str) -> PathBuf {
@@ -310,16 +310,12 @@ fn verdicts_name_the_anchor_file_they_verified_with() {
 
     // The federated sign-in without its metadata flow; the metadata given as a file instead.
     let har = dir.path().join("no-metadata.har");
-    let flows = vec![
-        flow_from_fixtures(0, None, Some("realm/v2_federated.http")),
-        flow_from_fixtures(1, Some("wsfed/signin_request.http"), None),
-        flow_from_fixtures(
-            2,
-            Some("wsfed/adfs_forms_post.http"),
-            Some("wsfed/adfs_autopost_page.http"),
-        ),
-        flow_from_fixtures(3, Some("wsfed/login_srf_post.http"), None),
-    ];
+    let mut flows = crate::federated::federated_flows();
+    let metadata = flows.pop().unwrap();
+    assert!(
+        metadata.request.url.ends_with("FederationMetadata.xml"),
+        "the last flow is the metadata fetch"
+    );
     idscope::capture::HarWriter::write_all(&har, &flows).unwrap();
     let md = put(
         dir.path(),

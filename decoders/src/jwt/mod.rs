@@ -184,7 +184,6 @@ mod tests {
     use serde_json::Value;
 
     use crate::{Limits, Trust};
-    use sha2::Digest as _;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn b64(s: &str) -> String {
@@ -323,21 +322,10 @@ mod tests {
         );
     }
 
-    /// RFC 2104 HMAC-SHA256 (keys up to one block), enough to forge the confusion token.
+    /// HMAC-SHA256 of `msg` under `key`, to forge the confusion token.
     fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-        let mut k = [0u8; 64];
-        if key.len() > 64 {
-            k[..32].copy_from_slice(&sha2::Sha256::digest(key));
-        } else {
-            k[..key.len()].copy_from_slice(key);
-        }
-        let mut inner = sha2::Sha256::new();
-        inner.update(k.map(|b| b ^ 0x36));
-        inner.update(msg);
-        let mut outer = sha2::Sha256::new();
-        outer.update(k.map(|b| b ^ 0x5c));
-        outer.update(inner.finalize());
-        outer.finalize().to_vec()
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        aws_lc_rs::hmac::sign(&key, msg).as_ref().to_vec()
     }
 
     /// The synthetic public RSA key of the golden tests, re-labelled `kid=k1`.
