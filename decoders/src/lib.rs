@@ -149,6 +149,12 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// A `200` answer to a `GET` of `url`, with no headers: a fetched document (metadata, a JWKS,
+    /// a realm answer) on its own.
+    pub fn get_ok(url: &'a str, body: &'a [u8]) -> Self {
+        Message::response("GET", url, 200, Vec::new(), body)
+    }
+
     /// A response message; `method` and `url` are the request's.
     pub fn response(
         method: &'a str,

@@ -923,11 +923,8 @@ mod tests {
     fn common_issuer_placeholder_is_not_a_tenant() {
         let trust = Trust::default();
         let body = br#"{"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys"}"#;
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
-            200,
-            vec![],
             body,
         );
         let d = Oidc.decode(&msg, &cx(&trust)).unwrap();
@@ -948,11 +945,8 @@ mod tests {
     #[test]
     fn malformed_jwks_json_is_a_json_error() {
         let trust = Trust::default();
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/common/discovery/keys",
-            200,
-            vec![],
             b"{\"keys\":[",
         );
         assert!(matches!(

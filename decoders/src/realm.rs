@@ -981,7 +981,7 @@ mod tests {
     fn userrealm_path_segment_is_case_insensitive() {
         let trust = Trust::default();
         let url = "https://login.microsoftonline.com/common/UserRealm/alice%40contoso.com?api-version=1.0";
-        let msg = Message::response("GET", url, 200, vec![], FED_V1);
+        let msg = Message::get_ok(url, FED_V1);
         assert_eq!(Realm.priority(&msg), 0.9);
         let d = Realm.decode(&msg, &cx(&trust)).unwrap();
         assert_eq!(
@@ -1008,11 +1008,8 @@ mod tests {
     #[test]
     fn missing_fields_still_decode() {
         let trust = Trust::default();
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/common/userrealm/x@y.z?api-version=1.0",
-            200,
-            vec![],
             b"{}",
         );
         let d = Realm.decode(&msg, &cx(&trust)).unwrap();
@@ -1057,11 +1054,8 @@ mod tests {
     fn realm_info_doctype_is_refused() {
         let trust = Trust::default();
         let body = br#"<!DOCTYPE RealmInfo [<!ENTITY e "x">]><RealmInfo Success="true"><State>&e;</State></RealmInfo>"#;
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/GetUserRealm.srf?login=a@b.c&xml=1",
-            200,
-            vec![],
             body,
         );
         assert!(matches!(
@@ -1089,11 +1083,8 @@ mod tests {
             "[".repeat(100),
             "]".repeat(100)
         );
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/common/userrealm/a@b.c?api-version=1.0",
-            200,
-            vec![],
             body.as_bytes(),
         );
         assert_eq!(
@@ -1109,11 +1100,8 @@ mod tests {
     fn xml_realm_info_is_read_like_the_json_answer() {
         let trust = Trust::default();
         let body = "\u{feff}<RealmInfo Success=\"true\"><State>4</State><NameSpaceType>Managed</NameSpaceType><DomainName>fabrikam.com</DomainName><IsFederatedNS>true</IsFederatedNS></RealmInfo>";
-        let msg = Message::response(
-            "GET",
+        let msg = Message::get_ok(
             "https://login.microsoftonline.com/GetUserRealm.srf?login=bob@fabrikam.com&xml=1",
-            200,
-            vec![],
             body.as_bytes(),
         );
         let d = Realm.decode(&msg, &cx(&trust)).unwrap();
