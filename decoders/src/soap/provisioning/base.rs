@@ -2,8 +2,10 @@
 //! APIs, which API and operation a message is ([`Classified`]), the facts the view collects for
 //! its summary, the root node of each API's view, and the helpers that annotate XML trees.
 
+use crate::soap::envelope::{Envelope, SoapXml};
 use crate::view::{Finding, Node};
 use crate::xml::{Document, NodeId};
+use crate::{Context, Message};
 
 /// Namespace `{C}` of the sync API's operations and `SyncToken` children.
 pub const SYNC_NS: &str = "http://schemas.microsoft.com/online/aws/change/2010/01";
@@ -93,4 +95,14 @@ pub(super) fn api_root(title: &str, cl: &Classified, about: &str) -> Node {
     root.value = Some(format!("{} {dir}", cl.operation));
     root.note = Some(about.to_string());
     root
+}
+
+/// One provisioning message, read: what every view of it starts from.
+pub(super) struct Parsed<'a, 'm, 'c> {
+    pub msg: &'a Message<'m>,
+    pub doc: &'a Document<'a>,
+    pub env: &'a Envelope,
+    pub sx: &'a SoapXml,
+    pub cl: &'a Classified,
+    pub cx: &'a Context<'c>,
 }

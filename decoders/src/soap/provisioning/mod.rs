@@ -44,7 +44,7 @@ use crate::soap::envelope::{self, Envelope, SoapXml, child_text, element_tree, t
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{Document, NodeId};
 use crate::{Context, DecodeError, Decoded, Message, util};
-use base::{Facts, api_root};
+use base::{Facts, Parsed, api_root};
 use bearer::{bearer_node, sync_token_node};
 use msonline::msonline_view;
 use operations::{Body, sync_body};
@@ -107,9 +107,17 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
             "no sync API or MSOnline action, header, namespace or fault marker",
         )
     })?;
+    let parsed = Parsed {
+        msg,
+        doc: &doc,
+        env: &env,
+        sx: &sx,
+        cl: &cl,
+        cx,
+    };
     Ok(match cl.api {
-        Api::Sync => sync_view(msg, &doc, &env, &sx, &cl, cx),
-        Api::MsOnline => msonline_view(msg, &doc, &env, &sx, &cl, cx),
+        Api::Sync => sync_view(&parsed),
+        Api::MsOnline => msonline_view(&parsed),
     })
 }
 
@@ -233,14 +241,8 @@ fn sync_fault_nodes(doc: &Document<'_>, env: &Envelope, facts: &mut Facts) -> Ve
     out
 }
 
-fn sync_view(
-    msg: &Message<'_>,
-    doc: &Document<'_>,
-    env: &Envelope,
-    sx: &SoapXml,
-    cl: &Classified,
-    cx: &Context<'_>,
-) -> Decoded {
+fn sync_view(p: &Parsed<'_, '_, '_>) -> Decoded {
+    let (msg, doc, env, sx, cl, cx) = (p.msg, p.doc, p.env, p.sx, p.cl, p.cx);
     let mut facts = Facts::default();
     let mut root = api_root(
         "sync API",

@@ -4,12 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::base::{Api, Classified, Facts, annotate_known, api_root};
+use super::base::{Api, Facts, Parsed, annotate_known, api_root};
 use super::bearer::bearer_node;
-use crate::soap::envelope::{self, Envelope, SoapXml, element_tree, text_of};
+use crate::soap::envelope::{self, element_tree, text_of};
 use crate::view::{Finding, Kind, Node, Severity};
-use crate::xml::Document;
-use crate::{Context, Decoded, Message, util};
+use crate::{Decoded, util};
 
 pub(super) fn msonline_note(local: &str, _value: &str) -> Option<String> {
     Some(match local {
@@ -31,14 +30,8 @@ pub(super) fn msonline_note(local: &str, _value: &str) -> Option<String> {
     })
 }
 
-pub(super) fn msonline_view(
-    msg: &Message<'_>,
-    doc: &Document<'_>,
-    env: &Envelope,
-    sx: &SoapXml,
-    cl: &Classified,
-    cx: &Context<'_>,
-) -> Decoded {
+pub(super) fn msonline_view(p: &Parsed<'_, '_, '_>) -> Decoded {
+    let (msg, doc, env, sx, cl, cx) = (p.msg, p.doc, p.env, p.sx, p.cl, p.cx);
     let mut facts = Facts::default();
     let mut root = api_root(
         "MSOnline provisioning API",
