@@ -37,7 +37,11 @@ class LegacySigner(XMLSigner):
         pass
 
 
-def make_cert(common_name):
+def make_cert(common_name, not_before=None, not_after=None):
+    """A fresh 2048-bit RSA key and a self-signed end-entity certificate for it (2026–2036 unless
+    the validity is given)."""
+    not_before = not_before or datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    not_after = not_after or datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
@@ -46,8 +50,8 @@ def make_cert(common_name):
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
-        .not_valid_after(datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc))
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
