@@ -205,12 +205,20 @@ def start_idscope(tmp, core, origin_ca, kind, root=ROOT):
         "floor": [floor] + common,
         "passthrough": [idscope, "proxy"] + common + ["--passthrough"],
     }[kind]
-    log = open(os.path.join(tmp, f"idscope-{kind}.log"), "w")
+    return start_proxy(f"idscope {kind}", argv, core, port, os.path.join(ca_dir, "idscope-ca.pem"),
+                       os.path.join(tmp, f"idscope-{kind}.log"))
+
+
+def start_proxy(name, argv, core, port, ca, log_name, ready=None):
+    """Starts a proxy listening on `port`, its stderr in `log_name`; waits until it listens
+    (and `ready()` holds, if given). Returns (process, port, CA file, log)."""
+    log = open(log_name, "w")
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
-    wait_until(f"idscope {kind}", lambda: port_open(port) or proc.poll() is not None)
+    wait_until(name, lambda: (port_open(port) and (ready is None or ready()))
+               or proc.poll() is not None)
     if proc.poll() is not None:
-        sys.exit(f"proxy_bench: idscope {kind} exited; see {log.name}")
-    return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
+        sys.exit(f"proxy_bench: {name} exited; see {log.name}")
+    return proc, port, ca, log
 
 
 def start_hudsucker(tmp, core, origin_ca):
@@ -218,12 +226,8 @@ def start_hudsucker(tmp, core, origin_ca):
     ca_dir = os.path.join(tmp, "hudsucker-ca")
     argv = [HUDSUCKER, "--listen", f"127.0.0.1:{port}", "--ca-dir", ca_dir,
             "--upstream-ca", origin_ca]
-    log = open(os.path.join(tmp, "hudsucker.log"), "w")
-    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
-    wait_until("hudsucker", lambda: port_open(port) or proc.poll() is not None)
-    if proc.poll() is not None:
-        sys.exit(f"proxy_bench: hudsucker exited; see {log.name}")
-    return proc, port, os.path.join(ca_dir, "idscope-ca.pem"), log
+    return start_proxy("hudsucker", argv, core, port, os.path.join(ca_dir, "idscope-ca.pem"),
+                       os.path.join(tmp, "hudsucker.log"))
 
 
 def start_mitmdump(tmp, core, record):
@@ -233,14 +237,10 @@ def start_mitmdump(tmp, core, record):
             "--set", "ssl_insecure=true", "--set", f"confdir={confdir}"]
     # Recording: the flows go to a file and the per-flow lines to /dev/null, as idscope's do.
     argv += ["-w", os.path.join(tmp, "mitmdump.flows")] if record else ["-q"]
-    log = open(os.path.join(tmp, f"mitmdump{'-w' if record else ''}.log"), "w")
-    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=log)
     ca = os.path.join(confdir, "mitmproxy-ca-cert.pem")
-    wait_until("mitmdump",
-               lambda: (port_open(port) and os.path.exists(ca)) or proc.poll() is not None)
-    if proc.poll() is not None:
-        sys.exit(f"proxy_bench: mitmdump exited; see {log.name}")
-    return proc, port, ca, log
+    return start_proxy("mitmdump", argv, core, port, ca,
+                       os.path.join(tmp, f"mitmdump{'-w' if record else ''}.log"),
+                       ready=lambda: os.path.exists(ca))
 
 
 def baseline_round(tmp, oha, urls, origin_ca, proxy_core, seconds, procs, baseline, rnd):
