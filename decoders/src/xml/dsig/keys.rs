@@ -113,18 +113,44 @@ const KEY_FORM: x509::KeyForm = x509::KeyForm::Size {
     unparsed: "unparsable",
 };
 
-pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Vec<Vec<u8>> {
+/// Most `X509Certificate` elements read from one `KeyInfo`.
+const MAX_EMBEDDED: usize = 8;
+
+/// The certificates of a signature's `KeyInfo/X509Data/X509Certificate`, DER-encoded, and
+/// whether any of them was base64 of a PEM text instead of base64 of DER (some ADFS-style
+/// responses are written that way; the PEM is read, and the report says so).
+pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> (Vec<Vec<u8>>, bool) {
     let Some(key_info) = doc.find_child(signature, DSIG_NS, "KeyInfo") else {
-        return Vec::new();
+        return (Vec::new(), false);
     };
-    doc.find_descendants(key_info, DSIG_NS, "X509Certificate")
-        .filter_map(|c| {
-            let text: String = doc
-                .text_content(c)
-                .chars()
-                .filter(|ch| !ch.is_whitespace())
+    let mut pem_wrapped = false;
+    let mut out = Vec::new();
+    for c in doc
+        .find_descendants(key_info, DSIG_NS, "X509Certificate")
+        .take(MAX_EMBEDDED)
+    {
+        let text: String = doc
+            .text_content(c)
+            .chars()
+            .filter(|ch| !ch.is_whitespace())
+            .collect();
+        let Some(bytes) = util::b64_decode_any(&text, 64 << 10) else {
+            continue;
+        };
+        if bytes.starts_with(b"-----BEGIN") {
+            let ders: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&bytes)
+                .map_while(Result::ok)
+                .filter(|p| p.label == "CERTIFICATE")
+                .map(|p| p.contents)
                 .collect();
-            util::b64_decode_any(&text, 64 << 10)
-        })
-        .collect()
+            if !ders.is_empty() {
+                pem_wrapped = true;
+                out.extend(ders);
+                continue;
+            }
+        }
+        out.push(bytes);
+    }
+    out.truncate(MAX_EMBEDDED);
+    (out, pem_wrapped)
 }
