@@ -435,6 +435,7 @@ fn finish(report: &mut SignatureReport, doc: &Document<'_>, value_checked: bool)
     let (verdict, text) = if !report.problems.is_empty() || !refused.is_empty() {
         let mut reasons = report.problems.clone();
         reasons.extend(refused);
+        reasons.extend(mismatched);
         let text = if value_checked {
             format!("REJECTED: {} ({key})", reasons.join("; "))
         } else {
