@@ -4,7 +4,9 @@
 //!
 //! [`verify`] reports, for one `ds:Signature`: which element each `Reference` resolves to (by ID,
 //! with its name), the digest algorithm and whether each digest matches, the `SignatureMethod`,
-//! whether the `SignatureValue` verifies, and with which key.
+//! whether the `SignatureValue` verifies, and with which key. [`verify_document`] does that for
+//! every signature of any XML document and returns view nodes and findings, for documents no
+//! protocol decoder claims.
 //!
 //! ## Verdicts
 //!
@@ -90,6 +92,7 @@ const MAX_AMBIGUOUS_CANDIDATES: usize = 8;
 
 mod algorithms;
 pub mod crypto;
+mod document;
 mod keys;
 mod references;
 mod report;
@@ -97,6 +100,7 @@ mod verification;
 mod wrapping;
 
 pub use algorithms::{DigestAlgorithm, Hash, SignatureAlgorithm, digest_alias, signature_alias};
+pub use document::{DocumentSignatures, MAX_SIGNATURES, Placement, verify_document};
 pub use keys::{CertInfo, TrustedCert};
 pub use verification::{find_signatures, verify, verify_with_limits};
 pub use wrapping::wrapping_findings;
