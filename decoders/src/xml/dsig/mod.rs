@@ -90,6 +90,24 @@ pub const MAX_REFERENCES: usize = 32;
 /// Most elements sharing one ambiguous ID whose digest is computed for the report.
 const MAX_AMBIGUOUS_CANDIDATES: usize = 8;
 
+/// Most certificates a verdict sentence names one by one (trusted certificates tried, or
+/// unusable); the rest are counted.
+const MAX_NAMED_CERTS: usize = 4;
+
+/// `items` joined with `sep`, at most [`MAX_NAMED_CERTS`] of them, then `and N more`.
+fn join_capped(items: &[String], sep: &str) -> String {
+    let mut text = items
+        .iter()
+        .take(MAX_NAMED_CERTS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > MAX_NAMED_CERTS {
+        text.push_str(&format!(" and {} more", items.len() - MAX_NAMED_CERTS));
+    }
+    text
+}
+
 mod algorithms;
 pub mod crypto;
 mod document;
@@ -322,8 +340,10 @@ pub enum Warning {
     /// A `ds:SignedInfo` nested inside another child of the signature; ignored (a verifier
     /// that searched descendants could be made to read it: CVE-2025-29774).
     NestedSignedInfo {
-        /// Its byte offset.
+        /// The byte offset of the first one.
         offset: usize,
+        /// How many there are.
+        count: usize,
     },
     /// `X509Certificate` holds base64 of a PEM text instead of base64 of DER.
     PemInX509Certificate,
@@ -350,11 +370,23 @@ impl Warning {
                 "{what} uses the non-standard URI {uri}, read as {standard} (deployed software \
                  emits it; strict verifiers refuse it)"
             ),
-            Warning::NestedSignedInfo { offset } => format!(
-                "a second ds:SignedInfo at byte {offset} is nested inside another element of \
-                 the signature and was ignored; a verifier that searches descendants could be \
-                 made to read it instead (CVE-2025-29774)"
-            ),
+            Warning::NestedSignedInfo { offset, count } => {
+                let what = if *count == 1 {
+                    format!(
+                        "a second ds:SignedInfo at byte {offset} is nested inside another element \
+                         of the signature and was ignored"
+                    )
+                } else {
+                    format!(
+                        "{count} more ds:SignedInfo elements are nested inside other elements of \
+                         the signature (the first at byte {offset}) and were ignored"
+                    )
+                };
+                format!(
+                    "{what}; a verifier that searches descendants could be made to read one \
+                     instead (CVE-2025-29774)"
+                )
+            }
             Warning::PemInX509Certificate => "ds:X509Certificate holds base64 of a PEM text \
                  instead of base64 of DER; it was read as PEM"
                 .to_string(),
@@ -578,6 +610,38 @@ mod tests {
             assert!(r.verdict_text.contains(says), "{}", r.verdict_text);
             assert_eq!(r.finding().severity, crate::Severity::Error);
         }
+    }
+
+    #[test]
+    fn nested_signed_infos_make_one_warning_and_long_lists_are_capped() {
+        let xml = sig_doc(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "#_a",
+            ENVELOPED_SIGNATURE,
+        )
+        .replace(
+            "</ds:Signature>",
+            &format!(
+                "<ds:Object>{}</ds:Object></ds:Signature>",
+                "<ds:SignedInfo/>".repeat(50)
+            ),
+        );
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        let nested: Vec<&Warning> = r
+            .warnings
+            .iter()
+            .filter(|w| matches!(w, Warning::NestedSignedInfo { .. }))
+            .collect();
+        assert_eq!(nested.len(), 1, "{:?}", r.warnings);
+        assert!(
+            nested[0]
+                .message()
+                .starts_with("50 more ds:SignedInfo elements")
+        );
+        let items: Vec<String> = (0..7).map(|i| i.to_string()).collect();
+        assert_eq!(join_capped(&items, ", "), "0, 1, 2, 3 and 3 more");
+        assert_eq!(join_capped(&items[..2], " or "), "0 or 1");
     }
 
     #[test]

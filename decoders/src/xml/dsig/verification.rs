@@ -136,15 +136,18 @@ fn single_signed_info(
     let children: Vec<NodeId> = doc
         .find_children(signature, DSIG_NS, "SignedInfo")
         .collect();
-    for nested in doc.find_descendants(signature, DSIG_NS, "SignedInfo") {
-        let owner = doc
-            .ancestors(nested)
-            .find(|a| doc.is(*a, DSIG_NS, "Signature"));
-        if doc.parent(nested) != Some(signature) && owner == Some(signature) {
-            report.warnings.push(Warning::NestedSignedInfo {
-                offset: doc.offset(nested),
-            });
-        }
+    let nested: Vec<NodeId> = doc
+        .find_descendants(signature, DSIG_NS, "SignedInfo")
+        .filter(|n| {
+            doc.parent(*n) != Some(signature)
+                && doc.ancestors(*n).find(|a| doc.is(*a, DSIG_NS, "Signature")) == Some(signature)
+        })
+        .collect();
+    if let Some(first) = nested.first() {
+        report.warnings.push(Warning::NestedSignedInfo {
+            offset: doc.offset(*first),
+            count: nested.len(),
+        });
     }
     match children.as_slice() {
         [one] => Some(*one),
@@ -348,11 +351,11 @@ pub(super) fn describe_target(doc: &Document<'_>, r: &ReferenceReport) -> String
 }
 
 fn tried_text(tried: &[(CertInfo, String)]) -> String {
-    tried
+    let named: Vec<String> = tried
         .iter()
         .map(|(c, s)| format!("certificate {} from {s}", c.label()))
-        .collect::<Vec<_>>()
-        .join(" or ")
+        .collect();
+    join_capped(&named, " or ")
 }
 
 /// The sentence about the key: which one verified, which ones failed, or why none was tried.
