@@ -84,7 +84,7 @@ fn placement(doc: &Document<'_>, report: &SignatureReport) -> Placement {
 /// use idscope_decoders::Limits;
 /// use idscope_decoders::xml::{Document, dsig};
 ///
-/// let xml = r#"<r xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><a Id="x">1</a><ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"/><ds:Reference URI="#x"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature></r>"#;
+/// let xml = r##"<r xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><a Id="x">1</a><ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"/><ds:Reference URI="#x"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature></r>"##;
 /// let doc = Document::parse(xml, &Limits::default()).unwrap();
 /// let found = dsig::verify_document(&doc, &[], &Limits::default());
 /// assert_eq!(found.reports.len(), 1);
