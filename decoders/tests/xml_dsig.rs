@@ -1349,3 +1349,20 @@ fn strip_whitespace_between_tags(text: &str) -> String {
     out.push_str(&pending);
     out
 }
+
+#[test]
+fn an_unreadable_embedded_certificate_is_named_and_never_trusted() {
+    let text = corpus_text("saml/passport-wsfed-saml2/saml11_invalid_cert.xml");
+    let r = verify_all(&text, &[]).remove(0);
+    assert_eq!(r.verdict, Verdict::NotChecked, "{}", r.verdict_text);
+    assert!(
+        r.warnings
+            .contains(&Warning::UnreadableCertificate { count: 1 })
+    );
+    assert!(
+        r.verdict_text
+            .contains("the certificate the signature carries cannot be read"),
+        "{}",
+        r.verdict_text
+    );
+}

@@ -116,15 +116,25 @@ const KEY_FORM: x509::KeyForm = x509::KeyForm::Size {
 /// Most `X509Certificate` elements read from one `KeyInfo`.
 const MAX_EMBEDDED: usize = 8;
 
-/// The certificates of a signature's `KeyInfo/X509Data/X509Certificate`, DER-encoded, and
-/// whether any of them was base64 of a PEM text instead of base64 of DER (some ADFS-style
-/// responses are written that way; the PEM is read, and the report says so).
-pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> (Vec<Vec<u8>>, bool) {
+/// What a signature's `KeyInfo/X509Data/X509Certificate` elements hold.
+#[derive(Debug, Default)]
+pub(super) struct Embedded {
+    /// The certificates, DER-encoded.
+    pub ders: Vec<Vec<u8>>,
+    /// Some element held base64 of a PEM text instead of base64 of DER (some ADFS-style
+    /// responses are written that way; the PEM is read, and the report says so).
+    pub pem_wrapped: bool,
+    /// Elements whose content is not base64 (the undecodable ones are not in `ders`).
+    pub undecodable: usize,
+}
+
+/// The certificates of a signature's `KeyInfo/X509Data/X509Certificate` (at most
+/// [`MAX_EMBEDDED`]).
+pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Embedded {
+    let mut out = Embedded::default();
     let Some(key_info) = doc.find_child(signature, DSIG_NS, "KeyInfo") else {
-        return (Vec::new(), false);
+        return out;
     };
-    let mut pem_wrapped = false;
-    let mut out = Vec::new();
     for c in doc
         .find_descendants(key_info, DSIG_NS, "X509Certificate")
         .take(MAX_EMBEDDED)
@@ -135,6 +145,7 @@ pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> (V
             .filter(|ch| !ch.is_whitespace())
             .collect();
         let Some(bytes) = util::b64_decode_any(&text, 64 << 10) else {
+            out.undecodable += 1;
             continue;
         };
         if bytes.starts_with(b"-----BEGIN") {
@@ -144,13 +155,13 @@ pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> (V
                 .map(|p| p.contents)
                 .collect();
             if !ders.is_empty() {
-                pem_wrapped = true;
-                out.extend(ders);
+                out.pem_wrapped = true;
+                out.ders.extend(ders);
                 continue;
             }
         }
-        out.push(bytes);
+        out.ders.push(bytes);
     }
-    out.truncate(MAX_EMBEDDED);
-    (out, pem_wrapped)
+    out.ders.truncate(MAX_EMBEDDED);
+    out
 }

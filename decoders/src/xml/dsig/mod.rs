@@ -347,6 +347,11 @@ pub enum Warning {
     },
     /// `X509Certificate` holds base64 of a PEM text instead of base64 of DER.
     PemInX509Certificate,
+    /// `X509Certificate` elements that are not base64 of a certificate.
+    UnreadableCertificate {
+        /// How many.
+        count: usize,
+    },
 }
 
 impl Warning {
@@ -390,6 +395,10 @@ impl Warning {
             Warning::PemInX509Certificate => "ds:X509Certificate holds base64 of a PEM text \
                  instead of base64 of DER; it was read as PEM"
                 .to_string(),
+            Warning::UnreadableCertificate { count } => format!(
+                "{count} ds:X509Certificate element(s) of KeyInfo are not base64 of an X.509 \
+                 certificate and were not read"
+            ),
         }
     }
 }

@@ -55,14 +55,21 @@ pub fn verify_with_limits(
         finish(&mut report, doc, false);
         return report;
     }
-    let (ders, pem_wrapped) = embedded_certificates(doc, signature);
-    let embedded: Vec<x509::Certificate> = ders
+    let found = embedded_certificates(doc, signature);
+    let embedded: Vec<x509::Certificate> = found
+        .ders
         .iter()
         .filter_map(|d| x509::Certificate::parse(d).ok())
         .collect();
     report.embedded_certificates = embedded.iter().map(CertInfo::from_cert).collect();
-    if pem_wrapped {
+    if found.pem_wrapped {
         report.warnings.push(Warning::PemInX509Certificate);
+    }
+    let unreadable = found.undecodable + found.ders.len().saturating_sub(embedded.len());
+    if unreadable > 0 {
+        report
+            .warnings
+            .push(Warning::UnreadableCertificate { count: unreadable });
     }
 
     let Some(signed_info) = single_signed_info(doc, signature, &mut report) else {
@@ -390,9 +397,19 @@ fn key_text(report: &SignatureReport) -> String {
             reason: Unchecked::NoAnchor,
             embedded: None,
         } if report.embedded_certificates.is_empty() => {
-            "signature not checked: no trusted certificate given, and the signature carries no \
-             certificate"
-                .to_string()
+            let unreadable = report
+                .warnings
+                .iter()
+                .any(|w| matches!(w, Warning::UnreadableCertificate { .. }));
+            if unreadable {
+                "signature not checked: no trusted certificate given, and the certificate the \
+                 signature carries cannot be read"
+                    .to_string()
+            } else {
+                "signature not checked: no trusted certificate given, and the signature carries \
+                 no certificate"
+                    .to_string()
+            }
         }
         SignatureValueCheck::NotChecked {
             reason: Unchecked::NoAnchor,
