@@ -94,11 +94,18 @@ impl SignatureReport {
     }
 
     /// One warning finding per policy finding ([`SignatureReport::warnings`]), each starting
-    /// with `XML signature on {what}:`.
+    /// with `about the XML signature on {what}:`. Only verdict findings ([`Self::finding`], and
+    /// the decoders' own) start with `XML signature`, so a reader of findings can tell a verdict
+    /// from a remark about a signature whose verdict stands.
     pub fn warning_findings(&self, what: &str) -> Vec<Finding> {
         self.warnings
             .iter()
-            .map(|w| Finding::warning(format!("XML signature on {what}: {}", w.message())))
+            .map(|w| {
+                Finding::warning(format!(
+                    "about the XML signature on {what}: {}",
+                    w.message()
+                ))
+            })
             .collect()
     }
 }
