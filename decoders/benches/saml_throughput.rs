@@ -1,6 +1,11 @@
-//! Throughput of the SAML decoder against its floor (issue 3): MB/s of bare quick-xml event
-//! parsing over a signed SAML 2.0 Response, versus the full `saml` decode of the same bytes
-//! (tree, claims, exc-c14n, digest and RSA verification with a pinned certificate), and the ratio.
+//! Throughput of the SAML decoder against its floor: MB/s of bare quick-xml event parsing over a
+//! signed SAML 2.0 Response, versus the full `saml` decode of the same bytes (tree, claims,
+//! exc-c14n, digest and RSA verification with a pinned certificate), and the ratio; then the time
+//! to verify the assertion's signature alone on the parsed document (`dsig::verify`: reference
+//! canonicalization and digest, SignedInfo canonicalization, RSA with the pinned certificate),
+//! the same for the generated samples of other algorithms (`tests/data/dsig/algorithms`: 1,024-bit
+//! RSA, RSA-PSS, ECDSA P-256, a C14N 1.1 signature), and Canonical XML 1.1 against exclusive
+//! canonicalization on the same document (the whole Response, and the Assertion subtree).
 //!
 //! Plain `std::time::Instant`, no bench framework: `cargo bench -p idscope-decoders --bench
 //! saml_throughput`. The input is the `post_response_signed_assertion` golden fixture.
@@ -11,7 +16,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use idscope_decoders::xml::dsig::TrustedCert;
+use idscope_decoders::xml::Document;
+use idscope_decoders::xml::c14n::{self, C14N11, Method, Options};
+use idscope_decoders::xml::dsig::{self, TrustedCert, Verdict};
 use idscope_decoders::{Context, Decoder, Message, OwnedMessage, Trust, saml::Saml, util};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -95,4 +102,69 @@ fn main() {
         },
     );
     println!("ratio floor / full decode: {:.1}x", floor / full);
+
+    let doc = Document::parse(text, &cx.limits).unwrap();
+    let sig = dsig::find_signatures(&doc)[0];
+    assert_eq!(
+        dsig::verify(&doc, sig, &trust.certs).verdict,
+        Verdict::Valid
+    );
+    let per_sig = measure("signature verification per assertion", xml.len(), || {
+        black_box(dsig::verify(black_box(&doc), sig, &trust.certs));
+    });
+    println!(
+        "signature verification: {:.1} µs per assertion",
+        xml.len() as f64 / per_sig
+    );
+
+    let dir = format!("{}/tests/data/dsig/algorithms", env!("CARGO_MANIFEST_DIR"));
+    for (file, cert) in [
+        ("rsa1024_sha256.xml", "rsa1024_cert.pem"),
+        ("rsa2048_pss_sha256.xml", "rsa2048_cert.pem"),
+        ("ecdsa_p256_sha256.xml", "ec_p256_cert.pem"),
+        ("c14n11_enveloped.xml", "rsa2048_cert.pem"),
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let keys =
+            TrustedCert::from_pem_or_der(&std::fs::read(format!("{dir}/{cert}")).unwrap(), cert)
+                .unwrap();
+        let doc = Document::parse(&text, &cx.limits).unwrap();
+        let sig = dsig::find_signatures(&doc)[0];
+        assert_eq!(
+            dsig::verify(&doc, sig, &keys).verdict,
+            Verdict::Valid,
+            "{file}"
+        );
+        let mbps = measure(&format!("verify {file}"), text.len(), || {
+            black_box(dsig::verify(black_box(&doc), sig, &keys));
+        });
+        println!("  {file}: {:.1} µs per signature", text.len() as f64 / mbps);
+    }
+
+    let assertion = doc
+        .elements()
+        .find(|e| doc.local_name(*e) == "Assertion")
+        .unwrap();
+    let exclusive = Options::new(Method::EXCLUSIVE);
+    let v11 = Options::from_uri(C14N11).unwrap();
+    for (label, apex) in [
+        ("whole Response", doc.root()),
+        ("Assertion subtree", Some(assertion)),
+    ] {
+        let out = c14n::canonicalize(&doc, apex, &exclusive, &cx.limits).unwrap();
+        let exc = measure(&format!("exc-c14n, {label}"), out.len(), || {
+            black_box(c14n::canonicalize(black_box(&doc), apex, &exclusive, &cx.limits).unwrap());
+        });
+        let out11 = c14n::canonicalize(&doc, apex, &v11, &cx.limits).unwrap();
+        let c11 = measure(&format!("C14N 1.1, {label}"), out11.len(), || {
+            black_box(c14n::canonicalize(black_box(&doc), apex, &v11, &cx.limits).unwrap());
+        });
+        // Time per call, from MB/s over each one's own output.
+        let t_exc = out.len() as f64 / exc;
+        let t_c11 = out11.len() as f64 / c11;
+        println!(
+            "  {label}: exc-c14n {t_exc:.1} µs, C14N 1.1 {t_c11:.1} µs, C14N 1.1 / exc-c14n {:.2}x",
+            t_c11 / t_exc
+        );
+    }
 }

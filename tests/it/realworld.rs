@@ -411,9 +411,11 @@ fn decoded(outcomes: &Value) -> impl Iterator<Item = &Value> {
 /// registry ranks outcomes best first), else the first generic fallback's. Its findings decide,
 /// first match wins:
 /// 1. `rejected`: an error finding flags an attack ([`ATTACKS`]);
-/// 2. `invalid`, then `not-checked`, then `valid`: the signature verdict findings, worst first.
+/// 2. `rejected`, `invalid`, then `not-checked`, then `valid`: the signature verdict findings, worst
+///    first.
 ///    XML-DSig ones start with "XML signature" (info: verified with a trusted certificate;
-///    warning: not verified for want of one; error: ": INVALID" or could not be checked); JOSE
+///    warning: not verified for want of one; error: ": INVALID", ": REJECTED" (malformed or
+///    ambiguous, e.g. two `SignedInfo`) or could not be checked); JOSE
 ///    ones are "signature verified with …", "signature does NOT verify …", "invalid JWS: …",
 ///    "not verified: …" and "not checked: …";
 /// 3. `unsigned`: a finding that the document carries no signature ([`UNSIGNED`]);
@@ -445,6 +447,7 @@ fn verdict(outcomes: &Value) -> (Verdict, Option<&Value>) {
             Some(match *severity {
                 "info" => Verdict::Valid,
                 "error" if m.contains(": INVALID") => Verdict::Invalid,
+                "error" if m.contains(": REJECTED") => Verdict::Rejected,
                 _ => Verdict::NotChecked,
             })
         } else if m.starts_with("signature verified with") {
@@ -463,9 +466,14 @@ fn verdict(outcomes: &Value) -> (Verdict, Option<&Value>) {
         .any(|(s, m)| *s == "error" && ATTACKS.iter().any(|a| m.contains(a)))
     {
         Verdict::Rejected
-    } else if let Some(v) = [Verdict::Invalid, Verdict::NotChecked, Verdict::Valid]
-        .into_iter()
-        .find(|v| signatures.contains(v))
+    } else if let Some(v) = [
+        Verdict::Rejected,
+        Verdict::Invalid,
+        Verdict::NotChecked,
+        Verdict::Valid,
+    ]
+    .into_iter()
+    .find(|v| signatures.contains(v))
     {
         v
     } else if findings

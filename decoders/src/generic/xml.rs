@@ -10,7 +10,7 @@ use crate::view::{Decoded, Finding, Kind, Node};
 use crate::xml::display::{
     direct_text, element_count, is_simple, pi_content, pretty_xml, shown_children,
 };
-use crate::xml::{Document, NodeId, NodeKind, doctype_declaration, is_doctype_refusal};
+use crate::xml::{Document, NodeId, NodeKind, doctype_declaration, dsig, is_doctype_refusal};
 use crate::{Context, DecodeError, Message};
 
 fn is_xml_type(ct: &str) -> bool {
@@ -78,6 +78,29 @@ fn looks_like_xml(body: &[u8]) -> bool {
     matches!(trimmed.get(1), Some(b) if trimmed.first() == Some(&b'<') && (b.is_ascii_alphabetic() || *b == b'?' || *b == b'!' || *b == b'_'))
 }
 
+/// Verifies every XML signature in a document no protocol decoder claims (a WS-Security message,
+/// a receipt, an enveloped sample) against the trusted certificates, with the verdicts and their
+/// findings added to the view. Signatures are read from the strict tree (namespaces resolved,
+/// byte ranges kept); a document that only the lenient reading accepts is said to be unchecked.
+fn signatures(text: &str, cx: &Context<'_>, root: &mut Node, findings: &mut Vec<Finding>) {
+    if !text.contains(crate::xml::DSIG_NS) {
+        return;
+    }
+    match Document::parse(text, &cx.limits) {
+        Ok(doc) => {
+            let sigs = dsig::verify_document(&doc, &cx.trust.certs, &cx.limits);
+            root.children.extend(sigs.nodes);
+            findings.extend(sigs.findings);
+        }
+        Err(e) => findings.push(
+            Finding::warning(format!(
+                "XML signature not checked: the document is not namespace-well-formed XML ({e})"
+            ))
+            .at("xml"),
+        ),
+    }
+}
+
 fn priority(msg: &Message<'_>) -> f32 {
     match msg.content_type() {
         Some(ct) if ct == "text/html" => 0.0,
@@ -139,6 +162,7 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
             .at("xml"),
         );
     }
+    signatures(text, cx, &mut root, &mut b.findings);
     b.secrets_finding("xml");
     let summary = format!(
         "XML <{}>: {}{}",

@@ -28,7 +28,7 @@ pub use wstrust::WsTrust;
 
 use crate::util;
 use crate::view::{Finding, Kind, Node};
-use crate::xml::dsig::{self, SignatureValueCheck, Verdict};
+use crate::xml::dsig::{self, SignatureValueCheck, Unchecked, Verdict};
 use crate::xml::{DSIG_NS, Document, NodeId, SAML1_NS, SAML2_NS, SAMLP_NS};
 use crate::{Context, DecodeError, Decoded};
 
@@ -210,7 +210,7 @@ impl<'d, 'a> Explainer<'d, 'a> {
                     format!("signature verified with {who}"),
                 )
             }
-            Verdict::Untrusted => (
+            Verdict::NotChecked if report.unchecked() == Some(Unchecked::NoAnchor) => (
                 Finding::warning(format!(
                     "XML signature on {what} not verified: no trusted certificate (pin one with \
                      --trust-cert FILE or capture the FederationMetadata); {}",
@@ -218,19 +218,29 @@ impl<'d, 'a> Explainer<'d, 'a> {
                 )),
                 "signature not verified (no trusted certificate)".to_string(),
             ),
-            Verdict::Invalid => (
-                Finding::error(format!("XML signature on {what}: {}", report.verdict_text)),
-                "signature INVALID".to_string(),
-            ),
-            Verdict::Unverifiable => (
-                Finding::error(format!(
-                    "XML signature on {what} could not be checked: {}",
+            Verdict::NotChecked => (
+                Finding::warning(format!(
+                    "XML signature on {what} not checked: {}",
                     report.verdict_text
                 )),
                 "signature not checked".to_string(),
             ),
+            Verdict::Invalid => (
+                Finding::error(format!("XML signature on {what}: {}", report.verdict_text)),
+                "signature INVALID".to_string(),
+            ),
+            Verdict::Rejected => (
+                Finding::error(format!("XML signature on {what}: {}", report.verdict_text)),
+                "signature REJECTED".to_string(),
+            ),
         };
-        self.findings.push(finding.at(at));
+        self.findings.push(finding.at(at.clone()));
+        self.findings.extend(
+            report
+                .warning_findings(what)
+                .into_iter()
+                .map(|f| f.at(at.clone())),
+        );
         (node, short)
     }
 

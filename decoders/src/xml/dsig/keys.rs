@@ -113,18 +113,55 @@ const KEY_FORM: x509::KeyForm = x509::KeyForm::Size {
     unparsed: "unparsable",
 };
 
-pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Vec<Vec<u8>> {
+/// Most `X509Certificate` elements read from one `KeyInfo`.
+const MAX_EMBEDDED: usize = 8;
+
+/// What a signature's `KeyInfo/X509Data/X509Certificate` elements hold.
+#[derive(Debug, Default)]
+pub(super) struct Embedded {
+    /// The certificates, DER-encoded.
+    pub ders: Vec<Vec<u8>>,
+    /// Some element held base64 of a PEM text instead of base64 of DER (some ADFS-style
+    /// responses are written that way; the PEM is read, and the report says so).
+    pub pem_wrapped: bool,
+    /// Elements whose content is not base64 (the undecodable ones are not in `ders`).
+    pub undecodable: usize,
+}
+
+/// The certificates of a signature's `KeyInfo/X509Data/X509Certificate` (at most
+/// [`MAX_EMBEDDED`]).
+pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Embedded {
+    let mut out = Embedded::default();
     let Some(key_info) = doc.find_child(signature, DSIG_NS, "KeyInfo") else {
-        return Vec::new();
+        return out;
     };
-    doc.find_descendants(key_info, DSIG_NS, "X509Certificate")
-        .filter_map(|c| {
-            let text: String = doc
-                .text_content(c)
-                .chars()
-                .filter(|ch| !ch.is_whitespace())
+    for c in doc
+        .find_descendants(key_info, DSIG_NS, "X509Certificate")
+        .take(MAX_EMBEDDED)
+    {
+        let text: String = doc
+            .text_content(c)
+            .chars()
+            .filter(|ch| !ch.is_whitespace())
+            .collect();
+        let Some(bytes) = util::b64_decode_any(&text, 64 << 10) else {
+            out.undecodable += 1;
+            continue;
+        };
+        if bytes.starts_with(b"-----BEGIN") {
+            let ders: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&bytes)
+                .map_while(Result::ok)
+                .filter(|p| p.label == "CERTIFICATE")
+                .map(|p| p.contents)
                 .collect();
-            util::b64_decode_any(&text, 64 << 10)
-        })
-        .collect()
+            if !ders.is_empty() {
+                out.pem_wrapped = true;
+                out.ders.extend(ders);
+                continue;
+            }
+        }
+        out.ders.push(bytes);
+    }
+    out.ders.truncate(MAX_EMBEDDED);
+    out
 }

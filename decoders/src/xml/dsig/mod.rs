@@ -1,25 +1,52 @@
-//! XML-DSig verification for captured SAML / WS-* documents, and the signature-wrapping
-//! findings that decide whether a verified signature says anything about the claims shown.
+//! XML-DSig verification for captured SAML, WS-* and any other signed XML, and the
+//! signature-wrapping findings that decide whether a verified signature says anything about the
+//! claims shown.
 //!
 //! [`verify`] reports, for one `ds:Signature`: which element each `Reference` resolves to (by ID,
 //! with its name), the digest algorithm and whether each digest matches, the `SignatureMethod`,
-//! whether the `SignatureValue` verifies, and with which key. Keys come only from the caller
-//! ([`TrustedCert`]: a certificate pinned with `--trust-cert FILE`, or the signing certificate of
-//! FederationMetadata/MEX in the same capture). The certificate embedded in `KeyInfo` is shown
-//! but proves nothing: a signature that verifies only with it is reported as "consistent with the
-//! embedded certificate, which is not trusted". "Valid" means verified with a trusted key, every
-//! reference digest matching, and says which key.
+//! whether the `SignatureValue` verifies, and with which key. [`verify_document`] does that for
+//! every signature of any XML document and returns view nodes and findings, for documents no
+//! protocol decoder claims.
+//!
+//! ## Verdicts
+//!
+//! A report's [`Verdict`] is one of four, and each says exactly what was established:
+//! * **valid**: the `SignatureValue` verifies with a certificate the caller trusts
+//!   ([`TrustedCert`]: pinned with `--trust-cert FILE`, or the signing certificate of
+//!   FederationMetadata/MEX in the same capture) and every reference digest matches; the text
+//!   names the certificate and where it came from;
+//! * **invalid**: the bytes do not verify: a reference digest does not match, or the trusted
+//!   certificates were usable and none verifies the `SignatureValue`;
+//! * **rejected**: the signature is refused before cryptography decides: not exactly one
+//!   `SignedInfo`, a reference to an ID that no element or several elements carry, an
+//!   enveloped-signature transform over an element inside the signature, a missing part;
+//! * **not checked**: the reason says why ([`Unchecked`]: no trusted certificate, an algorithm
+//!   that is not supported (its URI is named), an unusable key, an HMAC without a shared key, a
+//!   limit). It is never shown as valid or invalid.
+//!
+//! Policy is separate from the verdict: an RSA key below 2,048 bits, SHA-1 in the signature or
+//! digest method, and a non-standard algorithm URI read as an alias verify normally and add a
+//! [`Warning`]. The certificate embedded in `KeyInfo` is shown but proves nothing: a signature
+//! that verifies only with it is "consistent with the embedded certificate, which is not
+//! trusted".
 //!
 //! [`wrapping_findings`] looks at a whole document and the element whose claims a decoder shows:
 //! it flags a signature that covers a different element, duplicate IDs, several assertions,
 //! comments inside `NameID`/`NameIdentifier`, whole-document references and unusual transforms.
 //!
-//! Supported: canonicalization exc-c14n and C14N 1.0 (with or without comments), transforms
-//! enveloped-signature and those canonicalizations, digests SHA-1/256/384/512, signatures
-//! RSA PKCS#1 v1.5 with SHA-1/256/384/512 (keys of 2048 to 8192 bits). Everything else is
-//! reported as unsupported, never guessed. XPath, XSLT and external references are never
-//! evaluated or fetched: this module does no I/O and reads no clock (certificate validity dates
-//! are shown, not judged).
+//! ## Supported
+//!
+//! Canonicalization exc-c14n, C14N 1.0 and C14N 1.1, each with or without comments; transforms
+//! enveloped-signature and those canonicalizations; digests SHA-1/224/256/384/512; signatures
+//! RSA PKCS#1 v1.5 and RSA-PSS (RFC 6931 `…-rsa-MGF1`) with SHA-1/224/256/384/512 on RSA keys of
+//! 1,024 to 8,192 bits, and ECDSA on P-256/384/521 with the XML-DSig `r||s` value (see
+//! [`crypto`] for which library checks what, and what is hand-written). HMAC is recognised and
+//! never computed: it needs a shared key, which is not taken from anywhere. The non-standard
+//! URIs deployed software emits (`xmldsig-more#rsa-sha1`, `xmlenc#sha1`, `xmlenc#sha384`) are
+//! read as the algorithms they mean, with a warning. Everything else is reported as
+//! unsupported, never guessed. XPath, XSLT and external references are never evaluated or
+//! fetched: this module does no I/O and reads no clock (certificate validity dates are shown,
+//! not judged).
 //!
 //! ## Why not `bergshamra`
 //!
@@ -45,7 +72,7 @@
 //!   byte offsets, and it brings chrono, cms, x509-cert, pkcs12 and TSP code into a crate that
 //!   needs none of them.
 
-use aws_lc_rs::{digest, signature};
+use aws_lc_rs::digest;
 
 use super::c14n::{self, EXC_C14N, Method, Options};
 use super::tree::{Document, NodeId, NodeKind};
@@ -63,113 +90,44 @@ pub const MAX_REFERENCES: usize = 32;
 /// Most elements sharing one ambiguous ID whose digest is computed for the report.
 const MAX_AMBIGUOUS_CANDIDATES: usize = 8;
 
+/// Most certificates a verdict sentence names one by one (trusted certificates tried, or
+/// unusable); the rest are counted.
+const MAX_NAMED_CERTS: usize = 4;
+
+/// `items` joined with `sep`, at most [`MAX_NAMED_CERTS`] of them, then `and N more`.
+fn join_capped(items: &[String], sep: &str) -> String {
+    let mut text = items
+        .iter()
+        .take(MAX_NAMED_CERTS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > MAX_NAMED_CERTS {
+        text.push_str(&format!(" and {} more", items.len() - MAX_NAMED_CERTS));
+    }
+    text
+}
+
+mod algorithms;
+pub mod crypto;
+mod document;
 mod keys;
 mod references;
+mod report;
 mod verification;
 mod wrapping;
 
+pub use algorithms::{DigestAlgorithm, Hash, SignatureAlgorithm, digest_alias, signature_alias};
+pub use document::{DocumentSignatures, MAX_SIGNATURES, Placement, verify_document};
 pub use keys::{CertInfo, TrustedCert};
 pub use verification::{find_signatures, verify, verify_with_limits};
 pub use wrapping::wrapping_findings;
 
 use verification::describe_target;
 
-/// A `SignatureMethod`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignatureAlgorithm {
-    /// `http://www.w3.org/2000/09/xmldsig#rsa-sha1` (legacy ADFS).
-    RsaSha1,
-    /// `http://www.w3.org/2001/04/xmldsig-more#rsa-sha256`.
-    RsaSha256,
-    /// `http://www.w3.org/2001/04/xmldsig-more#rsa-sha384`.
-    RsaSha384,
-    /// `http://www.w3.org/2001/04/xmldsig-more#rsa-sha512`.
-    RsaSha512,
-    /// Any other algorithm URI; never verified.
-    Unsupported(String),
-}
-
-impl SignatureAlgorithm {
-    /// The algorithm named by a `SignatureMethod/@Algorithm` URI.
-    pub fn from_uri(uri: &str) -> Self {
-        match uri {
-            "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => Self::RsaSha1,
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => Self::RsaSha256,
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => Self::RsaSha384,
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => Self::RsaSha512,
-            other => Self::Unsupported(other.to_string()),
-        }
-    }
-
-    /// A short name (`rsa-sha256`), or the URI when unsupported.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::RsaSha1 => "rsa-sha1",
-            Self::RsaSha256 => "rsa-sha256",
-            Self::RsaSha384 => "rsa-sha384",
-            Self::RsaSha512 => "rsa-sha512",
-            Self::Unsupported(uri) => uri,
-        }
-    }
-
-    fn params(&self) -> Option<&'static signature::RsaParameters> {
-        match self {
-            Self::RsaSha1 => Some(&signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY),
-            Self::RsaSha256 => Some(&signature::RSA_PKCS1_2048_8192_SHA256),
-            Self::RsaSha384 => Some(&signature::RSA_PKCS1_2048_8192_SHA384),
-            Self::RsaSha512 => Some(&signature::RSA_PKCS1_2048_8192_SHA512),
-            Self::Unsupported(_) => None,
-        }
-    }
-}
-
-/// A `DigestMethod`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DigestAlgorithm {
-    /// `http://www.w3.org/2000/09/xmldsig#sha1`.
-    Sha1,
-    /// `http://www.w3.org/2001/04/xmlenc#sha256`.
-    Sha256,
-    /// `http://www.w3.org/2001/04/xmldsig-more#sha384`.
-    Sha384,
-    /// `http://www.w3.org/2001/04/xmlenc#sha512`.
-    Sha512,
-    /// Any other algorithm URI; never computed.
-    Unsupported(String),
-}
-
-impl DigestAlgorithm {
-    /// The algorithm named by a `DigestMethod/@Algorithm` URI.
-    pub fn from_uri(uri: &str) -> Self {
-        match uri {
-            "http://www.w3.org/2000/09/xmldsig#sha1" => Self::Sha1,
-            "http://www.w3.org/2001/04/xmlenc#sha256" => Self::Sha256,
-            "http://www.w3.org/2001/04/xmldsig-more#sha384" => Self::Sha384,
-            "http://www.w3.org/2001/04/xmlenc#sha512" => Self::Sha512,
-            other => Self::Unsupported(other.to_string()),
-        }
-    }
-
-    /// A short name (`sha256`), or the URI when unsupported.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Sha1 => "sha1",
-            Self::Sha256 => "sha256",
-            Self::Sha384 => "sha384",
-            Self::Sha512 => "sha512",
-            Self::Unsupported(uri) => uri,
-        }
-    }
-
-    fn algorithm(&self) -> Option<&'static digest::Algorithm> {
-        match self {
-            Self::Sha1 => Some(&digest::SHA1_FOR_LEGACY_USE_ONLY),
-            Self::Sha256 => Some(&digest::SHA256),
-            Self::Sha384 => Some(&digest::SHA384),
-            Self::Sha512 => Some(&digest::SHA512),
-            Self::Unsupported(_) => None,
-        }
-    }
+/// A reference URI as verdicts write it: `""` for the empty URI.
+fn quoted_uri(uri: &str) -> &str {
+    if uri.is_empty() { "\"\"" } else { uri }
 }
 
 /// What a `Reference/@URI` resolves to.
@@ -216,9 +174,17 @@ pub enum DigestCheck {
         /// What the referenced content hashes to (base64).
         computed: String,
     },
-    /// The digest could not be computed; the reason says why.
+    /// The reference is refused (its ID is carried by no element or by several, or the
+    /// enveloped-signature transform would remove everything it names): the signature is
+    /// rejected.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// The digest could not be computed; the reason says why (unsupported transform or
+    /// algorithm, external reference, a limit).
     NotComputed {
-        /// Why (unsupported transform or algorithm, ambiguous target, …).
+        /// Why.
         reason: String,
     },
 }
@@ -232,10 +198,77 @@ pub struct ReferenceReport {
     pub target: ReferenceTarget,
     /// The transform algorithm URIs, in order.
     pub transforms: Vec<String>,
-    /// The digest algorithm.
+    /// The `DigestMethod/@Algorithm` URI as written.
+    pub digest_method: String,
+    /// The digest algorithm it names.
     pub digest_algorithm: DigestAlgorithm,
     /// Whether the digest matches.
     pub digest: DigestCheck,
+}
+
+/// Why a signature value was not checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unchecked {
+    /// No trusted certificate was given.
+    NoAnchor,
+    /// An algorithm is not supported; `what` names the element (`SignatureMethod`,
+    /// `CanonicalizationMethod`).
+    UnsupportedAlgorithm {
+        /// The element whose `Algorithm` it is.
+        what: &'static str,
+        /// The URI.
+        uri: String,
+    },
+    /// An HMAC signature method: it needs a shared secret key, and none is configured (public
+    /// key material is never used as one).
+    HmacNeedsKey {
+        /// The `SignatureMethod` URI.
+        uri: String,
+    },
+    /// Trusted certificates were given, and none can check this signature; one reason each.
+    KeyUnusable {
+        /// `certificate CN=… (thumbprint …) from SOURCE: why`, one per trusted certificate.
+        reasons: Vec<String>,
+    },
+    /// A reference digest could not be computed (unsupported transform or digest algorithm,
+    /// external reference, a limit).
+    Reference {
+        /// The reference `URI` as written.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// `SignedInfo` could not be canonicalized within the limits.
+    Limit {
+        /// Which limit, and where.
+        why: String,
+    },
+}
+
+impl Unchecked {
+    /// The reason as a sentence fragment (`signature method … is not supported`).
+    pub fn text(&self) -> String {
+        match self {
+            Unchecked::NoAnchor => "no trusted certificate given".to_string(),
+            Unchecked::UnsupportedAlgorithm { what, uri } => {
+                format!("{what} {uri} is not supported")
+            }
+            Unchecked::HmacNeedsKey { uri } => format!(
+                "HMAC needs a shared key ({uri}); none is configured, and public key material \
+                 is never used as one"
+            ),
+            Unchecked::KeyUnusable { reasons } => {
+                format!(
+                    "no trusted certificate can check it: {}",
+                    reasons.join("; ")
+                )
+            }
+            Unchecked::Reference { uri, reason } => {
+                format!("Reference {} not checked: {reason}", quoted_uri(uri))
+            }
+            Unchecked::Limit { why } => why.clone(),
+        }
+    }
 }
 
 /// Whether `SignatureValue` verifies, and with which key.
@@ -248,39 +281,126 @@ pub enum SignatureValueCheck {
         /// Where the certificate came from.
         source: String,
     },
-    /// No trusted key verifies it, but the certificate embedded in `KeyInfo` does: the signature
-    /// is internally consistent, which anyone with any key can achieve.
-    EmbeddedOnly {
-        /// The embedded certificate.
-        cert: CertInfo,
-        /// The trusted certificates tried first, with their sources (none verified).
-        tried: Vec<(CertInfo, String)>,
-    },
-    /// Neither a trusted key nor an embedded certificate verifies it.
+    /// Trusted certificates were usable and none verifies it.
     Failed {
         /// The trusted certificates tried, with their sources.
         tried: Vec<(CertInfo, String)>,
+        /// The certificate embedded in `KeyInfo` that does verify it, if one does (anyone with
+        /// any key can produce that).
+        embedded: Option<CertInfo>,
     },
-    /// Not checked; the reason says why (unsupported algorithm, malformed `SignedInfo`, …).
+    /// Not checked against a trusted key.
     NotChecked {
         /// Why.
-        reason: String,
+        reason: Unchecked,
+        /// The embedded certificate that verifies it, if one does (proves nothing).
+        embedded: Option<CertInfo>,
     },
 }
 
-/// The overall outcome of [`verify`].
+/// The overall outcome of [`verify`] (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Verified with a trusted key and every reference digest matches.
+    /// Verified with a trusted certificate and every reference digest matches.
     Valid,
-    /// A digest does not match, a reference does not resolve uniquely, or trusted keys were
-    /// given and none of them verifies the signature (even when the embedded certificate does).
+    /// The bytes do not verify: a digest mismatch, or a signature value that no usable trusted
+    /// certificate verifies.
     Invalid,
-    /// No trusted key was given and the signature is at best consistent with the embedded
-    /// certificate, which proves nothing.
-    Untrusted,
-    /// Could not be checked (unsupported algorithm or transform, malformed signature).
-    Unverifiable,
+    /// Refused before cryptography decides (structure, missing or duplicated IDs).
+    Rejected,
+    /// Not checked; [`SignatureReport::unchecked`] says why.
+    NotChecked,
+}
+
+/// A policy finding about a signature, separate from its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// The key that verified the signature is RSA below 2,048 bits.
+    WeakRsaKey {
+        /// The modulus size.
+        bits: usize,
+        /// The certificate, as verdicts name it.
+        cert: String,
+    },
+    /// SHA-1 is used; `places` names where (`SignatureMethod rsa-sha1`, `DigestMethod of
+    /// Reference #x`).
+    Sha1 {
+        /// Where SHA-1 appears.
+        places: Vec<String>,
+    },
+    /// A non-standard algorithm URI was read as the standard one it stands for.
+    NonStandardUri {
+        /// The element (`SignatureMethod`, `DigestMethod of Reference #x`).
+        what: String,
+        /// The URI as written.
+        uri: String,
+        /// The standard URI.
+        standard: &'static str,
+    },
+    /// A `ds:SignedInfo` nested inside another child of the signature; ignored (a verifier
+    /// that searched descendants could be made to read it: CVE-2025-29774).
+    NestedSignedInfo {
+        /// The byte offset of the first one.
+        offset: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// `X509Certificate` holds base64 of a PEM text instead of base64 of DER.
+    PemInX509Certificate,
+    /// `X509Certificate` elements that are not base64 of a certificate.
+    UnreadableCertificate {
+        /// How many.
+        count: usize,
+    },
+}
+
+impl Warning {
+    /// The warning as a sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Warning::WeakRsaKey { bits, cert } => format!(
+                "weak key: the signature verifies with an RSA key of {bits} bits (certificate \
+                 {cert}), below the 2,048 bits current guidance requires"
+            ),
+            Warning::Sha1 { places } => format!(
+                "SHA-1 is used ({}): collisions are practical, and current guidance no longer \
+                 accepts it for signatures",
+                places.join(", ")
+            ),
+            Warning::NonStandardUri {
+                what,
+                uri,
+                standard,
+            } => format!(
+                "{what} uses the non-standard URI {uri}, read as {standard} (deployed software \
+                 emits it; strict verifiers refuse it)"
+            ),
+            Warning::NestedSignedInfo { offset, count } => {
+                let what = if *count == 1 {
+                    format!(
+                        "a second ds:SignedInfo at byte {offset} is nested inside another element \
+                         of the signature and was ignored"
+                    )
+                } else {
+                    format!(
+                        "{count} more ds:SignedInfo elements are nested inside other elements of \
+                         the signature (the first at byte {offset}) and were ignored"
+                    )
+                };
+                format!(
+                    "{what}; a verifier that searches descendants could be made to read one \
+                     instead (CVE-2025-29774)"
+                )
+            }
+            Warning::PemInX509Certificate => "ds:X509Certificate holds base64 of a PEM text \
+                 instead of base64 of DER; it was read as PEM"
+                .to_string(),
+            Warning::UnreadableCertificate { count } => format!(
+                "{count} ds:X509Certificate element(s) of KeyInfo are not base64 of an X.509 \
+                 certificate and were not read"
+            ),
+        }
+    }
 }
 
 /// Everything [`verify`] found out about one signature.
@@ -290,7 +410,9 @@ pub struct SignatureReport {
     pub signature: NodeId,
     /// The `CanonicalizationMethod` URI of `SignedInfo`.
     pub canonicalization: String,
-    /// The `SignatureMethod`.
+    /// The `SignatureMethod/@Algorithm` URI as written.
+    pub signature_method: String,
+    /// The algorithm it names.
     pub signature_algorithm: SignatureAlgorithm,
     /// One entry per `Reference`, in order.
     pub references: Vec<ReferenceReport>,
@@ -298,8 +420,11 @@ pub struct SignatureReport {
     pub signature_value: SignatureValueCheck,
     /// Certificates found in `KeyInfo/X509Data/X509Certificate` (shown, not trusted).
     pub embedded_certificates: Vec<CertInfo>,
-    /// Structural problems (missing elements, bad base64).
+    /// Structural problems (missing or repeated elements, bad base64); any makes the verdict
+    /// [`Verdict::Rejected`].
     pub problems: Vec<String>,
+    /// Policy findings (weak key, SHA-1, non-standard URIs), whatever the verdict.
+    pub warnings: Vec<Warning>,
     /// The outcome.
     pub verdict: Verdict,
     /// One sentence for humans that names the key: `verified with certificate CN=… (thumbprint
@@ -311,6 +436,27 @@ impl SignatureReport {
     /// True when the verdict is [`Verdict::Valid`].
     pub fn is_valid(&self) -> bool {
         self.verdict == Verdict::Valid
+    }
+
+    /// Why the signature was not checked, when the verdict is [`Verdict::NotChecked`]: the
+    /// signature value's reason, or the first reference digest that could not be computed.
+    pub fn unchecked(&self) -> Option<Unchecked> {
+        if self.verdict != Verdict::NotChecked {
+            return None;
+        }
+        if let Some(r) = self.references.iter().find_map(|r| match &r.digest {
+            DigestCheck::NotComputed { reason } => Some(Unchecked::Reference {
+                uri: r.uri.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }) {
+            return Some(r);
+        }
+        match &self.signature_value {
+            SignatureValueCheck::NotChecked { reason, .. } => Some(reason.clone()),
+            _ => None,
+        }
     }
 
     /// The elements the signature's references resolve to uniquely (the document element for a
@@ -325,81 +471,6 @@ impl SignatureReport {
             })
             .collect()
     }
-
-    /// The report as a view subtree for decoders: verdict, algorithms, each reference with its
-    /// target and digest result, the key check and the embedded certificates. The signature
-    /// bytes themselves are not included.
-    pub fn to_node(&self, doc: &Document<'_>) -> Node {
-        let verdict_kind = if self.is_valid() {
-            Kind::Text
-        } else {
-            Kind::Error
-        };
-        let mut root = Node::section("ds:Signature")
-            .with_child(Node::leaf(
-                "verdict",
-                self.verdict_text.clone(),
-                verdict_kind,
-            ))
-            .with_child(Node::field(
-                "CanonicalizationMethod",
-                self.canonicalization.clone(),
-            ))
-            .with_child(Node::field(
-                "SignatureMethod",
-                self.signature_algorithm.name().to_string(),
-            ));
-        for r in &self.references {
-            let digest = match &r.digest {
-                DigestCheck::Match => Node::field("digest", "matches"),
-                DigestCheck::Mismatch { expected, computed } => Node::leaf(
-                    "digest",
-                    format!("MISMATCH: DigestValue {expected}, content hashes to {computed}"),
-                    Kind::Error,
-                ),
-                DigestCheck::NotComputed { reason } => {
-                    Node::leaf("digest", format!("not checked: {reason}"), Kind::Error)
-                }
-            };
-            root.push(
-                Node::section(format!("Reference {}", r.uri))
-                    .with_child(Node::field("covers", describe_target(doc, r)))
-                    .with_child(Node::field("transforms", r.transforms.join(", ")))
-                    .with_child(Node::field(
-                        "DigestMethod",
-                        r.digest_algorithm.name().to_string(),
-                    ))
-                    .with_child(digest),
-            );
-        }
-        for (i, c) in self.embedded_certificates.iter().enumerate() {
-            root.push(
-                Node::section(format!("KeyInfo certificate {}", i + 1))
-                    .with_note("shown for information; an embedded certificate proves nothing")
-                    .with_child(Node::field("subject", c.subject.clone()))
-                    .with_child(Node::field("issuer", c.issuer.clone()))
-                    .with_child(Node::field("thumbprint (SHA-1)", c.thumbprint.clone()))
-                    .with_child(Node::field("serial", c.serial.clone()))
-                    .with_child(Node::field("not before", c.not_before.clone()))
-                    .with_child(Node::field("not after", c.not_after.clone()))
-                    .with_child(Node::field("key", c.key.clone())),
-            );
-        }
-        for p in &self.problems {
-            root.push(Node::leaf("problem", p.clone(), Kind::Error));
-        }
-        root
-    }
-
-    /// The verdict as a finding: info when valid, warning when untrusted, error otherwise.
-    pub fn finding(&self) -> Finding {
-        let message = format!("XML signature: {}", self.verdict_text);
-        match self.verdict {
-            Verdict::Valid => Finding::info(message),
-            Verdict::Untrusted => Finding::warning(message),
-            Verdict::Invalid | Verdict::Unverifiable => Finding::error(message),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -408,23 +479,6 @@ mod tests {
 
     fn parse(s: &str) -> Document<'_> {
         Document::parse(s, &Limits::default()).unwrap()
-    }
-
-    #[test]
-    fn algorithm_names_come_from_uris() {
-        assert_eq!(
-            SignatureAlgorithm::from_uri("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"),
-            SignatureAlgorithm::RsaSha256
-        );
-        assert_eq!(
-            SignatureAlgorithm::from_uri("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256")
-                .name(),
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-        );
-        assert_eq!(
-            DigestAlgorithm::from_uri("http://www.w3.org/2000/09/xmldsig#sha1").name(),
-            "sha1"
-        );
     }
 
     const SIG_TEMPLATE: &str = r##"<r xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><a ID="_a">x</a><ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="@METHOD@"/><ds:Reference URI="@URI@"><ds:Transforms><ds:Transform Algorithm="@TRANSFORM@"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature></r>"##;
@@ -437,22 +491,44 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_signature_method_is_reported_not_guessed() {
-        let xml = sig_doc(
-            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-            "#_a",
-            ENVELOPED_SIGNATURE,
+    fn unsupported_signature_method_is_not_checked_and_named() {
+        let dsa = "http://www.w3.org/2000/09/xmldsig#dsa-sha1";
+        // A correct digest, so only the signature method stands in the way.
+        let xml = sig_doc(dsa, "#_a", ENVELOPED_SIGNATURE).replace(
+            "AAAA</ds:DigestValue>",
+            "ToE3EDLIb0g2l/wYPqUelgKNXyMGVCnZKnydpQAQlPU=</ds:DigestValue>",
         );
         let doc = parse(&xml);
         let sig = find_signatures(&doc)[0];
         let r = verify(&doc, sig, &[]);
+        assert_eq!(r.references[0].digest, DigestCheck::Match, "{r:?}");
+        assert_eq!(r.verdict, Verdict::NotChecked, "{}", r.verdict_text);
+        assert_eq!(
+            r.unchecked(),
+            Some(Unchecked::UnsupportedAlgorithm {
+                what: "SignatureMethod",
+                uri: dsa.into()
+            })
+        );
+        let text = &r.verdict_text;
+        assert!(
+            text.contains(&format!("SignatureMethod {dsa} is not supported")),
+            "{text}"
+        );
+        assert_eq!(r.finding().severity, crate::Severity::Warning);
+    }
+
+    #[test]
+    fn hmac_is_never_computed() {
+        let hmac = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
+        let xml = sig_doc(hmac, "#_a", ENVELOPED_SIGNATURE);
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
         assert!(matches!(
-            r.signature_value,
-            SignatureValueCheck::NotChecked { .. }
+            &r.signature_value,
+            SignatureValueCheck::NotChecked { reason: Unchecked::HmacNeedsKey { uri }, .. } if uri == hmac
         ));
         assert_ne!(r.verdict, Verdict::Valid);
-        let text = &r.verdict_text;
-        assert!(text.contains("not supported"), "{text}");
     }
 
     #[test]
@@ -467,6 +543,8 @@ mod tests {
         assert!(
             matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("not supported"))
         );
+        assert_eq!(r.verdict, Verdict::NotChecked);
+        assert!(matches!(r.unchecked(), Some(Unchecked::Reference { .. })));
         let xml = sig_doc(
             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
             "Cargo.toml",
@@ -478,7 +556,7 @@ mod tests {
         assert!(
             matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("never fetched"))
         );
-        assert_eq!(r.verdict, Verdict::Unverifiable);
+        assert_eq!(r.verdict, Verdict::NotChecked);
     }
 
     #[test]
@@ -507,9 +585,83 @@ mod tests {
     }
 
     #[test]
-    fn a_node_that_is_not_a_signature_is_unverifiable() {
+    fn structure_problems_reject_the_signature() {
         let doc = parse("<r/>");
         let r = verify(&doc, doc.root().unwrap(), &[]);
-        assert_eq!(r.verdict, Verdict::Unverifiable);
+        assert_eq!(r.verdict, Verdict::Rejected);
+        let base = sig_doc(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "#_a",
+            ENVELOPED_SIGNATURE,
+        );
+        for (xml, says) in [
+            (
+                base.replace("<ds:SignatureValue>AAAA</ds:SignatureValue>", ""),
+                "ds:SignatureValue is missing",
+            ),
+            (
+                base.replace("#_a", "#_nothing"),
+                "no element carries ID `_nothing`",
+            ),
+            (
+                base.replace("<a ID=\"_a\">x</a>", "<a ID=\"_a\">x</a><b ID=\"_a\"/>"),
+                "ID `_a` is carried by 2 elements",
+            ),
+        ] {
+            let doc = parse(&xml);
+            let r = verify(&doc, find_signatures(&doc)[0], &[]);
+            assert_eq!(r.verdict, Verdict::Rejected, "{}", r.verdict_text);
+            assert!(
+                r.verdict_text.starts_with("REJECTED: "),
+                "{}",
+                r.verdict_text
+            );
+            assert!(r.verdict_text.contains(says), "{}", r.verdict_text);
+            assert_eq!(r.finding().severity, crate::Severity::Error);
+        }
+    }
+
+    #[test]
+    fn nested_signed_infos_make_one_warning_and_long_lists_are_capped() {
+        let xml = sig_doc(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "#_a",
+            ENVELOPED_SIGNATURE,
+        )
+        .replace(
+            "</ds:Signature>",
+            &format!(
+                "<ds:Object>{}</ds:Object></ds:Signature>",
+                "<ds:SignedInfo/>".repeat(50)
+            ),
+        );
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        let nested: Vec<&Warning> = r
+            .warnings
+            .iter()
+            .filter(|w| matches!(w, Warning::NestedSignedInfo { .. }))
+            .collect();
+        assert_eq!(nested.len(), 1, "{:?}", r.warnings);
+        assert!(
+            nested[0]
+                .message()
+                .starts_with("50 more ds:SignedInfo elements")
+        );
+        let items: Vec<String> = (0..7).map(|i| i.to_string()).collect();
+        assert_eq!(join_capped(&items, ", "), "0, 1, 2, 3 and 3 more");
+        assert_eq!(join_capped(&items[..2], " or "), "0 or 1");
+    }
+
+    #[test]
+    fn an_enveloped_transform_over_content_inside_the_signature_is_refused() {
+        let xml = r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#o"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue><ds:Object Id="o">data</ds:Object></ds:Signature>"##;
+        let doc = parse(xml);
+        let r = verify(&doc, doc.root().unwrap(), &[]);
+        assert!(matches!(
+            r.references[0].digest,
+            DigestCheck::Refused { .. }
+        ));
+        assert_eq!(r.verdict, Verdict::Rejected, "{}", r.verdict_text);
     }
 }

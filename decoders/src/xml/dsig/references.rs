@@ -1,5 +1,7 @@
 //! Signature references: resolving a `Reference URI` to the element it names (by ID, never
-//! fetched), applying its transforms, canonicalizing the result and comparing its digest.
+//! fetched), applying its transforms, canonicalizing the result and comparing its digest. A
+//! reference whose ID no element or more than one element carries, or whose enveloped-signature
+//! transform would remove everything it names, is refused before any hashing.
 //!
 //! Not responsible for the `SignatureValue` or the verdict (see [`super::verification`]).
 
@@ -66,8 +68,9 @@ fn reference_octets(
         }
         if alg == ENVELOPED_SIGNATURE {
             opts.exclude = Some(signature);
-        } else if let Some(m) = Method::from_uri(alg) {
-            opts.method = m;
+        } else if let Some(o) = Options::from_uri(alg) {
+            opts.method = o.method;
+            opts.version = o.version;
             opts.inclusive_prefixes = prefix_list(doc, *el);
             seen_c14n = true;
         } else {
@@ -101,25 +104,44 @@ pub(super) fn check_reference(
                 .collect()
         })
         .unwrap_or_default();
-    let digest_algorithm = DigestAlgorithm::from_uri(
-        doc.find_child(reference, DSIG_NS, "DigestMethod")
-            .and_then(|e| doc.attribute(e, "Algorithm"))
-            .unwrap_or(""),
-    );
+    let digest_method = doc
+        .find_child(reference, DSIG_NS, "DigestMethod")
+        .and_then(|e| doc.attribute(e, "Algorithm"))
+        .unwrap_or("")
+        .to_string();
+    let digest_algorithm = DigestAlgorithm::from_uri(&digest_method);
     let expected = doc
         .find_child(reference, DSIG_NS, "DigestValue")
         .map(|e| b64_compact(&doc.text_content(e)))
         .unwrap_or_default();
+    let enveloped = transforms.iter().any(|(a, _)| a == ENVELOPED_SIGNATURE);
     let mut report = ReferenceReport {
         uri,
         target: target.clone(),
         transforms: transforms.iter().map(|(a, _)| a.clone()).collect(),
+        digest_method,
         digest_algorithm: digest_algorithm.clone(),
         digest: DigestCheck::NotComputed {
             reason: String::new(),
         },
     };
-    let Some(alg) = digest_algorithm.algorithm() else {
+    let refused = |reason: String| DigestCheck::Refused { reason };
+    match &target {
+        ReferenceTarget::NotFound { id } => {
+            report.digest = refused(format!("no element carries ID `{id}`"));
+            return report;
+        }
+        ReferenceTarget::Element { node, .. } if enveloped && doc.is_inside(*node, signature) => {
+            report.digest = refused(
+                "the enveloped-signature transform removes the ds:Signature, and the referenced \
+                 element lies inside it, so the reference would cover nothing"
+                    .to_string(),
+            );
+            return report;
+        }
+        _ => {}
+    }
+    let DigestAlgorithm::Known(hash) = digest_algorithm else {
         report.digest = DigestCheck::NotComputed {
             reason: format!(
                 "digest algorithm {} is not supported",
@@ -128,6 +150,7 @@ pub(super) fn check_reference(
         };
         return report;
     };
+    let alg = hash.digest();
     let expected_bytes = util::b64_decode_any(&expected, 1024);
     let compute = |apex: Option<NodeId>| -> Result<String, String> {
         let octets = reference_octets(doc, signature, &transforms, apex, keep_comments, limits)?;
@@ -140,9 +163,7 @@ pub(super) fn check_reference(
         ReferenceTarget::External => DigestCheck::NotComputed {
             reason: "external reference; never fetched".into(),
         },
-        ReferenceTarget::NotFound { id } => DigestCheck::NotComputed {
-            reason: format!("no element carries ID `{id}`"),
-        },
+        ReferenceTarget::NotFound { id } => refused(format!("no element carries ID `{id}`")),
         ReferenceTarget::Ambiguous { id, candidates } => {
             let matching: Vec<String> = candidates
                 .iter()
@@ -150,18 +171,16 @@ pub(super) fn check_reference(
                 .filter(|c| compute(Some(**c)).is_ok_and(|d| matches(&d)))
                 .map(|c| format!("{} at byte {}", doc.qname(*c), doc.offset(*c)))
                 .collect();
-            DigestCheck::NotComputed {
-                reason: format!(
-                    "ID `{id}` is carried by {} elements, so the reference is ambiguous; the \
-                     digest matches {}",
-                    candidates.len(),
-                    if matching.is_empty() {
-                        "none of them".to_string()
-                    } else {
-                        matching.join(", ")
-                    }
-                ),
-            }
+            refused(format!(
+                "ID `{id}` is carried by {} elements, so the reference is ambiguous; the digest \
+                 matches {}",
+                candidates.len(),
+                if matching.is_empty() {
+                    "none of them".to_string()
+                } else {
+                    matching.join(", ")
+                }
+            ))
         }
         ReferenceTarget::WholeDocument | ReferenceTarget::Element { .. } => {
             let apex = match &target {

@@ -1,8 +1,9 @@
 //! XML canonicalization over a [`Document`]: Exclusive XML Canonicalization 1.0
 //! (`http://www.w3.org/2001/10/xml-exc-c14n#`, with and without `#WithComments`, with an
-//! InclusiveNamespaces PrefixList) and Canonical XML 1.0 (inclusive, used by some old ADFS
-//! farms), applied to a document subset: the whole document, or one element with its
-//! descendants, minus one excluded subtree (the enveloped-signature transform).
+//! InclusiveNamespaces PrefixList), Canonical XML 1.0 (inclusive, used by some old ADFS farms) and
+//! Canonical XML 1.1 (`http://www.w3.org/2006/12/xml-c14n11`, with and without comments), applied
+//! to a document subset: the whole document, or one element with its descendants, minus one
+//! excluded subtree (the enveloped-signature transform).
 //!
 //! The output rules followed here (C14N 1.0 §2, exc-c14n §3):
 //! * no XML declaration and no DOCTYPE; empty elements become start/end pairs;
@@ -13,21 +14,30 @@
 //!   are rendered, each only where the nearest output ancestor did not already render the same
 //!   binding; `xmlns=""` appears only to undo a non-empty default rendered above;
 //! * inclusive: every namespace in scope is rendered at the apex, and below it only declarations
-//!   that change what the output parent rendered; `xml:*` attributes of omitted ancestors are
-//!   copied onto the apex;
+//!   that change what the output parent rendered; C14N 1.0 copies every `xml:*` attribute of the
+//!   omitted ancestors onto the apex, C14N 1.1 only `xml:lang` and `xml:space`, never `xml:id`,
+//!   and replaces the apex's `xml:base` by the joined value (see [`xml_base`]);
 //! * text escapes `& < > CR` (`&amp; &lt; &gt; &#xD;`), attribute values escape
 //!   `& < " TAB LF CR` (`&amp; &lt; &quot; &#x9; &#xA; &#xD;`); line endings were normalised to
 //!   LF and attribute whitespace normalised by the parser ([`super::tree`]);
 //! * CDATA sections become escaped text; comments appear only with `#WithComments`; outside the
 //!   document element, comments and processing instructions are separated by LF.
 //!
+//! C14N 1.1 differs from 1.0 only where ancestors of an element in the subset are omitted. The
+//! subsets built here omit ancestors of the apex alone (the excluded subtree takes its
+//! descendants with it), so the 1.1 rules are applied at the apex; on the whole document 1.1 and
+//! 1.0 give the same octets. Not done for 1.1: xml:base fixup on elements deeper than the apex
+//! whose parent is omitted, which only arbitrary XPath node-sets produce.
+//!
 //! Not responsible for: XPath node-sets beyond "subtree minus subtree" (XPath and XSLT
-//! transforms are refused by [`super::dsig`]), C14N 1.1, or parsing.
+//! transforms are refused by [`super::dsig`]), or parsing.
 
 use std::collections::HashMap;
 
 use super::tree::{Document, NodeId, NodeKind, XML_NS};
 use crate::{DecodeError, Limits};
+
+pub mod xml_base;
 
 /// `http://www.w3.org/2001/10/xml-exc-c14n#`
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
@@ -37,6 +47,10 @@ pub const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n
 pub const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 /// `http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments`
 pub const C14N_WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+/// `http://www.w3.org/2006/12/xml-c14n11`
+pub const C14N11: &str = "http://www.w3.org/2006/12/xml-c14n11";
+/// `http://www.w3.org/2006/12/xml-c14n11#WithComments`
+pub const C14N11_WITH_COMMENTS: &str = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
 
 /// A canonicalization algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +73,8 @@ impl Method {
         with_comments: false,
     };
 
-    /// The algorithm named by an XML-DSig algorithm URI, if it is one of the four supported.
+    /// The algorithm named by one of the four Canonical XML 1.0 / exc-c14n URIs. C14N 1.1 is a
+    /// [`Version`] of the inclusive method: see [`Options::from_uri`], which reads all six URIs.
     pub fn from_uri(uri: &str) -> Option<Method> {
         let (exclusive, with_comments) = match uri {
             EXC_C14N => (true, false),
@@ -85,11 +100,25 @@ impl Method {
     }
 }
 
+/// Which Canonical XML recommendation the inclusive method follows; they differ only in the
+/// `xml:*` attributes of an apex whose ancestors are omitted (see the module documentation).
+/// Exclusive canonicalization has one version and ignores this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// Canonical XML 1.0.
+    #[default]
+    V1_0,
+    /// Canonical XML 1.1.
+    V1_1,
+}
+
 /// What to canonicalize and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// The algorithm.
     pub method: Method,
+    /// The Canonical XML version of the inclusive method.
+    pub version: Version,
     /// The InclusiveNamespaces PrefixList of exclusive canonicalization (`"#default"` names the
     /// default namespace); ignored by inclusive canonicalization.
     pub inclusive_prefixes: Vec<String>,
@@ -102,8 +131,42 @@ impl Options {
     pub fn new(method: Method) -> Self {
         Options {
             method,
+            version: Version::V1_0,
             inclusive_prefixes: Vec::new(),
             exclude: None,
+        }
+    }
+
+    /// Options for the algorithm an XML-DSig URI names: exc-c14n, C14N 1.0 or C14N 1.1, each
+    /// with or without comments; `None` for any other URI.
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        let (method, version) = match uri {
+            C14N11 => (Method::INCLUSIVE, Version::V1_1),
+            C14N11_WITH_COMMENTS => (
+                Method {
+                    exclusive: false,
+                    with_comments: true,
+                },
+                Version::V1_1,
+            ),
+            other => (Method::from_uri(other)?, Version::V1_0),
+        };
+        Some(Options {
+            version,
+            ..Options::new(method)
+        })
+    }
+
+    /// The algorithm URI of these options (the version matters only for inclusive methods).
+    pub fn uri(&self) -> &'static str {
+        match (
+            self.method.exclusive,
+            self.version,
+            self.method.with_comments,
+        ) {
+            (false, Version::V1_1, false) => C14N11,
+            (false, Version::V1_1, true) => C14N11_WITH_COMMENTS,
+            _ => self.method.uri(),
         }
     }
 }
@@ -348,21 +411,35 @@ impl<'d> Canon<'d, '_, '_> {
             self.rendered.entry(p).or_default().push(u);
             self.rendered_log.push(p);
         }
-        let mut attrs: Vec<(&'d str, &'d str, &'d str, &'d str)> = doc
+        let fixed_base: Option<String>;
+        let mut attrs: Vec<(&str, &str, &str, &str)> = doc
             .attributes(n)
             .map(|a| (a.namespace, a.local, a.qname, a.value))
             .collect();
         if is_apex && !self.opts.method.exclusive {
-            // C14N 1.0 §2.4: xml:* attributes of omitted ancestors are inherited by the apex.
+            let inherit: &[&str] = match self.opts.version {
+                // C14N 1.0 §2.4: every xml:* attribute of the omitted ancestors.
+                Version::V1_0 => &[],
+                // C14N 1.1 §2.4: the simple inheritable ones; xml:base is joined below.
+                Version::V1_1 => &["lang", "space"],
+            };
             for anc in doc.ancestors(n) {
                 for a in doc.attributes(anc) {
                     if a.namespace == XML_NS
+                        && (inherit.is_empty() || inherit.contains(&a.local))
                         && !attrs
                             .iter()
                             .any(|(ns, l, _, _)| *ns == XML_NS && *l == a.local)
                     {
                         attrs.push((a.namespace, a.local, a.qname, a.value));
                     }
+                }
+            }
+            if self.opts.version == Version::V1_1 {
+                fixed_base = xml_base::apex_base(doc, n);
+                attrs.retain(|(ns, l, _, _)| !(*ns == XML_NS && *l == "base"));
+                if let Some(b) = &fixed_base {
+                    attrs.push((XML_NS, "base", "xml:base", b));
                 }
             }
         }
@@ -537,11 +614,120 @@ mod tests {
         assert!(matches!(r, Err(DecodeError::TooLarge { .. })));
     }
 
+    /// The document of the W3C XML-DSig 2nd-edition interop tests `c14n11xmlbase-prop-1..7`
+    /// (without its leading comment).
+    const W3C_XMLBASE: &str = r#"<ietf:c14n11XmlBaseDoc1 xmlns:ietf="http://www.ietf.org" xmlns:w3c="http://www.w3.org" xml:base="http://xmlbase.example.org/xmlbase0/">
+    <ietf:e1 xml:base="/xmlbase1/">
+      <ietf:e11 xml:base="/xmlbase11/">
+        <ietf:e111 xml:base="/xmlbase111/"/>
+      </ietf:e11>
+      <ietf:e12 at="2">
+        <ietf:e121 xml:base="/xmlbase121/"/>
+      </ietf:e12>
+    </ietf:e1>
+    <ietf:e2>
+      <ietf:e21 xml:base="/xmlbase21/"/>
+    </ietf:e2>
+    <ietf:e3>
+      <ietf:e31 at="3"/>
+    </ietf:e3>
+</ietf:c14n11XmlBaseDoc1>"#;
+
+    const NS: &str = r#"xmlns:ietf="http://www.ietf.org" xmlns:w3c="http://www.w3.org""#;
+
+    fn c14n11(xml: &str, apex_local: &str, exclude_local: Option<&str>) -> String {
+        let doc = Document::parse(xml, &Limits::default()).unwrap();
+        let find = |l: &str| doc.elements().find(|e| doc.local_name(*e) == l).unwrap();
+        let mut opts = Options::from_uri(C14N11).unwrap();
+        opts.exclude = exclude_local.map(find);
+        let out = canonicalize(&doc, Some(find(apex_local)), &opts, &Limits::default());
+        String::from_utf8(out.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn c14n11_matches_the_w3c_xml_base_interop_vectors() {
+        // Expected outputs as published with the tests (libxml2 `result/c14n/1-1-without-comments`).
+        // prop-1: the document minus the e2 subtree; xml:base below the apex is left alone.
+        assert_eq!(
+            c14n11(W3C_XMLBASE, "c14n11XmlBaseDoc1", Some("e2")),
+            format!(
+                "<ietf:c14n11XmlBaseDoc1 {NS} xml:base=\"http://xmlbase.example.org/xmlbase0/\">\n    \
+                 <ietf:e1 xml:base=\"/xmlbase1/\">\n      <ietf:e11 xml:base=\"/xmlbase11/\">\n        \
+                 <ietf:e111 xml:base=\"/xmlbase111/\"></ietf:e111>\n      </ietf:e11>\n      \
+                 <ietf:e12 at=\"2\">\n        <ietf:e121 xml:base=\"/xmlbase121/\"></ietf:e121>\n      \
+                 </ietf:e12>\n    </ietf:e1>\n    \n    <ietf:e3>\n      <ietf:e31 at=\"3\"></ietf:e31>\n    \
+                 </ietf:e3>\n</ietf:c14n11XmlBaseDoc1>"
+            )
+        );
+        // prop-2 to prop-6: an apex whose ancestors carry xml:base.
+        for (apex, base, body) in [
+            (
+                "e1",
+                "xmlbase1/",
+                "\n      <ietf:e11 xml:base=\"/xmlbase11/\">\n        <ietf:e111 xml:base=\"/xmlbase111/\"></ietf:e111>\n      </ietf:e11>\n      <ietf:e12 at=\"2\">\n        <ietf:e121 xml:base=\"/xmlbase121/\"></ietf:e121>\n      </ietf:e12>\n    ",
+            ),
+            (
+                "e11",
+                "xmlbase11/",
+                "\n        <ietf:e111 xml:base=\"/xmlbase111/\"></ietf:e111>\n      ",
+            ),
+            ("e111", "xmlbase111/", ""),
+            ("e21", "xmlbase21/", ""),
+            (
+                "e3",
+                "xmlbase0/",
+                "\n      <ietf:e31 at=\"3\"></ietf:e31>\n    ",
+            ),
+        ] {
+            assert_eq!(
+                c14n11(W3C_XMLBASE, apex, None),
+                format!(
+                    "<ietf:{apex} {NS} xml:base=\"http://xmlbase.example.org/{base}\">{body}</ietf:{apex}>"
+                ),
+                "{apex}"
+            );
+        }
+    }
+
+    #[test]
+    fn c14n11_inherits_lang_and_space_but_not_id_or_other_xml_attributes() {
+        let xml = r#"<r xml:id="r1" xml:lang="en" xml:space="preserve" xml:foo="bar"><a xml:lang="de"><b xml:id="b1">t</b></a></r>"#;
+        let doc = Document::parse(xml, &Limits::default()).unwrap();
+        let b = doc.element_by_id("b1").unwrap();
+        let run = |uri: &str| {
+            let opts = Options::from_uri(uri).unwrap();
+            String::from_utf8(canonicalize(&doc, Some(b), &opts, &Limits::default()).unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            run(C14N11),
+            r#"<b xml:id="b1" xml:lang="de" xml:space="preserve">t</b>"#
+        );
+        // C14N 1.0 copies every xml:* attribute of the omitted ancestors, the nearest first.
+        assert_eq!(
+            run(C14N),
+            r#"<b xml:foo="bar" xml:id="b1" xml:lang="de" xml:space="preserve">t</b>"#
+        );
+        // On the whole document nothing is omitted and the two versions agree.
+        let whole = |uri: &str| {
+            let opts = Options::from_uri(uri).unwrap();
+            canonicalize(&doc, None, &opts, &Limits::default()).unwrap()
+        };
+        assert_eq!(whole(C14N11), whole(C14N));
+        assert_eq!(whole(C14N11_WITH_COMMENTS), whole(C14N_WITH_COMMENTS));
+    }
+
     #[test]
     fn method_uris_round_trip() {
         for uri in [EXC_C14N, EXC_C14N_WITH_COMMENTS, C14N, C14N_WITH_COMMENTS] {
             assert_eq!(Method::from_uri(uri).unwrap().uri(), uri);
+            assert_eq!(Options::from_uri(uri).unwrap().version, Version::V1_0);
         }
-        assert!(Method::from_uri("http://www.w3.org/2006/12/xml-c14n11").is_none());
+        for uri in [C14N11, C14N11_WITH_COMMENTS] {
+            assert!(Method::from_uri(uri).is_none());
+            let opts = Options::from_uri(uri).unwrap();
+            assert_eq!((opts.version, opts.uri()), (Version::V1_1, uri));
+        }
+        assert!(Options::from_uri("http://www.w3.org/2006/12/xml-c14n").is_none());
     }
 }
