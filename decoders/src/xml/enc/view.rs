@@ -184,7 +184,22 @@ fn key_info_nodes(doc: &Document<'_>, ki: NodeId, now: SystemTime) -> Vec<Node> 
         .filter(own)
         .take(4)
     {
-        out.push(Node::field("X509IssuerSerial", doc.text_content(c).trim()));
+        let part = |name: &str| {
+            doc.find_child(c, DSIG_NS, name)
+                .map(|n| doc.text_content(n).trim().to_string())
+                .unwrap_or_default()
+        };
+        out.push(
+            Node::field(
+                "X509IssuerSerial",
+                format!(
+                    "{}, serial {}",
+                    part("X509IssuerName"),
+                    part("X509SerialNumber")
+                ),
+            )
+            .with_note("the RP certificate the key was wrapped for, by issuer and serial number"),
+        );
     }
     if doc.find_child(ki, XENC_NS, "EncryptedKey").is_some() {
         out.push(Node::section("EncryptedKey"));
