@@ -827,6 +827,21 @@ fn damaged_structure_and_random_bytes_never_panic() {
     assert!(value_of(&d, "problem").contains(
         &"RetrievalMethod `https://attacker.test/key` points outside the document (never fetched)"
     ));
+    // A holder inside a holder: only the outer one is opened.
+    let kw = xml("generated/kw256_aes256gcm.xml");
+    let start = kw.find("<saml:EncryptedAssertion>").unwrap();
+    let end = kw.find("</saml:EncryptedAssertion>").unwrap();
+    let inner = &kw[start..end + "</saml:EncryptedAssertion>".len()];
+    let nested = format!("{}{inner}{}", &kw[..end], &kw[end..]);
+    let d = decode(&nested, &t, GENERATED_NOW);
+    assert_eq!(
+        d.findings
+            .iter()
+            .filter(|f| f.message.contains("was decrypted"))
+            .count(),
+        1
+    );
+    assert_eq!(value_of(&d, "NameID"), ["lHh/rEL830q6/mStDnD4uw=="]);
     let mut rng = fastrand::Rng::with_seed(7);
     let cx = Context::new(UNIX_EPOCH + Duration::from_secs(GENERATED_NOW), &t);
     for _ in 0..300 {

@@ -238,14 +238,17 @@ fn open_pass(
     only: &[&str],
     budget: &mut Budget,
 ) -> (Option<(String, Vec<Splice>)>, Vec<Record>) {
+    let holds = |e: NodeId| doc.namespace(e) == SAML2_NS && only.contains(&doc.local_name(e));
+    // A holder inside another holder is not SAML: only the outer one is opened, so that no
+    // replacement overlaps another.
     let holders: Vec<(NodeId, &'static str, &'static [&'static str])> = doc
         .elements()
-        .filter(|e| doc.namespace(*e) == SAML2_NS)
+        .filter(|e| holds(*e) && !doc.ancestors(*e).any(holds))
         .filter_map(|e| {
             let local = doc.local_name(e);
             HOLDERS
                 .iter()
-                .find(|(h, _)| *h == local && only.contains(h))
+                .find(|(h, _)| *h == local)
                 .map(|(h, want)| (e, *h, *want))
         })
         .collect();
