@@ -420,6 +420,12 @@ fn each_key_layout_is_found() {
             &|_| Ok(()),
         );
         assert!(dec.attempts.is_empty() && dec.opened.is_none());
+        // Through the API with the keys: the plaintext is there, and Debug does not print it.
+        let keys = trust(&generated_keys(), &[]).decryption;
+        let dec = enc::decrypt(&data, &keys, &mut Budget::default(), &|_| Ok(()));
+        let opened = dec.opened.as_ref().expect("opened");
+        assert!(opened.plaintext.starts_with(b"<saml:Assertion"), "{name}");
+        assert!(!format!("{dec:?}").contains("saml:Assertion"), "{name}");
     }
 }
 

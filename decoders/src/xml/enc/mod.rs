@@ -10,7 +10,7 @@
 //! the holder, where SAML puts the keys (so the cost stays linear in the document). [`decrypt`] tries every key the user
 //! gave and says, per key, whether it opens the data, does not decrypt it, or does not fit (and
 //! why, from what anyone can see: kind and size of the key against the algorithm and the
-//! ciphertext). [`EncryptedData::to_node`] shows all of it.
+//! ciphertext). [`EncryptedData::to_nodes`] and [`Decryption::keys_node`] show all of it.
 //!
 //! Supported: key transport RSA-OAEP (`xmlenc#rsa-oaep-mgf1p`: MGF1 with SHA-1 and a SHA-1
 //! digest unless `ds:DigestMethod` says otherwise; `xmlenc11#rsa-oaep` with `ds:DigestMethod`,
@@ -535,8 +535,7 @@ impl Attempt {
     }
 }
 
-/// The plaintext of an opened `EncryptedData`.
-#[derive(Debug)]
+/// The plaintext of an opened `EncryptedData`. Its `Debug` never prints the plaintext.
 pub struct Opened {
     /// The decrypted bytes (wiped when dropped).
     pub plaintext: SecretBytes,
@@ -544,6 +543,16 @@ pub struct Opened {
     pub source: String,
     /// How: which `EncryptedKey`, which algorithms.
     pub via: String,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("plaintext", &format_args!("{} bytes", self.plaintext.len()))
+            .field("source", &self.source)
+            .field("via", &self.via)
+            .finish()
+    }
 }
 
 /// The result of [`decrypt`]: what became of each key, and the plaintext if one opened it.
