@@ -42,9 +42,9 @@ pub(super) struct RsaKey {
     der: Vec<u8>,
     bits: usize,
     bytes: usize,
-    /// The rsa crate's key, for what aws-lc-rs does not do (keys under 2048 bits, mixed OAEP
-    /// digests); `None` for a key it does not read (one over 4096 bits).
-    small: Option<rsa::RsaPrivateKey>,
+    /// The rsa crate's key, read when first needed: for what aws-lc-rs does not do (keys under
+    /// 2048 bits, mixed OAEP digests); `None` for a key it does not read.
+    small: std::cell::OnceCell<Option<rsa::RsaPrivateKey>>,
 }
 
 impl std::fmt::Debug for RsaKey {
@@ -56,11 +56,15 @@ impl std::fmt::Debug for RsaKey {
 impl RsaKey {
     /// Reads a PKCS#8 RSA private key; `None` when neither library reads it.
     pub(super) fn from_pkcs8(der: &[u8]) -> Option<RsaKey> {
-        let small = rsa::RsaPrivateKey::from_pkcs8_der(der).ok();
-        let (bits, bytes) = match (lc_rsa::PrivateDecryptingKey::from_pkcs8(der), &small) {
-            (Ok(lc), _) => (lc.key_size_bits(), lc.key_size_bytes()),
-            (Err(_), Some(k)) => (k.size() * 8, k.size()),
-            (Err(_), None) => return None,
+        let small = std::cell::OnceCell::new();
+        let (bits, bytes) = match lc_rsa::PrivateDecryptingKey::from_pkcs8(der) {
+            Ok(lc) => (lc.key_size_bits(), lc.key_size_bytes()),
+            Err(_) => {
+                let k = rsa::RsaPrivateKey::from_pkcs8_der(der).ok()?;
+                let size = k.size();
+                let _ = small.set(Some(k));
+                (size * 8, size)
+            }
         };
         Some(RsaKey {
             der: der.to_vec(),
@@ -87,9 +91,12 @@ impl RsaKey {
 
     /// The rsa crate's view of the key, when aws-lc-rs cannot do the job.
     fn small(&self) -> Result<&rsa::RsaPrivateKey, Fail> {
-        self.small.as_ref().ok_or_else(|| {
-            Fail::Unsupported(format!("this operation with a {}-bit RSA key", self.bits))
-        })
+        self.small
+            .get_or_init(|| rsa::RsaPrivateKey::from_pkcs8_der(&self.der).ok())
+            .as_ref()
+            .ok_or_else(|| {
+                Fail::Unsupported(format!("this operation with a {}-bit RSA key", self.bits))
+            })
     }
 
     fn check_len(&self, ct: &[u8]) -> Result<(), Fail> {
