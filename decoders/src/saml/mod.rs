@@ -7,13 +7,14 @@
 //! checked with [`crate::xml::dsig::verify_with_limits`] against [`crate::Trust::certs`], the
 //! report shown and its verdict turned into a finding; [`crate::xml::dsig::wrapping_findings`] runs
 //! for the assertion whose claims are shown), claim-name explanations, SAML instants judged
-//! against [`Context::now`]. The HTML auto-POST page is read with [`crate::html`], whose form
+//! against [`Context::now`]. Encrypted SAML content is opened first with the user's keys
+//! ([`saml2::with_decrypted`]): the explainers read the decrypted document, and its signatures are
+//! verified where they were made. The HTML auto-POST page is read with [`crate::html`], whose form
 //! scanner and entity decoder are re-exported here for callers outside the crate.
 //!
-//! It is not responsible for XML parsing, canonicalization or signature cryptography (all in
-//! [`crate::xml`]), for decrypting `EncryptedAssertion`s (shown, never decrypted: there is no key),
-//! or for generic SOAP envelopes (the WS-Trust decoder reads its envelope directly). Nothing here
-//! touches the network or the clock.
+//! It is not responsible for XML parsing, canonicalization, signature cryptography or XML
+//! Encryption (all in [`crate::xml`]), or for generic SOAP envelopes (the WS-Trust decoder reads
+//! its envelope directly). Nothing here touches the network or the clock.
 
 pub mod metadata;
 pub mod saml11;
@@ -116,6 +117,8 @@ pub struct Explainer<'d, 'a> {
     pub destination: Option<String>,
     /// Signatures already shown, so none is reported twice.
     shown_signatures: Vec<NodeId>,
+    /// What the user's keys decrypted: the documents before, and each encrypted holder's view.
+    pub(crate) decrypted: saml2::Layers<'d>,
 }
 
 impl<'d, 'a> Explainer<'d, 'a> {
@@ -127,6 +130,7 @@ impl<'d, 'a> Explainer<'d, 'a> {
             findings: Vec::new(),
             destination: destination.map(str::to_string),
             shown_signatures: Vec::new(),
+            decrypted: saml2::Layers::default(),
         }
     }
 
@@ -179,12 +183,16 @@ impl<'d, 'a> Explainer<'d, 'a> {
         (nodes, short)
     }
 
-    /// Verifies and shows one signature; returns its node and a short verdict for summaries.
+    /// Verifies and shows one signature; returns its node and a short verdict for summaries. A
+    /// signature of a decrypted document is verified in the earliest document that has it (see
+    /// [`saml2::Layers::origin`]).
     pub fn signature(&mut self, sig: NodeId, what: &str) -> (Node, String) {
         self.shown_signatures.push(sig);
+        let (signed_doc, signed) = self.decrypted.origin(self.doc, sig);
+        let report =
+            dsig::verify_with_limits(signed_doc, signed, &self.cx.trust.certs, &self.cx.limits);
+        let mut node = report.to_node(signed_doc);
         let doc = self.doc;
-        let report = dsig::verify_with_limits(doc, sig, &self.cx.trust.certs, &self.cx.limits);
-        let mut node = report.to_node(doc);
         if let Some(v) = doc.find_child(sig, DSIG_NS, "SignatureValue") {
             let compact: String = doc
                 .text_content(v)
@@ -692,17 +700,32 @@ pub(crate) fn explain_document(
     focus: Focus,
 ) -> Result<Decoded, DecodeError> {
     let focused = focus == Focus::Saml;
+    let doc = Document::parse(text, &cx.limits)?;
+    saml2::with_decrypted(&doc, cx, |doc, layers| {
+        explain_parsed(doc, layers, decoder, cx, destination, focused)
+    })
+}
+
+/// [`explain_document`] on the parsed document, as decrypted with the user's keys.
+fn explain_parsed<'d>(
+    doc: &'d Document<'d>,
+    layers: saml2::Layers<'d>,
+    decoder: &'static str,
+    cx: &'d Context<'d>,
+    destination: Option<&str>,
+    focused: bool,
+) -> Result<Decoded, DecodeError> {
     let what = if focused {
         "a SAML document"
     } else {
         "a federation XML document"
     };
-    let doc = Document::parse(text, &cx.limits)?;
     let root = doc
         .root()
         .ok_or_else(|| DecodeError::not(what, "no document element"))?;
     if !focused || is_saml_ns(doc.namespace(root)) {
-        let mut ex = Explainer::new(&doc, cx, destination);
+        let mut ex = Explainer::new(doc, cx, destination);
+        ex.decrypted = layers;
         let explained = explain_element(&mut ex, root)?;
         let mut node = explained.node;
         for extra in ex.remaining_signatures() {
@@ -718,7 +741,8 @@ pub(crate) fn explain_document(
         .ok_or_else(|| {
             DecodeError::not(what, format!("no SAML element inside {}", doc.qname(root)))
         })?;
-    let mut ex = Explainer::new(&doc, cx, None);
+    let mut ex = Explainer::new(doc, cx, None);
+    ex.decrypted = layers;
     let explained = explain_element(&mut ex, inner)?;
     let node = Node::section(doc.qname(root))
         .with_note(format!(
@@ -765,8 +789,9 @@ pub fn explain_element(ex: &mut Explainer<'_, '_>, el: NodeId) -> Result<Explain
             Ok(e)
         }
         (SAML2_NS, "Assertion") => {
-            let e = saml2::explain_assertion(ex, el);
+            let mut e = saml2::explain_assertion(ex, el);
             ex.wrapping(el);
+            saml2::opened(ex, el, &mut e);
             Ok(e)
         }
         (SAML2_NS, "EncryptedAssertion") => Ok(saml2::explain_encrypted(ex, el)),

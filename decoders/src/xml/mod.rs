@@ -1,9 +1,9 @@
 //! The XML foundation shared by the SOAP, SAML and WS-* decoders: a bounded tree with resolved
 //! namespaces and byte offsets ([`tree`]), exclusive and inclusive canonicalization ([`c14n`]),
-//! and XML-DSig verification with signature-wrapping findings ([`dsig`]). [`tree`] is the one
-//! place this crate reads XML: documents that are only shown (the generic XML view, the realm
-//! decoder's `xml=1` answer) are read with its lenient mode ([`Document::parse_lenient`]) and
-//! rendered with [`display`].
+//! XML-DSig verification with signature-wrapping findings ([`dsig`]), and XML Encryption opened
+//! with the user's keys ([`enc`]). [`tree`] is the one place this crate reads XML: documents that
+//! are only shown (the generic XML view, the realm decoder's `xml=1` answer) are read with its
+//! lenient mode ([`Document::parse_lenient`]) and rendered with [`display`].
 //!
 //! Two rules hold for every XML document this crate reads (see [`tree`]):
 //! * a DOCTYPE is refused, so no DTD is ever processed;
@@ -16,6 +16,7 @@
 pub mod c14n;
 pub mod display;
 pub mod dsig;
+pub mod enc;
 pub mod tree;
 
 pub use tree::{

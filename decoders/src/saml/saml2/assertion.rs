@@ -1,10 +1,11 @@
 //! The SAML 2.0 `saml:Assertion`: conditions, subject and confirmation, authentication and
 //! attribute statements, and the claims a decoder shows from them.
 //!
-//! Not responsible for encrypted assertions (see [`super::encrypted`]) or the protocol message
+//! Not responsible for encrypted assertions, identifiers and attributes (see [`super::encrypted`];
+//! what a key opened is explained here as if it had been sent in clear) or the protocol message
 //! around an assertion (see [`super::protocol`]).
 
-use super::encrypted::encrypted_node;
+use super::encrypted::{encrypted_node, opened_node};
 use crate::saml::{
     Claims, Explained, Explainer, attribute_node, attributes_section, auth_method_note,
     confirmation_note, max_attributes, name_id_format_note,
@@ -80,7 +81,7 @@ pub fn explain_assertion(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
             if let Some(f) = doc.attribute(a, "NameFormat") {
                 n.push(Node::field("NameFormat", f));
             }
-            attr_nodes.push(n);
+            attr_nodes.push(opened_node(ex, a, n));
         }
         for e in doc.find_children(st, SAML2_NS, "EncryptedAttribute") {
             total += 1;
@@ -144,7 +145,7 @@ fn subject_node(ex: &mut Explainer<'_, '_>, s: NodeId, claims: &mut Claims) -> N
             }
         }
         claims.name_id = Some(v);
-        n.push(node);
+        n.push(opened_node(ex, ni, node));
     } else if let Some(e) = doc.find_child(s, SAML2_NS, "EncryptedID") {
         n.push(encrypted_node(ex, e, "EncryptedID"));
     }

@@ -7,9 +7,13 @@
 //! fields, base64 without deflate), the IdP's auto-POST HTML page, and bare documents (a blob of
 //! XML or base64 of XML, as the `oauth` decoder passes the `assertion` of a SAML-bearer grant).
 //!
+//! Encrypted assertions, identifiers and attributes are shown with their algorithms and keys, and
+//! opened with the user's decryption keys ([`with_decrypted`]); what a key opens is explained as
+//! if it had been sent in clear.
+//!
 //! Not responsible for WS-Fed `wresult`s (see [`super::wsfed`]) or WS-Trust bodies (see
-//! [`super::wstrust`]), for decrypting `EncryptedAssertion`s (the algorithms and key references are
-//! shown; there is no key), or for XML-DSig itself ([`crate::xml::dsig`]).
+//! [`super::wstrust`]), for XML Encryption itself ([`crate::xml::enc`]), or for XML-DSig itself
+//! ([`crate::xml::dsig`]).
 
 use super::{Focus, contains, contains_ci, explain_document, mentions_saml};
 use crate::html::find_form;
@@ -23,7 +27,8 @@ mod protocol;
 mod redirect;
 
 pub use assertion::explain_assertion;
-pub use encrypted::explain_encrypted;
+pub(crate) use encrypted::opened;
+pub use encrypted::{Layers, MAX_ENCRYPTED_ELEMENTS, explain_encrypted, with_decrypted};
 pub use post::host_path;
 pub use protocol::explain_protocol;
 pub use redirect::{Compression, inflate_redirect};

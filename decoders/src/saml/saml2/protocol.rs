@@ -5,7 +5,7 @@
 //! assertion itself (see [`super::assertion`]).
 
 use super::assertion::{explain_assertion, strip_query};
-use super::encrypted::explain_encrypted;
+use super::encrypted::{encrypted_node, explain_encrypted, opened, opened_node};
 use crate::saml::{Explained, Explainer, MICROSOFT_ONLINE, auth_method_note, name_id_format_note};
 use crate::view::{Finding, Node};
 use crate::xml::{DSIG_NS, NodeId, SAML2_NS, SAMLP_NS};
@@ -111,7 +111,10 @@ pub fn explain_protocol(ex: &mut Explainer<'_, '_>, el: NodeId) -> Result<Explai
                 }
             }
             if let Some(n) = doc.find_child(el, SAML2_NS, "NameID") {
-                root.push(Node::field("NameID", doc.text_content(n).trim()));
+                let node = Node::field("NameID", doc.text_content(n).trim());
+                root.push(opened_node(ex, n, node));
+            } else if let Some(e) = doc.find_child(el, SAML2_NS, "EncryptedID") {
+                root.push(encrypted_node(ex, e, "EncryptedID"));
             }
             for s in doc.find_children(el, SAMLP_NS, "SessionIndex") {
                 root.push(Node::field("SessionIndex", doc.text_content(s).trim()));
@@ -273,7 +276,8 @@ fn response(
     for (i, a) in assertions.iter().enumerate() {
         let signed = doc.find_child(*a, DSIG_NS, "Signature").is_some();
         assertion_signed |= i == 0 && signed;
-        let e = explain_assertion(ex, *a);
+        let mut e = explain_assertion(ex, *a);
+        opened(ex, *a, &mut e);
         if i == 0 {
             ex.wrapping(*a);
             if !signed && response_sig.is_none() {
