@@ -17,7 +17,10 @@ pub mod c14n;
 pub mod display;
 pub mod dsig;
 pub mod enc;
+pub mod hash;
 pub mod tree;
+
+pub use hash::Hash;
 
 pub use tree::{
     Attribute, Document, NodeId, NodeKind, doctype_declaration, doctype_finding, is_doctype_refusal,

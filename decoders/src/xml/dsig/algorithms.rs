@@ -9,46 +9,7 @@
 //!
 //! Not responsible for computing anything (see [`super::crypto`] and [`super::references`]).
 
-use aws_lc_rs::digest;
-
-/// A hash function of XML-DSig.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hash {
-    /// SHA-1 (deprecated: collisions are practical).
-    Sha1,
-    /// SHA-224.
-    Sha224,
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
-}
-
-impl Hash {
-    /// `sha1`, `sha256`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            Hash::Sha1 => "sha1",
-            Hash::Sha224 => "sha224",
-            Hash::Sha256 => "sha256",
-            Hash::Sha384 => "sha384",
-            Hash::Sha512 => "sha512",
-        }
-    }
-
-    /// The aws-lc-rs digest.
-    pub(super) fn digest(self) -> &'static digest::Algorithm {
-        match self {
-            Hash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
-            Hash::Sha224 => &digest::SHA224,
-            Hash::Sha256 => &digest::SHA256,
-            Hash::Sha384 => &digest::SHA384,
-            Hash::Sha512 => &digest::SHA512,
-        }
-    }
-}
+pub use crate::xml::hash::{DIGEST_SHA1, DIGEST_SHA384, Hash};
 
 /// A `SignatureMethod`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +30,6 @@ pub enum SignatureAlgorithm {
 
 /// `http://www.w3.org/2000/09/xmldsig#rsa-sha1`
 pub const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
-/// `http://www.w3.org/2000/09/xmldsig#sha1`
-pub const DIGEST_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
-/// `http://www.w3.org/2001/04/xmldsig-more#sha384`
-pub const DIGEST_SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
 
 const MORE: &str = "http://www.w3.org/2001/04/xmldsig-more#";
 const MORE_2007: &str = "http://www.w3.org/2007/05/xmldsig-more#";
@@ -86,17 +43,6 @@ const DIGEST_ALIASES: &[(&str, &str)] = &[
     ("http://www.w3.org/2001/04/xmlenc#sha1", DIGEST_SHA1),
     ("http://www.w3.org/2001/04/xmlenc#sha384", DIGEST_SHA384),
 ];
-
-fn hash_suffix(s: &str) -> Option<Hash> {
-    Some(match s {
-        "sha1" => Hash::Sha1,
-        "sha224" => Hash::Sha224,
-        "sha256" => Hash::Sha256,
-        "sha384" => Hash::Sha384,
-        "sha512" => Hash::Sha512,
-        _ => return None,
-    })
-}
 
 /// The standard URI a recognised non-standard `SignatureMethod` URI stands for.
 pub fn signature_alias(uri: &str) -> Option<&'static str> {
@@ -128,10 +74,10 @@ impl SignatureAlgorithm {
             return k;
         }
         if let Some(rest) = std_uri.strip_prefix(MORE) {
-            if let Some(h) = rest.strip_prefix("rsa-").and_then(hash_suffix) {
+            if let Some(h) = rest.strip_prefix("rsa-").and_then(Hash::from_suffix) {
                 return Self::Rsa(h);
             }
-            if let Some(h) = rest.strip_prefix("ecdsa-").and_then(hash_suffix) {
+            if let Some(h) = rest.strip_prefix("ecdsa-").and_then(Hash::from_suffix) {
                 return Self::Ecdsa(h);
             }
             if rest.starts_with("hmac-") {
@@ -141,7 +87,7 @@ impl SignatureAlgorithm {
         if let Some(h) = std_uri
             .strip_prefix(MORE_2007)
             .and_then(|r| r.strip_suffix("-rsa-MGF1"))
-            .and_then(hash_suffix)
+            .and_then(Hash::from_suffix)
         {
             return Self::RsaPss(h);
         }
@@ -182,14 +128,7 @@ impl DigestAlgorithm {
     /// URI it stands for; [`digest_alias`] tells which).
     pub fn from_uri(uri: &str) -> Self {
         let std_uri = digest_alias(uri).unwrap_or(uri);
-        let hash = match std_uri {
-            DIGEST_SHA1 => Some(Hash::Sha1),
-            "http://www.w3.org/2001/04/xmldsig-more#sha224" => Some(Hash::Sha224),
-            "http://www.w3.org/2001/04/xmlenc#sha256" => Some(Hash::Sha256),
-            DIGEST_SHA384 => Some(Hash::Sha384),
-            "http://www.w3.org/2001/04/xmlenc#sha512" => Some(Hash::Sha512),
-            _ => None,
-        };
+        let hash = Hash::from_digest_uri(std_uri);
         match hash {
             Some(h) => Self::Known(h),
             None => Self::Unsupported(uri.to_string()),

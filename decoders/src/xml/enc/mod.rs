@@ -67,56 +67,11 @@ pub const MAX_ENCRYPTED_KEYS: usize = 8;
 /// elements, keys and recipients.
 pub const MAX_KEY_OPERATIONS: usize = 64;
 
-/// A digest of RSA-OAEP (the label hash or MGF1's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hash {
-    /// SHA-1.
-    Sha1,
-    /// SHA-224.
-    Sha224,
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
-}
+pub use crate::xml::hash::Hash;
 
-impl Hash {
-    /// A `ds:DigestMethod` URI.
-    pub fn from_digest_uri(uri: &str) -> Option<Hash> {
-        match uri {
-            "http://www.w3.org/2000/09/xmldsig#sha1" => Some(Hash::Sha1),
-            "http://www.w3.org/2001/04/xmldsig-more#sha224" => Some(Hash::Sha224),
-            "http://www.w3.org/2001/04/xmlenc#sha256" => Some(Hash::Sha256),
-            "http://www.w3.org/2001/04/xmldsig-more#sha384" => Some(Hash::Sha384),
-            "http://www.w3.org/2001/04/xmlenc#sha512" => Some(Hash::Sha512),
-            _ => None,
-        }
-    }
-
-    /// An `xenc11:MGF` URI.
-    pub fn from_mgf_uri(uri: &str) -> Option<Hash> {
-        match uri.strip_prefix(XENC11_NS)? {
-            "mgf1sha1" => Some(Hash::Sha1),
-            "mgf1sha224" => Some(Hash::Sha224),
-            "mgf1sha256" => Some(Hash::Sha256),
-            "mgf1sha384" => Some(Hash::Sha384),
-            "mgf1sha512" => Some(Hash::Sha512),
-            _ => None,
-        }
-    }
-
-    /// `SHA-256`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Hash::Sha1 => "SHA-1",
-            Hash::Sha224 => "SHA-224",
-            Hash::Sha256 => "SHA-256",
-            Hash::Sha384 => "SHA-384",
-            Hash::Sha512 => "SHA-512",
-        }
-    }
+/// The MGF1 hash an `xenc11:MGF` URI names.
+pub fn mgf_hash(uri: &str) -> Option<Hash> {
+    Hash::from_suffix(uri.strip_prefix(XENC11_NS)?.strip_prefix("mgf1")?)
 }
 
 /// The content encryption algorithm of an `EncryptedData`.
@@ -198,7 +153,7 @@ impl KeyTransport {
     pub fn name(&self) -> String {
         match self {
             KeyTransport::RsaOaep { digest, mgf, .. } => {
-                format!("RSA-OAEP ({}, MGF1 with {})", digest.name(), mgf.name())
+                format!("RSA-OAEP ({}, MGF1 with {})", digest.label(), mgf.label())
             }
             KeyTransport::RsaPkcs1v15 => "RSA PKCS#1 v1.5".into(),
             KeyTransport::AesKeyWrap(b) => format!("AES-{b} key wrap"),
@@ -461,7 +416,7 @@ fn transport(doc: &Document<'_>, m: NodeId, uri: &str, limits: &Limits) -> KeyTr
             .find_child(m, XENC11_NS, "MGF")
             .and_then(|g| doc.attribute(g, "Algorithm"))
         {
-            Some(g) if !mgf1p => match Hash::from_mgf_uri(g) {
+            Some(g) if !mgf1p => match mgf_hash(g) {
                 Some(h) => h,
                 None => return KeyTransport::Other(format!("RSA-OAEP with the MGF {g}")),
             },
