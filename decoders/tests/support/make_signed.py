@@ -37,12 +37,12 @@ class LegacySigner(XMLSigner):
         pass
 
 
-def make_cert(common_name, not_before=None, not_after=None):
-    """A fresh 2048-bit RSA key and a self-signed end-entity certificate for it (2026–2036 unless
-    the validity is given)."""
+def make_cert(common_name, not_before=None, not_after=None, key=None):
+    """A self-signed end-entity certificate for `key` (a fresh 2048-bit RSA key unless given),
+    valid 2026–2036 unless the validity is given; returns (key, certificate)."""
     not_before = not_before or datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
     not_after = not_after or datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
         x509.CertificateBuilder()
@@ -269,12 +269,21 @@ def c14n_vectors():
     return vectors
 
 
-def main():
+def output_dir(usage):
+    """The one command-line argument, the output directory (created); None after printing
+    `usage` when the arguments are wrong."""
     if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
+        print(usage, file=sys.stderr)
+        return None
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def main():
+    out = output_dir(__doc__)
+    if out is None:
+        return 2
 
     key, cert = make_cert("ADFS Signing - sts.contoso.test")
     _other_key, other = make_cert("Evil Signing - attacker.test")

@@ -21,18 +21,17 @@ Needs signxml 4.x or 5.x, cryptography, lxml, and libxml2 (libxml2.so.2) for cty
 
 import base64
 import ctypes
-import datetime
 import hashlib
 import json
 import sys
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_signed import make_cert, output_dir  # noqa: E402
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 C14N11 = "http://www.w3.org/2006/12/xml-c14n11"
@@ -51,21 +50,6 @@ class AnySigner(XMLSigner):
 
     def check_deprecated_methods(self):
         pass
-
-
-def make_cert(common_name, key):
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
-        .not_valid_after(datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
 
 
 def verify_with_signxml(text, cert_pem):
@@ -216,11 +200,9 @@ def c14n11_vectors(signed_text):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
+    out = output_dir(__doc__)
+    if out is None:
         return 2
-    out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
 
     keys = {
         "rsa2048": rsa.generate_private_key(public_exponent=65537, key_size=2048),
@@ -231,7 +213,7 @@ def main():
     }
     certs = {}
     for name, key in keys.items():
-        cert = make_cert(f"Algorithm test signer {name}", key)
+        _, cert = make_cert(f"Algorithm test signer {name}", key=key)
         certs[name] = cert
         (out / f"{name}_cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 

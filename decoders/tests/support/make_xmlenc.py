@@ -32,20 +32,19 @@ Usage: make_xmlenc.py OUTDIR
 """
 
 import base64
-import datetime
 import os
 import sys
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, keywrap, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import XMLSigner, XMLVerifier
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_signed import make_cert, output_dir  # noqa: E402
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XENC = "http://www.w3.org/2001/04/xmlenc#"
@@ -77,23 +76,6 @@ RESPONSE = """<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
   {body}
 </samlp:Response>
 """
-
-
-def make_cert(common_name):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
-        .not_valid_after(datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
 
 
 def b64(data):
@@ -226,11 +208,9 @@ def signed_assertion(idp_key, idp_cert, aid, nameid=None, more_attributes=""):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
+    out = output_dir(__doc__)
+    if out is None:
         return 2
-    out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
 
     idp_key, idp_cert = make_cert("Contoso IdP Signing (synthetic)")
     sp_key, sp_cert = make_cert("Contoso SP Encryption (synthetic)")
