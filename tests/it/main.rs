@@ -13,6 +13,7 @@ mod demo;
 mod federated;
 mod fixture;
 mod interop_fixture;
+mod jwe;
 mod keys;
 mod layers;
 mod origin;

@@ -174,7 +174,8 @@ pub(super) fn read_keys(
     }
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let hex = compact.strip_prefix("0x").unwrap_or(&compact);
-    if !hex.is_empty() && hex.len().is_multiple_of(2) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.is_empty() && hex.len().is_multiple_of(2) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         let key = symmetric(hex_bytes(hex), "the hex key")?;
         return Ok((KeyFormat::Symmetric, named(vec![(key, None)], source)));
     }
