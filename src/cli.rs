@@ -99,7 +99,9 @@ pub enum Command {
     /// terminal, the steps and the analyze report printed).
     #[command(
         after_help = "Examples:\n  idscope demo\n  idscope demo --headless\n  \
-        idscope demo --headless --seed 7 -w /tmp/demo.har"
+        idscope demo --headless --seed 7 -w /tmp/demo.har\n  \
+        idscope demo --headless --seed 7 -w demo.har --transport-key-out transport.pem\n  \
+        idscope analyze --key transport.pem demo.har"
     )]
     Demo(DemoArgs),
     /// Play the scripted scenarios against the reference server.
@@ -210,6 +212,11 @@ pub struct DemoArgs {
     /// into the recording (`log.creator._idscope.fixture_seed`) for `idscope replay`.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write the scripted device's transport private key (PKCS#8 PEM, mode 0600) here: with it,
+    /// `idscope analyze --key FILE` unwraps the PRT session key of the recording and checks the
+    /// PRT's requests, cookies and encrypted responses.
+    #[arg(long, value_name = "FILE")]
+    pub transport_key_out: Option<PathBuf>,
 }
 
 /// `idscope fixture`.

@@ -18,6 +18,7 @@ mod keys;
 mod layers;
 mod origin;
 mod proxy;
+mod prt_keys;
 mod realworld;
 mod redact;
 mod reliability;

@@ -232,6 +232,17 @@ pub enum Unwrap {
     Unsupported(String),
 }
 
+impl std::fmt::Display for Unwrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unwrap::DoesNotFit(w)
+            | Unwrap::Failed(w)
+            | Unwrap::Header(w)
+            | Unwrap::Unsupported(w) => f.write_str(w),
+        }
+    }
+}
+
 /// A content key and whether the key-management step proved the key is the recipient's (an
 /// integrity-checked unwrap: AES-KW, AES-GCMKW, RSA padding), as opposed to `dir` and ECDH-ES,
 /// where only the content's tag can tell.

@@ -39,6 +39,7 @@ pub use json::{
 pub use json_view::explain_json;
 pub use jwe::{Jwe, Recipient};
 pub use jwe_crypto::{Enc, MAX_PBES2_ITERATIONS};
+pub(crate) use jwe_crypto::{cbc_decrypt, unwrap_cek};
 pub(crate) use parse::ordered;
 pub use parse::{
     Form, JweSegments, Payload, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited,
@@ -138,8 +139,11 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
         let token = parse_limited(text, &cx.limits)?;
         let mut d = explain(&token, cx);
+        // A JWE with `ctx` is encrypted with a key derived from a PRT session key: the `prt`
+        // decoder derives it and opens it.
         if token.form == Form::Jwe
             && !cx.trust.decryption.is_empty()
+            && token.header.get("ctx").is_none()
             && let Ok(jwe) = Jwe::from_compact(text, &cx.limits)
         {
             annotate(&mut d, &jwe, cx);
