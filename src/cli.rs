@@ -25,7 +25,9 @@ pub enum Command {
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
         idscope analyze --filter '~k saml & ~finding error' trace.har\n  \
         idscope analyze --jwks keys.json fiddler.saz\n  \
-        idscope analyze --trust-cert FederationMetadata.xml federated-signin.har"
+        idscope analyze --trust-cert FederationMetadata.xml federated-signin.har\n  \
+        idscope analyze --key transport.pem --key session-key.hex prt.har\n  \
+        IDSCOPE_KEY_PASSWORD=… idscope analyze --key sp.pfx saml.har"
     )]
     Analyze(AnalyzeArgs),
     /// Decode one blob (a JWT or JWE, a SAML assertion or response, an ADFS auto-POST page, a
@@ -87,7 +89,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  idscope view captures/aadconnect-sync.har\n  \
         idscope view --filter '~k saml | ~k wsfed' fiddler.saz\n  \
-        idscope view --log /tmp/idscope.log big.har"
+        idscope view --log /tmp/idscope.log big.har\n  \
+        idscope view --key transport.pem --jwks keys.json prt.har"
     )]
     View(ViewArgs),
     /// The whole product on an embedded default: the reference server, the proxy mapped to it
@@ -96,7 +99,9 @@ pub enum Command {
     /// terminal, the steps and the analyze report printed).
     #[command(
         after_help = "Examples:\n  idscope demo\n  idscope demo --headless\n  \
-        idscope demo --headless --seed 7 -w /tmp/demo.har"
+        idscope demo --headless --seed 7 -w /tmp/demo.har\n  \
+        idscope demo --headless --seed 7 -w demo.har --transport-key-out transport.pem\n  \
+        idscope analyze --key transport.pem demo.har"
     )]
     Demo(DemoArgs),
     /// Play the scripted scenarios against the reference server.
@@ -207,6 +212,11 @@ pub struct DemoArgs {
     /// into the recording (`log.creator._idscope.fixture_seed`) for `idscope replay`.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write the scripted device's transport private key (PKCS#8 PEM, mode 0600) here: with it,
+    /// `idscope analyze --key FILE` unwraps the PRT session key of the recording and checks the
+    /// PRT's requests, cookies and encrypted responses.
+    #[arg(long, value_name = "FILE")]
+    pub transport_key_out: Option<PathBuf>,
 }
 
 /// `idscope fixture`.
@@ -292,6 +302,40 @@ pub struct DecodeOpts {
     /// show it. Repeatable.
     #[arg(long = "trust-thumbprint", value_name = "HEX")]
     pub trust_thumbprint: Vec<Thumbprint>,
+    /// Decrypt with the private or secret key in this file (repeatable), whatever form it holds
+    /// it in (told from the content): PEM or DER (PKCS#8, encrypted PKCS#8, PKCS#1 RSA, SEC1
+    /// EC), a PFX / PKCS#12 file, a JWK or JWKS with private members (RSA, EC, OKP X25519,
+    /// oct), or a symmetric key in hex (a PRT session key). Keys stay in memory: they are never
+    /// written to a recording, an export or a report.
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Vec<PathBuf>,
+    /// The password of encrypted --key files (encrypted PKCS#8, PFX); read from the environment
+    /// variable IDSCOPE_KEY_PASSWORD when not given, so it need not appear on the command line.
+    #[arg(
+        long = "key-password",
+        value_name = "PASSWORD",
+        env = "IDSCOPE_KEY_PASSWORD",
+        hide_env_values = true
+    )]
+    pub key_password: Option<Password>,
+}
+
+/// A password given on the command line or in the environment: never printed (`Debug` shows
+/// `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl std::str::FromStr for Password {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Password(s.to_string()))
+    }
 }
 
 /// `idscope analyze`.
@@ -325,6 +369,10 @@ pub struct ViewArgs {
     /// Write logs here instead of the per-user state directory.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Decoding options: trust anchors and decryption keys, as `analyze` takes them;
+    /// --show-secrets starts with secrets shown.
+    #[command(flatten)]
+    pub decode: DecodeOpts,
 }
 
 /// `idscope decode`.

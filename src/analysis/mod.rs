@@ -188,8 +188,11 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 
 /// Learns what the capture itself publishes: if this flow's response is a JWKS document, its keys
 /// join `trust` with the source `"flow #N"`; if it is federation metadata (`EntityDescriptor`),
-/// its token-signing certificates join with the source `"FederationMetadata in flow #N"`. Returns
-/// how many keys and certificates were added. Cheap for everything else: only bodies that carry
+/// its token-signing certificates join with the source `"FederationMetadata in flow #N"`; if it
+/// is a PRT response whose `session_key_jwe` a decryption key in `trust` (the device transport
+/// key) unwraps, the session key joins the decryption keys, so the PRT's later requests,
+/// cookies and encrypted responses are checked with it. Returns how many keys and certificates
+/// were added. Cheap for everything else: only bodies that carry
 /// the markers are parsed.
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
     let Some(r) = flow.response() else { return 0 };
@@ -208,6 +211,16 @@ pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
             trust.add_cert(der, &source);
         }
         return trust.certs.len() - before;
+    }
+    if has(b"session_key_jwe") {
+        let flow_name = format!("flow {}", flow.id);
+        let learned = idscope_decoders::prt::crypto::learn_session_key(
+            &body,
+            &trust.decryption,
+            &flow_name,
+            &Limits::default(),
+        );
+        return learned.map_or(0, |k| usize::from(trust.decryption.add(k)));
     }
     if !(has(b"\"keys\"") && has(b"\"kty\"")) {
         return 0;

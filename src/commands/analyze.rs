@@ -44,6 +44,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut trust = super::load_user_trust(&args.decode)?;
     let user_keys = trust.keys.len() + trust.certs.len();
+    let user_decryption = trust.decryption.keys.len();
 
     // Pass 1: keys the capture itself publishes. Read errors are skipped here; pass 2 reports
     // them after every flow that could be read.
@@ -51,6 +52,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         learn_trust(&flow, &mut trust);
     }
     let learned = (trust.keys.len() + trust.certs.len()).saturating_sub(user_keys);
+    let session_keys = trust.decryption.keys.len().saturating_sub(user_decryption);
 
     let reader = capture::open(&args.file)?;
     let progress = progress_bar(reader.total_bytes());
@@ -87,6 +89,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "Keys and certificates learned from the capture: {learned} \
                  (tokens and signatures are verified against them)"
+            )?;
+        }
+        if session_keys > 0 {
+            writeln!(
+                out,
+                "PRT session keys unwrapped from the capture with --key: {session_keys} \
+                 (PRT-signed requests, cookies and encrypted responses are checked with them)"
             )?;
         }
         if summary.findings.is_empty() {

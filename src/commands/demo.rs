@@ -91,6 +91,14 @@ async fn play(
         Some(s) => s,
         None => random_seed()?,
     };
+    if let Some(path) = &args.transport_key_out {
+        let pem =
+            tokio::task::spawn_blocking(move || crate::scenario::prt_sso::transport_key_pem(seed))
+                .await
+                .context("deriving the device transport key")??;
+        write_private(path, pem.as_bytes())
+            .with_context(|| format!("writing the transport key to {}", path.display()))?;
+    }
     let server = fixture::start(FixtureConfig {
         seed: Some(seed),
         ..FixtureConfig::default()
@@ -121,6 +129,7 @@ async fn play(
         target: Target::Proxy(format!("http://{}", proxy.addr())),
         ca_pems: vec![proxy.ca_pem().to_string()],
         print: !interactive,
+        device_seed: Some(seed),
     };
     let mut scenarios = tokio::spawn(async move { scenario::run(Scenario::ALL, &client).await });
 
@@ -233,4 +242,17 @@ fn random_seed() -> anyhow::Result<u64> {
     let mut b = [0u8; 8];
     aws_lc_rs::rand::fill(&mut b).map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
     Ok(u64::from_le_bytes(b))
+}
+
+/// Writes a private key file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(bytes)
 }

@@ -73,10 +73,20 @@ pub fn load_user_trust(opts: &DecodeOpts) -> anyhow::Result<Trust> {
     for thumbprint in &opts.trust_thumbprint {
         trust.pin_thumbprint(*thumbprint, &format!("--trust-thumbprint {thumbprint}"));
     }
+    let password = opts.key_password.as_ref().map(|p| p.0.as_str());
+    for path in &opts.key {
+        let source = format!("--key {}", path.display());
+        let bytes = read_anchor_file(path, idscope_decoders::keys::MAX_KEY_FILE)
+            .with_context(|| format!("{source}: cannot read"))?;
+        trust
+            .decryption
+            .add_file(&bytes, &source, password)
+            .with_context(|| source.clone())?;
+    }
     Ok(trust)
 }
 
-/// The bytes of a trust-anchor file, at most `limit` + 1 of them (more is refused by the
+/// The bytes of a trust-anchor or key file, at most `limit` + 1 of them (more is refused by the
 /// reader with the size named), so a capture given by mistake is not read whole.
 fn read_anchor_file(path: &std::path::Path, limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;

@@ -57,6 +57,7 @@ pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
             target,
             ca_pems,
             print: true,
+            device_seed: None,
         };
         let result = scenario::run(&names, &cfg).await;
         if let Some(h) = local {

@@ -20,8 +20,10 @@ pub fn run(args: &ViewArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    // Fail before the screen is taken over: a missing or non-capture file is a plain error.
+    // Fail before the screen is taken over: a missing or non-capture file, or a trust or key
+    // file that cannot be read, is a plain error.
     drop(crate::capture::open(&args.file)?);
+    let trust = super::load_user_trust(&args.decode)?;
     anyhow::ensure!(
         std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
         "idscope view needs a terminal; use `idscope analyze {}` for a text report",
@@ -41,7 +43,9 @@ pub fn run(args: &ViewArgs) -> anyhow::Result<ExitCode> {
         filter,
         now: SystemTime::now(),
         loading: true,
-    });
+    })
+    .trusting(trust)
+    .revealing(args.decode.show_secrets);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

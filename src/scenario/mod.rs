@@ -85,6 +85,10 @@ pub struct ScenarioConfig {
     pub ca_pems: Vec<String>,
     /// Print each step to standard output as it completes.
     pub print: bool,
+    /// Seed of the device's keys (device key and transport key) in the PRT scenario; `None`
+    /// draws fresh ones. The demo passes its reference server's seed, so the transport key of a
+    /// recording can be rebuilt ([`prt_sso::transport_key_pem`]).
+    pub device_seed: Option<u64>,
 }
 
 /// One completed step.
@@ -198,6 +202,7 @@ impl Steps<'_> {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    device_seed: Option<u64>,
 }
 
 /// A response read to the end.
@@ -249,7 +254,15 @@ impl Client {
             }
             Target::Proxy(url) => b = b.proxy(reqwest::Proxy::all(url)?),
         }
-        Ok(Client { http: b.build()? })
+        Ok(Client {
+            http: b.build()?,
+            device_seed: cfg.device_seed,
+        })
+    }
+
+    /// The seed of the PRT scenario's device keys ([`ScenarioConfig::device_seed`]).
+    pub fn device_seed(&self) -> Option<u64> {
+        self.device_seed
     }
 
     /// Sends a request and reads the whole answer.

@@ -48,9 +48,10 @@ impl std::fmt::Debug for DeviceKeys {
 }
 
 impl DeviceKeys {
-    /// Generates the device key and the transport key (RSA 2048).
-    pub fn generate() -> anyhow::Result<Self> {
-        let mut rng = crate::testbed::stream(None, "scenario-device");
+    /// Generates the device key and the transport key (RSA 2048), from `seed` when given (the
+    /// same keys on every run), else fresh.
+    pub fn generate(seed: Option<u64>) -> anyhow::Result<Self> {
+        let mut rng = crate::testbed::stream(seed, "scenario-device");
         let device = rsa::RsaPrivateKey::new(&mut rng, 2048).context("device key")?;
         let transport = rsa::RsaPrivateKey::new(&mut rng, 2048).context("transport key")?;
         Ok(DeviceKeys {
@@ -59,6 +60,19 @@ impl DeviceKeys {
             transport_n: transport.n().to_bytes_be(),
             transport_e: transport.e().to_bytes_be(),
         })
+    }
+
+    /// The transport private key as PKCS#8 PEM (what `idscope analyze --key` takes to unwrap
+    /// the session key of this device's PRT).
+    pub fn transport_pem(&self) -> String {
+        let b64 = STANDARD.encode(&self.transport_pkcs8);
+        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PRIVATE KEY-----\n");
+        pem
     }
 
     /// A PKCS#10 request for the device key (the placeholder CN Windows tools use).
@@ -115,6 +129,12 @@ impl DeviceKeys {
             .context("the unwrapped key is not the JWE's CEK")?;
         Ok(key)
     }
+}
+
+/// The transport private key (PKCS#8 PEM) of the device the PRT scenario plays with `seed`:
+/// with the seed of an `idscope demo` recording, the key that opens its PRT session key.
+pub fn transport_key_pem(seed: u64) -> anyhow::Result<String> {
+    Ok(DeviceKeys::generate(Some(seed))?.transport_pem())
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -208,7 +228,8 @@ pub struct PrtState {
 
 /// Registers a device and acquires a PRT (the first half of the scenario).
 pub async fn acquire(client: &Client, steps: &mut Steps<'_>) -> Result<PrtState, StepError> {
-    let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+    let seed = client.device_seed();
+    let keys = tokio::task::spawn_blocking(move || DeviceKeys::generate(seed))
         .await
         .map_err(|e| steps.fail("device-keys", e.to_string()))?
         .map_err(|e| steps.fail("device-keys", format!("{e:#}")))?;

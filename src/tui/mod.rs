@@ -79,6 +79,17 @@ pub fn spawn_loader_with(
     tx: UnboundedSender<Event>,
     workers: usize,
 ) -> std::thread::JoinHandle<()> {
+    spawn_loader_trusting(path, tx, workers, Trust::default())
+}
+
+/// [`spawn_loader_with`], starting from the user's trust anchors and decryption keys (`idscope
+/// view --trust-cert … --key …`); what the capture publishes is learned on top of them.
+pub fn spawn_loader_trusting(
+    path: PathBuf,
+    tx: UnboundedSender<Event>,
+    workers: usize,
+    trust: Trust,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = match crate::capture::open(&path) {
             Ok(r) => r,
@@ -95,7 +106,7 @@ pub fn spawn_loader_with(
             workers,
             LOAD_WINDOW,
             |jobs: &mut crate::analysis::pipeline::Feed<(Flow, Arc<Trust>)>| {
-                read_flows(&mut reader, jobs)
+                read_flows(&mut reader, jobs, trust.clone())
             },
             |(flow, trust): (Flow, Arc<Trust>)| {
                 let report = decode_flow(&flow, Registry::builtin(), &trust, Limits::default());
@@ -138,8 +149,8 @@ pub fn spawn_loader_with(
 fn read_flows(
     reader: &mut crate::capture::CaptureReader,
     jobs: &mut crate::analysis::pipeline::Feed<(Flow, Arc<Trust>)>,
+    mut trust: Trust,
 ) -> (usize, Option<String>) {
-    let mut trust = Trust::default();
     let mut shared = Arc::new(trust.clone());
     let mut bad = 0usize;
     let mut first_error: Option<String> = None;
@@ -223,7 +234,12 @@ pub async fn run(source: FlowSource, mut app: App) -> anyhow::Result<()> {
     let (tx, rx) = unbounded_channel::<Event>();
     let live = match source {
         FlowSource::File(path) => {
-            spawn_loader(path, tx.clone());
+            spawn_loader_trusting(
+                path,
+                tx.clone(),
+                crate::analysis::pipeline::default_workers(),
+                app.trust().clone(),
+            );
             None
         }
         FlowSource::Live(rx) => Some(rx),

@@ -46,6 +46,7 @@ fn direct(h: &crate::support::ReferenceServer) -> ScenarioConfig {
         ),
         ca_pems: vec![h.ca_pem().to_string()],
         print: false,
+        device_seed: None,
     }
 }
 
@@ -631,7 +632,7 @@ fn every_prt_step_is_understood_by_the_prt_decoder() {
         let (h, cfg) = start(Knobs::default()).await;
         let c = client(&cfg);
         let form_ct = ("content-type", "application/x-www-form-urlencoded");
-        let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+        let keys = tokio::task::spawn_blocking(|| DeviceKeys::generate(None))
             .await
             .unwrap()
             .unwrap();
@@ -778,7 +779,7 @@ async fn hybrid_join(c: &scenario::Client) -> (idscope::scenario::prt_sso::Devic
 }
 
 async fn device_keys() -> idscope::scenario::prt_sso::DeviceKeys {
-    tokio::task::spawn_blocking(idscope::scenario::prt_sso::DeviceKeys::generate)
+    tokio::task::spawn_blocking(|| idscope::scenario::prt_sso::DeviceKeys::generate(None))
         .await
         .unwrap()
         .unwrap()
@@ -1012,7 +1013,7 @@ fn drs_accepts_join_types_0_and_4_with_a_bearer_token() {
         let (_h, cfg) = start(Knobs::default()).await;
         let c = client(&cfg);
         let b64 = base64::engine::general_purpose::STANDARD;
-        let keys = tokio::task::spawn_blocking(DeviceKeys::generate)
+        let keys = tokio::task::spawn_blocking(|| DeviceKeys::generate(None))
             .await
             .unwrap()
             .unwrap();

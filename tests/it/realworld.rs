@@ -6,7 +6,8 @@
 //! test then says to remove the mark), so the list of known gaps can only shrink.
 //!
 //! Each vector is decoded in-process the way `idscope decode` does it (the builtin registry, all
-//! outcomes, trust files loaded by the function behind `--trust-cert` and `--jwks`), and
+//! outcomes, trust and key files loaded by the function behind `--trust-cert`, `--jwks` and
+//! `--key`), and
 //! [`verdict`] reads idscope's answer from the outcomes in the shape `idscope decode --json`
 //! prints, so that a sample can also be run through the real binary and compared.
 
@@ -305,6 +306,15 @@ fn thumbprint(der: &[u8]) -> String {
 /// kinds with the same `Trust` calls. Also returns the anchors idscope cannot take.
 fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (Trust, Vec<String>) {
     let mut opts = idscope::cli::DecodeOpts::default();
+    // Key files written for `--key` (JWKs at a pointer, hex session keys, passwords).
+    let scratch = tempfile::tempdir().unwrap();
+    let mut written = 0;
+    let mut key_file = |bytes: &[u8]| {
+        written += 1;
+        let path = scratch.path().join(format!("key-{written}"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
     let mut certs: Vec<(Vec<u8>, String)> = Vec::new();
     let mut jwks: Vec<(Value, String)> = Vec::new();
     let mut not_given = Vec::new();
@@ -312,14 +322,46 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
         let (kind, arg) = a.split_once(':').unwrap_or((a.as_str(), ""));
         match kind {
             "cert" => opts.trust_cert.push(corpus.join(arg)),
-            "jwks" => opts.jwks.push(corpus.join(arg)),
+            "jwks" => {
+                opts.jwks.push(corpus.join(arg));
+                let v: Value = serde_json::from_slice(&std::fs::read(corpus.join(arg)).unwrap())
+                    .unwrap_or(Value::Null);
+                if has_private_jwk(&v) {
+                    opts.key.push(corpus.join(arg));
+                }
+            }
             "jwk" => {
                 let (file, ptr) = arg.split_once('#').expect("jwk:PATH#POINTER");
                 let v = match json_at(corpus, file, ptr) {
                     Value::Array(keys) => json!({ "keys": keys }),
                     v => v,
                 };
+                if has_private_jwk(&v) {
+                    opts.key.push(key_file(v.to_string().as_bytes()));
+                }
                 jwks.push((v, format!("--jwks {arg}")));
+            }
+            // A decryption key file, given as --key when idscope reads it.
+            "key" => {
+                let path = corpus.join(arg);
+                let bytes = std::fs::read(&path).unwrap();
+                match idscope_decoders::keys::Keys::default().add_file(&bytes, a, None) {
+                    Ok(_) => opts.key.push(path),
+                    Err(e) => not_given.push(format!("{a} (refused: {e})")),
+                }
+            }
+            // A PRT session key (hex) or a PBES2 password at a JSON pointer: a symmetric key in
+            // hex, as --key takes it.
+            "session-key" | "password" => {
+                let (file, ptr) = arg.split_once('#').expect("KIND:PATH#POINTER");
+                let text = json_at(corpus, file, ptr);
+                let text = text.as_str().expect("a string");
+                let hex = if kind == "password" {
+                    dutil::hex_lower(text.as_bytes())
+                } else {
+                    text.to_string()
+                };
+                opts.key.push(key_file(hex.as_bytes()));
             }
             "metadata" => {
                 let xml = std::fs::read_to_string(corpus.join(arg)).unwrap();
@@ -353,7 +395,7 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
                     .into_iter()
                     .map(|d| (d, "pinned embedded certificate".to_string())),
             ),
-            "key" | "password" | "pubkey" | "session-key" => not_given.push(a.clone()),
+            "pubkey" => not_given.push(a.clone()),
             _ => panic!("{}: anchor kind `{kind}`", row.label()),
         }
         let file = arg.split('#').next().unwrap_or_default();
@@ -372,6 +414,22 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
         assert!(trust.add_jwks(&v, &source) > 0, "{}: {source}", row.label());
     }
     (trust, not_given)
+}
+
+/// Whether a JWK, or any key of a JWKS, has private members that can decrypt (`d`, or `k` of an
+/// `oct` key; an EdDSA key only signs).
+fn has_private_jwk(v: &Value) -> bool {
+    let private = |k: &Value| {
+        let eddsa = matches!(
+            k.get("crv").and_then(Value::as_str),
+            Some("Ed25519" | "Ed448")
+        );
+        (k.get("d").is_some() && !eddsa) || k.get("kty") == Some(&json!("oct"))
+    };
+    match v.get("keys").and_then(Value::as_array) {
+        Some(keys) => keys.iter().any(private),
+        None => private(v),
+    }
 }
 
 /// Every outcome of decoding `bytes` (all applicable decoders, or the one forced), as
@@ -417,7 +475,8 @@ fn decoded(outcomes: &Value) -> impl Iterator<Item = &Value> {
 ///    warning: not verified for want of one; error: ": INVALID", ": REJECTED" (malformed or
 ///    ambiguous, e.g. two `SignedInfo`) or could not be checked); JOSE
 ///    ones are "signature verified with …", "signature does NOT verify …", "invalid JWS: …",
-///    "not verified: …" and "not checked: …";
+///    "not verified: …" and "not checked: …", and for a JWE "JWE decrypted with …" (it opened
+///    and authenticated) and "JWE does NOT authenticate …";
 /// 3. `unsigned`: a finding that the document carries no signature ([`UNSIGNED`]);
 /// 4. `decodes` from a specific decoder, `generic` from a fallback only.
 ///
@@ -450,9 +509,12 @@ fn verdict(outcomes: &Value) -> (Verdict, Option<&Value>) {
                 "error" if m.contains(": REJECTED") => Verdict::Rejected,
                 _ => Verdict::NotChecked,
             })
-        } else if m.starts_with("signature verified with") {
+        } else if m.starts_with("signature verified with") || m.starts_with("JWE decrypted with") {
             Some(Verdict::Valid)
-        } else if m.starts_with("signature does NOT verify") || m.starts_with("invalid JWS:") {
+        } else if m.starts_with("signature does NOT verify")
+            || m.starts_with("invalid JWS:")
+            || m.starts_with("JWE does NOT authenticate")
+        {
             Some(Verdict::Invalid)
         } else if m.starts_with("not verified:") || m.starts_with("not checked:") {
             Some(Verdict::NotChecked)

@@ -50,6 +50,7 @@ async fn record(har: &Path, scratch: &Path, which: &'static [Scenario]) {
         target: Target::Proxy(format!("http://{}", proxy.addr())),
         ca_pems: vec![proxy.ca_pem().to_string()],
         print: false,
+        device_seed: None,
     };
     let mut scenarios = tokio::spawn(async move { scenario::run(which, &client).await });
     loop {

@@ -25,7 +25,11 @@ use crate::{Context, Decoded};
 pub fn explain_json(jose: &Jose, cx: &Context<'_>) -> Decoded {
     match jose {
         Jose::Jws(j) => explain_jws(j, cx),
-        Jose::Jwe(j) => explain_jwe(j, cx),
+        Jose::Jwe(j) => {
+            let mut d = explain_jwe(j, cx);
+            super::decrypt::annotate(&mut d, j, cx);
+            d
+        }
     }
 }
 

@@ -1,17 +1,12 @@
 //! A JWE as data ([`Jwe`]), whatever its serialization: the protected, shared unprotected and
 //! per-recipient headers, each recipient's wrapped key, and the IV, ciphertext, tag and AAD. It is
-//! the input of a decryption step: [`decrypt`] takes a parsed JWE, a recipient and a trusted key.
-//!
-//! Decryption itself is not implemented yet: [`decrypt`] checks what can be checked without it
-//! (the recipient exists and names `alg` and `enc`, the key is of the kind `alg` needs) and says
-//! which algorithms it would need. Nothing calls it yet; the decoder reports a JWE as "not
-//! checked: no decryption key".
+//! the input of decryption (`decrypt`), which opens it with the user's keys.
 
 use serde_json::{Map, Value};
 
 use super::json::Serialization;
 use crate::util::{self, MAX_TOKEN_LEN};
-use crate::{DecodeError, Limits, TrustedKey};
+use crate::{DecodeError, Limits};
 
 /// One recipient of a JWE.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,91 +153,11 @@ impl Jwe {
     }
 }
 
-/// Why a JWE was not decrypted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecryptError {
-    /// The JWE has no recipient with this index.
-    #[error("no recipient [{0}]")]
-    NoRecipient(usize),
-    /// The recipient's headers name no `alg` or no `enc`.
-    #[error("recipient [{recipient}] has no `{param}`")]
-    Missing {
-        /// The recipient.
-        recipient: usize,
-        /// `alg` or `enc`.
-        param: &'static str,
-    },
-    /// The key is not of the kind the key-management algorithm needs.
-    #[error("the key does not fit alg {alg}: {why}")]
-    KeyDoesNotFit {
-        /// The key-management algorithm.
-        alg: String,
-        /// What the key is and what `alg` needs.
-        why: String,
-    },
-    /// The algorithms are not implemented yet.
-    #[error("decrypting alg {alg} with enc {enc} is not implemented")]
-    NotImplemented {
-        /// The key-management algorithm.
-        alg: String,
-        /// The content-encryption algorithm.
-        enc: String,
-    },
-}
-
-/// The `kty` a key-management algorithm needs (RFC 7518 §4), `None` for one idscope does not know.
-fn key_type_for(alg: &str) -> Option<&'static [&'static str]> {
-    Some(match alg {
-        "RSA1_5" | "RSA-OAEP" | "RSA-OAEP-256" | "RSA-OAEP-384" | "RSA-OAEP-512" => &["RSA"],
-        "ECDH-ES" | "ECDH-ES+A128KW" | "ECDH-ES+A192KW" | "ECDH-ES+A256KW" => &["EC", "OKP"],
-        "dir" | "A128KW" | "A192KW" | "A256KW" | "A128GCMKW" | "A192GCMKW" | "A256GCMKW"
-        | "PBES2-HS256+A128KW" | "PBES2-HS384+A192KW" | "PBES2-HS512+A256KW" => &["oct"],
-        _ => return None,
-    })
-}
-
-/// Decrypts `jwe` for `recipient` with a trusted `key`, returning the plaintext. Not called yet:
-/// it checks the recipient and the key's kind, then reports the algorithms as not implemented.
-pub fn decrypt(jwe: &Jwe, recipient: usize, key: &TrustedKey) -> Result<Vec<u8>, DecryptError> {
-    if jwe.recipients.get(recipient).is_none() {
-        return Err(DecryptError::NoRecipient(recipient));
-    }
-    let param = |name: &'static str| {
-        jwe.param_str(recipient, name).ok_or(DecryptError::Missing {
-            recipient,
-            param: name,
-        })
-    };
-    let alg = param("alg")?;
-    let enc = param("enc")?;
-    let kty = key.jwk.get("kty").and_then(Value::as_str).unwrap_or("?");
-    if let Some(wanted) = key_type_for(alg)
-        && !wanted.contains(&kty)
-    {
-        return Err(DecryptError::KeyDoesNotFit {
-            alg: alg.to_string(),
-            why: format!("it is {kty}, {alg} needs {}", wanted.join(" or ")),
-        });
-    }
-    Err(DecryptError::NotImplemented {
-        alg: alg.to_string(),
-        enc: enc.to_string(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const RFC7520_5_6: &str = "eyJhbGciOiJkaXIiLCJraWQiOiI3N2M3ZTJiOC02ZTEzLTQ1Y2YtODY3Mi02MTdiNWIzMzY1NjYiLCJlbmMiOiJBMTI4R0NNIn0..refa467QzzKx6QAB.JW_i_f52hww_ELQPGaYyeAB6HYGcR559l9TYnSovc23XJoBcW29rHP8yZOZG7YhLpT1bjFuvZPjQS-m0IFtVcXkZXdH_lr_FrdYt9HRUYkshtrMmIUAyGmUnd9zMDB2n0cRDIHAzFVeJUDxkUwVAE7_YGRPdcqMyiBoCO-FBdE-Nceb4h3-FtBP-c_BIwCPTjb9o0SbdcdREEMJMyZBH8ySWMVi1gPD9yxi-aQpGbSv_F9N4IZAxscj5g-NJsUPbjk29-s7LJAGb15wEBtXphVCgyy53CoIKLHHeJHXex45Uz9aKZSRSInZI-wjsY0yu3cT4_aQ3i1o-tiE-F8Ios61EKgyIQ4CWao8PFMj8TTnp.vbb32Xvllea2OtmHAdccRQ";
-
-    fn key(jwk: Value) -> TrustedKey {
-        TrustedKey {
-            jwk,
-            source: "unit test".to_string(),
-        }
-    }
 
     #[test]
     fn a_compact_jwe_keeps_its_bytes_and_its_authenticated_data() {
@@ -254,28 +169,5 @@ mod tests {
         assert_eq!((j.iv.len(), j.tag.len()), (12, 16));
         assert!(RFC7520_5_6.starts_with(std::str::from_utf8(&j.authenticated_data()).unwrap()));
         assert!(j.overlapping_params().is_empty());
-    }
-
-    #[test]
-    fn decrypt_checks_the_key_kind_and_is_not_implemented_yet() {
-        let j = Jwe::from_compact(RFC7520_5_6, &Limits::default()).unwrap();
-        assert_eq!(
-            decrypt(&j, 0, &key(serde_json::json!({"kty":"RSA"}))),
-            Err(DecryptError::KeyDoesNotFit {
-                alg: "dir".to_string(),
-                why: "it is RSA, dir needs oct".to_string()
-            })
-        );
-        assert_eq!(
-            decrypt(&j, 0, &key(serde_json::json!({"kty":"oct","k":"AAAA"}))),
-            Err(DecryptError::NotImplemented {
-                alg: "dir".to_string(),
-                enc: "A128GCM".to_string()
-            })
-        );
-        assert_eq!(
-            decrypt(&j, 1, &key(serde_json::json!({"kty":"oct"}))),
-            Err(DecryptError::NoRecipient(1))
-        );
     }
 }

@@ -2,14 +2,14 @@
 //! ends with `.` and the detached form with an empty middle), compact JWE (5 segments, header
 //! only), and the JSON serializations of both, general and flattened ([`parse_json`]). This module
 //! splits and decodes a token ([`parse`]), explains its header and claims the way an Entra ID
-//! engineer reads them ([`explain`], [`explain_json`]), and checks each signature against keys the
-//! user trusts ([`verify`]). A payload need not be JSON: text and bytes are shown as such, and
+//! engineer reads them ([`explain`], [`explain_json`]), checks each signature against keys the
+//! user trusts ([`verify`]), and opens JWEs with the user's decryption keys ([`open`],
+//! [`annotate`]). A payload need not be JSON: text and bytes are shown as such, and
 //! `b64: false` (RFC 7797) is understood. The [`Jwt`] decoder is a thin adapter that finds a token
 //! in a body (compact, or a JOSE JSON document) or in an `Authorization: Bearer` header.
 //!
 //! It is *not* responsible for finding tokens inside other formats (the `oauth` decoder calls
-//! [`parse`]/[`explain`] on form and JSON fields), for decrypting JWEs ([`decrypt`] is where that
-//! will go), or for fetching keys: `jku` and `x5u` are shown and never fetched, and embedded
+//! [`parse`]/[`explain`] on form and JSON fields), or for fetching keys: `jku` and `x5u` are shown and never fetched, and embedded
 //! `jwk`/`x5c` keys are shown and never trusted.
 //! Times are judged against [`Context::now`], never the real clock. Verification checks the
 //! signature only; expiry, audience and issuer are findings of [`explain`], not reasons to refuse.
@@ -19,22 +19,27 @@ use crate::view::Finding;
 use crate::{Context, DecodeError, Decoded, Message};
 
 mod claims;
+mod decrypt;
 mod explain;
 mod header;
 mod json;
 mod json_view;
 mod jwe;
+mod jwe_crypto;
 mod keys;
 mod parse;
 mod verify;
 
 pub use claims::{Role, scope_node, well_known_app};
+pub use decrypt::{DecryptError, Decryption, Opened, annotate, decrypt, open};
 pub use explain::{brief, explain, explain_as, verdict_word};
 pub use json::{
     Jose, JwsJson, MAX_JOSE_JSON_LEN, MAX_MEMBERS, Serialization, looks_like_jose_json, parse_json,
 };
 pub use json_view::explain_json;
-pub use jwe::{DecryptError, Jwe, Recipient, decrypt};
+pub use jwe::{Jwe, Recipient};
+pub use jwe_crypto::{Enc, MAX_PBES2_ITERATIONS};
+pub(crate) use jwe_crypto::{cbc_decrypt, unwrap_cek};
 pub(crate) use parse::ordered;
 pub use parse::{
     Form, JweSegments, Payload, REDACTED_SIGNATURE_PREFIX, Token, parse, parse_limited,
@@ -134,6 +139,15 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         let text = body_text.ok_or(DecodeError::Utf8 { field: "body" })?;
         let token = parse_limited(text, &cx.limits)?;
         let mut d = explain(&token, cx);
+        // A JWE with `ctx` is encrypted with a key derived from a PRT session key: the `prt`
+        // decoder derives it and opens it.
+        if token.form == Form::Jwe
+            && !cx.trust.decryption.is_empty()
+            && token.header.get("ctx").is_none()
+            && let Ok(jwe) = Jwe::from_compact(text, &cx.limits)
+        {
+            annotate(&mut d, &jwe, cx);
+        }
         if msg.is_response() && is_token_endpoint(msg) && token.form == Form::Jwe {
             d.root.note = Some(
                 "encrypted token response (MS-OAPXBC): the plaintext is the usual token JSON \

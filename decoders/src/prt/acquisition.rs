@@ -470,12 +470,51 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
                             )),
                     );
                 }
-                n.push(
-                    Node::field("decryption", "needs the transport private key").with_note(
-                        "the TPM-bound transport key never leaves the device, so no capture can \
-                     reveal the session key",
+                let unwrapped = if cx.trust.decryption.rsa().next().is_none() {
+                    None
+                } else {
+                    jwt::Jwe::from_compact(&jwe, &cx.limits)
+                        .ok()
+                        .map(|j| super::crypto::unwrap_session_key(&j, &cx.trust.decryption))
+                };
+                match unwrapped {
+                    None => n.push(
+                        Node::field("decryption", "needs the transport private key").with_note(
+                            "the TPM-bound transport key never leaves a real device; give it \
+                             with --key (a test device's key) to unwrap the session key",
+                        ),
                     ),
-                );
+                    Some(Ok((key, source, content))) => {
+                        n.push(
+                            Node::secret("session key", util::hex_lower(&key)).with_note(format!(
+                                "{} bytes, unwrapped with {source} (RSA-OAEP){}; it verifies the \
+                                 PRT-signed requests and cookies and opens the encrypted \
+                                 responses of this PRT (hex, as --key takes it)",
+                                key.len(),
+                                if content {
+                                    "; the JWE's content authenticates with it"
+                                } else {
+                                    ""
+                                }
+                            )),
+                        );
+                        findings.push(
+                            Finding::info(format!(
+                                "session key unwrapped with {source}: the PRT's requests, cookies \
+                                 and encrypted responses in this capture can be checked"
+                            ))
+                            .at(format!("{at}/session_key_jwe")),
+                        );
+                    }
+                    Some(Err(tried)) => {
+                        let why = tried.join("; ");
+                        n.push(Node::field("decryption", format!("not unwrapped: {why}")));
+                        findings.push(
+                            Finding::info(format!("session key not unwrapped: {why}"))
+                                .at(format!("{at}/session_key_jwe")),
+                        );
+                    }
+                }
                 sk_summary = Some(format!(
                     "session key {alg}/{enc} to the transport key{}",
                     key_bits.map(|b| format!(" (RSA {b})")).unwrap_or_default()

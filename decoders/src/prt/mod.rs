@@ -16,8 +16,12 @@
 //! every signature or ciphertext needs. The authorize endpoint, PRT cookies, JWE token responses
 //! and DRS are this decoder's alone.
 //!
-//! Nothing here decrypts or verifies HMACs: that needs the session key, which a capture does not
-//! contain (it is wrapped to the TPM-held transport key). Certificates in `x5c` and DRS answers
+//! With the user's keys ([`crate::keys`]) it does what roadtx does by hand ([`crypto`]): the
+//! device transport key unwraps the session key from `session_key_jwe`, and a session key (so
+//! unwrapped, learned from an earlier flow, or given in hex) verifies the HS256 of PRT-signed
+//! requests and PRT cookies and opens the encrypted token responses. Without them, a capture
+//! alone checks none of this: the session key is wrapped to the TPM-held transport key, and the
+//! views say what each signature or ciphertext needs. Certificates in `x5c` and DRS answers
 //! prove nothing by themselves; RS256 verdicts come from [`jwt::verify`] against keys the user
 //! trusts. Every PRT, session key, TGT and authorization code is a [`Kind::Secret`].
 //!
@@ -35,6 +39,7 @@ use crate::{Context, DecodeError, Decoded, Message};
 use crate::{util, x509};
 
 mod acquisition;
+pub mod crypto;
 mod drs;
 mod session;
 mod sso;
@@ -401,6 +406,55 @@ fn client_text(id: &str) -> String {
     }
 }
 
+/// The verdict on a session-key HS256 signature: the `verification` node, the finding (none
+/// without a session key to try) and a few words for the summary.
+fn session_signature(
+    check: &crypto::SignatureCheck,
+    kdf: u8,
+    at: &str,
+) -> (Node, Option<Finding>, String) {
+    let derived = format!(
+        "KDFv{kdf}(session key, ctx{})",
+        if kdf == 2 { " || payload" } else { "" }
+    );
+    match check {
+        crypto::SignatureCheck::NoKey => (
+            Node::field("verification", "needs the session key").with_note(format!(
+                "HS256 with the derived key {derived}: only a holder of the session key (the \
+                 device's TPM, and Entra ID) can check it; give it with --key (hex), or the \
+                 device transport key with --key to unwrap it from the PRT response"
+            )),
+            None,
+            "signature needs the session key".to_string(),
+        ),
+        crypto::SignatureCheck::Verified { source } => (
+            Node::field(
+                "verification",
+                format!("verified with the key derived from {source}"),
+            )
+            .with_note(format!("HS256 with the derived key {derived}")),
+            Some(
+                Finding::info(format!(
+                    "signature verified with the key derived from {source} (HS256, {derived})"
+                ))
+                .at(at.to_string()),
+            ),
+            "signature verified with the session key".to_string(),
+        ),
+        crypto::SignatureCheck::NotVerified { tried } => {
+            let why = tried.join("; ");
+            (
+                Node::field("verification", format!("not verified: {why}")).with_note(
+                    "a session key that does not verify it may be another PRT's (another device \
+                     or sign-in), so this is not a proof of tampering",
+                ),
+                Some(Finding::info(format!("not verified: {why}")).at(at.to_string())),
+                "signature not verified with the session keys given".to_string(),
+            )
+        }
+    }
+}
+
 fn secret_len(label: &str, v: &str, note: &str) -> Node {
     Node::secret(label, v).with_note(format!("{note} ({} chars)", v.chars().count()))
 }
@@ -446,7 +500,7 @@ fn signed_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, Decode
     let alg = token.alg().unwrap_or("(no alg)").to_string();
     let session_signed = alg.starts_with("HS") || token.header.get("ctx").is_some();
     if session_signed {
-        Ok(session::session_signed_request(&token, &form))
+        Ok(session::session_signed_request(&token, &form, cx))
     } else {
         Ok(acquisition::acquisition_request(&token, &form, cx))
     }
@@ -535,6 +589,69 @@ mod tests {
         assert_eq!(classify(&r), Some(Artefact::NonceResponse));
         let r = Message::response("POST", url, 200, vec![], b"eyJhbGciOiJkaXIifQ..aaa.bbb.ccc");
         assert_eq!(classify(&r), Some(Artefact::EncryptedResponse));
+    }
+
+    /// The decoder fixtures' synthetic session key (`prt-secrets.json`) as a `--key` would give
+    /// it: every cookie and signed request verifies, both encrypted responses open.
+    #[test]
+    fn the_session_key_verifies_cookies_and_requests_and_opens_responses() {
+        let secrets: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/prt/prt-secrets.json"))
+                .unwrap();
+        let sk = util::b64_decode_any(secrets["session_key_b64"].as_str().unwrap(), 64).unwrap();
+        let mut trust = Trust::default();
+        trust
+            .decryption
+            .add_file(util::hex_lower(&sk).as_bytes(), "--key sk.hex", None)
+            .unwrap();
+        let with_key = cx(&trust);
+        for (text, want) in [
+            (
+                include_str!("../../tests/fixtures/prt/prt_cookie_kdfv1_cookie.http"),
+                "signature verified with the key derived from --key sk.hex (HS256, KDFv1",
+            ),
+            (
+                include_str!("../../tests/fixtures/prt/prt_cookie_kdfv2_cookie.http"),
+                "signature verified with the key derived from --key sk.hex (HS256, KDFv2",
+            ),
+            (
+                include_str!("../../tests/fixtures/prt/session_signed_request.http"),
+                "signature verified with the key derived from --key sk.hex",
+            ),
+            (
+                include_str!("../../tests/fixtures/prt/session_signed_jwe_gcm_response.http"),
+                "decrypted with the key derived from --key sk.hex (AES-256-GCM, authenticated)",
+            ),
+            (
+                include_str!("../../tests/fixtures/prt/session_signed_jwe_cbc_response.http"),
+                "decrypted with the key derived from --key sk.hex (AES-256-CBC, tag not checked)",
+            ),
+        ] {
+            let m = OwnedMessage::parse_http_text(text).unwrap();
+            let d = Prt.decode(&m.as_message(), &with_key).unwrap();
+            assert!(
+                d.findings.iter().any(|f| f.message.starts_with(want)),
+                "{want}: {:?}",
+                d.findings
+            );
+        }
+        // Another session key does not verify, and says so without calling it tampering.
+        let mut other = Trust::default();
+        other
+            .decryption
+            .add_file(&[b'a'; 64], "--key other.hex", None)
+            .unwrap();
+        let m = OwnedMessage::parse_http_text(include_str!(
+            "../../tests/fixtures/prt/prt_cookie_kdfv2_cookie.http"
+        ))
+        .unwrap();
+        let d = Prt.decode(&m.as_message(), &cx(&other)).unwrap();
+        assert!(
+            d.findings.iter().any(|f| f.message
+                == "not verified: the KDFv2 key derived from --key other.hex does not verify it"),
+            "{:?}",
+            d.findings
+        );
     }
 
     #[test]

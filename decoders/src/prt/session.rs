@@ -1,18 +1,22 @@
 //! Requests signed with a key derived from the PRT session key (HMAC, `ctx`, KDFv1/v2) and the
-//! `alg: dir` JWE token responses encrypted with such a key. Nothing here decrypts or verifies:
-//! that needs the session key.
+//! `alg: dir` JWE token responses encrypted with such a key, verified and opened with the
+//! session keys the user gave or the capture taught (`crypto`).
 
 use serde_json::Value;
 
 use super::{
-    client_text, ctx_node, form_context_nodes, inner_grant_meaning, kdf_node, nonce_claim_node,
-    secret_len, step_node,
+    client_text, crypto, ctx_node, form_context_nodes, inner_grant_meaning, kdf_node,
+    nonce_claim_node, secret_len, session_signature, step_node,
 };
 use crate::jwt::{self, Token};
 use crate::view::{Finding, Node};
 use crate::{Context, DecodeError, Decoded, Message};
 
-pub(super) fn session_signed_request(token: &Token, form: &[(String, String)]) -> Decoded {
+pub(super) fn session_signed_request(
+    token: &Token,
+    form: &[(String, String)],
+    cx: &Context<'_>,
+) -> Decoded {
     let mut findings = Vec::new();
     let at = "PRT-signed request";
     let alg = token.alg().unwrap_or("(no alg)");
@@ -46,10 +50,11 @@ pub(super) fn session_signed_request(token: &Token, form: &[(String, String)]) -
     };
     let (kn, kdf) = kdf_node(token.header.get("kdf_ver"));
     keys.push(kn);
-    keys.push(Node::field("verification", "needs the session key").with_note(
-        "HS256 with the derived key: only a holder of the session key (the device's TPM, and Entra \
-         ID) can check it; a capture does not contain it",
-    ));
+    let check = crypto::check_signature(token, &cx.trust.decryption);
+    let (vnode, vfinding, verdict) =
+        session_signature(&check, kdf, &format!("{at}/signing key/verification"));
+    keys.push(vnode);
+    findings.extend(vfinding);
     if !alg.starts_with("HS") {
         findings.push(
             Finding::warning(format!(
@@ -147,7 +152,7 @@ pub(super) fn session_signed_request(token: &Token, form: &[(String, String)]) -
     if let Some(c) = token.claim_str("client_id") {
         summary.push_str(&format!(" for client {}", client_text(&c)));
     }
-    summary.push_str("; signature needs the session key");
+    summary.push_str(&format!("; {verdict}"));
     let mut d = Decoded::new("prt", summary, root);
     d.findings = findings;
     d
@@ -279,15 +284,59 @@ pub(super) fn encrypted_response(
             .at(format!("{at}/segments/iv")),
         );
     }
-    root.push(
-        Node::field("decryption", "needs the session key").with_note(format!(
-            "key = KDFv{kdf}(session key, ctx); the session key is inside the PRT response's \
-         session_key_jwe, wrapped to the TPM transport key, so a capture alone cannot decrypt this"
-        )),
-    );
+    let opened = if crypto::session_keys(&cx.trust.decryption).is_empty() {
+        None
+    } else {
+        jwt::Jwe::from_compact(text, &cx.limits)
+            .ok()
+            .map(|jwe| crypto::open_response(&jwe, &cx.trust.decryption))
+    };
+    let tail = match opened {
+        None => {
+            root.push(
+                Node::field("decryption", "needs the session key").with_note(format!(
+                    "key = KDFv{kdf}(session key, ctx); the session key is inside the PRT \
+                     response's session_key_jwe, wrapped to the TPM transport key: give the \
+                     transport key (or the session key in hex) with --key to decrypt this"
+                )),
+            );
+            "needs the session key".to_string()
+        }
+        Some(Ok(o)) => {
+            let mut n = Node::section("decryption");
+            n.value = Some(format!("decrypted with the key derived from {}", o.source));
+            n.note = Some(format!(
+                "key = KDFv1(session key, ctx) of this response; {}",
+                o.mode
+            ));
+            n.push(plaintext_node(&o.plaintext, cx));
+            root.push(n);
+            findings.push(
+                Finding::info(format!(
+                    "decrypted with the key derived from {} ({})",
+                    o.source, o.mode
+                ))
+                .at(format!("{at}/decryption")),
+            );
+            format!("decrypted with the key derived from {}", o.source)
+        }
+        Some(Err(tried)) => {
+            let why = tried.join("; ");
+            let mut n = Node::section("decryption");
+            n.value = Some("not decrypted".to_string());
+            for t in &tried {
+                n.push(Node::text("key tried", t));
+            }
+            root.push(n);
+            findings.push(
+                Finding::info(format!("not decrypted: {why}")).at(format!("{at}/decryption")),
+            );
+            "not decrypted with the session keys given".to_string()
+        }
+    };
     let summary = format!(
         "PRT-encrypted token response: JWE {alg}/{enc}, ctx {}, IV {} B → {mode}{}; {} B ciphertext; \
-         needs the session key",
+         {tail}",
         ctx_len.map_or("?".to_string(), |n| format!("{n} B")),
         seg.iv,
         if seg.iv == 16 && gcm_declared {
@@ -300,4 +349,29 @@ pub(super) fn encrypted_response(
     let mut d = Decoded::new("prt", summary, root);
     d.findings = findings;
     Ok(d)
+}
+
+/// The decrypted token JSON: every member, credentials (by the secrets policy) as secrets; text
+/// that is not JSON as one secret.
+fn plaintext_node(plain: &[u8], cx: &Context<'_>) -> Node {
+    match crate::util::parse_json(plain, "decrypted response", &cx.limits) {
+        Ok(Value::Object(map)) => {
+            let mut n = Node::section("plaintext");
+            n.note = Some(
+                "the token response: access, refresh and id tokens are credentials (secrets)"
+                    .to_string(),
+            );
+            for (k, v) in map.iter().take(200) {
+                let text = crate::util::json_scalar(v);
+                n.push(if crate::secrets::is_secret_name(k) {
+                    Node::secret(k.clone(), text)
+                } else {
+                    Node::field(k.clone(), text)
+                });
+            }
+            n
+        }
+        _ => Node::secret("plaintext", String::from_utf8_lossy(plain).into_owned())
+            .with_note(format!("{} bytes, not a JSON object", plain.len())),
+    }
 }

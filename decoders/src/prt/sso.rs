@@ -205,11 +205,12 @@ pub(super) fn sso_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
         }
     }
     c.push(p);
-    c.push(Node::field("signature", "HS256: needs the session key").with_note(format!(
-        "cannot be verified without the session key: key = KDFv{kdf}(session key, ctx{}); only the \
-         device (TPM) and Entra ID hold it",
-        if kdf == 2 { " || payload" } else { "" }
-    )));
+    let check = super::crypto::check_signature(&token, &cx.trust.decryption);
+    let (mut vnode, vfinding, verdict) =
+        super::session_signature(&check, kdf, &format!("{cat}/signature"));
+    vnode.label = "signature".to_string();
+    c.push(vnode);
+    findings.extend(vfinding);
     root.push(c);
     if let Some(dc) = msg
         .header(DEVICE_CREDENTIAL)
@@ -227,7 +228,7 @@ pub(super) fn sso_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
         .unwrap_or_default();
     let summary = format!(
         "PRT SSO: x-ms-RefreshTokenCredential as {carrier}, {alg} KDFv{kdf}, ctx {}, {nonce_state}; \
-         client {}{target}; signature needs the session key",
+         client {}{target}; {verdict}",
         ctx_len.map_or("?".to_string(), |n| format!("{n} B")),
         qget("client_id")
             .map(client_text)

@@ -457,6 +457,24 @@ fn key_char(k: &KeyEvent) -> Option<char> {
 }
 
 impl App {
+    /// Starts from the user's trust anchors and decryption keys (`--trust-cert`, `--jwks`,
+    /// `--key` …): flows are decoded against them and what the capture publishes.
+    pub fn trusting(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Starts with secrets shown (`--show-secrets`), as the reveal key toggles them.
+    pub fn revealing(mut self, reveal: bool) -> Self {
+        self.reveal = reveal;
+        self
+    }
+
+    /// The trust flows are decoded against.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
     /// A new app with no flows.
     pub fn new(config: Config) -> Self {
         App {
