@@ -16,7 +16,12 @@ use x509_parser::prelude::FromDer as _;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
+use std::borrow::Cow;
+
 use crate::{Limits, x509, xml};
+
+/// Most `ds:Signature` elements of one document whose certificates [`Trust::xml_signers`] reads.
+const MAX_SIGNATURES_SCANNED: usize = 16;
 
 pub mod anchors;
 mod thumbprint;
@@ -154,6 +159,48 @@ impl Trust {
                     .is_ok_and(|(_, have)| same_key(&have, &wanted))
             })
             .collect()
+    }
+
+    /// The certificates an XML signature in `doc` may be verified with: the trusted ones, plus
+    /// every certificate a signature of `doc` carries in its `KeyInfo` that the user anchored
+    /// another way, pinned by thumbprint ([`Trust::pinned`]) or holding a trusted bare public key
+    /// ([`Trust::public_keys_matching`]), each named by the option that anchored it. Borrowed
+    /// when the user pinned nothing and gave no bare key.
+    pub fn xml_signers(&self, doc: &xml::Document<'_>) -> Cow<'_, [xml::dsig::TrustedCert]> {
+        if self.thumbprints.is_empty() && self.public_keys.is_empty() {
+            return Cow::Borrowed(&self.certs);
+        }
+        let mut out = self.certs.clone();
+        let signatures = doc
+            .elements()
+            .filter(|e| doc.is(*e, xml::DSIG_NS, "Signature"))
+            .take(MAX_SIGNATURES_SCANNED);
+        for sig in signatures {
+            for der in xml::dsig::embedded_certificates(doc, sig).ders {
+                if out.iter().any(|c| c.der == der) {
+                    continue;
+                }
+                let source = match self.pinned(&der) {
+                    Some(pin) => Some(format!("{} (the certificate in the message)", pin.source)),
+                    None => x509_parser::parse_x509_certificate(&der)
+                        .ok()
+                        .and_then(|(_, c)| {
+                            self.public_keys_matching(c.tbs_certificate.subject_pki.raw)
+                                .first()
+                                .map(|k| {
+                                    format!(
+                                        "{} (the key of the certificate in the message)",
+                                        k.source
+                                    )
+                                })
+                        }),
+                };
+                if let Some(source) = source {
+                    out.push(xml::dsig::TrustedCert { der, source });
+                }
+            }
+        }
+        Cow::Owned(out)
     }
 
     /// Pins a certificate by its thumbprint. Returns whether it was added: a thumbprint already

@@ -387,7 +387,13 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
                     .chain(files)
                     .find(|d| thumbprint(d) == want)
                     .unwrap_or_else(|| panic!("{}: no certificate has sha1 {want}", row.label()));
-                certs.push((der, format!("pinned sha1 {want}")));
+                // Pinned as --trust-thumbprint does when the message carries the certificate;
+                // a certificate only in a corpus file is given as --trust-cert would give it.
+                if embedded_certs(doc).contains(&der) {
+                    opts.trust_thumbprint.push(want.parse().unwrap());
+                } else {
+                    certs.push((der, format!("pinned sha1 {want}")));
+                }
             }
             // Every certificate the document embeds; none when none decodes.
             "embedded" => certs.extend(
@@ -395,7 +401,8 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
                     .into_iter()
                     .map(|d| (d, "pinned embedded certificate".to_string())),
             ),
-            "pubkey" => not_given.push(a.clone()),
+            // A bare public key, as --trust-cert takes it.
+            "pubkey" => opts.trust_cert.push(corpus.join(arg)),
             _ => panic!("{}: anchor kind `{kind}`", row.label()),
         }
         let file = arg.split('#').next().unwrap_or_default();

@@ -475,3 +475,31 @@ fn bad_thumbprints_exit_2_naming_the_value() {
         }
     }
 }
+
+/// A certificate pinned by its thumbprint makes the signature made with it verified, named by
+/// the pin; without the pin the same signature is only consistent with an untrusted certificate.
+#[test]
+fn a_pinned_thumbprint_verifies_the_certificate_the_message_carries() {
+    let response = realworld("saml/ruby-saml/adfs_response_sha256.xml");
+    let pin = "28:74:9B:E8:1F:E8:10:9C:A8:7C:A9:C3:E3:C5:01:6C:92:1C:B4:BA";
+    let pinned = idscope(
+        &[
+            "decode",
+            "--trust-thumbprint",
+            pin,
+            response.to_str().unwrap(),
+        ],
+        None,
+    );
+    let text = stdout(&pinned);
+    assert_eq!(pinned.status.code(), Some(0), "{}", stderr(&pinned));
+    assert!(
+        text.contains("XML signature on the Response: verified")
+            || text.contains("XML signature on the SAML 2.0 assertion: verified"),
+        "{text}"
+    );
+    assert!(text.contains("--trust-thumbprint"), "{text}");
+    let unpinned = idscope(&["decode", response.to_str().unwrap()], None);
+    let text = stdout(&unpinned);
+    assert!(!text.contains(": verified with"), "{text}");
+}

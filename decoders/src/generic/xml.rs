@@ -88,7 +88,7 @@ fn signatures(text: &str, cx: &Context<'_>, root: &mut Node, findings: &mut Vec<
     }
     match Document::parse(text, &cx.limits) {
         Ok(doc) => {
-            let sigs = dsig::verify_document(&doc, &cx.trust.certs, &cx.limits);
+            let sigs = dsig::verify_document(&doc, &cx.trust.xml_signers(&doc), &cx.limits);
             root.children.extend(sigs.nodes);
             findings.extend(sigs.findings);
         }

@@ -189,8 +189,12 @@ impl<'d, 'a> Explainer<'d, 'a> {
     pub fn signature(&mut self, sig: NodeId, what: &str) -> (Node, String) {
         self.shown_signatures.push(sig);
         let (signed_doc, signed) = self.decrypted.origin(self.doc, sig);
-        let report =
-            dsig::verify_with_limits(signed_doc, signed, &self.cx.trust.certs, &self.cx.limits);
+        let report = dsig::verify_with_limits(
+            signed_doc,
+            signed,
+            &self.cx.trust.xml_signers(signed_doc),
+            &self.cx.limits,
+        );
         let mut node = report.to_node(signed_doc);
         let doc = self.doc;
         if let Some(v) = doc.find_child(sig, DSIG_NS, "SignatureValue") {

@@ -118,7 +118,7 @@ const MAX_EMBEDDED: usize = 8;
 
 /// What a signature's `KeyInfo/X509Data/X509Certificate` elements hold.
 #[derive(Debug, Default)]
-pub(super) struct Embedded {
+pub struct Embedded {
     /// The certificates, DER-encoded.
     pub ders: Vec<Vec<u8>>,
     /// Some element held base64 of a PEM text instead of base64 of DER (some ADFS-style
@@ -130,7 +130,7 @@ pub(super) struct Embedded {
 
 /// The certificates of a signature's `KeyInfo/X509Data/X509Certificate` (at most
 /// [`MAX_EMBEDDED`]).
-pub(super) fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Embedded {
+pub fn embedded_certificates(doc: &Document<'_>, signature: NodeId) -> Embedded {
     let mut out = Embedded::default();
     let Some(key_info) = doc.find_child(signature, DSIG_NS, "KeyInfo") else {
         return out;

@@ -119,7 +119,7 @@ mod wrapping;
 
 pub use algorithms::{DigestAlgorithm, Hash, SignatureAlgorithm, digest_alias, signature_alias};
 pub use document::{DocumentSignatures, MAX_SIGNATURES, Placement, verify_document};
-pub use keys::{CertInfo, TrustedCert};
+pub use keys::{CertInfo, Embedded, TrustedCert, embedded_certificates};
 pub use verification::{find_signatures, verify, verify_with_limits};
 pub use wrapping::wrapping_findings;
 
