@@ -4,7 +4,7 @@ and the signed XML samples, so every target starts from realistic messages.
 
     python3 fuzz/seed_corpus.py
 """
-import base64, glob, hashlib, os
+import base64, glob, hashlib, json, os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "decoders", "tests", "fixtures")
@@ -40,10 +40,29 @@ def main():
             put("saml", data)
         if kind in ("jwt", "oauth", "prt"):
             put("jwt", data)
-    for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "dsig", "*.xml")):
+    for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "dsig", "**", "*.xml"),
+                          recursive=True):
         data = open(path, "rb").read()
         put("xml", data)
         put("saml", data)
+        put("c14n11", data)
+    for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "xmlenc", "**", "*"),
+                          recursive=True):
+        if os.path.isfile(path) and open(path, "rb").read(1) == b"<":
+            put("xmlenc", open(path, "rb").read())
+    for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "jose", "**", "*.json"),
+                          recursive=True):
+        raw = open(path, "rb").read()
+        put("jose", raw)
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        output = doc.get("output") if isinstance(doc, dict) else None
+        for form in ("json", "json_flat"):
+            if isinstance(output, dict) and isinstance(output.get(form), (dict, str)):
+                value = output[form]
+                put("jose", (value if isinstance(value, str) else json.dumps(value)).encode())
 
 
 if __name__ == "__main__":
