@@ -140,27 +140,19 @@ pub fn decrypt(
         (Some(want), Some(have)) => want == have,
         _ => false,
     };
-    let plain = enc
-        .open(
-            &cek.key,
-            &jwe.iv,
-            &jwe.ciphertext,
-            &jwe.tag,
-            &jwe.authenticated_data(),
-        )
-        .map_err(|e| match e {
-            ContentError::Shape(why) => DecryptError::Malformed(why),
-            ContentError::TagMismatch if cek.proven || named => DecryptError::TagMismatch(format!(
-                "the {} tag does not verify with the content key this key {}: the ciphertext, \
+    let plain = jwe.open_content(enc, &cek.key).map_err(|e| match e {
+        ContentError::Shape(why) => DecryptError::Malformed(why),
+        ContentError::TagMismatch if cek.proven || named => DecryptError::TagMismatch(format!(
+            "the {} tag does not verify with the content key this key {}: the ciphertext, \
                  IV, tag or protected header was changed",
-                enc.name(),
-                if cek.proven { "unwraps" } else { "is" }
-            )),
-            ContentError::TagMismatch => DecryptError::Failed(format!(
-                "the {} tag does not verify: not this recipient's key (or the JWE was altered)",
-                enc.name()
-            )),
-        })?;
+            enc.name(),
+            if cek.proven { "unwraps" } else { "is" }
+        )),
+        ContentError::TagMismatch => DecryptError::Failed(format!(
+            "the {} tag does not verify: not this recipient's key (or the JWE was altered)",
+            enc.name()
+        )),
+    })?;
     if zip.is_none() {
         return Ok((plain, false));
     }

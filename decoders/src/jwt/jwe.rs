@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::json::Serialization;
+use super::jwe_crypto::{ContentError, Enc};
 use crate::util::{self, MAX_TOKEN_LEN};
 use crate::{DecodeError, Limits};
 
@@ -108,6 +109,18 @@ impl Jwe {
     /// A string header parameter for `recipient`.
     pub fn param_str(&self, recipient: usize, name: &str) -> Option<&str> {
         self.param(recipient, name).and_then(Value::as_str)
+    }
+
+    /// Authenticates and decrypts the content with the content key `cek` and the content
+    /// encryption `enc` (see [`Enc::open`]).
+    pub fn open_content(&self, enc: Enc, cek: &[u8]) -> Result<Vec<u8>, ContentError> {
+        enc.open(
+            cek,
+            &self.iv,
+            &self.ciphertext,
+            &self.tag,
+            &self.authenticated_data(),
+        )
     }
 
     /// The additional authenticated data of the content encryption (RFC 7516 §5.1 step 14):

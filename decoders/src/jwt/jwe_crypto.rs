@@ -283,32 +283,16 @@ pub fn unwrap_cek(
             Ok(proven(cek))
         }
         "A128KW" | "A192KW" | "A256KW" => {
-            let KeyMaterial::Symmetric(kek) = key else {
-                return Err(wants("a symmetric key"));
-            };
-            let size = aes_size(alg);
-            if kek.len() != size {
-                return Err(Unwrap::DoesNotFit(format!(
-                    "it is {} bytes, {alg} needs {size}",
-                    kek.len()
-                )));
-            }
+            let kek =
+                aes_kek(key, alg).map_err(|e| e.unwrap_or_else(|| wants("a symmetric key")))?;
             aes_unwrap(kek, encrypted_key).map(proven)
         }
         "A128GCMKW" | "A192GCMKW" | "A256GCMKW" => {
-            let KeyMaterial::Symmetric(kek) = key else {
-                return Err(wants("a symmetric key"));
-            };
-            let size = aes_size(alg);
-            if kek.len() != size {
-                return Err(Unwrap::DoesNotFit(format!(
-                    "it is {} bytes, {alg} needs {size}",
-                    kek.len()
-                )));
-            }
+            let kek =
+                aes_kek(key, alg).map_err(|e| e.unwrap_or_else(|| wants("a symmetric key")))?;
             let iv = header_bytes(param, "iv")?;
             let tag = header_bytes(param, "tag")?;
-            let aes = match size {
+            let aes = match kek.len() {
                 16 => &aead::AES_128_GCM,
                 24 => &aead::AES_192_GCM,
                 _ => &aead::AES_256_GCM,
@@ -354,6 +338,22 @@ pub fn unwrap_cek(
             "key management {other} is not implemented"
         ))),
     }
+}
+
+/// The AES key-encryption key `alg` (`A128KW`, `A256GCMKW` …) takes, if `key` is one of its size;
+/// `Err(None)` when it is not a symmetric key at all.
+fn aes_kek<'k>(key: &'k KeyMaterial, alg: &str) -> Result<&'k [u8], Option<Unwrap>> {
+    let KeyMaterial::Symmetric(kek) = key else {
+        return Err(None);
+    };
+    let size = aes_size(alg);
+    if kek.len() != size {
+        return Err(Some(Unwrap::DoesNotFit(format!(
+            "it is {} bytes, {alg} needs {size}",
+            kek.len()
+        ))));
+    }
+    Ok(kek)
 }
 
 fn aes_size(alg: &str) -> usize {

@@ -219,15 +219,7 @@ pub fn unwrap_session_key(jwe: &Jwe, keys: &Keys) -> Result<(Vec<u8>, String, bo
     for (_, k) in keys.rsa() {
         match jwt::unwrap_cek(alg, enc, &lookup, &r.encrypted_key, &k.material) {
             Ok(cek) => {
-                let content = enc
-                    .open(
-                        &cek.key,
-                        &jwe.iv,
-                        &jwe.ciphertext,
-                        &jwe.tag,
-                        &jwe.authenticated_data(),
-                    )
-                    .is_ok();
+                let content = jwe.open_content(enc, &cek.key).is_ok();
                 return Ok((cek.key, k.source.clone(), content));
             }
             Err(e) => tried.push(format!("{}: {}", k.source, e)),
