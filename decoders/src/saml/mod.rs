@@ -230,6 +230,23 @@ impl<'d, 'a> Explainer<'d, 'a> {
                 )),
                 "signature not verified (no trusted certificate)".to_string(),
             ),
+            // A SAML IdP signs with its private key; an HMAC "signature" on a SAML message is
+            // the key-confusion attack (anyone can compute it with the IdP's public certificate
+            // as the HMAC key), whatever the shared secret would say.
+            Verdict::NotChecked
+                if matches!(report.unchecked(), Some(Unchecked::HmacNeedsKey { .. })) =>
+            {
+                (
+                    Finding::error(format!(
+                        "XML signature on {what}: algorithm confusion: it claims an HMAC \
+                         SignatureMethod, which a SAML identity provider does not use (it signs \
+                         with its private key); anyone holding the IdP's public certificate can \
+                         compute such a value, so it is never accepted ({})",
+                        report.verdict_text
+                    )),
+                    "signature REJECTED (HMAC: algorithm confusion)".to_string(),
+                )
+            }
             Verdict::NotChecked => (
                 Finding::warning(format!(
                     "XML signature on {what} not checked: {}",
