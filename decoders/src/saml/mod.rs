@@ -183,10 +183,45 @@ impl<'d, 'a> Explainer<'d, 'a> {
         (nodes, short)
     }
 
+    /// Flags a signature whose `Reference` names an element another signature already covers:
+    /// two signatures over one ID (ruby-saml refuses such a message) let a verifier that checks
+    /// one of them be shown content the other was made over.
+    fn check_shared_reference(&mut self, sig: NodeId) {
+        let doc = self.doc;
+        let uris = |s: NodeId| -> Vec<String> {
+            doc.find_child(s, DSIG_NS, "SignedInfo")
+                .map(|si| {
+                    doc.find_children(si, DSIG_NS, "Reference")
+                        .filter_map(|r| doc.attribute(r, "URI"))
+                        .filter(|u| u.len() > 1)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mine = uris(sig);
+        let shared = self
+            .shown_signatures
+            .iter()
+            .flat_map(|other| uris(*other))
+            .find(|u| mine.contains(u));
+        if let Some(uri) = shared {
+            self.findings.push(
+                Finding::error(format!(
+                    "duplicate ID reference: two ds:Signature elements both sign {uri}; a \
+                     verifier that checks one of them can be shown what the other was made over \
+                     (ruby-saml refuses such a message)"
+                ))
+                .at(doc.path(sig)),
+            );
+        }
+    }
+
     /// Verifies and shows one signature; returns its node and a short verdict for summaries. A
     /// signature of a decrypted document is verified in the earliest document that has it (see
     /// [`saml2::Layers::origin`]).
     pub fn signature(&mut self, sig: NodeId, what: &str) -> (Node, String) {
+        self.check_shared_reference(sig);
         self.shown_signatures.push(sig);
         let (signed_doc, signed) = self.decrypted.origin(self.doc, sig);
         let report = dsig::verify_with_limits(
