@@ -401,13 +401,16 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
                     .into_iter()
                     .map(|d| (d, "pinned embedded certificate".to_string())),
             ),
+            // A decryption key the corpus lacks (or holds broken) that this project keeps with
+            // its own test data, provenance in decoders/tests/data/*/MANIFEST.tsv; given as --key.
+            "project-key" => opts.key.push(crate::util::root().join(arg)),
             // A bare public key, as --trust-cert takes it.
             "pubkey" => opts.trust_cert.push(corpus.join(arg)),
             _ => panic!("{}: anchor kind `{kind}`", row.label()),
         }
         let file = arg.split('#').next().unwrap_or_default();
         assert!(
-            matches!(kind, "sha1" | "embedded") || manifest.contains(file),
+            matches!(kind, "sha1" | "embedded" | "project-key") || manifest.contains(file),
             "{}: anchor {a} names a file outside the manifest",
             row.label()
         );
