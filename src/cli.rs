@@ -309,6 +309,11 @@ pub struct DecodeOpts {
     /// written to a recording, an export or a report.
     #[arg(long = "key", value_name = "FILE")]
     pub key: Vec<PathBuf>,
+    /// The content of a detached JWS (RFC 7515 appendix F: the payload is sent apart from the
+    /// signature), to verify its signature over (repeatable; each detached JWS is checked with
+    /// each file until a trusted key verifies one).
+    #[arg(long = "payload", value_name = "FILE")]
+    pub payload: Vec<PathBuf>,
     /// The password of encrypted --key files (encrypted PKCS#8, PFX); read from the environment
     /// variable IDSCOPE_KEY_PASSWORD when not given, so it need not appear on the command line.
     #[arg(

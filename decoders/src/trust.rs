@@ -75,6 +75,10 @@ pub struct Trust {
     /// Decryption keys the user gave (`--key`): never anchors, kept here so that every decoder
     /// that verifies can also open what is encrypted to the user.
     pub decryption: crate::keys::Keys,
+    /// Content the user gave for signatures whose payload is not in the message (a detached
+    /// JWS, RFC 7515 appendix F), each with where it came from (`--payload FILE`). Not an
+    /// anchor: a signature still verifies only with a trusted key.
+    pub detached_payloads: Vec<(Vec<u8>, String)>,
 }
 
 impl Trust {

@@ -83,6 +83,15 @@ pub fn load_user_trust(opts: &DecodeOpts) -> anyhow::Result<Trust> {
             .add_file(&bytes, &source, password)
             .with_context(|| source.clone())?;
     }
+    for path in &opts.payload {
+        let source = format!("--payload {}", path.display());
+        let bytes = read_anchor_file(path, limits.max_body)
+            .with_context(|| format!("{source}: cannot read"))?;
+        if bytes.len() > limits.max_body {
+            anyhow::bail!("{source}: more than {} bytes", limits.max_body);
+        }
+        trust.detached_payloads.push((bytes, source));
+    }
     Ok(trust)
 }
 

@@ -352,6 +352,13 @@ fn trust(corpus: &Path, row: &Row, doc: &str, manifest: &BTreeSet<String>) -> (T
             }
             // A PRT session key (hex) or a PBES2 password at a JSON pointer: a symmetric key in
             // hex, as --key takes it.
+            // The detached content of a JWS (the string at a JSON pointer), as --payload takes it.
+            "payload" => {
+                let (file, ptr) = arg.split_once('#').expect("payload:PATH#POINTER");
+                let text = json_at(corpus, file, ptr);
+                let text = text.as_str().expect("a string");
+                opts.payload.push(key_file(text.as_bytes()));
+            }
             "session-key" | "password" => {
                 let (file, ptr) = arg.split_once('#').expect("KIND:PATH#POINTER");
                 let text = json_at(corpus, file, ptr);

@@ -503,3 +503,49 @@ fn a_pinned_thumbprint_verifies_the_certificate_the_message_carries() {
     let text = stdout(&unpinned);
     assert!(!text.contains(": verified with"), "{text}");
 }
+
+/// A detached JWS (RFC 7520 §4.5) verifies once its content is given with --payload, and names
+/// where the content came from; without it, it is not checked.
+#[test]
+fn a_detached_jws_verifies_with_the_payload_given() {
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(realworld(
+            "jwt/rfc7520/jws_4_5.signature_with_detached_content.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = put(
+        dir.path(),
+        "detached.jws",
+        doc["output"]["compact"].as_str().unwrap(),
+    );
+    let key = put(
+        dir.path(),
+        "key.jwk",
+        doc["input"]["key"].to_string().into_bytes(),
+    );
+    let payload = put(
+        dir.path(),
+        "content.txt",
+        doc["input"]["payload"].as_str().unwrap(),
+    );
+    let args = |extra: &[&str]| -> String {
+        let mut a = vec!["decode", "--jwks", key.as_str()];
+        a.extend_from_slice(extra);
+        a.push(token.as_str());
+        stdout(&idscope(&a, None))
+    };
+    let without = args(&[]);
+    assert!(
+        without.contains("not checked: detached payload"),
+        "{without}"
+    );
+    let with = args(&["--payload", payload.as_str()]);
+    assert!(with.contains("signature verified with"), "{with}");
+    assert!(
+        with.contains("over the detached content from --payload"),
+        "{with}"
+    );
+}

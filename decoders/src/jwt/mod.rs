@@ -518,7 +518,8 @@ mod tests {
         assert_eq!(
             verify(&t, &trust),
             Verdict::NotChecked {
-                why: "detached payload, the content is not in the message".to_string()
+                why: "detached payload, the content is not in the message (give it with --payload FILE)"
+                    .to_string()
             }
         );
     }

@@ -169,10 +169,7 @@ pub(crate) fn check(token: &Token, trust: &Trust) -> Checked {
         return Verdict::Invalid { why }.into();
     }
     if token.payload == Payload::Detached {
-        return Verdict::NotChecked {
-            why: "detached payload, the content is not in the message".to_string(),
-        }
-        .into();
+        return check_detached(token, trust);
     }
     let name = token.alg().unwrap_or("(none)");
     let Some(alg) = Alg::from_name(name) else {
@@ -204,6 +201,40 @@ pub(crate) fn check(token: &Token, trust: &Trust) -> Checked {
         .into();
     }
     check_named(token, alg, &named, &wanted)
+}
+
+/// A detached JWS checked with each payload the user gave (`--payload`): verified with the first
+/// that a trusted key verifies (the verdict names where the content came from), else the verdict
+/// with the first one; not checked when none was given.
+fn check_detached(token: &Token, trust: &Trust) -> Checked {
+    let mut first = None;
+    for (content, source) in &trust.detached_payloads {
+        let payload = if super::parse::unencoded(&token.header) {
+            match std::str::from_utf8(content) {
+                Ok(text) => text.to_string(),
+                Err(_) => continue,
+            }
+        } else {
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, content)
+        };
+        let mut with = token.clone();
+        with.signing_input = format!("{}{payload}", token.signing_input);
+        with.payload = Payload::Bytes(content.clone());
+        let mut checked = check(&with, trust);
+        if let Verdict::Verified { source: key, .. } = &mut checked.verdict {
+            *key = format!("{key}, over the detached content from {source}");
+            return checked;
+        }
+        first.get_or_insert(checked);
+    }
+    first.unwrap_or_else(|| {
+        Verdict::NotChecked {
+            why: "detached payload, the content is not in the message (give it with --payload \
+                  FILE)"
+                .to_string(),
+        }
+        .into()
+    })
 }
 
 /// Checks with the trusted keys the token names: the first that verifies wins; else the first
