@@ -1016,14 +1016,11 @@ async fn proxy_no_tui_prints_one_decoded_line_per_flow() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    for (i, l) in lines.iter().enumerate() {
-        assert!(
-            l.starts_with(&format!(
-                "#{} GET https://localhost:{o}/id/line-{i} → 200 ",
-                i + 1
-            )),
-            "{l}"
-        );
+    // Lines come in the order the flows finish: a response body still streaming when the next
+    // request starts can finish after it, so the order is not checked.
+    for i in 0..3 {
+        let want = format!("#{} GET https://localhost:{o}/id/line-{i} → 200 ", i + 1);
+        assert!(lines.iter().any(|l| l.starts_with(&want)), "{want}\n{text}");
     }
 }
 
