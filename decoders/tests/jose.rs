@@ -269,7 +269,8 @@ fn rfc7520_detached_content_is_not_checked_until_the_payload_is_supplied() {
             assert_eq!(
                 v,
                 Verdict::NotChecked {
-                    why: "detached payload, the content is not in the message".to_string()
+                    why: "detached payload, the content is not in the message (give it with --payload FILE)"
+                        .to_string()
                 },
                 "{form}"
             );
