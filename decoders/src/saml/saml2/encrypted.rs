@@ -538,7 +538,7 @@ mod tests {
 
     #[test]
     fn offsets_map_back_and_forward_around_splices() {
-        // "aaXXXXbbYYcc": XXXX (2..6) became 7 bytes, YY (8..10) became 1 byte.
+        // Two splices in "aa1111bb22cc": bytes 2..6 became 7 bytes, bytes 8..10 became 1 byte.
         let s = vec![
             Splice {
                 old: 2..6,
