@@ -456,7 +456,8 @@ pub struct ProxyOpts {
     /// (repeatable).
     #[arg(long, value_name = "HOST=ADDR:PORT")]
     pub map: Vec<String>,
-    /// Tunnel CONNECTs to hosts matching this regex without interception (repeatable).
+    /// Leave hosts matching this regex alone (repeatable): CONNECTs are tunnelled without
+    /// interception, plain-HTTP requests are forwarded without being recorded.
     #[arg(long, value_name = "REGEX")]
     pub ignore_host: Vec<String>,
     /// Keep at most this much of each body (e.g. 16MiB, 512KiB, 1000); larger bodies stream
