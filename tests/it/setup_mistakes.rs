@@ -18,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::proxy::{Harness, harness};
+use crate::proxy::{Harness, free_port, harness, wait_listening};
 use crate::support::ChildGuard;
 use crate::util::{idscope, stderr, stdout};
 
@@ -140,6 +140,22 @@ async fn hello_then(h: &Harness, host: &str, close: bool) {
     until_closed(&mut tcp).await;
 }
 
+/// An exchange by a client that trusts the CA; asserts that the next flow is that exchange.
+async fn trusted_exchange(h: &mut Harness) {
+    let r = h
+        .client(false)
+        .get(h.url("localhost", "/hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (events, flows) = h.flows(1, &dir.path().join("ok.har")).await;
+    assert_eq!(flows[0].response().unwrap().status, 200, "{events:#?}");
+    assert!(flows[0].request.url.ends_with("/hello"), "{events:#?}");
+}
+
 fn refusals(flows: &[Flow]) -> Vec<&Flow> {
     flows
         .iter()
@@ -214,17 +230,7 @@ async fn a_client_refusing_the_certificate_is_one_error_flow_per_host_saying_wha
     assert_eq!(text.matches(REFUSED).count(), 2, "{text}{}", stderr(&out));
     assert!(text.contains("no response: the client rejected"), "{text}");
     // A client that trusts the CA is no refusal, on the same host.
-    let r = h
-        .client(false)
-        .get(h.url("localhost", "/hello"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.bytes().await.unwrap();
-    let (_, flows) = h.flows(1, &dir.path().join("ok.har")).await;
-    assert_eq!(flows[0].response().unwrap().status, 200);
-    assert!(refusals(&flows).is_empty());
+    trusted_exchange(&mut h).await;
     h.handle.shutdown().await;
 }
 
@@ -287,17 +293,8 @@ async fn no_tls_half_a_hello_a_timeout_or_a_trusting_client_are_not_refusals() {
     until_closed(&mut s).await;
     // A whole ClientHello, then silence until the handshake timeout closes the tunnel.
     hello_then(&h, "localhost", false).await;
-    // A sentinel exchange: the first flow after all that is its own.
-    let r = h
-        .client(false)
-        .get(h.url("localhost", "/hello"))
-        .send()
-        .await
-        .unwrap();
-    r.bytes().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (events, flows) = h.flows(1, &dir.path().join("none.har")).await;
-    assert_eq!(flows[0].response().unwrap().status, 200, "{events:#?}");
+    // Then a client that trusts the CA: the first flow after all that is its exchange.
+    trusted_exchange(&mut h).await;
     h.handle.shutdown().await;
 }
 
@@ -385,14 +382,6 @@ async fn ignore_host_forwards_plain_http_without_a_flow() {
     h.handle.shutdown().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_no_tui_printer_and_the_recording_of_idscope_proxy_show_the_refusal() {
     let origin = crate::origin::start().await;
@@ -416,15 +405,8 @@ async fn the_no_tui_printer_and_the_recording_of_idscope_proxy_show_the_refusal(
             .spawn()
             .unwrap(),
     );
+    wait_listening(port).await;
     let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(proxy).await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the proxy never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let o = origin.addr.port();
     let mut tcp = tunnel(proxy, "localhost", o, Some(CHROME_LINUX)).await;
     let connector = tokio_rustls::TlsConnector::from(client_config(&origin.ca.pem));
