@@ -70,9 +70,11 @@ pub enum Command {
         idscope record -w trace.har --listen 127.0.0.1:0 --ignore-host '\\.windowsupdate\\.com$'")]
     Record(RecordArgs),
     /// Manage the interception CA: create it, show it, export the certificate, and print how to
-    /// make clients (Linux, macOS, Windows, Firefox, an AAD Connect server) trust it.
+    /// make clients (Linux, macOS, Windows, Firefox, Chrome on Linux, Java, an AAD Connect
+    /// server) trust it.
     #[command(after_help = "Examples:\n  idscope ca init\n  idscope ca show\n  \
         idscope ca export --der -o idscope-ca.cer\n  \
+        idscope ca trust-help --target chrome-linux\n  \
         idscope ca trust-help --target aadconnect --proxy 10.0.0.5:8080")]
     Ca(CaArgs),
     /// Run the reference server alone: HTTPS virtual hosts for login.microsoftonline.com,
@@ -454,7 +456,8 @@ pub struct ProxyOpts {
     /// (repeatable).
     #[arg(long, value_name = "HOST=ADDR:PORT")]
     pub map: Vec<String>,
-    /// Tunnel CONNECTs to hosts matching this regex without interception (repeatable).
+    /// Leave hosts matching this regex alone (repeatable): CONNECTs are tunnelled without
+    /// interception, plain-HTTP requests are forwarded without being recorded.
     #[arg(long, value_name = "REGEX")]
     pub ignore_host: Vec<String>,
     /// Keep at most this much of each body (e.g. 16MiB, 512KiB, 1000); larger bodies stream
@@ -573,6 +576,10 @@ pub enum TrustTarget {
     Windows,
     /// Firefox's own certificate store (policies.json or the settings UI).
     Firefox,
+    /// Chrome and Chromium on Linux: the user's NSS database (certutil).
+    ChromeLinux,
+    /// Java: the runtime's cacerts (keytool), or a trust store of one's own.
+    Java,
     /// An AAD Connect server: machine.config defaultProxy plus the Root store import.
     Aadconnect,
 }

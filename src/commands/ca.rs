@@ -21,7 +21,8 @@ pub fn run(args: &CaArgs) -> anyhow::Result<ExitCode> {
             println!("Created the idscope CA in {}", dir.display());
             print_info(&store)?;
             println!(
-                "\nNext: idscope ca trust-help --target linux|macos|windows|firefox|aadconnect"
+                "\nNext: idscope ca trust-help --target \
+                 linux|macos|windows|firefox|chrome-linux|java|aadconnect"
             );
         }
         CaCommand::Show => {
@@ -147,6 +148,8 @@ pub fn trust_help(target: TrustTarget, dir: &Path, proxy: &str) -> String {
              #   Settings > Network Settings > Manual proxy: HTTP {proxy}, \"Also use this proxy for HTTPS\".\n\
              # Remove afterwards: delete the policy entries, or Authorities > \"idscope\" > Delete.\n"
         ),
+        TrustTarget::ChromeLinux => chrome_linux(&sh_quote(&pem_s), proxy),
+        TrustTarget::Java => java(&sh_quote(&pem_s), proxy),
         TrustTarget::Aadconnect => format!(
             "# AAD Connect (the ADSync service, .NET Framework) ignores the user's proxy settings: it\n\
              # reads <defaultProxy> from machine.config, and trusts the machine Root store.\n\
@@ -182,6 +185,65 @@ pub fn trust_help(target: TrustTarget, dir: &Path, proxy: &str) -> String {
     format!("{missing}{body}")
 }
 
+/// Chrome and Chromium on Linux: the user's NSS database. `pem` is quoted for the shell.
+fn chrome_linux(pem: &str, proxy: &str) -> String {
+    format!(
+        "# Chrome and Chromium on Linux do not read the system store: they trust the NSS database\n\
+         # sql:$HOME/.pki/nssdb of the user running them (the snap Chromium:\n\
+         # $HOME/snap/chromium/current/.pki/nssdb). certutil is in the package libnss3-tools\n\
+         # (Debian/Ubuntu; Fedora/RHEL: nss-tools):\n\
+         sudo apt-get install libnss3-tools\n\
+         # Create the database if it is missing (Chrome creates it on its first start):\n\
+         mkdir -p $HOME/.pki/nssdb\n\
+         test -f $HOME/.pki/nssdb/cert9.db || certutil -d sql:$HOME/.pki/nssdb -N --empty-password\n\
+         # Add the idscope CA, trusted to identify servers (\"C,,\"):\n\
+         certutil -d sql:$HOME/.pki/nssdb -A -t \"C,,\" -n idscope -i {pem}\n\
+         # Check: the list shows `idscope  C,,` (and -n idscope its SHA-256, as `idscope ca show`):\n\
+         certutil -d sql:$HOME/.pki/nssdb -L\n\
+         # Restart the browser (close every window, or open chrome://restart), then use the proxy:\n\
+         google-chrome --proxy-server=http://{proxy}\n\
+         # (chromium --proxy-server=http://{proxy} alike; headless: add --headless)\n\
+         # Remove afterwards:\n\
+         certutil -d sql:$HOME/.pki/nssdb -D -n idscope\n\
+         # (ca/trust-chrome-linux.sh does the same: --remove undoes it.)\n"
+    )
+}
+
+/// Java: the runtime's cacerts, or a trust store of one's own. `pem` is quoted for the shell.
+fn java(pem: &str, proxy: &str) -> String {
+    let (host, port) = split_host(proxy);
+    format!(
+        "# Java does not read the system store: it trusts the cacerts keystore of the runtime\n\
+         # (password changeit). JDK 9 and later (sudo when the JDK is installed system-wide):\n\
+         sudo keytool -importcert -trustcacerts -cacerts -alias idscope -file {pem} -storepass changeit -noprompt\n\
+         # JDK 8 (no -cacerts option): name the keystore\n\
+         sudo keytool -importcert -trustcacerts -keystore $JAVA_HOME/jre/lib/security/cacerts -alias idscope -file {pem} -storepass changeit -noprompt\n\
+         # Check (JDK 8: -keystore $JAVA_HOME/jre/lib/security/cacerts instead of -cacerts):\n\
+         keytool -list -cacerts -alias idscope -storepass changeit\n\
+         # Or leave the runtime alone: a trust store for one program (it then trusts ONLY what\n\
+         # the file holds, not cacerts):\n\
+         keytool -importcert -trustcacerts -keystore idscope-truststore.p12 -storetype PKCS12 -alias idscope -file {pem} -storepass changeit -noprompt\n\
+         java -Djavax.net.ssl.trustStore=idscope-truststore.p12 -Djavax.net.ssl.trustStorePassword=changeit -jar app.jar\n\
+         # Use the proxy: Java ignores HTTP_PROXY/HTTPS_PROXY, it reads system properties:\n\
+         java -Dhttps.proxyHost={host} -Dhttps.proxyPort={port} -Dhttp.proxyHost={host} -Dhttp.proxyPort={port} -jar app.jar\n\
+         # (Java connects to localhost and 127.* directly: add -Dhttp.nonProxyHosts= to send\n\
+         # those through the proxy too; or for every JVM started from this shell:)\n\
+         export JAVA_TOOL_OPTIONS=\"-Dhttps.proxyHost={host} -Dhttps.proxyPort={port} -Dhttp.proxyHost={host} -Dhttp.proxyPort={port}\"\n\
+         # Remove afterwards:\n\
+         sudo keytool -delete -cacerts -alias idscope -storepass changeit\n"
+    )
+}
+
+/// `s` as one shell word: unchanged when it is only safe characters, else single-quoted.
+fn sh_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:=@,%".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 fn split_host(proxy: &str) -> (&str, &str) {
     proxy.rsplit_once(':').unwrap_or((proxy, "8080"))
 }
@@ -211,6 +273,17 @@ mod tests {
     }
 
     #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(
+            sh_quote("/home/a/.local/share/idscope/idscope-ca.pem"),
+            "/home/a/.local/share/idscope/idscope-ca.pem"
+        );
+        assert_eq!(sh_quote("/tmp/my ca/x.pem"), "'/tmp/my ca/x.pem'");
+        assert_eq!(sh_quote("/tmp/it's/x.pem"), r"'/tmp/it'\''s/x.pem'");
+        assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
     fn every_target_names_the_certificate_and_the_proxy() {
         let dir = tempfile::tempdir().unwrap();
         for target in [
@@ -218,6 +291,8 @@ mod tests {
             TrustTarget::Macos,
             TrustTarget::Windows,
             TrustTarget::Firefox,
+            TrustTarget::ChromeLinux,
+            TrustTarget::Java,
         ] {
             let t = trust_help(target, dir.path(), "127.0.0.1:8080");
             assert!(t.contains("idscope ca init"), "{target:?}: {t}");

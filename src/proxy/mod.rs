@@ -34,12 +34,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::flow::FlowEvent;
-use handler::{Flows, Settings, Shared};
+use handler::{Flows, RefusalLimiter, Settings, Shared};
 
 pub use handler::strip_hop_by_hop;
 
 /// Default retained-body cap per message (security.md §2.5): 16 MiB.
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
+/// Default [`ProxyConfig::refusal_window`]: one certificate-refusal flow per host a minute.
+pub const DEFAULT_REFUSAL_WINDOW: Duration = Duration::from_secs(60);
 /// Default listener: loopback only (security.md §2.1).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -59,7 +61,8 @@ pub struct ProxyConfig {
     pub insecure: bool,
     /// `HOST` or `HOST:PORT` → `ADDR:PORT` (`--map`): connect there, keep Host and SNI.
     pub map: Vec<(String, String)>,
-    /// Regexes over the CONNECT host (or `host:port`) to tunnel without interception.
+    /// Regexes over the host (or `host:port`) to leave alone: a matching CONNECT is tunnelled
+    /// without interception, a matching plain-HTTP request is forwarded without a flow.
     pub ignore_hosts: Vec<String>,
     /// Retained-body cap per message; beyond it bodies stream through, truncated in the record.
     pub max_body: usize,
@@ -77,6 +80,9 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Bound of the minted-leaf cache.
     pub leaf_cache: usize,
+    /// A client refusing the interception certificate becomes an error flow at most once per
+    /// host (SNI and port) in this time; later refusals within it are counted in the next one.
+    pub refusal_window: Duration,
 }
 
 impl Default for ProxyConfig {
@@ -97,6 +103,7 @@ impl Default for ProxyConfig {
             idle_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(15),
             leaf_cache: ca::DEFAULT_LEAF_CACHE,
+            refusal_window: DEFAULT_REFUSAL_WINDOW,
         }
     }
 }
@@ -241,6 +248,7 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         ws_tls: Arc::new(ws_tls),
         server,
         flows: Arc::clone(&flows),
+        refusals: RefusalLimiter::new(cfg.refusal_window),
         shutdown: stop_rx.clone(),
     });
     let accept = tokio::spawn(accept_loop(listener, shared, stop_rx));

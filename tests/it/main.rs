@@ -24,6 +24,7 @@ mod redact;
 mod reliability;
 mod replay;
 mod secrets;
+mod setup_mistakes;
 mod support;
 mod trust;
 mod tui_fixture;

@@ -944,7 +944,7 @@ fn the_ca_folder_holds_no_key_and_its_machine_config_matches_trust_help() {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -952,7 +952,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn wait_listening(port: u16) {
+pub async fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await

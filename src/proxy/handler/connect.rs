@@ -1,6 +1,8 @@
 //! CONNECT: tunnels to ignored hosts, and TLS interception of the others (the ClientHello's SNI
-//! picks the leaf; the decrypted stream is served by the same service as plain requests).
+//! picks the leaf; the decrypted stream is served by the same service as plain requests). A
+//! client that refuses the minted certificate is reported by `refusal`.
 
+use super::refusal::{self, ConnectRequest};
 use super::*;
 
 pub(super) async fn connect(
@@ -54,7 +56,10 @@ pub(super) async fn connect(
         });
         return Response::new(full(Bytes::new()));
     }
-    tokio::spawn(intercept_task(shared2, ctx2, on_upgrade, authority));
+    let request = ConnectRequest::of(&req);
+    tokio::spawn(intercept_task(
+        shared2, ctx2, on_upgrade, authority, request,
+    ));
     Response::new(full(Bytes::new()))
 }
 
@@ -68,13 +73,14 @@ pub(super) fn intercept_task(
     ctx: Ctx,
     on_upgrade: hyper::upgrade::OnUpgrade,
     authority: Authority,
+    request: ConnectRequest,
 ) -> BoxFuture {
     Box::pin(async move {
         let shutdown = shared.shutdown.clone();
         let activity = Arc::clone(&ctx.activity);
         let idle = shared.settings.idle_timeout;
         tokio::select! {
-            () = intercept(&shared, &ctx, on_upgrade, authority) => {}
+            () = intercept(&shared, &ctx, on_upgrade, authority, request) => {}
             () = activity.idle(idle) => debug!("idle timeout in tunnel"),
             () = stopped(shutdown) => {}
         }
@@ -127,12 +133,28 @@ pub(super) async fn tunnel(
     }
 }
 
+/// How the TLS handshake inside a CONNECT failed.
+enum HandshakeError {
+    /// Before or while the client's hello was read, or while minting the leaf: not the client's
+    /// verdict on our certificate.
+    Ours(String),
+    /// After the ClientHello: the client may have refused the certificate minted for `name`.
+    /// The connection is kept until the refusal is reported, so that a client sees it close
+    /// only once the flow is out.
+    WithClient {
+        name: String,
+        error: std::io::Error,
+        _io: Rewind<TokioIo<hyper::upgrade::Upgraded>>,
+    },
+}
+
 /// Serves the inside of an intercepted CONNECT: TLS (with a minted leaf) or plain HTTP.
 pub(super) async fn intercept(
     shared: &Arc<Shared>,
     ctx: &Ctx,
     on_upgrade: hyper::upgrade::OnUpgrade,
     authority: Authority,
+    request: ConnectRequest,
 ) {
     let limit = shared.settings.tls_handshake_timeout;
     let upgraded = match on_upgrade.await {
@@ -168,7 +190,7 @@ pub(super) async fn intercept(
             let start =
                 tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), rewind)
                     .await
-                    .map_err(|e| format!("reading the ClientHello: {e}"))?;
+                    .map_err(|e| HandshakeError::Ours(format!("reading the ClientHello: {e}")))?;
             let (host, _) = host_port(&authority, 443);
             let name = start
                 .client_hello()
@@ -178,16 +200,28 @@ pub(super) async fn intercept(
             let cfg = shared
                 .ca
                 .server_config(&name)
-                .map_err(|e| format!("minting a leaf for {name}: {e}"))?;
+                .map_err(|e| HandshakeError::Ours(format!("minting a leaf for {name}: {e}")))?;
             start
                 .into_stream(cfg)
+                .into_fallible()
                 .await
-                .map_err(|e| format!("TLS handshake with the client: {e}"))
+                .map_err(|(error, io)| HandshakeError::WithClient {
+                    name,
+                    error,
+                    _io: io,
+                })
         };
         let tls = match tokio::time::timeout(limit, handshake).await {
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
+            Ok(Err(HandshakeError::Ours(e))) => {
                 debug!(%authority, "{e}");
+                return;
+            }
+            Ok(Err(HandshakeError::WithClient { name, error, _io })) => {
+                match refusal::classify(&error) {
+                    Some(r) => refusal::report(shared, ctx, &request, &authority, &name, r),
+                    None => debug!(%authority, "TLS handshake with the client: {error}"),
+                }
                 return;
             }
             Err(_) => {

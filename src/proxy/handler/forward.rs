@@ -71,7 +71,7 @@ pub(super) async fn forward(
     strip_hop_by_hop(&mut parts.headers);
     join_cookies(&mut parts.headers);
 
-    if shared.settings.passthrough {
+    if unrecorded(shared, ctx, &parts.uri) {
         parts.headers.remove(header::HOST);
         parts.version = Version::HTTP_11;
         let req = Request::from_parts(parts, body.map_err(BoxError::from).boxed_unsync());

@@ -16,8 +16,8 @@
 //! This module holds what every exchange shares (the settings, the per-connection service and
 //! its dispatch, header helpers); the concerns are split below it: the in-flight flows and
 //! their event sequencing (`inflight`), body taps (`tap`), the connection stream wrappers
-//! (`streams`), CONNECT and TLS interception (`connect`), forwarding (`forward`) and WebSocket
-//! relaying (`websocket`).
+//! (`streams`), CONNECT and TLS interception (`connect`), a client refusing the interception
+//! certificate (`refusal`), forwarding (`forward`) and WebSocket relaying (`websocket`).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -57,6 +57,7 @@ use crate::flow::{self, FlowError, FlowEvent, FlowId, Timings};
 mod connect;
 mod forward;
 mod inflight;
+mod refusal;
 mod streams;
 mod tap;
 mod websocket;
@@ -65,6 +66,7 @@ use connect::connect;
 use forward::{failure_response, forward};
 pub(crate) use inflight::{Flows, stopped};
 use inflight::{Slot, ms};
+pub(crate) use refusal::Limiter as RefusalLimiter;
 use streams::{Activity, Rewind, Watched};
 use tap::{OnEnd, Recording, Tap, hex};
 use websocket::websocket;
@@ -99,6 +101,8 @@ pub(crate) struct Shared {
     pub ws_tls: Arc<rustls::ClientConfig>,
     pub server: auto::Builder<TokioExecutor>,
     pub flows: Arc<Flows>,
+    /// The per-host limit on certificate-refusal flows.
+    pub refusals: RefusalLimiter,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -151,6 +155,29 @@ fn begin_bodyless<B>(
         extra: flow::Extra::new(),
     });
     Some(slot)
+}
+
+/// True when a request is forwarded without being recorded: everything under `--passthrough`,
+/// and a plain-HTTP proxy request (not inside a CONNECT) to a host `--ignore-host` matches, on
+/// its host or its `host:port` (as CONNECT targets are matched).
+fn unrecorded(shared: &Shared, ctx: &Ctx, uri: &Uri) -> bool {
+    if shared.settings.passthrough {
+        return true;
+    }
+    let ignore = &shared.settings.ignore;
+    if ignore.is_empty() || ctx.tunnel.is_some() {
+        return false;
+    }
+    let Some(authority) = uri.authority() else {
+        return false;
+    };
+    let default = if uri.scheme() == Some(&Scheme::HTTPS) {
+        443
+    } else {
+        80
+    };
+    let (host, port) = host_port(authority, default);
+    ignore.is_match(&host) || ignore.is_match(&format!("{host}:{port}"))
 }
 
 fn version_str(v: Version) -> &'static str {

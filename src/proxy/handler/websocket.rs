@@ -14,7 +14,11 @@ pub(super) async fn websocket(
         return text_response(StatusCode::BAD_REQUEST, "idscope: no host\n".into());
     };
     let (host, port) = host_port(&authority, if secure { 443 } else { 80 });
-    let slot = begin_bodyless(shared, ctx, &req, "GET", req.uri().to_string());
+    let slot = if unrecorded(shared, ctx, req.uri()) {
+        None
+    } else {
+        begin_bodyless(shared, ctx, &req, "GET", req.uri().to_string())
+    };
     let path = req
         .uri()
         .path_and_query()
