@@ -98,6 +98,9 @@ pub async fn serve(
     output: Output,
 ) -> anyhow::Result<ExitCode> {
     let cfg = config(opts)?;
+    if output != Output::Tui {
+        log_to_stderr();
+    }
     if cfg.insecure {
         eprintln!(
             "idscope: WARNING: --insecure: origin certificates are NOT verified; anyone between \
@@ -152,6 +155,22 @@ pub async fn serve(
         eprintln!("idscope: recorded {written} flows to {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Headless, the proxy's warnings (a client refusing idscope's certificate, a leaf that cannot
+/// be minted) go to stderr, as `mitmdump` prints them; `IDSCOPE_LOG` sets the level (default
+/// `warn`). The TUI logs to its file instead.
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDSCOPE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A subscriber may already be set (tests, an embedding program); logging then goes there.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
 
 /// The interactive loop: the TUI shows the live flows until the user quits (or SIGTERM); a

@@ -448,6 +448,11 @@ async fn the_no_tui_printer_and_the_recording_of_idscope_proxy_show_the_refusal(
     assert!(line.contains("--target chrome-linux"), "{line}");
     let flows = capture::read_all(&har).unwrap();
     assert_eq!(refusals(&flows).len(), 1, "{flows:#?}");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        err.contains("WARN") && err.contains("rejected idscope's certificate for localhost"),
+        "the warning reaches stderr: {err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
