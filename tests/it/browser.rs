@@ -504,7 +504,8 @@ fn the_refused_certificate_is_an_error_flow_that_says_what_to_run() {
     assert!(
         run.flows.iter().any(|f| url(f).contains(LOGIN_HOST)
             && f["error"].as_str().is_some_and(|e| {
-                e.contains("rejected idscope's certificate") && e.contains("idscope ca trust-help")
+                e.contains("rejected idscope's certificate")
+                    && e.contains("idscope ca trust-help --target chrome-linux")
             })),
         "no error flow for {LOGIN_HOST} saying the browser rejected idscope's certificate:\n{}",
         run.all()
@@ -524,6 +525,26 @@ fn analyze_tells_the_federated_sign_in_story_and_exits_1() {
     );
     assert_eq!(run.text_exit, Some(1), "{text}");
     assert_eq!(run.json_exit, Some(1));
+}
+
+#[test]
+fn the_story_marks_the_wrong_password_step_failed() {
+    let Some(run) = the_run() else { return };
+    let (failed, _) = run.forms_logins();
+    let step = format!("#{}", failed["id"]);
+    let story: Vec<&str> = run
+        .text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("federated sign-in"))
+        .take_while(|l| l.starts_with("    ") || l.trim_start().starts_with("federated sign-in"))
+        .collect();
+    assert!(
+        story
+            .iter()
+            .any(|l| l.contains(&step) && l.contains("✗") && l.contains("sign-in failed")),
+        "the federated sign-in story does not mark {step} failed:\n{}",
+        story.join("\n")
+    );
 }
 
 #[test]
@@ -550,16 +571,19 @@ fn ca_trust_help_for_chrome_on_linux_gives_the_nss_commands_this_test_runs() {
     let text = stdout(&help);
     assert!(help.status.success(), "{}", stderr(&help));
     let ca = ca_dir.join(idscope::proxy::ca::CERT_FILE);
-    // Every word of both commands, but the database path, which may be written as
-    // `sql:$HOME/.pki/nssdb` or `sql:~/.pki/nssdb`.
-    for cmd in nss_commands(Path::new("~"), &ca) {
-        for word in cmd.iter().filter(|w| !w.starts_with("sql:")) {
-            assert!(
-                text.contains(word.as_str()),
-                "trust-help lacks {word:?} of {cmd:?}:\n{text}"
-            );
-        }
+    // Both commands as a shell line, the database in the HOME of whoever runs them.
+    for cmd in nss_commands(Path::new("$HOME"), &ca) {
+        let line = cmd
+            .iter()
+            .map(|w| {
+                if w.contains(',') {
+                    format!("\"{w}\"")
+                } else {
+                    w.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains(&line), "trust-help lacks `{line}`:\n{text}");
     }
-    assert!(text.contains("sql:"), "{text}");
-    assert!(text.contains(".pki/nssdb"), "{text}");
 }
