@@ -1,12 +1,13 @@
 //! The single integration-test binary (ripgrep style), one module per area: command-line
 //! behaviour, capture files, analysis end to end, redaction, the proxy, the reference server and
-//! replay, the terminal UI (keys, frames, a real pseudo-terminal), the real-world corpus against
-//! its sources' verdicts. `support` holds the guards
+//! replay, the terminal UI (keys, frames, a real pseudo-terminal), a real browser through the
+//! recorder, the real-world corpus against its sources' verdicts. `support` holds the guards
 //! that stop a reference server or child process when a test fails. Unit tests live beside the
 //! code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analyze_filter;
+mod browser;
 mod capture;
 mod cli;
 mod demo;
