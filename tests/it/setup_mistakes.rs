@@ -510,18 +510,24 @@ fn sh(line: &str, home: &Path) -> String {
     text
 }
 
-/// Fails (never skips) when `tool` is missing.
-fn require(tool: &str, package: &str) {
+/// Whether `tool` is installed. A missing tool fails the test, unless `IDSCOPE_SKIP_INTEROP` is
+/// set (CI sets it only when the package archive cannot be reached): then it says SKIPPED loudly.
+fn require(tool: &str, package: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .unwrap()
         .status
         .success();
+    if !found && let Some(skip) = std::env::var_os("IDSCOPE_SKIP_INTEROP") {
+        eprintln!("SKIPPED: `{tool}` is not installed (IDSCOPE_SKIP_INTEROP={skip:?})");
+        return false;
+    }
     assert!(
         found,
         "`{tool}` is not installed: install {package} (.ci/run does)"
     );
+    true
 }
 
 fn hex_only(s: &str) -> String {
@@ -574,7 +580,9 @@ fn trust_help_for_chrome_on_linux_and_java_names_the_tools_and_the_real_ca_path(
 
 #[test]
 fn the_printed_chrome_linux_commands_put_the_ca_in_a_fresh_nss_database() {
-    require("certutil", "libnss3-tools");
+    if !require("certutil", "libnss3-tools") {
+        return;
+    }
     let (_dir, ca, sha256) = temp_ca();
     let home = tempfile::tempdir().unwrap();
     let t = trust_help("chrome-linux", &ca);
@@ -637,7 +645,9 @@ fn the_printed_chrome_linux_commands_put_the_ca_in_a_fresh_nss_database() {
 
 #[test]
 fn the_printed_keytool_lines_import_the_ca_into_a_copy_of_cacerts_and_a_trust_store() {
-    require("keytool", "a JDK (Debian: openjdk-17-jre-headless)");
+    if !require("keytool", "a JDK (Debian: openjdk-17-jre-headless)") {
+        return;
+    }
     let (_dir, ca, sha256) = temp_ca();
     let t = trust_help("java", &ca);
     // The JDK's own cacerts, copied: the JDK-8 `-keystore` line runs against the copy.
