@@ -300,22 +300,27 @@ mod tests {
         }
     }
 
+    /// The view of a response challenging with this `WWW-Authenticate` value.
+    fn challenged(status: u16, challenge: &str) -> Decoded {
+        let owned = response(status, challenge);
+        let msg = owned.as_message();
+        let params = bearer_error(&msg).expect("a Bearer error challenge");
+        let trust = Trust::default();
+        explain(&msg, &params, &Context::new(UNIX_EPOCH, &trust))
+    }
+
     #[test]
     fn a_cae_claims_challenge_is_decoded_and_explained() {
         // The claims: {"access_token":{"nbf":{"essential":true, "value":"1700000000"}}}
         let b64 = crate::util::b64_std(
             br#"{"access_token":{"nbf":{"essential":true, "value":"1700000000"}}}"#,
         );
-        let owned = response(
+        let d = challenged(
             401,
             &format!(
                 r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000", error="insufficient_claims", claims="{b64}""#
             ),
         );
-        let msg = owned.as_message();
-        let params = bearer_error(&msg).unwrap();
-        let trust = Trust::default();
-        let d = explain(&msg, &params, &Context::new(UNIX_EPOCH, &trust));
         assert_eq!(
             d.summary,
             "401 Bearer challenge insufficient_claims: token revoked (CAE): a new one issued after 2023-11-14T22:13:20Z is needed"
@@ -345,15 +350,12 @@ mod tests {
     #[test]
     fn a_step_up_challenge_and_client_capabilities_are_explained() {
         // Microsoft's example of an authentication-context challenge (base64 with padding).
-        let owned = response(
+        let d = challenged(
             401,
             r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiY3AxIn19fQ==""#,
         );
-        let msg = owned.as_message();
-        let params = bearer_error(&msg).unwrap();
         let trust = Trust::default();
         let cx = Context::new(UNIX_EPOCH, &trust);
-        let d = explain(&msg, &params, &cx);
         assert!(
             d.summary
                 .ends_with("step-up to authentication context cp1 is needed"),
@@ -376,14 +378,10 @@ mod tests {
 
     #[test]
     fn any_bearer_error_counts_and_a_bare_challenge_does_not() {
-        let owned = response(
+        let d = challenged(
             401,
             r#"Negotiate, Bearer realm="contoso", error="invalid_token", error_description="The access token expired""#,
         );
-        let msg = owned.as_message();
-        let params = bearer_error(&msg).unwrap();
-        let trust = Trust::default();
-        let d = explain(&msg, &params, &Context::new(UNIX_EPOCH, &trust));
         assert_eq!(
             d.summary,
             "401 Bearer challenge invalid_token: The access token expired"
@@ -398,15 +396,9 @@ mod tests {
             bearer_error(&response(200, r#"Bearer error="invalid_token""#).as_message()).is_none()
         );
         // A malformed claims value is said, not fatal.
-        let owned = response(
+        let d = challenged(
             401,
             r#"Bearer error="insufficient_claims", claims="not base64!""#,
-        );
-        let msg = owned.as_message();
-        let d = explain(
-            &msg,
-            &bearer_error(&msg).unwrap(),
-            &Context::new(UNIX_EPOCH, &trust),
         );
         assert!(d.has_finding("the claims challenge is not base64"));
     }

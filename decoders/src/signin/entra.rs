@@ -487,6 +487,32 @@ $Config={"pgid":"ConvergedSignIn","sErrorCode":"50126","sErrTxt":"Your account o
     }
 
     #[test]
+    fn a_config_nested_deeper_than_the_limit_is_refused() {
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH, &trust);
+        for depth in [70, 200] {
+            let page = format!(
+                "<script>$Config={{\"a\":{}1{}}};</script>",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            let msg = Message::blob(page.as_bytes());
+            let err = explain(&msg, &page, config_start(&page).unwrap(), &cx).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DecodeError::TooLarge { .. }
+                        | DecodeError::Json {
+                            field: "$Config",
+                            ..
+                        }
+                ),
+                "{depth}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_broken_config_is_a_json_error_naming_it() {
         let trust = Trust::default();
         let cx = Context::new(UNIX_EPOCH, &trust);

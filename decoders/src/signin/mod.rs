@@ -66,18 +66,18 @@ fn classify<'a>(msg: &Message<'a>) -> Option<(Page, &'a str)> {
     if msg.is_request() {
         return None;
     }
-    let text = msg.text().unwrap_or("");
     if msg.is_response() {
         if let Some(p) = challenge::bearer_error(msg) {
-            return Some((Page::Challenge(p), text));
+            return Some((Page::Challenge(p), ""));
         }
         if let Some(p) = redirect::location_error(msg) {
-            return Some((Page::Redirect(p), text));
+            return Some((Page::Redirect(p), ""));
         }
     }
-    if !is_html(msg) || text.is_empty() {
+    if !is_html(msg) {
         return None;
     }
+    let text = msg.text().filter(|t| !t.is_empty())?;
     if let Some(start) = entra::config_start(text) {
         return Some((Page::Entra(start), text));
     }
