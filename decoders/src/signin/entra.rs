@@ -197,6 +197,34 @@ fn without_code(message: &str) -> &str {
     }
 }
 
+/// What a page's `$Config` says about the sign-in.
+struct Facts {
+    pgid: Option<String>,
+    page: Option<(&'static str, &'static str, Option<Severity>)>,
+    code: Option<u64>,
+    message: Option<String>,
+}
+
+impl Facts {
+    fn of(cfg: &JsonValue, text: &str) -> Self {
+        let pgid = text_member(cfg, "pgid").or_else(|| html::meta_content(text, "PageID"));
+        Facts {
+            page: pgid.as_deref().and_then(page_meaning),
+            pgid,
+            code: error_code(cfg),
+            message: error_message(cfg),
+        }
+    }
+
+    /// An error page, a code that is not one of the [`EXPECTED`] ones, or an error status with
+    /// a message.
+    fn failed(&self, status: Option<u16>) -> bool {
+        self.pgid.as_deref() == Some("ConvergedError")
+            || self.code.is_some_and(|c| !EXPECTED.contains(&c))
+            || (status.is_some_and(|s| s >= 400) && self.message.is_some())
+    }
+}
+
 /// Explains a page carrying `$Config` (its object starts at `start`).
 pub(super) fn explain(
     msg: &Message<'_>,
@@ -211,41 +239,46 @@ pub(super) fn explain(
             "$Config is not a JSON object",
         ));
     }
-    let pgid = text_member(&cfg, "pgid").or_else(|| html::meta_content(text, "PageID"));
-    let code = error_code(&cfg);
-    let message = error_message(&cfg);
-    let page = pgid.as_deref().and_then(page_meaning);
-    let failed_status = msg.status.is_some_and(|s| s >= 400);
-    let failed = pgid.as_deref() == Some("ConvergedError")
-        || code.is_some_and(|c| !EXPECTED.contains(&c))
-        || (failed_status && message.is_some());
+    let facts = Facts::of(&cfg, text);
+    let (root, findings) = tree(&cfg, &facts, text, cx);
+    let mut d = if facts.failed(msg.status) {
+        failure(&facts, root)
+    } else if let (Some(p), Some((short, long, Some(severity)))) = (&facts.pgid, facts.page) {
+        let finding = interrupt_finding(&cfg, p, long);
+        Decoded::new("signin", format!("sign-in interrupt {p}: {short}"), root)
+            .with_finding(Finding::new(severity, finding).at(format!("{LABEL}/page")))
+    } else {
+        let mut summary = match (&facts.pgid, facts.page) {
+            (Some(p), Some((short, _, _))) => format!("Entra {short} ({p})"),
+            (Some(p), None) => format!("Entra sign-in page {p}"),
+            (None, _) => LABEL.to_string(),
+        };
+        if let Some(u) = text_member(&cfg, "sPOST_Username") {
+            summary.push_str(&format!(" for {u}"));
+        }
+        Decoded::new("signin", summary, root)
+    };
+    d.findings.extend(findings);
+    Ok(d)
+}
 
+/// The page's view: what it is, its code and message explained, then the whole `$Config` with
+/// notes on the members that matter.
+fn tree(cfg: &JsonValue, facts: &Facts, text: &str, cx: &Context<'_>) -> (Node, Vec<Finding>) {
     let mut root = Node::section(LABEL).with_note(
         "a page of Entra ID's sign-in flow; its $Config is what the page's script runs with",
     );
-    root.value = pgid.clone();
+    root.value = facts.pgid.clone();
     if let Some(t) = html::title(text).filter(|t| !t.is_empty()) {
         root.push(Node::field("title", t));
     }
-    if let Some(p) = &pgid {
-        let mut n = Node::field("page", p);
-        n.note = Some(
-            page.map_or("a page id idscope has no note for", |(_, long, _)| long)
-                .to_string(),
-        );
-        root.push(n);
+    if let Some(p) = &facts.pgid {
+        let note = facts
+            .page
+            .map_or("a page id idscope has no note for", |(_, long, _)| long);
+        root.push(Node::field("page", p).with_note(note));
     }
-    let meaning = code.map(|c| {
-        aadsts_meaning(c).map_or_else(
-            || {
-                message
-                    .as_deref()
-                    .map_or_else(String::new, |m| util::ellipsize(without_code(m), 100))
-            },
-            str::to_string,
-        )
-    });
-    if let Some(c) = code {
+    if let Some(c) = facts.code {
         let note = aadsts_meaning(c).map_or_else(
             || {
                 format!(
@@ -256,74 +289,75 @@ pub(super) fn explain(
         );
         root.push(Node::field("AADSTS", c.to_string()).with_note(note));
     }
-    if let Some(m) = &message {
+    if let Some(m) = &facts.message {
         root.push(Node::text("message", util::ellipsize(m, 400)));
     }
-    if let Some(m) = text_member(&cfg, "strAdditionalMessage") {
+    if let Some(m) = text_member(cfg, "strAdditionalMessage") {
         root.push(Node::text("additional message", util::ellipsize(&m, 400)));
     }
-    let (mut tree, findings) = json_tree_plain("$Config", &cfg, cx);
-    for child in &mut tree.children {
+    let (mut config, findings) = json_tree_plain("$Config", cfg, cx);
+    for child in &mut config.children {
         if child.note.is_none() {
             child.note = member_note(&child.label).map(str::to_string);
         }
     }
-    root.push(tree);
+    root.push(config);
+    (root, findings)
+}
 
-    let user = text_member(&cfg, "sPOST_Username");
-    let mut d;
-    if failed {
-        let what = match (code, &meaning, &message) {
-            (Some(c), Some(m), _) if !m.is_empty() => format!("AADSTS{c}: {m}"),
-            (Some(c), _, _) => format!("AADSTS{c}"),
-            (None, _, Some(m)) => util::ellipsize(without_code(m), 100),
-            (None, _, None) => "the error page gives no code or message".to_string(),
-        };
-        let summary = format!("sign-in error {what}");
-        let mut finding = summary.clone();
-        if let Some(m) = &message {
-            finding.push_str(&format!(
-                " — Entra ID says: \"{}\"",
-                util::ellipsize(m, 300)
-            ));
-        }
-        d = Decoded::new("signin", summary, root).with_finding(Finding::error(finding).at(
-            if code.is_some() {
-                format!("{LABEL}/AADSTS")
-            } else {
-                LABEL.to_string()
-            },
+/// The view of a failed sign-in: the code and its meaning in the summary, and an error finding
+/// that adds what Entra ID says.
+fn failure(facts: &Facts, root: Node) -> Decoded {
+    let meaning = facts
+        .code
+        .and_then(aadsts_meaning)
+        .map(str::to_string)
+        .or_else(|| {
+            facts
+                .message
+                .as_deref()
+                .map(|m| util::ellipsize(without_code(m), 100))
+        });
+    let what = match (facts.code, meaning) {
+        (Some(c), Some(m)) => format!("AADSTS{c}: {m}"),
+        (Some(c), None) => format!("AADSTS{c}"),
+        (None, Some(m)) => m,
+        (None, None) => "the error page gives no code or message".to_string(),
+    };
+    let summary = format!("sign-in error {what}");
+    let mut finding = summary.clone();
+    if let Some(m) = &facts.message {
+        finding.push_str(&format!(
+            " — Entra ID says: \"{}\"",
+            util::ellipsize(m, 300)
         ));
-    } else if let (Some(p), Some((short, long, Some(severity)))) = (&pgid, page) {
-        let mut finding = format!("sign-in interrupt {p}: {long}");
-        if p == "ConvergedTFA" {
-            let methods = proof_methods(&cfg);
-            if !methods.is_empty() {
-                finding.push_str(&format!(" ({})", methods.join(", ")));
-            }
-        }
-        if let Some(days) = cfg
-            .get("iRemainingDaysToSkipMfaRegistration")
-            .and_then(JsonValue::as_i64)
-            .filter(|_| p == "ConvergedProofUpRedirect")
-        {
-            finding.push_str(&format!(" ({days} days left to skip)"));
-        }
-        d = Decoded::new("signin", format!("sign-in interrupt {p}: {short}"), root)
-            .with_finding(Finding::new(severity, finding).at(format!("{LABEL}/page")));
-    } else {
-        let mut summary = match (&pgid, page) {
-            (Some(p), Some((short, _, _))) => format!("Entra {short} ({p})"),
-            (Some(p), None) => format!("Entra sign-in page {p}"),
-            (None, _) => LABEL.to_string(),
-        };
-        if let Some(u) = &user {
-            summary.push_str(&format!(" for {u}"));
-        }
-        d = Decoded::new("signin", summary, root);
     }
-    d.findings.extend(findings);
-    Ok(d)
+    let at = if facts.code.is_some() {
+        format!("{LABEL}/AADSTS")
+    } else {
+        LABEL.to_string()
+    };
+    Decoded::new("signin", summary, root).with_finding(Finding::error(finding).at(at))
+}
+
+/// What an interrupt page asks, with the second-factor methods or the days left to skip MFA
+/// registration when the page gives them.
+fn interrupt_finding(cfg: &JsonValue, pgid: &str, long: &str) -> String {
+    let mut finding = format!("sign-in interrupt {pgid}: {long}");
+    if pgid == "ConvergedTFA" {
+        let methods = proof_methods(cfg);
+        if !methods.is_empty() {
+            finding.push_str(&format!(" ({})", methods.join(", ")));
+        }
+    }
+    if let Some(days) = cfg
+        .get("iRemainingDaysToSkipMfaRegistration")
+        .and_then(JsonValue::as_i64)
+        .filter(|_| pgid == "ConvergedProofUpRedirect")
+    {
+        finding.push_str(&format!(" ({days} days left to skip)"));
+    }
+    finding
 }
 
 /// The `authMethodId`s of a second-factor page's `arrUserProofs`.
