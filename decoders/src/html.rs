@@ -214,6 +214,192 @@ pub fn auto_post_form(html: &str, fields: &[&str]) -> Option<HtmlForm> {
     find_form(html).filter(|f| f.inputs.iter().any(|(n, _)| fields.contains(&n.as_str())))
 }
 
+/// Elements that never have content or an end tag.
+const VOID_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// How far back from an attribute value a start tag's `<` is looked for.
+const MAX_TAG_LEN: usize = 4096;
+
+/// How many occurrences of an id's text [`element_text_by_id`] looks at.
+const MAX_ID_HITS: usize = 64;
+
+/// Most bytes of an element's content [`element_text_by_id`] reads.
+const MAX_ELEMENT_CONTENT: usize = 64 * 1024;
+
+/// The text inside the first element whose `id` attribute is exactly `id` (as
+/// [`text_content`] gives it): `None` when no element has that id, `Some("")` for an empty or
+/// void element. Only the start tags holding the id's text are looked at (at most
+/// [`MAX_ID_HITS`] of them), and at most [`MAX_ELEMENT_CONTENT`] bytes of the content are read.
+pub fn element_text_by_id(html: &str, id: &str) -> Option<String> {
+    let b = html.as_bytes();
+    if id.is_empty() {
+        return None;
+    }
+    for hit in memchr::memmem::find_iter(b, id.as_bytes()).take(MAX_ID_HITS) {
+        let window_start = hit.saturating_sub(MAX_TAG_LEN);
+        let Some(lt) = b
+            .get(window_start..hit)
+            .and_then(|w| memchr::memrchr(b'<', w))
+            .map(|i| window_start + i)
+        else {
+            continue;
+        };
+        if b.get(lt..hit).is_some_and(|t| t.contains(&b'>')) {
+            continue;
+        }
+        let name_len = b
+            .get(lt + 1..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name_end = lt + 1 + name_len;
+        let name = html
+            .get(lt + 1..name_end)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let (attrs, end) = start_tag_attributes(html, name_end);
+        let has_id = attrs.iter().any(|a| {
+            a.name == "id"
+                && a.value
+                    .clone()
+                    .and_then(|r| html.get(r))
+                    .is_some_and(|v| decode_entities(v) == id)
+        });
+        if !has_id {
+            continue;
+        }
+        let self_closing = b.get(..end).is_some_and(|t| t.ends_with(b"/>"));
+        if VOID_ELEMENTS.contains(&name.as_str()) || self_closing {
+            return Some(String::new());
+        }
+        let close = element_end(html, &name, end);
+        return Some(text_content(html.get(end..close).unwrap_or("")));
+    }
+    None
+}
+
+/// Where the content of a `name` element whose start tag ends at `from` ends: at its matching end
+/// tag (same-name elements inside are counted), or [`MAX_ELEMENT_CONTENT`] bytes on (at a
+/// character boundary) when the page does not close it.
+fn element_end(html: &str, name: &str, from: usize) -> usize {
+    let limit = floor_char_boundary(html, from.saturating_add(MAX_ELEMENT_CONTENT));
+    let b = html.as_bytes();
+    let region = b.get(from..limit).unwrap_or_default();
+    let named = |at: usize| {
+        region
+            .get(at..at + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+            && region
+                .get(at + name.len())
+                .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/'))
+    };
+    let mut depth = 0usize;
+    for i in memchr::memchr_iter(b'<', region) {
+        if region.get(i + 1) == Some(&b'/') {
+            if named(i + 2) {
+                if depth == 0 {
+                    return from + i;
+                }
+                depth -= 1;
+            }
+        } else if named(i + 1) {
+            depth += 1;
+        }
+    }
+    limit
+}
+
+/// The largest character boundary of `s` at or below `i`.
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The text of an HTML fragment as a reader sees it: tags and comments removed, the content of
+/// `<script>` and `<style>` dropped, character references decoded ([`decode_entities`], and
+/// `&nbsp;` as a space), whitespace runs collapsed to one space, trimmed. Reads at most
+/// [`MAX_ELEMENT_CONTENT`] bytes.
+pub fn text_content(fragment: &str) -> String {
+    let s = fragment
+        .get(..floor_char_boundary(fragment, MAX_ELEMENT_CONTENT))
+        .unwrap_or("");
+    let lower = s.to_ascii_lowercase();
+    let mut raw = String::with_capacity(s.len().min(4096));
+    let mut i = 0;
+    while let Some(rel) = s.get(i..).and_then(|r| r.find('<')) {
+        raw.push_str(s.get(i..i + rel).unwrap_or(""));
+        let at = i + rel;
+        let rest = lower.get(at..).unwrap_or("");
+        let skip_to = |end: &str, from: usize| {
+            lower
+                .get(from..)
+                .and_then(|r| r.find(end))
+                .map_or(s.len(), |p| from + p + end.len())
+        };
+        let next = rest.as_bytes().get(1).copied();
+        i = if rest.starts_with("<!--") {
+            skip_to("-->", at + 4)
+        } else if rest.starts_with("<script") || rest.starts_with("<style") {
+            let tag = if rest.starts_with("<script") {
+                "</script"
+            } else {
+                "</style"
+            };
+            let close = skip_to(tag, at + 1);
+            skip_to(">", close.min(s.len()))
+        } else if next.is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')) {
+            raw.push(' ');
+            skip_to(">", at + 1)
+        } else {
+            raw.push('<');
+            at + 1
+        };
+    }
+    raw.push_str(s.get(i..).unwrap_or(""));
+    decode_entities(&raw)
+        .replace("&nbsp;", " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `content` of the first `<meta>` whose `name` is `name` (ASCII case ignored), decoded.
+pub fn meta_content(html: &str, name: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut pos = 0;
+    while let Some(i) = find_tag(&lower, "meta", pos) {
+        let (attrs, used) = tag_attributes(html.get(i + 5..).unwrap_or(""));
+        let get = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v);
+        if get("name").is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+            return get("content").cloned();
+        }
+        pos = i + 5 + used.max(1);
+    }
+    None
+}
+
+/// The text of the page's `<title>`, if it has one.
+pub fn title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = find_tag(&lower, "title", 0)?;
+    let (_, used) = start_tag_attributes(html, start + 6);
+    let end = lower
+        .get(used..)?
+        .find("</title")
+        .map_or(html.len(), |p| used + p);
+    Some(text_content(html.get(used..end)?))
+}
+
 /// Position of `<tag` followed by whitespace, `>` or `/`, at or after `from`, in lowercased HTML.
 fn find_tag(lower: &str, tag: &str, from: usize) -> Option<usize> {
     let pat = format!("<{tag}");
@@ -298,6 +484,55 @@ mod tests {
         assert_eq!(form.input("SAMLResponse"), Some("PHA+"));
         assert_eq!(auto_post_form(html, &["wresult"]), None);
         assert_eq!(auto_post_form("<p>no form</p>", &["wresult"]), None);
+    }
+
+    #[test]
+    fn element_text_by_id_finds_the_element_by_its_id_attribute_only() {
+        let html = "<label for=\"errorText\">x</label><div id=outer><span class='a' id=\"errorText\">\
+                    Incorrect <b>user ID</b>&nbsp;or&#32;password.<!-- hidden --><script>var \
+                    errorText = 1;</script></span></div><input id=\"errorText2\" value=q>";
+        assert_eq!(
+            element_text_by_id(html, "errorText").as_deref(),
+            Some("Incorrect user ID or password.")
+        );
+        assert_eq!(element_text_by_id(html, "errorText2").as_deref(), Some(""));
+        assert_eq!(element_text_by_id(html, "missing"), None);
+        assert_eq!(element_text_by_id(html, ""), None);
+        // Nested elements of the same name are counted; an unclosed one runs to the end.
+        let nested = "<div id=\"a\">one<div>two</div>three</div>four";
+        assert_eq!(
+            element_text_by_id(nested, "a").as_deref(),
+            Some("one two three")
+        );
+        assert_eq!(
+            element_text_by_id("<p id=a>open é", "a").as_deref(),
+            Some("open é")
+        );
+        // Truncated or odd markup never panics.
+        for bad in [
+            "<span id=\"x",
+            "<span id=x",
+            "id=x>",
+            "<é id=x>y</é>",
+            "<<span id=x/>",
+        ] {
+            let _ = element_text_by_id(bad, "x");
+        }
+    }
+
+    #[test]
+    fn title_meta_and_text_content_read_what_a_reader_sees() {
+        let html = "<HTML><head><TITLE> Sign  In </TITLE><meta name=\"PageID\" \
+                    content=\"ConvergedError\"/><meta name=x></head><body>a &lt; b <p>c</body>";
+        assert_eq!(title(html).as_deref(), Some("Sign In"));
+        assert_eq!(
+            meta_content(html, "pageid").as_deref(),
+            Some("ConvergedError")
+        );
+        assert_eq!(meta_content(html, "other"), None);
+        assert_eq!(text_content(html), "Sign In a < b c");
+        assert_eq!(text_content("1 < 2 and <3"), "1 < 2 and <3");
+        assert_eq!(title("<p>no title</p>"), None);
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub mod registry;
 pub mod saml;
 pub mod scim;
 pub mod secrets;
+pub mod signin;
 pub mod soap;
 pub mod trust;
 pub mod util;

@@ -14,6 +14,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::oidc::Oidc,
     &crate::scim::Scim,
     &crate::prt::Prt,
+    &crate::signin::SignIn,
     &crate::soap::provisioning::Provisioning,
     &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,

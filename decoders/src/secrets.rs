@@ -65,6 +65,10 @@ const CREDENTIALS: &[(&str, &str)] = &[
     ("credentialdata", "credential_data"),
     ("csrftoken", "csrf"),
     ("xsrftoken", "csrf"),
+    ("sft", "flow_token"),
+    ("sctx", "flow_context"),
+    ("canary", "csrf"),
+    ("apicanary", "csrf"),
 ];
 
 /// Tokens whose claims are worth keeping (the JWS rule applies to them).

@@ -89,14 +89,15 @@ const DECODER_RULES: &[(&str, &[&str])] = &[
     (
         "generic",
         &[
-            "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "soap", "registry",
+            "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "signin", "soap", "registry",
         ],
     ),
     // The XML layer is below everything that reads XML.
     (
         "xml",
         &[
-            "generic", "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "soap", "registry",
+            "generic", "jwt", "oauth", "oidc", "prt", "realm", "saml", "scim", "signin", "soap",
+            "registry",
         ],
     ),
 ];

@@ -43,19 +43,49 @@ pub fn error_meaning(error: &str) -> Option<&'static str> {
     })
 }
 
-/// Short meaning of an Entra ID `AADSTS` error code (protocols.md §2.6, plus the device-flow and
-/// client-authentication codes seen in the same exchanges).
+/// Short meaning of an Entra ID `AADSTS` error code (protocols.md §2.6, plus the device-flow,
+/// client-authentication, sign-in page and interrupt codes seen in the same exchanges; Microsoft's
+/// "Entra authentication and authorization error codes" reference).
 pub fn aadsts_meaning(code: u64) -> Option<&'static str> {
     Some(match code {
         50126 => "bad username or password",
-        50034 => "user not found in the directory",
+        50034 => "user account does not exist in the directory",
         50053 => "account locked (too many sign-in attempts or a blocked IP)",
         50057 => "user account disabled",
         50055 => "password expired",
+        50144 => "the user's on-premises Active Directory password expired",
         50076 => "MFA required",
+        50074 => "strong authentication required: the user did not pass the MFA challenge",
         50079 => "MFA registration required",
+        50072 => "the user must register for MFA (interrupt)",
+        50097 => "device authentication required",
+        50105 => "the user is not assigned to a role for the application",
+        50107 => "the requested federation realm object does not exist",
+        50158 => "an external security challenge (federated or third-party MFA) was not satisfied",
+        50008 => "the SAML token is missing or invalid",
+        50013 => {
+            "the assertion is invalid (issuer, lifetime, format, or not a primary refresh token)"
+        }
+        50011 => "the reply address does not match the reply addresses configured for the app",
+        50058 => {
+            "the user is not signed in (no session: expected on a first page or with prompt=none)"
+        }
+        50089 => "the flow token expired: sign in again",
+        50125 => "sign-in interrupted by a password reset or registration",
+        50132 => "the session is invalid after a password change or expiry: sign in again",
+        50140 => "\"Keep me signed in\" interrupt",
+        50196 => "client loop detected: too many identical requests in a short time",
+        50199 => "the user must confirm the app they are signing in to (CMSI interrupt)",
+        53000 => "device not compliant (Conditional Access)",
+        53001 => "device not domain joined (Conditional Access)",
         53003 => "blocked by Conditional Access",
         65001 => "consent required: the user or an admin has not consented to the app",
+        65004 => "the user declined consent to the app",
+        90094 => "admin consent required",
+        90072 => {
+            "the account does not exist in this tenant (an external account must be added as a guest first)"
+        }
+        165000 => "invalid request canary: the anti-forgery token is missing or expired",
         700016 => "application not found in the tenant",
         90002 => "tenant not found",
         70008 => "authorization code or refresh token expired",
@@ -105,6 +135,7 @@ const ERROR_ORDER: &[&str] = &[
     "error_description",
     "error_codes",
     "suberror",
+    "error_subcode",
     "claims",
     "timestamp",
     "trace_id",
@@ -117,6 +148,26 @@ fn first_line(s: &str) -> &str {
 }
 
 pub(super) fn explain_error(obj: &Map<String, Value>, status: Option<u16>) -> Decoded {
+    explain_error_at(obj, status, "token error")
+}
+
+/// Meaning of the `error_subcode` Entra ID adds to an authorize error redirect.
+fn error_subcode_meaning(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "cancel" => "the user cancelled the sign-in",
+        _ => return None,
+    })
+}
+
+/// The view of an OAuth error given as members (`error`, `error_description`, `error_codes`,
+/// `error_uri`, `error_subcode`, …): a JSON error response, or the parameters of an error
+/// redirect or form_post. The root is labelled `label`; the summary names the AADSTS code and its
+/// meaning; one finding (an error, or info for the device flow's polling states) repeats it.
+pub fn explain_error_at(
+    obj: &Map<String, Value>,
+    status: Option<u16>,
+    label: &'static str,
+) -> Decoded {
     let error = obj.get("error").map(util::json_scalar).unwrap_or_default();
     let desc = obj
         .get("error_description")
@@ -129,7 +180,6 @@ pub(super) fn explain_error(obj: &Map<String, Value>, status: Option<u16>) -> De
             .and_then(util::json_int)
             .and_then(|c| u64::try_from(c).ok())
     });
-    let label = "token error";
     let mut root = Node::section(label);
     root.value = Some(match (code, status) {
         (Some(c), Some(st)) => format!("HTTP {st} {error} AADSTS{c}"),
@@ -183,6 +233,11 @@ pub(super) fn explain_error(obj: &Map<String, Value>, status: Option<u16>) -> De
                 }
                 n
             }
+            "error_subcode" => {
+                let mut n = Node::field("error_subcode", &text);
+                n.note = error_subcode_meaning(&text).map(str::to_string);
+                n
+            }
             "suberror" => {
                 let mut n = Node::field("suberror", &text);
                 n.note = suberror_meaning(&text).map(str::to_string);
@@ -202,6 +257,8 @@ pub(super) fn explain_error(obj: &Map<String, Value>, status: Option<u16>) -> De
             "error_uri" => {
                 Node::field(k.clone(), &text).with_note("Microsoft's page for this code")
             }
+            "state" => Node::field(k.clone(), &text)
+                .with_note("the application's state value, returned unchanged"),
             _ => Node::field(k.clone(), &text),
         };
         root.push(node);

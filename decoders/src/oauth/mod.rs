@@ -25,7 +25,7 @@ mod request;
 mod response;
 mod tokens;
 
-pub use errors::{aadsts_code, aadsts_meaning, error_meaning, explain_html};
+pub use errors::{aadsts_code, aadsts_meaning, error_meaning, explain_error_at, explain_html};
 pub use grants::{Endpoint, Grant, Version, classify, endpoint};
 pub use request::explain_request;
 pub use response::explain_response;
