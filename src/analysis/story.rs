@@ -506,17 +506,27 @@ impl Builder {
 }
 
 /// A check that compared `mine` with `theirs` (and `more` values not listed): `a = b`, `a ≠ b`,
-/// or `a ≠ any of the N … (b, c and 3 more)`.
+/// or `a ≠ any SourceAnchor provisioned (#6: b, c; #7: d and 3 more)`.
 fn compared(verdict: Verdict, mine: Observed, theirs: Vec<Observed>, more: usize) -> Check {
     let rel = if verdict == Verdict::Pass { "=" } else { "≠" };
     let message = match theirs.as_slice() {
         [one] if more == 0 => format!("{mine} {rel} {one}"),
         many => {
-            let listed = many
-                .iter()
-                .map(|o| format!("{}: {}", o.flow, o.value))
-                .collect::<Vec<_>>()
-                .join(", ");
+            // `#6: a, b; #7: c`: values of one flow after its number.
+            let mut listed = String::new();
+            let mut flow = None;
+            for o in many {
+                if flow == Some(o.flow) {
+                    listed.push_str(", ");
+                } else {
+                    if flow.is_some() {
+                        listed.push_str("; ");
+                    }
+                    listed.push_str(&format!("{}: ", o.flow));
+                    flow = Some(o.flow);
+                }
+                listed.push_str(&o.value);
+            }
             let tail = if more > 0 {
                 format!(" and {more} more")
             } else {

@@ -249,7 +249,7 @@ fn a_failed_immutable_id_check_names_at_most_five_source_anchors() {
     assert_eq!(
         check.message,
         "ImmutableID in the SAML (#9: b) ≠ any SourceAnchor provisioned \
-         (#1: a0, #2: a1, #3: a2, #4: a3, #5: a4 and 3 more)"
+         (#1: a0; #2: a1; #3: a2; #4: a3; #5: a4 and 3 more)"
     );
     assert_eq!(check.flows.len(), 6);
     assert_eq!(check.values.len(), 6);
