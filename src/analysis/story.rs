@@ -290,14 +290,22 @@ pub struct Builder {
     last: HashMap<What, Observed>,
     /// ImmutableID checks, made when the stories are finished: story, check, flow, value.
     pending: Vec<(usize, usize, FlowId, Value)>,
-    /// ImmutableIDs already checked in a story: one check per value and story.
-    checked: HashSet<(usize, u64)>,
     learned: usize,
     placed: usize,
     stories: Vec<Story>,
-    open: HashMap<StoryKind, usize>,
-    /// Stories whose last step succeeded.
-    ended: HashSet<usize>,
+    /// The story of each kind that flows of that kind join.
+    open: HashMap<StoryKind, Open>,
+}
+
+/// The story of a kind that takes the next flows of that kind.
+#[derive(Debug)]
+struct Open {
+    /// Its index among the stories.
+    index: usize,
+    /// Its last step succeeded: the next ordinary step begins another story.
+    ended: bool,
+    /// ImmutableIDs already checked in it: one check per value and story.
+    checked: HashSet<u64>,
 }
 
 impl Builder {
@@ -331,7 +339,7 @@ impl Builder {
             return None;
         };
         let idx = self.story_for(kind, f.role);
-        let checks = self.checks_for(id, pos, idx, f);
+        let checks = self.checks_for(id, pos, kind, f);
         if let Some(story) = self.stories.get_mut(idx) {
             story.steps.push(Step {
                 id,
@@ -346,8 +354,11 @@ impl Builder {
             }
         }
         self.remember(id, f);
-        if f.role == Role::End && f.failed.is_none() {
-            self.ended.insert(idx);
+        if f.role == Role::End
+            && f.failed.is_none()
+            && let Some(open) = self.open.get_mut(&kind)
+        {
+            open.ended = true;
         }
         Some(idx)
     }
@@ -387,27 +398,42 @@ impl Builder {
         self.stories
     }
 
+    /// The index of the story a step of `kind` joins, begun here when needed. A story that
+    /// stops being open takes no more steps: its spare capacity is given back, as a capture can
+    /// hold tens of thousands of short stories.
     fn story_for(&mut self, kind: StoryKind, role: Role) -> usize {
-        let open = self.open.get(&kind).copied();
-        let new = match open {
+        let new = match self.open.get(&kind) {
             None => true,
-            Some(i) => match role {
-                Role::Start => self.stories.get(i).is_some_and(|s| !s.steps.is_empty()),
-                Role::Step | Role::End => self.ended.contains(&i),
+            Some(open) => match role {
+                Role::Start => self
+                    .stories
+                    .get(open.index)
+                    .is_some_and(|s| !s.steps.is_empty()),
+                Role::Step | Role::End => open.ended,
                 Role::Aside => false,
             },
         };
-        if let (false, Some(i)) = (new, open) {
-            return i;
+        if let (false, Some(open)) = (new, self.open.get(&kind)) {
+            return open.index;
         }
         self.stories.push(Story {
             kind,
             steps: vec![],
             checks: vec![],
         });
-        let i = self.stories.len() - 1;
-        self.open.insert(kind, i);
-        i
+        let index = self.stories.len() - 1;
+        let open = Open {
+            index,
+            ended: false,
+            checked: HashSet::new(),
+        };
+        if let Some(closed) = self.open.insert(kind, open)
+            && let Some(s) = self.stories.get_mut(closed.index)
+        {
+            s.steps.shrink_to_fit();
+            s.checks.shrink_to_fit();
+        }
+        index
     }
 
     /// The checks of one flow's values. An ImmutableID check comes as a placeholder with its
@@ -416,7 +442,7 @@ impl Builder {
         &mut self,
         id: FlowId,
         pos: usize,
-        story: usize,
+        kind: StoryKind,
         f: &Facts,
     ) -> Vec<(Check, Option<Value>)> {
         let mut out = Vec::new();
@@ -430,7 +456,11 @@ impl Builder {
                 value: v.shown.clone(),
             };
             if v.what == What::ImmutableId {
-                if self.checked.insert((story, v.key)) {
+                if self
+                    .open
+                    .get_mut(&kind)
+                    .is_some_and(|o| o.checked.insert(v.key))
+                {
                     let placeholder = unknown(mine, "not checked yet");
                     out.push((placeholder, Some(v.clone())));
                 }

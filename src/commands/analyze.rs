@@ -17,7 +17,6 @@
 //! The exit code says whether the report holds a problem at or above `--fail-on`: a finding of
 //! that severity, a failed check or failed story step (errors), an undecided check (info).
 
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -264,8 +263,8 @@ fn run_pipeline(
     let mut summary = Summary::default();
     let filter = filter.map(|f| f.as_ref());
     let mut stories = story::Builder::default();
-    // Stories that hold a reported flow, by index.
-    let mut reported: HashSet<usize> = HashSet::new();
+    // Whether each story holds a reported flow, by index.
+    let mut reported: Vec<bool> = Vec::new();
     let (read_errors, repaired) = pipeline::run(
         pipeline::default_workers(),
         PIPELINE_DEPTH,
@@ -282,7 +281,12 @@ fn run_pipeline(
                 }
                 let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
                 summary.findings.extend(r.findings.into_iter().take(room));
-                reported.extend(in_story);
+                if let Some(i) = in_story {
+                    if reported.len() <= i {
+                        reported.resize(i + 1, false);
+                    }
+                    reported[i] = true;
+                }
             }
             Ok(())
         },
@@ -291,7 +295,7 @@ fn run_pipeline(
         .finish()
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| reported.contains(i))
+        .filter(|(i, _)| reported.get(*i).copied().unwrap_or(false))
         .map(|(_, s)| s)
         .collect();
     Ok((summary, read_errors, repaired))
