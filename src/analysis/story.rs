@@ -278,6 +278,12 @@ const ANCHORS_NAMED: usize = 5;
 /// the ImmutableID, which is compared with every SourceAnchor of the capture when the stories
 /// are finished. Feeding other facts to the second pass than to the first gives meaningless
 /// checks; the caller starts over when its flows change.
+///
+/// A check passes when the value was seen before as its counterpart ([`What::counterpart`]: a
+/// token presented was issued by an earlier token response); it fails when the capture holds
+/// counterparts but none is equal, showing beside the value the latest counterpart (for an
+/// ImmutableID, the SourceAnchors provisioned); it is undecided when the capture holds no
+/// counterpart at all (the capture began after the token was issued).
 #[derive(Debug, Default)]
 pub struct Builder {
     /// Where each value was first seen (position among the learned facts, flow).

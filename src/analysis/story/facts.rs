@@ -249,11 +249,19 @@ fn is_assertion_id(path: &str) -> bool {
     parts.next() == Some("ID") && parts.next().is_some_and(|p| p.ends_with("Assertion"))
 }
 
+/// The decoders that report tokens, nonces or assertions being issued.
+const ISSUERS: [&str; 5] = ["oauth", "prt", "wsfed", "wstrust", "saml"];
+
 /// What `flow` contributes to stories, from its decoded report: its story and step, or, for a
 /// flow outside any recognised sequence, only the values others are compared with (a token
 /// response, a nonce issued); `None` when it has neither.
 pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
     let classified = classify(flow, report);
+    // Outside a story, only these decoders find values others are compared with (tokens and
+    // nonces issued, assertions an STS issued): other flows need no walk of their trees.
+    if classified.is_none() && !ISSUERS.iter().any(|id| has(report, id)) {
+        return None;
+    }
     let kind = classified.as_ref().map(|(k, _, _)| *k);
     let mut values: Vec<Value> = Vec::new();
     let mut add = |what: What, v: &str| {
