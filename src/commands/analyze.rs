@@ -179,13 +179,11 @@ fn slot(s: Severity) -> usize {
     }
 }
 
-fn fail_on_name(f: FailOn) -> &'static str {
-    match f {
-        FailOn::Error => "error",
-        FailOn::Warning => "warning",
-        FailOn::Info => "info",
-        FailOn::Never => "never",
-    }
+/// The name `--fail-on` takes for `f`.
+fn fail_on_name(f: FailOn) -> String {
+    use clap::ValueEnum as _;
+    f.to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
 }
 
 #[derive(Debug, Clone, Copy)]
