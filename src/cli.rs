@@ -19,15 +19,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Offline report over a capture (HAR, idscope recording, Fiddler SAZ): one line per flow with
-    /// its decoded summary, then the findings.
+    /// its decoded summary, then the findings, then the stories (sync cycle, federated sign-in,
+    /// cloud sync, PRT SSO) with their steps and cross-flow checks.
     #[command(
         after_help = "Examples:\n  idscope analyze captures/aadconnect-sync.har\n  \
         idscope analyze --json trace.har | jq 'select(.findings | length > 0)'\n  \
+        idscope analyze --json trace.har | jq 'select(.type == \"story\") | .checks[]'\n  \
         idscope analyze --filter '~k saml & ~finding error' trace.har\n  \
+        idscope analyze --fail-on warning trace.har && echo clean\n  \
         idscope analyze --jwks keys.json fiddler.saz\n  \
         idscope analyze --trust-cert FederationMetadata.xml federated-signin.har\n  \
         idscope analyze --key transport.pem --key session-key.hex prt.har\n  \
-        IDSCOPE_KEY_PASSWORD=… idscope analyze --key sp.pfx saml.har"
+        IDSCOPE_KEY_PASSWORD=… idscope analyze --key sp.pfx saml.har\n\n\
+        Exit codes: 0 nothing at or above the --fail-on severity (default error), 1 the report \
+        holds a finding at or above it (a failed cross-flow check or a failed story step counts \
+        as an error), 2 usage or input error."
     )]
     Analyze(AnalyzeArgs),
     /// Decode one blob (a JWT or JWE, a SAML assertion or response, an ADFS auto-POST page, a
@@ -350,16 +356,37 @@ impl std::str::FromStr for Password {
 pub struct AnalyzeArgs {
     /// The capture file (HAR, idscope recording, or Fiddler .saz).
     pub file: PathBuf,
-    /// One JSON object per flow (jq-friendly), with the full decoded trees.
+    /// One JSON object per line (jq-friendly): each flow (`"type": "flow"`) with the full decoded
+    /// trees, then each story (`"type": "story"`) with its steps and checks.
     #[arg(long)]
     pub json: bool,
     /// Only report flows matching this filter expression (mitmproxy syntax plus ~k, ~claim, ~op,
-    /// ~finding; see conventions.md), e.g. `~k saml & ~finding error`.
+    /// ~finding; see conventions.md), e.g. `~k saml & ~finding error`. Stories are built from
+    /// every flow; those with a matching flow are reported.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Exit 1 when the report holds a finding of this severity or worse: error (the default; a
+    /// failed cross-flow check or story step counts as an error), warning, info (an undecided
+    /// check counts as info), or never.
+    #[arg(long, value_name = "SEVERITY", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
     /// Decoding options.
     #[command(flatten)]
     pub decode: DecodeOpts,
+}
+
+/// Which findings make `analyze` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// Errors, failed cross-flow checks and failed story steps.
+    #[default]
+    Error,
+    /// Warnings too.
+    Warning,
+    /// Any finding, and checks the capture cannot decide.
+    Info,
+    /// Never: the report only informs.
+    Never,
 }
 
 /// `idscope view`.

@@ -2,15 +2,16 @@
 //! registry ([`decode_flow`] → [`FlowReport`]), and learning trust from the capture itself
 //! ([`learn_trust`]: a JWKS answered in flow #N becomes a key "from flow #N", so every JWT in the
 //! same capture is verified against it and the verdict names that flow), per-flow digests for
-//! lists and filters ([`digest`]) and sequences ([`story`]), the structural comparison of decoded
-//! trees that replay, `diff` and the TUI's `=` share ([`compare`]), and the ordered worker pool
-//! both `analyze` and the TUI's loader decode captures with ([`pipeline`]). This module neither
-//! reads files nor prints.
+//! lists and filters ([`digest`]) and sequences ([`story`], their text in [`story_text`]), the
+//! structural comparison of decoded trees that replay, `diff` and the TUI's `=` share
+//! ([`compare`]), and the ordered worker pool both `analyze` and the TUI's loader decode captures
+//! with ([`pipeline`]). This module neither reads files nor prints.
 
 pub mod compare;
 pub mod digest;
 pub mod pipeline;
 pub mod story;
+pub mod story_text;
 
 use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Context, Finding, Limits, Outcome, Registry, Severity, Trust};

@@ -1,14 +1,21 @@
 //! `idscope analyze FILE`: the offline report. Two streaming passes over the capture: the first
 //! learns keys published in the capture (JWKS answers), the second decodes every flow against them
-//! and prints a table row (or, with `--json`, one JSON object) per flow, then the findings. With
-//! `--filter EXPR` only the flows matching the expression (`crate::filter`, tested against each
-//! flow's decoded report) are printed and counted.
+//! and prints a table row (or, with `--json`, one JSON object) per flow, then the findings and the
+//! stories (the sequences of [`crate::analysis::story`] with their steps and cross-flow checks;
+//! with `--json`, one object per story after the flows). With `--filter EXPR` only the flows
+//! matching the expression (`crate::filter`, tested against each flow's decoded report) are
+//! printed and counted, and only the stories holding one of them; stories are still built from
+//! every flow, so their checks see the whole capture.
 //!
-//! Memory does not grow with the file: flows are read one at a time, decoded by a small pool of
-//! worker threads (one per core) and written in capture order through a bounded reorder buffer
-//! ([`crate::analysis::pipeline`], shared with the TUI's loader).
-//! Only the findings list of the text report is kept, and it is capped. A malformed file stops the
-//! report after the flows that were read, with an error naming the file, entry and byte offset.
+//! Memory does not grow with the file's bodies: flows are read one at a time, decoded by a small
+//! pool of worker threads (one per core) and written in capture order through a bounded reorder
+//! buffer ([`crate::analysis::pipeline`], shared with the TUI's loader). What is kept is the
+//! findings list of the text report (capped) and, for each flow that belongs to a story, its step
+//! (flow number, label, failure) and the checks. A malformed file stops the report after the flows
+//! that were read, with an error naming the file, entry and byte offset.
+//!
+//! The exit code says whether the report holds a problem at or above `--fail-on`: a finding of
+//! that severity, a failed check or failed story step (errors), an undecided check (info).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -19,12 +26,14 @@ use idscope_decoders::{Limits, Registry, Trust};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::render::{finding_line, mask_outcomes};
+use super::render::{finding_line, mask_outcomes, write_stories};
+use crate::analysis::story::{self, Facts, Story, Verdict};
 use crate::analysis::{FlowReport, Side, decode_flow, learn_trust, pipeline};
 use crate::capture::{self, CaptureError};
-use crate::cli::AnalyzeArgs;
+use crate::cli::{AnalyzeArgs, FailOn};
 use crate::filter::{Filter, Subject};
-use crate::flow::Flow;
+use crate::flow::{Flow, FlowId};
+use idscope_decoders::Severity;
 use idscope_decoders::util::clip;
 
 /// Findings kept for the text report's closing section; the rest are counted.
@@ -82,7 +91,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
-    if !opts.json {
+    if opts.json {
+        for story in &summary.stories {
+            let mut line =
+                serde_json::to_vec(&JsonStory::new(story)).context("writing a story as JSON")?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+        }
+    } else {
         writeln!(out)?;
         if learned > 0 {
             writeln!(
@@ -113,6 +129,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
+        writeln!(out)?;
+        let mut text = String::new();
+        write_stories(&mut text, &summary.stories);
+        out.write_all(text.as_bytes())?;
     }
     out.flush()?;
     drop(out);
@@ -122,7 +142,18 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // Every flow that could be read was reported; now say what could not be, and fail.
     let mut first = read_errors.first.into_iter();
     match first.next() {
-        None => Ok(ExitCode::SUCCESS),
+        None => {
+            let problems = summary.problems(args.fail_on);
+            if problems.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprintln!(
+                "idscope: {} (exit 1 with --fail-on {}; --fail-on never only reports)",
+                problems.join(", "),
+                fail_on_name(args.fail_on)
+            );
+            Ok(ExitCode::from(1))
+        }
         Some(e) => {
             for other in first {
                 eprintln!("idscope: {other}");
@@ -139,6 +170,22 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The index of a severity in the `by_severity` counts.
+fn slot(s: Severity) -> usize {
+    match s {
+        Severity::Info => 0,
+        Severity::Warning => 1,
+        Severity::Error => 2,
+    }
+}
+
+/// The name `--fail-on` takes for `f`.
+fn fail_on_name(f: FailOn) -> String {
+    use clap::ValueEnum as _;
+    f.to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Opts {
     json: bool,
@@ -150,14 +197,55 @@ struct Summary {
     flows: usize,
     findings: Vec<String>,
     findings_total: usize,
+    /// Findings of the reported flows by severity: info, warning, error.
+    by_severity: [usize; 3],
+    /// The stories that hold a reported flow.
+    stories: Vec<Story>,
+}
+
+impl Summary {
+    /// What makes the report fail at `fail_on`, counted (`3 error findings`, `1 failed check`);
+    /// empty when nothing does.
+    fn problems(&self, fail_on: FailOn) -> Vec<String> {
+        let floor = match fail_on {
+            FailOn::Never => return vec![],
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        };
+        let mut out = Vec::new();
+        let mut say = |n: usize, what: &str| {
+            if n > 0 {
+                out.push(format!("{n} {what}{}", if n == 1 { "" } else { "s" }));
+            }
+        };
+        for sev in [Severity::Error, Severity::Warning, Severity::Info] {
+            if sev >= floor {
+                say(self.by_severity[slot(sev)], &format!("{sev} finding"));
+            }
+        }
+        let count = |v| self.stories.iter().map(|s| s.count(v)).sum::<usize>();
+        say(count(Verdict::Fail), "failed check");
+        let failed_steps = self.stories.iter().map(Story::failed_steps).sum();
+        say(failed_steps, "failed story step");
+        if floor == Severity::Info {
+            say(count(Verdict::Unknown), "undecided check");
+        }
+        out
+    }
 }
 
 /// One rendered flow: its output bytes and, for the text report, its finding lines.
 struct Rendered {
+    id: FlowId,
     /// False when `--filter` dropped the flow: nothing is printed or counted for it.
     shown: bool,
     bytes: Vec<u8>,
     findings: Vec<String>,
+    /// Its findings by severity: info, warning, error.
+    by_severity: [usize; 3],
+    /// What it contributes to stories (taken before secrets are masked).
+    story: Option<Facts>,
 }
 
 /// Decodes the flows on the shared pipeline ([`pipeline::run`]): this thread writes the rows in
@@ -172,22 +260,42 @@ fn run_pipeline(
 ) -> anyhow::Result<(Summary, ReadErrors, Option<String>)> {
     let mut summary = Summary::default();
     let filter = filter.map(|f| f.as_ref());
+    let mut stories = story::Builder::default();
+    // Whether each story holds a reported flow, by index.
+    let mut reported: Vec<bool> = Vec::new();
     let (read_errors, repaired) = pipeline::run(
         pipeline::default_workers(),
         PIPELINE_DEPTH,
         |jobs: &mut pipeline::Feed<Flow>| feed(&mut reader, jobs, progress),
         |flow: Flow| render(&flow, trust, filter, opts),
         |r: Rendered| -> anyhow::Result<()> {
+            let in_story = r.story.as_ref().and_then(|f| stories.add(r.id, f));
             if r.shown {
                 out.write_all(&r.bytes).context("writing the report")?;
                 summary.flows += 1;
-                summary.findings_total += r.findings.len();
+                summary.findings_total += r.by_severity.iter().sum::<usize>();
+                for (total, n) in summary.by_severity.iter_mut().zip(r.by_severity) {
+                    *total += n;
+                }
                 let room = MAX_LISTED_FINDINGS.saturating_sub(summary.findings.len());
                 summary.findings.extend(r.findings.into_iter().take(room));
+                if let Some(i) = in_story {
+                    if reported.len() <= i {
+                        reported.resize(i + 1, false);
+                    }
+                    reported[i] = true;
+                }
             }
             Ok(())
         },
     )?;
+    summary.stories = stories
+        .finish()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| reported.get(*i).copied().unwrap_or(false))
+        .map(|(_, s)| s)
+        .collect();
     Ok((summary, read_errors, repaired))
 }
 
@@ -232,6 +340,7 @@ struct ReadErrors {
 /// object) and finding lines.
 fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Rendered {
     let mut report = decode_flow(flow, Registry::builtin(), trust, Limits::default());
+    let story = story::facts(flow, &report);
     if let Some(f) = filter {
         let subject = Subject {
             flow,
@@ -241,17 +350,24 @@ fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Re
         };
         if !f.matches(&subject) {
             return Rendered {
+                id: flow.id,
                 shown: false,
                 bytes: vec![],
                 findings: vec![],
+                by_severity: [0; 3],
+                story,
             };
         }
+    }
+    let mut by_severity = [0; 3];
+    for (_, _, f) in report.findings() {
+        by_severity[slot(f.severity)] += 1;
     }
     if !opts.show_secrets {
         mask_outcomes(&mut report.request);
         mask_outcomes(&mut report.response);
     }
-    if opts.json {
+    let (bytes, findings) = if opts.json {
         let mut bytes = Vec::with_capacity(4096);
         // Serializing plain data into a Vec cannot fail; an error here would be a bug in a
         // Serialize impl, reported in place of the object rather than aborting the report.
@@ -260,17 +376,20 @@ fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Re
             bytes.extend_from_slice(format!("{{\"error\":\"{e}\"}}").as_bytes());
         }
         bytes.push(b'\n');
-        Rendered {
-            shown: true,
-            bytes,
-            findings: vec![],
-        }
+        (bytes, vec![])
     } else {
-        Rendered {
-            shown: true,
-            bytes: table_row(flow, &report).into_bytes(),
-            findings: finding_lines(flow, &report),
-        }
+        (
+            table_row(flow, &report).into_bytes(),
+            finding_lines(flow, &report),
+        )
+    };
+    Rendered {
+        id: flow.id,
+        shown: true,
+        bytes,
+        findings,
+        by_severity,
+        story,
     }
 }
 
@@ -330,6 +449,7 @@ fn finding_lines(flow: &Flow, report: &FlowReport) -> Vec<String> {
 /// The `--json` shape of one flow (one line each).
 #[derive(Serialize)]
 struct JsonFlow<'a> {
+    r#type: &'static str,
     id: u64,
     started: String,
     method: &'a str,
@@ -357,6 +477,7 @@ struct JsonFinding<'a> {
 impl<'a> JsonFlow<'a> {
     fn new(flow: &'a Flow, report: &'a FlowReport) -> Self {
         JsonFlow {
+            r#type: "flow",
             id: flow.id.0 + 1,
             started: time::OffsetDateTime::from(flow.started_at)
                 .format(&time::format_description::well_known::Rfc3339)
@@ -380,6 +501,75 @@ impl<'a> JsonFlow<'a> {
                 .collect(),
             request: &report.request,
             response: &report.response,
+        }
+    }
+}
+
+/// The `--json` shape of one story (one line each, after the flows). Flow numbers are those of
+/// the flow objects' `id`.
+#[derive(Serialize)]
+struct JsonStory<'a> {
+    r#type: &'static str,
+    story: &'static str,
+    steps: Vec<JsonStep<'a>>,
+    checks: Vec<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    flow: u64,
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    verdict: &'static str,
+    message: &'a str,
+    values: Vec<JsonValue<'a>>,
+    flows: Vec<u64>,
+}
+
+#[derive(Serialize)]
+struct JsonValue<'a> {
+    what: &'static str,
+    flow: u64,
+    value: &'a str,
+}
+
+impl<'a> JsonStory<'a> {
+    fn new(s: &'a Story) -> Self {
+        JsonStory {
+            r#type: "story",
+            story: s.kind.title(),
+            steps: s
+                .steps
+                .iter()
+                .map(|st| JsonStep {
+                    flow: st.id.0 + 1,
+                    label: &st.label,
+                    failed: st.failed.as_deref(),
+                })
+                .collect(),
+            checks: s
+                .checks
+                .iter()
+                .map(|c| JsonCheck {
+                    verdict: c.verdict.as_str(),
+                    message: &c.message,
+                    values: c
+                        .values
+                        .iter()
+                        .map(|v| JsonValue {
+                            what: v.what.name(),
+                            flow: v.flow.0 + 1,
+                            value: &v.value,
+                        })
+                        .collect(),
+                    flows: c.flows.iter().map(|f| f.0 + 1).collect(),
+                })
+                .collect(),
         }
     }
 }

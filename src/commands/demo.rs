@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use tokio::sync::mpsc::unbounded_channel;
 
 use crate::capture::HarWriter;
-use crate::cli::{AnalyzeArgs, DecodeOpts, DemoArgs};
+use crate::cli::{AnalyzeArgs, DecodeOpts, DemoArgs, FailOn};
 use crate::fixture::{self, FixtureConfig};
 use crate::flow::FlowEvent;
 use crate::live::{self, Pipeline, Recorder};
@@ -57,6 +57,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             file: recording.clone(),
             json: false,
             filter: None,
+            // The demo's exit code names a failed scenario step; the report only informs.
+            fail_on: FailOn::Never,
             decode: DecodeOpts::default(),
         };
         super::analyze::run(&report)?;

@@ -1,12 +1,16 @@
 //! Text rendering of decoder output for the command line: decoded trees as indented text,
-//! findings as tagged lines, and secret masking (values of `Kind::Secret` nodes become
-//! `«secret: N chars»` unless the user asked to see them). The TUI has its own rendering; both
-//! read the same view tree.
+//! findings as tagged lines, stories with their steps and checks, and secret masking (values of
+//! `Kind::Secret` nodes become `«secret: N chars»` unless the user asked to see them). The TUI
+//! has its own rendering; both read the same view tree, and the lines of stories come from
+//! [`crate::analysis::story_text`] for both.
 
 use std::fmt::Write as _;
 
 use idscope_decoders::secrets;
 use idscope_decoders::{Decoded, Finding, Node, Outcome};
+
+use crate::analysis::story::{Story, Verdict};
+use crate::analysis::story_text;
 
 /// Replaces the value of every `Kind::Secret` node (at any depth) with a mask that keeps only its
 /// length, and masks secrets inside `Kind::Markup` text (pretty-printed XML or HTML shows whole
@@ -68,6 +72,64 @@ pub fn finding_line(f: &Finding) -> String {
     }
 }
 
+/// Stories listed in the text report; the rest are counted (`--json` lists them all).
+const STORIES_LISTED: usize = 200;
+/// Steps, and checks, listed in order per story; beyond them only failed ones are listed.
+const IN_ORDER: usize = 40;
+/// Failed steps, and failed checks, listed beyond the first [`IN_ORDER`].
+const MORE_FAILURES: usize = 100;
+/// The width of the step labels' column.
+const LABEL_WIDTH: usize = 60;
+
+/// Writes the Stories section: each story's kind and counts, its steps (a failed one with ✗ and
+/// why) and its checks (✓ / ✗ / ? with the values compared and their flows).
+pub fn write_stories(out: &mut String, stories: &[Story]) {
+    if stories.is_empty() {
+        let _ = writeln!(
+            out,
+            "Stories: none (no sync cycle, federated sign-in, cloud sync or PRT SSO recognised)"
+        );
+        return;
+    }
+    let _ = writeln!(out, "Stories ({}):", stories.len());
+    for s in stories.iter().take(STORIES_LISTED) {
+        let _ = writeln!(out, "  {}: {}", s.kind.title(), story_text::counts(s));
+        let (steps, hidden) = listed(&s.steps, |st| st.failed.is_some());
+        for st in steps {
+            let _ = writeln!(out, "    {}", story_text::step_line(st, LABEL_WIDTH, ""));
+        }
+        if hidden > 0 {
+            let _ = writeln!(out, "           … and {hidden} more steps");
+        }
+        let (checks, hidden) = listed(&s.checks, |c| c.verdict == Verdict::Fail);
+        for c in checks {
+            let _ = writeln!(out, "    {}", story_text::check_line(c));
+        }
+        if hidden > 0 {
+            let _ = writeln!(out, "    … and {hidden} more checks");
+        }
+    }
+    if stories.len() > STORIES_LISTED {
+        let _ = writeln!(
+            out,
+            "  … and {} more stories (idscope analyze --json lists them all)",
+            stories.len() - STORIES_LISTED
+        );
+    }
+}
+
+/// The first [`IN_ORDER`] items, then up to [`MORE_FAILURES`] of the rest that `failed`, and how
+/// many are left out.
+fn listed<T>(items: &[T], failed: impl Fn(&T) -> bool) -> (Vec<&T>, usize) {
+    let (head, rest) = items.split_at(items.len().min(IN_ORDER));
+    let shown: Vec<&T> = head
+        .iter()
+        .chain(rest.iter().filter(|t| failed(t)).take(MORE_FAILURES))
+        .collect();
+    let hidden = items.len() - shown.len();
+    (shown, hidden)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +177,35 @@ mod tests {
         let mut s = String::new();
         write_decoded(&mut s, &d, 0);
         assert_eq!(s, "[xml] doc\n  xml:\n    | <a>\n    | </a>\n");
+    }
+
+    #[test]
+    fn long_stories_list_the_first_steps_then_the_failed_ones() {
+        use crate::analysis::story::{Step, StoryKind};
+        use crate::flow::FlowId;
+        let steps = (0..300u64)
+            .map(|i| Step {
+                id: FlowId(i),
+                label: format!("step {i}"),
+                failed: (i == 250).then(|| "HTTP 500".to_string()),
+            })
+            .collect();
+        let s = Story {
+            kind: StoryKind::SyncCycle,
+            steps,
+            checks: vec![],
+        };
+        let mut out = String::new();
+        write_stories(&mut out, &[s]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Stories (1):");
+        assert_eq!(
+            lines[1],
+            "  sync cycle: 300 steps (#1–#300, 1 failed); no checks apply"
+        );
+        assert_eq!(lines[2], "        #1  step 0");
+        assert_eq!(lines[42], "      #251  step 250  ✗ HTTP 500");
+        assert_eq!(lines[43], "           … and 259 more steps");
+        assert_eq!(lines.len(), 44);
     }
 }

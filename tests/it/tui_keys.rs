@@ -534,7 +534,8 @@ fn story_tab_places_the_flow_in_its_sequence_with_checks() {
     );
     assert!(
         story.iter().any(|l| l.contains(
-            "✓ ImmutableID lHh/rEL830q6/mS… in #5 matches the SourceAnchor provisioned in #3"
+            "✓ ImmutableID in the SAML (#5: lHh/rEL830q6/mStDnD4uw==) = SourceAnchor provisioned \
+             (#3: lHh/rEL830q6/mStDnD4uw==)"
         )),
         "{story:#?}"
     );

@@ -1,11 +1,22 @@
 //! The Story tab's text: each recognised sequence (story) a flow belongs to, its steps around
-//! the flow and the checks that involve it, built when the tab is visited.
+//! the flow (a failed step marked ✗ with the reason) and the checks that involve it, built when
+//! the tab is visited. The words of steps and checks are `analyze`'s
+//! ([`crate::analysis::story_text`]); this module picks the window and the tones.
 
 use super::{TextLine, Tone};
-use crate::analysis::story::{Story, Verdict};
+use crate::analysis::story::Story;
+use crate::analysis::story_text::{self, Mood};
 use crate::flow::FlowId;
 use crate::session::FlowStore;
-use idscope_decoders::util::clip;
+
+fn tone_of(mood: Mood) -> Tone {
+    match mood {
+        Mood::Plain => Tone::Normal,
+        Mood::Good => Tone::Good,
+        Mood::Bad => Tone::Bad,
+        Mood::Unsure => Tone::Warn,
+    }
+}
 
 /// Steps shown before and after the flow's own step in a long story, and checks of other flows
 /// shown after the flow's own: a sync cycle can run to tens of thousands of steps, and the tab
@@ -42,7 +53,7 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
             let (mark, tone) = if step.id == id {
                 ("▶", Tone::Current)
             } else {
-                (" ", Tone::Normal)
+                (" ", tone_of(story_text::step_mood(step)))
             };
             let what = store
                 .get(step.id)
@@ -54,11 +65,7 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
                 })
                 .unwrap_or_else(|| "(evicted)".into());
             out.push(TextLine::new(
-                format!(
-                    "{mark} {:>6}  {:<34} {what}",
-                    step.id.to_string(),
-                    clip(&step.label, 34)
-                ),
+                format!("{mark} {}", story_text::step_line(step, 34, &what)),
                 tone,
             ));
         }
@@ -77,12 +84,10 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
             let others = s.checks.iter().filter(|c| !c.flows.contains(&id));
             let n_others = others.clone().count();
             for c in mine.chain(others.take(STORY_WINDOW)) {
-                let (mark, tone) = match c.verdict {
-                    Verdict::Pass => ("✓", Tone::Good),
-                    Verdict::Fail => ("✗", Tone::Bad),
-                    Verdict::Unknown => ("?", Tone::Warn),
-                };
-                out.push(TextLine::new(format!("  {mark} {}", c.message), tone));
+                out.push(TextLine::new(
+                    format!("  {}", story_text::check_line(c)),
+                    tone_of(story_text::verdict_mood(c.verdict)),
+                ));
             }
             if n_others > STORY_WINDOW {
                 out.push(TextLine::new(
@@ -106,7 +111,7 @@ pub fn story_lines(id: FlowId, stories: &[Story], store: &FlowStore) -> Vec<Text
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::story::{Check, Step, StoryKind};
+    use crate::analysis::story::{Check, Step, StoryKind, Verdict};
 
     #[test]
     fn a_long_story_shows_a_window_of_steps_and_checks_around_the_flow() {
@@ -117,12 +122,14 @@ mod tests {
                 .map(|i| Step {
                     id: FlowId(i),
                     label: format!("step {i}"),
+                    failed: None,
                 })
                 .collect(),
             checks: (0..n)
                 .map(|i| Check {
                     verdict: Verdict::Pass,
                     message: format!("check of {}", FlowId(i)),
+                    values: vec![],
                     flows: vec![FlowId(i)],
                 })
                 .collect(),
@@ -137,5 +144,37 @@ mod tests {
         assert_eq!(text[106], "  ✓ check of #501", "the flow's own check first");
         assert_eq!(text[157], "  … 949 more checks of other steps");
         assert_eq!(lines.len(), 159);
+    }
+
+    #[test]
+    fn a_failed_step_is_marked_with_its_reason_in_red() {
+        let story = Story {
+            kind: StoryKind::FederatedSignIn,
+            steps: vec![
+                Step {
+                    id: FlowId(1),
+                    label: "ADFS forms login".into(),
+                    failed: Some("the sign-in failed: Incorrect user ID or password".into()),
+                },
+                Step {
+                    id: FlowId(2),
+                    label: "ADFS forms login".into(),
+                    failed: None,
+                },
+            ],
+            checks: vec![],
+        };
+        let lines = story_lines(FlowId(2), &[story], &FlowStore::default());
+        assert_eq!(
+            lines[1].text,
+            "      #2  ADFS forms login                   (evicted)  ✗ the sign-in failed: \
+             Incorrect user ID or password"
+        );
+        assert_eq!(lines[1].tone, Tone::Bad);
+        assert_eq!(
+            lines[2].text,
+            "▶     #3  ADFS forms login                   (evicted)"
+        );
+        assert_eq!(lines[2].tone, Tone::Current);
     }
 }
