@@ -56,7 +56,10 @@ macro_rules! decoder {
                 msg: &$crate::Message<'_>,
                 cx: &$crate::Context<'_>,
             ) -> Result<$crate::Decoded, $crate::DecodeError> {
-                $decode(msg, cx)
+                $decode(msg, cx).map(|mut d: $crate::Decoded| {
+                    $crate::secrets::mark_redacted(&mut d.root);
+                    d
+                })
             }
         }
     };

@@ -11,7 +11,8 @@
 use serde_json::{Map, Value};
 
 use super::jwe::{Jwe, Recipient};
-use super::parse::{Form, Payload, REDACTED_SIGNATURE_PREFIX, Token, read_payload, unencoded};
+use super::parse::{Form, Payload, Token, read_payload, unencoded};
+use crate::secrets::{Redacted, redaction_marker};
 use crate::util::{self, MAX_TOKEN_LEN, Needle};
 use crate::{DecodeError, Limits};
 
@@ -276,7 +277,10 @@ fn signature_token(
     let sig_text = string(entry, at, "signature")?.ok_or_else(|| {
         DecodeError::not(EXPECTED, format!("`{}` is missing", path(at, "signature")))
     })?;
-    let redacted = sig_text.starts_with(REDACTED_SIGNATURE_PREFIX);
+    let redacted = matches!(
+        redaction_marker(sig_text),
+        Some(Redacted::JwsSignature { .. })
+    );
     let signature = if redacted {
         Vec::new()
     } else {

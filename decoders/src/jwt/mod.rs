@@ -142,6 +142,7 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         // A JWE with `ctx` is encrypted with a key derived from a PRT session key: the `prt`
         // decoder derives it and opens it.
         if token.form == Form::Jwe
+            && !token.signature_redacted
             && !cx.trust.decryption.is_empty()
             && token.header.get("ctx").is_none()
             && let Ok(jwe) = Jwe::from_compact(text, &cx.limits)

@@ -441,6 +441,20 @@ fn session_signature(
             ),
             "signature verified with the session key".to_string(),
         ),
+        crypto::SignatureCheck::Redacted => (
+            Node::field("verification", "signature redacted").with_note(format!(
+                "HS256 with the derived key {derived}; the signature was {}",
+                crate::secrets::REDACTED_NOTE
+            )),
+            Some(
+                Finding::info(format!(
+                    "not verified: the signature was {}",
+                    crate::secrets::REDACTED_NOTE
+                ))
+                .at(at.to_string()),
+            ),
+            "signature redacted".to_string(),
+        ),
         crypto::SignatureCheck::NotVerified { tried } => {
             let why = tried.join("; ");
             (

@@ -78,6 +78,15 @@ pub(super) fn sso_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
         ),
     );
     let cat = format!("{at}/x-ms-RefreshTokenCredential");
+    if crate::secrets::redaction_marker(cred).is_some() {
+        root.push(c);
+        let d = Decoded::new(
+            "prt",
+            format!("PRT SSO ({carrier}) with the credential redacted"),
+            root,
+        );
+        return Ok(Decoded { findings, ..d });
+    }
     let token = match jwt::parse_limited(cred, &cx.limits) {
         Ok(t) => t,
         Err(e) => {
@@ -279,8 +288,12 @@ pub(super) fn sso_response(msg: &Message<'_>) -> Decoded {
             }
         }
         summary = format!(
-            "PRT SSO succeeded: {status} with an authorization code ({} chars) → {}",
-            code.chars().count(),
+            "PRT SSO succeeded: {status} with an authorization code ({}) → {}",
+            if crate::secrets::is_redacted(code) {
+                "redacted".to_string()
+            } else {
+                format!("{} chars", code.chars().count())
+            },
             location.and_then(|l| l.split('?').next()).unwrap_or("?")
         );
     } else if let Some(fresh) = get("sso_nonce") {

@@ -243,6 +243,9 @@ pub enum Unchecked {
         /// Which limit, and where.
         why: String,
     },
+    /// `SignatureValue` is a marker `idscope redact` wrote ([`crate::secrets::redaction_marker`]):
+    /// a shareable copy, whose signature cannot be checked.
+    Redacted,
 }
 
 impl Unchecked {
@@ -267,6 +270,11 @@ impl Unchecked {
                 format!("Reference {} not checked: {reason}", quoted_uri(uri))
             }
             Unchecked::Limit { why } => why.clone(),
+            Unchecked::Redacted => {
+                "the signature value was removed by redaction (a shareable copy made by \
+                 idscope redact)"
+                    .to_string()
+            }
         }
     }
 }
@@ -444,6 +452,9 @@ impl SignatureReport {
         if self.verdict != Verdict::NotChecked {
             return None;
         }
+        if self.value_redacted() {
+            return Some(Unchecked::Redacted);
+        }
         if let Some(r) = self.references.iter().find_map(|r| match &r.digest {
             DigestCheck::NotComputed { reason } => Some(Unchecked::Reference {
                 uri: r.uri.clone(),
@@ -457,6 +468,17 @@ impl SignatureReport {
             SignatureValueCheck::NotChecked { reason, .. } => Some(reason.clone()),
             _ => None,
         }
+    }
+
+    /// True when `SignatureValue` is a redaction marker (the copy was made by `idscope redact`).
+    pub fn value_redacted(&self) -> bool {
+        matches!(
+            self.signature_value,
+            SignatureValueCheck::NotChecked {
+                reason: Unchecked::Redacted,
+                ..
+            }
+        )
     }
 
     /// The elements the signature's references resolve to uniquely (the document element for a

@@ -173,6 +173,8 @@ pub enum Cipher {
     Missing,
     /// A `CipherValue` that is not base64 (or is larger than the limits allow).
     NotBase64,
+    /// A `CipherValue` that `idscope redact` replaced ([`crate::secrets::redaction_marker`]).
+    Redacted,
 }
 
 impl Cipher {
@@ -182,6 +184,9 @@ impl Cipher {
         };
         if let Some(cv) = doc.find_child(cd, XENC_NS, "CipherValue") {
             let text = compact(&doc.text_content(cv));
+            if crate::secrets::redaction_marker(&text).is_some() {
+                return Cipher::Redacted;
+            }
             return match util::b64_decode_any(&text, limits.max_inflate) {
                 Some(b) if !b.is_empty() => Cipher::Value(b),
                 _ if text.is_empty() => Cipher::Missing,
@@ -203,6 +208,10 @@ impl Cipher {
             )),
             Cipher::Missing => Some("there is no CipherValue".into()),
             Cipher::NotBase64 => Some("the CipherValue is not base64".into()),
+            Cipher::Redacted => Some(format!(
+                "the CipherValue was {}",
+                crate::secrets::REDACTED_NOTE
+            )),
         }
     }
 }
@@ -465,6 +474,8 @@ pub enum Outcome {
     Refused(String),
     /// Not tried; why (an unsupported algorithm, a malformed ciphertext, the work limit).
     NotTried(String),
+    /// Not tried: the ciphertext was removed by `idscope redact` (a shareable copy).
+    Redacted,
 }
 
 /// One key the user gave and what became of it.
@@ -486,6 +497,10 @@ impl Attempt {
             Outcome::DoesNotFit(why) => format!("{s} does not fit: {why}"),
             Outcome::Refused(why) => format!("{s} decrypts it, but {why}"),
             Outcome::NotTried(why) => format!("{s} not tried: {why}"),
+            Outcome::Redacted => format!(
+                "{s} not tried: the ciphertext was {}",
+                crate::secrets::REDACTED_NOTE
+            ),
         }
     }
 }
@@ -566,6 +581,7 @@ pub fn decrypt(
     };
     for key in &keys.keys {
         let outcome = match &blocked {
+            _ if data.cipher == Cipher::Redacted => Outcome::Redacted,
             Some(why) => Outcome::NotTried(why.clone()),
             None => try_key(data, key, budget, accept, &mut out.opened),
         };
