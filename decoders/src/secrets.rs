@@ -16,10 +16,10 @@
 mod markers;
 
 pub use markers::{
-    FINGERPRINT_HEX, REDACTED_JWE_PREFIX, REDACTED_NOTE, REDACTED_SIGNATURE_PREFIX,
-    Redacted, TOKEN_FINGERPRINT_HEX, body_placeholder, contains_redaction_marker, is_redacted,
-    is_redacted_token, mark_redacted, password_placeholder, placeholder, redacted_jwe, redacted_jws_signature,
-    redacted_node, redaction_marker,
+    FINGERPRINT_HEX, REDACTED_JWE_PREFIX, REDACTED_NOTE, REDACTED_SIGNATURE_PREFIX, Redacted,
+    TOKEN_FINGERPRINT_HEX, body_placeholder, contains_redaction_marker, is_redacted,
+    is_redacted_token, mark_redacted, password_placeholder, placeholder, redacted_body,
+    redacted_jwe, redacted_jws_signature, redacted_node, redaction_marker,
 };
 
 use crate::view::{Kind, Node};
@@ -131,8 +131,6 @@ const PUBLIC: &[&str] = &[
     "continuationtoken",
     "nextpagetoken",
     "pagetoken",
-    "nextlink",
-    "deltalink",
     "transportkey",
     "publickey",
     "pubkey",
@@ -140,7 +138,8 @@ const PUBLIC: &[&str] = &[
 
 /// Endings of names (normalized) whose value names a kind, a method or a capability, never a
 /// credential: `token_type`, `TokenType`, `KeyType`, `issued_token_type`, `ValueType`,
-/// `EncodingType`, `SignatureMethod`, `token_endpoint_auth_methods_supported`, `…PublicKey`.
+/// `EncodingType`, `SignatureMethod`, `token_endpoint_auth_methods_supported`, `…PublicKey`, and
+/// paging links (`@odata.nextLink`, `@odata.deltaLink`).
 const PUBLIC_ENDINGS: &[&str] = &[
     "type",
     "types",
@@ -148,6 +147,8 @@ const PUBLIC_ENDINGS: &[&str] = &[
     "methods",
     "supported",
     "publickey",
+    "nextlink",
+    "deltalink",
 ];
 
 /// Credentials that the user is shown on purpose: the device flow's `user_code` is printed on
@@ -407,7 +408,9 @@ const PUBLIC_HEADERS: &[&str] = &["sec-websocket-key"];
 /// `PUBLIC_HEADERS` (`Sec-WebSocket-Key`) never are.
 pub fn is_secret_header(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
-    if l.starts_with(':') || l.starts_with("access-control-") || PUBLIC_HEADERS.contains(&l.as_str())
+    if l.starts_with(':')
+        || l.starts_with("access-control-")
+        || PUBLIC_HEADERS.contains(&l.as_str())
     {
         return false;
     }
@@ -478,7 +481,9 @@ pub fn contains_pem_private_key(text: &str) -> bool {
 /// a real signature: the algorithm is not `none`, and the signature is neither empty nor one
 /// that redaction replaced (`REDACTED-SIG-…`). Such a token is a live credential.
 pub fn is_live_jws_signature(alg: &str, signature: &str) -> bool {
-    !alg.eq_ignore_ascii_case("none") && !signature.is_empty() && redaction_marker(signature).is_none()
+    !alg.eq_ignore_ascii_case("none")
+        && !signature.is_empty()
+        && redaction_marker(signature).is_none()
 }
 
 /// Shannon entropy of the characters of `s`, in bits per character.
@@ -730,6 +735,55 @@ mod tests {
         ] {
             assert!(!is_secret_name(n), "{n}");
         }
+    }
+
+    /// Names that say token, key, secret or session but whose values are public: kinds,
+    /// methods, capabilities, state, cursors, links and public keys. Neither redaction nor the
+    /// display masks touch them.
+    #[test]
+    fn public_names_are_neither_credentials_nor_secret_looking() {
+        for n in [
+            "TokenType",
+            "token_type",
+            "issued_token_type",
+            "requested_token_type",
+            "subject_token_type",
+            "KeyType",
+            "ValueType",
+            "EncodingType",
+            "SignatureMethod",
+            "token_endpoint_auth_methods_supported",
+            "session_state",
+            "deltaToken",
+            "$skiptoken",
+            "@odata.nextLink",
+            "error_uri",
+            "TransportKey",
+            "devicePublicKey",
+        ] {
+            assert_eq!(classify(n), NameClass::Public, "{n}");
+            assert!(!is_secret_name(n), "{n}");
+            assert!(!is_secret_element(n), "{n}");
+        }
+        // A URN or URL under a secret-looking name is a name of something, not a credential.
+        assert!(!looks_like_credential(
+            "urn:oasis:names:tc:SAML:1.0:assertion"
+        ));
+        assert!(!looks_like_credential(
+            "https://sts.contoso.test/adfs/services/trust"
+        ));
+        assert!(looks_like_credential("0123456789abcdef0123"));
+        assert!(is_dictionary_entry("KeyValueOfstringanyType"));
+        assert!(!is_dictionary_entry("Key"));
+        assert!(!is_credential_header("Sec-WebSocket-Key"));
+    }
+
+    #[test]
+    fn markers_are_shown_as_they_are_not_masked_again() {
+        let m = placeholder("refresh_token", 69, "c8b5df90");
+        assert_eq!(mask(&m), m);
+        assert_eq!(mask("REDACTED-SIG-0123456789a"), "REDACTED-SIG-0123456789a");
+        assert_eq!(mask("0.AXo"), "«secret: 5 chars»");
     }
 
     #[test]

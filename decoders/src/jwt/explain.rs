@@ -48,11 +48,9 @@ pub fn explain_as(token: &Token, cx: &Context<'_>, role: Role) -> Decoded {
             );
             root.push(header);
             if token.signature_redacted {
-                root.push(
-                    Node::field("segments", "(redacted)").with_note(format!(
-                        "the encrypted key, IV, ciphertext and tag were {REDACTED_NOTE}"
-                    )),
-                );
+                root.push(Node::field("segments", "(redacted)").with_note(format!(
+                    "the encrypted key, IV, ciphertext and tag were {REDACTED_NOTE}"
+                )));
                 summary = format!("JWE {alg}/{enc} (encrypted parts redacted; header only)");
             } else {
                 if let Some(seg) = token.jwe {
@@ -376,7 +374,7 @@ pub(crate) fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
             .at("header/alg"),
         );
     }
-    if !token.is_unsigned() && token.signature.is_empty() {
+    if !token.is_unsigned() && token.signature.is_empty() && !token.signature_redacted {
         out.push(
             Finding::error(format!(
                 "empty signature although alg={alg}: the token is not signed"

@@ -12,7 +12,7 @@
 //! [`redaction_marker`] reads one; [`Redacted::note`] is what views say about it, and
 //! [`redacted_node`] the node they show.
 
-use crate::view::Node;
+use crate::view::{Decoded, Node};
 
 /// What the signature segment of a redacted JWS starts with (`REDACTED-SIG-<fingerprint>`).
 pub const REDACTED_SIGNATURE_PREFIX: &str = "REDACTED-SIG-";
@@ -84,11 +84,11 @@ impl Redacted<'_> {
     }
 
     /// The length of the removed value in bytes, when the marker tells it.
-    pub fn len(&self) -> Option<usize> {
+    pub fn original_len(&self) -> Option<usize> {
         match self {
-            Redacted::Value { len, .. } | Redacted::Password { len } | Redacted::Body { len, .. } => {
-                Some(*len)
-            }
+            Redacted::Value { len, .. }
+            | Redacted::Password { len }
+            | Redacted::Body { len, .. } => Some(*len),
             Redacted::JwsSignature { .. } | Redacted::JweContent { .. } => None,
         }
     }
@@ -191,7 +191,11 @@ pub fn contains_redaction_marker(text: &str) -> bool {
             .unwrap_or(t.len())
     };
     found(OPEN, OPEN, &placeholder_end)
-        || found(REDACTED_SIGNATURE_PREFIX, REDACTED_SIGNATURE_PREFIX, &segment_end)
+        || found(
+            REDACTED_SIGNATURE_PREFIX,
+            REDACTED_SIGNATURE_PREFIX,
+            &segment_end,
+        )
         || found(REDACTED_JWE_PREFIX, REDACTED_JWE_PREFIX, &segment_end)
 }
 
@@ -200,6 +204,24 @@ pub fn contains_redaction_marker(text: &str) -> bool {
 pub fn redacted_node(label: impl Into<String>, value: &str) -> Option<Node> {
     let m = redaction_marker(value)?;
     Some(Node::secret(label, value.trim()).with_note(m.note()))
+}
+
+/// The view of a message whose whole body is a redaction marker (a body no rule could read, or a
+/// token removed whole), as any decoder that applies to it gives it: the marker as a redacted
+/// secret. `None` for any other body.
+pub fn redacted_body(decoder: &'static str, body: &[u8]) -> Option<Decoded> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let m = redaction_marker(text)?;
+    let what = match m.original_len() {
+        Some(n) => format!("{}, {n} bytes", m.kind()),
+        None => m.kind().to_string(),
+    };
+    let root = Node::section(decoder).with_child(redacted_node("body", text)?);
+    Some(Decoded::new(
+        decoder,
+        format!("body {REDACTED_NOTE}: {what}"),
+        root,
+    ))
 }
 
 /// Marks every node of `root` whose value is a redaction marker as what it is: [`Kind::Secret`]
@@ -342,13 +364,18 @@ mod tests {
         ));
         assert!(contains_redaction_marker("a...REDACTED-JWE-0123456789a."));
         assert!(!contains_redaction_marker("«redacted:nothing here"));
-        assert!(!contains_redaction_marker("REDACTED-SIG-short and «secret: 3 chars»"));
+        assert!(!contains_redaction_marker(
+            "REDACTED-SIG-short and «secret: 3 chars»"
+        ));
     }
 
     #[test]
     fn the_node_shows_the_marker_and_says_it_was_removed() {
-        let n = redacted_node("refresh_token", "«redacted:refresh_token:len=69:fp=c8b5df90»")
-            .expect("a marker");
+        let n = redacted_node(
+            "refresh_token",
+            "«redacted:refresh_token:len=69:fp=c8b5df90»",
+        )
+        .expect("a marker");
         assert_eq!(n.kind, crate::Kind::Secret);
         assert_eq!(
             n.value.as_deref(),
@@ -369,8 +396,7 @@ mod tests {
             )
             .with_child(Node::field("scope", "openid").with_note("kept"))
             .with_child(
-                Node::section("sig")
-                    .with_child(Node::field("value", " REDACTED-SIG-0123456789a")),
+                Node::section("sig").with_child(Node::field("value", " REDACTED-SIG-0123456789a")),
             );
         mark_redacted(&mut root);
         let id = &root.children[0];

@@ -117,6 +117,13 @@ impl Cx<'_> {
         if bytes.is_empty() {
             return Out::Same;
         }
+        // A UTF-8 byte-order mark before a text body stays where it is.
+        if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            return match self.dispatch_inner(rest, ct) {
+                Out::Changed(b) => Out::Changed([&b"\xEF\xBB\xBF"[..], &b].concat()),
+                other => other,
+            };
+        }
         if bytes.starts_with(&[0x1f, 0x8b]) {
             return self.gzip(bytes, ct);
         }
