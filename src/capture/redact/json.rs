@@ -123,8 +123,9 @@ impl Walk<'_> {
         self.ws();
         let start = self.i;
         let own = key.map(classify);
-        let is_credential =
-            |c: Option<NameClass>| matches!(c, Some(NameClass::Password | NameClass::Credential(_)));
+        let is_credential = |c: Option<NameClass>| {
+            matches!(c, Some(NameClass::Password | NameClass::Credential(_)))
+        };
         // The class the value's scalars get: its own when that is a credential or a rule of its
         // own (a token, a SAML message, a public name), else the enclosing credential's.
         let inherited = match own {

@@ -266,3 +266,5 @@ fn redact_extra(cx: &mut values::Cx<'_>, extra: &mut Extra) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_precision;

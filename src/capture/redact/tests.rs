@@ -156,7 +156,10 @@ fn json_edits_keep_formatting_order_and_case_insensitive_keys() {
         "{out}"
     );
     // A public name (a type) and a flag stay.
-    assert!(out.contains("\"accountType\": 1, \"renewable\": true}"), "{out}");
+    assert!(
+        out.contains("\"accountType\": 1, \"renewable\": true}"),
+        "{out}"
+    );
     let (again, _) = with_cx(false, |cx| cx.json_text(&out, None));
     assert_eq!(again, Some(None), "a second pass changes nothing");
     assert_eq!(with_cx(false, |cx| cx.json_text("{not json", None)).0, None);

@@ -166,7 +166,10 @@ impl<'a> Cx<'a> {
     pub(super) fn jwt(&mut self, value: &str) -> Option<Option<String>> {
         let (parts, header) = jwt_segments(value)?;
         if let [h, _, _, ct, _] = parts.as_slice() {
-            if matches!(secrets::redaction_marker(ct), Some(Redacted::JweContent { .. })) {
+            if matches!(
+                secrets::redaction_marker(ct),
+                Some(Redacted::JweContent { .. })
+            ) {
                 self.report.already_redacted += 1;
                 return Some(None);
             }
@@ -177,7 +180,10 @@ impl<'a> Cx<'a> {
         let [h, p, s] = parts.as_slice() else {
             return None;
         };
-        if matches!(secrets::redaction_marker(s), Some(Redacted::JwsSignature { .. })) {
+        if matches!(
+            secrets::redaction_marker(s),
+            Some(Redacted::JwsSignature { .. })
+        ) {
             self.report.already_redacted += 1;
             return Some(None);
         }

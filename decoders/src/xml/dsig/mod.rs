@@ -540,6 +540,71 @@ mod tests {
         assert_eq!(r.finding().severity, crate::Severity::Warning);
     }
 
+    /// A shareable copy made by `idscope redact`: the `SignatureValue` is a marker, and so may be
+    /// values inside the signed content. The signature is not checked, and says why; it is never
+    /// "not valid base64" nor a digest mismatch.
+    #[test]
+    fn a_redacted_signature_value_is_not_checked_and_says_why() {
+        let rsa = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+        let value = crate::secrets::placeholder("xml_signature", 344, "0123abcd");
+        let good_digest = "ToE3EDLIb0g2l/wYPqUelgKNXyMGVCnZKnydpQAQlPU=";
+        let signed = sig_doc(rsa, "#_a", ENVELOPED_SIGNATURE)
+            .replace(
+                "AAAA</ds:DigestValue>",
+                &format!("{good_digest}</ds:DigestValue>"),
+            )
+            .replace(
+                "AAAA</ds:SignatureValue>",
+                &format!("{value}</ds:SignatureValue>"),
+            );
+        // The signed content as it was, and with a value inside it redacted too.
+        for xml in [
+            signed.clone(),
+            signed.replace(">x</a>", &format!(">{value}</a>")),
+        ] {
+            let doc = parse(&xml);
+            let r = verify(&doc, find_signatures(&doc)[0], &[]);
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.verdict, Verdict::NotChecked, "{}", r.verdict_text);
+            assert!(r.value_redacted());
+            assert_eq!(r.unchecked(), Some(Unchecked::Redacted));
+            assert!(
+                r.verdict_text
+                    .contains("the signature value was removed by redaction"),
+                "{}",
+                r.verdict_text
+            );
+            assert!(!r.verdict_text.contains("mismatch"), "{}", r.verdict_text);
+            assert_eq!(r.finding().severity, crate::Severity::Info);
+        }
+        // A digest over content that holds a marker is not compared, whatever the signature.
+        let xml = signed.replace(">x</a>", &format!(">{value}</a>"));
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(
+            matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("removed by redaction")),
+            "{:?}",
+            r.references[0].digest
+        );
+        // A redacted DigestValue is not compared either.
+        let xml = signed.replace(good_digest, &value);
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(
+            matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("digest value was removed")),
+            "{:?}",
+            r.references[0].digest
+        );
+        // Without a marker, changed content is still a mismatch.
+        let xml = signed.replace(">x</a>", ">y</a>");
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(matches!(
+            r.references[0].digest,
+            DigestCheck::Mismatch { .. }
+        ));
+    }
+
     #[test]
     fn hmac_is_never_computed() {
         let hmac = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";

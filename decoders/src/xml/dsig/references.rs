@@ -165,7 +165,9 @@ pub(super) fn check_reference(
         reference_octets(doc, signature, &transforms, apex, keep_comments, limits)
     };
     let compute = |apex: Option<NodeId>| -> Result<String, String> {
-        Ok(util::b64_std(digest::digest(alg, &octets_of(apex)?).as_ref()))
+        Ok(util::b64_std(
+            digest::digest(alg, &octets_of(apex)?).as_ref(),
+        ))
     };
     let matches = |computed: &str| -> bool {
         expected_bytes.is_some() && util::b64_decode_any(computed, 1024) == expected_bytes
@@ -203,9 +205,9 @@ pub(super) fn check_reference(
                     let computed = util::b64_std(digest::digest(alg, &octets).as_ref());
                     if matches(&computed) {
                         DigestCheck::Match
-                    } else if crate::secrets::contains_redaction_marker(
-                        &String::from_utf8_lossy(&octets),
-                    ) {
+                    } else if crate::secrets::contains_redaction_marker(&String::from_utf8_lossy(
+                        &octets,
+                    )) {
                         // Redaction changed what was signed: a mismatch says nothing here.
                         DigestCheck::NotComputed {
                             reason: "the signed content holds values removed by redaction (a \

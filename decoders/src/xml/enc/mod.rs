@@ -749,3 +749,53 @@ fn kind(m: &KeyMaterial) -> String {
         KeyMaterial::Symmetric(k) => format!("a {}-bit symmetric key", k.len() * 8),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Keys;
+    use crate::secrets::{REDACTED_NOTE, placeholder};
+    use crate::view::Kind;
+
+    /// A shareable copy made by `idscope redact` has every `CipherValue` replaced: the
+    /// ciphertext reads as redacted, and a key the user gives is not tried against it (never
+    /// "not base64", never "does not decrypt").
+    #[test]
+    fn a_redacted_cipher_value_reads_as_redacted_and_is_not_tried() {
+        let cv = placeholder("xml_cipher", 172, "0123abcd");
+        let xml = format!(
+            r#"<xenc:EncryptedData xmlns:xenc="{XENC_NS}" xmlns:ds="{DSIG_NS}"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>{cv}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{cv}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"#
+        );
+        let limits = Limits::default();
+        let doc = Document::parse(&xml, &limits).unwrap();
+        let data = EncryptedData::parse(&doc, doc.root().unwrap(), &limits);
+        assert_eq!(data.cipher, Cipher::Redacted);
+        let nodes = data.to_nodes(&doc, std::time::UNIX_EPOCH);
+        let mut seen = false;
+        for n in &nodes {
+            n.walk(&mut |p, n| {
+                assert_ne!(n.kind, Kind::Error, "{p}: {:?}", n.value);
+                seen |= n.label == "CipherValue"
+                    && n.note
+                        .as_deref()
+                        .is_some_and(|x| x.starts_with(REDACTED_NOTE));
+            });
+        }
+        assert!(seen, "{nodes:?}");
+        let mut keys = Keys::default();
+        keys.add_file(
+            include_bytes!("../../../tests/fixtures/keys/rsa-pkcs8.pem"),
+            "--key sp.pem",
+            None,
+        )
+        .unwrap();
+        let dec = decrypt(&data, &keys, &mut Budget::default(), &|_| Ok(()));
+        assert_eq!(dec.attempts.len(), 1);
+        assert_eq!(dec.attempts[0].outcome, Outcome::Redacted);
+        assert!(
+            dec.attempts[0]
+                .sentence()
+                .contains("removed by idscope redact")
+        );
+    }
+}
