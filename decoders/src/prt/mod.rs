@@ -605,10 +605,8 @@ mod tests {
         assert_eq!(classify(&r), Some(Artefact::EncryptedResponse));
     }
 
-    /// The decoder fixtures' synthetic session key (`prt-secrets.json`) as a `--key` would give
-    /// it: every cookie and signed request verifies, both encrypted responses open.
-    #[test]
-    fn the_session_key_verifies_cookies_and_requests_and_opens_responses() {
+    /// The decoder fixtures' synthetic session key (`prt-secrets.json`) as `--key sk.hex` gives it.
+    fn session_key_trust() -> Trust {
         let secrets: Value =
             serde_json::from_str(include_str!("../../tests/fixtures/prt/prt-secrets.json"))
                 .unwrap();
@@ -618,6 +616,14 @@ mod tests {
             .decryption
             .add_file(util::hex_lower(&sk).as_bytes(), "--key sk.hex", None)
             .unwrap();
+        trust
+    }
+
+    /// With the fixtures' session key every cookie and signed request verifies, both encrypted
+    /// responses open.
+    #[test]
+    fn the_session_key_verifies_cookies_and_requests_and_opens_responses() {
+        let trust = session_key_trust();
         let with_key = cx(&trust);
         for (text, want) in [
             (
@@ -714,15 +720,7 @@ mod tests {
     #[test]
     fn redacted_prt_artefacts_read_as_redacted_not_as_broken() {
         use crate::secrets::{placeholder, redacted_jwe, redacted_jws_signature};
-        let secrets: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/prt/prt-secrets.json"))
-                .unwrap();
-        let sk = util::b64_decode_any(secrets["session_key_b64"].as_str().unwrap(), 64).unwrap();
-        let mut trust = Trust::default();
-        trust
-            .decryption
-            .add_file(util::hex_lower(&sk).as_bytes(), "--key sk.hex", None)
-            .unwrap();
+        let trust = session_key_trust();
         let cx = cx(&trust);
         let decode = |text: &str| {
             let m = OwnedMessage::parse_http_text(text).unwrap();
