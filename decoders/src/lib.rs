@@ -56,7 +56,13 @@ macro_rules! decoder {
                 msg: &$crate::Message<'_>,
                 cx: &$crate::Context<'_>,
             ) -> Result<$crate::Decoded, $crate::DecodeError> {
-                $decode(msg, cx)
+                if let Some(d) = $crate::secrets::redacted_body($id, msg.body) {
+                    return Ok(d);
+                }
+                $decode(msg, cx).map(|mut d: $crate::Decoded| {
+                    $crate::secrets::mark_redacted(&mut d.root);
+                    d
+                })
             }
         }
     };

@@ -9,15 +9,26 @@
 //! [`NameClass`]; [`is_secret_name`] says whether the value under a name is a credential whatever
 //! it looks like; [`is_secret_element`] does the same for an XML element's text;
 //! [`header_class`] sorts header names; [`is_credential_value`], [`contains_pem_private_key`],
-//! [`is_live_jws_signature`] and [`is_high_entropy`] look at values.
+//! [`is_live_jws_signature`] and [`is_high_entropy`] look at values. The markers redaction
+//! writes in place of credentials, and how decoders recognise them, are in [`markers`]
+//! ([`redaction_marker`]).
+
+mod markers;
+
+pub use markers::{
+    FINGERPRINT_HEX, REDACTED_JWE_PREFIX, REDACTED_NOTE, REDACTED_SIGNATURE_PREFIX, Redacted,
+    TOKEN_FINGERPRINT_HEX, body_placeholder, contains_redaction_marker, is_redacted,
+    is_redacted_token, mark_redacted, password_placeholder, placeholder, redacted_body,
+    redacted_jwe, redacted_jws_signature, redacted_node, redaction_marker,
+};
 
 use crate::view::{Kind, Node};
 
-/// Lowercase without `-`, `_`, `.`, `:` and spaces, so `Refresh-Token`, `refresh_token` and
-/// `refreshToken` compare equal.
+/// Lowercase without `-`, `_`, `.`, `:`, `$`, `@` and spaces, so `Refresh-Token`,
+/// `refresh_token` and `refreshToken` compare equal, and so do `$skiptoken` and `skipToken`.
 pub fn norm(name: &str) -> String {
     name.chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | ':'))
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' ' | ':' | '$' | '@'))
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -112,6 +123,38 @@ const PII: &[&str] = &[
     "idpemail",
 ];
 
+/// Names whose value is public whatever words they contain (normalized): OIDC session state (a
+/// salted hash the relying party's page reads), error links, delta and paging cursors (a client
+/// sends them back beside its own credentials; they grant nothing) and public keys (a device's
+/// transport key).
+const PUBLIC: &[&str] = &[
+    "sessionstate",
+    "erroruri",
+    "deltatoken",
+    "skiptoken",
+    "continuationtoken",
+    "nextpagetoken",
+    "pagetoken",
+    "transportkey",
+    "publickey",
+    "pubkey",
+];
+
+/// Endings of names (normalized) whose value names a kind, a method or a capability, never a
+/// credential: `token_type`, `TokenType`, `KeyType`, `issued_token_type`, `ValueType`,
+/// `EncodingType`, `SignatureMethod`, `token_endpoint_auth_methods_supported`, `…PublicKey`, and
+/// paging links (`@odata.nextLink`, `@odata.deltaLink`).
+const PUBLIC_ENDINGS: &[&str] = &[
+    "type",
+    "types",
+    "method",
+    "methods",
+    "supported",
+    "publickey",
+    "nextlink",
+    "deltalink",
+];
+
 /// Credentials that the user is shown on purpose: the device flow's `user_code` is printed on
 /// screen for the user to type, so views show it, while shared captures still lose it.
 const SHOWN_CREDENTIALS: &[&str] = &["usercode"];
@@ -147,6 +190,9 @@ pub enum NameClass {
     /// A name that looks secret (`…token…`, `…secret…`, `…session…`, `…key`): a value under it
     /// is a credential when it looks like one ([`looks_like_credential`]).
     SecretLooking,
+    /// A name whose value is public whatever words it contains (`token_type`, `TokenType`,
+    /// `KeyType`, `session_state`, `deltaToken`, `error_uri`, `TransportKey` …): kept as it is.
+    Public,
     /// Anything else.
     Plain,
 }
@@ -166,11 +212,15 @@ impl NameClass {
 /// device_code, user_code, code_verifier, session_key(_jwe), tgt_*`, names ending in `_secret`
 /// or `api_key` …), tokens (`access_token, id_token, assertion, client_assertion, request,
 /// BearerToken`, names ending in `token` or `assertion`), SAML messages, personal data, names
-/// that look secret, and the rest.
+/// that look secret, public names (kinds, methods and capabilities: names ending in `type`,
+/// `method`, `supported` …; session state, cursors, error links, public keys), and the rest.
 pub fn classify(name: &str) -> NameClass {
     let n = norm(name);
     if PASSWORDS.contains(&n.as_str()) || n.ends_with("password") || n.ends_with("passwd") {
         return NameClass::Password;
+    }
+    if PUBLIC.contains(&n.as_str()) || PUBLIC_ENDINGS.iter().any(|e| n.ends_with(e)) {
+        return NameClass::Public;
     }
     let lower = name.trim().to_ascii_lowercase();
     if lower.starts_with("tgt_") {
@@ -262,6 +312,13 @@ pub fn is_certificate_value_type(value_type: &str) -> bool {
     value_type.to_ascii_lowercase().contains("x509")
 }
 
+/// True for a DataContract dictionary entry (`KeyValueOfstringanyType`, `KeyValueOfstringstring`
+/// …): its `Key` child is the name of its `Value` child, not a credential, and the `Value` is
+/// judged by that name as any other named value is.
+pub fn is_dictionary_entry(local: &str) -> bool {
+    norm(local).starts_with("keyvalueof")
+}
+
 /// True when the text of an XML element named `local` is a credential. Fails closed, since an
 /// element's text is shown whole: besides the elements with a rule of their own and
 /// [`is_secret_name`], any name with `password` (not a password policy, change or expiry, and
@@ -273,8 +330,10 @@ pub fn is_secret_element(local: &str) -> bool {
         Element::ByName => {}
         _ => return true,
     }
-    if is_secret_name(local) {
-        return true;
+    match classify(local) {
+        NameClass::Public => return false,
+        _ if is_secret_name(local) => return true,
+        _ => {}
     }
     let l = local.to_ascii_lowercase();
     let flag = ["Is", "is", "Has", "has"].iter().any(|p| {
@@ -343,11 +402,20 @@ pub fn header_class(name: &str) -> HeaderClass {
     }
 }
 
+/// Headers whose names say key or token but whose values are public by their protocol:
+/// `Sec-WebSocket-Key` is a random nonce the server echoes hashed (RFC 6455 §4.1), proving
+/// nothing about anyone.
+const PUBLIC_HEADERS: &[&str] = &["sec-websocket-key"];
+
 /// True for header names whose whole value is a credential by their name alone (`X-Api-Key`,
-/// `X-CSRF-Token`, `X-Session` …); pseudo-headers and `Access-Control-*` never are.
+/// `X-CSRF-Token`, `X-Session` …); pseudo-headers, `Access-Control-*` and the protocol nonces of
+/// `PUBLIC_HEADERS` (`Sec-WebSocket-Key`) never are.
 pub fn is_secret_header(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
-    if l.starts_with(':') || l.starts_with("access-control-") {
+    if l.starts_with(':')
+        || l.starts_with("access-control-")
+        || PUBLIC_HEADERS.contains(&l.as_str())
+    {
         return false;
     }
     let n = norm(&l);
@@ -372,9 +440,21 @@ pub const MIN_HIGH_ENTROPY_LEN: usize = 32;
 pub const MIN_ENTROPY: f64 = 3.5;
 
 /// True when a value under a [`NameClass::SecretLooking`] name is a credential: at least
-/// [`MIN_CREDENTIAL_LEN`] bytes and no whitespace inside.
+/// [`MIN_CREDENTIAL_LEN`] bytes, no whitespace inside, and not a public identifier
+/// ([`is_public_identifier`]).
 pub fn looks_like_credential(value: &str) -> bool {
-    value.len() >= MIN_CREDENTIAL_LEN && !value.trim().contains(char::is_whitespace)
+    value.len() >= MIN_CREDENTIAL_LEN
+        && !value.trim().contains(char::is_whitespace)
+        && !is_public_identifier(value)
+}
+
+/// True for a URN (`urn:oasis:names:tc:SAML:1.0:assertion`, `urn:ietf:params:oauth:token-type:jwt`)
+/// or an `http(s)://` URI: names of things, which a credential never is (a URL's query may still
+/// carry one; the URL rules look at it).
+pub fn is_public_identifier(value: &str) -> bool {
+    let t = value.trim_start();
+    let head = t.get(..8).unwrap_or(t).to_ascii_lowercase();
+    head.starts_with("urn:") || head.starts_with("https://") || head.starts_with("http://")
 }
 
 /// True when a value is a credential by its shape wherever it appears: a compact JWT or a PEM
@@ -403,11 +483,11 @@ pub fn contains_pem_private_key(text: &str) -> bool {
 
 /// True when a JWS with header algorithm `alg` and signature segment `signature` is protected by
 /// a real signature: the algorithm is not `none`, and the signature is neither empty nor one
-/// that redaction replaced (`REDACTED-…`). Such a token is a live credential.
+/// that redaction replaced (`REDACTED-SIG-…`). Such a token is a live credential.
 pub fn is_live_jws_signature(alg: &str, signature: &str) -> bool {
     !alg.eq_ignore_ascii_case("none")
         && !signature.is_empty()
-        && !signature.starts_with("REDACTED-")
+        && redaction_marker(signature).is_none()
 }
 
 /// Shannon entropy of the characters of `s`, in bits per character.
@@ -442,8 +522,12 @@ pub fn is_high_entropy(value: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Display masks
 
-/// The mask shown instead of a secret: `«secret: N chars»` (only the length is told).
+/// The mask shown instead of a secret: `«secret: N chars»` (only the length is told). A
+/// redaction marker ([`redaction_marker`]) holds no secret and is shown as it is.
 pub fn mask(value: &str) -> String {
+    if redaction_marker(value).is_some() {
+        return value.to_string();
+    }
     format!("«secret: {} chars»", value.chars().count())
 }
 
@@ -657,6 +741,55 @@ mod tests {
         }
     }
 
+    /// Names that say token, key, secret or session but whose values are public: kinds,
+    /// methods, capabilities, state, cursors, links and public keys. Neither redaction nor the
+    /// display masks touch them.
+    #[test]
+    fn public_names_are_neither_credentials_nor_secret_looking() {
+        for n in [
+            "TokenType",
+            "token_type",
+            "issued_token_type",
+            "requested_token_type",
+            "subject_token_type",
+            "KeyType",
+            "ValueType",
+            "EncodingType",
+            "SignatureMethod",
+            "token_endpoint_auth_methods_supported",
+            "session_state",
+            "deltaToken",
+            "$skiptoken",
+            "@odata.nextLink",
+            "error_uri",
+            "TransportKey",
+            "devicePublicKey",
+        ] {
+            assert_eq!(classify(n), NameClass::Public, "{n}");
+            assert!(!is_secret_name(n), "{n}");
+            assert!(!is_secret_element(n), "{n}");
+        }
+        // A URN or URL under a secret-looking name is a name of something, not a credential.
+        assert!(!looks_like_credential(
+            "urn:oasis:names:tc:SAML:1.0:assertion"
+        ));
+        assert!(!looks_like_credential(
+            "https://sts.contoso.test/adfs/services/trust"
+        ));
+        assert!(looks_like_credential("0123456789abcdef0123"));
+        assert!(is_dictionary_entry("KeyValueOfstringanyType"));
+        assert!(!is_dictionary_entry("Key"));
+        assert!(!is_credential_header("Sec-WebSocket-Key"));
+    }
+
+    #[test]
+    fn markers_are_shown_as_they_are_not_masked_again() {
+        let m = placeholder("refresh_token", 69, "c8b5df90");
+        assert_eq!(mask(&m), m);
+        assert_eq!(mask("REDACTED-SIG-0123456789a"), "REDACTED-SIG-0123456789a");
+        assert_eq!(mask("0.AXo"), "«secret: 5 chars»");
+    }
+
     #[test]
     fn the_user_code_is_shown_but_is_a_credential_for_sharing() {
         assert_eq!(classify("user_code"), NameClass::Credential("user_code"));
@@ -678,7 +811,7 @@ mod tests {
         assert_eq!(classify("subject_token"), NameClass::Token);
         assert_eq!(classify("SAMLResponse"), NameClass::Saml);
         assert_eq!(classify("upn"), NameClass::Pii);
-        assert_eq!(classify("token_type"), NameClass::SecretLooking);
+        assert_eq!(classify("token_type"), NameClass::Public);
         assert_eq!(classify("x-session-id"), NameClass::SecretLooking);
         assert_eq!(classify("state"), NameClass::Plain);
         assert_eq!(classify("pin"), NameClass::Password);
@@ -751,7 +884,8 @@ mod tests {
         assert!(is_live_jws_signature("RS256", "c2ln"));
         assert!(!is_live_jws_signature("none", "c2ln"));
         assert!(!is_live_jws_signature("RS256", ""));
-        assert!(!is_live_jws_signature("RS256", "REDACTED-SIG-abc"));
+        assert!(!is_live_jws_signature("RS256", "REDACTED-SIG-0123456789a"));
+        assert!(is_live_jws_signature("RS256", "REDACTED-SIG-abc"));
         assert!(is_high_entropy("Zq8xN3pL0vB7wK2mR5tY9uC4hJ6gF1dS"));
         assert!(!is_high_entropy("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
         assert!(!is_high_entropy("short"));

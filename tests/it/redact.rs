@@ -1004,3 +1004,265 @@ fn a_redacted_capture_reads_as_redacted_not_as_tampered() {
     );
     assert!(!report.contains("does NOT verify"), "{report}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A redacted copy analyzes as cleanly as the original
+
+/// `analyze --json FILE [extra…]`: one JSON object per line (flows, and whatever else the
+/// report holds).
+fn analyze_json(file: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["analyze", "--json"];
+    args.extend_from_slice(extra);
+    args.push(file.to_str().unwrap());
+    let o = idscope(&args, None);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "analyze failed: {}",
+        stderr(&o)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<Value> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "no report for {}", file.display());
+    lines
+}
+
+/// Numbers out (byte offsets and lengths change when a value is replaced by its marker).
+fn normalized(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut digits = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Calls `f(object, path)` for every JSON object in `v`, depth first.
+fn each_object<'v>(v: &'v Value, path: &str, f: &mut dyn FnMut(&'v Value, &str)) {
+    match v {
+        Value::Object(m) => {
+            f(v, path);
+            for (k, c) in m {
+                let label = c.get("label").and_then(Value::as_str).unwrap_or(k);
+                each_object(c, &format!("{path}/{label}"), f);
+            }
+        }
+        Value::Array(items) => {
+            for c in items {
+                let label = c.get("label").and_then(Value::as_str).unwrap_or("");
+                each_object(c, &format!("{path}/{label}"), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a reader of a report would call a problem, per report line: error and warning
+/// findings, decoders that failed, and error nodes, all with numbers normalized.
+fn problems(report: &[Value]) -> std::collections::BTreeSet<(usize, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for (i, line) in report.iter().enumerate() {
+        each_object(line, "", &mut |o, path| {
+            if let (Some(sev), Some(msg)) = (
+                o.get("severity").and_then(Value::as_str),
+                o.get("message").and_then(Value::as_str),
+            ) && matches!(sev, "error" | "warning")
+            {
+                out.insert((i, format!("{sev}: {}", normalized(msg))));
+            }
+            if let Some(e) = o.get("result").and_then(|r| r.get("err")) {
+                out.insert((i, format!("decode error: {}", normalized(&e.to_string()))));
+            }
+            if o.get("kind").and_then(Value::as_str) == Some("error") {
+                let value = o.get("value").and_then(Value::as_str).unwrap_or("");
+                out.insert((
+                    i,
+                    format!("error node {}: {}", normalized(path), normalized(value)),
+                ));
+            }
+        });
+    }
+    out
+}
+
+/// The redacted report has no problem the original lacks, no finding that quotes a marker, and
+/// every value that is a marker is shown as a secret that says it was redacted.
+fn assert_analyzes_as_cleanly(original: &[Value], redacted: &[Value]) {
+    assert_eq!(original.len(), redacted.len());
+    let before = problems(original);
+    let new: Vec<_> = problems(redacted).difference(&before).cloned().collect();
+    assert!(
+        new.is_empty(),
+        "problems only in the redacted copy: {new:#?}"
+    );
+    let mut markers = 0;
+    for (i, line) in redacted.iter().enumerate() {
+        each_object(line, "", &mut |o, path| {
+            if let Some(msg) = o.get("message").and_then(Value::as_str) {
+                assert!(
+                    !msg.contains("«redacted") && !msg.contains("REDACTED-"),
+                    "line {i}: a finding quotes a marker: {msg}"
+                );
+            }
+            let value = o.get("value").and_then(Value::as_str).unwrap_or("");
+            if idscope_decoders::secrets::redaction_marker(value).is_some() {
+                markers += 1;
+                assert_eq!(o["kind"], "secret", "line {i} {path}: {o}");
+                let note = o.get("note").and_then(Value::as_str).unwrap_or("");
+                assert!(
+                    note.starts_with(idscope_decoders::secrets::REDACTED_NOTE),
+                    "line {i} {path}: {note}"
+                );
+            }
+        });
+    }
+    assert!(markers > 0, "no marker in the redacted report");
+}
+
+/// The flows of a HAR whose request URL contains `path`, as (request body, response body).
+fn bodies(entries: &[Value], path: &str) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter(|e| e["request"]["url"].as_str().unwrap_or("").contains(path))
+        .map(|e| {
+            let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+            (
+                text(&e["request"]["postData"]["text"]),
+                text(&e["response"]["content"]["text"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_redacted_demo_recording_keeps_public_values_and_analyzes_as_cleanly_as_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("demo.har");
+    let transport = dir.path().join("transport.pem");
+    let o = idscope(
+        &[
+            "demo",
+            "--headless",
+            "--seed",
+            "7",
+            "-w",
+            original.to_str().unwrap(),
+            "--transport-key-out",
+            transport.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let redacted = dir.path().join("shareable.har");
+    let o = redact(&original, &redacted, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Only credentials went: the public values of the same flows are still there.
+    let (before, after) = (entries_of(&original), entries_of(&redacted));
+    let rstr = &bodies(&after, "/adfs/services/trust/13/usernamemixed")[0].1;
+    for kept in [
+        "TokenType>urn:oasis:names:tc:SAML:1.0:assertion</",
+        "KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</",
+        "RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</",
+        "Address>urn:federation:MicrosoftOnline</",
+        "ValueType=\"http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID\"",
+    ] {
+        assert!(rstr.contains(kept), "{kept} lost: {rstr}");
+    }
+    assert!(
+        rstr.contains("SignatureValue>«redacted:xml_signature:"),
+        "{rstr}"
+    );
+    let autopost = bodies(&after, "/adfs/ls/")
+        .into_iter()
+        .map(|(_, resp)| resp)
+        .find(|r| r.contains("RequestSecurityTokenResponse"))
+        .expect("the ADFS auto-POST page");
+    assert!(
+        autopost.contains("TokenType&gt;urn:oasis:names:tc:SAML:1.0:assertion&lt;"),
+        "{autopost}"
+    );
+    let sp_config = &bodies(&after, "/ServiceProviderConfig")[0].1;
+    assert!(
+        sp_config.contains("\"changePassword\":{\"supported\":false}"),
+        "{sp_config}"
+    );
+    for (path, public) in [
+        ("/EnrollmentServer/device/", "TransportKey"),
+        ("/scim/v2/Users/.deltaToken", "deltaToken"),
+    ] {
+        let value_of = |entries: &[Value]| {
+            let (req, resp) = bodies(entries, path)[0].clone();
+            let doc: Value = serde_json::from_str(if req.is_empty() { &resp } else { &req })
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            let mut found = None;
+            each_object(&doc, "", &mut |o, _| {
+                if let Some(v) = o.get(public).and_then(Value::as_str) {
+                    found = Some(v.to_string());
+                }
+            });
+            found.unwrap_or_else(|| panic!("no {public} in {path}"))
+        };
+        assert_eq!(value_of(&after), value_of(&before), "{public} changed");
+    }
+    let location = |entries: &[Value]| {
+        entries
+            .iter()
+            .flat_map(|e| e["response"]["headers"].as_array().unwrap().clone())
+            .filter(|h| {
+                h["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case("location")
+            })
+            .filter_map(|h| h["value"].as_str().map(str::to_string))
+            .find(|l| l.contains("session_state="))
+            .unwrap()
+    };
+    let state = |l: &str| l.split("session_state=").nth(1).unwrap().to_string();
+    assert_eq!(state(&location(&after)), state(&location(&before)));
+    assert!(
+        !location(&after).contains("code=0."),
+        "the code stays redacted"
+    );
+
+    // The analysis of the copy: nothing the original does not have, markers shown as redacted,
+    // signatures not checked because their value was removed; with and without the key that
+    // opens the PRT traffic.
+    for extra in [&[][..], &["--key", transport.to_str().unwrap()][..]] {
+        let (a, b) = (
+            analyze_json(&original, extra),
+            analyze_json(&redacted, extra),
+        );
+        assert_analyzes_as_cleanly(&a, &b);
+        let text = serde_json::to_string(&b).unwrap();
+        assert!(
+            text.contains(
+                "not checked: signature not checked: the signature value was removed by redaction"
+            ),
+            "{extra:?}"
+        );
+        assert!(!text.contains("not valid base64"), "{extra:?}");
+    }
+}
+
+#[test]
+fn the_planted_capture_analyzes_as_cleanly_after_redaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.har", &planted().0);
+    let output = dir.path().join("out.har");
+    let o = redact(&input, &output, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_analyzes_as_cleanly(&analyze_json(&input, &[]), &analyze_json(&output, &[]));
+}

@@ -12,6 +12,7 @@ use super::claims::{Role, explain_claims};
 use super::header::{b64_findings, explain_header, explain_jwe_segments};
 use super::parse::{Form, Payload, Token};
 use super::verify::{Verdict, check};
+use crate::secrets::REDACTED_NOTE;
 use crate::util;
 use crate::view::{Finding, Kind, Node};
 use crate::{Context, Decoded};
@@ -46,13 +47,20 @@ pub fn explain_as(token: &Token, cx: &Context<'_>, role: Role) -> Decoded {
                     .to_string(),
             );
             root.push(header);
-            if let Some(seg) = token.jwe {
-                root.push(explain_jwe_segments(&seg, token));
+            if token.signature_redacted {
+                root.push(Node::field("segments", "(redacted)").with_note(format!(
+                    "the encrypted key, IV, ciphertext and tag were {REDACTED_NOTE}"
+                )));
+                summary = format!("JWE {alg}/{enc} (encrypted parts redacted; header only)");
+            } else {
+                if let Some(seg) = token.jwe {
+                    root.push(explain_jwe_segments(&seg, token));
+                }
+                summary = format!(
+                    "JWE {alg}/{enc} (encrypted, {} bytes; header only)",
+                    token.len
+                );
             }
-            summary = format!(
-                "JWE {alg}/{enc} (encrypted, {} bytes; header only)",
-                token.len
-            );
         }
         Form::Jws if token.claims.is_none() => {
             let what = payload_brief(&token.payload);
@@ -309,8 +317,13 @@ pub(crate) fn signature_node(token: &Token) -> Node {
         return Node::field("signature", "(empty)")
             .with_note("the token ends with '.': there is no signature, nothing protects it");
     }
-    Node::secret("signature", URL_SAFE_NO_PAD.encode(&token.signature))
-        .with_note(format!("{} bytes", token.signature.len()))
+    let text = URL_SAFE_NO_PAD.encode(&token.signature);
+    if token.signature_redacted
+        && let Some(n) = crate::secrets::redacted_node("signature", &text)
+    {
+        return n;
+    }
+    Node::secret("signature", text).with_note(format!("{} bytes", token.signature.len()))
 }
 
 pub(crate) fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
@@ -361,7 +374,7 @@ pub(crate) fn alg_findings(token: &Token, role: Role) -> Vec<Finding> {
             .at("header/alg"),
         );
     }
-    if !token.is_unsigned() && token.signature.is_empty() {
+    if !token.is_unsigned() && token.signature.is_empty() && !token.signature_redacted {
         out.push(
             Finding::error(format!(
                 "empty signature although alg={alg}: the token is not signed"

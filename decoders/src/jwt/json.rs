@@ -11,7 +11,8 @@
 use serde_json::{Map, Value};
 
 use super::jwe::{Jwe, Recipient};
-use super::parse::{Form, Payload, REDACTED_SIGNATURE_PREFIX, Token, read_payload, unencoded};
+use super::parse::{Form, Payload, Token, read_payload, unencoded};
+use crate::secrets::redaction_marker;
 use crate::util::{self, MAX_TOKEN_LEN, Needle};
 use crate::{DecodeError, Limits};
 
@@ -276,7 +277,8 @@ fn signature_token(
     let sig_text = string(entry, at, "signature")?.ok_or_else(|| {
         DecodeError::not(EXPECTED, format!("`{}` is missing", path(at, "signature")))
     })?;
-    let redacted = sig_text.starts_with(REDACTED_SIGNATURE_PREFIX);
+    // `REDACTED-SIG-…`, or a placeholder where redaction read the member by its name.
+    let redacted = redaction_marker(sig_text).is_some();
     let signature = if redacted {
         Vec::new()
     } else {

@@ -142,6 +142,7 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         // A JWE with `ctx` is encrypted with a key derived from a PRT session key: the `prt`
         // decoder derives it and opens it.
         if token.form == Form::Jwe
+            && !token.signature_redacted
             && !cx.trust.decryption.is_empty()
             && token.header.get("ctx").is_none()
             && let Ok(jwe) = Jwe::from_compact(text, &cx.limits)
@@ -634,6 +635,73 @@ mod tests {
         assert!(looks_like_jwt(b" eyJhbGciOiJub25lIn0.e30.\n"));
         assert!(!looks_like_jwt(b"eyJhbGciOiJub25lIn0.e30"));
         assert!(!looks_like_jwt(b"{\"a\":1}"));
+    }
+
+    /// Tokens in a shareable copy made by `idscope redact`: a JWS whose signature is
+    /// `REDACTED-SIG-…`, a JWS JSON serialization whose `signature` members are placeholders, and
+    /// a JWE reduced to its header. Each says it was redacted; none is "empty signature", "not
+    /// base64url" or a tag that does not verify, even with a key at hand.
+    #[test]
+    fn redacted_tokens_are_not_checked_and_say_why() {
+        use crate::Decoder as _;
+        use crate::secrets::{REDACTED_NOTE, placeholder, redacted_jwe, redacted_jws_signature};
+        let mut trust = Trust::default();
+        trust
+            .decryption
+            .add_file(&[b'a'; 64], "--key k.hex", None)
+            .unwrap();
+        let cx = Context::new(UNIX_EPOCH, &trust);
+        let no_problem = |d: &Decoded| {
+            let bad: Vec<_> = d
+                .findings
+                .iter()
+                .filter(|f| f.severity >= crate::Severity::Warning)
+                .collect();
+            assert!(bad.is_empty(), "{}: {bad:?}", d.summary);
+        };
+
+        let jws = tok(
+            r#"{"alg":"RS256","kid":"k1"}"#,
+            r#"{"aud":"x"}"#,
+            &redacted_jws_signature("0123456789a"),
+        );
+        let t = parse(&jws).unwrap();
+        assert!(t.signature_redacted);
+        assert_eq!(verify(&t, &trust), Verdict::Redacted);
+        let d = explain(&t, &cx);
+        no_problem(&d);
+        let sig = d.root.child("signature").unwrap();
+        assert!(sig.note.as_deref().unwrap().starts_with(REDACTED_NOTE));
+
+        let json = format!(
+            r#"{{"payload":"{}","signatures":[{{"protected":"{}","signature":"{}"}}]}}"#,
+            b64(r#"{"a":1}"#),
+            b64(r#"{"alg":"ES256"}"#),
+            placeholder("signature", 86, "0123abcd")
+        );
+        let d = Jwt.decode(&Message::blob(json.as_bytes()), &cx).unwrap();
+        no_problem(&d);
+        assert!(
+            d.has_finding("not verified: the signature was removed by idscope redact"),
+            "{:?}",
+            d.findings
+        );
+
+        let jwe = redacted_jwe(&b64(r#"{"alg":"dir","enc":"A256GCM"}"#), "0123456789a");
+        let t = parse(&jwe).unwrap();
+        assert!(t.signature_redacted);
+        let d = Jwt.decode(&Message::blob(jwe.as_bytes()), &cx).unwrap();
+        no_problem(&d);
+        assert!(
+            d.summary.contains("encrypted parts redacted"),
+            "{}",
+            d.summary
+        );
+        assert!(
+            d.has_finding("not checked: the encrypted key, IV, ciphertext and tag were removed"),
+            "{:?}",
+            d.findings
+        );
     }
 
     proptest::proptest! {

@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use crate::secrets::{Redacted, redaction_marker};
 use crate::util::{self, MAX_TOKEN_LEN};
 use crate::{DecodeError, Limits};
 
@@ -37,7 +38,7 @@ pub struct JweSegments {
 
 /// How `idscope redact` replaces a JWS signature (`REDACTED-SIG-<fingerprint>`); the decoder
 /// recognises it so a shareable copy reads as redacted, not as tampered.
-pub const REDACTED_SIGNATURE_PREFIX: &str = "REDACTED-SIG-";
+pub use crate::secrets::REDACTED_SIGNATURE_PREFIX;
 
 /// What a JWS carries (RFC 7515 §2: any octet sequence; a JWT's is a JSON object of claims).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +84,9 @@ pub struct Token {
     pub jwe: Option<JweSegments>,
     /// Length of the token text (for a JSON serialization: of the whole document), in bytes.
     pub len: usize,
-    /// True when the signature segment is the placeholder `idscope redact` writes
-    /// (`REDACTED-SIG-…`): a shareable copy, whose signature cannot be checked.
+    /// True when `idscope redact` replaced the signature segment of a JWS (`REDACTED-SIG-…`) or
+    /// the encrypted parts of a JWE (`header...REDACTED-JWE-….`): a shareable copy, whose
+    /// signature cannot be checked nor content opened.
     pub signature_redacted: bool,
 }
 
@@ -227,7 +229,10 @@ pub fn parse_limited(token: &str, limits: &Limits) -> Result<Token, DecodeError>
                 payload: Payload::Encrypted,
                 signature: Vec::new(),
                 signing_input: String::new(),
-                signature_redacted: false,
+                signature_redacted: matches!(
+                    redaction_marker(ct),
+                    Some(Redacted::JweContent { .. })
+                ),
                 jwe: Some(JweSegments {
                     encrypted_key: seg(k, "JWE encrypted key")?,
                     iv: seg(iv, "JWE iv")?,
@@ -274,7 +279,7 @@ fn parse_jws(
         signing_input: format!("{h}.{p}"),
         jwe: None,
         len,
-        signature_redacted: s.starts_with(REDACTED_SIGNATURE_PREFIX),
+        signature_redacted: matches!(redaction_marker(s), Some(Redacted::JwsSignature { .. })),
     })
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::keys::{self, Alg, Failure, Strength, Unfit};
 use super::parse::{Form, Payload, Token};
+use crate::secrets::REDACTED_NOTE;
 use crate::view::Finding;
 use crate::{Trust, TrustedKey};
 
@@ -106,9 +107,9 @@ impl Verdict {
                 "not verified: encrypted (JWE); only the header can be shown without the \
                  recipient's key",
             )),
-            Verdict::Redacted => Some(Finding::info(
-                "not verified: the signature was removed by idscope redact (a shareable copy)",
-            )),
+            Verdict::Redacted => Some(Finding::info(format!(
+                "not verified: the signature was {REDACTED_NOTE}"
+            ))),
         }
     }
 
@@ -156,6 +157,15 @@ pub fn verify(token: &Token, trust: &Trust) -> Verdict {
 
 /// [`verify`], with the policy findings about the key.
 pub(crate) fn check(token: &Token, trust: &Trust) -> Checked {
+    if token.form == Form::Jwe && token.signature_redacted {
+        return Verdict::NotChecked {
+            why: format!(
+                "the encrypted key, IV, ciphertext and tag were {REDACTED_NOTE}; only the header \
+                 is as sent"
+            ),
+        }
+        .into();
+    }
     if token.form == Form::Jwe {
         return Verdict::Encrypted.into();
     }

@@ -293,6 +293,9 @@ fn saml_assertion_node(
     cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> Node {
+    if let Some(n) = crate::secrets::redacted_node("assertion", v) {
+        return n;
+    }
     let path = format!("{parent}/assertion");
     let mut node = Node::secret("assertion", v).with_note(
         "the SAML assertion, standard base64 (not base64url) of its XML; a bearer credential",

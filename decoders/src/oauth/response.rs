@@ -281,6 +281,7 @@ fn token_brief(text: &str, cx: &Context<'_>) -> String {
             }
             b
         }
+        Err(_) if crate::secrets::is_redacted(text) => "redacted".to_string(),
         Err(_) => "opaque".to_string(),
     }
 }
@@ -355,6 +356,9 @@ fn tgt_node(
     } else {
         "Entra ID cloud Kerberos TGT material for the PRT (JSON in a string)"
     });
+    if crate::secrets::is_redacted(text) {
+        return n;
+    }
     let Ok(v) = util::parse_json(text.as_bytes(), "tgt", &cx.limits) else {
         n.push(Node::leaf("decode", "not JSON", Kind::Error));
         return n;

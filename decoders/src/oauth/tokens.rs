@@ -30,6 +30,9 @@ pub(super) fn nested_jwt(
     cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> Node {
+    if let Some(n) = crate::secrets::redacted_node(label, value) {
+        return n;
+    }
     let path = format!("{parent}/{label}");
     let mut node = Node::secret(label, value);
     match jwt::parse_limited(value, &cx.limits) {

@@ -285,6 +285,9 @@ pub(super) fn acquisition_request(
 /// and a few fields read directly so they show even when no SAML decoder is registered.
 fn saml_node(b64: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> (Node, Option<String>) {
     let at = "PRT acquisition request/grant/assertion";
+    if let Some(n) = crate::secrets::redacted_node("assertion", b64) {
+        return (n, None);
+    }
     let mut n = secret_len(
         "assertion",
         b64,
@@ -437,7 +440,13 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
     root.push(prt);
     // The session key.
     let mut sk_summary = None;
-    if let Some(jwe) = s("session_key_jwe") {
+    if let Some(jwe) = s("session_key_jwe").filter(|j| crate::secrets::is_redacted(j)) {
+        root.push(Node::secret("session_key_jwe", jwe).with_note(format!(
+            "the PRT session key as a compact JWE wrapped to the device transport key, {}",
+            crate::secrets::REDACTED_NOTE
+        )));
+        sk_summary = Some("session key redacted".to_string());
+    } else if let Some(jwe) = s("session_key_jwe") {
         let mut n = secret_len(
             "session_key_jwe",
             &jwe,
@@ -542,7 +551,14 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
     for k in ["tgt_ad", "tgt_cloud"] {
         if let Some(text) = s(k) {
             let (n, realm) = tgt_node(k, &text, cx);
-            tgts.push(format!("{k} {}", realm.unwrap_or_else(|| "?".to_string())));
+            let realm = realm.unwrap_or_else(|| {
+                if crate::secrets::is_redacted(&text) {
+                    "redacted".to_string()
+                } else {
+                    "?".to_string()
+                }
+            });
+            tgts.push(format!("{k} {realm}"));
             root.push(n);
         }
     }
@@ -623,6 +639,9 @@ fn tgt_node(label: &str, text: &str, cx: &Context<'_>) -> (Node, Option<String>)
             "Kerberos TGT for Entra ID's cloud realm (Azure Files, SQL …): JSON in a string"
         },
     );
+    if crate::secrets::is_redacted(text) {
+        return (n, None);
+    }
     let Ok(v) = util::parse_json(text.as_bytes(), "tgt", &cx.limits) else {
         n.push(Node::leaf("decode", "not JSON", Kind::Error));
         return (n, None);

@@ -83,11 +83,16 @@ pub enum SignatureCheck {
         /// Why, per key.
         tried: Vec<String>,
     },
+    /// The signature was replaced by `idscope redact` (a shareable copy): nothing to check.
+    Redacted,
 }
 
 /// Checks the HS256 signature of a PRT-signed JWT (a request or a PRT cookie) with the key
 /// derived from each session key (`ctx` and `kdf_ver` from its header).
 pub fn check_signature(token: &Token, keys: &Keys) -> SignatureCheck {
+    if token.signature_redacted {
+        return SignatureCheck::Redacted;
+    }
     let candidates = session_keys(keys);
     if candidates.is_empty() {
         return SignatureCheck::NoKey;

@@ -23,6 +23,9 @@ fn join_type_meaning(v: i64) -> &'static str {
 
 /// A BCRYPT_RSAKEY_BLOB (`RSA1` magic), as Windows sends the transport key.
 fn transport_key_node(b64: &str, cx: &Context<'_>) -> Node {
+    if let Some(n) = crate::secrets::redacted_node("TransportKey", b64) {
+        return n;
+    }
     let mut n = Node::field("TransportKey", util::ellipsize(b64, 40)).with_note(
         "the device's transport public key: Entra ID wraps every PRT session key to it (RSA-OAEP); \
          its private half stays in the TPM",
@@ -74,6 +77,9 @@ fn transport_key_node(b64: &str, cx: &Context<'_>) -> Node {
 }
 
 fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
+    if let Some(n) = crate::secrets::redacted_node("Data", data) {
+        return n;
+    }
     let mut n = Node::field("Data", util::ellipsize(data, 40)).with_note(
         "PKCS#10 certificate signing request (base64 DER) for the device certificate, signed with \
          the new device key",

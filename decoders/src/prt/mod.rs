@@ -441,6 +441,20 @@ fn session_signature(
             ),
             "signature verified with the session key".to_string(),
         ),
+        crypto::SignatureCheck::Redacted => (
+            Node::field("verification", "signature redacted").with_note(format!(
+                "HS256 with the derived key {derived}; the signature was {}",
+                crate::secrets::REDACTED_NOTE
+            )),
+            Some(
+                Finding::info(format!(
+                    "not verified: the signature was {}",
+                    crate::secrets::REDACTED_NOTE
+                ))
+                .at(at.to_string()),
+            ),
+            "signature redacted".to_string(),
+        ),
         crypto::SignatureCheck::NotVerified { tried } => {
             let why = tried.join("; ");
             (
@@ -591,10 +605,8 @@ mod tests {
         assert_eq!(classify(&r), Some(Artefact::EncryptedResponse));
     }
 
-    /// The decoder fixtures' synthetic session key (`prt-secrets.json`) as a `--key` would give
-    /// it: every cookie and signed request verifies, both encrypted responses open.
-    #[test]
-    fn the_session_key_verifies_cookies_and_requests_and_opens_responses() {
+    /// The decoder fixtures' synthetic session key (`prt-secrets.json`) as `--key sk.hex` gives it.
+    fn session_key_trust() -> Trust {
         let secrets: Value =
             serde_json::from_str(include_str!("../../tests/fixtures/prt/prt-secrets.json"))
                 .unwrap();
@@ -604,6 +616,14 @@ mod tests {
             .decryption
             .add_file(util::hex_lower(&sk).as_bytes(), "--key sk.hex", None)
             .unwrap();
+        trust
+    }
+
+    /// With the fixtures' session key every cookie and signed request verifies, both encrypted
+    /// responses open.
+    #[test]
+    fn the_session_key_verifies_cookies_and_requests_and_opens_responses() {
+        let trust = session_key_trust();
         let with_key = cx(&trust);
         for (text, want) in [
             (
@@ -691,5 +711,87 @@ mod tests {
             }
         }
         assert!(views > 0 && errors > 0, "{views} views, {errors} errors");
+    }
+
+    /// A shareable copy made by `idscope redact`: the PRT cookie removed whole, the signed
+    /// request's signature replaced, the encrypted response's parts dropped, the session key and
+    /// the TGTs removed. With the session key at hand every artefact still reads as redacted:
+    /// no error or warning, and verdicts that say why nothing was checked.
+    #[test]
+    fn redacted_prt_artefacts_read_as_redacted_not_as_broken() {
+        use crate::secrets::{placeholder, redacted_jwe, redacted_jws_signature};
+        let trust = session_key_trust();
+        let cx = cx(&trust);
+        let decode = |text: &str| {
+            let m = OwnedMessage::parse_http_text(text).unwrap();
+            let d = Prt.decode(&m.as_message(), &cx).unwrap();
+            let bad: Vec<_> = d
+                .findings
+                .iter()
+                .filter(|f| f.severity >= crate::Severity::Warning)
+                .collect();
+            assert!(bad.is_empty(), "{}: {bad:?}", d.summary);
+            let mut errors = Vec::new();
+            d.root.walk(&mut |p, n| {
+                if n.kind == Kind::Error {
+                    errors.push(format!("{p}: {:?}", n.value));
+                }
+            });
+            assert!(errors.is_empty(), "{errors:?}");
+            d
+        };
+
+        let cookie = include_str!("../../tests/fixtures/prt/prt_cookie_kdfv2_cookie.http");
+        let jws = cookie
+            .split("x-ms-RefreshTokenCredential=")
+            .nth(1)
+            .unwrap()
+            .split([';', '\n'])
+            .next()
+            .unwrap();
+        let d = decode(&cookie.replace(jws, &placeholder("prt", jws.len(), "0123abcd")));
+        assert!(d.summary.contains("credential redacted"), "{}", d.summary);
+
+        let request = include_str!("../../tests/fixtures/prt/session_signed_request.http");
+        let token = request
+            .split("request=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        let (signed, _) = token.trim().rsplit_once('.').unwrap();
+        let redacted = format!("{signed}.{}", redacted_jws_signature("0123456789a"));
+        let d = decode(&request.replace(token.trim(), &redacted));
+        assert!(
+            d.has_finding("not verified: the signature was removed by idscope redact"),
+            "{:?}",
+            d.findings
+        );
+
+        let response =
+            include_str!("../../tests/fixtures/prt/session_signed_jwe_gcm_response.http");
+        let (head, body) = response.split_once("\n\n").unwrap();
+        let header = body.trim().split('.').next().unwrap();
+        let d = decode(&format!(
+            "{head}\n\n{}",
+            redacted_jwe(header, "0123456789a")
+        ));
+        assert!(
+            d.summary.contains("encrypted parts redacted"),
+            "{}",
+            d.summary
+        );
+
+        let issued = include_str!("../../tests/fixtures/prt/prt_response.http");
+        let (head, body) = issued.split_once("\n\n").unwrap();
+        let mut doc: Value = serde_json::from_str(body).unwrap();
+        for k in ["session_key_jwe", "tgt_ad", "tgt_cloud"] {
+            let v = doc[k].as_str().unwrap().to_string();
+            doc[k] = Value::String(placeholder(k, v.len(), "0123abcd"));
+        }
+        let d = decode(&format!("{head}\n\n{doc}"));
+        assert!(d.summary.contains("session key redacted"), "{}", d.summary);
+        assert!(d.summary.contains("tgt_cloud redacted"), "{}", d.summary);
     }
 }

@@ -220,6 +220,19 @@ pub(super) fn encrypted_response(
         );
     }
     root.push(h);
+    if t.signature_redacted {
+        root.push(Node::field("segments", "(redacted)").with_note(format!(
+            "the encrypted key, IV, ciphertext and tag were {}",
+            crate::secrets::REDACTED_NOTE
+        )));
+        let summary = format!(
+            "PRT-encrypted token response: JWE {alg}/{enc}, ctx {}; encrypted parts redacted",
+            ctx_len.map_or("?".to_string(), |n| format!("{n} B")),
+        );
+        let mut d = Decoded::new("prt", summary, root);
+        d.findings = findings;
+        return Ok(d);
+    }
     let mode = match seg.iv {
         12 => "AES-256-GCM",
         16 => "AES-256-CBC",

@@ -78,17 +78,20 @@ pub(super) fn sso_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
         ),
     );
     let cat = format!("{at}/x-ms-RefreshTokenCredential");
-    let token = match jwt::parse_limited(cred, &cx.limits) {
-        Ok(t) => t,
-        Err(e) => {
+    let parsed = if crate::secrets::redaction_marker(cred).is_some() {
+        Err("the credential redacted")
+    } else {
+        jwt::parse_limited(cred, &cx.limits).map_err(|e| {
             c.push(Node::leaf("decode", e.to_string(), Kind::Error));
-            findings.push(Finding::error(format!("the PRT credential is not a JWT: {e}")).at(cat));
+            findings.push(Finding::error(format!("the PRT credential is not a JWT: {e}")).at(&cat));
+            "an unreadable credential"
+        })
+    };
+    let token = match parsed {
+        Ok(t) => t,
+        Err(what) => {
             root.push(c);
-            let d = Decoded::new(
-                "prt",
-                format!("PRT SSO ({carrier}) with an unreadable credential"),
-                root,
-            );
+            let d = Decoded::new("prt", format!("PRT SSO ({carrier}) with {what}"), root);
             return Ok(Decoded { findings, ..d });
         }
     };
@@ -279,8 +282,12 @@ pub(super) fn sso_response(msg: &Message<'_>) -> Decoded {
             }
         }
         summary = format!(
-            "PRT SSO succeeded: {status} with an authorization code ({} chars) → {}",
-            code.chars().count(),
+            "PRT SSO succeeded: {status} with an authorization code ({}) → {}",
+            if crate::secrets::is_redacted(code) {
+                "redacted".to_string()
+            } else {
+                format!("{} chars", code.chars().count())
+            },
             location.and_then(|l| l.split('?').next()).unwrap_or("?")
         );
     } else if let Some(fresh) = get("sso_nonce") {

@@ -239,8 +239,10 @@ impl<'d, 'a> Explainer<'d, 'a> {
                 .filter(|c| !c.is_whitespace())
                 .collect();
             node.push(
-                Node::secret("SignatureValue", compact)
-                    .with_note("the RSA signature over the canonical SignedInfo"),
+                crate::secrets::redacted_node("SignatureValue", &compact).unwrap_or_else(|| {
+                    Node::secret("SignatureValue", compact)
+                        .with_note("the RSA signature over the canonical SignedInfo")
+                }),
             );
         }
         let at = doc.path(sig);
@@ -257,6 +259,13 @@ impl<'d, 'a> Explainer<'d, 'a> {
                     format!("signature verified with {who}"),
                 )
             }
+            Verdict::NotChecked if report.value_redacted() => (
+                Finding::info(format!(
+                    "XML signature on {what} not checked: {}",
+                    report.verdict_text
+                )),
+                "signature redacted (not checked)".to_string(),
+            ),
             Verdict::NotChecked if report.unchecked() == Some(Unchecked::NoAnchor) => (
                 Finding::warning(format!(
                     "XML signature on {what} not verified: no trusted certificate (pin one with \

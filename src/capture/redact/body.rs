@@ -8,7 +8,7 @@ use std::io::{Read as _, Write as _};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use idscope_decoders::util;
+use idscope_decoders::{secrets, util};
 use sha2::{Digest as _, Sha256};
 
 use super::values::Cx;
@@ -99,10 +99,7 @@ impl Cx<'_> {
                 let digest = Sha256::digest(&bytes);
                 let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
                 self.report.record("body");
-                Some(Body::plain(format!(
-                    "«redacted:body:len={}:sha256={hex}»",
-                    bytes.len()
-                )))
+                Some(Body::plain(secrets::body_placeholder(bytes.len(), &hex)))
             }
             Out::Opaque => None,
         }
@@ -119,6 +116,13 @@ impl Cx<'_> {
     fn dispatch_inner(&mut self, bytes: &[u8], ct: &str) -> Out {
         if bytes.is_empty() {
             return Out::Same;
+        }
+        // A UTF-8 byte-order mark before a text body stays where it is.
+        if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            return match self.dispatch_inner(rest, ct) {
+                Out::Changed(b) => Out::Changed([&b"\xEF\xBB\xBF"[..], &b].concat()),
+                other => other,
+            };
         }
         if bytes.starts_with(&[0x1f, 0x8b]) {
             return self.gzip(bytes, ct);
@@ -141,7 +145,10 @@ impl Cx<'_> {
         if ct.contains("json") || t.starts_with('{') || t.starts_with('[') {
             match self.json_text(text, None) {
                 Some(r) => return changed(r),
-                None if ct.contains("json") => return Out::Opaque,
+                // A JWT answered as JSON (an encrypted token response): the JWT rule.
+                None if ct.contains("json") => {
+                    return self.jwt(t).map_or(Out::Opaque, changed);
+                }
                 None => {}
             }
         }

@@ -1,7 +1,13 @@
-//! Span-preserving JSON redaction: the text is walked once, string and scalar values under
+//! Span-preserving JSON redaction: the text is walked once, string and number values under
 //! credential names are replaced in place, and everything else (key order, spacing, escapes,
 //! number spelling) stays byte-identical. Re-serialising through `serde_json::Value` would
 //! reorder keys and change numbers, and would make a second redaction differ from the first.
+//!
+//! An object or array under a credential name is walked rather than replaced whole: every string
+//! and number inside it is the credential's (unless its own name says it is public or another
+//! credential), while booleans and `null` are flags and stay, so SCIM's
+//! `"changePassword": {"supported": false}` keeps its meaning and `"password": {"value": "…"}`
+//! still loses the password.
 
 use super::values::{Cx, NameClass, classify, is_url};
 
@@ -25,7 +31,7 @@ impl Cx<'_> {
             i: 0,
             edits: Vec::new(),
         };
-        w.value(self, key)?;
+        w.value(self, key, None)?;
         if w.edits.is_empty() {
             return Some(None);
         }
@@ -106,22 +112,28 @@ impl Walk<'_> {
         Some(self.i)
     }
 
-    fn value(&mut self, cx: &mut Cx<'_>, key: Option<&str>) -> Option<()> {
+    /// One value under `key`; `within` is the credential class of the object or array it is
+    /// inside, if any.
+    fn value(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: Option<&str>,
+        within: Option<NameClass>,
+    ) -> Option<()> {
         self.ws();
         let start = self.i;
-        let class = key.map(classify);
-        let whole = matches!(class, Some(NameClass::Password | NameClass::Credential(_)));
+        let own = key.map(classify);
+        let is_credential = |c: Option<NameClass>| {
+            matches!(c, Some(NameClass::Password | NameClass::Credential(_)))
+        };
+        // The class the value's scalars get: its own when that is a credential or a rule of its
+        // own (a token, a SAML message, a public name), else the enclosing credential's.
+        let inherited = match own {
+            Some(NameClass::Plain | NameClass::Pii | NameClass::SecretLooking) | None => within,
+            _ => None,
+        };
+        let whole = if is_credential(own) { own } else { inherited };
         match self.b.get(self.i)? {
-            b'{' | b'[' if whole => {
-                let end = self.value_end()?;
-                let raw = self.s.get(start..end)?;
-                let rep = match class {
-                    Some(NameClass::Password) => cx.password(raw),
-                    Some(NameClass::Credential(kind)) => cx.remove("credential", kind, raw),
-                    _ => return Some(()),
-                };
-                self.edits.push((start, end, json_string(&rep)));
-            }
             b'{' => {
                 self.i += 1;
                 loop {
@@ -149,7 +161,7 @@ impl Walk<'_> {
                     self.i += 1;
                     if cx.can_nest() {
                         cx.depth += 1;
-                        let r = self.value(cx, Some(&k));
+                        let r = self.value(cx, Some(&k), whole);
                         cx.depth -= 1;
                         r?;
                     } else {
@@ -178,7 +190,7 @@ impl Walk<'_> {
                         }
                         _ => {}
                     }
-                    self.value(cx, key)?;
+                    self.value(cx, key, whole)?;
                 }
             }
             b'"' => {
@@ -186,10 +198,15 @@ impl Walk<'_> {
                 let raw = self.s.get(start..end)?;
                 self.i = end;
                 let v: String = serde_json::from_str(raw).ok()?;
-                let rep = match key {
-                    Some(k) => cx.keyed(k, &v),
-                    None if is_url(&v) => cx.url(&v),
-                    None => None,
+                let rep = match (inherited, key) {
+                    (Some(_), _) if v.is_empty() || cx.already(&v) => None,
+                    (Some(NameClass::Password), _) => Some(cx.password(&v)),
+                    (Some(NameClass::Credential(kind)), _) => {
+                        Some(cx.remove("credential", kind, &v))
+                    }
+                    (_, Some(k)) => cx.keyed(k, &v),
+                    (_, None) if is_url(&v) => cx.url(&v),
+                    (_, None) => None,
                 };
                 if let Some(rep) = rep {
                     self.edits.push((start, end, json_string(&rep)));
@@ -198,8 +215,9 @@ impl Walk<'_> {
             _ => {
                 let end = self.value_end()?;
                 let raw = self.s.get(start..end)?;
-                if raw != "null" {
-                    let rep = match class {
+                // `true`, `false` and `null` are flags, never credentials.
+                if !matches!(raw, "null" | "true" | "false") {
+                    let rep = match whole {
                         Some(NameClass::Password) => Some(cx.password(raw)),
                         Some(NameClass::Credential(kind)) => {
                             Some(cx.remove("credential", kind, raw))

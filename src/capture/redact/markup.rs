@@ -35,12 +35,18 @@ enum Action {
     Token(&'static str),
     Pii,
     Keyed,
+    /// The key rules under another name: a dictionary entry's `Value` under its `Key`.
+    KeyedAs(String),
 }
 
 impl Cx<'_> {
     /// The XML rules over a document. `None` when it does not parse (callers fail closed);
     /// `Some(None)` when nothing changed.
     pub(super) fn xml(&mut self, text: &str) -> Option<Option<String>> {
+        // A byte-order mark before the document (some IdPs send one) stays where it is.
+        if let Some(rest) = text.strip_prefix('\u{feff}') {
+            return self.xml(rest).map(|r| r.map(|x| format!("\u{feff}{x}")));
+        }
         let limits = self.policy.limits;
         let doc = Document::parse(text, &limits).ok()?;
         let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -73,8 +79,9 @@ impl Cx<'_> {
                 Action::Password => (!self.already(value)).then(|| self.password(value)),
                 Action::Token(kind) => self.token(value, kind),
                 Action::Pii => (!self.already(value)).then(|| self.remove("pii", "pii", value)),
-                Action::Keyed if has_elements => None,
+                Action::Keyed | Action::KeyedAs(_) if has_elements => None,
                 Action::Keyed => self.keyed(doc.local_name(el), value),
+                Action::KeyedAs(name) => self.keyed(&name, value),
             };
             if let Some(rep) = rep {
                 edits.push((cs, ce, escape_text(&rep)));
@@ -98,6 +105,24 @@ impl Cx<'_> {
     fn xml_action(&self, doc: &Document<'_>, el: NodeId) -> Option<Action> {
         let local = doc.local_name(el);
         let n = norm(local);
+        if let Some(entry) = doc
+            .parent(el)
+            .filter(|p| secrets::is_dictionary_entry(doc.local_name(*p)))
+        {
+            // `<KeyValueOf…><Key>name</Key><Value>…</Value>`: the key is a name, and the value
+            // is judged by it.
+            match n.as_str() {
+                "key" => return None,
+                "value" => {
+                    let key = doc
+                        .child_elements(entry)
+                        .find(|c| norm(doc.local_name(*c)) == "key")
+                        .map(|k| doc.text_content(k))?;
+                    return Some(Action::KeyedAs(key.trim().to_string()));
+                }
+                _ => {}
+            }
+        }
         Some(match secrets::element(local) {
             Element::SignatureValue => Action::Remove("xml_signature_value", "xml_signature"),
             Element::CipherValue => Action::Remove("xml_cipher_value", "xml_cipher"),
@@ -147,6 +172,7 @@ impl Cx<'_> {
                 }
             }
             _ => match classify(local) {
+                NameClass::Public => return None,
                 NameClass::Plain | NameClass::Pii | NameClass::Saml => {
                     // Leaf text that is a URL still goes through the URL rule.
                     let leaf = doc.child_elements(el).next().is_none();

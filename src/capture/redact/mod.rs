@@ -8,9 +8,13 @@
 //! and re-encodes the value in its original encoding. Rules are keyed on names (header, cookie,
 //! query, form, JSON and XML element names), and fail closed: a value the rules cannot parse in
 //! a credential position is replaced whole. Replaced values become placeholders
-//! `«redacted:KIND:len=N:fp=HHHHHHHH»` (`HHHHHHHH`: 8 hex digits) whose fingerprint is an HMAC-SHA256 under a random
-//! per-export key ([`Fingerprinter`]), so equal values correlate within one export and nowhere
-//! else. A value that already is a placeholder is left alone, which makes redaction idempotent.
+//! `«redacted:KIND:len=N:fp=HHHHHHHH»` (`HHHHHHHH`: 8 hex digits) whose fingerprint is an
+//! HMAC-SHA256 under a random per-export key ([`Fingerprinter`]), so equal values correlate
+//! within one export and nowhere else. A value that already is a placeholder is left alone, which
+//! makes redaction idempotent. The format of every marker (placeholders, `REDACTED-SIG-…`,
+//! `REDACTED-JWE-…`) is written and read by the secrets policy
+//! ([`idscope_decoders::secrets::redaction_marker`] and the writers beside it), so the decoders
+//! recognise exactly what is written here.
 //!
 //! Which names, headers, XML elements and values are credentials is the secrets policy's
 //! ([`idscope_decoders::secrets`]); this module decides what a redacted value becomes.
@@ -34,6 +38,7 @@ use std::path::PathBuf;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use idscope_decoders::Limits;
+use idscope_decoders::secrets;
 use serde_json::{Map, Value, json};
 
 use crate::capture::CaptureError;
@@ -86,7 +91,7 @@ impl Fingerprinter {
     }
 
     /// The first `hex_len` hex digits of HMAC-SHA256(key, value).
-    fn hex(&self, value: &[u8], hex_len: usize) -> String {
+    pub(super) fn hex(&self, value: &[u8], hex_len: usize) -> String {
         let tag = hmac::sign(&self.key, value);
         let mut s = String::with_capacity(64);
         for b in tag.as_ref() {
@@ -98,29 +103,29 @@ impl Fingerprinter {
 
     /// The 8-hex-digit fingerprint used in placeholders.
     pub fn fingerprint(&self, value: &[u8]) -> String {
-        self.hex(value, 8)
+        self.hex(value, secrets::FINGERPRINT_HEX)
+    }
+
+    /// The fingerprint of a redacted JWS signature or JWE (11 hex digits).
+    pub(super) fn token_fingerprint(&self, value: &[u8]) -> String {
+        self.hex(value, secrets::TOKEN_FINGERPRINT_HEX)
     }
 
     /// The placeholder `«redacted:KIND:len=N:fp=HHHHHHHH»` for `value` (N counts bytes).
     pub fn placeholder(&self, kind: &str, value: &str) -> String {
-        format!(
-            "«redacted:{kind}:len={}:fp={}»",
-            value.len(),
-            self.fingerprint(value.as_bytes())
-        )
+        secrets::placeholder(kind, value.len(), &self.fingerprint(value.as_bytes()))
     }
 }
 
 /// The placeholder for a password: length only, never hashed (a password is guessable).
 pub fn password_placeholder(value: &str) -> String {
-    format!("«redacted:password:len={}»", value.len())
+    secrets::password_placeholder(value.len())
 }
 
 /// True when `value` is a placeholder this module wrote (a redaction of a redacted capture
 /// leaves it unchanged).
 pub fn is_placeholder(value: &str) -> bool {
-    let v = value.trim();
-    v.starts_with("«redacted:") && v.ends_with('»')
+    secrets::redaction_marker(value).is_some()
 }
 
 /// What one redaction did: how many flows it saw and how often each rule fired. Written as
@@ -261,3 +266,5 @@ fn redact_extra(cx: &mut values::Cx<'_>, extra: &mut Extra) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_precision;

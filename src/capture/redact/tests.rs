@@ -131,7 +131,7 @@ fn opaque_values_in_token_positions_are_removed_fail_closed() {
 
 #[test]
 fn json_edits_keep_formatting_order_and_case_insensitive_keys() {
-    let text = "{\n  \"z\": 1,\n  \"Refresh_Token\" : \"0.AXo\",\n  \"a\": [ {\"PASSWORD\": 1234} ],\n  \"expires_in\": \"3599\",\n  \"tgt_cloud\": {\"clientKey\": \"k\"}\n}";
+    let text = "{\n  \"z\": 1,\n  \"Refresh_Token\" : \"0.AXo\",\n  \"a\": [ {\"PASSWORD\": 1234} ],\n  \"expires_in\": \"3599\",\n  \"tgt_cloud\": {\"clientKey\": \"k\", \"realm\": \"KERBEROS.MICROSOFTONLINE.COM\", \"accountType\": 1, \"renewable\": true}\n}";
     let (out, _) = with_cx(false, |cx| cx.json_text(text, None));
     let out = out.unwrap().unwrap();
     assert!(
@@ -145,8 +145,19 @@ fn json_edits_keep_formatting_order_and_case_insensitive_keys() {
         "{out}"
     );
     assert!(out.contains("\"expires_in\": \"3599\""));
+    // An object under a credential name keeps its shape: every string and number in it is the
+    // credential's (a member's own credential name wins).
     assert!(
-        out.contains("\"tgt_cloud\": \"«redacted:tgt:len=18:fp="),
+        out.contains("\"tgt_cloud\": {\"clientKey\": \"«redacted:session_key:len=1:fp="),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"realm\": \"«redacted:tgt:len=28:fp="),
+        "{out}"
+    );
+    // A public name (a type) and a flag stay.
+    assert!(
+        out.contains("\"accountType\": 1, \"renewable\": true}"),
         "{out}"
     );
     let (again, _) = with_cx(false, |cx| cx.json_text(&out, None));

@@ -7,8 +7,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use idscope_decoders::jwt::REDACTED_SIGNATURE_PREFIX;
-use idscope_decoders::secrets::{self, HeaderClass};
+use idscope_decoders::secrets::{self, HeaderClass, Redacted};
 pub(super) use idscope_decoders::secrets::{NameClass, classify, norm};
 use idscope_decoders::util;
 use serde_json::Value;
@@ -27,7 +26,7 @@ pub(super) fn is_url(s: &str) -> bool {
 
 /// A JWS or JWE already redacted by this module.
 pub(super) fn is_redacted_jwt(s: &str) -> bool {
-    s.contains(".REDACTED-SIG-") || s.contains(".REDACTED-JWE-")
+    secrets::is_redacted_token(s)
 }
 
 /// The three or five segments of a compact JWT whose header decodes to a JSON object.
@@ -133,6 +132,7 @@ impl<'a> Cx<'a> {
                     None
                 }
             }
+            NameClass::Public => None,
             NameClass::Pii | NameClass::Plain => {
                 if is_url(value) {
                     self.nested(|cx| cx.url(value))
@@ -166,18 +166,24 @@ impl<'a> Cx<'a> {
     pub(super) fn jwt(&mut self, value: &str) -> Option<Option<String>> {
         let (parts, header) = jwt_segments(value)?;
         if let [h, _, _, ct, _] = parts.as_slice() {
-            if ct.starts_with("REDACTED-JWE-") {
+            if matches!(
+                secrets::redaction_marker(ct),
+                Some(Redacted::JweContent { .. })
+            ) {
                 self.report.already_redacted += 1;
                 return Some(None);
             }
             self.report.record("jwe");
-            let fp = self.keyed.hex(value.trim().as_bytes(), 11);
-            return Some(Some(format!("{h}...REDACTED-JWE-{fp}.")));
+            let fp = self.keyed.token_fingerprint(value.trim().as_bytes());
+            return Some(Some(secrets::redacted_jwe(h, &fp)));
         }
         let [h, p, s] = parts.as_slice() else {
             return None;
         };
-        if s.starts_with(REDACTED_SIGNATURE_PREFIX) {
+        if matches!(
+            secrets::redaction_marker(s),
+            Some(Redacted::JwsSignature { .. })
+        ) {
             self.report.already_redacted += 1;
             return Some(None);
         }
@@ -197,9 +203,10 @@ impl<'a> Cx<'a> {
             None => return Some(Some(self.remove("credential", "jwt", value))),
         };
         self.report.record("jws_signature");
-        let fp = self.keyed.hex(s.as_bytes(), 11);
+        let fp = self.keyed.token_fingerprint(s.as_bytes());
         Some(Some(format!(
-            "{h}.{new_claims}.{REDACTED_SIGNATURE_PREFIX}{fp}"
+            "{h}.{new_claims}.{}",
+            secrets::redacted_jws_signature(&fp)
         )))
     }
 
@@ -525,7 +532,8 @@ impl<'a> Cx<'a> {
                 }
                 self.depth -= 1;
             }
-            Value::Number(_) | Value::Bool(_) => {
+            // Booleans are flags, never credentials.
+            Value::Number(_) => {
                 if let Some(k) = key {
                     let text = v.to_string();
                     match classify(k) {
@@ -537,7 +545,7 @@ impl<'a> Cx<'a> {
                     }
                 }
             }
-            Value::Null => {}
+            Value::Bool(_) | Value::Null => {}
         }
     }
 }

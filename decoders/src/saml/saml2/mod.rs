@@ -316,4 +316,63 @@ mod tests {
         let d = Saml.decode(&Message::blob(empty), &cx).unwrap();
         assert_eq!(d.summary, "SAML 2.0 Response from (no issuer)");
     }
+
+    /// A shareable copy made by `idscope redact`: a SAML message it could not read is removed
+    /// whole, and a redirect binding's query `Signature` is replaced. Both read as redacted,
+    /// never as bad base64.
+    #[test]
+    fn redacted_saml_messages_and_query_signatures_read_as_redacted() {
+        use crate::OwnedMessage;
+        use crate::secrets::{REDACTED_NOTE, placeholder};
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let marker = placeholder("saml", 940, "0123abcd");
+        let body = format!("SAMLResponse={}&RelayState=r", enc(&marker));
+        let m = Message::request(
+            "POST",
+            "https://sp.example/acs",
+            vec![("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        );
+        let d = Saml.decode(&m, &cx).unwrap();
+        assert!(d.summary.contains("SAMLResponse redacted"), "{}", d.summary);
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+
+        let text = include_str!("../../../tests/fixtures/saml/redirect_authnrequest_signed.http");
+        let owned = OwnedMessage::parse_http_text(text).unwrap();
+        let url = owned.url.clone().unwrap();
+        let sig = url
+            .split("Signature=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        let url = url.replace(sig, &enc(&placeholder("signature", 344, "0123abcd")));
+        let m = Message::request("GET", &url, vec![], b"");
+        let d = Saml.decode(&m, &cx).unwrap();
+        assert!(
+            d.findings
+                .iter()
+                .all(|f| f.severity < crate::Severity::Warning),
+            "{:?}",
+            d.findings
+        );
+        assert!(
+            d.has_finding(
+                "redirect-binding signature not checked: the signature value was removed"
+            ),
+            "{:?}",
+            d.findings
+        );
+        let mut noted = false;
+        d.root.walk(&mut |_, n| {
+            noted |= n.label == "Signature"
+                && n.note
+                    .as_deref()
+                    .is_some_and(|x| x.starts_with(REDACTED_NOTE));
+        });
+        assert!(noted);
+    }
 }

@@ -57,6 +57,12 @@ pub(super) fn decode_post(
                 } else {
                     "SAMLRequest"
                 };
+                if let Some(n) = crate::secrets::redacted_node(field, v) {
+                    // Redaction could not read the message and removed it whole.
+                    root.push(n);
+                    let summary = format!("SAML HTTP-POST binding: {field} redacted");
+                    return Ok(Decoded::new("saml", summary, root));
+                }
                 let xml = decode_post_value(v, field, cx)?;
                 root.push(
                     Node::field(k.clone(), format!("{} chars of base64", v.len()))

@@ -77,7 +77,9 @@ pub fn inflate_redirect(
         Err(e @ DecodeError::TooLarge { .. }) => return Err(e),
         _ => {}
     }
-    if bytes.trim_ascii_start().starts_with(b"<") {
+    // Plain XML, possibly after a UTF-8 byte-order mark (some IdPs send one).
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    if text.trim_ascii_start().starts_with(b"<") {
         return Ok((bytes, Compression::None));
     }
     Err(match raw {
@@ -197,6 +199,18 @@ fn query_signature(
         return Some((node, f, "signature not checked".into()));
     };
     node.push(Node::field("SigAlg", name));
+    if let Some(n) = crate::secrets::redacted_node("Signature", &sig.value) {
+        node.push(n);
+        node.push(Node::field(
+            "verdict",
+            "not checked: the signature value was removed by redaction",
+        ));
+        let f = Finding::info(format!(
+            "redirect-binding signature not checked: the signature value was {}",
+            crate::secrets::REDACTED_NOTE
+        ));
+        return Some((node, f, "signature redacted (not checked)".into()));
+    }
     let Some(sig_bytes) = util::b64_decode_any(&compact_base64(&sig.value), 4096) else {
         node.push(Node::leaf(
             "verdict",
@@ -271,6 +285,14 @@ pub(super) fn decode_redirect(
     } else {
         "SAMLResponse"
     };
+    if let Some(n) = crate::secrets::redacted_node(field, &which.value) {
+        // Redaction could not read the message and removed it whole.
+        let root = Node::section("HTTP-Redirect binding")
+            .with_child(Node::field("endpoint", host_path(url)))
+            .with_child(n);
+        let summary = format!("SAML HTTP-Redirect binding: {field} redacted");
+        return Ok(Decoded::new("saml", summary, root));
+    }
     let (xml, compression) = inflate_redirect(&which.value, field, &cx.limits)?;
     let xml = String::from_utf8(xml).map_err(|_| DecodeError::Utf8 { field })?;
     let mut root = Node::section("HTTP-Redirect binding").with_note(if from_location {

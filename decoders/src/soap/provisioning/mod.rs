@@ -440,6 +440,54 @@ mod tests {
         assert_eq!(decode_bytes(&a, &trust), decode_bytes(&b, &trust));
     }
 
+    /// Values a shareable copy made by `idscope redact` replaced (the BearerToken's signature, a
+    /// base64Binary property, a certificate in an array) read as redacted, not as bad base64.
+    #[test]
+    fn redacted_values_read_as_redacted_not_as_bad_base64() {
+        use crate::secrets::{REDACTED_NOTE, placeholder, redacted_jws_signature};
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let token = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256","kid":"k"}"#),
+            b64(r#"{"aud":"https://graph.windows.net"}"#),
+            redacted_jws_signature("0123456789a")
+        );
+        let marker = placeholder("secret", 28, "0123abcd");
+        let mut xml = PROVISION
+            .replace("{{BEARER_TOKEN}}", &token)
+            .replace("AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA==", &marker);
+        // The first certificate of an ArrayOfbase64Binary.
+        let open = "<c:base64Binary>";
+        let start = xml.find(open).unwrap() + open.len();
+        let end = start + xml[start..].find("</c:base64Binary>").unwrap();
+        xml.replace_range(start..end, &marker);
+        let d = decode_bytes(
+            &encode(&xml, Style::DataContract).unwrap(),
+            &Trust::default(),
+        );
+        assert!(
+            d.findings
+                .iter()
+                .all(|f| f.severity < crate::Severity::Warning),
+            "{:?}",
+            d.findings
+        );
+        assert!(d.summary.contains("signature redacted"), "{}", d.summary);
+        let mut redacted = 0;
+        d.root.walk(&mut |p, n| {
+            assert_ne!(n.kind, Kind::Error, "{p}: {:?}", n.value);
+            if n.value.as_deref() == Some(marker.as_str()) {
+                assert!(
+                    n.note.as_deref().unwrap_or("").starts_with(REDACTED_NOTE),
+                    "{p}"
+                );
+                redacted += 1;
+            }
+        });
+        assert!(redacted >= 2, "{redacted}");
+    }
+
     #[test]
     fn source_anchor_shows_its_object_guid() {
         assert_eq!(

@@ -180,6 +180,9 @@ pub(super) fn typed_value(
             n.value = Some(text.clone());
             n.kind = Kind::Number;
         }
+        "base64Binary" if crate::secrets::is_redacted(&text) => {
+            n.value = Some(text.clone());
+        }
         "base64Binary" => {
             n.value = Some(text.clone());
             match util::b64_decode_any(&text, cx.limits.max_inflate) {
@@ -223,7 +226,7 @@ pub(super) fn typed_value(
                 {
                     item.note = Some(format!("SourceAnchor of a member: objectGUID {g}"));
                 }
-                if ty_local == "ArrayOfbase64Binary" {
+                if ty_local == "ArrayOfbase64Binary" && !crate::secrets::is_redacted(&t) {
                     match util::b64_decode_any(&t, cx.limits.max_inflate) {
                         Some(der) => {
                             let mut note = format!("{} bytes", der.len());

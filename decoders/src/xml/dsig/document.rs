@@ -120,6 +120,10 @@ pub fn verify_document(
             Verdict::Valid => {
                 Finding::info(format!("XML signature: {what}: {}", report.verdict_text))
             }
+            Verdict::NotChecked if report.value_redacted() => Finding::info(format!(
+                "XML signature not checked: {what}: {}",
+                report.verdict_text
+            )),
             Verdict::NotChecked => Finding::warning(format!(
                 "XML signature not checked: {what}: {}",
                 report.verdict_text

@@ -243,6 +243,9 @@ pub enum Unchecked {
         /// Which limit, and where.
         why: String,
     },
+    /// `SignatureValue` is a marker `idscope redact` wrote ([`crate::secrets::redaction_marker`]):
+    /// a shareable copy, whose signature cannot be checked.
+    Redacted,
 }
 
 impl Unchecked {
@@ -267,6 +270,11 @@ impl Unchecked {
                 format!("Reference {} not checked: {reason}", quoted_uri(uri))
             }
             Unchecked::Limit { why } => why.clone(),
+            Unchecked::Redacted => {
+                "the signature value was removed by redaction (a shareable copy made by \
+                 idscope redact)"
+                    .to_string()
+            }
         }
     }
 }
@@ -444,6 +452,9 @@ impl SignatureReport {
         if self.verdict != Verdict::NotChecked {
             return None;
         }
+        if self.value_redacted() {
+            return Some(Unchecked::Redacted);
+        }
         if let Some(r) = self.references.iter().find_map(|r| match &r.digest {
             DigestCheck::NotComputed { reason } => Some(Unchecked::Reference {
                 uri: r.uri.clone(),
@@ -457,6 +468,17 @@ impl SignatureReport {
             SignatureValueCheck::NotChecked { reason, .. } => Some(reason.clone()),
             _ => None,
         }
+    }
+
+    /// True when `SignatureValue` is a redaction marker (the copy was made by `idscope redact`).
+    pub fn value_redacted(&self) -> bool {
+        matches!(
+            self.signature_value,
+            SignatureValueCheck::NotChecked {
+                reason: Unchecked::Redacted,
+                ..
+            }
+        )
     }
 
     /// The elements the signature's references resolve to uniquely (the document element for a
@@ -516,6 +538,71 @@ mod tests {
             "{text}"
         );
         assert_eq!(r.finding().severity, crate::Severity::Warning);
+    }
+
+    /// A shareable copy made by `idscope redact`: the `SignatureValue` is a marker, and so may be
+    /// values inside the signed content. The signature is not checked, and says why; it is never
+    /// "not valid base64" nor a digest mismatch.
+    #[test]
+    fn a_redacted_signature_value_is_not_checked_and_says_why() {
+        let rsa = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+        let value = crate::secrets::placeholder("xml_signature", 344, "0123abcd");
+        let good_digest = "ToE3EDLIb0g2l/wYPqUelgKNXyMGVCnZKnydpQAQlPU=";
+        let signed = sig_doc(rsa, "#_a", ENVELOPED_SIGNATURE)
+            .replace(
+                "AAAA</ds:DigestValue>",
+                &format!("{good_digest}</ds:DigestValue>"),
+            )
+            .replace(
+                "AAAA</ds:SignatureValue>",
+                &format!("{value}</ds:SignatureValue>"),
+            );
+        // The signed content as it was, and with a value inside it redacted too.
+        for xml in [
+            signed.clone(),
+            signed.replace(">x</a>", &format!(">{value}</a>")),
+        ] {
+            let doc = parse(&xml);
+            let r = verify(&doc, find_signatures(&doc)[0], &[]);
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+            assert_eq!(r.verdict, Verdict::NotChecked, "{}", r.verdict_text);
+            assert!(r.value_redacted());
+            assert_eq!(r.unchecked(), Some(Unchecked::Redacted));
+            assert!(
+                r.verdict_text
+                    .contains("the signature value was removed by redaction"),
+                "{}",
+                r.verdict_text
+            );
+            assert!(!r.verdict_text.contains("mismatch"), "{}", r.verdict_text);
+            assert_eq!(r.finding().severity, crate::Severity::Info);
+        }
+        // A digest over content that holds a marker is not compared, whatever the signature.
+        let xml = signed.replace(">x</a>", &format!(">{value}</a>"));
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(
+            matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("removed by redaction")),
+            "{:?}",
+            r.references[0].digest
+        );
+        // A redacted DigestValue is not compared either.
+        let xml = signed.replace(good_digest, &value);
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(
+            matches!(&r.references[0].digest, DigestCheck::NotComputed { reason } if reason.contains("digest value was removed")),
+            "{:?}",
+            r.references[0].digest
+        );
+        // Without a marker, changed content is still a mismatch.
+        let xml = signed.replace(">x</a>", ">y</a>");
+        let doc = parse(&xml);
+        let r = verify(&doc, find_signatures(&doc)[0], &[]);
+        assert!(matches!(
+            r.references[0].digest,
+            DigestCheck::Mismatch { .. }
+        ));
     }
 
     #[test]

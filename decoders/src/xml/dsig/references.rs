@@ -114,6 +114,7 @@ pub(super) fn check_reference(
         .find_child(reference, DSIG_NS, "DigestValue")
         .map(|e| b64_compact(&doc.text_content(e)))
         .unwrap_or_default();
+    let expected_redacted = crate::secrets::redaction_marker(&expected).is_some();
     let enveloped = transforms.iter().any(|(a, _)| a == ENVELOPED_SIGNATURE);
     let mut report = ReferenceReport {
         uri,
@@ -141,6 +142,14 @@ pub(super) fn check_reference(
         }
         _ => {}
     }
+    if expected_redacted {
+        report.digest = DigestCheck::NotComputed {
+            reason: "the digest value was removed by redaction (a shareable copy made by \
+                     idscope redact)"
+                .to_string(),
+        };
+        return report;
+    }
     let DigestAlgorithm::Known(hash) = digest_algorithm else {
         report.digest = DigestCheck::NotComputed {
             reason: format!(
@@ -152,9 +161,13 @@ pub(super) fn check_reference(
     };
     let alg = hash.digest();
     let expected_bytes = util::b64_decode_any(&expected, 1024);
+    let octets_of = |apex: Option<NodeId>| {
+        reference_octets(doc, signature, &transforms, apex, keep_comments, limits)
+    };
     let compute = |apex: Option<NodeId>| -> Result<String, String> {
-        let octets = reference_octets(doc, signature, &transforms, apex, keep_comments, limits)?;
-        Ok(util::b64_std(digest::digest(alg, &octets).as_ref()))
+        Ok(util::b64_std(
+            digest::digest(alg, &octets_of(apex)?).as_ref(),
+        ))
     };
     let matches = |computed: &str| -> bool {
         expected_bytes.is_some() && util::b64_decode_any(computed, 1024) == expected_bytes
@@ -187,12 +200,28 @@ pub(super) fn check_reference(
                 ReferenceTarget::Element { node, .. } => Some(*node),
                 _ => None,
             };
-            match compute(apex) {
-                Ok(computed) if matches(&computed) => DigestCheck::Match,
-                Ok(computed) => DigestCheck::Mismatch {
-                    expected: expected.clone(),
-                    computed,
-                },
+            match octets_of(apex) {
+                Ok(octets) => {
+                    let computed = util::b64_std(digest::digest(alg, &octets).as_ref());
+                    if matches(&computed) {
+                        DigestCheck::Match
+                    } else if crate::secrets::contains_redaction_marker(&String::from_utf8_lossy(
+                        &octets,
+                    )) {
+                        // Redaction changed what was signed: a mismatch says nothing here.
+                        DigestCheck::NotComputed {
+                            reason: "the signed content holds values removed by redaction (a \
+                                     shareable copy made by idscope redact), so its digest \
+                                     cannot match"
+                                .to_string(),
+                        }
+                    } else {
+                        DigestCheck::Mismatch {
+                            expected: expected.clone(),
+                            computed,
+                        }
+                    }
+                }
                 Err(reason) => DigestCheck::NotComputed { reason },
             }
         }

@@ -84,6 +84,9 @@ impl SignatureReport {
     pub fn finding(&self) -> Finding {
         match self.verdict {
             Verdict::Valid => Finding::info(format!("XML signature: {}", self.verdict_text)),
+            Verdict::NotChecked if self.value_redacted() => {
+                Finding::info(format!("XML signature not checked: {}", self.verdict_text))
+            }
             Verdict::NotChecked => {
                 Finding::warning(format!("XML signature not checked: {}", self.verdict_text))
             }

@@ -173,6 +173,8 @@ pub enum Cipher {
     Missing,
     /// A `CipherValue` that is not base64 (or is larger than the limits allow).
     NotBase64,
+    /// A `CipherValue` that `idscope redact` replaced ([`crate::secrets::redaction_marker`]).
+    Redacted,
 }
 
 impl Cipher {
@@ -182,6 +184,9 @@ impl Cipher {
         };
         if let Some(cv) = doc.find_child(cd, XENC_NS, "CipherValue") {
             let text = compact(&doc.text_content(cv));
+            if crate::secrets::redaction_marker(&text).is_some() {
+                return Cipher::Redacted;
+            }
             return match util::b64_decode_any(&text, limits.max_inflate) {
                 Some(b) if !b.is_empty() => Cipher::Value(b),
                 _ if text.is_empty() => Cipher::Missing,
@@ -203,6 +208,10 @@ impl Cipher {
             )),
             Cipher::Missing => Some("there is no CipherValue".into()),
             Cipher::NotBase64 => Some("the CipherValue is not base64".into()),
+            Cipher::Redacted => Some(format!(
+                "the CipherValue was {}",
+                crate::secrets::REDACTED_NOTE
+            )),
         }
     }
 }
@@ -465,6 +474,8 @@ pub enum Outcome {
     Refused(String),
     /// Not tried; why (an unsupported algorithm, a malformed ciphertext, the work limit).
     NotTried(String),
+    /// Not tried: the ciphertext was removed by `idscope redact` (a shareable copy).
+    Redacted,
 }
 
 /// One key the user gave and what became of it.
@@ -486,6 +497,10 @@ impl Attempt {
             Outcome::DoesNotFit(why) => format!("{s} does not fit: {why}"),
             Outcome::Refused(why) => format!("{s} decrypts it, but {why}"),
             Outcome::NotTried(why) => format!("{s} not tried: {why}"),
+            Outcome::Redacted => format!(
+                "{s} not tried: the ciphertext was {}",
+                crate::secrets::REDACTED_NOTE
+            ),
         }
     }
 }
@@ -566,6 +581,7 @@ pub fn decrypt(
     };
     for key in &keys.keys {
         let outcome = match &blocked {
+            _ if data.cipher == Cipher::Redacted => Outcome::Redacted,
             Some(why) => Outcome::NotTried(why.clone()),
             None => try_key(data, key, budget, accept, &mut out.opened),
         };
@@ -731,5 +747,55 @@ fn kind(m: &KeyMaterial) -> String {
         KeyMaterial::Ec(_) => "an elliptic-curve key".into(),
         KeyMaterial::X25519(_) => "an X25519 key".into(),
         KeyMaterial::Symmetric(k) => format!("a {}-bit symmetric key", k.len() * 8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Keys;
+    use crate::secrets::{REDACTED_NOTE, placeholder};
+    use crate::view::Kind;
+
+    /// A shareable copy made by `idscope redact` has every `CipherValue` replaced: the
+    /// ciphertext reads as redacted, and a key the user gives is not tried against it (never
+    /// "not base64", never "does not decrypt").
+    #[test]
+    fn a_redacted_cipher_value_reads_as_redacted_and_is_not_tried() {
+        let cv = placeholder("xml_cipher", 172, "0123abcd");
+        let xml = format!(
+            r#"<xenc:EncryptedData xmlns:xenc="{XENC_NS}" xmlns:ds="{DSIG_NS}"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>{cv}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{cv}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"#
+        );
+        let limits = Limits::default();
+        let doc = Document::parse(&xml, &limits).unwrap();
+        let data = EncryptedData::parse(&doc, doc.root().unwrap(), &limits);
+        assert_eq!(data.cipher, Cipher::Redacted);
+        let nodes = data.to_nodes(&doc, std::time::UNIX_EPOCH);
+        let mut seen = false;
+        for n in &nodes {
+            n.walk(&mut |p, n| {
+                assert_ne!(n.kind, Kind::Error, "{p}: {:?}", n.value);
+                seen |= n.label == "CipherValue"
+                    && n.note
+                        .as_deref()
+                        .is_some_and(|x| x.starts_with(REDACTED_NOTE));
+            });
+        }
+        assert!(seen, "{nodes:?}");
+        let mut keys = Keys::default();
+        keys.add_file(
+            include_bytes!("../../../tests/fixtures/keys/rsa-pkcs8.pem"),
+            "--key sp.pem",
+            None,
+        )
+        .unwrap();
+        let dec = decrypt(&data, &keys, &mut Budget::default(), &|_| Ok(()));
+        assert_eq!(dec.attempts.len(), 1);
+        assert_eq!(dec.attempts[0].outcome, Outcome::Redacted);
+        assert!(
+            dec.attempts[0]
+                .sentence()
+                .contains("removed by idscope redact")
+        );
     }
 }

@@ -89,6 +89,14 @@ impl EncryptedData {
             Cipher::NotBase64 => {
                 out.push(Node::leaf("CipherValue", "not base64", Kind::Error));
             }
+            Cipher::Redacted => {
+                let cv = doc
+                    .find_child(self.element, XENC_NS, "CipherData")
+                    .and_then(|c| doc.find_child(c, XENC_NS, "CipherValue"))
+                    .map(|c| compact(&doc.text_content(c)))
+                    .unwrap_or_default();
+                out.extend(crate::secrets::redacted_node("CipherValue", &cv));
+            }
         }
         for p in &self.problems {
             out.push(Node::leaf("problem", p.clone(), Kind::Error));
@@ -243,6 +251,13 @@ impl Attempt {
             Outcome::DoesNotFit(why) => (format!("does not fit: {why}"), Kind::Error),
             Outcome::Refused(why) => (format!("decrypts it, but {why}"), Kind::Error),
             Outcome::NotTried(why) => (format!("not tried: {why}"), Kind::Error),
+            Outcome::Redacted => (
+                format!(
+                    "not tried: the ciphertext was {}",
+                    crate::secrets::REDACTED_NOTE
+                ),
+                Kind::Field,
+            ),
         };
         Node::leaf(self.source.clone(), value, kind)
     }
