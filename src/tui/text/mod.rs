@@ -3,6 +3,7 @@
 //! text ([`help`]). [`super::App`] builds and keeps these lines; the view ([`super::ui`]) only
 //! slices and styles them.
 
+pub mod fit;
 pub mod flow;
 pub mod help;
 pub mod mask;
