@@ -590,17 +590,11 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 }
 
 /// [`parse`], with `~noise` matching the hosts of `noise` instead of the active list.
-pub fn parse_with_noise(
-    input: &str,
-    noise: Arc<noise::NoiseHosts>,
-) -> Result<Filter, FilterError> {
+pub fn parse_with_noise(input: &str, noise: Arc<noise::NoiseHosts>) -> Result<Filter, FilterError> {
     parse_inner(input, Some(noise))
 }
 
-fn parse_inner(
-    input: &str,
-    noise: Option<Arc<noise::NoiseHosts>>,
-) -> Result<Filter, FilterError> {
+fn parse_inner(input: &str, noise: Option<Arc<noise::NoiseHosts>>) -> Result<Filter, FilterError> {
     let toks = lex(input)?;
     if toks.is_empty() {
         return Err(err(0, "empty filter"));
@@ -821,15 +815,27 @@ mod tests {
         let quiet = parse_with_noise("!~noise & ~c 200", Arc::clone(&list)).unwrap();
         assert!(!noise.reads_decoded());
         for (url, is_noise) in [
-            ("https://update.googleapis.com/service/update2/json?cup2key=1", true),
+            (
+                "https://update.googleapis.com/service/update2/json?cup2key=1",
+                true,
+            ),
             ("http://Update.GoogleAPIs.com:80/", true),
-            ("https://redirector.gvt1.com/edgedl/chrome/dict/en-us.bdic", true),
+            (
+                "https://redirector.gvt1.com/edgedl/chrome/dict/en-us.bdic",
+                true,
+            ),
             (
                 "https://accounts.google.com/ListAccounts?gpsia=1&source=ChromiumBrowser",
                 true,
             ),
-            ("https://accounts.google.com/o/oauth2/v2/auth?client_id=x", false),
-            ("https://login.microsoftonline.com/common/oauth2/token", false),
+            (
+                "https://accounts.google.com/o/oauth2/v2/auth?client_id=x",
+                false,
+            ),
+            (
+                "https://login.microsoftonline.com/common/oauth2/token",
+                false,
+            ),
             ("https://notupdate.googleapis.com/", false),
         ] {
             let f = flow(0, request("GET", url), response(200, "text/plain", b""));

@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(l.len(), BUILTIN.len() + 1);
         assert!(l.matches("noise.example.test", "/") && l.matches("update.googleapis.com", "/"));
         let only = NoiseHosts::parse("noise.example.test\n", "t").unwrap();
-        assert!(!only.matches("update.googleapis.com", "/"), "a file replaces");
+        assert!(
+            !only.matches("update.googleapis.com", "/"),
+            "a file replaces"
+        );
         assert!(NoiseHosts::parse("# nothing\n", "t").unwrap().is_empty());
     }
 

@@ -1,7 +1,8 @@
 //! Keys and what they do, in one table ([`BINDINGS`]) that both dispatch ([`action`]) and the help
 //! overlay read, so the help can never disagree with the behaviour. The keys are mitmproxy
-//! console's wherever the action exists there (conventions.md). Text entry in prompts is handled
-//! by the app, not here.
+//! console's wherever the action exists there (conventions.md). The flow view's tabs ([`Tab`])
+//! are defined here too, with the number keys that select them, so the tab bar's labels and the
+//! keys come from one table. Text entry in prompts is handled by the app, not here.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -294,9 +295,7 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('v') if !flow => A::Reverse,
         KeyCode::Char('F') if !flow => A::Follow,
         KeyCode::Char('N') if !flow => A::Noise,
-        KeyCode::Char(c) if flow && Tab::from_key(c).is_some() => {
-            A::SelectTab(Tab::from_key(c)?)
-        }
+        KeyCode::Char(c) if flow && Tab::from_key(c).is_some() => A::SelectTab(Tab::from_key(c)?),
         KeyCode::Tab if flow => A::NextTab,
         KeyCode::BackTab if flow => A::PrevTab,
         KeyCode::Char(' ') if flow => A::NextFlow,

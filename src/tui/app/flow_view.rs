@@ -7,9 +7,7 @@ use std::collections::HashSet;
 
 use super::{App, FlowView, StoryJob, Tab};
 use crate::flow::FlowId;
-use crate::tui::text::{
-    TextLine, Tone, fit, flow as flow_text, mask, story as story_text, tree,
-};
+use crate::tui::text::{TextLine, Tone, fit, flow as flow_text, mask, story as story_text, tree};
 
 /// The most lines a wrapped text tab keeps (a body of megabytes on one line would otherwise
 /// make hundreds of thousands); the rest is counted in a last line.

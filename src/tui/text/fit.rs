@@ -4,9 +4,9 @@
 //! ([`kinds`]), and long lines wrapped at a word boundary where there is one ([`wrap`],
 //! [`wrap_lines`]).
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthChar;
 
-use super::{TextLine, Tone};
+use super::TextLine;
 
 /// What stands for the text left out.
 const ELLIPSIS: &str = "…";
@@ -14,9 +14,10 @@ const ELLIPSIS: &str = "…";
 /// The columns the start of a shortened path or host keeps at least (`/7d6f…`).
 const HEAD_MIN: usize = 5;
 
-/// The display width of `s`.
+/// The display width of `s`: the sum of its characters' widths (a control character counts
+/// none), the measure every function here cuts by.
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    s.chars().map(char_width).sum()
 }
 
 fn char_width(c: char) -> usize {
@@ -59,9 +60,10 @@ pub fn cut_end(s: &str, cols: usize) -> String {
 }
 
 /// `s` in at most `cols` columns, shortened in the middle: the start of its first part and as
-/// much of its end as fits, the end starting at a `sep` when that keeps at least half of what
-/// fits (`/7d6f3…/oauth2/token`, `login.mi….microsoftonline.com`).
-pub fn middle(s: &str, cols: usize, sep: char) -> String {
+/// much of its end as fits. With a `sep`, the end starts at a separator when one fits, the start
+/// taking the columns left (`/7d6f3e4a-1b2c…/oauth2/token`); without, the end is cut anywhere
+/// (`admin…microsoftonline.com`).
+pub fn middle(s: &str, cols: usize, sep: Option<char>) -> String {
     if width(s) <= cols {
         return s.to_string();
     }
@@ -74,18 +76,15 @@ pub fn middle(s: &str, cols: usize, sep: char) -> String {
     }
     let budget = cols - 1;
     let room = budget - HEAD_MIN;
-    let loose = suffix(s, room);
     // The longest end that starts at a separator and fits (never the whole of `s`).
-    let aligned = s
-        .char_indices()
-        .filter(|(i, c)| *i > 0 && *c == sep)
-        .map(|(i, _)| s.get(i..).unwrap_or(""))
-        .find(|tail| width(tail) <= room);
-    let tail = match aligned {
-        Some(t) if width(t) * 2 >= room => t,
-        _ => loose,
-    };
-    let head = prefix(s, budget - width(tail));
+    let aligned = sep.and_then(|sep| {
+        s.char_indices()
+            .filter(|(i, c)| *i > 0 && *c == sep)
+            .map(|(i, _)| s.get(i..).unwrap_or(""))
+            .find(|tail| width(tail) <= room)
+    });
+    let tail = aligned.unwrap_or_else(|| suffix(s, room));
+    let head = prefix(s, budget.saturating_sub(width(tail)));
     format!("{head}{ELLIPSIS}{tail}")
 }
 
@@ -104,14 +103,17 @@ pub fn path(path_and_query: &str, cols: usize) -> String {
     if let Some(q) = query
         && pw + 2 <= cols
     {
-        return format!("{path}?{}{ELLIPSIS}", prefix(q, cols - pw - 2));
+        return format!(
+            "{path}?{}{ELLIPSIS}",
+            prefix(q, cols.saturating_sub(pw + 2))
+        );
     }
-    middle(path, cols, '/')
+    middle(path, cols, Some('/'))
 }
 
 /// A host in at most `cols` columns, shortened in the middle so the domain stays.
 pub fn host(host: &str, cols: usize) -> String {
-    middle(host, cols, '.')
+    middle(host, cols, None)
 }
 
 /// A comma-separated list of kinds in at most `cols` columns, cut between words, never inside
@@ -200,10 +202,7 @@ pub fn wrap_lines(lines: Vec<TextLine>, cols: usize, max: usize) -> Vec<TextLine
         }
     }
     if left_out > 0 {
-        out.push(TextLine::new(
-            format!("… {left_out} more lines (export the flow to see all)"),
-            Tone::Dim,
-        ));
+        out.push(TextLine::left_out(left_out, "lines"));
     }
     out
 }
@@ -211,6 +210,7 @@ pub fn wrap_lines(lines: Vec<TextLine>, cols: usize, max: usize) -> Vec<TextLine
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::text::Tone;
 
     const TOKEN: &str = "/7d6f3e4a-1b2c-4d5e-8f90-a1b2c3d4e5f6/oauth2/token";
 
@@ -242,7 +242,8 @@ mod tests {
         let h = "adminwebservice.microsoftonline.com";
         assert_eq!(host(h, 40), h);
         assert_eq!(host(h, 26), "admin….microsoftonline.com");
-        assert_eq!(host("login.microsoftonline.com", 12), "login.m….com");
+        assert_eq!(host(h, 25), "admin…microsoftonline.com");
+        assert_eq!(host("login.microsoftonline.com", 12), "login…ne.com");
     }
 
     #[test]
@@ -260,18 +261,47 @@ mod tests {
     }
 
     #[test]
+    fn any_text_fits_its_columns() {
+        let texts = [
+            "/a\u{1}b\u{7f}c/\u{0}\u{0}\u{0}/oauth2/token?x=\u{1b}[31m",
+            "/e\u{301}\u{301}\u{301}/\u{200b}\u{200b}/x",
+            "host.\u{ff10}\u{ff11}\u{ff12}.example",
+            "",
+            "/",
+            "?",
+        ];
+        for t in texts {
+            for cols in 0..40 {
+                assert!(width(&path(t, cols)) <= cols, "{t:?} {cols}");
+                assert!(width(&host(t, cols)) <= cols, "{t:?} {cols}");
+                assert!(width(&kinds(t, cols)) <= cols, "{t:?} {cols}");
+                assert_eq!(wrap(t, cols).concat(), t, "{t:?} {cols}");
+            }
+        }
+    }
+
+    #[test]
     fn kinds_are_cut_between_words() {
         assert_eq!(kinds("provisioning", 12), "provisioning");
         assert_eq!(kinds("saml,wsfed,jwt", 12), "saml,wsfed+1");
         assert_eq!(kinds("realm,oauth,jwt", 10), "realm+2");
-        for k in ["provisioning,soap,nbfx", "saml,wsfed", "fedmetadata", "a,b,c,d,e,f,g,h,i,j,k"] {
+        for k in [
+            "provisioning,soap,nbfx",
+            "saml,wsfed",
+            "fedmetadata",
+            "a,b,c,d,e,f,g,h,i,j,k",
+        ] {
             let w = kinds_width(k);
             let shown = kinds(k, w);
             assert!(width(&shown) <= w, "{k}");
-            assert!(shown.starts_with(k.split(',').next().unwrap()), "{k}: {shown}");
+            assert!(
+                shown.starts_with(k.split(',').next().unwrap()),
+                "{k}: {shown}"
+            );
         }
         assert_eq!(kinds_width("provisioning,soap,nbfx"), 14);
-        assert_eq!(kinds_width("saml,wsfed"), 10);
+        assert_eq!(kinds_width("saml,wsfed"), 6);
+        assert_eq!(kinds_width("fedmetadata"), 11);
         assert_eq!(kinds_width("a,b,c,d,e,f,g,h,i,j,k"), 4);
     }
 
@@ -281,7 +311,11 @@ mod tests {
         let w = wrap(form, 30);
         assert_eq!(
             w,
-            ["grant_type=password&", "username=alice%40contoso.test&", "password=x"]
+            [
+                "grant_type=password&",
+                "username=alice%40contoso.test&",
+                "password=x"
+            ]
         );
         let b64 = "PHNhbWxwOlJlc3BvbnNlIHhtbG5zOnNhbWxwPSJ1cm46b2FzaXM6";
         let w = wrap(b64, 20);

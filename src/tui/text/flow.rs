@@ -48,7 +48,7 @@ fn is_form(headers: &Headers) -> bool {
 /// `reveal`; a value of several lines continues under its first.
 fn form_lines(out: &mut Vec<TextLine>, text: &str, reveal: bool, found: &[String]) {
     let pairs = form_urlencoded::parse(text.trim_end().as_bytes());
-    let total = pairs.clone().count();
+    let total = pairs.count();
     for (name, value) in pairs.take(MAX_BODY_LINES) {
         let value = value.replace('\r', "").replace('\t', "    ");
         let shown = if reveal {
@@ -68,23 +68,11 @@ fn form_lines(out: &mut Vec<TextLine>, text: &str, reveal: bool, found: &[String
         }
     }
     if total > MAX_BODY_LINES {
-        out.push(TextLine::new(
-            format!(
-                "… {} more parameters (export the flow to see all)",
-                total - MAX_BODY_LINES
-            ),
-            Tone::Dim,
-        ));
+        out.push(TextLine::left_out(total - MAX_BODY_LINES, "parameters"));
     }
 }
 
-fn body_lines(
-    out: &mut Vec<TextLine>,
-    body: &Body,
-    form: bool,
-    reveal: bool,
-    secrets: &[String],
-) {
+fn body_lines(out: &mut Vec<TextLine>, body: &Body, form: bool, reveal: bool, secrets: &[String]) {
     if body.raw.is_empty() {
         if body.size > 0 {
             out.push(TextLine::new(
@@ -117,13 +105,7 @@ fn body_lines(
                 ));
             }
             if total > MAX_BODY_LINES {
-                out.push(TextLine::new(
-                    format!(
-                        "… {} more lines (export the flow to see all)",
-                        total - MAX_BODY_LINES
-                    ),
-                    Tone::Dim,
-                ));
+                out.push(TextLine::left_out(total - MAX_BODY_LINES, "lines"));
             }
         }
         _ => {
@@ -177,7 +159,13 @@ pub fn request_lines(flow: &Flow, reveal: bool, secrets: &[String]) -> Vec<TextL
     )];
     header_lines(&mut out, &r.headers, reveal);
     let form = is_form(&r.headers);
-    body_lines(&mut out, &r.body, form, reveal, if reveal { &[] } else { secrets });
+    body_lines(
+        &mut out,
+        &r.body,
+        form,
+        reveal,
+        if reveal { &[] } else { secrets },
+    );
     out
 }
 
@@ -201,7 +189,13 @@ pub fn response_lines(
             )];
             header_lines(&mut out, &r.headers, reveal);
             let form = is_form(&r.headers);
-            body_lines(&mut out, &r.body, form, reveal, if reveal { &[] } else { secrets });
+            body_lines(
+                &mut out,
+                &r.body,
+                form,
+                reveal,
+                if reveal { &[] } else { secrets },
+            );
             out
         }
         None => {
