@@ -7,9 +7,9 @@
 //! The decoded-aware operators read a flow's [`Digest`] when the caller has one (the TUI keeps one
 //! per flow, built by the capture loader's workers) or else its full [`FlowReport`] (what
 //! `analyze` has); with neither, they match nothing (see [`Filter::reads_decoded`]). This module
-//! neither decodes nor reads files (but [`noise`] reads its host list once), and matching one flow allocates nothing for the HTTP
-//! operators except `~b` (which removes content-encoding) and `~src`, so a pass over 100,000
-//! flows costs milliseconds.
+//! neither decodes nor reads files (but [`noise`] reads its host list, once), and matching one
+//! flow allocates nothing for the HTTP operators except `~b` (which removes content-encoding)
+//! and `~src`, so a pass over 100,000 flows costs milliseconds.
 //!
 //! ```
 //! let f = idscope::filter::parse("~m POST & ~d login").unwrap();

@@ -294,9 +294,10 @@ impl App {
         }
     }
 
-    /// True when the flow passes the marks-only switch, the noise switch and the filter. Decoded-aware operators
-    /// read the flow's digest; every flow has one (loaded with it, or decoded on arrival), and
-    /// one without (none today) would count as having nothing decoded. Never decodes.
+    /// True when the flow passes the marks-only switch, the noise switch (`!~noise`) and the
+    /// filter. Decoded-aware operators read the flow's digest; every flow has one (loaded with
+    /// it, or decoded on arrival), and one without (none today) would count as having nothing
+    /// decoded. Never decodes.
     pub(super) fn passes(&self, flow: &Flow) -> bool {
         if self.marked_only && !flow.marked {
             return false;
