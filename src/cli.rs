@@ -98,6 +98,7 @@ pub enum Command {
         after_help = "Examples:\n  idscope view captures/aadconnect-sync.har\n  \
         idscope view --filter '~k saml | ~k wsfed' fiddler.saz\n  \
         idscope view --log /tmp/idscope.log big.har\n  \
+        idscope view --filter '!~noise' --noise-hosts my-noise-hosts browser.har\n  \
         idscope view --key transport.pem --jwks keys.json prt.har"
     )]
     View(ViewArgs),
@@ -403,6 +404,11 @@ pub struct ViewArgs {
     /// Write logs here instead of the per-user state directory.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// The browsers' background hosts that `~noise` and the N key hide, one pattern per line
+    /// (`host`, `*.domain`, `host/path-prefix`, `@default` for the built-in list, `#`
+    /// comments), instead of ~/.config/idscope/noise-hosts or the built-in list.
+    #[arg(long, value_name = "FILE")]
+    pub noise_hosts: Option<PathBuf>,
     /// Decoding options: trust anchors and decryption keys, as `analyze` takes them;
     /// --show-secrets starts with secrets shown.
     #[command(flatten)]
@@ -538,6 +544,10 @@ pub struct ProxyArgs {
     /// terminal).
     #[arg(long)]
     pub no_tui: bool,
+    /// The browsers' background hosts that `~noise` and the TUI's N key hide (see `idscope view
+    /// --help`).
+    #[arg(long, value_name = "FILE")]
+    pub noise_hosts: Option<PathBuf>,
 }
 
 /// `idscope record`.

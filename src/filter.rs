@@ -1,14 +1,15 @@
 //! Filter expressions in mitmproxy's language (`~d login & !~c 200`), plus idscope's
 //! decoded-aware operators `~k KIND`, `~claim NAME=REGEX`, `~op REGEX` and `~finding [SEVERITY]`
-//! (conventions.md). [`parse`] turns text into a [`Filter`], or into a [`FilterError`] that says
+//! (conventions.md), and `~noise`, a browser's own background request (the host list is
+//! [`noise`]'s). [`parse`] turns text into a [`Filter`], or into a [`FilterError`] that says
 //! at which column the expression is wrong; [`Filter::matches`] tests one flow.
 //!
 //! The decoded-aware operators read a flow's [`Digest`] when the caller has one (the TUI keeps one
 //! per flow, built by the capture loader's workers) or else its full [`FlowReport`] (what
 //! `analyze` has); with neither, they match nothing (see [`Filter::reads_decoded`]). This module
-//! neither decodes nor reads files, and matching one flow allocates nothing for the HTTP
-//! operators except `~b` (which removes content-encoding) and `~src`, so a pass over 100,000
-//! flows costs milliseconds.
+//! neither decodes nor reads files (but [`noise`] reads its host list, once), and matching one
+//! flow allocates nothing for the HTTP operators except `~b` (which removes content-encoding)
+//! and `~src`, so a pass over 100,000 flows costs milliseconds.
 //!
 //! ```
 //! let f = idscope::filter::parse("~m POST & ~d login").unwrap();
@@ -17,7 +18,10 @@
 //! assert_eq!(e.column(), 4);
 //! ```
 
+pub mod noise;
+
 use std::fmt;
+use std::sync::Arc;
 
 use idscope_decoders::{Registry, Severity};
 use regex::bytes::{Regex, RegexBuilder};
@@ -73,6 +77,7 @@ enum Pred {
     Claim(String, Regex),
     Op(Regex),
     Finding(Option<Severity>),
+    Noise(Arc<noise::NoiseHosts>),
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +221,10 @@ fn pred(p: &Pred, s: &Subject<'_>) -> bool {
         Pred::Error => f.error().is_some() && !s.in_flight,
         Pred::Method(re) => re.is_match(f.request.method.as_bytes()),
         Pred::Domain(re) => re.is_match(host_of(&f.request.url).as_bytes()),
+        Pred::Noise(list) => list.matches(
+            host_of(&f.request.url),
+            idscope_decoders::util::url_path(&f.request.url),
+        ),
         Pred::Url(re) => re.is_match(f.request.url.as_bytes()),
         Pred::Code(c) => resp.is_some_and(|r| r.status == *c),
         Pred::Header(half, re) => {
@@ -389,6 +398,8 @@ struct Parser<'a> {
     at: usize,
     end: usize,
     _input: &'a str,
+    /// The host list `~noise` matches; [`noise::active`] when not given.
+    noise: Option<Arc<noise::NoiseHosts>>,
 }
 
 fn regex(pos: usize, pattern: &str) -> Result<Regex, FilterError> {
@@ -503,6 +514,10 @@ impl Parser<'_> {
             "~e" => Pred::Error,
             "~marked" => Pred::Marked,
             "~replay" => Pred::Replay,
+            "~noise" => Pred::Noise(match &self.noise {
+                Some(list) => Arc::clone(list),
+                None => noise::active().map_err(|e| err(pos, e.to_string()))?,
+            }),
             "~m" => Pred::Method(self.re_arg(op)?),
             "~d" => Pred::Domain(self.re_arg(op)?),
             "~u" => Pred::Url(self.re_arg(op)?),
@@ -568,8 +583,18 @@ impl Parser<'_> {
 }
 
 /// Parses a filter expression. Regexes are case-insensitive; a bare word is a URL regex (`~u`);
-/// terms written side by side are joined with `&`.
+/// terms written side by side are joined with `&`. `~noise` matches the hosts of
+/// [`noise::active`].
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
+    parse_inner(input, None)
+}
+
+/// [`parse`], with `~noise` matching the hosts of `noise` instead of the active list.
+pub fn parse_with_noise(input: &str, noise: Arc<noise::NoiseHosts>) -> Result<Filter, FilterError> {
+    parse_inner(input, Some(noise))
+}
+
+fn parse_inner(input: &str, noise: Option<Arc<noise::NoiseHosts>>) -> Result<Filter, FilterError> {
     let toks = lex(input)?;
     if toks.is_empty() {
         return Err(err(0, "empty filter"));
@@ -579,6 +604,7 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
         at: 0,
         end: input.len(),
         _input: input,
+        noise,
     };
     let expr = p.or()?;
     if let Some((pos, t)) = p.peek() {
@@ -774,6 +800,62 @@ mod tests {
         assert!(!parse("~k jwt").unwrap().matches(&plain));
         assert!(!claim.matches(&plain));
         assert!(parse("!~claim upn=alice").unwrap().matches(&plain));
+    }
+
+    #[test]
+    fn noise_matches_the_hosts_of_its_list_and_composes_with_the_rest() {
+        let list = Arc::new(
+            noise::NoiseHosts::parse(
+                "update.googleapis.com\n*.gvt1.com\naccounts.google.com/ListAccounts\n",
+                "test list",
+            )
+            .unwrap(),
+        );
+        let noise = parse_with_noise("~noise", Arc::clone(&list)).unwrap();
+        let quiet = parse_with_noise("!~noise & ~c 200", Arc::clone(&list)).unwrap();
+        assert!(!noise.reads_decoded());
+        for (url, is_noise) in [
+            (
+                "https://update.googleapis.com/service/update2/json?cup2key=1",
+                true,
+            ),
+            ("http://Update.GoogleAPIs.com:80/", true),
+            (
+                "https://redirector.gvt1.com/edgedl/chrome/dict/en-us.bdic",
+                true,
+            ),
+            (
+                "https://accounts.google.com/ListAccounts?gpsia=1&source=ChromiumBrowser",
+                true,
+            ),
+            (
+                "https://accounts.google.com/o/oauth2/v2/auth?client_id=x",
+                false,
+            ),
+            (
+                "https://login.microsoftonline.com/common/oauth2/token",
+                false,
+            ),
+            ("https://notupdate.googleapis.com/", false),
+        ] {
+            let f = flow(0, request("GET", url), response(200, "text/plain", b""));
+            let s = Subject::plain(&f);
+            assert_eq!(noise.matches(&s), is_noise, "{url}");
+            assert_eq!(quiet.matches(&s), !is_noise, "{url}");
+        }
+        // The built-in list knows the browsers' update and telemetry hosts.
+        let builtin = parse_with_noise("~noise", Arc::new(noise::NoiseHosts::builtin())).unwrap();
+        for url in [
+            "https://update.googleapis.com/service/update2/json",
+            "https://optimizationguide-pa.googleapis.com/v1:GetModels",
+            "http://detectportal.firefox.com/canonical.html",
+            "https://config.edge.skype.com/config/v1/Edge/1",
+        ] {
+            let f = flow(0, request("GET", url), response(200, "text/plain", b""));
+            assert!(builtin.matches(&Subject::plain(&f)), "{url}");
+        }
+        let f = sample();
+        assert!(!builtin.matches(&Subject::plain(&f)));
     }
 
     #[test]

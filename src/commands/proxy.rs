@@ -34,6 +34,9 @@ pub enum Output {
 
 /// Runs `idscope proxy`.
 pub fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.noise_hosts {
+        crate::filter::noise::use_file(path).context("--noise-hosts")?;
+    }
     let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let output = if args.no_tui || !terminal {
         Output::Lines

@@ -14,6 +14,10 @@ use crate::tui::{App, Config, FlowSource};
 
 /// Runs `idscope view`.
 pub fn run(args: &ViewArgs) -> anyhow::Result<ExitCode> {
+    // Before any filter is parsed: `~noise` reads the list in use when it is first named.
+    if let Some(path) = &args.noise_hosts {
+        crate::filter::noise::use_file(path).context("--noise-hosts")?;
+    }
     let filter = match &args.filter {
         Some(text) => {
             Some(crate::filter::parse(text).with_context(|| format!("--filter {text:?}"))?)

@@ -38,7 +38,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("clear", "", "clear the list (asks first)"),
     c(
         "set",
-        "order NAME|reverse on|off|follow on|off",
+        "order NAME|reverse on|off|follow on|off|noise on|off",
         "list settings",
     ),
     c("help", "", "this help"),
@@ -89,7 +89,7 @@ impl Order {
 }
 
 /// What `set` can change.
-const SETTINGS: &[&str] = &["order", "reverse", "follow"];
+const SETTINGS: &[&str] = &["order", "reverse", "follow", "noise"];
 /// What `export` writes.
 const FORMATS: &[&str] = &["har", "redacted"];
 /// The orders `set order` takes.
@@ -132,6 +132,8 @@ pub enum Command {
     Reverse(bool),
     /// Follow new flows or not.
     Follow(bool),
+    /// Hide browsers' background requests (`~noise`) or not.
+    HideNoise(bool),
     /// Show the help overlay.
     Help,
     /// Leave.
@@ -285,6 +287,7 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
                 },
                 "reverse" => Command::Reverse(on_off(after, value, "reverse")?),
                 "follow" => Command::Follow(on_off(after, value, "follow")?),
+                "noise" => Command::HideNoise(!on_off(after, value, "noise")?),
                 _ => {
                     return Err(err(
                         p,
@@ -459,6 +462,8 @@ mod tests {
         assert_eq!(parse("set order host"), Ok(Command::Order(Order::Host)));
         assert_eq!(parse("set reverse on"), Ok(Command::Reverse(true)));
         assert_eq!(parse("set follow off"), Ok(Command::Follow(false)));
+        assert_eq!(parse("set noise off"), Ok(Command::HideNoise(true)));
+        assert_eq!(parse("set noise on"), Ok(Command::HideNoise(false)));
         let e = parse("set order fast").unwrap_err();
         assert_eq!(e.pos, 10);
         assert!(

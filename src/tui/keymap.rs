@@ -1,7 +1,8 @@
 //! Keys and what they do, in one table ([`BINDINGS`]) that both dispatch ([`action`]) and the help
 //! overlay read, so the help can never disagree with the behaviour. The keys are mitmproxy
-//! console's wherever the action exists there (conventions.md). Text entry in prompts is handled
-//! by the app, not here.
+//! console's wherever the action exists there (conventions.md). The flow view's tabs ([`Tab`])
+//! are defined here too, with the number keys that select them, so the tab bar's labels and the
+//! keys come from one table. Text entry in prompts is handled by the app, not here.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -12,6 +13,66 @@ pub enum Context {
     List,
     /// The flow view (tabs).
     Flow,
+}
+
+/// The tabs of the flow view, in order. This is the one table of the tabs: the tab bar shows
+/// each as its [`Tab::label`] (`3 Decoded`), and the number key in that label selects it
+/// ([`Tab::from_key`]), so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Request line, headers and body.
+    Request,
+    /// Status line, headers and body (content-encoding removed).
+    Response,
+    /// The decoder trees.
+    Decoded,
+    /// The sequence this flow belongs to, with its checks.
+    Story,
+    /// Timings, TLS, addresses, findings.
+    Detail,
+}
+
+impl Tab {
+    /// Every tab in order.
+    pub const ALL: [Tab; 5] = [
+        Tab::Request,
+        Tab::Response,
+        Tab::Decoded,
+        Tab::Story,
+        Tab::Detail,
+    ];
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Request => "Request",
+            Tab::Response => "Response",
+            Tab::Decoded => "Decoded",
+            Tab::Story => "Story",
+            Tab::Detail => "Detail",
+        }
+    }
+
+    /// The tab's place in [`Tab::ALL`].
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    /// The number key that selects the tab: its place, from `1`.
+    pub fn key(self) -> char {
+        char::from_digit(self.index() as u32 + 1, 10).unwrap_or('?')
+    }
+
+    /// The tab a number key selects.
+    pub fn from_key(c: char) -> Option<Tab> {
+        let n = c.to_digit(10)? as usize;
+        Tab::ALL.get(n.checked_sub(1)?).copied()
+    }
+
+    /// The tab bar's label: the key and the title (`3 Decoded`).
+    pub fn label(self) -> String {
+        format!("{} {}", self.key(), self.title())
+    }
 }
 
 /// What a key asks for.
@@ -70,6 +131,10 @@ pub enum Action {
     NextTab,
     /// Previous tab.
     PrevTab,
+    /// The tab whose number key was pressed.
+    SelectTab(Tab),
+    /// Hide or show browsers' background requests (`~noise`).
+    Noise,
     /// Show the next flow in the flow view.
     NextFlow,
     /// Show the previous flow in the flow view.
@@ -170,7 +235,15 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b("v", Some(L), A::Reverse, "reverse the order"),
     b("F", Some(L), A::Follow, "follow new flows"),
+    b(
+        "N",
+        Some(L),
+        A::Noise,
+        "hide / show browsers' background requests (~noise)",
+    ),
     b("tab shift-tab", Some(F), A::NextTab, "next / previous tab"),
+    // Keys and help come from `Tab::ALL` (see `text::help`).
+    b("", Some(F), A::SelectTab(Tab::Request), ""),
     b("space p", Some(F), A::NextFlow, "next / previous flow"),
     b("s", Some(F), A::Reveal, "reveal / mask secrets"),
     b(
@@ -221,6 +294,8 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('o') if !flow => A::Order,
         KeyCode::Char('v') if !flow => A::Reverse,
         KeyCode::Char('F') if !flow => A::Follow,
+        KeyCode::Char('N') if !flow => A::Noise,
+        KeyCode::Char(c) if flow && Tab::from_key(c).is_some() => A::SelectTab(Tab::from_key(c)?),
         KeyCode::Tab if flow => A::NextTab,
         KeyCode::BackTab if flow => A::PrevTab,
         KeyCode::Char(' ') if flow => A::NextFlow,
@@ -266,6 +341,8 @@ mod tests {
             (Context::List, KeyCode::Char('o')),
             (Context::List, KeyCode::Char('v')),
             (Context::List, KeyCode::Char('F')),
+            (Context::List, KeyCode::Char('N')),
+            (Context::Flow, KeyCode::Char('1')),
             (Context::Flow, KeyCode::Tab),
             (Context::Flow, KeyCode::BackTab),
             (Context::Flow, KeyCode::Char(' ')),

@@ -32,5 +32,6 @@ mod trust;
 mod tui_fixture;
 mod tui_frames;
 mod tui_keys;
+mod tui_noise;
 mod tui_pty;
 mod util;

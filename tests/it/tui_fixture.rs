@@ -141,3 +141,82 @@ pub fn write_sample_capture(path: &Path) {
     }
     w.finish().unwrap();
 }
+
+/// A flow from its parts (request without body), at the sample flows' times.
+pub fn simple_flow(n: u64, method: &str, url: &str, status: u16, ctype: &str, body: &[u8]) -> Flow {
+    let mut f = fixture_flow(n, None, Some("realm/v1_managed"));
+    f.request.method = method.into();
+    f.request.url = url.into();
+    if let Outcome::Response(r) = &mut f.outcome {
+        r.status = status;
+        r.headers = [("content-type", ctype)].into();
+        r.body = Body::plain(body.to_vec());
+    }
+    f
+}
+
+/// What a browser's sign-in capture holds: background requests (a component update check, a
+/// dictionary download), token requests to a tenant's GUID path (form bodies with a client
+/// secret and an authorization code), an authorize redirect with a long query, a provisioning
+/// call, federation metadata and a SAML response with a wrapping attack (an error finding).
+pub fn browser_flows() -> Vec<Flow> {
+    vec![
+        simple_flow(
+            0,
+            "POST",
+            "https://update.googleapis.com/service/update2/json?cup2key=13:2796851239&cup2hreq=5e1f",
+            200,
+            "application/json",
+            b")]}'\n{\"response\":{\"protocol\":\"3.1\",\"server\":\"prod\"}}",
+        ),
+        fixture_flow(
+            1,
+            Some("oauth/client_credentials_secret_request"),
+            Some("oauth/ropc_v1_response"),
+        ),
+        simple_flow(
+            2,
+            "GET",
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%3A8400&scope=openid+profile",
+            200,
+            "text/html",
+            b"<html>sign in</html>",
+        ),
+        fixture_flow(3, Some("oauth/authcode_pkce_request"), None),
+        fixture_flow(
+            4,
+            Some("provisioning/provision_objects_request"),
+            Some("provisioning/provision_objects_response"),
+        ),
+        fixture_flow(5, None, Some("wsfed/federation_metadata")),
+        fixture_flow(6, Some("saml/post_response_wrapping_attack"), None),
+        simple_flow(
+            7,
+            "GET",
+            "https://redirector.gvt1.com/edgedl/chrome/dict/en-us-10-1.bdic",
+            200,
+            "application/octet-stream",
+            b"BDic\x02\x00",
+        ),
+    ]
+}
+
+/// A test app of `cols` × 24 holding [`browser_flows`], fully loaded.
+pub fn browser_app(cols: u16) -> App {
+    let mut app = App::for_test();
+    app.update(Event::Resize(cols, 24));
+    app.update(Event::Loaded(
+        browser_flows().into_iter().map(with_digest).collect(),
+    ));
+    app.update(Event::LoadDone(Ok(None)));
+    app
+}
+
+/// Writes flows as a HAR capture.
+pub fn write_capture(path: &Path, flows: &[Flow]) {
+    let mut w = HarWriter::create(path).unwrap();
+    for f in flows {
+        w.write_flow(f).unwrap();
+    }
+    w.finish().unwrap();
+}

@@ -999,3 +999,176 @@ fn a_flow_completing_while_a_sorted_filter_is_applied_lands_in_place() {
         "h3.example"
     );
 }
+
+#[test]
+fn number_keys_select_the_tabs_their_labels_name() {
+    let mut app = sample_app();
+    press(&mut app, '3');
+    assert!(app.flow_view().is_none(), "the list has no tabs");
+    enter(&mut app);
+    for (c, tab) in [
+        ('3', Tab::Decoded),
+        ('5', Tab::Detail),
+        ('1', Tab::Request),
+        ('4', Tab::Story),
+        ('2', Tab::Response),
+    ] {
+        press(&mut app, c);
+        assert_eq!(tab_of(&app), tab, "key {c}");
+        assert_eq!(tab.label(), format!("{c} {}", tab.title()));
+    }
+    press(&mut app, '4');
+    let story = &app.flow_view().unwrap().story;
+    assert!(
+        !story.is_empty(),
+        "the Story tab is filled when chosen by number"
+    );
+    press(&mut app, '6');
+    press(&mut app, '0');
+    assert_eq!(tab_of(&app), Tab::Story, "no tab 6 or 0: nothing changes");
+    // Moving to another flow keeps the tab chosen by number.
+    press(&mut app, '3');
+    press(&mut app, ' ');
+    assert_eq!(tab_of(&app), Tab::Decoded);
+}
+
+fn noisy_app() -> App {
+    let list = idscope::filter::noise::NoiseHosts::builtin();
+    let mut app = crate::tui_fixture::browser_app(160).noise_hosts(std::sync::Arc::new(list));
+    app.update(Event::Resize(160, 24));
+    app
+}
+
+#[test]
+fn capital_n_hides_browsers_background_requests_and_shows_them_again() {
+    let mut app = noisy_app();
+    let all = app.shown();
+    assert_eq!(all.len(), 8);
+    let update = FlowId(0);
+    assert!(
+        app.store()
+            .get(update)
+            .unwrap()
+            .request
+            .url
+            .starts_with("https://update.googleapis.com/")
+    );
+    press(&mut app, 'N');
+    assert!(app.hiding_noise());
+    let quiet = app.shown();
+    assert!(!quiet.contains(&update), "{quiet:?}");
+    assert!(
+        !quiet.contains(&FlowId(7)),
+        "the gvt1.com download is noise too"
+    );
+    assert_eq!(quiet.len(), 6);
+    assert!(
+        idscope::tui::ui::status::status_text(&app).contains("noise hidden"),
+        "{}",
+        idscope::tui::ui::status::status_text(&app)
+    );
+    // Composed with the user's filter.
+    press(&mut app, 'f');
+    typed(&mut app, "~m POST");
+    enter(&mut app);
+    let post: Vec<FlowId> = app.shown();
+    assert_eq!(post, vec![FlowId(1), FlowId(3), FlowId(4), FlowId(6)]);
+    press(&mut app, 'N');
+    assert!(!app.hiding_noise());
+    assert!(app.shown().contains(&update), "shown again");
+    assert!(!idscope::tui::ui::status::status_text(&app).contains("noise"));
+    // `:set noise off` hides it, `on` shows it.
+    press(&mut app, 'f');
+    app.update(key(KeyCode::Backspace));
+    for _ in 0..10 {
+        app.update(key(KeyCode::Backspace));
+    }
+    enter(&mut app);
+    assert_eq!(app.shown(), all);
+    typed(&mut app, ":set noise off");
+    enter(&mut app);
+    assert_eq!(app.shown().len(), 6);
+    typed(&mut app, ":set noise on");
+    enter(&mut app);
+    assert_eq!(app.shown(), all);
+}
+
+#[test]
+fn a_form_response_shows_one_parameter_per_line_its_token_masked() {
+    let mut f = crate::tui_fixture::simple_flow(
+        0,
+        "POST",
+        "https://github.com/login/oauth/access_token",
+        200,
+        "application/x-www-form-urlencoded; charset=utf-8",
+        b"access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer",
+    );
+    f.request.body = Body::plain(&b"code=a1b2c3d4e5f6a7b8c9d0&state=xyz"[..]);
+    let mut app = App::for_test();
+    app.update(Event::Resize(100, 30));
+    app.update(Event::Loaded(vec![with_digest(f)]));
+    enter(&mut app);
+    press(&mut app, '2');
+    let text: Vec<String> = app
+        .flow_view()
+        .unwrap()
+        .response
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    let body = &text[text.iter().position(String::is_empty).unwrap() + 1..];
+    assert_eq!(
+        body,
+        [
+            "access_token = «secret: 40 chars»",
+            "scope = repo,gist",
+            "token_type = bearer"
+        ]
+    );
+    press(&mut app, 's');
+    let revealed = &app.flow_view().unwrap().response;
+    assert!(
+        revealed
+            .iter()
+            .any(|l| l.text == "access_token = gho_16C7e42F292c6912E7710c838347Ae178B4a")
+    );
+}
+
+#[test]
+fn long_body_lines_wrap_to_the_screen_and_again_after_a_resize() {
+    let json = format!(
+        "{{\"value\":[{}]}}",
+        (0..40)
+            .map(|i| format!("{{\"id\":\"user-{i:03}\",\"displayName\":\"User number {i}\"}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let f = crate::tui_fixture::simple_flow(
+        0,
+        "GET",
+        "https://graph.microsoft.com/v1.0/users",
+        200,
+        "application/json",
+        json.as_bytes(),
+    );
+    let mut app = App::for_test();
+    app.update(Event::Resize(100, 30));
+    app.update(Event::Loaded(vec![with_digest(f)]));
+    enter(&mut app);
+    press(&mut app, '2');
+    let body = |app: &App| -> Vec<String> {
+        let lines = &app.flow_view().unwrap().response;
+        let from = lines.iter().position(|l| l.text.is_empty()).unwrap() + 1;
+        lines[from..].iter().map(|l| l.text.clone()).collect()
+    };
+    let wide = body(&app);
+    assert!(wide.len() > 10, "{wide:?}");
+    assert!(wide.iter().all(|l| l.chars().count() <= 100), "{wide:?}");
+    assert_eq!(wide.concat(), json, "nothing is cut");
+    app.update(Event::Resize(60, 30));
+    let narrow = body(&app);
+    assert!(narrow.len() > wide.len());
+    assert!(narrow.iter().all(|l| l.chars().count() <= 60), "{narrow:?}");
+    assert_eq!(narrow.concat(), json);
+    assert_eq!(tab_of(&app), Tab::Response, "a resize keeps the tab");
+}

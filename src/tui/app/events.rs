@@ -15,6 +15,7 @@ use crate::analysis::{FlowReport, decode_flow, learn_trust};
 use crate::filter::Subject;
 use crate::flow::{Flow, FlowEvent, FlowId};
 use crate::tui::command::Order;
+use crate::tui::text::fit;
 
 impl App {
     /// Applies one event. Pure: side effects come back as [`Control`]. A key or
@@ -25,6 +26,7 @@ impl App {
             Event::Key(k) => self.on_key(k),
             Event::Resize(w, h) => {
                 self.size = (w, h);
+                self.rewrap();
                 Control::Continue
             }
             Event::Tick(now) => {
@@ -100,8 +102,7 @@ impl App {
         };
         learn_trust(&flow, &mut self.trust);
         let report = self.decode(&flow);
-        self.digests
-            .insert(id, Box::new(Digest::of(&flow, &report)));
+        self.file_digest(id, Digest::of(&flow, &report));
         self.cache.put(id, report);
         self.invalidate_stories(applied.added);
         if applied.added {
@@ -199,7 +200,7 @@ impl App {
                     d
                 }
             };
-            self.digests.insert(id, Box::new(digest));
+            self.file_digest(id, digest);
             if flow.marked {
                 self.marked += 1;
             }
@@ -209,6 +210,12 @@ impl App {
         }
         self.invalidate_stories(true);
         self.admit(&ids);
+    }
+
+    /// Keeps a flow's digest, widening the KIND column to its kinds when they are wider.
+    fn file_digest(&mut self, id: FlowId, digest: Digest) {
+        self.kinds_width = self.kinds_width.max(fit::kinds_width(&digest.kinds));
+        self.digests.insert(id, Box::new(digest));
     }
 
     fn forget(&mut self, evicted: &[FlowId]) {
@@ -287,11 +294,18 @@ impl App {
         }
     }
 
-    /// True when the flow passes the marks-only switch and the filter. Decoded-aware operators
-    /// read the flow's digest; every flow has one (loaded with it, or decoded on arrival), and
-    /// one without (none today) would count as having nothing decoded. Never decodes.
+    /// True when the flow passes the marks-only switch, the noise switch (`!~noise`) and the
+    /// filter. Decoded-aware operators read the flow's digest; every flow has one (loaded with
+    /// it, or decoded on arrival), and one without (none today) would count as having nothing
+    /// decoded. Never decodes.
     pub(super) fn passes(&self, flow: &Flow) -> bool {
         if self.marked_only && !flow.marked {
+            return false;
+        }
+        if self.hide_noise
+            && let Some(noise) = &self.noise
+            && noise.matches(&Subject::plain(flow))
+        {
             return false;
         }
         let Some(filter) = &self.filter else {

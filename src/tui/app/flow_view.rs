@@ -1,12 +1,17 @@
-//! The flow view's content: opening a flow (decoding it or taking its report from the cache),
-//! folding the decoded tree, and filling the Story tab. Moving between tabs and the tree cursor
+//! The flow view's content: opening a flow (decoding it or taking its report from the cache)
+//! with its text tabs wrapped to the screen, folding the decoded tree, and filling the Story
+//! tab. Moving between tabs and the tree cursor
 //! are key actions, in `keys`; drawing is `tui::ui`'s.
 
 use std::collections::HashSet;
 
 use super::{App, FlowView, StoryJob, Tab};
 use crate::flow::FlowId;
-use crate::tui::text::{TextLine, Tone, flow as flow_text, mask, story as story_text, tree};
+use crate::tui::text::{TextLine, Tone, fit, flow as flow_text, mask, story as story_text, tree};
+
+/// The most lines a wrapped text tab keeps (a body of megabytes on one line would otherwise
+/// make hundreds of thousands); the rest is counted in a last line.
+const MAX_WRAPPED_LINES: usize = 20_000;
 
 impl App {
     pub(super) fn toggle_fold(&mut self) {
@@ -52,20 +57,41 @@ impl App {
         };
         let in_flight = self.store.is_in_flight(id);
         let secrets = mask::secrets(&report);
+        // The text tabs are wrapped to the screen, so a long body reads in full.
+        let cols = usize::from(self.size.0);
+        let wrap = |lines| fit::wrap_lines(lines, cols, MAX_WRAPPED_LINES);
         self.view = Some(FlowView {
             id,
             tab,
             scroll,
             cursor,
-            request: flow_text::request_lines(&flow, self.reveal, &secrets),
-            response: flow_text::response_lines(&flow, in_flight, self.reveal, &secrets),
+            request: wrap(flow_text::request_lines(&flow, self.reveal, &secrets)),
+            response: wrap(flow_text::response_lines(
+                &flow,
+                in_flight,
+                self.reveal,
+                &secrets,
+            )),
             tree: tree::lines(&report, &folded, self.reveal),
             story: Vec::new(),
-            detail: flow_text::detail_lines(&flow, &report),
+            detail: wrap(flow_text::detail_lines(&flow, &report)),
+            width: self.size.0,
             folded,
             search,
         });
         self.ensure_story();
+    }
+
+    /// After a resize: the open flow's text tabs are wrapped again to the new width.
+    pub(super) fn rewrap(&mut self) {
+        if let Some(id) = self
+            .view
+            .as_ref()
+            .filter(|v| v.width != self.size.0)
+            .map(|v| v.id)
+        {
+            self.open(id);
+        }
     }
 
     /// On the Story tab: shows the stories, or starts building them (the tab says so until

@@ -180,8 +180,10 @@ impl App {
                 }
             }
             Action::CopyCurl => return self.copy_curl(),
+            Action::Noise => self.toggle_noise(),
             Action::NextTab
             | Action::PrevTab
+            | Action::SelectTab(_)
             | Action::NextFlow
             | Action::PrevFlow
             | Action::Toggle
@@ -208,6 +210,12 @@ impl App {
                     let n = Tab::ALL.len();
                     let next = if back { (i + n - 1) % n } else { (i + 1) % n };
                     v.tab = Tab::ALL.get(next).copied().unwrap_or(Tab::Request);
+                }
+                self.ensure_story();
+            }
+            Action::SelectTab(tab) => {
+                if let Some(v) = &mut self.view {
+                    v.tab = tab;
                 }
                 self.ensure_story();
             }
@@ -263,9 +271,36 @@ impl App {
             | Action::Clear
             | Action::Order
             | Action::Reverse
-            | Action::Follow => {}
+            | Action::Follow
+            | Action::Noise => {}
         }
         Control::Continue
+    }
+
+    pub(super) fn toggle_noise(&mut self) {
+        self.set_noise(!self.hide_noise);
+    }
+
+    /// Hides (or shows again) browsers' background requests: `!~noise` joins the filter.
+    pub(super) fn set_noise(&mut self, hide: bool) {
+        if hide && self.noise.is_none() {
+            match crate::filter::parse("~noise") {
+                Ok(f) => self.noise = Some(f),
+                Err(e) => {
+                    self.message = Some(format!("cannot hide noise: {}", e.message));
+                    return;
+                }
+            }
+        }
+        if hide != self.hide_noise {
+            self.hide_noise = hide;
+            self.start_rebuild("filtering", false);
+        }
+        self.message = Some(if hide {
+            "hiding browsers' background requests (~noise; N shows them)".into()
+        } else {
+            "showing browsers' background requests".into()
+        });
     }
 
     fn scroll(&mut self, delta: isize) {

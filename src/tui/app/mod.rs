@@ -107,46 +107,8 @@ pub enum Control {
     Copy(String),
 }
 
-/// The tabs of the flow view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    /// Request line, headers and body.
-    Request,
-    /// Status line, headers and body (content-encoding removed).
-    Response,
-    /// The decoder trees.
-    Decoded,
-    /// The sequence this flow belongs to, with its checks.
-    Story,
-    /// Timings, TLS, addresses, findings.
-    Detail,
-}
-
-impl Tab {
-    /// Every tab in order.
-    pub const ALL: [Tab; 5] = [
-        Tab::Request,
-        Tab::Response,
-        Tab::Decoded,
-        Tab::Story,
-        Tab::Detail,
-    ];
-
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Request => "Request",
-            Tab::Response => "Response",
-            Tab::Decoded => "Decoded",
-            Tab::Story => "Story",
-            Tab::Detail => "Detail",
-        }
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
+/// The tabs of the flow view (defined with the keys that select them).
+pub use crate::tui::keymap::Tab;
 
 /// The diff overlay: what `=` shows until `esc`, `q` or `=` again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +199,8 @@ pub struct FlowView {
     pub detail: Vec<TextLine>,
     /// The text search in this flow.
     pub search: Option<regex::Regex>,
+    /// The screen width the text tabs are wrapped to.
+    pub width: u16,
 }
 
 impl FlowView {
@@ -409,6 +373,9 @@ pub struct App {
     /// digests held inline that was the slowest loader batch of tui_bench (28–62 ms, at the
     /// resize after 57,344 flows); boxed, a resize moves pointers.
     pub(crate) digests: HashMap<FlowId, Box<Digest>>,
+    /// The columns the widest kinds text of any flow filed so far needs (the KIND column's
+    /// width; see `fit::kinds_width`).
+    pub(crate) kinds_width: usize,
     pub(crate) cache: ReportCache,
     trust: Trust,
     /// Ids shown (filtered and sorted), in forward order; `reverse` flips the display.
@@ -423,6 +390,11 @@ pub struct App {
     pub(crate) reverse: bool,
     pub(crate) follow: bool,
     pub(crate) marked_only: bool,
+    /// Browsers' background requests (`~noise`) are hidden.
+    pub(crate) hide_noise: bool,
+    /// The `~noise` filter the noise switch applies: parsed when first needed (the active host
+    /// list, see `filter::noise`) or given with [`App::noise_hosts`].
+    noise: Option<Filter>,
     /// How many stored flows are marked (kept up to date so the status bar never counts).
     pub(crate) marked: usize,
     pub(crate) filter: Option<Filter>,
@@ -470,6 +442,13 @@ impl App {
         self
     }
 
+    /// Takes the browsers' background hosts the noise switch hides from `list` instead of the
+    /// active list (`--noise-hosts`, the user's file or the built-in one).
+    pub fn noise_hosts(mut self, list: Arc<crate::filter::noise::NoiseHosts>) -> Self {
+        self.noise = crate::filter::parse_with_noise("~noise", list).ok();
+        self
+    }
+
     /// The trust flows are decoded against.
     pub fn trust(&self) -> &Trust {
         &self.trust
@@ -480,6 +459,7 @@ impl App {
         App {
             store: FlowStore::new(config.max_flows),
             digests: HashMap::new(),
+            kinds_width: 0,
             cache: ReportCache::default(),
             trust: Trust::default(),
             shown: Vec::new(),
@@ -490,6 +470,8 @@ impl App {
             reverse: false,
             follow: false,
             marked_only: false,
+            hide_noise: false,
+            noise: None,
             marked: 0,
             filter: config.filter,
             list_search: None,
@@ -585,6 +567,11 @@ impl App {
         self.help_scroll
     }
 
+    /// True while browsers' background requests are hidden (`N`).
+    pub fn hiding_noise(&self) -> bool {
+        self.hide_noise
+    }
+
     /// True while follow mode is on.
     pub fn following(&self) -> bool {
         self.follow
@@ -593,6 +580,13 @@ impl App {
     /// The digest of a flow.
     pub fn digest(&self, id: FlowId) -> Option<&Digest> {
         self.digests.get(&id).map(Box::as_ref)
+    }
+
+    /// The columns the widest kinds text (`provisioning`, `saml,wsfed`, `provisioning+2`) of any
+    /// flow filed since the start or the last clear needs, its first kind whole: the list sizes
+    /// its KIND column to it.
+    pub fn kinds_width(&self) -> usize {
+        self.kinds_width
     }
 
     /// How many flows [`App::update`] has decoded itself so far: live flows, replays and opened

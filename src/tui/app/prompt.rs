@@ -27,6 +27,7 @@ impl App {
                 let n = self.store.len();
                 self.store.clear();
                 self.digests.clear();
+                self.kinds_width = 0;
                 self.cache = ReportCache::default();
                 self.shown.clear();
                 self.marked = 0;
@@ -237,6 +238,7 @@ impl App {
                     return self.list_action(Action::Follow);
                 }
             }
+            Command::HideNoise(hide) => self.set_noise(hide),
             Command::Help => {
                 self.help = true;
                 self.help_scroll = 0;

@@ -1,16 +1,22 @@
 //! The Request, Response and Detail tabs' text and the `y` curl command line, built by pure
 //! functions that `App::update` calls when a flow is opened (bodies have content-encoding removed
-//! then, never while drawing). Credentials in headers (`Authorization`, cookies, the PRT cookie)
-//! and every value a decoder marked secret (a password in a form body, a refresh token in JSON)
-//! are masked ([`super::mask`]) until revealed, like in the Decoded tab.
+//! then, never while drawing). A form body (`application/x-www-form-urlencoded`) is shown one
+//! parameter per line, percent-decoded (`name = value`). Credentials in headers
+//! (`Authorization`, cookies, the PRT cookie), form parameters the secrets policy names
+//! (`password`, `client_secret`, `refresh_token` …) and every value a decoder marked secret (a
+//! refresh token in JSON) are masked ([`super::mask`]) until revealed, like in the Decoded tab.
+//! The lines are as long as their content; the app wraps them to the screen (`super::fit`).
 
 use std::fmt::Write as _;
 use std::time::UNIX_EPOCH;
 
+use idscope_decoders::secrets;
+
+use super::fit::width;
 use super::mask::{is_sensitive, mask};
 use super::{TextLine, Tone};
 use crate::analysis::FlowReport;
-use crate::flow::{Body, DEFAULT_DECODED_CAP, Flow, Headers};
+use crate::flow::{Body, DEFAULT_DECODED_CAP, Flow, Headers, header};
 
 /// Body lines shown at most; the rest is summarised (export the flow to see all).
 const MAX_BODY_LINES: usize = 2_000;
@@ -28,7 +34,45 @@ fn header_lines(out: &mut Vec<TextLine>, headers: &Headers, reveal: bool) {
     }
 }
 
-fn body_lines(out: &mut Vec<TextLine>, body: &Body, secrets: &[String]) {
+/// True when the headers say the body is a form (`application/x-www-form-urlencoded`).
+fn is_form(headers: &Headers) -> bool {
+    header(headers, "content-type").is_some_and(|ct| {
+        ct.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    })
+}
+
+/// A form body, one parameter per line, percent-decoded: `name = value`. A value is masked when
+/// the secrets policy names its parameter or a decoder marked it secret (`found`), unless
+/// `reveal`; a value of several lines continues under its first.
+fn form_lines(out: &mut Vec<TextLine>, text: &str, reveal: bool, found: &[String]) {
+    let pairs = form_urlencoded::parse(text.trim_end().as_bytes());
+    let total = pairs.count();
+    for (name, value) in pairs.take(MAX_BODY_LINES) {
+        let value = value.replace('\r', "").replace('\t', "    ");
+        let shown = if reveal {
+            value
+        } else if secrets::is_secret_name(&name) && !value.is_empty() {
+            secrets::mask(&value)
+        } else {
+            mask(&value, found)
+        };
+        let pad = " ".repeat(width(&name) + 3);
+        for (i, part) in shown.split('\n').enumerate() {
+            let text = match i {
+                0 => format!("{name} = {part}"),
+                _ => format!("{pad}{part}"),
+            };
+            out.push(TextLine::new(text, Tone::Normal));
+        }
+    }
+    if total > MAX_BODY_LINES {
+        out.push(TextLine::left_out(total - MAX_BODY_LINES, "parameters"));
+    }
+}
+
+fn body_lines(out: &mut Vec<TextLine>, body: &Body, form: bool, reveal: bool, secrets: &[String]) {
     if body.raw.is_empty() {
         if body.size > 0 {
             out.push(TextLine::new(
@@ -50,6 +94,7 @@ fn body_lines(out: &mut Vec<TextLine>, body: &Body, secrets: &[String]) {
         }
     };
     match std::str::from_utf8(&bytes) {
+        Ok(text) if form && !text.contains('\0') => form_lines(out, text, reveal, secrets),
         Ok(text) if !text.contains('\0') => {
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             let total = text.lines().count();
@@ -60,13 +105,7 @@ fn body_lines(out: &mut Vec<TextLine>, body: &Body, secrets: &[String]) {
                 ));
             }
             if total > MAX_BODY_LINES {
-                out.push(TextLine::new(
-                    format!(
-                        "… {} more lines (export the flow to see all)",
-                        total - MAX_BODY_LINES
-                    ),
-                    Tone::Dim,
-                ));
+                out.push(TextLine::left_out(total - MAX_BODY_LINES, "lines"));
             }
         }
         _ => {
@@ -119,7 +158,14 @@ pub fn request_lines(flow: &Flow, reveal: bool, secrets: &[String]) -> Vec<TextL
         Tone::Heading,
     )];
     header_lines(&mut out, &r.headers, reveal);
-    body_lines(&mut out, &r.body, if reveal { &[] } else { secrets });
+    let form = is_form(&r.headers);
+    body_lines(
+        &mut out,
+        &r.body,
+        form,
+        reveal,
+        if reveal { &[] } else { secrets },
+    );
     out
 }
 
@@ -142,7 +188,14 @@ pub fn response_lines(
                 Tone::Heading,
             )];
             header_lines(&mut out, &r.headers, reveal);
-            body_lines(&mut out, &r.body, if reveal { &[] } else { secrets });
+            let form = is_form(&r.headers);
+            body_lines(
+                &mut out,
+                &r.body,
+                form,
+                reveal,
+                if reveal { &[] } else { secrets },
+            );
             out
         }
         None => {

@@ -3,7 +3,17 @@
 //! model scrolls it; the view draws it in a box.
 
 use crate::tui::command::COMMANDS;
-use crate::tui::keymap::{BINDINGS, Context};
+use crate::tui::keymap::{Action, BINDINGS, Context, Tab};
+
+/// The number keys of the tabs, as the help shows them (`1…5`).
+fn tab_keys() -> String {
+    let keys: Vec<char> = Tab::ALL.iter().map(|t| t.key()).collect();
+    match (keys.first(), keys.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a}…{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => String::new(),
+    }
+}
 
 /// The help text, one line per binding.
 pub fn lines() -> Vec<String> {
@@ -15,7 +25,15 @@ pub fn lines() -> Vec<String> {
                 Some(Context::List) => " (list)",
                 Some(Context::Flow) => " (flow)",
             };
-            format!("{:<14} {}{w}", b.keys, b.help)
+            match b.action {
+                // The number keys, from the tabs' own table, as the tab bar shows them.
+                Action::SelectTab(_) => format!(
+                    "{:<14} {}{w}",
+                    tab_keys(),
+                    Tab::ALL.map(Tab::label).join(", ")
+                ),
+                _ => format!("{:<14} {}{w}", b.keys, b.help),
+            }
         })
         .collect();
     // The commands, packed into lines of the box's width.
@@ -32,7 +50,9 @@ pub fn lines() -> Vec<String> {
         line.push_str(&item);
     }
     out.push(line);
-    out.push("filters: ~d ~u ~m ~c ~h ~t ~b ~k KIND ~claim N=RE ~op RE ~finding [SEV]".into());
+    out.push(
+        "filters: ~d ~u ~m ~c ~h ~t ~b ~k KIND ~claim N=RE ~op RE ~finding [SEV] ~noise".into(),
+    );
     out.push("         ! & | ( ); a bare word is ~u; regexes are case-insensitive".into());
     out
 }

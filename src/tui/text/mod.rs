@@ -1,8 +1,10 @@
 //! What the screens show, built as plain lines by the model (no drawing): the flow view's tabs
-//! ([`flow`], [`story`], [`tree`]), the credential masks of the raw tabs ([`mask`]) and the help
-//! text ([`help`]). [`super::App`] builds and keeps these lines; the view ([`super::ui`]) only
-//! slices and styles them.
+//! ([`flow`], [`story`], [`tree`]), the credential masks of the raw tabs ([`mask`]), the help
+//! text ([`help`]) and text fitted to columns: shortened in the middle, wrapped ([`fit`]).
+//! [`super::App`] builds and keeps these lines; the view ([`super::ui`]) only slices and styles
+//! them.
 
+pub mod fit;
 pub mod flow;
 pub mod help;
 pub mod mask;
@@ -38,6 +40,14 @@ pub struct TextLine {
 }
 
 impl TextLine {
+    /// The dim last line of a text cut short: `… N more WHAT (export the flow to see all)`.
+    pub fn left_out(n: usize, what: &str) -> Self {
+        TextLine::new(
+            format!("… {n} more {what} (export the flow to see all)"),
+            Tone::Dim,
+        )
+    }
+
     /// A line with a tone.
     pub fn new(text: impl Into<String>, tone: Tone) -> Self {
         TextLine {

@@ -87,12 +87,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         None => Line::raw(format!("{} (no longer in the store)", v.id)),
     };
     frame.render_widget(Paragraph::new(head), title);
-    let titles: Vec<String> = Tab::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{} {}", i + 1, t.title()))
-        .collect();
-    let selected = Tab::ALL.iter().position(|t| *t == v.tab).unwrap_or(0);
+    // The labels name the number keys that select the tabs (`Tab::label`).
+    let titles: Vec<String> = Tab::ALL.iter().map(|t| t.label()).collect();
+    let selected = v.tab.index();
     frame.render_widget(
         Tabs::new(titles)
             .select(selected)

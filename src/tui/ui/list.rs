@@ -1,18 +1,23 @@
 //! The flow list: a virtualised table (only the rows on screen are built, so 100,000 flows cost
-//! the same as 30) with #, time, method, host, path, status, size, duration, decoded kind and
-//! summary. Rows are coloured by their worst finding (errors red, warnings yellow); marked flows
-//! carry a dot, replays an arrow. Everything comes from the store and each flow's digest.
+//! the same as 30) with #, findings marker, time, method, host, path, status, size, duration,
+//! decoded kind and summary. Rows are coloured by their worst finding (errors red, warnings
+//! yellow) and marked `!` or `?` as `analyze` marks them, so they read the same without colour;
+//! marked flows carry a dot, replays an arrow. Long hosts and paths are shortened in the middle,
+//! keeping their end; kinds are cut between words (`text::fit`). Everything comes from the
+//! store and each flow's digest.
 
 use std::time::UNIX_EPOCH;
 
 use idscope_decoders::Severity;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Cell, Row, Table};
 
 use super::super::app::App;
+use crate::analysis::digest::Digest;
 use crate::flow::Flow;
+use crate::tui::text::fit;
 
 /// `HH:MM:SS` (UTC) of a flow's start, from the flow itself (never the wall clock).
 pub fn clock(flow: &Flow) -> String {
@@ -43,10 +48,63 @@ pub fn duration(ms: Option<f64>) -> String {
     }
 }
 
+/// The worst severity a row shows: its worst finding, or an error for a flow that failed
+/// (no response and no longer in flight). The row's colour and its marker both come from it, so
+/// a row reads the same without colour.
+pub fn row_severity(digest: Option<&Digest>, flow: &Flow, in_flight: bool) -> Option<Severity> {
+    match digest.and_then(|d| d.worst) {
+        Some(s @ (Severity::Error | Severity::Warning)) => Some(s),
+        _ if flow.error().is_some() && !in_flight => Some(Severity::Error),
+        _ => None,
+    }
+}
+
+/// The findings marker, as `analyze` prints it in its table: `!` an error, `?` a warning.
+pub fn marker(severity: Option<Severity>) -> &'static str {
+    match severity {
+        Some(Severity::Error) => "!",
+        Some(Severity::Warning) => "?",
+        _ => " ",
+    }
+}
+
+/// The KIND column is as wide as the kinds held need ([`App::kinds_width`]: whole kind names,
+/// `provisioning` is 12 columns), within these bounds; longer lists are cut between words.
+const KIND_MIN: u16 = 4;
+const KIND_MAX: u16 = 20;
+
+/// The column widths for a list `cols` wide, whose widest kinds text is `kinds` columns.
+fn columns(cols: u16, kinds: usize) -> Vec<u16> {
+    let kind = u16::try_from(kinds)
+        .unwrap_or(KIND_MAX)
+        .clamp(KIND_MIN, KIND_MAX);
+    let constraints = [
+        Constraint::Length(7),
+        Constraint::Length(1),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Fill(3),
+        Constraint::Fill(4),
+        Constraint::Length(4),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(kind),
+        Constraint::Fill(5),
+    ];
+    Layout::horizontal(constraints)
+        .spacing(1)
+        .split(Rect::new(0, 0, cols, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
 /// Draws the visible rows of the list into `area` (header included).
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let height = usize::from(area.height.saturating_sub(1));
     let store = app.store();
+    let widths = columns(area.width, app.kinds_width());
+    let w = |i: usize| usize::from(widths.get(i).copied().unwrap_or(0));
     let mut rows = Vec::with_capacity(height);
     for i in app.offset..app.offset + height {
         let Some(id) = app.shown_at(i) else { break };
@@ -65,49 +123,41 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         if f.tags.iter().any(|t| t.starts_with("replay-of:")) {
             mark.push('↻');
         }
-        let mut style = match digest.and_then(|d| d.worst) {
+        let severity = row_severity(digest, f, in_flight);
+        let mut style = match severity {
             Some(Severity::Error) => Style::new().fg(Color::Red),
             Some(Severity::Warning) => Style::new().fg(Color::Yellow),
-            _ if f.error().is_some() && !in_flight => Style::new().fg(Color::Red),
             _ => Style::new(),
         };
         if i == app.selected {
             style = style.add_modifier(Modifier::REVERSED);
         }
+        let kinds = digest.map(|d| d.kinds.as_str()).unwrap_or_default();
         rows.push(
             Row::new(vec![
                 Cell::from(format!("{}{mark}", f.id.0 + 1)),
+                Cell::from(marker(severity)),
                 Cell::from(clock(f)),
                 Cell::from(f.request.method.clone()),
-                Cell::from(f.host()),
-                Cell::from(f.path_and_query().to_string()),
+                Cell::from(fit::host(&f.host(), w(4))),
+                Cell::from(fit::path(f.path_and_query(), w(5))),
                 Cell::from(status),
                 Cell::from(f.response().map(|r| size(r.body.size)).unwrap_or_default()),
                 Cell::from(duration(f.timings.total)),
-                Cell::from(digest.map(|d| d.kinds.clone()).unwrap_or_default()),
+                Cell::from(fit::kinds(kinds, w(9))),
                 Cell::from(digest.map(|d| d.summary.clone()).unwrap_or_default()),
             ])
             .style(style),
         );
     }
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Fill(3),
-        Constraint::Fill(3),
-        Constraint::Length(4),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(10),
-        Constraint::Fill(5),
-    ];
     let header = Row::new([
-        "#", "TIME", "METHOD", "HOST", "PATH", "CODE", "SIZE", "TIME", "KIND", "SUMMARY",
+        "#", "", "TIME", "METHOD", "HOST", "PATH", "CODE", "SIZE", "TIME", "KIND", "SUMMARY",
     ])
     .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
     frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
+        Table::new(rows, widths.into_iter().map(Constraint::Length))
+            .header(header)
+            .column_spacing(1),
         area,
     );
 }

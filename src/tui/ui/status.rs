@@ -1,6 +1,7 @@
 //! The two bottom lines: the status bar (source or listen address, recording file, flow counts,
-//! loading progress, order, follow, the filter) and below it either the prompt being edited —
-//! with the text from the column where a filter expression is wrong underlined — or the last message.
+//! loading progress, order, follow, marked only, noise hidden, the filter) and below it either
+//! the prompt being edited — with the text from the column where a filter expression is wrong
+//! underlined — or the last message.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -50,6 +51,9 @@ pub fn status_text(app: &App) -> String {
     }
     if app.marked_only {
         parts.push("marked only".into());
+    }
+    if app.hiding_noise() {
+        parts.push("noise hidden".into());
     }
     if let Some(f) = &app.filter {
         parts.push(format!("filter: {}", f.text()));
