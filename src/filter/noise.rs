@@ -45,6 +45,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "Safe Browsing over Oblivious HTTP",
     ),
     (
+        "passwordsleakcheck-pa.googleapis.com",
+        "Chrome's check of saved passwords against known leaks",
+    ),
+    (
+        "connectivitycheck.gstatic.com",
+        "Chrome's network and captive-portal check",
+    ),
+    (
         "accounts.google.com/ListAccounts",
         "Chrome's check of the signed-in Google accounts",
     ),

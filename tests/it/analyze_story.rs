@@ -564,12 +564,18 @@ fn a_rejected_token_post_is_the_failed_step_and_fails_the_exit_code() {
         .iter()
         .find(|l| l.trim_start().starts_with("#5  WS-Fed token POST"))
         .unwrap_or_else(|| panic!("{}", section.join("\n")));
-    assert!(step.contains("  ✗ HTTP 400: sign-in error AADSTS50034"), "{step}");
+    assert!(
+        step.contains("  ✗ HTTP 400: sign-in error AADSTS50034"),
+        "{step}"
+    );
     let wrong_password = section
         .iter()
         .find(|l| l.trim_start().starts_with("#3 "))
         .unwrap_or_else(|| panic!("{}", section.join("\n")));
-    assert!(wrong_password.contains("✗ sign-in failed"), "{wrong_password}");
+    assert!(
+        wrong_password.contains("✗ sign-in failed"),
+        "{wrong_password}"
+    );
     assert!(
         section[1].contains(", 2 failed)"),
         "the counts name both: {}",

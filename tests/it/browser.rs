@@ -248,6 +248,10 @@ struct Run {
     seen: Value,
     /// The flow objects of `analyze --json` (objects with a `url`).
     flows: Vec<Value>,
+    /// The flow objects of `analyze --json --filter '!~noise'`.
+    quiet: Vec<Value>,
+    /// The hosts the reference server serves.
+    fixture_hosts: Vec<String>,
     json_exit: Option<i32>,
     /// The text report.
     text: String,
@@ -362,16 +366,28 @@ fn record_a_sign_in() -> Run {
 
     let har_s = har.display().to_string();
     let json_out = idscope(&["analyze", "--json", &har_s], None);
-    let flows = stdout(&json_out)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|o| o.get("url").is_some())
-        .collect();
+    let flow_objects = |o: &Output| -> Vec<Value> {
+        stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|o| o.get("url").is_some())
+            .collect()
+    };
+    let flows = flow_objects(&json_out);
+    let quiet = flow_objects(&idscope(
+        &["analyze", "--json", "--filter", "!~noise", &har_s],
+        None,
+    ));
     let text_out = idscope(&["analyze", &har_s], None);
     Run {
         refused,
         seen,
         flows,
+        quiet,
+        fixture_hosts: maps
+            .iter()
+            .filter_map(|m| m.split_once('=').map(|(h, _)| h.to_string()))
+            .collect(),
         json_exit: json_out.status.code(),
         text: stdout(&text_out),
         text_exit: text_out.status.code(),
@@ -585,5 +601,32 @@ fn ca_trust_help_for_chrome_on_linux_gives_the_nss_commands_this_test_runs() {
             .collect::<Vec<_>>()
             .join(" ");
         assert!(text.contains(&line), "trust-help lacks `{line}`:\n{text}");
+    }
+}
+
+#[test]
+fn chromiums_own_background_requests_are_noise() {
+    let Some(run) = the_run() else { return };
+    assert!(
+        run.quiet.len() < run.flows.len(),
+        "Chromium called home, and ~noise knows where:\n{}",
+        run.all()
+    );
+    // With the noise hidden, what is left is the fixture's traffic and the refusals of the
+    // browser that lacks the CA (a setup mistake stays visible whatever the host).
+    for f in &run.quiet {
+        let host = url(f)
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split(['/', ':']).next())
+            .unwrap_or_default();
+        let refusal =
+            f["method"] == "CONNECT" && f.to_string().contains("rejected idscope's certificate");
+        assert!(
+            run.fixture_hosts.iter().any(|h| h == host) || refusal,
+            "a background request ~noise does not know: {} {}",
+            f["method"],
+            url(f)
+        );
     }
 }
