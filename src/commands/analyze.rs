@@ -36,6 +36,9 @@ use crate::flow::{Flow, FlowId};
 use idscope_decoders::Severity;
 use idscope_decoders::util::clip;
 
+use crate::tui::text::fit;
+use crate::tui::ui::list::marker;
+
 /// Findings kept for the text report's closing section; the rest are counted.
 const MAX_LISTED_FINDINGS: usize = 10_000;
 /// Flows in flight between the reader, the workers and the writer.
@@ -414,19 +417,17 @@ fn table_row(flow: &Flow, report: &FlowReport) -> String {
         None => "ERR".to_string(),
     };
     let kinds = report.kinds().join(",");
-    let mark = match report.worst() {
-        Some(idscope_decoders::Severity::Error) => "!",
-        Some(idscope_decoders::Severity::Warning) => "?",
-        _ => " ",
-    };
+    let mark = marker(report.worst());
+    // Cut as the TUI's list cuts: hosts keep their domain, paths their end (the endpoint),
+    // kinds whole words.
     format!(
         "{:>5}{mark} {:<7} {:<30} {:<40} {:>6}  {:<12} {}\n",
         flow.id.0 + 1,
         clip(&flow.request.method, 7),
-        clip(&flow.host(), 30),
-        clip(flow.path_and_query(), 40),
+        fit::host(&flow.host(), 30),
+        fit::path(flow.path_and_query(), 40),
         status,
-        clip(&kinds, 12),
+        fit::kinds(&kinds, 12),
         clip(&report.summary(), 160),
     )
 }
@@ -571,5 +572,35 @@ impl<'a> JsonStory<'a> {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::decode_flow;
+    use crate::flow::testing::{flow, request, response};
+    use idscope_decoders::{Limits, Registry, Trust};
+
+    #[test]
+    fn a_table_row_keeps_the_endpoint_and_the_domain() {
+        let f = flow(
+            0,
+            request(
+                "POST",
+                "https://adminwebservice.microsoftonline.com/7d6f3e4a-1b2c-4d5e-8f90-1a2b3c4d9a8b/\
+                 federation/2007-06/oauth2/token?api-version=1.0&client-request-id=abc",
+            ),
+            response(200, "application/json", b"{\"token_type\":\"Bearer\"}"),
+        );
+        let report = decode_flow(
+            &f,
+            Registry::builtin(),
+            &Trust::default(),
+            Limits::default(),
+        );
+        let row = table_row(&f, &report);
+        assert!(row.contains("…/federation/2007-06/oauth2/token "), "{row}");
+        assert!(row.contains("microsoftonline.com "), "{row}");
     }
 }
