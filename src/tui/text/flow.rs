@@ -72,6 +72,19 @@ fn form_lines(out: &mut Vec<TextLine>, text: &str, reveal: bool, found: &[String
     }
 }
 
+/// The headers and body of a request or response, secrets masked unless `reveal`.
+fn message_lines(
+    out: &mut Vec<TextLine>,
+    headers: &Headers,
+    body: &Body,
+    reveal: bool,
+    secrets: &[String],
+) {
+    header_lines(out, headers, reveal);
+    let secrets = if reveal { &[] } else { secrets };
+    body_lines(out, body, is_form(headers), reveal, secrets);
+}
+
 fn body_lines(out: &mut Vec<TextLine>, body: &Body, form: bool, reveal: bool, secrets: &[String]) {
     if body.raw.is_empty() {
         if body.size > 0 {
@@ -157,15 +170,7 @@ pub fn request_lines(flow: &Flow, reveal: bool, secrets: &[String]) -> Vec<TextL
             .to_string(),
         Tone::Heading,
     )];
-    header_lines(&mut out, &r.headers, reveal);
-    let form = is_form(&r.headers);
-    body_lines(
-        &mut out,
-        &r.body,
-        form,
-        reveal,
-        if reveal { &[] } else { secrets },
-    );
+    message_lines(&mut out, &r.headers, &r.body, reveal, secrets);
     out
 }
 
@@ -187,15 +192,7 @@ pub fn response_lines(
                     .to_string(),
                 Tone::Heading,
             )];
-            header_lines(&mut out, &r.headers, reveal);
-            let form = is_form(&r.headers);
-            body_lines(
-                &mut out,
-                &r.body,
-                form,
-                reveal,
-                if reveal { &[] } else { secrets },
-            );
+            message_lines(&mut out, &r.headers, &r.body, reveal, secrets);
             out
         }
         None => {
