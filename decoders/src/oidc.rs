@@ -513,8 +513,9 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // JWKS
 
-/// JWK members that hold private key material; a public key set must never carry them.
-const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+// JWK members that hold private key material (the secrets policy's list); a public key set
+// must never carry them.
+use crate::secrets::JWK_PRIVATE_MEMBERS as PRIVATE_MEMBERS;
 
 fn jwk_member_note(k: &str) -> Option<&'static str> {
     Some(match k {

@@ -207,6 +207,20 @@ impl NameClass {
     }
 }
 
+/// The private members of a JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): inside an object
+/// that has a `kty`, these are key material, whatever their short names say elsewhere.
+pub const JWK_PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The class of a member of a JWK (an object with `kty`): its private members are credentials
+/// (`private_key`); the rest is classed by name as anywhere else.
+pub fn classify_jwk_member(name: &str) -> NameClass {
+    if JWK_PRIVATE_MEMBERS.contains(&name) {
+        NameClass::Credential("private_key")
+    } else {
+        classify(name)
+    }
+}
+
 /// The class of a name: passwords (`password, passwd, pwd, pin, otp, passcode`, names ending in
 /// `password`/`passwd`), credentials removed whole (`refresh_token, client_secret, code,
 /// device_code, user_code, code_verifier, session_key(_jwe), tgt_*`, names ending in `_secret`

@@ -9,6 +9,8 @@
 //! `"changePassword": {"supported": false}` keeps its meaning and `"password": {"value": "…"}`
 //! still loses the password.
 
+use idscope_decoders::secrets;
+
 use super::values::{Cx, NameClass, classify, is_url};
 
 /// One replacement: the byte range of a JSON value and its new JSON text.
@@ -74,6 +76,44 @@ impl Walk<'_> {
         }
     }
 
+    /// Whether the object starting at `self.i` (on its `{`) has a member `name` of its own;
+    /// does not move.
+    fn object_has_key(&self, name: &str) -> bool {
+        let mut w = Walk {
+            s: self.s,
+            b: self.b,
+            i: self.i + 1,
+            edits: Vec::new(),
+        };
+        loop {
+            w.ws();
+            match w.b.get(w.i) {
+                Some(b',') => {
+                    w.i += 1;
+                    continue;
+                }
+                Some(b'"') => {}
+                _ => return false,
+            }
+            let Some(ke) = w.string_end() else {
+                return false;
+            };
+            if w.s.get(w.i + 1..ke - 1) == Some(name) {
+                return true;
+            }
+            w.i = ke;
+            w.ws();
+            if w.b.get(w.i) != Some(&b':') {
+                return false;
+            }
+            w.i += 1;
+            w.ws();
+            if w.value_end().is_none() {
+                return false;
+            }
+        }
+    }
+
     /// The end of any value starting at `self.i`, without interpreting it; moves past it.
     fn value_end(&mut self) -> Option<usize> {
         match self.b.get(self.i)? {
@@ -135,6 +175,7 @@ impl Walk<'_> {
         let whole = if is_credential(own) { own } else { inherited };
         match self.b.get(self.i)? {
             b'{' => {
+                let jwk = self.object_has_key("kty");
                 self.i += 1;
                 loop {
                     self.ws();
@@ -159,9 +200,15 @@ impl Walk<'_> {
                         return None;
                     }
                     self.i += 1;
+                    // A JWK's private members are key material, inherited like a
+                    // credential's contents (`oth` is an array of objects).
+                    let within = match secrets::classify_jwk_member(&k) {
+                        c @ NameClass::Credential(_) if jwk => Some(c),
+                        _ => whole,
+                    };
                     if cx.can_nest() {
                         cx.depth += 1;
-                        let r = self.value(cx, Some(&k), whole);
+                        let r = self.value(cx, Some(&k), within);
                         cx.depth -= 1;
                         r?;
                     } else {

@@ -175,3 +175,26 @@ fn every_marker_written_here_reads_back_as_what_it_is() {
         "{body}"
     );
 }
+
+#[test]
+fn a_jwks_private_members_go_and_its_public_members_stay() {
+    // RFC 7517 appendix A.2's RSA key (shortened), an EC key, a symmetric key, and a member
+    // called `d` outside any JWK, which is nobody's key.
+    let text = r#"{"keys":[{"kty":"RSA","kid":"2011-04-29","n":"0vx7agoebGcQSuu","e":"AQAB","d":"X4cTteJY_gn4FYPs","p":"83i-7IvMGXoMXCsk","q":"3dfOR9cuYq-0S-mk","dp":"G4sPXkc6Ya9y8oJW","dq":"s9lAH9fggBsoFR8O","qi":"GyM_p6JrXySiz1to"},{"crv":"P-256","x":"f83OJ3D2xF1Bg8vub9","y":"x_FEzRu9m36HLN_tue","d":"jpsQnnGQmL-YBIffH1","kty":"EC"},{"kty":"oct","k":"GawgguFyGrWKav7AX4VKUg"}],"d":"2026-12-07"}"#;
+    let out = with_cx(|cx| cx.json_text(text, None)).unwrap().unwrap();
+    assert_only_replaced(
+        text,
+        &out,
+        &[
+            "X4cTteJY_gn4FYPs",
+            "83i-7IvMGXoMXCsk",
+            "3dfOR9cuYq-0S-mk",
+            "G4sPXkc6Ya9y8oJW",
+            "s9lAH9fggBsoFR8O",
+            "GyM_p6JrXySiz1to",
+            "jpsQnnGQmL-YBIffH1",
+            "GawgguFyGrWKav7AX4VKUg",
+        ],
+    );
+    assert!(out.contains(r#""d":"2026-12-07""#), "{out}");
+}
