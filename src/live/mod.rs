@@ -1,11 +1,11 @@
 //! The live pipeline: what happens to the proxy's [`FlowEvent`]s while it runs. Each event is
 //! applied once, by the [`Recorder`], which pairs a flow's events into a
-//! [`Flow`](crate::flow::Flow) (the assembly is [`crate::flow::assemble`]'s); each finished
-//! flow is then recorded (a HAR file, group-committed), printed as one line ([`Printer`]) and handed on to the live UI, in that
-//! order, moved rather than copied. With no file and no printed lines (`idscope proxy` on a
-//! terminal without `-w`) the recorder has nothing to do, and the events go to the UI as they
-//! came. The consumer loops of `idscope proxy`, `record` and `demo` are here; the commands only
-//! wire them up. The proxy engine (`crate::proxy`) knows nothing of this module.
+//! [`Flow`](crate::flow::Flow) (the assembly is [`crate::flow::assemble`]'s); each finished flow is
+//! then recorded (a HAR file, group-committed), printed as one line ([`Printer`]) and handed on to
+//! the live UI, in that order, moved rather than copied. With no file and no printed lines
+//! (`idscope proxy` on a terminal without `-w`) the recorder has nothing to do, and the events go
+//! to the UI as they came. The consumer loops of `idscope proxy`, `record` and `demo` are here; the
+//! commands only wire them up. The proxy engine (`crate::proxy`) knows nothing of this module.
 //!
 //! The loops run on the thread that drives them (the `block_on` thread), not as tasks on the
 //! proxy's workers: as a task, a batch of decodes and writes would delay the forwarding on the
