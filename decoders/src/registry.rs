@@ -18,6 +18,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::soap::provisioning::Provisioning,
     &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,
+    &crate::saml::DesktopSso,
     &crate::saml::WsTrust,
     &crate::saml::WsFed,
     &crate::saml::FedMetadata,

@@ -235,6 +235,13 @@ fn request_summary<'a>(
                 None => format!("{kind} (jwt-bearer)"),
             }
         }
+        Grant::Saml11Bearer
+            if get("assertion")
+                .and_then(crate::saml::desktopsso::wrapped_token)
+                .is_some() =>
+        {
+            "SAML 1.1 bearer (Seamless SSO DesktopSsoToken) token request".to_string()
+        }
         Grant::SrvChallenge => "srv_challenge nonce request (PRT step 1)".to_string(),
         Grant::DeviceCodeStart => "device code start request".to_string(),
         g => format!("{} token request", g.name()),
