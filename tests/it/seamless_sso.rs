@@ -67,7 +67,12 @@ fn the_story_links_the_rst_its_token_and_the_redemption_and_checks_the_token() {
     let checks = s[0]["checks"].as_array().unwrap();
     let dsso = checks
         .iter()
-        .find(|c| c["message"].as_str().unwrap().starts_with("DesktopSsoToken redeemed"))
+        .find(|c| {
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("DesktopSsoToken redeemed")
+        })
         .unwrap_or_else(|| panic!("{checks:#?}"));
     assert_eq!(dsso["verdict"], "pass", "{dsso}");
     // Hashed like tokens: both sides show the same fingerprint, never the token.
@@ -78,7 +83,10 @@ fn the_story_links_the_rst_its_token_and_the_redemption_and_checks_the_token() {
     assert!(values[0]["value"].as_str().unwrap().starts_with("sha256:"));
     let text = stdout(&idscope(&["analyze", har.to_str().unwrap()], None));
     assert!(text.contains("Seamless SSO: 2 steps"), "{text}");
-    assert!(!text.contains("FfT0kVJc3wq8"), "the token never shows:\n{text}");
+    assert!(
+        !text.contains("FfT0kVJc3wq8"),
+        "the token never shows:\n{text}"
+    );
 
     // A token the host did not issue fails the check, with both fingerprints.
     let mut other = redeem.clone();
@@ -97,11 +105,21 @@ fn the_story_links_the_rst_its_token_and_the_redemption_and_checks_the_token() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["message"].as_str().unwrap().starts_with("DesktopSsoToken redeemed"))
+        .find(|c| {
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("DesktopSsoToken redeemed")
+        })
         .unwrap()
         .clone();
     assert_eq!(check["verdict"], "fail", "{check}");
     let values = check["values"].as_array().unwrap();
     assert_ne!(values[0]["value"], values[1]["value"]);
-    assert!(check["message"].as_str().unwrap().contains(" ≠ DesktopSsoToken issued"));
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains(" ≠ DesktopSsoToken issued")
+    );
 }

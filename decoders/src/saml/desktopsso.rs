@@ -13,7 +13,7 @@
 //! The WS-Trust envelope is explained by [`super::wstrust`]; the Negotiate token itself (SPNEGO,
 //! Kerberos AP-REQ) by the decoder of `Authorization` headers. Nothing here decrypts anything.
 
-use super::{Explained, Explainer, SOAP11_NS, SOAP12_NS, WSU_NS, WST_2005, explain_xml};
+use super::{Explained, Explainer, SOAP11_NS, SOAP12_NS, WST_2005, WSU_NS, explain_xml};
 use crate::view::{Finding, Kind, Node};
 use crate::xml::{Document, NodeId, SAML1_NS};
 use crate::{Context, DecodeError, Decoded, Message, util};
@@ -303,7 +303,10 @@ fn trust(
                              it is meant to be redeemed once, at once",
                         ),
                     );
-                    format!(", valid {}", util::human_duration(std::time::Duration::from_secs(secs)))
+                    format!(
+                        ", valid {}",
+                        util::human_duration(std::time::Duration::from_secs(secs))
+                    )
                 })
                 .unwrap_or_default();
             format!(
@@ -501,8 +504,9 @@ pub fn explain_wrapper(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
     );
     root.value = Some("DesktopSsoToken wrapper".into());
     let summary = if token.is_empty() {
-        ex.findings
-            .push(Finding::error("the DesktopSsoToken wrapper holds an empty token").at(doc.path(el)));
+        ex.findings.push(
+            Finding::error("the DesktopSsoToken wrapper holds an empty token").at(doc.path(el)),
+        );
         root.push(Node::leaf(TOKEN_ELEMENT, "empty", Kind::Error));
         "Seamless SSO DesktopSsoToken wrapper (empty token)".to_string()
     } else {
@@ -510,7 +514,10 @@ pub fn explain_wrapper(ex: &mut Explainer<'_, '_>, el: NodeId) -> Explained {
         root.push(Node::secret(TOKEN_ELEMENT, token).with_note(TOKEN_NOTE));
         format!("Seamless SSO DesktopSsoToken ({n} chars)")
     };
-    Explained { node: root, summary }
+    Explained {
+        node: root,
+        summary,
+    }
 }
 
 /// The `DesktopSsoToken` inside a `saml1_1-bearer` assertion (standard base64 of the wrapper),

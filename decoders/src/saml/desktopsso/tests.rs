@@ -121,7 +121,9 @@ fn the_browser_exchange_challenges_then_hands_out_the_token() {
     ));
     assert_eq!(d.summary, "Seamless SSO sso: 401 Negotiate challenge");
     assert!(d.findings.is_empty(), "{:#?}", d.findings);
-    let d = best(include_str!("../../../tests/fixtures/desktopsso/sso_token.http"));
+    let d = best(include_str!(
+        "../../../tests/fixtures/desktopsso/sso_token.http"
+    ));
     assert_eq!(
         d.summary,
         format!(
@@ -146,7 +148,10 @@ fn the_request_with_a_kerberos_ticket_says_so_and_keeps_the_ticket_secret() {
                 authorization: Negotiate YIIBabcdef\n\n";
     let d = best(http);
     assert_eq!(d.summary, "Seamless SSO sso with a Kerberos ticket");
-    assert_eq!(secret_values(&d, "Authorization: Negotiate"), ["YIIBabcdef"]);
+    assert_eq!(
+        secret_values(&d, "Authorization: Negotiate"),
+        ["YIIBabcdef"]
+    );
     let ntlm = http.replace("YIIBabcdef", "TlRMTVNTUAABAAAAB4IIog==");
     let d = best(&ntlm);
     assert_eq!(d.summary, "Seamless SSO sso with NTLM (Kerberos needed)");
