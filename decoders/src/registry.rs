@@ -20,6 +20,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::soap::nbfx::Nbfx,
     &crate::saml::DesktopSso,
     &crate::saml::WsTrust,
+    &crate::saml::Wia,
     &crate::saml::WsFed,
     &crate::saml::FedMetadata,
     &crate::saml::Saml,

@@ -127,7 +127,12 @@ pub fn negotiate_token(value: &str) -> Option<&str> {
 pub fn challenges_negotiate(msg: &Message<'_>) -> bool {
     msg.headers_named("www-authenticate").any(|v| {
         v.split(',')
-            .any(|c| c.trim().split(' ').next() == Some("Negotiate"))
+            .any(|c| {
+                c.trim()
+                    .split(' ')
+                    .next()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("Negotiate"))
+            })
     })
 }
 

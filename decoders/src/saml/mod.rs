@@ -21,11 +21,13 @@ pub mod metadata;
 pub mod saml11;
 pub mod saml2;
 pub mod wsfed;
+pub mod wia;
 pub mod wstrust;
 
 pub use desktopsso::DesktopSso;
 pub use metadata::{FedMetadata, signing_certificates};
 pub use saml2::{Saml, inflate_redirect};
+pub use wia::Wia;
 pub use wsfed::WsFed;
 pub use wstrust::WsTrust;
 
