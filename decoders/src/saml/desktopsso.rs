@@ -126,13 +126,12 @@ pub fn negotiate_token(value: &str) -> Option<&str> {
 /// True when the headers challenge with `WWW-Authenticate: Negotiate` (with or without a token).
 pub fn challenges_negotiate(msg: &Message<'_>) -> bool {
     msg.headers_named("www-authenticate").any(|v| {
-        v.split(',')
-            .any(|c| {
-                c.trim()
-                    .split(' ')
-                    .next()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("Negotiate"))
-            })
+        v.split(',').any(|c| {
+            c.trim()
+                .split(' ')
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Negotiate"))
+        })
     })
 }
 

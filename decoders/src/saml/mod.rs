@@ -20,8 +20,8 @@ pub mod desktopsso;
 pub mod metadata;
 pub mod saml11;
 pub mod saml2;
-pub mod wsfed;
 pub mod wia;
+pub mod wsfed;
 pub mod wstrust;
 
 pub use desktopsso::DesktopSso;

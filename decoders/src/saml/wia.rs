@@ -21,7 +21,8 @@ pub const EXTENDED_PROTECTION: &str = "ADFS extended protection for authenticati
 
 /// True for the WIA endpoint's path (`/adfs/ls/wia`, any case, trailing `/` allowed).
 pub fn is_wia(path: &str) -> bool {
-    path.trim_end_matches('/').eq_ignore_ascii_case("/adfs/ls/wia")
+    path.trim_end_matches('/')
+        .eq_ignore_ascii_case("/adfs/ls/wia")
 }
 
 decoder! {
@@ -164,7 +165,10 @@ mod tests {
             "GET",
             URL,
             401,
-            vec![("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")],
+            vec![
+                ("WWW-Authenticate", "Negotiate"),
+                ("WWW-Authenticate", "NTLM"),
+            ],
             b"<html>Sign In</html>",
         );
         let d = best(&challenge);
@@ -178,7 +182,10 @@ mod tests {
             b"<html>Extended protection for authentication: the Kerberos token carries no channel binding</html>",
         );
         let d = best(&refused);
-        assert_eq!(d.summary, "HTTP 401: ADFS WIA refused (extended protection)");
+        assert_eq!(
+            d.summary,
+            "HTTP 401: ADFS WIA refused (extended protection)"
+        );
         assert!(d.has_finding("--ignore-host"), "{:#?}", d.findings);
         assert!(d.has_finding("ExtendedProtectionTokenCheck None"));
     }
@@ -192,11 +199,24 @@ mod tests {
             b"",
         );
         let without = Message::request("GET", URL, vec![], b"");
-        let again = Message::response("GET", URL, 401, vec![("WWW-Authenticate", "Negotiate")], b"");
+        let again = Message::response(
+            "GET",
+            URL,
+            401,
+            vec![("WWW-Authenticate", "Negotiate")],
+            b"",
+        );
         let ok = Message::response("GET", URL, 200, vec![], b"");
         let f = negotiate_rejected(&with_token, &again).unwrap();
-        assert!(f.message.contains("(a Kerberos ticket) with another 401"), "{}", f.message);
-        assert!(f.message.contains("Set-AdfsProperties -ExtendedProtectionTokenCheck None"));
+        assert!(
+            f.message.contains("(a Kerberos ticket) with another 401"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .contains("Set-AdfsProperties -ExtendedProtectionTokenCheck None")
+        );
         assert!(negotiate_rejected(&without, &again).is_none());
         assert!(negotiate_rejected(&with_token, &ok).is_none());
         let other = Message::request(
