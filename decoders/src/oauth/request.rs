@@ -235,10 +235,11 @@ fn request_summary<'a>(
                 None => format!("{kind} (jwt-bearer)"),
             }
         }
+        // Seamless SSO's DesktopSsoToken in its assertion wrapper (the SAML decoder explains it).
         Grant::Saml11Bearer
             if get("assertion")
-                .and_then(crate::saml::desktopsso::wrapped_token)
-                .is_some() =>
+                .and_then(|a| util::b64_decode_any(a, 1 << 20))
+                .is_some_and(|x| util::contains(&x, b"<DesktopSsoToken>")) =>
         {
             "SAML 1.1 bearer (Seamless SSO DesktopSsoToken) token request".to_string()
         }
