@@ -261,6 +261,14 @@ pub struct FixtureArgs {
     /// Encode msbin1 answers like XmlDocument (AADInternals) instead of DataContractSerializer.
     #[arg(long)]
     pub msbin_xmldocument: bool,
+    /// Service keys (MIT keytab) for the Negotiate endpoints: Seamless SSO needs a key for
+    /// HTTP/autologon.microsoftazuread-sso.com, ADFS /adfs/ls/wia one for HTTP/sts.contoso.test.
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Option<PathBuf>,
+    /// ADFS /adfs/ls/wia requires the Kerberos channel binding of its own TLS certificate
+    /// (extended protection "Require"): a token made through a TLS-intercepting proxy fails.
+    #[arg(long)]
+    pub extended_protection: bool,
 }
 
 /// `idscope scenario …`.

@@ -163,7 +163,14 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
                 )));
             }
             match flow.response_message(&body) {
-                Some(msg) => registry.decode_all(&msg, &cx),
+                Some(msg) => {
+                    // A Negotiate token ADFS answered with another 401 (extended protection).
+                    flow_findings.extend(idscope_decoders::saml::wia::negotiate_rejected(
+                        &flow.request_message(&req_body),
+                        &msg,
+                    ));
+                    registry.decode_all(&msg, &cx)
+                }
                 None => Vec::new(),
             }
         }

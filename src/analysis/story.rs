@@ -1,8 +1,10 @@
-//! Stories: the sequences users think in, rebuilt from a capture. Four are recognised
+//! Stories: the sequences users think in, rebuilt from a capture. Five are recognised
 //! (protocols.md §3.4, §4.2, §6, §7): the AAD Connect **sync cycle** (realm → token → ReadBack →
 //! … → FinalizeExport), the **federated sign-in** (realm Federated → ADFS wsignin → forms login →
 //! auto-POST → wresult POST to login.srf, or WS-Trust → SAML bearer grant), **cloud sync** over
-//! SCIM, and hybrid-join **PRT SSO** (DRS → nonce → PRT → cookie → authorize).
+//! SCIM, hybrid-join **PRT SSO** (DRS → nonce → PRT → cookie → authorize) and **Seamless SSO**
+//! (autologon RST → RSTR with a DesktopSsoToken → saml1_1-bearer redemption, or the browser's
+//! `/winauth/sso` → the sign-in page's `dssoToken` POST).
 //!
 //! Work is split in two so that a 100,000-flow capture stays cheap: [`facts`] reads one flow's
 //! decoded report once and keeps only what stories need (which story, which step, whether the
@@ -10,8 +12,8 @@
 //! IDs); [`Builder`] then groups those facts into [`Story`]s and runs the cross-flow checks of
 //! architecture.md "Stories": the ImmutableID in a SAML token matches a SourceAnchor provisioned,
 //! a token used by SOAP or SCIM came from a token response, nonces round-trip, the `wctx` sent to
-//! the STS comes back with the token, and the assertion posted to the relying party is one the
-//! STS issued. Every check carries the values it compared and the flows they came from. This
+//! the STS comes back with the token, the assertion posted to the relying party is one the
+//! STS issued, and the DesktopSsoToken redeemed is one the autologon host issued. Every check carries the values it compared and the flows they came from. This
 //! module does not decode, read files or draw; [`super::story_text`] turns stories into lines.
 
 mod facts;
@@ -33,6 +35,9 @@ pub enum StoryKind {
     CloudSync,
     /// Hybrid-join SSO: device registration, nonce, PRT, PRT cookie, signed requests.
     PrtSso,
+    /// Seamless SSO: the autologon RST (or the browser's `/winauth/sso`) that issues a
+    /// DesktopSsoToken, and its redemption (saml1_1-bearer grant, or the sign-in page's POST).
+    SeamlessSso,
 }
 
 impl StoryKind {
@@ -43,6 +48,7 @@ impl StoryKind {
             StoryKind::FederatedSignIn => "federated sign-in",
             StoryKind::CloudSync => "cloud sync (SCIM)",
             StoryKind::PrtSso => "PRT SSO",
+            StoryKind::SeamlessSso => "Seamless SSO",
         }
     }
 }
@@ -72,6 +78,10 @@ pub enum What {
     AssertionIssued,
     /// The ID of a SAML assertion in a request: a client posts it (wresult, SAML bearer grant).
     AssertionPosted,
+    /// A DesktopSsoToken the autologon host issued (in an RSTR, or as `/winauth/sso`'s body).
+    DesktopSsoIssued,
+    /// A DesktopSsoToken a client redeems (saml1_1-bearer assertion, `dssoToken`).
+    DesktopSsoRedeemed,
 }
 
 impl What {
@@ -89,6 +99,8 @@ impl What {
             What::WctxPosted => "wctx posted with the token",
             What::AssertionIssued => "assertion the STS issued",
             What::AssertionPosted => "assertion posted",
+            What::DesktopSsoIssued => "DesktopSsoToken issued",
+            What::DesktopSsoRedeemed => "DesktopSsoToken redeemed",
         }
     }
 
@@ -100,11 +112,13 @@ impl What {
             What::ImmutableId => Some(What::AnchorProvisioned),
             What::WctxReturned | What::WctxPosted => Some(What::WctxSent),
             What::AssertionPosted => Some(What::AssertionIssued),
+            What::DesktopSsoRedeemed => Some(What::DesktopSsoIssued),
             What::NonceIssued
             | What::TokenIssued
             | What::AnchorProvisioned
             | What::WctxSent
-            | What::AssertionIssued => None,
+            | What::AssertionIssued
+            | What::DesktopSsoIssued => None,
         }
     }
 
@@ -116,7 +130,10 @@ impl What {
 
     /// Tokens are credentials: they are shown as a fingerprint, never in clear.
     fn is_secret(self) -> bool {
-        matches!(self, What::TokenIssued | What::TokenUsed)
+        matches!(
+            self,
+            What::TokenIssued | What::TokenUsed | What::DesktopSsoIssued | What::DesktopSsoRedeemed
+        )
     }
 }
 

@@ -41,6 +41,12 @@ pub fn config(args: &FixtureArgs) -> anyhow::Result<FixtureConfig> {
         } else {
             idscope_decoders::soap::nbfx::Style::DataContract
         },
+        keytab: args
+            .keytab
+            .as_deref()
+            .map(|p| fixture::kerberos::Keytab::read(p).context("--keytab"))
+            .transpose()?,
+        extended_protection: args.extended_protection,
     })
 }
 
@@ -58,6 +64,17 @@ pub fn run(args: &FixtureArgs) -> anyhow::Result<ExitCode> {
         println!("idscope fixture listening on https://{}", handle.addr());
         for h in handle.hosts() {
             println!("  {h} -> {}", handle.addr());
+        }
+        if let Some(kt) = &handle.fixture().cfg.keytab {
+            for k in kt.keys() {
+                println!(
+                    "keytab: {}@{} kvno {} {}",
+                    k.principal,
+                    k.realm,
+                    k.kvno,
+                    fixture::kerberos::enctype_name(k.etype)
+                );
+            }
         }
         println!(
             "state: https://localhost:{}/__fixture/state (Ctrl-C to stop)",

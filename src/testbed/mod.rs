@@ -32,6 +32,11 @@ pub const ADFS_HOST: &str = "sts.contoso.test";
 pub const SCIM_HOST: &str = "scim.fixture.test";
 /// The device registration service (DRS) host.
 pub const DRS_HOST: &str = "enterpriseregistration.windows.net";
+/// The Seamless SSO host (`/{domain}/winauth/…`).
+pub const AUTOLOGON_HOST: &str = "autologon.microsoftazuread-sso.com";
+/// The Kerberos realm of the on-premises domain: a ticket for `alice@CONTOSO.TEST` names the
+/// user `alice@contoso.test`. [fixture-defined]
+pub const KERBEROS_REALM: &str = "CONTOSO.TEST";
 /// Every virtual host, in the order `FixtureHandle::hosts` lists them.
 pub const HOSTS: &[&str] = &[
     LOGIN_HOST,
@@ -40,6 +45,7 @@ pub const HOSTS: &[&str] = &[
     ADFS_HOST,
     SCIM_HOST,
     DRS_HOST,
+    AUTOLOGON_HOST,
 ];
 
 /// The tenant id. [fixture-defined]

@@ -25,6 +25,7 @@ mod realworld;
 mod redact;
 mod reliability;
 mod replay;
+mod seamless_sso;
 mod secrets;
 mod setup_mistakes;
 mod support;

@@ -235,6 +235,14 @@ fn request_summary<'a>(
                 None => format!("{kind} (jwt-bearer)"),
             }
         }
+        // Seamless SSO's DesktopSsoToken in its assertion wrapper (the SAML decoder explains it).
+        Grant::Saml11Bearer
+            if get("assertion")
+                .and_then(|a| util::b64_decode_any(a, 1 << 20))
+                .is_some_and(|x| util::contains(&x, b"<DesktopSsoToken>")) =>
+        {
+            "SAML 1.1 bearer (Seamless SSO DesktopSsoToken) token request".to_string()
+        }
         Grant::SrvChallenge => "srv_challenge nonce request (PRT step 1)".to_string(),
         Grant::DeviceCodeStart => "device code start request".to_string(),
         g => format!("{} token request", g.name()),

@@ -16,14 +16,18 @@
 //! Encryption (all in [`crate::xml`]), or for generic SOAP envelopes (the WS-Trust decoder reads
 //! its envelope directly). Nothing here touches the network or the clock.
 
+pub mod desktopsso;
 pub mod metadata;
 pub mod saml11;
 pub mod saml2;
+pub mod wia;
 pub mod wsfed;
 pub mod wstrust;
 
+pub use desktopsso::DesktopSso;
 pub use metadata::{FedMetadata, signing_certificates};
 pub use saml2::{Saml, inflate_redirect};
+pub use wia::Wia;
 pub use wsfed::WsFed;
 pub use wstrust::WsTrust;
 
@@ -848,6 +852,9 @@ pub fn explain_element(ex: &mut Explainer<'_, '_>, el: NodeId) -> Result<Explain
     let ns = doc.namespace(el);
     let local = doc.local_name(el);
     match (ns, local) {
+        (SAML1_NS, "Assertion") if desktopsso::is_wrapper(doc, el) => {
+            Ok(desktopsso::explain_wrapper(ex, el))
+        }
         (SAML1_NS, "Assertion") => {
             let e = saml11::explain_assertion(ex, el);
             ex.wrapping(el);

@@ -155,7 +155,7 @@ fn priority(msg: &Message<'_>) -> f32 {
         return 0.0;
     }
     let path = msg.path().to_ascii_lowercase();
-    if path.ends_with("/mex") {
+    if path.ends_with("/mex") || super::desktopsso::is_autologon(msg) {
         return 0.0;
     }
     if contains(head, WST_2005.as_bytes()) || contains(head, WST_13.as_bytes()) {

@@ -125,6 +125,9 @@ fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role
         };
         return Some((StoryKind::PrtSso, step.to_string(), role));
     }
+    if let Some(seamless) = seamless_sso(flow, report, grant) {
+        return Some(seamless);
+    }
     for id in ["wsfed", "wstrust", "saml", "fedmetadata"] {
         if has(report, id) {
             let s = summary_of(&report.request, id)
@@ -185,6 +188,55 @@ fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role
     None
 }
 
+/// The Seamless SSO steps: the autologon host's flows (the `desktopsso` decoder), and the
+/// redemption of a DesktopSsoToken with the saml1_1-bearer grant. A first request without a
+/// Kerberos ticket (or the sign-in page's probe, or a password RST) begins a story; the sign-in
+/// POST and the grant end it.
+fn seamless_sso(
+    flow: &Flow,
+    report: &FlowReport,
+    grant: &str,
+) -> Option<(StoryKind, String, Role)> {
+    let redeemed = find_value(&report.request, "DesktopSsoToken").is_some();
+    if has(report, "oauth") && grant.contains("saml1_1-bearer") && redeemed {
+        return Some((
+            StoryKind::SeamlessSso,
+            "token (DesktopSsoToken redeemed)".into(),
+            Role::End,
+        ));
+    }
+    if !has(report, "desktopsso") {
+        return None;
+    }
+    let path = path_of(flow);
+    let ticket = header(&flow.request.headers, "authorization").is_some();
+    let role = if find_value(&report.request, "dssoToken").is_some() {
+        Role::End
+    } else if path.ends_with("/usernamemixed") || path.ends_with("/ssoprobe") || !ticket {
+        Role::Start
+    } else {
+        Role::Step
+    };
+    let s = summary_of(&report.response, "desktopsso")
+        .filter(|_| role != Role::End)
+        .or_else(|| summary_of(&report.request, "desktopsso"))
+        .unwrap_or_default();
+    let s = s.strip_prefix("Seamless SSO").unwrap_or(&s);
+    let s = s.trim_start_matches([':', ' ']);
+    Some((StoryKind::SeamlessSso, clip(s, 60), role))
+}
+
+/// True for the first leg of a Negotiate exchange: the request carried no credential and the
+/// server answered 401 with the Negotiate challenge, as it should.
+fn is_negotiate_challenge(flow: &Flow) -> bool {
+    header(&flow.request.headers, "authorization").is_none()
+        && flow.response().is_some_and(|r| {
+            r.status == 401
+                && header(&r.headers, "www-authenticate")
+                    .is_some_and(|v| v.trim_start().starts_with("Negotiate"))
+        })
+}
+
 /// Why a step failed: the server said no (an HTTP error status, with the response's first
 /// error finding when there is one), or an error finding about the answer (the response's, or
 /// the flow's own: no response at all). An error finding about the request alone (a password in
@@ -199,6 +251,9 @@ fn failure(flow: &Flow, report: &FlowReport) -> Option<String> {
             .map(|(_, _, f)| f.message.as_str())
     };
     let error = first_error(Some(Side::Response)).or_else(|| first_error(None));
+    if is_negotiate_challenge(flow) {
+        return None;
+    }
     match flow.response() {
         Some(r) if r.status >= 400 => Some(match error {
             Some(m) => format!("HTTP {}: {m}", r.status),
@@ -250,7 +305,7 @@ fn is_assertion_id(path: &str) -> bool {
 }
 
 /// The decoders that report tokens, nonces or assertions being issued.
-const ISSUERS: [&str; 5] = ["oauth", "prt", "wsfed", "wstrust", "saml"];
+const ISSUERS: [&str; 6] = ["oauth", "prt", "wsfed", "wstrust", "saml", "desktopsso"];
 
 /// What `flow` contributes to stories, from its decoded report: its story and step, or, for a
 /// flow outside any recognised sequence, only the values others are compared with (a token
@@ -315,6 +370,10 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
                     }
                     ("AssertionID", _) => add(assertion, v),
                     ("ID", _) if is_assertion_id(path) => add(assertion, v),
+                    ("DesktopSsoToken", false) => add(What::DesktopSsoIssued, v),
+                    ("DesktopSsoToken", true) | ("dssoToken", true) => {
+                        add(What::DesktopSsoRedeemed, v)
+                    }
                     _ => {}
                 }
             });
