@@ -65,14 +65,7 @@ impl DeviceKeys {
     /// The transport private key as PKCS#8 PEM (what `idscope analyze --key` takes to unwrap
     /// the session key of this device's PRT).
     pub fn transport_pem(&self) -> String {
-        let b64 = STANDARD.encode(&self.transport_pkcs8);
-        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PRIVATE KEY-----\n");
-        pem
+        pkcs8_pem(&self.transport_pkcs8)
     }
 
     /// A PKCS#10 request for the device key (the placeholder CN Windows tools use).
@@ -131,13 +124,25 @@ impl DeviceKeys {
     }
 }
 
+/// A PKCS#8 DER key as PEM (`PRIVATE KEY`, 64-column base64).
+pub(super) fn pkcs8_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem
+}
+
 /// The transport private key (PKCS#8 PEM) of the device the PRT scenario plays with `seed`:
 /// with the seed of an `idscope demo` recording, the key that opens its PRT session key.
 pub fn transport_key_pem(seed: u64) -> anyhow::Result<String> {
     Ok(DeviceKeys::generate(Some(seed))?.transport_pem())
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(super) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     if aws_lc_rs::rand::fill(&mut b).is_err() {
         // Not secret material for the fixture run; a fixed fallback keeps the scenario going.
@@ -146,7 +151,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-fn new_guid() -> String {
+pub(super) fn new_guid() -> String {
     let b: [u8; 16] = random_bytes();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
@@ -171,7 +176,7 @@ pub fn session_jwt(session_key: &[u8; 32], payload: &Value, kdf_ver: u8) -> Stri
     crypto::hs256(&header, payload.as_bytes(), &key)
 }
 
-async fn nonce(client: &Client) -> Result<String, String> {
+pub(super) async fn nonce(client: &Client) -> Result<String, String> {
     let a = client
         .post_form(
             &format!("https://{LOGIN_HOST}/common/oauth2/token"),
