@@ -194,8 +194,26 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 /// key) unwraps, the session key joins the decryption keys, so the PRT's later requests,
 /// cookies and encrypted responses are checked with it. Returns how many keys and certificates
 /// were added. Cheap for everything else: only bodies that carry
-/// the markers are parsed.
+/// the markers are parsed. A PRT protocol v4 request's `jwe_crypto.apv` is kept too, for the
+/// ECDH-ES answer to it (counted among what was added).
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
+    learn_party_v_info(flow, trust) + learn_from_response(flow, trust)
+}
+
+fn learn_party_v_info(flow: &Flow, trust: &mut Trust) -> usize {
+    if memchr::memmem::find(&flow.request.body.raw, b"prt_protocol_version").is_none() {
+        return 0;
+    }
+    let body = flow.request.body.decoded_lossy(DEFAULT_DECODED_CAP);
+    usize::from(idscope_decoders::prt::crypto::learn_party_v_info(
+        &body,
+        &mut trust.decryption,
+        &format!("flow {}", flow.id),
+        &Limits::default(),
+    ))
+}
+
+fn learn_from_response(flow: &Flow, trust: &mut Trust) -> usize {
     let Some(r) = flow.response() else { return 0 };
     if !(200..300).contains(&r.status) {
         return 0;

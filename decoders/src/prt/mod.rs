@@ -43,6 +43,7 @@ pub mod crypto;
 mod drs;
 mod session;
 mod sso;
+mod v4;
 
 decoder! {
     /// The `prt` decoder: PRT, PRT SSO and device-registration messages.
@@ -146,7 +147,10 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
             return classify_token_request(body);
         }
         // Without a token-endpoint path, a compact JWE is a PRT response only when its header
-        // carries the session-key context.
+        // carries the session-key context or an ECDH-ES ephemeral key (protocol v4).
+        if v4::is_ecdh_jwe(body) {
+            return classify_token_response(body);
+        }
         let first = body.split(|b| *b == b'.').next().unwrap_or_default();
         let header = std::str::from_utf8(first)
             .ok()
@@ -246,6 +250,9 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         Artefact::NonceResponse => acquisition::nonce_response(msg, cx),
         Artefact::SignedRequest => signed_request(msg, cx),
         Artefact::PrtResponse => acquisition::prt_response(msg, cx),
+        Artefact::EncryptedResponse if v4::is_ecdh_jwe(msg.body.trim_ascii()) => {
+            v4::ecdh_response(msg, cx)
+        }
         Artefact::EncryptedResponse => session::encrypted_response(msg, cx),
         Artefact::SsoRequest => sso::sso_request(msg, cx),
         Artefact::SsoResponse => Ok(sso::sso_response(msg)),
@@ -507,16 +514,21 @@ fn signed_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, Decode
     if token.form == Form::Jwe {
         return Err(DecodeError::not(
             "a signed PRT request",
-            "the request parameter is a JWE (encrypted request, prt v4): only its header is \
+            "the request parameter is a JWE (an encrypted request): only its header is \
              readable, see the jwt view",
         ));
     }
     let alg = token.alg().unwrap_or("(no alg)").to_string();
     let session_signed = alg.starts_with("HS") || token.header.get("ctx").is_some();
-    if session_signed {
-        Ok(session::session_signed_request(&token, &form, cx))
+    let path = if msg.direction == crate::Direction::Blob {
+        ""
     } else {
-        Ok(acquisition::acquisition_request(&token, &form, cx))
+        msg.path()
+    };
+    if session_signed && alg != "ES256" {
+        Ok(session::session_signed_request(&token, &form, path, cx))
+    } else {
+        Ok(acquisition::acquisition_request(&token, &form, path, cx))
     }
 }
 
@@ -534,9 +546,7 @@ fn form_context_nodes(form: &[(String, String)]) -> Vec<Node> {
         ));
     }
     if let Some(v) = get("prt_protocol_version") {
-        out.push(
-            Node::field("prt_protocol_version", v).with_note("PRT protocol version (v2 endpoint)"),
-        );
+        out.push(Node::field("prt_protocol_version", v).with_note(v4::protocol_note(v)));
     }
     if let Some(v) = get("tgt") {
         out.push(Node::field("tgt", v).with_note(if v == "true" {
