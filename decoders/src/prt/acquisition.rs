@@ -313,6 +313,8 @@ pub(super) fn acquisition_request(
         "PRT protocol v4: the PRT used for tokens".to_string()
     } else if v4 {
         format!("PRT protocol v4: PRT acquisition via {kind}")
+    } else if form_get(form, "prt_protocol_version").map(str::trim) == Some("3.0") {
+        format!("PRT protocol v3: PRT acquisition via {kind}")
     } else {
         format!("PRT acquisition via {kind}")
     };

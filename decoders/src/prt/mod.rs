@@ -697,6 +697,10 @@ mod tests {
             include_str!("../../tests/fixtures/prt/drs_hybrid_join_request.http"),
             include_str!("../../tests/fixtures/prt/drs_hybrid_join_response.http"),
             include_str!("../../tests/fixtures/prt/authorize_stale_nonce_302.http"),
+            include_str!("../../tests/fixtures/prt/drs_ec_join_request.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_request_password.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_response.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_usage_response.http"),
         ] {
             let full = OwnedMessage::parse_http_text(text).unwrap();
             let step = (full.body.len() / 97).max(1);
@@ -803,5 +807,38 @@ mod tests {
         let d = decode(&format!("{head}\n\n{doc}"));
         assert!(d.summary.contains("session key redacted"), "{}", d.summary);
         assert!(d.summary.contains("tgt_cloud redacted"), "{}", d.summary);
+
+        // A PRT protocol v4 answer (ECDH-ES), redacted, with its transport key at hand.
+        let mut trust = trust.clone();
+        trust
+            .decryption
+            .add_file(
+                include_bytes!("../../tests/fixtures/prt/prt-ec-transport.pem"),
+                "--key transport-ec.pem",
+                None,
+            )
+            .unwrap();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let answer = include_str!("../../tests/fixtures/prt/prt_v4_usage_response.http");
+        let (head, body) = answer.split_once("\n\n").unwrap();
+        let header = body.trim().split('.').next().unwrap();
+        let m = OwnedMessage::parse_http_text(&format!(
+            "{head}\n\n{}",
+            redacted_jwe(header, "0123456789a")
+        ))
+        .unwrap();
+        let d = Prt.decode(&m.as_message(), &cx).unwrap();
+        assert!(
+            d.summary.ends_with("encrypted parts redacted"),
+            "{}",
+            d.summary
+        );
+        assert!(
+            d.findings
+                .iter()
+                .all(|f| f.severity < crate::Severity::Warning),
+            "{:?}",
+            d.findings
+        );
     }
 }

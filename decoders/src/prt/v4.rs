@@ -99,10 +99,13 @@ pub(super) fn mixing_findings(
     match alg {
         "ES256" if !v4 => warn(format!(
             "an ES256 (EC device key) request with {}: EC device keys belong to PRT protocol \
-             v4, whose answers are ECDH-ES encrypted to the transport key",
-            version.map_or("no prt_protocol_version".to_string(), |v| {
-                format!("prt_protocol_version {v}")
-            })
+             v4, whose answers are ECDH-ES encrypted to the transport key; the older protocols \
+             wrap a session key with RSA-OAEP to an RSA transport key",
+            match (version, get("windows_api_version")) {
+                (Some(v), _) => format!("prt_protocol_version {v}"),
+                (None, Some(w)) => format!("windows_api_version {w} (the Windows protocol)"),
+                (None, None) => "no prt_protocol_version".to_string(),
+            }
         )),
         "RS256" if v4 => warn(
             "prt_protocol_version 4.0 with an RS256 request: v4 clients sign with a P-256 device \
@@ -238,8 +241,11 @@ pub(super) fn party_node(label: &str, b64: &str, note: &str, cx: &Context<'_>) -
                  uses APPLE",
             ));
             if let Some(point) = &p.point {
-                let mut k = Node::field("point", format!("P-256, thumbprint {}", thumbprint(point)))
-                    .with_note("an uncompressed P-256 public key (65 bytes); RFC 7638 thumbprint");
+                let mut k =
+                    Node::field("point", format!("P-256, thumbprint {}", thumbprint(point)))
+                        .with_note(
+                            "an uncompressed P-256 public key (65 bytes); RFC 7638 thumbprint",
+                        );
                 if let Some(src) = key_for_point(&cx.trust.decryption, point) {
                     k.push(Node::field("private key", src));
                 }
@@ -252,10 +258,12 @@ pub(super) fn party_node(label: &str, b64: &str, note: &str, cx: &Context<'_>) -
                 );
             }
         }
-        None => n.push(Node::field("parts", format!("{} bytes", bytes.len())).with_note(
-            "not the length-prefixed prefix || point || nonce of MSAL and Platform SSO (ROADtools \
-             sends the fixed HOI); it enters the key derivation as it is",
-        )),
+        None => n.push(
+            Node::field("parts", format!("{} bytes", bytes.len())).with_note(
+                "not the length-prefixed blocks of MSAL and Platform SSO (prefix, P-256 point, \
+             nonce); ROADtools sends the fixed apv HOI. It enters the key derivation as it is",
+            ),
+        ),
     }
     n
 }
@@ -652,4 +660,326 @@ fn plaintext_summary(plain: &[u8], cx: &Context<'_>) -> String {
         out.push_str(&format!(" ({w})"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::Decoder as _;
+    use crate::prt::{Prt, crypto};
+    use crate::{OwnedMessage, Severity, Trust};
+
+    const TRANSPORT: &str = include_str!("../../tests/fixtures/prt/prt-ec-transport.pem");
+    const REQUEST: &str = include_str!("../../tests/fixtures/prt/prt_v4_request_password.http");
+    const ANSWER: &str = include_str!("../../tests/fixtures/prt/prt_v4_response.http");
+    const USAGE_ANSWER: &str = include_str!("../../tests/fixtures/prt/prt_v4_usage_response.http");
+
+    fn decode(text: &str, trust: &Trust) -> Decoded {
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), trust);
+        let m = OwnedMessage::parse_http_text(text).unwrap();
+        Prt.decode(&m.as_message(), &cx).unwrap()
+    }
+
+    fn with_transport_key() -> Trust {
+        let mut trust = Trust::default();
+        trust
+            .decryption
+            .add_file(TRANSPORT.as_bytes(), "--key transport-ec.pem", None)
+            .unwrap();
+        trust
+    }
+
+    fn warnings(d: &Decoded) -> Vec<&str> {
+        d.findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| f.message.as_str())
+            .collect()
+    }
+
+    /// The answers of `make_ec_fixtures.py` (one by `cryptography` with the Concat KDF written
+    /// there, one by jwcrypto) open with the transport key: with the apv of the answer's header,
+    /// or, when the header does not repeat it, with the apv learned from the request.
+    #[test]
+    fn v4_answers_open_with_the_transport_key_and_the_requests_apv() {
+        let mut trust = with_transport_key();
+        let d = decode(USAGE_ANSWER, &trust);
+        assert!(
+            d.has_finding(
+                "decrypted with --key transport-ec.pem (ECDH-ES, A256GCM; apv of the answer's \
+                 header)"
+            ),
+            "{:?}",
+            d.findings
+        );
+        assert!(
+            d.summary.contains("tokens for https://graph.microsoft.com"),
+            "{}",
+            d.summary
+        );
+
+        let d = decode(ANSWER, &trust);
+        assert!(
+            d.summary.ends_with("needs the request's apv"),
+            "{}",
+            d.summary
+        );
+        let request = OwnedMessage::parse_http_text(REQUEST).unwrap();
+        assert!(crypto::learn_party_v_info(
+            &request.body,
+            &mut trust.decryption,
+            "flow #4",
+            &crate::Limits::default()
+        ));
+        let d = decode(ANSWER, &trust);
+        assert!(
+            d.has_finding(
+                "decrypted with --key transport-ec.pem (ECDH-ES, A256GCM; apv of the request of \
+                 flow #4)"
+            ),
+            "{:?}",
+            d.findings
+        );
+        assert!(
+            d.summary.ends_with("PRT issued (carol@contoso.test)"),
+            "{}",
+            d.summary
+        );
+        let mut prt = None;
+        d.root.walk(&mut |p, n| {
+            if p.ends_with("plaintext/refresh_token") {
+                prt = Some(n.kind);
+            }
+        });
+        assert_eq!(prt, Some(Kind::Secret));
+
+        // The ciphertext altered: the tag fails, nothing is shown.
+        let (head, body) = ANSWER.split_once("\n\n").unwrap();
+        let mut parts: Vec<String> = body.trim().split('.').map(str::to_string).collect();
+        let flipped = if parts[3].starts_with('A') { "B" } else { "A" };
+        parts[3].replace_range(0..1, flipped);
+        let d = decode(&format!("{head}\n\n{}", parts.join(".")), &trust);
+        assert!(
+            d.has_finding("the content does not authenticate"),
+            "{:?}",
+            d.findings
+        );
+        assert!(!d.summary.contains("PRT issued"), "{}", d.summary);
+
+        // Another device's key opens nothing, and says so.
+        let mut other = Trust::default();
+        let k =
+            aws_lc_rs::agreement::PrivateKey::generate(&aws_lc_rs::agreement::ECDH_P256).unwrap();
+        let der: aws_lc_rs::encoding::Pkcs8V1Der<'_> =
+            aws_lc_rs::encoding::AsDer::as_der(&k).unwrap();
+        other.decryption.keys.push(crate::keys::DecryptionKey {
+            material: crate::keys::KeyMaterial::Ec(der.as_ref().to_vec()),
+            source: "--key other.pem".to_string(),
+            kid: None,
+        });
+        let d = decode(USAGE_ANSWER, &other);
+        assert!(
+            d.summary.ends_with("not decrypted with the keys given"),
+            "{}",
+            d.summary
+        );
+        // Without a key: what it needs.
+        let d = decode(USAGE_ANSWER, &Trust::default());
+        assert!(
+            d.summary.ends_with("needs the transport key"),
+            "{}",
+            d.summary
+        );
+    }
+
+    #[test]
+    fn the_request_names_the_transport_key_and_the_one_given_holds_it() {
+        let trust = with_transport_key();
+        let d = decode(REQUEST, &trust);
+        assert!(
+            warnings(&d).iter().all(|w| w.contains("password")),
+            "{:?}",
+            warnings(&d)
+        );
+        let mut key = None;
+        d.root.walk(&mut |p, n| {
+            if p.ends_with("jwe_crypto/apv/point/private key") {
+                key = n.value.clone();
+            }
+        });
+        assert_eq!(key.as_deref(), Some("--key transport-ec.pem"));
+        assert!(
+            d.summary
+                .starts_with("PRT protocol v4: PRT acquisition via password grant")
+        );
+        assert!(
+            d.summary.contains("answer ECDH-ES to transport key"),
+            "{}",
+            d.summary
+        );
+    }
+
+    fn jwt_of(text: &str) -> (String, String) {
+        let body = text.split_once("\n\n").unwrap().1.trim().to_string();
+        let jwt = body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("request="))
+            .unwrap()
+            .to_string();
+        (body, jwt)
+    }
+
+    /// A request whose version, `alg`, headers and endpoint do not belong together is told so;
+    /// well-formed v3 and v4 requests are not.
+    #[test]
+    fn mixed_versions_and_algorithms_are_findings() {
+        let trust = Trust::default();
+        let mixed = decode(
+            include_str!("../../tests/fixtures/prt/prt_v4_mixed_request.http"),
+            &trust,
+        );
+        let w = warnings(&mixed);
+        assert!(
+            w.iter()
+                .any(|m| m
+                    .starts_with("an ES256 (EC device key) request with windows_api_version 2.2")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|m| m.starts_with("`kdf_ver` in the header")),
+            "{w:?}"
+        );
+        let v3_text = include_str!("../../tests/fixtures/prt/prt_v3_request.http");
+        let v3 = decode(v3_text, &trust);
+        assert!(warnings(&v3).is_empty(), "{:?}", warnings(&v3));
+        assert!(
+            v3.summary.starts_with("PRT protocol v3: "),
+            "{}",
+            v3.summary
+        );
+
+        // The v3 request relabelled 4.0: RS256 and no jwe_crypto.
+        let relabelled = v3_text.replace("prt_protocol_version=3.0", "prt_protocol_version=4.0");
+        let w4 = decode(&relabelled, &trust);
+        let w = warnings(&w4);
+        assert!(
+            w.iter()
+                .any(|m| m.starts_with("prt_protocol_version 4.0 with an RS256")),
+            "{w:?}"
+        );
+        assert!(w.iter().any(|m| m.contains("without jwe_crypto")), "{w:?}");
+        // Posted to the v1 endpoint.
+        let v1 = decode(
+            &v3_text.replace("/oauth2/v2.0/token", "/oauth2/token"),
+            &trust,
+        );
+        assert!(
+            warnings(&v1)
+                .iter()
+                .any(|m| m.contains("sent to the v1 token endpoint")),
+            "{:?}",
+            warnings(&v1)
+        );
+    }
+
+    /// An ES256 request whose signature the x5c key does not verify, and one whose header names
+    /// RS256 for the EC certificate.
+    #[test]
+    fn the_device_signature_is_checked_against_the_x5c_key() {
+        let trust = Trust::default();
+        let (body, jwt) = jwt_of(REQUEST);
+        let (signed, sig) = jwt.rsplit_once('.').unwrap();
+        let mut sig = sig.to_string();
+        let c = if sig.starts_with('A') { "B" } else { "A" };
+        sig.replace_range(0..1, c);
+        let altered = REQUEST.replace(&body, &body.replace(&jwt, &format!("{signed}.{sig}")));
+        let d = decode(&altered, &trust);
+        assert!(
+            d.has_finding("the signature does not verify with the key of the x5c certificate"),
+            "{:?}",
+            d.findings
+        );
+        let (h, rest) = jwt.split_once('.').unwrap();
+        let mut header: Value =
+            serde_json::from_slice(&util::b64_decode_any(h, 65536).unwrap()).unwrap();
+        header["alg"] = Value::from("RS256");
+        let relabelled = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
+        let d = decode(&REQUEST.replace(&jwt, &relabelled), &trust);
+        let errors: Vec<_> = d
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert!(
+            errors.iter().any(|m| m.starts_with(
+                "the request is signed RS256 but the x5c device certificate holds an EC P-256 key"
+            )),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn an_ec_registration_shows_its_transport_key_and_what_does_not_fit() {
+        let trust = with_transport_key();
+        let text = include_str!("../../tests/fixtures/prt/drs_ec_join_request.http");
+        let d = decode(text, &trust);
+        assert!(
+            d.summary
+                .contains("CSR (EC P-256) + EC transport key (STK "),
+            "{}",
+            d.summary
+        );
+        assert!(warnings(&d).is_empty(), "{:?}", warnings(&d));
+        let mut stk = None;
+        d.root.walk(&mut |p, n| {
+            if p.ends_with("DeviceKeys/[0]/Data") {
+                stk = n.value.clone();
+            }
+        });
+        assert!(stk.is_some_and(|v| v.starts_with("EC P-256, thumbprint ")));
+        let d = decode(
+            &text.replace("\"KeyType\": \"ECC\"", "\"KeyType\": \"RSA\""),
+            &trust,
+        );
+        assert!(
+            d.has_finding("KeyType RSA but the CSR's key is EC 256 bits"),
+            "{:?}",
+            d.findings
+        );
+        let d = decode(
+            &text.replace("\\\"kty\\\":", "\\\"d\\\":\\\"AAAA\\\",\\\"kty\\\":"),
+            &trust,
+        );
+        assert!(
+            d.findings
+                .iter()
+                .any(|f| f.severity == Severity::Error && f.message.contains("holds a private key")),
+            "{:?}",
+            d.findings
+        );
+    }
+
+    #[test]
+    fn party_info_blocks_parse_or_say_they_are_not_ones() {
+        let mut b = Vec::new();
+        for part in [b"Apple".as_slice(), &[4u8; 65], b"NONCE"] {
+            b.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            b.extend_from_slice(part);
+        }
+        let p = parse_party_info(&b).unwrap();
+        assert_eq!(p.prefix, "Apple");
+        assert_eq!(p.point.as_deref(), Some([4u8; 65].as_slice()));
+        assert_eq!(p.nonce.as_deref(), Some("NONCE"));
+        for bad in [
+            &b[..b.len() - 1],
+            &b[..3],
+            b"\x1c\xe2".as_slice(),
+            &[0xff; 8],
+        ] {
+            assert_eq!(parse_party_info(bad), None);
+        }
+    }
 }
