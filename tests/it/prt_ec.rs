@@ -5,8 +5,16 @@
 //! FILE` then opens both answers with the EC transport key; without it nothing is opened; the
 //! keys and what they open stay out of reports and a redacted copy; and `idscope replay --to
 //! fixture` with the same seed and clock reproduces every answer.
+//!
+//! The real client: roadtx (PyPI `roadtx`, which brings roadlib) registers a macOS device with a
+//! P-256 key (`device -a join --device-type macos14`), acquires a PRT under protocol v4 (with
+//! roadlib's functions: roadtx 1.22's `prt -a request -v4` calls a method roadlib lacks, see
+//! `support/roadtx_prt_v4.py`) and uses it (`prtauth -v4`), all through `idscope record`; the
+//! recording's answers open with the device key roadtx wrote. A missing roadtx FAILS the test
+//! unless `IDSCOPE_SKIP_INTEROP` is set (then it prints a `SKIPPED` line).
 
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -36,8 +44,9 @@ fn messages(lines: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Records the `prt-ec` scenario into `har` and writes the devices' transport keys to `key`.
-fn record(dir: &Path, har: &Path, key: &Path) {
+/// Starts the seeded, frozen-clock reference server and `idscope record` mapped to it, runs
+/// `clients` with the recorder's address and CA certificate, and stops both (the HAR closed).
+fn recorded(dir: &Path, har: &Path, clients: impl FnOnce(&str, &Path)) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,32 +77,41 @@ fn record(dir: &Path, har: &Path, key: &Path) {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (recorder, addr, log) = spawn_record(&args);
-    let ca = ca_dir.join(idscope::proxy::ca::CERT_FILE);
-    let o = idscope(
-        &[
-            "scenario",
-            "run",
-            "prt-ec",
-            "--proxy",
-            &format!("http://{addr}"),
-            "--ca",
-            ca.to_str().unwrap(),
-            "--device-seed",
-            SEED,
-            "--transport-key-out",
-            key.to_str().unwrap(),
-        ],
-        None,
+    clients(
+        &addr.to_string(),
+        &ca_dir.join(idscope::proxy::ca::CERT_FILE),
     );
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("all 7 steps passed"), "{}", stdout(&o));
-    std::process::Command::new("kill")
+    Command::new("kill")
         .args(["-TERM", &recorder.id().to_string()])
         .status()
         .unwrap();
     let out = recorder.into_inner().wait_with_output().unwrap();
     assert!(out.status.success(), "{}", log.join().unwrap());
     rt.block_on(server.shutdown());
+}
+
+/// Records the `prt-ec` scenario into `har` and writes the devices' transport keys to `key`.
+fn record(dir: &Path, har: &Path, key: &Path) {
+    recorded(dir, har, |addr, ca| {
+        let o = idscope(
+            &[
+                "scenario",
+                "run",
+                "prt-ec",
+                "--proxy",
+                &format!("http://{addr}"),
+                "--ca",
+                ca.to_str().unwrap(),
+                "--device-seed",
+                SEED,
+                "--transport-key-out",
+                key.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains("all 7 steps passed"), "{}", stdout(&o));
+    });
 }
 
 #[test]
@@ -218,4 +236,140 @@ fn an_ec_device_recording_opens_with_its_transport_key_and_replays() {
     assert_eq!(summary["replayed"], 6, "{}", stdout(&o));
     assert_eq!(summary["matched"], 6, "{}", stdout(&o));
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+}
+
+/// Runs `program` in `dir`; panics with its output unless it succeeds.
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> String {
+    let o = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{program} {args:?}\n{out}\n{err}");
+    out
+}
+
+fn roadtx_ready() -> bool {
+    let ok = Command::new("roadtx")
+        .arg("-h")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new("python3")
+            .args(["-c", "import roadtools.roadlib.deviceauth"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if ok {
+        return true;
+    }
+    let reason = "roadtx is missing (pip install roadtx)";
+    if std::env::var_os("IDSCOPE_SKIP_INTEROP").is_some() {
+        eprintln!("SKIPPED: roadtx_speaks_prt_protocol_v4_with_the_reference_server: {reason}");
+        return false;
+    }
+    panic!("{reason} (set IDSCOPE_SKIP_INTEROP=1 to skip this test)");
+}
+
+#[test]
+fn roadtx_speaks_prt_protocol_v4_with_the_reference_server() {
+    if !roadtx_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("roadtx");
+    std::fs::create_dir(&work).unwrap();
+    let har = dir.path().join("roadtx.har");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/roadtx_prt_v4.py");
+    let (user, password, _) = idscope::testbed::CLOUD_USERS[1];
+    recorded(dir.path(), &har, |addr, _| {
+        run_in(
+            &work,
+            "roadtx",
+            &[
+                "-p",
+                addr,
+                "gettokens",
+                "-u",
+                user,
+                "-p",
+                password,
+                "-r",
+                "urn:ms-drs:enterpriseregistration.windows.net",
+            ],
+        );
+        let joined = run_in(
+            &work,
+            "roadtx",
+            &[
+                "-p",
+                addr,
+                "device",
+                "-a",
+                "join",
+                "--device-type",
+                "macos14",
+                "-n",
+                "macdev",
+            ],
+        );
+        assert!(joined.contains("Saved device certificate"), "{joined}");
+        let prt = run_in(&work, "python3", &[driver.to_str().unwrap(), addr]);
+        assert!(prt.contains("IDSCOPE_ROADTX_PRT_OK"), "{prt}");
+        let used = run_in(
+            &work,
+            "roadtx",
+            &[
+                "-p",
+                addr,
+                "prtauth",
+                "-v4",
+                "--cert-pem",
+                "macdev.pem",
+                "--key-pem",
+                "macdev.key",
+                "-f",
+                "roadtx.prt",
+            ],
+        );
+        assert!(used.contains("Tokens were written"), "{used}");
+    });
+    let tokens: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join(".roadtools_auth")).unwrap())
+            .unwrap();
+    assert!(
+        tokens["accessToken"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("eyJ"))
+    );
+
+    // roadtx's device key is also its transport key: it opens both answers of the recording.
+    let key = work.join("macdev.key");
+    let o = idscope(
+        &[
+            "analyze",
+            "--json",
+            "--key",
+            key.to_str().unwrap(),
+            har.to_str().unwrap(),
+        ],
+        None,
+    );
+    let lines = json_lines(&o);
+    let opened = messages(&lines)
+        .into_iter()
+        .filter(|m| m.starts_with("decrypted with --key") && m.contains("(ECDH-ES, A256GCM"))
+        .count();
+    assert_eq!(opened, 2, "{}", stdout(&o));
+    let summaries: Vec<&str> = lines.iter().filter_map(|v| v["summary"].as_str()).collect();
+    for needle in [
+        "EC transport key (STK ",
+        "PRT protocol v4: PRT acquisition via refresh_token grant",
+        "PRT issued",
+        "PRT protocol v4: the PRT used for tokens",
+    ] {
+        assert!(
+            summaries.iter().any(|s| s.contains(needle)),
+            "{needle}: {summaries:#?}"
+        );
+    }
 }

@@ -304,6 +304,7 @@ pub(super) fn acquisition_request(
         "password" => "password grant",
         "urn:ietf:params:oauth:grant-type:saml1_1-bearer" => "federated SAML 1.1 assertion",
         "urn:ietf:params:oauth:grant-type:saml2-bearer" => "federated SAML 2.0 assertion",
+        "refresh_token" if v4 => "refresh_token grant (a refresh token, or the PRT renewed)",
         "refresh_token" => "refresh_token grant (PRT renewal)",
         JWT_BEARER => "Windows Hello assertion",
         "" => "no inner grant_type",
