@@ -147,8 +147,9 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
             return classify_token_request(body);
         }
         // Without a token-endpoint path, a compact JWE is a PRT response only when its header
-        // carries the session-key context or an ECDH-ES ephemeral key (protocol v4).
-        if v4::is_ecdh_jwe(body) {
+        // carries the session-key context, or an ECDH-ES PartyUInfo of the shape PRT protocol v4
+        // answers have (prefix and the `epk` point).
+        if v4::is_v4_answer_shape(body) {
             return classify_token_response(body);
         }
         let first = body.split(|b| *b == b'.').next().unwrap_or_default();

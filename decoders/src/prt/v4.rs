@@ -338,6 +338,25 @@ pub(super) fn is_ecdh_jwe(body: &[u8]) -> bool {
         .is_some_and(|h| util::contains(&h, b"\"ECDH-ES") && util::contains(&h, b"\"epk\""))
 }
 
+/// True for an ECDH-ES compact JWE whose `apu` is a length-prefixed PartyUInfo holding a P-256
+/// point: the shape of a PRT protocol v4 answer, told apart from other ECDH-ES JWEs without
+/// the token endpoint's path.
+pub(super) fn is_v4_answer_shape(body: &[u8]) -> bool {
+    if !is_ecdh_jwe(body) {
+        return false;
+    }
+    let first = body.split(|b| *b == b'.').next().unwrap_or_default();
+    std::str::from_utf8(first)
+        .ok()
+        .and_then(|s| util::b64_decode_any(s, 64 * 1024))
+        .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+        .and_then(|h| {
+            let apu = util::b64_decode_any(h.get("apu")?.as_str()?, 4096)?;
+            parse_party_info(&apu)?.point
+        })
+        .is_some()
+}
+
 /// What the keys made of an ECDH-ES answer.
 enum Opening {
     NoKey,
@@ -960,6 +979,19 @@ mod tests {
             "{:?}",
             d.findings
         );
+    }
+
+    /// A pasted answer (`idscope decode`, no path) is a PRT answer by its PartyUInfo's shape.
+    #[test]
+    fn a_pasted_v4_answer_is_told_by_its_party_u_info() {
+        let body = ANSWER.split_once("\n\n").unwrap().1.trim();
+        assert_eq!(
+            crate::prt::classify(&Message::blob(body.as_bytes())),
+            Some(crate::prt::Artefact::EncryptedResponse)
+        );
+        // jwcrypto's answer carries only a prefix in apu: not told apart from any ECDH-ES JWE.
+        let other = USAGE_ANSWER.split_once("\n\n").unwrap().1.trim();
+        assert_eq!(crate::prt::classify(&Message::blob(other.as_bytes())), None);
     }
 
     #[test]
