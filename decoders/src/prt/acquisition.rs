@@ -378,6 +378,12 @@ fn x5c_signature_node(
             Kind::Error,
         );
     }
+    if token.signature_redacted {
+        return Node::field("signed with this key", "not checked").with_note(format!(
+            "the signature was {}",
+            crate::secrets::REDACTED_NOTE
+        ));
+    }
     match v4::signed_by_x5c(token, der) {
         Some(true) => Node::field("signed with this key", "yes").with_note(
             "the signature verifies with the certificate's own key: the signer holds that key \
