@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use super::prt_sso::{BROKER, new_guid, nonce, pkcs8_pem};
+use super::prt_sso::{BROKER, csr_der, drs_certificate, new_guid, nonce, pkcs8_pem};
 use super::{Client, StepError, Steps, jwt_payload};
 use crate::testbed::ec;
 use crate::testbed::{CLOUD_USERS, DRS_HOST, JWT_BEARER, LOGIN_HOST};
@@ -81,18 +81,7 @@ impl EcDeviceKeys {
 
     /// A PKCS#10 request for the device key.
     fn csr_der(&self) -> anyhow::Result<Vec<u8>> {
-        let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls::pki_types::PrivatePkcs8KeyDer::from(self.device_pkcs8.clone()),
-            &rcgen::PKCS_ECDSA_P256_SHA256,
-        )?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-        let mut dn = rcgen::DistinguishedName::new();
-        dn.push(
-            rcgen::DnType::CommonName,
-            "7E980AD9-B86D-4306-9425-9AC066FB014A",
-        );
-        params.distinguished_name = dn;
-        Ok(params.serialize_request(&kp)?.der().to_vec())
+        csr_der(&self.device_pkcs8, &rcgen::PKCS_ECDSA_P256_SHA256)
     }
 
     /// A fresh `jwe_crypto` and the PartyVInfo bytes its `apv` carries.
@@ -219,25 +208,10 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         )
         .await
         .map_err(|e| steps.fail("drs-join", e))?;
-    let cert_b64 = a
-        .json()
-        .and_then(|j| {
-            j.pointer("/Certificate/RawBody")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .filter(|_| a.status == 200)
+    let cert = drs_certificate(&a)
+        .filter(|c| c.ec)
         .ok_or_else(|| steps.fail("drs-join", format!("HTTP {}: {}", a.status, a.text())))?;
-    let device_id = STANDARD
-        .decode(&cert_b64)
-        .ok()
-        .and_then(|der| {
-            let (_, c) = x509_parser::parse_x509_certificate(&der).ok()?;
-            let ec_key = c.public_key().algorithm.algorithm.to_id_string() == "1.2.840.10045.2.1";
-            let cn = c.subject().iter_common_name().next()?.as_str().ok()?;
-            ec_key.then(|| cn.to_string())
-        })
-        .ok_or_else(|| steps.fail("drs-join", "the certificate is not one for the P-256 key"))?;
+    let (cert_b64, device_id) = (cert.b64, cert.cn);
     steps.ok(
         "drs-join",
         format!("device certificate CN={device_id} (P-256)"),

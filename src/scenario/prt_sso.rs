@@ -70,18 +70,7 @@ impl DeviceKeys {
 
     /// A PKCS#10 request for the device key (the placeholder CN Windows tools use).
     pub fn csr_der(&self) -> anyhow::Result<Vec<u8>> {
-        let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls::pki_types::PrivatePkcs8KeyDer::from(self.device_pkcs8.clone()),
-            &rcgen::PKCS_RSA_SHA256,
-        )?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-        let mut dn = rcgen::DistinguishedName::new();
-        dn.push(
-            rcgen::DnType::CommonName,
-            "7E980AD9-B86D-4306-9425-9AC066FB014A",
-        );
-        params.distinguished_name = dn;
-        Ok(params.serialize_request(&kp)?.der().to_vec())
+        csr_der(&self.device_pkcs8, &rcgen::PKCS_RSA_SHA256)
     }
 
     /// The transport key as a `BCRYPT_RSAPUBLIC_BLOB`.
@@ -122,6 +111,60 @@ impl DeviceKeys {
             .context("the unwrapped key is not the JWE's CEK")?;
         Ok(key)
     }
+}
+
+/// A PKCS#10 request for a PKCS#8 device key, with the placeholder CN Windows tools and
+/// ROADtools put in it (DRS replaces it with the device id).
+pub(super) fn csr_der(
+    pkcs8: &[u8],
+    alg: &'static rcgen::SignatureAlgorithm,
+) -> anyhow::Result<Vec<u8>> {
+    let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec()),
+        alg,
+    )?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        "7E980AD9-B86D-4306-9425-9AC066FB014A",
+    );
+    params.distinguished_name = dn;
+    Ok(params.serialize_request(&kp)?.der().to_vec())
+}
+
+/// The device certificate of a DRS answer.
+pub(super) struct DrsCertificate {
+    /// `Certificate.RawBody`: the DER in base64, as `x5c` carries it.
+    pub b64: String,
+    /// The subject CN: the device id.
+    pub cn: String,
+    /// Whether its key is an EC key.
+    pub ec: bool,
+}
+
+/// The device certificate of a DRS answer; `None` unless the answer is a 200 with a
+/// certificate that parses.
+pub(super) fn drs_certificate(a: &Answer) -> Option<DrsCertificate> {
+    if a.status != 200 {
+        return None;
+    }
+    let b64 = a
+        .json()?
+        .pointer("/Certificate/RawBody")?
+        .as_str()?
+        .to_string();
+    let der = STANDARD.decode(&b64).ok()?;
+    let (_, c) = x509_parser::parse_x509_certificate(&der).ok()?;
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let ec = c.public_key().algorithm.algorithm.to_id_string() == "1.2.840.10045.2.1";
+    Some(DrsCertificate { b64, cn, ec })
 }
 
 /// A PKCS#8 DER key as PEM (`PRIVATE KEY`, 64-column base64).
@@ -269,27 +312,9 @@ pub async fn acquire(client: &Client, steps: &mut Steps<'_>) -> Result<PrtState,
         )
         .await
         .map_err(|e| steps.fail("drs-join", e))?;
-    let cert_b64 = a
-        .json()
-        .and_then(|j| {
-            j.pointer("/Certificate/RawBody")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .filter(|_| a.status == 200)
+    let cert = drs_certificate(&a)
         .ok_or_else(|| steps.fail("drs-join", format!("HTTP {}: {}", a.status, a.text())))?;
-    let cert_der = STANDARD
-        .decode(&cert_b64)
-        .map_err(|e| steps.fail("drs-join", e.to_string()))?;
-    let cn = x509_parser::parse_x509_certificate(&cert_der)
-        .ok()
-        .and_then(|(_, c)| {
-            c.subject()
-                .iter_common_name()
-                .next()
-                .and_then(|n| n.as_str().ok().map(str::to_string))
-        })
-        .unwrap_or_default();
+    let (cert_b64, cn) = (cert.b64, cert.cn);
     if cn != device_id {
         return Err(steps.fail(
             "drs-join",

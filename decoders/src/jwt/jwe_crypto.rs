@@ -639,26 +639,6 @@ mod tests {
             .collect()
     }
 
-    /// Apple's Platform SSO documentation ("Creating a JSON Web Encryption (JWE) login
-    /// response") publishes Z, PartyUInfo, PartyVInfo and the key of a PRT-style ECDH-ES answer.
-    #[test]
-    fn the_concat_kdf_matches_apples_platform_sso_vector() {
-        let z = hex("3491708C92422BB807EDF2B8183A42737C5DAA6C39BA9535321D51C836D7ADA1");
-        let apu = hex(
-            "000000054150504C45000000410406414745842895EAB7F4BA651AA95C9AC11D9F0EB8C34C1B71B1C01\
-             23ACCE29C8DB3A85996E00C54C47CB6B53BFED9B89CB747C7765C0C340875942A624BB1B5",
-        );
-        let apv = hex(
-            "000000054170706C65000000410499C272AF606A5101E5B1C686A164F0FF840DC4352A235951D759024\
-             40CCB26493FF98BB592A830C0B71BC3ED46578ACE6D5CE43D1A7CF657FFAD6CEF40B1EF9200000024423\
-             74631464333322D393132312D344532412D394533322D383431374530333637354444",
-        );
-        assert_eq!(
-            concat_kdf(&z, "A256GCM", &apu, &apv, 32),
-            hex("A146E4A23BDA2E53826C04D2F442BCFBD87BC2719D74B8A7DA00AF976267712E")
-        );
-    }
-
     #[test]
     fn rfc3394_unwrap_matches_the_rfc_vectors_for_every_kek_size() {
         // RFC 3394 §4.1, §4.2 (192-bit KEK), §4.3.
