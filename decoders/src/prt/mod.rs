@@ -27,7 +27,9 @@
 //!
 //! The steps live in submodules: `acquisition` (nonce, device-key-signed request, PRT
 //! response), `session` (session-key-signed requests and their JWE responses), `sso` (the
-//! `x-ms-RefreshTokenCredential` SSO on `/authorize`) and `drs` (device registration). This
+//! `x-ms-RefreshTokenCredential` SSO on `/authorize`) and `drs` (device registration); `v4`
+//! holds what PRT protocols v3 and v4 add (`prt_protocol_version`, EC device keys, `jwe_crypto`,
+//! the ECDH-ES answers opened with an EC transport key, and where the sources disagree). This
 //! module classifies a message, dispatches it, and holds the pieces the steps share.
 
 use serde_json::Value;
