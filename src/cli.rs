@@ -278,14 +278,16 @@ pub enum ScenarioCommand {
     /// an in-process fixture is started.
     #[command(after_help = "Examples:\n  idscope scenario run\n  \
         idscope scenario run sync --connect 127.0.0.1:8443 --ca fixture-ca.pem\n  \
-        idscope scenario run --proxy http://127.0.0.1:8080 --ca proxy-ca.pem")]
+        idscope scenario run --proxy http://127.0.0.1:8080 --ca proxy-ca.pem\n  \
+        idscope scenario run prt-ec --proxy http://127.0.0.1:8080 --ca proxy-ca.pem \
+        --device-seed 7 --transport-key-out transport.pem")]
     Run(ScenarioRunArgs),
 }
 
 /// `idscope scenario run`.
 #[derive(Debug, Args)]
 pub struct ScenarioRunArgs {
-    /// Scenario names (sync, federated).
+    /// Scenario names (sync, federated, scim, prt; prt-ec is played only when named).
     pub names: Vec<String>,
     /// Connect every virtual host to this fixture address.
     #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]
@@ -296,6 +298,14 @@ pub struct ScenarioRunArgs {
     /// Trust this CA certificate (PEM). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub ca: Vec<PathBuf>,
+    /// Derive the PRT scenarios' device keys from this seed (default: fresh keys each run).
+    #[arg(long, value_name = "N")]
+    pub device_seed: Option<u64>,
+    /// Write the transport private keys of the PRT scenarios' devices (the RSA one of `prt`,
+    /// the P-256 one of `prt-ec`; PKCS#8 PEM, mode 0600) here, for `idscope analyze --key`.
+    /// Needs --device-seed.
+    #[arg(long, value_name = "FILE", requires = "device_seed")]
+    pub transport_key_out: Option<PathBuf>,
 }
 
 /// Options shared by everything that shows decoded values.

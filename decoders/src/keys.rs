@@ -126,11 +126,28 @@ pub struct DecryptionKey {
     pub kid: Option<String>,
 }
 
+/// The PartyVInfo (`apv`) a client put in a request's `jwe_crypto`, kept for the ECDH-ES answer
+/// to it: the Concat KDF needs it, and the answer's header need not repeat it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyInfo {
+    /// The decoded `apv`.
+    pub bytes: Vec<u8>,
+    /// Where it came from (`the request of flow #4`).
+    pub source: String,
+}
+
+/// Most PartyVInfo values kept (the latest win): each ECDH-ES answer is tried with the ones
+/// that name the transport key being tried.
+pub const MAX_PARTY_INFOS: usize = 256;
+
 /// The decryption keys of a run, in the order they were given.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
     /// The keys.
     pub keys: Vec<DecryptionKey>,
+    /// PartyVInfo values learned from the requests of a capture, oldest first (at most
+    /// [`MAX_PARTY_INFOS`]).
+    pub party_v_info: Vec<PartyInfo>,
 }
 
 impl Keys {
@@ -175,6 +192,27 @@ impl Keys {
     pub fn rsa(&self) -> impl Iterator<Item = (&[u8], &DecryptionKey)> {
         self.keys.iter().filter_map(|k| match &k.material {
             KeyMaterial::Rsa(der) => Some((der.as_slice(), k)),
+            _ => None,
+        })
+    }
+
+    /// Keeps a PartyVInfo learned from a request, unless the same bytes are already held;
+    /// returns whether it was added. The oldest is dropped past [`MAX_PARTY_INFOS`].
+    pub fn add_party_v_info(&mut self, info: PartyInfo) -> bool {
+        if info.bytes.is_empty() || self.party_v_info.iter().any(|p| p.bytes == info.bytes) {
+            return false;
+        }
+        if self.party_v_info.len() >= MAX_PARTY_INFOS {
+            self.party_v_info.remove(0);
+        }
+        self.party_v_info.push(info);
+        true
+    }
+
+    /// The EC private keys (PKCS#8 DER), with their sources.
+    pub fn ec(&self) -> impl Iterator<Item = (&[u8], &DecryptionKey)> {
+        self.keys.iter().filter_map(|k| match &k.material {
+            KeyMaterial::Ec(der) => Some((der.as_slice(), k)),
             _ => None,
         })
     }

@@ -201,8 +201,26 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 /// key) unwraps, the session key joins the decryption keys, so the PRT's later requests,
 /// cookies and encrypted responses are checked with it. Returns how many keys and certificates
 /// were added. Cheap for everything else: only bodies that carry
-/// the markers are parsed.
+/// the markers are parsed. A PRT protocol v4 request's `jwe_crypto.apv` is kept too, for the
+/// ECDH-ES answer to it (counted among what was added).
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
+    learn_party_v_info(flow, trust) + learn_from_response(flow, trust)
+}
+
+fn learn_party_v_info(flow: &Flow, trust: &mut Trust) -> usize {
+    if memchr::memmem::find(&flow.request.body.raw, b"prt_protocol_version").is_none() {
+        return 0;
+    }
+    let body = flow.request.body.decoded_lossy(DEFAULT_DECODED_CAP);
+    usize::from(idscope_decoders::prt::crypto::learn_party_v_info(
+        &body,
+        &mut trust.decryption,
+        &format!("flow {}", flow.id),
+        &Limits::default(),
+    ))
+}
+
+fn learn_from_response(flow: &Flow, trust: &mut Trust) -> usize {
     let Some(r) = flow.response() else { return 0 };
     if !(200..300).contains(&r.status) {
         return 0;
@@ -282,6 +300,64 @@ mod tests {
         assert_eq!(learn_trust(&f, &mut trust), 1);
         assert_eq!(trust.keys.len(), 3);
         assert_eq!(trust.keys[2].source, "flow #2001");
+    }
+
+    /// A PRT protocol v4 answer whose header does not repeat `apv` opens with the transport key
+    /// once the request's `apv` was learned from its flow.
+    #[test]
+    fn a_v4_requests_apv_is_learned_for_its_ecdh_answer() {
+        let fixture = |name: &str| {
+            let path = format!(
+                "{}/decoders/tests/fixtures/prt/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            std::fs::read_to_string(path).unwrap()
+        };
+        let body_of = |text: &str| text.split_once("\n\n").unwrap().1.trim().to_string();
+        let url = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
+        let mut req = request("POST", url);
+        req.body = crate::flow::Body::plain(
+            body_of(&fixture("prt_v4_request_password.http")).into_bytes(),
+        );
+        let f = flow(
+            3,
+            req,
+            response(
+                200,
+                "application/json; charset=utf-8",
+                body_of(&fixture("prt_v4_response.http")).as_bytes(),
+            ),
+        );
+        let mut trust = Trust::default();
+        trust
+            .decryption
+            .add_file(
+                fixture("prt-ec-transport.pem").as_bytes(),
+                "--key transport-ec.pem",
+                None,
+            )
+            .unwrap();
+        let before = decode_flow(&f, Registry::builtin(), &trust, Limits::default());
+        assert!(
+            before.summary().ends_with("needs the request's apv"),
+            "{}",
+            before.summary()
+        );
+        assert_eq!(learn_trust(&f, &mut trust), 1);
+        let after = decode_flow(&f, Registry::builtin(), &trust, Limits::default());
+        assert!(
+            after.summary().contains("PRT issued (carol@contoso.test)"),
+            "{}",
+            after.summary()
+        );
+        assert!(
+            after
+                .findings()
+                .iter()
+                .any(|(_, _, f)| f.message.contains("apv of the request of flow #4")),
+            "{:?}",
+            after.findings()
+        );
     }
 
     #[test]

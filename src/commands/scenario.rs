@@ -1,6 +1,8 @@
 //! `idscope scenario run`: play the scripted scenarios (`crate::scenario`) against a fixture
 //! given by address (`--connect`), through a proxy (`--proxy`), or against a fixture started in
-//! this process when neither is given. Exit code 1 names the failed step.
+//! this process when neither is given. Exit code 1 names the failed step. With `--device-seed`
+//! the PRT scenarios' device keys come from the seed, and `--transport-key-out` writes their
+//! transport keys for `idscope analyze --key`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -19,11 +21,24 @@ pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|n| {
             Scenario::parse(n).with_context(|| {
-                let all: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                let all: Vec<_> = Scenario::ALL
+                    .iter()
+                    .chain(Scenario::EXTRA)
+                    .map(|s| s.name())
+                    .collect();
                 format!("unknown scenario {n:?} (known: {})", all.join(", "))
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let (Some(path), Some(seed)) = (&args.transport_key_out, args.device_seed) {
+        let pem = format!(
+            "{}{}",
+            scenario::prt_sso::transport_key_pem(seed)?,
+            scenario::prt_ec::transport_key_pem(seed)?
+        );
+        super::demo::write_private(path, pem.as_bytes())
+            .with_context(|| format!("writing the transport keys to {}", path.display()))?;
+    }
     let mut ca_pems = Vec::new();
     for p in &args.ca {
         ca_pems
@@ -57,7 +72,7 @@ pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
             target,
             ca_pems,
             print: true,
-            device_seed: None,
+            device_seed: args.device_seed,
         };
         let result = scenario::run(&names, &cfg).await;
         if let Some(h) = local {

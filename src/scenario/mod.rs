@@ -6,13 +6,14 @@
 //! [`StepError`]) and the HTTP client every scenario shares ([`Client`]: host names resolved to
 //! the fixture in direct mode, never through DNS; only the given CAs trusted; no automatic
 //! redirects, so each hop is a visible step). The steps live in [`sync`], [`federated`],
-//! [`cloud_sync`] and [`prt_sso`].
+//! [`cloud_sync`], [`prt_sso`] and [`prt_ec`].
 //! Not responsible for: serving anything (`crate::fixture`), decoding (the decoders crate). The
 //! hosts, accounts and crypto it shares with the fixture come from [`crate::testbed`]; it never
 //! imports the fixture.
 
 pub mod cloud_sync;
 pub mod federated;
+pub mod prt_ec;
 pub mod prt_sso;
 pub mod sync;
 
@@ -40,6 +41,10 @@ pub enum Scenario {
     /// session-key-signed request with a JWE response.
     #[serde(rename = "prt")]
     PrtSso,
+    /// PRT protocol v4 with EC (P-256) device keys: DRS join with an ECC transport key, PRT and
+    /// its use in ES256-signed requests answered with ECDH-ES JWEs. Played only when named.
+    #[serde(rename = "prt-ec")]
+    PrtEc,
 }
 
 impl Scenario {
@@ -51,6 +56,9 @@ impl Scenario {
         Scenario::PrtSso,
     ];
 
+    /// The scenarios played only when named.
+    pub const EXTRA: &[Scenario] = &[Scenario::PrtEc];
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -58,12 +66,17 @@ impl Scenario {
             Scenario::Federated => "federated",
             Scenario::CloudSync => "scim",
             Scenario::PrtSso => "prt",
+            Scenario::PrtEc => "prt-ec",
         }
     }
 
     /// Parses a command-line name.
     pub fn parse(s: &str) -> Option<Scenario> {
-        Scenario::ALL.iter().copied().find(|x| x.name() == s)
+        Scenario::ALL
+            .iter()
+            .chain(Scenario::EXTRA)
+            .copied()
+            .find(|x| x.name() == s)
     }
 }
 
@@ -85,9 +98,9 @@ pub struct ScenarioConfig {
     pub ca_pems: Vec<String>,
     /// Print each step to standard output as it completes.
     pub print: bool,
-    /// Seed of the device's keys (device key and transport key) in the PRT scenario; `None`
+    /// Seed of the device's keys (device key and transport key) in the PRT scenarios; `None`
     /// draws fresh ones. The demo passes its reference server's seed, so the transport key of a
-    /// recording can be rebuilt ([`prt_sso::transport_key_pem`]).
+    /// recording can be rebuilt ([`prt_sso::transport_key_pem`], [`prt_ec::transport_key_pem`]).
     pub device_seed: Option<u64>,
 }
 
@@ -157,6 +170,7 @@ pub async fn run(names: &[Scenario], cfg: &ScenarioConfig) -> Result<ScenarioRep
             Scenario::Federated => federated::run(&client, &mut steps).await?,
             Scenario::CloudSync => cloud_sync::run(&client, &mut steps).await?,
             Scenario::PrtSso => prt_sso::run(&client, &mut steps).await?,
+            Scenario::PrtEc => prt_ec::run(&client, &mut steps).await?,
         }
     }
     Ok(report)

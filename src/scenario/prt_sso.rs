@@ -65,30 +65,12 @@ impl DeviceKeys {
     /// The transport private key as PKCS#8 PEM (what `idscope analyze --key` takes to unwrap
     /// the session key of this device's PRT).
     pub fn transport_pem(&self) -> String {
-        let b64 = STANDARD.encode(&self.transport_pkcs8);
-        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PRIVATE KEY-----\n");
-        pem
+        pkcs8_pem(&self.transport_pkcs8)
     }
 
     /// A PKCS#10 request for the device key (the placeholder CN Windows tools use).
     pub fn csr_der(&self) -> anyhow::Result<Vec<u8>> {
-        let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls::pki_types::PrivatePkcs8KeyDer::from(self.device_pkcs8.clone()),
-            &rcgen::PKCS_RSA_SHA256,
-        )?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-        let mut dn = rcgen::DistinguishedName::new();
-        dn.push(
-            rcgen::DnType::CommonName,
-            "7E980AD9-B86D-4306-9425-9AC066FB014A",
-        );
-        params.distinguished_name = dn;
-        Ok(params.serialize_request(&kp)?.der().to_vec())
+        csr_der(&self.device_pkcs8, &rcgen::PKCS_RSA_SHA256)
     }
 
     /// The transport key as a `BCRYPT_RSAPUBLIC_BLOB`.
@@ -131,13 +113,79 @@ impl DeviceKeys {
     }
 }
 
+/// A PKCS#10 request for a PKCS#8 device key, with the placeholder CN Windows tools and
+/// ROADtools put in it (DRS replaces it with the device id).
+pub(super) fn csr_der(
+    pkcs8: &[u8],
+    alg: &'static rcgen::SignatureAlgorithm,
+) -> anyhow::Result<Vec<u8>> {
+    let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec()),
+        alg,
+    )?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        "7E980AD9-B86D-4306-9425-9AC066FB014A",
+    );
+    params.distinguished_name = dn;
+    Ok(params.serialize_request(&kp)?.der().to_vec())
+}
+
+/// The device certificate of a DRS answer.
+pub(super) struct DrsCertificate {
+    /// `Certificate.RawBody`: the DER in base64, as `x5c` carries it.
+    pub b64: String,
+    /// The subject CN: the device id.
+    pub cn: String,
+    /// Whether its key is an EC key.
+    pub ec: bool,
+}
+
+/// The device certificate of a DRS answer; `None` unless the answer is a 200 with a
+/// certificate that parses.
+pub(super) fn drs_certificate(a: &Answer) -> Option<DrsCertificate> {
+    if a.status != 200 {
+        return None;
+    }
+    let b64 = a
+        .json()?
+        .pointer("/Certificate/RawBody")?
+        .as_str()?
+        .to_string();
+    let der = STANDARD.decode(&b64).ok()?;
+    let (_, c) = x509_parser::parse_x509_certificate(&der).ok()?;
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let ec = c.public_key().algorithm.algorithm.to_id_string() == "1.2.840.10045.2.1";
+    Some(DrsCertificate { b64, cn, ec })
+}
+
+/// A PKCS#8 DER key as PEM (`PRIVATE KEY`, 64-column base64).
+pub(super) fn pkcs8_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem
+}
+
 /// The transport private key (PKCS#8 PEM) of the device the PRT scenario plays with `seed`:
 /// with the seed of an `idscope demo` recording, the key that opens its PRT session key.
 pub fn transport_key_pem(seed: u64) -> anyhow::Result<String> {
     Ok(DeviceKeys::generate(Some(seed))?.transport_pem())
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(super) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     if aws_lc_rs::rand::fill(&mut b).is_err() {
         // Not secret material for the fixture run; a fixed fallback keeps the scenario going.
@@ -146,7 +194,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-fn new_guid() -> String {
+pub(super) fn new_guid() -> String {
     let b: [u8; 16] = random_bytes();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
@@ -171,7 +219,7 @@ pub fn session_jwt(session_key: &[u8; 32], payload: &Value, kdf_ver: u8) -> Stri
     crypto::hs256(&header, payload.as_bytes(), &key)
 }
 
-async fn nonce(client: &Client) -> Result<String, String> {
+pub(super) async fn nonce(client: &Client) -> Result<String, String> {
     let a = client
         .post_form(
             &format!("https://{LOGIN_HOST}/common/oauth2/token"),
@@ -264,27 +312,9 @@ pub async fn acquire(client: &Client, steps: &mut Steps<'_>) -> Result<PrtState,
         )
         .await
         .map_err(|e| steps.fail("drs-join", e))?;
-    let cert_b64 = a
-        .json()
-        .and_then(|j| {
-            j.pointer("/Certificate/RawBody")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .filter(|_| a.status == 200)
+    let cert = drs_certificate(&a)
         .ok_or_else(|| steps.fail("drs-join", format!("HTTP {}: {}", a.status, a.text())))?;
-    let cert_der = STANDARD
-        .decode(&cert_b64)
-        .map_err(|e| steps.fail("drs-join", e.to_string()))?;
-    let cn = x509_parser::parse_x509_certificate(&cert_der)
-        .ok()
-        .and_then(|(_, c)| {
-            c.subject()
-                .iter_common_name()
-                .next()
-                .and_then(|n| n.as_str().ok().map(str::to_string))
-        })
-        .unwrap_or_default();
+    let (cert_b64, cn) = (cert.b64, cert.cn);
     if cn != device_id {
         return Err(steps.fail(
             "drs-join",

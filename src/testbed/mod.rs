@@ -6,7 +6,8 @@
 //! * the virtual hosts, the tenant and its domains, the ADFS issuer;
 //! * the test accounts (managed and on-premises) and the confidential client;
 //! * the audiences and grant and credential names both sides put on the wire;
-//! * the PRT crypto ([`crypto`]: KDF, HS256, session-key JWE, RSA-OAEP, BCRYPT blobs);
+//! * the PRT crypto ([`crypto`]: KDF, HS256, session-key JWE, RSA-OAEP, BCRYPT blobs; [`ec`]:
+//!   P-256 keys, ES256 and the ECDH-ES responses of PRT protocol v4);
 //! * seeded byte streams for keys ([`stream`]) and small text and time helpers.
 //!
 //! Values marked [fixture-defined] are this lab's own test data rather than what a real tenant
@@ -14,6 +15,7 @@
 //! below all of them.
 
 pub mod crypto;
+pub mod ec;
 mod seed;
 
 pub use seed::stream;

@@ -20,6 +20,7 @@ mod keys;
 mod layers;
 mod origin;
 mod proxy;
+mod prt_ec;
 mod prt_keys;
 mod realworld;
 mod redact;

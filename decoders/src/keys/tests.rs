@@ -161,3 +161,24 @@ proptest::proptest! {
         let _ = load(&der, None);
     }
 }
+
+#[test]
+fn party_infos_are_kept_once_and_the_oldest_go_past_the_bound() {
+    let mut keys = Keys::default();
+    let info = |n: usize| PartyInfo {
+        bytes: n.to_be_bytes().to_vec(),
+        source: format!("the request of flow #{n}"),
+    };
+    assert!(keys.add_party_v_info(info(0)));
+    assert!(!keys.add_party_v_info(info(0)), "the same bytes twice");
+    assert!(!keys.add_party_v_info(PartyInfo {
+        bytes: vec![],
+        source: "empty".into()
+    }));
+    for n in 1..=MAX_PARTY_INFOS {
+        assert!(keys.add_party_v_info(info(n)));
+    }
+    assert_eq!(keys.party_v_info.len(), MAX_PARTY_INFOS);
+    assert_eq!(keys.party_v_info[0], info(1));
+    assert_eq!(keys.party_v_info.last(), Some(&info(MAX_PARTY_INFOS)));
+}

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{
-    JWT_BEARER, between, cert_findings, device_cert_node, form_context_nodes, inner_grant_meaning,
-    kdf_node, nonce_claim_node, secret_len, step_node,
+    JWT_BEARER, between, cert_findings, device_cert_node, form_context_nodes, form_get,
+    inner_grant_meaning, kdf_node, nonce_claim_node, secret_len, step_node, v4,
 };
 use crate::jwt::{self, Form, Token};
 use crate::view::{Finding, Kind, Node};
@@ -73,22 +73,50 @@ pub(super) fn nonce_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Deco
 pub(super) fn acquisition_request(
     token: &Token,
     form: &[(String, String)],
+    path: &str,
     cx: &Context<'_>,
 ) -> Decoded {
     let mut findings = Vec::new();
     let alg = token.alg().unwrap_or("(no alg)");
-    let mut root = Node::section("PRT acquisition request");
+    let v4 = form_get(form, "prt_protocol_version").map(str::trim) == Some(v4::V4);
+    let inner_grant = token.claim_str("grant_type").unwrap_or_default();
+    let wants_prt = token
+        .claim_str("scope")
+        .is_some_and(|s| s.split_whitespace().any(|x| x == "aza"));
+    // Under v4 the device key signs the PRT's uses as well: a refresh_token grant without aza
+    // is a token request with the PRT.
+    let usage = v4 && inner_grant == "refresh_token" && !wants_prt;
+    let at = if v4 {
+        "PRT protocol v4 request"
+    } else {
+        "PRT acquisition request"
+    };
+    let mut root = Node::section(at);
     root.value = Some(format!("device-signed ({alg})"));
-    root.note = Some(
+    root.note = Some(if v4 {
+        "a jwt-bearer token request under PRT protocol v4, its `request` JWT signed ES256 by the \
+         device's P-256 key: the device proves it is the registered device at every request \
+         (there is no session key), the inner grant proves the user (or is the PRT itself), and \
+         the answer comes back ECDH-ES encrypted to the transport key named in jwe_crypto"
+            .to_string()
+    } else {
         "a jwt-bearer token request whose `request` JWT is signed by the device key: the device \
          proves it is a registered device, the inner grant proves the user, and Entra ID answers \
          with a PRT (token_type pop) and a session key (MS-OAPXBC §3.1.5.1.2)"
-            .to_string(),
-    );
-    root.push(step_node(
-        "2 of 3: nonce → PRT request → use",
-        "acquires a PRT; the srv_challenge nonce must be inside as request_nonce",
-    ));
+            .to_string()
+    });
+    root.push(if usage {
+        step_node(
+            "nonce → device-signed request → ECDH-ES answer",
+            "uses the PRT for tokens; under v4 the device key signs it, the nonce must be inside \
+             as request_nonce",
+        )
+    } else {
+        step_node(
+            "2 of 3: nonce → PRT request → use",
+            "acquires a PRT; the srv_challenge nonce must be inside as request_nonce",
+        )
+    });
     root.children.extend(form_context_nodes(form));
 
     // The device, from x5c.
@@ -103,7 +131,7 @@ pub(super) fn acquisition_request(
         Some(der) => match x509::Certificate::parse(&der) {
             Ok(info) => {
                 device_id = info.cn.clone();
-                cert_findings(&info, "PRT acquisition request/device", cx, &mut findings);
+                cert_findings(&info, &format!("{at}/device"), cx, &mut findings);
                 let mut d = device_cert_node(
                     "device",
                     &info,
@@ -117,6 +145,7 @@ pub(super) fn acquisition_request(
                         "a single base64 string, as Windows sends it (RFC 7515 says an array)",
                     ));
                 }
+                d.push(x5c_signature_node(token, &der, &info, at, &mut findings));
                 root.push(d);
             }
             Err(e) => root.push(Node::leaf(
@@ -131,7 +160,7 @@ pub(super) fn acquisition_request(
                     "no usable x5c device certificate in the header: Entra ID cannot tell which \
                      device signed the request",
                 )
-                .at("PRT acquisition request/device"),
+                .at(format!("{at}/device")),
             );
             root.push(Node::leaf("device", "no x5c certificate", Kind::Error));
         }
@@ -158,8 +187,18 @@ pub(super) fn acquisition_request(
         ));
     }
 
+    if let Some(n) = v4::jwe_crypto_node(token, at, cx, &mut findings) {
+        root.push(n);
+    }
+    v4::mixing_findings(form, path, token, at, &mut findings);
+    if let Some(p) = token.claim_str("purpose") {
+        root.push(Node::field("purpose", &p).with_note(
+            "prt_usage: the request uses the PRT for tokens (ROADtools' v4 broker requests send it)",
+        ));
+    }
+
     // The inner grant.
-    let inner = token.claim_str("grant_type").unwrap_or_default();
+    let inner = inner_grant;
     let mut grant = Node::section("grant");
     grant.value = Some(if inner.is_empty() {
         "(no grant_type)".to_string()
@@ -189,12 +228,12 @@ pub(super) fn acquisition_request(
                          has the password; the device signature does not hide it",
                         user.map(|u| format!(" of {u}")).unwrap_or_default()
                     ))
-                    .at("PRT acquisition request/grant/password"),
+                    .at(format!("{at}/grant/password")),
                 );
             } else {
                 findings.push(
                     Finding::warning("grant_type password without a password claim")
-                        .at("PRT acquisition request/grant"),
+                        .at(format!("{at}/grant")),
                 );
             }
         }
@@ -210,7 +249,12 @@ pub(super) fn acquisition_request(
                 grant.push(secret_len(
                     "refresh_token",
                     &rt,
-                    "the PRT being renewed: opaque, only Entra ID can read it",
+                    if v4 {
+                        "the PRT (or, to acquire one, a refresh token of the user): opaque, only \
+                         Entra ID can read it"
+                    } else {
+                        "the PRT being renewed: opaque, only Entra ID can read it"
+                    },
                 ));
             }
         }
@@ -234,7 +278,7 @@ pub(super) fn acquisition_request(
     root.push(grant);
     root.push(nonce_claim_node(
         token,
-        "PRT acquisition request/request_nonce",
+        &format!("{at}/request_nonce"),
         &mut findings,
     ));
     if let Some(c) = token.claim_str("client_id") {
@@ -260,12 +304,21 @@ pub(super) fn acquisition_request(
         "password" => "password grant",
         "urn:ietf:params:oauth:grant-type:saml1_1-bearer" => "federated SAML 1.1 assertion",
         "urn:ietf:params:oauth:grant-type:saml2-bearer" => "federated SAML 2.0 assertion",
+        "refresh_token" if v4 => "refresh_token grant (a refresh token, or the PRT renewed)",
         "refresh_token" => "refresh_token grant (PRT renewal)",
         JWT_BEARER => "Windows Hello assertion",
         "" => "no inner grant_type",
         other => other,
     };
-    let mut summary = format!("PRT acquisition via {kind}");
+    let mut summary = if usage {
+        "PRT protocol v4: the PRT used for tokens".to_string()
+    } else if v4 {
+        format!("PRT protocol v4: PRT acquisition via {kind}")
+    } else if form_get(form, "prt_protocol_version").map(str::trim) == Some("3.0") {
+        format!("PRT protocol v3: PRT acquisition via {kind}")
+    } else {
+        format!("PRT acquisition via {kind}")
+    };
     if let Some(w) = &who {
         summary.push_str(&format!(" for {w}"));
     }
@@ -273,12 +326,81 @@ pub(super) fn acquisition_request(
         summary.push_str(&format!(" on device {}", util::short_id(d)));
     }
     summary.push_str(&format!(", {alg} device-signed, {}", verdict.word()));
+    if let Some(stk) = token
+        .claim("jwe_crypto")
+        .and_then(|j| j.get("apv"))
+        .and_then(Value::as_str)
+        .and_then(|a| util::b64_decode_any(a, 4096))
+        .and_then(|b| v4::parse_party_info(&b))
+        .and_then(|p| p.point)
+    {
+        summary.push_str(&format!(
+            "; answer ECDH-ES to transport key {}",
+            v4::short_thumbprint(&stk)
+        ));
+    }
     if token.claim("password").is_some() {
         summary.push_str("; PASSWORD inside the JWT");
     }
     let mut d = Decoded::new("prt", summary, root);
     d.findings = findings;
     d
+}
+
+/// Whether the signature verifies with the key of the `x5c` certificate, and whether that key
+/// is of the kind the `alg` names.
+fn x5c_signature_node(
+    token: &Token,
+    der: &[u8],
+    cert: &x509::Certificate,
+    at: &str,
+    findings: &mut Vec<Finding>,
+) -> Node {
+    let alg = token.alg().unwrap_or("");
+    let key = cert.key.text(x509::KeyForm::Named);
+    let ec = matches!(cert.key.kind, x509::KeyKind::Ec);
+    let fits = match alg {
+        "ES256" => ec && cert.key.curve.as_deref().is_some_and(|c| c.contains("256")),
+        "RS256" => matches!(cert.key.kind, x509::KeyKind::Rsa),
+        _ => true,
+    };
+    if !fits {
+        findings.push(
+            Finding::error(format!(
+                "the request is signed {alg} but the x5c device certificate holds an {key} key: \
+                 no signature can verify"
+            ))
+            .at(format!("{at}/device")),
+        );
+        return Node::leaf(
+            "signed with this key",
+            format!("no: {alg} with an {key} key"),
+            Kind::Error,
+        );
+    }
+    if token.signature_redacted {
+        return Node::field("signed with this key", "not checked").with_note(format!(
+            "the signature was {}",
+            crate::secrets::REDACTED_NOTE
+        ));
+    }
+    match v4::signed_by_x5c(token, der) {
+        Some(true) => Node::field("signed with this key", "yes").with_note(
+            "the signature verifies with the certificate's own key: the signer holds that key \
+             (it does not prove DRS issued the certificate)",
+        ),
+        Some(false) => {
+            findings.push(
+                Finding::warning(
+                    "the signature does not verify with the key of the x5c certificate: the \
+                     request was altered, or signed by another key",
+                )
+                .at(format!("{at}/device")),
+            );
+            Node::leaf("signed with this key", "no", Kind::Error)
+        }
+        None => Node::field("signed with this key", format!("not checked ({alg})")),
+    }
 }
 
 /// The SAML assertion inside a PRT request: decoded, handed to the registry for a nested view,
@@ -457,9 +579,13 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
             Ok(t) if t.form == Form::Jwe => {
                 let alg = t.alg().unwrap_or("?").to_string();
                 let enc = t.header_str("enc").unwrap_or("?").to_string();
+                let ecdh = alg.starts_with("ECDH-ES");
                 n.push(Node::field("alg", &alg).with_note(if alg == "RSA-OAEP" {
                     "RSA-OAEP (SHA-1) to the transport key registered with DRS (TransportKey): \
                      only the device's TPM can unwrap it"
+                } else if ecdh {
+                    "ECDH-ES to an EC transport key: not seen from Entra ID (PRT protocol v4 \
+                     sends no session key); opened like the RSA form"
                 } else {
                     "expected RSA-OAEP (wrapped to the transport key)"
                 }));
@@ -468,7 +594,7 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
                      meaningful, the key is in the encrypted-key segment",
                 ));
                 let mut key_bits = None;
-                if let Some(seg) = t.jwe {
+                if let Some(seg) = t.jwe.filter(|_| !ecdh) {
                     key_bits = Some(seg.encrypted_key * 8);
                     n.push(
                         Node::field("encrypted_key", format!("{} bytes", seg.encrypted_key))
@@ -479,7 +605,9 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
                             )),
                     );
                 }
-                let unwrapped = if cx.trust.decryption.rsa().next().is_none() {
+                let unwrapped = if cx.trust.decryption.rsa().next().is_none()
+                    && cx.trust.decryption.ec().next().is_none()
+                {
                     None
                 } else {
                     jwt::Jwe::from_compact(&jwe, &cx.limits)
@@ -496,7 +624,7 @@ pub(super) fn prt_response(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decode
                     Some(Ok((key, source, content))) => {
                         n.push(
                             Node::secret("session key", util::hex_lower(&key)).with_note(format!(
-                                "{} bytes, unwrapped with {source} (RSA-OAEP){}; it verifies the \
+                                "{} bytes, unwrapped with {source} ({alg}){}; it verifies the \
                                  PRT-signed requests and cookies and opens the encrypted \
                                  responses of this PRT (hex, as --key takes it)",
                                 key.len(),

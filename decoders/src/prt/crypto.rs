@@ -10,7 +10,9 @@
 //!
 //! Session keys come from the user (`--key` with a symmetric key: every symmetric key given is
 //! tried as one) or from a PRT response earlier in the capture ([`learn_session_key`], which
-//! the analysis calls so that later flows carry it). The one-block KDF is written here because
+//! the analysis calls so that later flows carry it). For PRT protocol v4, which has no session
+//! key, the analysis keeps the `apv` of each request ([`learn_party_v_info`]) for the ECDH-ES
+//! answer to it. The one-block KDF is written here because
 //! aws-lc-rs has no SP 800-108 KDF; HMAC, SHA-256 and the ciphers are aws-lc-rs's.
 //!
 //! It is *not* responsible for the views (the step modules) or for reading keys (`keys`).
@@ -19,7 +21,7 @@ use aws_lc_rs::hmac;
 use sha2::{Digest as _, Sha256};
 
 use crate::jwt::{self, Enc, Jwe, Token};
-use crate::keys::{DecryptionKey, KeyMaterial, Keys};
+use crate::keys::{DecryptionKey, KeyMaterial, Keys, PartyInfo};
 use crate::{Limits, util};
 
 /// The SP 800-108 label of every PRT derivation.
@@ -207,9 +209,17 @@ pub fn open_response(jwe: &Jwe, keys: &Keys) -> Result<OpenedResponse, Vec<Strin
     Err(tried)
 }
 
-/// Unwraps the session key of a `session_key_jwe` with each RSA key (the device transport key):
-/// RSA-OAEP, the session key being the content key. Returns the key, its source and whether the
-/// JWE's content also authenticates with it; else why each key failed.
+/// The keys a transport key can be: RSA (the TPM-held key of protocols 1 to 3) and EC.
+fn transport_keys(keys: &Keys) -> impl Iterator<Item = &DecryptionKey> {
+    keys.keys
+        .iter()
+        .filter(|k| matches!(k.material, KeyMaterial::Rsa(_) | KeyMaterial::Ec(_)))
+}
+
+/// Unwraps the session key of a `session_key_jwe` with each RSA or EC key (the device transport
+/// key): RSA-OAEP as Entra ID sends it (or, for an EC transport key, ECDH-ES), the session key
+/// being the content key. Returns the key, its source and whether the JWE's content also
+/// authenticates with it; else why each key failed.
 pub fn unwrap_session_key(jwe: &Jwe, keys: &Keys) -> Result<(Vec<u8>, String, bool), Vec<String>> {
     let alg = jwe.param_str(0, "alg").unwrap_or("RSA-OAEP");
     let enc = jwe
@@ -221,7 +231,7 @@ pub fn unwrap_session_key(jwe: &Jwe, keys: &Keys) -> Result<(Vec<u8>, String, bo
     };
     let lookup = |name: &str| jwe.param(0, name).cloned();
     let mut tried = Vec::new();
-    for (_, k) in keys.rsa() {
+    for k in transport_keys(keys) {
         match jwt::unwrap_cek(alg, enc, &lookup, &r.encrypted_key, &k.material) {
             Ok(cek) => {
                 let content = jwe.open_content(enc, &cek.key).is_ok();
@@ -231,7 +241,7 @@ pub fn unwrap_session_key(jwe: &Jwe, keys: &Keys) -> Result<(Vec<u8>, String, bo
         }
     }
     if tried.is_empty() {
-        tried.push("no RSA private key (the device transport key) was given".to_string());
+        tried.push("no RSA or EC private key (the device transport key) was given".to_string());
     }
     Err(tried)
 }
@@ -245,7 +255,7 @@ pub fn learn_session_key(
     flow: &str,
     limits: &Limits,
 ) -> Option<DecryptionKey> {
-    if keys.rsa().next().is_none() || !util::contains(body, b"session_key_jwe") {
+    if transport_keys(keys).next().is_none() || !util::contains(body, b"session_key_jwe") {
         return None;
     }
     let v = util::parse_json(body, "body", limits).ok()?;
@@ -256,6 +266,34 @@ pub fn learn_session_key(
         material: KeyMaterial::Symmetric(key),
         source: format!("the session key of {flow} (unwrapped with {source})"),
         kid: None,
+    })
+}
+
+/// The PartyVInfo (`jwe_crypto.apv`) of a PRT protocol v4 request (`body`, the token
+/// endpoint's form with `request=<JWT>`), kept in `keys` with a source naming `flow`: the
+/// ECDH-ES answer to it need not repeat it. Returns whether one was added.
+pub fn learn_party_v_info(body: &[u8], keys: &mut Keys, flow: &str, limits: &Limits) -> bool {
+    if !util::contains(body, b"request=") {
+        return false;
+    }
+    let form = util::parse_form(body);
+    let Some((_, request)) = form.iter().find(|(k, _)| k == "request") else {
+        return false;
+    };
+    let Ok(token) = jwt::parse_limited(request, limits) else {
+        return false;
+    };
+    let Some(bytes) = token
+        .claim("jwe_crypto")
+        .and_then(|j| j.get("apv"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|a| util::b64_decode_any(a, 4096))
+    else {
+        return false;
+    };
+    keys.add_party_v_info(PartyInfo {
+        bytes,
+        source: format!("the request of {flow}"),
     })
 }
 

@@ -1,6 +1,7 @@
-//! DRS device registration (`/EnrollmentServer/device/`): the join request (transport key, the
-//! PKCS#10 request for the device certificate, hybrid-join proof) and the response with the
-//! device certificate DRS issued.
+//! DRS device registration (`/EnrollmentServer/device/`): the join request (transport key as a
+//! BCRYPT blob or, for PRT protocol v4, an ECC JWK in `DeviceKeys`; the PKCS#10 request for the
+//! device certificate; hybrid-join proof) and the response with the device certificate DRS
+//! issued.
 
 use serde_json::{Map, Value};
 use x509_parser::prelude::FromDer as _;
@@ -76,9 +77,13 @@ fn transport_key_node(b64: &str, cx: &Context<'_>) -> Node {
     n
 }
 
-fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
+fn csr_node(
+    data: &str,
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> (Node, Option<x509::PublicKey>) {
     if let Some(n) = crate::secrets::redacted_node("Data", data) {
-        return n;
+        return (n, None);
     }
     let mut n = Node::field("Data", util::ellipsize(data, 40)).with_note(
         "PKCS#10 certificate signing request (base64 DER) for the device certificate, signed with \
@@ -90,8 +95,9 @@ fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
             Finding::error("CertificateRequest.Data is not base64")
                 .at("device registration/CertificateRequest"),
         );
-        return n;
+        return (n, None);
     };
+    let mut key = None;
     match x509_parser::certification_request::X509CertificationRequest::from_der(&der) {
         Ok((_, csr)) => {
             let info = &csr.certification_request_info;
@@ -99,13 +105,13 @@ fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
                 "the requested subject; DRS ignores it and issues CN=<device id> (clients send a \
                  fixed placeholder GUID)",
             ));
+            let k = x509::spki_key(&info.subject_pki);
             n.push(
-                Node::field(
-                    "public key",
-                    x509::spki_key(&info.subject_pki).text(DEVICE_KEY_FORM),
-                )
-                .with_note("the device key: the certificate DRS returns binds it to the device id"),
+                Node::field("public key", k.text(DEVICE_KEY_FORM)).with_note(
+                    "the device key: the certificate DRS returns binds it to the device id",
+                ),
             );
+            key = Some(k);
         }
         Err(e) => {
             n.push(Node::leaf(
@@ -119,7 +125,86 @@ fn csr_node(data: &str, cx: &Context<'_>, findings: &mut Vec<Finding>) -> Node {
             );
         }
     }
-    n
+    (n, key)
+}
+
+/// The `DeviceKeys` of a registration (macOS Platform SSO, `api-version=3.0`): each key's type,
+/// usage and, for a JWK, its curve and thumbprint. Returns the node and the STK's point.
+fn device_keys_node(
+    keys: &[Value],
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> (Node, Option<Vec<u8>>) {
+    let at = "device registration/DeviceKeys";
+    let mut n = Node::section("DeviceKeys").with_note(
+        "public keys registered with the device (instead of a BCRYPT TransportKey): Usage STK is \
+         the session transport key, which PRT protocol v4 answers are ECDH-ES encrypted to",
+    );
+    let mut stk = None;
+    for (i, k) in keys.iter().take(32).enumerate() {
+        let f = |name: &str| k.get(name).map(util::json_scalar).unwrap_or_default();
+        let (ty, usage, encoding) = (f("Type"), f("Usage"), f("Encoding"));
+        let mut e = Node::section(format!("[{i}]"));
+        e.value = Some(format!("{ty} {usage}"));
+        e.push(Node::field("Type", &ty).with_note(match ty.as_str() {
+            "ECC" => "an elliptic-curve key (P-256)",
+            "RSA" => "an RSA key",
+            _ => "a key type this decoder does not know",
+        }));
+        e.push(
+            Node::field("Usage", &usage).with_note(match usage.as_str() {
+                "STK" => "session transport key: what the PRT's answers are encrypted to",
+                _ => "a usage this decoder does not know (STK is the transport key)",
+            }),
+        );
+        e.push(Node::field("Encoding", &encoding));
+        let data = f("Data");
+        let jwk = (encoding == "JWK")
+            .then(|| util::parse_json(data.as_bytes(), "DeviceKeys Data", &cx.limits).ok())
+            .flatten();
+        match jwk {
+            Some(j) => {
+                if j.get("d").is_some() {
+                    findings.push(
+                        Finding::error(format!(
+                            "DeviceKeys[{i}] holds a private key (`d`): the device sent its \
+                             private {usage} key"
+                        ))
+                        .at(at),
+                    );
+                }
+                match super::v4::jwk_point(&j) {
+                    Some(point) => {
+                        e.push(
+                            Node::field(
+                                "Data",
+                                format!("EC P-256, thumbprint {}", super::v4::thumbprint(&point)),
+                            )
+                            .with_note(
+                                "a JWK as JSON text, coordinates in standard base64 as macOS \
+                                 sends them; RFC 7638 thumbprint",
+                            ),
+                        );
+                        if usage == "STK" {
+                            stk = Some(point);
+                        }
+                    }
+                    None => {
+                        e.push(Node::field("Data", util::ellipsize(&data, 60)));
+                        findings.push(
+                            Finding::warning(format!(
+                                "DeviceKeys[{i}] ({ty} {usage}) is not a P-256 JWK"
+                            ))
+                            .at(at),
+                        );
+                    }
+                }
+            }
+            None => e.push(Node::field("Data", util::ellipsize(&data, 60))),
+        }
+        n.push(e);
+    }
+    (n, stk)
 }
 
 pub(super) fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
@@ -169,15 +254,49 @@ pub(super) fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
             Node::leaf("JoinType", j.to_string(), Kind::Number).with_note(join_type_meaning(j)),
         );
     }
+    let mut csr_key = None;
     if let Some(cr) = obj.get("CertificateRequest").and_then(Value::as_object) {
         let mut n = Node::section("CertificateRequest");
         if let Some(t) = cr.get("Type") {
             n.push(Node::field("Type", util::json_scalar(t)));
         }
+        if let Some(t) = cr.get("KeyType").map(util::json_scalar) {
+            n.push(Node::field("KeyType", &t).with_note(
+                "the device key's type (ECC: a P-256 key, the device of PRT protocol v4)",
+            ));
+        }
+        if let Some(t) = cr.get("KeySecurity").map(util::json_scalar) {
+            n.push(
+                Node::field("KeySecurity", &t).with_note(
+                    "where the private key lives (SecureEnclave: a Mac's Secure Enclave)",
+                ),
+            );
+        }
         if let Some(d) = cr.get("Data").and_then(Value::as_str) {
-            n.push(csr_node(d, cx, &mut findings));
+            let (node, key) = csr_node(d, cx, &mut findings);
+            n.push(node);
+            csr_key = key;
+        }
+        let declared = cr.get("KeyType").map(util::json_scalar);
+        if let (Some(d), Some(k)) = (&declared, &csr_key) {
+            let ec = matches!(k.kind, x509::KeyKind::Ec);
+            if (d == "ECC") != ec {
+                findings.push(
+                    Finding::warning(format!(
+                        "KeyType {d} but the CSR's key is {}",
+                        k.text(DEVICE_KEY_FORM)
+                    ))
+                    .at("device registration/CertificateRequest"),
+                );
+            }
         }
         root.push(n);
+    }
+    let mut stk = None;
+    if let Some(keys) = obj.get("DeviceKeys").and_then(Value::as_array) {
+        let (n, point) = device_keys_node(keys, cx, &mut findings);
+        root.push(n);
+        stk = point;
     }
     if let Some(a) = obj.get("Attributes").and_then(Value::as_object) {
         let mut n = Node::section("Attributes");
@@ -231,10 +350,12 @@ pub(super) fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
                 name = Some(text.clone());
                 Node::field(k.clone(), &text).with_note("the computer name shown in Entra ID")
             }
-            "OSVersion" => Node::field(k.clone(), &text).with_note("Windows build"),
-            "TargetDomain" => {
-                Node::field(k.clone(), &text).with_note("the AD domain of the computer")
-            }
+            "OSVersion" => Node::field(k.clone(), &text)
+                .with_note("the operating system's version (a Windows build, a macOS release)"),
+            "TargetDomain" => Node::field(k.clone(), &text).with_note(
+                "the domain the device joins: the AD domain of a hybrid-joined computer, else a \
+                 tenant domain",
+            ),
             "TargetDomainId" => Node::field(k.clone(), &text).with_note("the Entra tenant id"),
             "SourceDomainController" => {
                 Node::field(k.clone(), &text).with_note("the DC the device used")
@@ -291,7 +412,16 @@ pub(super) fn drs_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded
     if let Some(id) = &url_id {
         summary.push_str(&format!(" device {}", util::short_id(id)));
     }
-    summary.push_str(": CSR + transport key");
+    match (&stk, &csr_key) {
+        (Some(p), key) => summary.push_str(&format!(
+            ": CSR{} + EC transport key (STK {})",
+            key.as_ref()
+                .map(|k| format!(" ({})", k.text(x509::KeyForm::Named)))
+                .unwrap_or_default(),
+            super::v4::short_thumbprint(p)
+        )),
+        (None, _) => summary.push_str(": CSR + transport key"),
+    }
     root.value = Some(kind.to_string());
     let mut d = Decoded::new("prt", summary, root);
     d.findings = findings;

@@ -27,7 +27,9 @@
 //!
 //! The steps live in submodules: `acquisition` (nonce, device-key-signed request, PRT
 //! response), `session` (session-key-signed requests and their JWE responses), `sso` (the
-//! `x-ms-RefreshTokenCredential` SSO on `/authorize`) and `drs` (device registration). This
+//! `x-ms-RefreshTokenCredential` SSO on `/authorize`) and `drs` (device registration); `v4`
+//! holds what PRT protocols v3 and v4 add (`prt_protocol_version`, EC device keys, `jwe_crypto`,
+//! the ECDH-ES answers opened with an EC transport key, and where the sources disagree). This
 //! module classifies a message, dispatches it, and holds the pieces the steps share.
 
 use serde_json::Value;
@@ -43,6 +45,7 @@ pub mod crypto;
 mod drs;
 mod session;
 mod sso;
+mod v4;
 
 decoder! {
     /// The `prt` decoder: PRT, PRT SSO and device-registration messages.
@@ -146,7 +149,11 @@ pub fn classify(msg: &Message<'_>) -> Option<Artefact> {
             return classify_token_request(body);
         }
         // Without a token-endpoint path, a compact JWE is a PRT response only when its header
-        // carries the session-key context.
+        // carries the session-key context, or an ECDH-ES PartyUInfo of the shape PRT protocol v4
+        // answers have (prefix and the `epk` point).
+        if v4::is_v4_answer_shape(body) {
+            return classify_token_response(body);
+        }
         let first = body.split(|b| *b == b'.').next().unwrap_or_default();
         let header = std::str::from_utf8(first)
             .ok()
@@ -246,6 +253,9 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         Artefact::NonceResponse => acquisition::nonce_response(msg, cx),
         Artefact::SignedRequest => signed_request(msg, cx),
         Artefact::PrtResponse => acquisition::prt_response(msg, cx),
+        Artefact::EncryptedResponse if v4::is_ecdh_jwe(msg.body.trim_ascii()) => {
+            v4::ecdh_response(msg, cx)
+        }
         Artefact::EncryptedResponse => session::encrypted_response(msg, cx),
         Artefact::SsoRequest => sso::sso_request(msg, cx),
         Artefact::SsoResponse => Ok(sso::sso_response(msg)),
@@ -507,16 +517,21 @@ fn signed_request(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, Decode
     if token.form == Form::Jwe {
         return Err(DecodeError::not(
             "a signed PRT request",
-            "the request parameter is a JWE (encrypted request, prt v4): only its header is \
+            "the request parameter is a JWE (an encrypted request): only its header is \
              readable, see the jwt view",
         ));
     }
     let alg = token.alg().unwrap_or("(no alg)").to_string();
     let session_signed = alg.starts_with("HS") || token.header.get("ctx").is_some();
-    if session_signed {
-        Ok(session::session_signed_request(&token, &form, cx))
+    let path = if msg.direction == crate::Direction::Blob {
+        ""
     } else {
-        Ok(acquisition::acquisition_request(&token, &form, cx))
+        msg.path()
+    };
+    if session_signed && alg != "ES256" {
+        Ok(session::session_signed_request(&token, &form, path, cx))
+    } else {
+        Ok(acquisition::acquisition_request(&token, &form, path, cx))
     }
 }
 
@@ -534,9 +549,7 @@ fn form_context_nodes(form: &[(String, String)]) -> Vec<Node> {
         ));
     }
     if let Some(v) = get("prt_protocol_version") {
-        out.push(
-            Node::field("prt_protocol_version", v).with_note("PRT protocol version (v2 endpoint)"),
-        );
+        out.push(Node::field("prt_protocol_version", v).with_note(v4::protocol_note(v)));
     }
     if let Some(v) = get("tgt") {
         out.push(Node::field("tgt", v).with_note(if v == "true" {
@@ -687,6 +700,10 @@ mod tests {
             include_str!("../../tests/fixtures/prt/drs_hybrid_join_request.http"),
             include_str!("../../tests/fixtures/prt/drs_hybrid_join_response.http"),
             include_str!("../../tests/fixtures/prt/authorize_stale_nonce_302.http"),
+            include_str!("../../tests/fixtures/prt/drs_ec_join_request.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_request_password.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_response.http"),
+            include_str!("../../tests/fixtures/prt/prt_v4_usage_response.http"),
         ] {
             let full = OwnedMessage::parse_http_text(text).unwrap();
             let step = (full.body.len() / 97).max(1);
@@ -793,5 +810,38 @@ mod tests {
         let d = decode(&format!("{head}\n\n{doc}"));
         assert!(d.summary.contains("session key redacted"), "{}", d.summary);
         assert!(d.summary.contains("tgt_cloud redacted"), "{}", d.summary);
+
+        // A PRT protocol v4 answer (ECDH-ES), redacted, with its transport key at hand.
+        let mut trust = trust.clone();
+        trust
+            .decryption
+            .add_file(
+                include_bytes!("../../tests/fixtures/prt/prt-ec-transport.pem"),
+                "--key transport-ec.pem",
+                None,
+            )
+            .unwrap();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let answer = include_str!("../../tests/fixtures/prt/prt_v4_usage_response.http");
+        let (head, body) = answer.split_once("\n\n").unwrap();
+        let header = body.trim().split('.').next().unwrap();
+        let m = OwnedMessage::parse_http_text(&format!(
+            "{head}\n\n{}",
+            redacted_jwe(header, "0123456789a")
+        ))
+        .unwrap();
+        let d = Prt.decode(&m.as_message(), &cx).unwrap();
+        assert!(
+            d.summary.ends_with("encrypted parts redacted"),
+            "{}",
+            d.summary
+        );
+        assert!(
+            d.findings
+                .iter()
+                .all(|f| f.severity < crate::Severity::Warning),
+            "{:?}",
+            d.findings
+        );
     }
 }

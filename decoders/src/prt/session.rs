@@ -15,6 +15,7 @@ use crate::{Context, DecodeError, Decoded, Message};
 pub(super) fn session_signed_request(
     token: &Token,
     form: &[(String, String)],
+    path: &str,
     cx: &Context<'_>,
 ) -> Decoded {
     let mut findings = Vec::new();
@@ -129,12 +130,10 @@ pub(super) fn session_signed_request(
             );
         }
     }
-    if let Some(jc) = token.claim("jwe_crypto") {
-        root.push(Node::field("jwe_crypto", jc.to_string()).with_note(
-            "the client asks for an ECDH-ES encrypted response (\"prt v4\"): the answer is \
-             readable only with the client's ephemeral key",
-        ));
+    if let Some(n) = super::v4::jwe_crypto_node(token, at, cx, &mut findings) {
+        root.push(n);
     }
+    super::v4::mixing_findings(form, path, token, at, &mut findings);
     let mut summary = format!(
         "PRT-signed token request ({alg}, KDFv{kdf}, ctx {}): {}",
         ctx_len.map_or("?".to_string(), |n| format!("{n} B")),
@@ -366,7 +365,7 @@ pub(super) fn encrypted_response(
 
 /// The decrypted token JSON: every member, credentials (by the secrets policy) as secrets; text
 /// that is not JSON as one secret.
-fn plaintext_node(plain: &[u8], cx: &Context<'_>) -> Node {
+pub(super) fn plaintext_node(plain: &[u8], cx: &Context<'_>) -> Node {
     match crate::util::parse_json(plain, "decrypted response", &cx.limits) {
         Ok(Value::Object(map)) => {
             let mut n = Node::section("plaintext");

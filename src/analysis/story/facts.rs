@@ -115,6 +115,10 @@ fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role
             ("nonce (srv_challenge)", Role::Step)
         } else if path.contains("/authorize") {
             ("authorize with PRT cookie", Role::Step)
+        } else if summary_of(&report.request, "prt")
+            .is_some_and(|s| s.starts_with("PRT protocol v4"))
+        {
+            ("device-signed request (PRT v4)", Role::Step)
         } else if flow.response().is_some_and(|r| {
             header(&r.headers, "content-type").is_some_and(|c| c.contains("jose"))
                 || r.body.raw.starts_with(b"eyJ")
