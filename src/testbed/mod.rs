@@ -4,7 +4,8 @@
 //! once.
 //!
 //! * the virtual hosts, the tenant and its domains, the ADFS issuer;
-//! * the test accounts (managed and on-premises) and the confidential client;
+//! * the test accounts (managed and on-premises), the confidential client, and the Entra Connect
+//!   Sync application with its certificate ([`certs`]);
 //! * the audiences and grant and credential names both sides put on the wire;
 //! * the PRT crypto ([`crypto`]: KDF, HS256, session-key JWE, RSA-OAEP, BCRYPT blobs);
 //! * seeded byte streams for keys ([`stream`]) and small text and time helpers.
@@ -13,9 +14,14 @@
 //! uses. This module must not import `fixture`, `scenario`, `proxy`, `tui` or `commands`: it sits
 //! below all of them.
 
+pub mod certs;
 pub mod crypto;
 mod seed;
 
+pub use certs::{
+    AppCertificate, Assertion, AssertionAlg, SYNC_APP_CLIENT_ID, SYNC_APP_NAME, SYNC_APP_SP_OID,
+    SYNC_ROLE, SYNC_SERVICE_APP,
+};
 pub use seed::stream;
 
 use std::time::SystemTime;
@@ -92,6 +98,8 @@ pub const SAML_AUDIENCE: &str = "urn:federation:MicrosoftOnline";
 /// The audience a bearer token for the SCIM host must carry. [fixture-defined]
 pub const SCIM_AUDIENCE: &str = "https://scim.fixture.test";
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The jwt-bearer grant type (PRT requests).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The SAML 1.1 bearer-assertion grant type.

@@ -109,6 +109,7 @@ pub fn aadsts_meaning(code: u64) -> Option<&'static str> {
         }
         50027 => "the JWT is invalid or malformed",
         50048 => "the client assertion's sub is not its iss",
+        1002012 => "client credentials need one scope of the form <resource>/.default",
         900561 => "the endpoint only accepts POST requests",
         _ => return None,
     })
