@@ -272,9 +272,11 @@ pub struct FixtureArgs {
 /// `idscope scenario …`.
 #[derive(Debug, Subcommand)]
 pub enum ScenarioCommand {
-    /// Play scenarios (all when none is named: sync, federated). Without --connect or --proxy
-    /// an in-process fixture is started.
+    /// Play scenarios (all when none is named: sync, federated, scim, prt; sync-app, the sync
+    /// cycle with application identity, only when named). Without --connect or --proxy an
+    /// in-process fixture is started.
     #[command(after_help = "Examples:\n  idscope scenario run\n  \
+        idscope scenario run sync-app\n  \
         idscope scenario run sync --connect 127.0.0.1:8443 --ca fixture-ca.pem\n  \
         idscope scenario run --proxy http://127.0.0.1:8080 --ca proxy-ca.pem")]
     Run(ScenarioRunArgs),
@@ -283,7 +285,7 @@ pub enum ScenarioCommand {
 /// `idscope scenario run`.
 #[derive(Debug, Args)]
 pub struct ScenarioRunArgs {
-    /// Scenario names (sync, federated).
+    /// Scenario names (sync, federated, scim, prt, sync-app).
     pub names: Vec<String>,
     /// Connect every virtual host to this fixture address.
     #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]

@@ -40,6 +40,9 @@ pub enum Scenario {
     /// session-key-signed request with a JWE response.
     #[serde(rename = "prt")]
     PrtSso,
+    /// The sync cycle of Entra Connect Sync with application identity: client credentials with
+    /// a certificate assertion instead of ROPC. Played only when named.
+    SyncApp,
 }
 
 impl Scenario {
@@ -58,12 +61,23 @@ impl Scenario {
             Scenario::Federated => "federated",
             Scenario::CloudSync => "scim",
             Scenario::PrtSso => "prt",
+            Scenario::SyncApp => "sync-app",
         }
     }
 
+    /// Every scenario that can be named: [`Scenario::ALL`] and the variants played only when
+    /// named.
+    pub const NAMED: &[Scenario] = &[
+        Scenario::Sync,
+        Scenario::Federated,
+        Scenario::CloudSync,
+        Scenario::PrtSso,
+        Scenario::SyncApp,
+    ];
+
     /// Parses a command-line name.
     pub fn parse(s: &str) -> Option<Scenario> {
-        Scenario::ALL.iter().copied().find(|x| x.name() == s)
+        Scenario::NAMED.iter().copied().find(|x| x.name() == s)
     }
 }
 
@@ -157,6 +171,7 @@ pub async fn run(names: &[Scenario], cfg: &ScenarioConfig) -> Result<ScenarioRep
             Scenario::Federated => federated::run(&client, &mut steps).await?,
             Scenario::CloudSync => cloud_sync::run(&client, &mut steps).await?,
             Scenario::PrtSso => prt_sso::run(&client, &mut steps).await?,
+            Scenario::SyncApp => sync::run_app(&client, &mut steps).await?,
         }
     }
     Ok(report)

@@ -126,7 +126,8 @@ impl AppCertificate {
             let mut rng = stream(Some(0), "entra-connect-sync-application-certificate");
             let from = time::macros::datetime!(2020-01-01 00:00 UTC);
             let to = time::macros::datetime!(2049-12-31 23:59:59 UTC);
-            AppCertificate::generate(&mut rng, SYNC_APP_NAME, from, to).map_err(|e| format!("{e:#}"))
+            AppCertificate::generate(&mut rng, SYNC_APP_NAME, from, to)
+                .map_err(|e| format!("{e:#}"))
         })
         .as_ref()
         .map_err(|e| anyhow!("the sync application's certificate: {e}"))
@@ -186,7 +187,9 @@ impl AppCertificate {
     /// by the thumbprint `alg` goes with, and carried in `x5c` when asked.
     pub fn sign_assertion(&self, a: &Assertion<'_>) -> anyhow::Result<String> {
         let mut header = match a.alg {
-            AssertionAlg::Ps256 => json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256()}),
+            AssertionAlg::Ps256 => {
+                json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256()})
+            }
             AssertionAlg::Rs256 => json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t()}),
         };
         if a.x5c {

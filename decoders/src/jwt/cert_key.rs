@@ -17,7 +17,7 @@ use crate::{Trust, TrustedKey, x509};
 
 /// The first certificate of the header's `x5c` (the signer's, RFC 7515 §4.1.6), as DER. Some
 /// clients send a single string instead of an array.
-pub(crate) fn x5c_leaf(token: &Token) -> Option<Vec<u8>> {
+pub fn x5c_leaf(token: &Token) -> Option<Vec<u8>> {
     let first = match token.param("x5c")? {
         Value::Array(a) => a.first()?.as_str()?,
         Value::String(s) => s.as_str(),

@@ -31,7 +31,7 @@ mod keys;
 mod parse;
 mod verify;
 
-pub(crate) use cert_key::x5c_leaf;
+pub use cert_key::x5c_leaf;
 pub use claims::{Role, scope_node, well_known_app};
 pub use decrypt::{DecryptError, Decryption, Opened, annotate, decrypt, open};
 pub use explain::{brief, explain, explain_as, verdict_word};
