@@ -70,14 +70,7 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         )
         .await
         .map_err(|e| steps.fail("ropc", e))?;
-    let j = tok.json().unwrap_or(Value::Null);
-    let Some(token) = j
-        .get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return Err(steps.fail("ropc", format!("HTTP {}: {}", tok.status, tok.text())));
-    };
+    let (token, j) = access_token(steps, "ropc", &tok)?;
     let id_token = j.get("id_token").and_then(Value::as_str).unwrap_or("");
     if !j.get("expires_in").is_some_and(Value::is_string) || !id_token.ends_with('.') {
         return Err(steps.fail(
@@ -117,14 +110,7 @@ pub async fn run_app(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepE
         .post_form(&endpoint, &fields)
         .await
         .map_err(|e| steps.fail("app-token", e))?;
-    let j = tok.json().unwrap_or(Value::Null);
-    let Some(token) = j
-        .get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return Err(steps.fail("app-token", format!("HTTP {}: {}", tok.status, tok.text())));
-    };
+    let (token, _) = access_token(steps, "app-token", &tok)?;
     let roles = super::jwt_payload(&token)
         .and_then(|c| c.get("roles").cloned())
         .unwrap_or(Value::Null);
@@ -148,17 +134,20 @@ pub async fn run_app(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepE
 fn random_guid() -> Result<String, String> {
     let mut b = [0u8; 16];
     aws_lc_rs::rand::fill(&mut b).map_err(|_| "the system RNG failed".to_string())?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    Ok(crate::testbed::guid(b))
+}
+
+/// The access token of a token endpoint's answer, or the failure of `step` with the answer.
+fn access_token(
+    steps: &Steps<'_>,
+    step: &str,
+    answer: &super::Answer,
+) -> Result<(String, Value), StepError> {
+    let j = answer.json().unwrap_or(Value::Null);
+    match j.get("access_token").and_then(Value::as_str) {
+        Some(t) => Ok((t.to_string(), j.clone())),
+        None => Err(steps.fail(step, format!("HTTP {}: {}", answer.status, answer.text()))),
+    }
 }
 
 /// The provisioning calls of a sync cycle with `token` as the BearerToken.

@@ -115,6 +115,21 @@ pub fn unix(t: SystemTime) -> i64 {
     }
 }
 
+/// A version-4-shaped GUID made of 16 random bytes (the version and variant bits set).
+pub fn guid(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// Escapes text for XML/HTML content and attribute values.
 pub fn xml_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());

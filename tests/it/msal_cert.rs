@@ -12,11 +12,8 @@
 //! one fails the test unless `IDSCOPE_SKIP_INTEROP` is set, in which case it prints a loud
 //! SKIPPED line (as `interop_fixture.rs` does).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use idscope::fixture::FixtureConfig;
 use idscope::testbed::{
@@ -25,7 +22,7 @@ use idscope::testbed::{
 use serde_json::Value;
 
 use crate::proxy::spawn_record;
-use crate::support::{ChildGuard, ReferenceServer};
+use crate::support::{ChildGuard, ReferenceServer, lines_until};
 use crate::util::{idscope, stderr, stdout};
 
 const TEST: &str = "msal_python_signs_in_with_a_certificate_and_analyze_explains_it";
@@ -291,24 +288,7 @@ fn fixture_app_cert_out_writes_the_sync_applications_certificate_and_key() {
             .spawn()
             .unwrap(),
     );
-    let lines = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(lines).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut printed = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("idscope fixture printed its state line");
-        let last = line.starts_with("state:");
-        printed.push(line);
-        if last {
-            break;
-        }
-    }
+    let printed = lines_until(child.stdout.take().unwrap(), |l| l.starts_with("state:"));
     drop(child);
     let cert = AppCertificate::sync_app().unwrap();
     let hex = |b: &[u8]| idscope_decoders::util::hex_upper(b);
