@@ -65,6 +65,21 @@ pub(crate) fn named_keys(token: &Token, trust: &Trust) -> Vec<TrustedKey> {
         .collect()
 }
 
+/// The source of a pinned thumbprint (`--trust-thumbprint …`) equal to the header's `x5t` or
+/// `x5t#S256`: the certificate is trusted, but a thumbprint alone holds no key.
+pub(crate) fn pinned_without_certificate<'t>(token: &Token, trust: &'t Trust) -> Option<&'t str> {
+    let sha1 = thumbprint(token, "x5t", 20);
+    let sha256 = thumbprint(token, "x5t#S256", 32);
+    trust
+        .thumbprints
+        .iter()
+        .find(|p| {
+            let d = p.thumbprint.as_bytes();
+            sha1.as_deref() == Some(d) || sha256.as_deref() == Some(d)
+        })
+        .map(|p| p.source.as_str())
+}
+
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -193,6 +208,22 @@ mod tests {
             ),
             other => panic!("expected verified, got {other:?}"),
         }
+        // A pinned thumbprint names the certificate of an assertion without x5c, but holds no
+        // key.
+        let ps256 = assertion(PS256);
+        let mut pin_only = Trust::default();
+        pin_only.pin_thumbprint(Thumbprint::sha256_of(&der), "--trust-thumbprint 4d7d…");
+        assert_eq!(
+            verify(&ps256, &pin_only),
+            Verdict::NoKey {
+                why: format!(
+                    "the certificate with x5t#S256={} is pinned (--trust-thumbprint 4d7d…) but \
+                     neither the message nor the trusted certificates hold it (give it with \
+                     --trust-cert)",
+                    ps256.header_str("x5t#S256").unwrap()
+                )
+            }
+        );
         // A certificate seen in the capture is never an anchor.
         let mut seen = Trust::default();
         seen.add_seen_cert(der, "x5c of the client assertion in flow #2");

@@ -220,10 +220,14 @@ pub(crate) fn check(token: &Token, trust: &Trust) -> Checked {
         (None, None, None) => return check_unnamed(token, alg, trust),
     };
     if named.is_empty() {
-        return Verdict::NoKey {
-            why: format!("no trusted key with {wanted}"),
-        }
-        .into();
+        let why = match cert_key::pinned_without_certificate(token, trust) {
+            Some(pin) => format!(
+                "the certificate with {wanted} is pinned ({pin}) but neither the message nor \
+                 the trusted certificates hold it (give it with --trust-cert)"
+            ),
+            None => format!("no trusted key with {wanted}"),
+        };
+        return Verdict::NoKey { why }.into();
     }
     check_named(token, alg, &named, &wanted)
 }

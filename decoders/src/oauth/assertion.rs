@@ -308,6 +308,17 @@ fn certificate_node(token: &Token, trust: &Trust, at: &str, findings: &mut Vec<F
                          not make it trusted; thumbprint {hex}"
                     ))
                 }
+                _ if let Some(pin) = trust
+                    .thumbprints
+                    .iter()
+                    .find(|p| p.thumbprint.as_bytes() == digest.as_slice()) =>
+                {
+                    named_any = true;
+                    Node::field(param, format!("{hex} (pinned by {})", pin.source)).with_note(
+                        "a pinned thumbprint: give the certificate itself with --trust-cert to \
+                         verify the signature",
+                    )
+                }
                 _ => Node::field(param, format!("{hex} (no certificate known)")).with_note(
                     "give the application's certificate with --trust-cert to name it and \
                      verify the signature",
@@ -827,6 +838,29 @@ mod tests {
                 |m| m.contains("names none of the 1 certificates given (--trust-cert app.pem)")
             ),
             "{w:?}"
+        );
+        // A pinned thumbprint names the certificate without holding it.
+        let mut pinned = Trust::default();
+        pinned.pin_thumbprint(
+            crate::trust::Thumbprint::sha256_of(&app),
+            "--trust-thumbprint 4d7d…",
+        );
+        let no_x5c = json!({"alg": "PS256", "x5t#S256": cert.sha256_b64url()});
+        let d = decode_at(&v2(), &jws(no_x5c, claims()), &[], NOW, &pinned);
+        let row_value = row(&d, "certificate")
+            .child("x5t#S256")
+            .unwrap()
+            .value
+            .clone();
+        assert_eq!(
+            row_value.as_deref(),
+            Some(
+                format!(
+                    "{} (pinned by --trust-thumbprint 4d7d…)",
+                    util::hex_lower(&cert.sha256)
+                )
+                .as_str()
+            )
         );
         // Without any certificate given, an unknown thumbprint is not a warning.
         let d = decode(&jws(header(), claims()), &[]);
