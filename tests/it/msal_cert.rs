@@ -1,4 +1,6 @@
-//! Certificate client credentials with a real client: MSAL Python's
+//! Certificate client credentials end to end, through `idscope record` to the reference server:
+//! the scripted `sync-app` scenario (Entra Connect Sync with application identity), and a real
+//! client, MSAL Python's
 //! `ConfidentialClientApplication` signs in as the reference server's Entra Connect Sync
 //! application (`acquire_token_for_client` for the Microsoft Entra AD Synchronization Service),
 //! once with the private key and SHA-1 thumbprint and once with the public certificate, through
@@ -101,28 +103,25 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-#[test]
-fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
-    if !python_ready() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cert = AppCertificate::sync_app().unwrap();
-    let cert_pem = write(dir.path(), "sync-app.pem", &cert.cert_pem());
-    let key_pem = write(dir.path(), "sync-app.key", &cert.key_pem());
-    let har = dir.path().join("msal.har");
+/// Starts the reference server and `idscope record` mapped to it (writing `har`), runs `client`
+/// with the recorder's URL and CA certificate, then stops the recorder as a person does
+/// (SIGTERM, so it closes the recording) and the server; returns what `client` returned.
+fn through_recorder<T, F>(dir: &Path, har: &Path, client: impl FnOnce(String, PathBuf) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let out = rt.block_on(async {
+    rt.block_on(async {
         let server = ReferenceServer::start(FixtureConfig {
             seed: Some(23),
             ..FixtureConfig::default()
         })
         .await;
-        let fixture_ca = write(dir.path(), "fixture-ca.pem", server.ca_pem());
-        let ca_dir = dir.path().join("ca");
+        let fixture_ca = write(dir, "fixture-ca.pem", server.ca_pem());
+        let ca_dir = dir.join("ca");
         let mut args = vec![
             "--listen".to_string(),
             "127.0.0.1:0".into(),
@@ -138,18 +137,11 @@ fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (recorder, addr, _log) = spawn_record(&args);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/msal_cert.py");
-        let out = tokio::process::Command::new("python3")
-            .arg(&script)
-            .arg(format!("http://{addr}"))
-            .arg(ca_dir.join(idscope::proxy::ca::CERT_FILE))
-            .args([&cert_pem, &key_pem])
-            .args([SYNC_APP_CLIENT_ID, TENANT_ID, SYNC_SERVICE_APP])
-            .kill_on_drop(true)
-            .output()
-            .await
-            .unwrap();
-        // Stopped as a person stops it (SIGTERM), so it closes the recording.
+        let out = client(
+            format!("http://{addr}"),
+            ca_dir.join(idscope::proxy::ca::CERT_FILE),
+        )
+        .await;
         let term = Command::new("kill")
             .args(["-TERM", &recorder.id().to_string()])
             .status()
@@ -158,7 +150,43 @@ fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
         recorder.into_inner().wait().unwrap();
         server.shutdown().await;
         out
-    });
+    })
+}
+
+/// The flows of `flows` sent to the v2 token endpoint.
+fn v2_token_requests(flows: &[Value]) -> Vec<&Value> {
+    flows
+        .iter()
+        .filter(|f| {
+            f["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/oauth2/v2.0/token"))
+        })
+        .collect()
+}
+
+#[test]
+fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
+    if !python_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cert = AppCertificate::sync_app().unwrap();
+    let cert_pem = write(dir.path(), "sync-app.pem", &cert.cert_pem());
+    let key_pem = write(dir.path(), "sync-app.key", &cert.key_pem());
+    let har = dir.path().join("msal.har");
+    let out = through_recorder(dir.path(), &har, |proxy, proxy_ca| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/msal_cert.py");
+        tokio::process::Command::new("python3")
+            .arg(script)
+            .arg(proxy)
+            .arg(proxy_ca)
+            .args([&cert_pem, &key_pem])
+            .args([SYNC_APP_CLIENT_ID, TENANT_ID, SYNC_SERVICE_APP])
+            .kill_on_drop(true)
+            .output()
+    })
+    .unwrap();
     let (py_out, py_err) = (stdout(&out), stderr(&out));
     let line = py_out
         .lines()
@@ -187,14 +215,7 @@ fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
 
     let cert_arg = cert_pem.display().to_string();
     let (flows, stories) = analyze(&har, &["--trust-cert", &cert_arg]);
-    let tokens: Vec<&Value> = flows
-        .iter()
-        .filter(|f| {
-            f["url"]
-                .as_str()
-                .is_some_and(|u| u.ends_with("/oauth2/v2.0/token"))
-        })
-        .collect();
+    let tokens = v2_token_requests(&flows);
     assert_eq!(tokens.len(), 2, "{flows:#?}");
     for (token, pair) in tokens.iter().zip(["RS256 with x5t", with_certificate]) {
         let request = &token["request"];
@@ -263,15 +284,74 @@ fn msal_python_signs_in_with_a_certificate_and_analyze_explains_it() {
     // Without the certificate, the signature is not verified and the thumbprint names nothing
     // trusted (the x5c MSAL sent in the second request is only seen).
     let (flows, _) = analyze(&har, &[]);
-    let token = flows
-        .iter()
-        .find(|f| {
-            f["url"]
-                .as_str()
-                .is_some_and(|u| u.ends_with("/oauth2/v2.0/token"))
-        })
-        .unwrap();
+    let token = v2_token_requests(&flows)[0];
     assert!(value(&token["request"], "verification").starts_with("unverified"));
+}
+
+#[test]
+fn the_sync_app_scenario_plays_the_cycle_with_application_identity_through_the_recorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("sync-app.har");
+    let out = through_recorder(dir.path(), &har, |proxy, proxy_ca| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_idscope"))
+            .args(["scenario", "run", "sync-app", "--proxy", &proxy, "--ca"])
+            .arg(proxy_ca)
+            .kill_on_drop(true)
+            .output()
+    })
+    .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("all 8 steps passed"),
+        "{}",
+        stdout(&out)
+    );
+    let cert = write(
+        dir.path(),
+        "sync-app.pem",
+        &AppCertificate::sync_app().unwrap().cert_pem(),
+    );
+    let (flows, stories) = analyze(&har, &["--trust-cert", &cert.display().to_string()]);
+    let tokens = v2_token_requests(&flows);
+    assert_eq!(tokens.len(), 1, "{flows:#?}");
+    let request = &tokens[0]["request"];
+    assert_eq!(value(request, "certificate"), "PS256 with x5t#S256");
+    assert!(value(request, "verification").starts_with("verified with kid="));
+    // One sync cycle: the application's token, then the provisioning calls presenting it.
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+    let cycle = &stories[0];
+    assert_eq!(cycle["story"], "sync cycle");
+    let labels: Vec<&str> = cycle["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels[0], "token (client credentials, certificate)");
+    assert_eq!(labels.len(), 8, "{labels:?}");
+    let checks = cycle["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["verdict"] == "pass"), "{checks:#?}");
+    assert!(
+        checks.iter().any(|c| c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("client assertion jti")),
+        "{checks:#?}"
+    );
+    // The provisioning calls carry the sync service's application token without a warning.
+    let problems: Vec<&Value> = flows
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap())
+        .filter(|f| {
+            f["severity"] == "error" || {
+                f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("BearerToken"))
+                    && f["severity"] == "warning"
+            }
+        })
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
