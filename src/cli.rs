@@ -89,7 +89,8 @@ pub enum Command {
     /// enterpriseregistration.windows.net, from a CA generated at start.
     #[command(
         after_help = "Examples:\n  idscope fixture --listen 127.0.0.1:8443 --ca-out fixture-ca.pem\n  \
-        idscope fixture --seed 42 --clock 2024-01-01T00:00:00Z --sync-redirect --ca-out ca.pem"
+        idscope fixture --seed 42 --clock 2024-01-01T00:00:00Z --sync-redirect --ca-out ca.pem\n  \
+        idscope fixture --ca-out ca.pem --app-cert-out sync-app/"
     )]
     Fixture(FixtureArgs),
     /// Browse a capture (HAR, idscope recording, Fiddler SAZ) in the terminal UI: flow list,
@@ -237,6 +238,11 @@ pub struct FixtureArgs {
     /// Write the CA certificate (PEM) here; the key stays in memory.
     #[arg(long, value_name = "FILE")]
     pub ca_out: Option<PathBuf>,
+    /// Write the certificate and private key of the sync application ("Entra Connect Sync
+    /// (fixture)", certificate client credentials) into this directory: sync-app.pem and
+    /// sync-app.key (PKCS#8, mode 0600). The same in every run.
+    #[arg(long, value_name = "DIR")]
+    pub app_cert_out: Option<PathBuf>,
     /// Seed for keys, ids and nonces (deterministic runs).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -274,9 +280,11 @@ pub struct FixtureArgs {
 /// `idscope scenario …`.
 #[derive(Debug, Subcommand)]
 pub enum ScenarioCommand {
-    /// Play scenarios (all when none is named: sync, federated). Without --connect or --proxy
-    /// an in-process fixture is started.
+    /// Play scenarios (all when none is named: sync, federated, scim, prt; sync-app, the sync
+    /// cycle with application identity, only when named). Without --connect or --proxy an
+    /// in-process fixture is started.
     #[command(after_help = "Examples:\n  idscope scenario run\n  \
+        idscope scenario run sync-app\n  \
         idscope scenario run sync --connect 127.0.0.1:8443 --ca fixture-ca.pem\n  \
         idscope scenario run --proxy http://127.0.0.1:8080 --ca proxy-ca.pem\n  \
         idscope scenario run prt-ec --proxy http://127.0.0.1:8080 --ca proxy-ca.pem \
@@ -287,7 +295,7 @@ pub enum ScenarioCommand {
 /// `idscope scenario run`.
 #[derive(Debug, Args)]
 pub struct ScenarioRunArgs {
-    /// Scenario names (sync, federated, scim, prt; prt-ec is played only when named).
+    /// Scenario names (sync, federated, scim, prt; sync-app and prt-ec are played only when named).
     pub names: Vec<String>,
     /// Connect every virtual host to this fixture address.
     #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]

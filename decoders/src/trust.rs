@@ -6,6 +6,11 @@
 //!   [`Trust::public_keys_matching`];
 //! * pinned certificate thumbprints ([`Trust::thumbprints`]), asked with [`Trust::pinned`].
 //!
+//! [`Trust::jws_signers`] finds the trusted certificates a JWS header names by thumbprint
+//! (`x5t`, `x5t#S256`) or carries (`x5c`, when anchored). Certificates seen in the capture that
+//! are not anchors ([`Trust::seen_certs`]) are kept beside them so a view can name them, never
+//! to verify with.
+//!
 //! [`Trust::add_anchor_file`] reads one trust-anchor file in the forms people hold them (see
 //! [`anchors`]) and tells the form from the content, never from the file name.
 //!
@@ -75,6 +80,10 @@ pub struct Trust {
     /// Decryption keys the user gave (`--key`): never anchors, kept here so that every decoder
     /// that verifies can also open what is encrypted to the user.
     pub decryption: crate::keys::Keys,
+    /// Certificates seen in the capture that are not anchors (the `x5c` of a client assertion),
+    /// each with the flow it came from: a thumbprint may name one, so a view can say which
+    /// certificate a token names, but no signature is ever verified with one.
+    pub seen_certs: Vec<xml::dsig::TrustedCert>,
     /// Content the user gave for signatures whose payload is not in the message (a detached
     /// JWS, RFC 7515 appendix F), each with where it came from (`--payload FILE`). Not an
     /// anchor: a signature still verifies only with a trusted key.
@@ -184,27 +193,86 @@ impl Trust {
                 if out.iter().any(|c| c.der == der) {
                     continue;
                 }
-                let source = match self.pinned(&der) {
-                    Some(pin) => Some(format!("{} (the certificate in the message)", pin.source)),
-                    None => x509_parser::parse_x509_certificate(&der)
-                        .ok()
-                        .and_then(|(_, c)| {
-                            self.public_keys_matching(c.tbs_certificate.subject_pki.raw)
-                                .first()
-                                .map(|k| {
-                                    format!(
-                                        "{} (the key of the certificate in the message)",
-                                        k.source
-                                    )
-                                })
-                        }),
-                };
-                if let Some(source) = source {
+                if let Some(source) = self.anchored_elsewhere(&der) {
                     out.push(xml::dsig::TrustedCert { der, source });
                 }
             }
         }
         Cow::Owned(out)
+    }
+
+    /// The source that anchors a certificate a message carries, when the user anchored it other
+    /// than as a trusted certificate: pinned by thumbprint ([`Trust::pinned`]), or holding a
+    /// trusted bare public key ([`Trust::public_keys_matching`]).
+    fn anchored_elsewhere(&self, der: &[u8]) -> Option<String> {
+        if let Some(pin) = self.pinned(der) {
+            return Some(format!("{} (the certificate in the message)", pin.source));
+        }
+        if self.public_keys.is_empty() {
+            return None;
+        }
+        let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
+        self.public_keys_matching(c.tbs_certificate.subject_pki.raw)
+            .first()
+            .map(|k| format!("{} (the key of the certificate in the message)", k.source))
+    }
+
+    /// The trusted certificates a JWS header names (RFC 7515 §4.1.6–§4.1.8): each trusted
+    /// certificate whose SHA-1 thumbprint is `x5t` or whose SHA-256 thumbprint is `x5t#S256`
+    /// (the decoded digests), then the header's `x5c` leaf (DER) when it is itself trusted or the
+    /// user anchored it another way (a pinned thumbprint, a trusted bare public key), each with
+    /// the source a verdict names. A certificate is never trusted for being in the header.
+    pub fn jws_signers(
+        &self,
+        x5t: Option<&[u8]>,
+        x5t_s256: Option<&[u8]>,
+        x5c_leaf: Option<&[u8]>,
+    ) -> Vec<xml::dsig::TrustedCert> {
+        let mut out: Vec<xml::dsig::TrustedCert> = Vec::new();
+        if x5t.is_some() || x5t_s256.is_some() {
+            for c in &self.certs {
+                let sha1 = x5t.is_some_and(|t| t == x509::sha1(&c.der).as_slice());
+                let sha256 =
+                    x5t_s256.is_some_and(|t| t == Thumbprint::sha256_of(&c.der).as_bytes());
+                if sha1 || sha256 {
+                    out.push(c.clone());
+                }
+            }
+        }
+        if let Some(der) = x5c_leaf
+            && !out.iter().any(|c| c.der == der)
+        {
+            let source = self
+                .certs
+                .iter()
+                .find(|c| c.der == der)
+                .map(|c| c.source.clone())
+                .or_else(|| self.anchored_elsewhere(der));
+            if let Some(source) = source {
+                out.push(xml::dsig::TrustedCert {
+                    der: der.to_vec(),
+                    source,
+                });
+            }
+        }
+        out
+    }
+
+    /// The certificates the user gave on the command line (`--trust-cert …`), as opposed to
+    /// those learned from the capture: their source names the option that gave them.
+    pub fn given_certs(&self) -> impl Iterator<Item = &xml::dsig::TrustedCert> {
+        self.certs.iter().filter(|c| c.source.starts_with("--"))
+    }
+
+    /// Adds a certificate seen in the capture that is not an anchor (the `x5c` of a client
+    /// assertion), unless the same DER was seen already (the first source is kept).
+    pub fn add_seen_cert(&mut self, der: Vec<u8>, source: &str) {
+        if !self.seen_certs.iter().any(|c| c.der == der) {
+            self.seen_certs.push(xml::dsig::TrustedCert {
+                der,
+                source: source.to_string(),
+            });
+        }
     }
 
     /// Pins a certificate by its thumbprint. Returns whether it was added: a thumbprint already

@@ -124,10 +124,12 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
     let without_own;
     let trust = if trust.keys.iter().any(|k| is_own(&k.source))
         || trust.certs.iter().any(|c| is_own(&c.source))
+        || trust.seen_certs.iter().any(|c| is_own(&c.source))
     {
         let mut t = trust.clone();
         t.keys.retain(|k| !is_own(&k.source));
         t.certs.retain(|c| !is_own(&c.source));
+        t.seen_certs.retain(|c| !is_own(&c.source));
         without_own = t;
         &without_own
     } else {
@@ -199,12 +201,13 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 /// its token-signing certificates join with the source `"FederationMetadata in flow #N"`; if it
 /// is a PRT response whose `session_key_jwe` a decryption key in `trust` (the device transport
 /// key) unwraps, the session key joins the decryption keys, so the PRT's later requests,
-/// cookies and encrypted responses are checked with it. Returns how many keys and certificates
-/// were added. Cheap for everything else: only bodies that carry
-/// the markers are parsed. A PRT protocol v4 request's `jwe_crypto.apv` is kept too, for the
-/// ECDH-ES answer to it (counted among what was added).
+/// cookies and encrypted responses are checked with it; if this flow's request carries a client
+/// assertion with an `x5c` certificate, that certificate is kept as seen, never as an anchor; a
+/// PRT protocol v4 request's `jwe_crypto.apv` is kept too, for the ECDH-ES answer to it. Returns
+/// how many keys, certificates and `apv`s were added. Cheap for everything else: only bodies
+/// that carry the markers are parsed.
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
-    learn_party_v_info(flow, trust) + learn_from_response(flow, trust)
+    learn_seen_certs(flow, trust) + learn_party_v_info(flow, trust) + learn_from_response(flow, trust)
 }
 
 fn learn_party_v_info(flow: &Flow, trust: &mut Trust) -> usize {
@@ -225,6 +228,35 @@ fn learn_from_response(flow: &Flow, trust: &mut Trust) -> usize {
     if !(200..300).contains(&r.status) {
         return 0;
     }
+    learn_published(flow, r, trust)
+}
+
+/// The certificate in the `x5c` of a client assertion this flow's request carries, kept as seen
+/// ([`Trust::add_seen_cert`], source `"x5c of the client assertion in flow #N"`): never an
+/// anchor, but a later assertion's thumbprint can name it.
+fn learn_seen_certs(flow: &Flow, trust: &mut Trust) -> usize {
+    let body = flow.request.body.decoded_lossy(DEFAULT_DECODED_CAP);
+    if memchr::memmem::find(&body, b"client_assertion=").is_none() {
+        return 0;
+    }
+    let before = trust.seen_certs.len();
+    let source = format!("x5c of the client assertion in flow {}", flow.id);
+    for (_, v) in idscope_decoders::util::parse_form(&body)
+        .into_iter()
+        .filter(|(k, _)| k == "client_assertion")
+    {
+        if let Some(der) = idscope_decoders::jwt::parse_limited(&v, &Limits::default())
+            .ok()
+            .and_then(|t| idscope_decoders::jwt::x5c_leaf(&t))
+        {
+            trust.add_seen_cert(der, &source);
+        }
+    }
+    trust.seen_certs.len() - before
+}
+
+/// What a successful response publishes: a JWKS, federation metadata, a PRT session key.
+fn learn_published(flow: &Flow, r: &crate::flow::Response, trust: &mut Trust) -> usize {
     let body = r.body.decoded_lossy(DEFAULT_DECODED_CAP);
     let has = |needle: &[u8]| memchr::memmem::find(&body, needle).is_some();
     if has(b"EntityDescriptor") {
@@ -357,6 +389,56 @@ mod tests {
                 .any(|(_, _, f)| f.message.contains("apv of the request of flow #4")),
             "{:?}",
             after.findings()
+        );
+    }
+
+    /// A token request of a golden case (`decoders/tests/fixtures/oauth/<case>.http`) as flow `n`.
+    fn golden_token_request(n: u64, case: &str) -> Flow {
+        let text = std::fs::read_to_string(format!(
+            "{}/decoders/tests/fixtures/oauth/{case}.http",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let msg = idscope_decoders::OwnedMessage::parse_http_text(&text).unwrap();
+        let mut req = request_with(
+            "POST",
+            msg.url.as_deref().unwrap(),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        );
+        req.body = crate::flow::Body::plain(msg.body);
+        flow(n, req, response(400, "application/json", b"{}"))
+    }
+
+    #[test]
+    fn a_client_assertions_x5c_is_seen_never_trusted_and_names_a_later_thumbprint() {
+        let mut trust = Trust::default();
+        let first = golden_token_request(0, "client_assertion_sync_rs256_v1_x5c");
+        assert_eq!(learn_trust(&first, &mut trust), 1);
+        assert!(
+            trust.is_empty(),
+            "a certificate in a message is not an anchor"
+        );
+        assert_eq!(
+            trust.seen_certs[0].source,
+            "x5c of the client assertion in flow #1"
+        );
+        // A later assertion names the same certificate by its SHA-256 thumbprint only.
+        let later = golden_token_request(1, "client_assertion_sync_ps256_v2");
+        let r = decode_flow(&later, Registry::builtin(), &trust, Limits::default());
+        let d = r
+            .request
+            .iter()
+            .find_map(|o| o.result.as_ref().ok())
+            .unwrap();
+        let row = d.root.find_path("certificate/x5t#S256").unwrap();
+        assert_eq!(
+            row.value.as_deref(),
+            Some("CN=Entra Connect Sync (synthetic) from x5c of the client assertion in flow #1")
+        );
+        let verdict = d.root.find_path("client_assertion/verification").unwrap();
+        assert!(
+            verdict.value.as_deref().unwrap().starts_with("unverified"),
+            "{verdict:?}"
         );
     }
 

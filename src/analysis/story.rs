@@ -13,7 +13,9 @@
 //! architecture.md "Stories": the ImmutableID in a SAML token matches a SourceAnchor provisioned,
 //! a token used by SOAP or SCIM came from a token response, nonces round-trip, the `wctx` sent to
 //! the STS comes back with the token, the assertion posted to the relying party is one the
-//! STS issued, and the DesktopSsoToken redeemed is one the autologon host issued. Every check carries the values it compared and the flows they came from. This
+//! STS issued, the DesktopSsoToken redeemed is one the autologon host issued, and a client
+//! assertion's `jti` is not used twice. Every check carries the values it compared and the
+//! flows they came from. This
 //! module does not decode, read files or draw; [`super::story_text`] turns stories into lines.
 
 mod facts;
@@ -82,6 +84,8 @@ pub enum What {
     DesktopSsoIssued,
     /// A DesktopSsoToken a client redeems (saml1_1-bearer assertion, `dssoToken`).
     DesktopSsoRedeemed,
+    /// The `jti` of a client assertion (certificate client credentials): checked for reuse.
+    AssertionJti,
 }
 
 impl What {
@@ -101,6 +105,7 @@ impl What {
             What::AssertionPosted => "assertion posted",
             What::DesktopSsoIssued => "DesktopSsoToken issued",
             What::DesktopSsoRedeemed => "DesktopSsoToken redeemed",
+            What::AssertionJti => "client assertion jti",
         }
     }
 
@@ -118,7 +123,8 @@ impl What {
             | What::AnchorProvisioned
             | What::WctxSent
             | What::AssertionIssued
-            | What::DesktopSsoIssued => None,
+            | What::DesktopSsoIssued
+            | What::AssertionJti => None,
         }
     }
 
@@ -470,6 +476,10 @@ impl Builder {
     ) -> Vec<(Check, Option<Value>)> {
         let mut out = Vec::new();
         for v in &f.values {
+            if v.what == What::AssertionJti {
+                out.push((self.jti_check(id, pos, v), None));
+                continue;
+            }
             let Some(other) = v.what.counterpart() else {
                 continue;
             };
@@ -527,6 +537,41 @@ impl Builder {
             out.push((check, None));
         }
         out
+    }
+
+    /// A client assertion's `jti` holds when no earlier flow of the capture sent it: RFC 7519
+    /// makes it unique, so a second use is a replayed assertion (or MSAL re-sending its own for
+    /// up to nine minutes, which Entra ID accepts).
+    fn jti_check(&self, id: FlowId, pos: usize, v: &Value) -> Check {
+        let mine = Observed {
+            what: v.what,
+            flow: id,
+            value: v.shown.clone(),
+        };
+        match self.first.get(&(v.what, v.key)) {
+            Some(&(p, from)) if p < pos => {
+                let theirs = Observed {
+                    what: v.what,
+                    flow: from,
+                    value: v.shown.clone(),
+                };
+                Check {
+                    verdict: Verdict::Fail,
+                    message: format!(
+                        "{mine} = {theirs}: the same jti again, a replayed assertion (MSAL \
+                         re-sends its own for up to 9 minutes, which Entra ID accepts)"
+                    ),
+                    flows: vec![id, from],
+                    values: vec![mine, theirs],
+                }
+            }
+            _ => Check {
+                verdict: Verdict::Pass,
+                message: format!("{mine} not sent before in this capture"),
+                flows: vec![id],
+                values: vec![mine],
+            },
+        }
     }
 
     fn immutable_id_check(&self, id: FlowId, v: &Value) -> Check {

@@ -50,6 +50,35 @@ pub fn config(args: &FixtureArgs) -> anyhow::Result<FixtureConfig> {
     })
 }
 
+/// Names the sync application and its certificate's thumbprints, after writing its certificate
+/// and key into `dir` when asked.
+fn print_sync_app(dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use crate::testbed::{AppCertificate, SYNC_APP_CLIENT_ID, SYNC_APP_NAME};
+    let cert = AppCertificate::sync_app()?;
+    let hex = |b: &[u8]| idscope_decoders::util::hex_upper(b);
+    println!(
+        "sync application {SYNC_APP_NAME:?}: client id {SYNC_APP_CLIENT_ID}, certificate SHA-1 {}, \
+         SHA-256 {}",
+        hex(&cert.sha1()),
+        hex(&cert.sha256())
+    );
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let pem = dir.join("sync-app.pem");
+        std::fs::write(&pem, cert.cert_pem())
+            .with_context(|| format!("writing {}", pem.display()))?;
+        let key = dir.join("sync-app.key");
+        super::demo::write_private(&key, cert.key_pem().as_bytes())
+            .with_context(|| format!("writing {}", key.display()))?;
+        println!(
+            "  certificate: {}, private key: {}",
+            pem.display(),
+            key.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `idscope fixture`.
 pub fn run(args: &FixtureArgs) -> anyhow::Result<ExitCode> {
     let cfg = config(args)?;
@@ -61,6 +90,7 @@ pub fn run(args: &FixtureArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("CA certificate: {}", path.display());
         }
+        print_sync_app(args.app_cert_out.as_deref())?;
         println!("idscope fixture listening on https://{}", handle.addr());
         for h in handle.hosts() {
             println!("  {h} -> {}", handle.addr());

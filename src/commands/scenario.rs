@@ -21,11 +21,7 @@ pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|n| {
             Scenario::parse(n).with_context(|| {
-                let all: Vec<_> = Scenario::ALL
-                    .iter()
-                    .chain(Scenario::EXTRA)
-                    .map(|s| s.name())
-                    .collect();
+                let all: Vec<_> = Scenario::NAMED.iter().map(|s| s.name()).collect();
                 format!("unknown scenario {n:?} (known: {})", all.join(", "))
             })
         })

@@ -45,6 +45,9 @@ pub enum Scenario {
     /// its use in ES256-signed requests answered with ECDH-ES JWEs. Played only when named.
     #[serde(rename = "prt-ec")]
     PrtEc,
+    /// The sync cycle of Entra Connect Sync with application identity: client credentials with
+    /// a certificate assertion instead of ROPC. Played only when named.
+    SyncApp,
 }
 
 impl Scenario {
@@ -56,9 +59,6 @@ impl Scenario {
         Scenario::PrtSso,
     ];
 
-    /// The scenarios played only when named.
-    pub const EXTRA: &[Scenario] = &[Scenario::PrtEc];
-
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -67,16 +67,24 @@ impl Scenario {
             Scenario::CloudSync => "scim",
             Scenario::PrtSso => "prt",
             Scenario::PrtEc => "prt-ec",
+            Scenario::SyncApp => "sync-app",
         }
     }
 
+    /// Every scenario that can be named: [`Scenario::ALL`] and the variants played only when
+    /// named.
+    pub const NAMED: &[Scenario] = &[
+        Scenario::Sync,
+        Scenario::Federated,
+        Scenario::CloudSync,
+        Scenario::PrtSso,
+        Scenario::SyncApp,
+        Scenario::PrtEc,
+    ];
+
     /// Parses a command-line name.
     pub fn parse(s: &str) -> Option<Scenario> {
-        Scenario::ALL
-            .iter()
-            .chain(Scenario::EXTRA)
-            .copied()
-            .find(|x| x.name() == s)
+        Scenario::NAMED.iter().copied().find(|x| x.name() == s)
     }
 }
 
@@ -171,6 +179,7 @@ pub async fn run(names: &[Scenario], cfg: &ScenarioConfig) -> Result<ScenarioRep
             Scenario::CloudSync => cloud_sync::run(&client, &mut steps).await?,
             Scenario::PrtSso => prt_sso::run(&client, &mut steps).await?,
             Scenario::PrtEc => prt_ec::run(&client, &mut steps).await?,
+            Scenario::SyncApp => sync::run_app(&client, &mut steps).await?,
         }
     }
     Ok(report)

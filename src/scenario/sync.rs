@@ -6,6 +6,10 @@
 //! device with a userCertificate), FinalizeExport, ProvisionCredentials and a delta ReadBack with
 //! the watermark of the first one. Every msbin1 answer is decoded with idscope's decoder.
 //!
+//! The `sync-app` variant ([`run_app`]) signs in as Entra Connect Sync 2.5 does with application
+//! identity: client credentials for the Microsoft Entra AD Synchronization Service with a client
+//! assertion signed by the sync application's certificate, then the same provisioning calls.
+//!
 //! Not responsible for: HTTP plumbing (mod.rs), the server side (the fixture's `sync_api`).
 
 use idscope_decoders::Limits;
@@ -14,7 +18,11 @@ use idscope_decoders::xml::tree::Document;
 use serde_json::Value;
 
 use super::{Client, StepError, Steps};
-use crate::testbed::{AAD_GRAPH, CLOUD_USERS, LOGIN_HOST, SYNC_HOST, TENANT_DOMAIN};
+use crate::testbed::certs::client_credentials_form;
+use crate::testbed::{
+    AAD_GRAPH, AppCertificate, Assertion, AssertionAlg, CLOUD_USERS, LOGIN_HOST,
+    SYNC_APP_CLIENT_ID, SYNC_HOST, SYNC_ROLE, SYNC_SERVICE_APP, TENANT_DOMAIN, TENANT_ID,
+};
 
 /// The user the cycle provisions (its SourceAnchor is the ImmutableID the ADFS asserts).
 pub const ALICE_ANCHOR: &str = "lHh/rEL830q6/mStDnD4uw==";
@@ -62,14 +70,7 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         )
         .await
         .map_err(|e| steps.fail("ropc", e))?;
-    let j = tok.json().unwrap_or(Value::Null);
-    let Some(token) = j
-        .get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return Err(steps.fail("ropc", format!("HTTP {}: {}", tok.status, tok.text())));
-    };
+    let (token, j) = access_token(steps, "ropc", &tok)?;
     let id_token = j.get("id_token").and_then(Value::as_str).unwrap_or("");
     if !j.get("expires_in").is_some_and(Value::is_string) || !id_token.ends_with('.') {
         return Err(steps.fail(
@@ -81,7 +82,77 @@ pub async fn run(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError
         "ropc",
         "v1 token for https://graph.windows.net (unsigned id_token)",
     );
+    cycle(client, steps, &token).await
+}
 
+/// Plays the sync cycle of Entra Connect Sync with application identity: a client-credentials
+/// token for the Microsoft Entra AD Synchronization Service, authenticated with a client
+/// assertion signed by the sync application's certificate (PS256 with `x5t#S256`, to the v2
+/// endpoint, as MSAL signs it), then the same provisioning calls.
+pub async fn run_app(client: &Client, steps: &mut Steps<'_>) -> Result<(), StepError> {
+    let cert = AppCertificate::sync_app().map_err(|e| steps.fail("app-token", format!("{e:#}")))?;
+    let endpoint = format!("https://{LOGIN_HOST}/{TENANT_ID}/oauth2/v2.0/token");
+    let jti = random_guid().map_err(|e| steps.fail("app-token", e))?;
+    let assertion = cert
+        .sign_assertion(&Assertion {
+            alg: AssertionAlg::Ps256,
+            aud: &endpoint,
+            client_id: SYNC_APP_CLIENT_ID,
+            jti: &jti,
+            iat: crate::testbed::unix(std::time::SystemTime::now()),
+            lifetime: 600,
+            x5c: false,
+        })
+        .map_err(|e| steps.fail("app-token", format!("{e:#}")))?;
+    let form = client_credentials_form(SYNC_APP_CLIENT_ID, SYNC_SERVICE_APP, &assertion, true);
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tok = client
+        .post_form(&endpoint, &fields)
+        .await
+        .map_err(|e| steps.fail("app-token", e))?;
+    let (token, _) = access_token(steps, "app-token", &tok)?;
+    let roles = super::jwt_payload(&token)
+        .and_then(|c| c.get("roles").cloned())
+        .unwrap_or(Value::Null);
+    if !roles
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == SYNC_ROLE))
+    {
+        return Err(steps.fail(
+            "app-token",
+            format!("the token's roles are {roles}, not {SYNC_ROLE}"),
+        ));
+    }
+    steps.ok(
+        "app-token",
+        format!("v2 token for {SYNC_SERVICE_APP} with role {SYNC_ROLE} (PS256 client assertion)"),
+    );
+    cycle(client, steps, &token).await
+}
+
+/// A version-4-shaped GUID from the system RNG (a `jti`).
+fn random_guid() -> Result<String, String> {
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| "the system RNG failed".to_string())?;
+    Ok(crate::testbed::guid(b))
+}
+
+/// The access token of a token endpoint's answer, or the failure of `step` with the answer.
+fn access_token(
+    steps: &Steps<'_>,
+    step: &str,
+    answer: &super::Answer,
+) -> Result<(String, Value), StepError> {
+    let j = answer.json().unwrap_or(Value::Null);
+    match j.get("access_token").and_then(Value::as_str) {
+        Some(t) => Ok((t.to_string(), j.clone())),
+        None => Err(steps.fail(step, format!("HTTP {}: {}", answer.status, answer.text()))),
+    }
+}
+
+/// The provisioning calls of a sync cycle with `token` as the BearerToken.
+async fn cycle(client: &Client, steps: &mut Steps<'_>, token: &str) -> Result<(), StepError> {
+    let token = token.to_string();
     let mut host = SYNC_HOST.to_string();
     let full = call(client, steps, &mut host, &token, "ReadBackAzureADSyncObjects2", "<includeLicenseInformation>false</includeLicenseInformation><inputCookie i:nil=\"true\"/><isFullSync>true</isFullSync>").await?;
     let cookie = local_text(&full, "OutputCookie")

@@ -4,7 +4,8 @@
 //! once.
 //!
 //! * the virtual hosts, the tenant and its domains, the ADFS issuer;
-//! * the test accounts (managed and on-premises) and the confidential client;
+//! * the test accounts (managed and on-premises), the confidential client, and the Entra Connect
+//!   Sync application with its certificate ([`certs`]);
 //! * the audiences and grant and credential names both sides put on the wire;
 //! * the PRT crypto ([`crypto`]: KDF, HS256, session-key JWE, RSA-OAEP, BCRYPT blobs; [`ec`]:
 //!   P-256 keys, ES256 and the ECDH-ES responses of PRT protocol v4);
@@ -14,10 +15,15 @@
 //! uses. This module must not import `fixture`, `scenario`, `proxy`, `tui` or `commands`: it sits
 //! below all of them.
 
+pub mod certs;
 pub mod crypto;
 pub mod ec;
 mod seed;
 
+pub use certs::{
+    AppCertificate, Assertion, AssertionAlg, SYNC_APP_CLIENT_ID, SYNC_APP_NAME, SYNC_APP_SP_OID,
+    SYNC_ROLE, SYNC_SERVICE_APP,
+};
 pub use seed::stream;
 
 use std::time::SystemTime;
@@ -100,6 +106,8 @@ pub const SAML_AUDIENCE: &str = "urn:federation:MicrosoftOnline";
 /// The audience a bearer token for the SCIM host must carry. [fixture-defined]
 pub const SCIM_AUDIENCE: &str = "https://scim.fixture.test";
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The jwt-bearer grant type (PRT requests).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The SAML 1.1 bearer-assertion grant type.
@@ -113,6 +121,21 @@ pub fn unix(t: SystemTime) -> i64 {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     }
+}
+
+/// A version-4-shaped GUID made of 16 random bytes (the version and variant bits set).
+pub fn guid(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Escapes text for XML/HTML content and attribute values.

@@ -17,17 +17,15 @@
 //! it is missing). A missing tool fails the test unless `IDSCOPE_SKIP_INTEROP` is set (CI sets it
 //! when the package registries cannot be reached), in which case it prints a loud SKIPPED line.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{OnceLock, mpsc};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 use idscope::testbed::{ADFS_HOST, LOGIN_HOST, ONPREM_USERS};
 use serde_json::{Value, json};
 
 use crate::proxy::{interop_tool, spawn_record};
-use crate::support::ChildGuard;
+use crate::support::{ChildGuard, lines_until};
 use crate::util::{idscope, root, stderr, stdout};
 
 /// How long one wait of the browser (a page, a field, a message, a URL) may take.
@@ -119,26 +117,12 @@ fn spawn_fixture(ca_out: &Path) -> (ChildGuard, Vec<String>) {
             .spawn()
             .unwrap(),
     );
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Reads to the end, so the server never blocks on a full pipe after the test stops listening.
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut maps = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("idscope fixture printed its hosts");
-        if let Some((host, addr)) = line.trim().split_once(" -> ") {
-            maps.push(format!("{host}={addr}"));
-        }
-        if line.starts_with("state:") {
-            break;
-        }
-    }
+    let lines = lines_until(child.stdout.take().unwrap(), |l| l.starts_with("state:"));
+    let maps: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.trim().split_once(" -> "))
+        .map(|(host, addr)| format!("{host}={addr}"))
+        .collect();
     assert!(maps.len() >= 5, "{maps:?}");
     (child, maps)
 }

@@ -18,6 +18,7 @@ mod interop_fixture;
 mod jwe;
 mod keys;
 mod layers;
+mod msal_cert;
 mod origin;
 mod proxy;
 mod prt_ec;

@@ -228,6 +228,11 @@ pub fn well_known_app(id: &str) -> Option<&'static str> {
         "1950a258-227b-4e31-a9cf-717495945fc2" => "Microsoft Azure PowerShell",
         "04b07795-8ddb-461a-bbee-02f9e1bf7b46" => "Microsoft Azure CLI",
         "cb1056e2-e479-49de-ae31-7812af012ed8" => "Microsoft Azure Active Directory Connect",
+        "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016" => "Microsoft Entra AD Synchronization Service",
+        // The second id is the one of the Arlington (US Government) cloud.
+        "93625bc8-bfe2-437a-97e0-3d0060024faa" | "2e5ecfc8-ea79-48bd-8140-c19324acb278" => {
+            "Microsoft password reset service"
+        }
         "29d9ed98-a469-4536-ade2-f981bc1d605e" => "Microsoft Authentication Broker",
         "38aa3b87-a06d-4817-b275-7a316988d93b" => "Windows Sign In (PRT)",
         "d3590ed6-52b3-4102-aeff-aad2292ab01c" => "Microsoft Office",
@@ -250,6 +255,24 @@ fn directory_role(id: &str) -> Option<&'static str> {
         "d29b2b05-8046-44ba-8758-1e26182fcf32" => "Directory Synchronization Accounts",
         "b79fbf4d-3ef9-4689-8143-76b194e85509" => "User (default member role)",
         "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3" => "Application Administrator",
+        _ => return None,
+    })
+}
+
+/// Meanings of the application permissions (app roles) Entra Connect Sync holds on the
+/// Microsoft services it calls with application identity.
+fn app_role(role: &str) -> Option<&'static str> {
+    Some(match role {
+        "ADSynchronization.ReadWrite.All" => {
+            "Entra Connect Sync's application permission on the Microsoft Entra AD \
+             Synchronization Service: read and write the synchronized directory"
+        }
+        "PasswordWriteback.OffboardClient.All"
+        | "PasswordWriteback.RegisterClientVersion.All"
+        | "PasswordWriteback.RefreshClient.All" => {
+            "Entra Connect Sync's password writeback permission on the Microsoft password reset \
+             service"
+        }
         _ => return None,
     })
 }
@@ -380,6 +403,7 @@ pub(super) fn explain_claims(
                         c.note = match name.as_str() {
                             "amr" => Some(amr_meaning(&t).to_string()),
                             "wids" => directory_role(&t).map(str::to_string),
+                            "roles" => app_role(&t).map(str::to_string),
                             _ => None,
                         };
                         n.push(c);

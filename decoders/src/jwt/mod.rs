@@ -18,6 +18,7 @@ use crate::util;
 use crate::view::Finding;
 use crate::{Context, DecodeError, Decoded, Message};
 
+mod cert_key;
 mod claims;
 mod decrypt;
 mod explain;
@@ -30,6 +31,7 @@ mod keys;
 mod parse;
 mod verify;
 
+pub use cert_key::x5c_leaf;
 pub use claims::{Role, scope_node, well_known_app};
 pub use decrypt::{DecryptError, Decryption, Opened, annotate, decrypt, open};
 pub use explain::{brief, explain, explain_as, verdict_word};

@@ -11,6 +11,7 @@
 
 use serde_json::Value;
 
+use super::cert_key;
 use super::keys::{self, Alg, Failure, Strength, Unfit};
 use super::parse::{Form, Payload, Token};
 use crate::secrets::REDACTED_NOTE;
@@ -146,7 +147,9 @@ impl From<Verdict> for Checked {
     }
 }
 
-/// Checks the signature of a JWS against `trust`. The key is selected by `kid` (or `x5t`); it
+/// Checks the signature of a JWS against `trust`. The key is selected by `kid` (or `x5t` or
+/// `x5t#S256`) among the trusted JWKs, else among the trusted certificates by thumbprint or as
+/// the header's `x5c` leaf when the user anchored it ([`Trust::jws_signers`]); it
 /// must be of the kind the token's `alg` needs (RSA for RS*/PS*, EC on the matching curve for
 /// ES*, OKP Ed25519 for EdDSA, a shared secret `kty: oct` for HS*), and its JWK `alg` and `use`,
 /// when present, must allow it. An HMAC `alg` naming a public key is refused
@@ -190,25 +193,41 @@ pub(crate) fn check(token: &Token, trust: &Trust) -> Checked {
     };
     let kid = token.header_str("kid");
     let x5t = token.header_str("x5t");
-    let named: Vec<&TrustedKey> = trust
+    let x5t_s256 = token.header_str("x5t#S256");
+    let mut named: Vec<&TrustedKey> = trust
         .keys
         .iter()
         .filter(|k| {
             let jkid = jwk_str(k, "kid");
             kid.is_some_and(|kid| jkid == Some(kid))
                 || x5t.is_some_and(|x| jwk_str(k, "x5t") == Some(x) || jkid == Some(x))
+                || x5t_s256.is_some_and(|x| jwk_str(k, "x5t#S256") == Some(x))
         })
         .collect();
-    let wanted = match (kid, x5t) {
-        (Some(kid), _) => format!("kid={kid}"),
-        (None, Some(x5t)) => format!("x5t={x5t}"),
-        (None, None) => return check_unnamed(token, alg, trust),
+    // Trusted certificates the header names by thumbprint or carries in x5c, when no trusted
+    // JWK is named.
+    let from_certs = if named.is_empty() {
+        cert_key::named_keys(token, trust)
+    } else {
+        Vec::new()
+    };
+    named.extend(from_certs.iter());
+    let wanted = match (kid, x5t, x5t_s256) {
+        (Some(kid), _, _) => format!("kid={kid}"),
+        (None, Some(x5t), _) => format!("x5t={x5t}"),
+        (None, None, Some(s256)) => format!("x5t#S256={s256}"),
+        (None, None, None) if !named.is_empty() => "its x5c certificate".to_string(),
+        (None, None, None) => return check_unnamed(token, alg, trust),
     };
     if named.is_empty() {
-        return Verdict::NoKey {
-            why: format!("no trusted key with {wanted}"),
-        }
-        .into();
+        let why = match cert_key::pinned_without_certificate(token, trust) {
+            Some(pin) => format!(
+                "the certificate with {wanted} is pinned ({pin}) but neither the message nor \
+                 the trusted certificates hold it (give it with --trust-cert)"
+            ),
+            None => format!("no trusted key with {wanted}"),
+        };
+        return Verdict::NoKey { why }.into();
     }
     check_named(token, alg, &named, &wanted)
 }

@@ -96,6 +96,20 @@ pub fn aadsts_meaning(code: u64) -> Option<&'static str> {
         70019 => "device flow: the device code expired",
         7000215 => "invalid client secret",
         7000218 => "the request needs client_assertion or client_secret",
+        7000222 => "the client secret has expired",
+        700021 => "the client assertion's application (iss, sub) is not the client_id",
+        700023 => "the client assertion's aud is not this tenant's token endpoint",
+        700024 => {
+            "the client assertion is not within its valid time range (expired or not yet valid)"
+        }
+        700025 => "a public client sent client_assertion or client_secret",
+        700027 => {
+            "the client assertion's signature is invalid, or its certificate is not registered on \
+             the application (or has expired)"
+        }
+        50027 => "the JWT is invalid or malformed",
+        50048 => "the client assertion's sub is not its iss",
+        1002012 => "client credentials need one scope of the form <resource>/.default",
         900561 => "the endpoint only accepts POST requests",
         _ => return None,
     })

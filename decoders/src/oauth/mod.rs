@@ -19,12 +19,14 @@
 use crate::util::{self, Needle};
 use crate::{Context, DecodeError, Decoded, Message};
 
+mod assertion;
 mod errors;
 mod grants;
 mod request;
 mod response;
 mod tokens;
 
+pub use assertion::{SYNC_ROLE, SYNC_SERVICE};
 pub use errors::{aadsts_code, aadsts_meaning, error_meaning, explain_error_at, explain_html};
 pub use grants::{Endpoint, Grant, Version, classify, endpoint};
 pub use request::explain_request;
@@ -79,7 +81,7 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         if !form.iter().any(|(k, _)| k == "grant_type") && ep.is_none() {
             return Err(DecodeError::Missing("grant_type"));
         }
-        return Ok(explain_request(&form, ep, msg.path(), cx));
+        return Ok(explain_request(&form, ep, msg.url.unwrap_or(""), cx));
     }
     let head = msg.body.trim_ascii_start();
     if head.starts_with(b"{") {
@@ -229,6 +231,7 @@ mod tests {
         let inputs = [
             include_str!("../../tests/fixtures/oauth/ropc_v1_response.http"),
             include_str!("../../tests/fixtures/oauth/prt_jwt_bearer_request.http"),
+            include_str!("../../tests/fixtures/oauth/client_assertion_sync_rs256_v1_x5c.http"),
             include_str!("../../tests/fixtures/oauth/prt_pop_response.http"),
             include_str!("../../tests/fixtures/oauth/error_50076_mfa_required.http"),
             include_str!("../../tests/fixtures/oauth/error_html_page.http"),

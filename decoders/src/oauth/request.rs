@@ -4,20 +4,24 @@
 //!
 //! It is *not* responsible for classifying the grant (`grants`) or for responses.
 
+use super::assertion;
 use super::grants::{Endpoint, Grant, Version, classify};
-use super::tokens::{nested_jwt, refresh_token_node, with_app_note};
+use super::tokens::{nested_jwt, nested_jwt_token, refresh_token_node, with_app_note};
 use crate::jwt::{self, Role};
 use crate::util::{self, short_id};
 use crate::view::{Finding, Kind, Node};
 use crate::{Context, Decoded};
 
-/// Explains a token-endpoint request from its form fields (in wire order).
+/// Explains a token-endpoint request from its form fields (in wire order); `url` is where it
+/// was sent (an absolute URL, or the path alone when that is all there is), against which a
+/// client assertion's audience is checked.
 pub fn explain_request(
     form: &[(String, String)],
     ep: Option<Endpoint>,
-    path: &str,
+    url: &str,
     cx: &Context<'_>,
 ) -> Decoded {
+    let path = util::url_path(url);
     let grant = classify(form, ep);
     let version = match ep {
         Some(Endpoint::Token(v) | Endpoint::DeviceCode(v)) => Some(v),
@@ -34,6 +38,7 @@ pub fn explain_request(
     root.note = Some(grant.explanation().to_string());
     root.push(endpoint_node(ep, path));
     let mut inner: Option<jwt::Token> = None;
+    let mut assertion: Option<jwt::Token> = None;
     for (k, v) in form {
         let node = match k.as_str() {
             // The root node already explains the grant.
@@ -100,16 +105,20 @@ pub fn explain_request(
                 "the client proves its identity with a JWT signed by its certificate key instead \
                  of a secret",
             ),
-            "client_assertion" => nested_jwt(
-                k,
-                v,
-                Role::ClientAssertion,
-                "the client's proof of identity: a JWT signed with the app's certificate key \
-                 (header x5t names the certificate)",
-                &root.label,
-                cx,
-                &mut findings,
-            ),
+            "client_assertion" => {
+                let (node, token) = nested_jwt_token(
+                    k,
+                    v,
+                    Role::ClientAssertion,
+                    "the client's proof of identity: a JWT signed with the app's certificate key \
+                     (header x5t or x5t#S256 names the certificate)",
+                    &root.label,
+                    cx,
+                    &mut findings,
+                );
+                assertion = assertion.or(token);
+                node
+            }
             "code" => Node::secret("code", v).with_note(if grant == Grant::DeviceCode {
                 "the device_code (v1/ADAL name `code`): opaque; whoever holds it receives the \
                  tokens"
@@ -186,6 +195,18 @@ pub fn explain_request(
         };
         root.push(node);
     }
+    if let Some(token) = &assertion {
+        let req = assertion::Request {
+            url,
+            client_id: get("client_id"),
+            resource: requested_resource(&get),
+        };
+        let at = format!("{}/client_assertion", root.label);
+        let section = assertion::explain(token, &req, cx, &at, &mut findings);
+        // After the endpoint: who authenticates comes before the fields in wire order.
+        let at_index = root.children.len().min(1);
+        root.children.insert(at_index, section);
+    }
     match &grant {
         Grant::Missing => findings.push(
             Finding::error("token request without grant_type: Entra ID rejects it")
@@ -197,13 +218,20 @@ pub fn explain_request(
         ),
         _ => {}
     }
-    let mut d = Decoded::new(
-        "oauth",
-        request_summary(&grant, &get, inner.as_ref(), version),
-        root,
-    );
+    let mut summary = request_summary(&grant, &get, inner.as_ref(), version);
+    if assertion.is_some()
+        && let Some(name) = requested_resource(&get).and_then(jwt::well_known_app)
+    {
+        summary.push_str(&format!(" ({name})"));
+    }
+    let mut d = Decoded::new("oauth", summary, root);
     d.findings = findings;
     d
+}
+
+/// The resource a request asks for: `resource`, else the resource of a `…/.default` scope.
+fn requested_resource<'a>(get: &dyn Fn(&str) -> Option<&'a str>) -> Option<&'a str> {
+    get("resource").or_else(|| get("scope").and_then(assertion::resource_of_scope))
 }
 
 fn request_summary<'a>(

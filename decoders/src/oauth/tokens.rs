@@ -30,11 +30,25 @@ pub(super) fn nested_jwt(
     cx: &Context<'_>,
     findings: &mut Vec<Finding>,
 ) -> Node {
+    nested_jwt_token(label, value, role, note, parent, cx, findings).0
+}
+
+/// [`nested_jwt`], with the parsed token when the value is one (not when it was redacted).
+pub(super) fn nested_jwt_token(
+    label: &str,
+    value: &str,
+    role: Role,
+    note: &str,
+    parent: &str,
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+) -> (Node, Option<jwt::Token>) {
     if let Some(n) = crate::secrets::redacted_node(label, value) {
-        return n;
+        return (n, None);
     }
     let path = format!("{parent}/{label}");
     let mut node = Node::secret(label, value);
+    let mut parsed = None;
     match jwt::parse_limited(value, &cx.limits) {
         Ok(token) => {
             let d = jwt::explain_as(&token, cx, role);
@@ -51,6 +65,7 @@ pub(super) fn nested_jwt(
                 });
                 f
             }));
+            parsed = Some(token);
         }
         Err(e) => {
             node.note = Some(format!("{note}; not a JWT ({} chars)", value.len()));
@@ -58,7 +73,7 @@ pub(super) fn nested_jwt(
             findings.push(Finding::warning(format!("{label} is not a JWT: {e}")).at(path));
         }
     }
-    node
+    (node, parsed)
 }
 
 pub(super) fn refresh_token_node(v: &str, is_prt: bool) -> Node {

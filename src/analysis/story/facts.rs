@@ -5,6 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use idscope_decoders::html::auto_post_form;
+use idscope_decoders::oauth;
 use idscope_decoders::util::{self, clip};
 use idscope_decoders::{Node, Outcome, Severity};
 use sha2::{Digest as _, Sha256};
@@ -180,6 +181,19 @@ fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role
     if has(report, "oauth") {
         if grant == "password" {
             return Some((StoryKind::SyncCycle, "token (ROPC)".into(), Role::Step));
+        }
+        // Entra Connect Sync with application identity: client credentials for the sync
+        // service; the cycle starts with its token.
+        let resource = find_value(&report.request, "resource")
+            .or_else(|| find_value(&report.request, "scope"))
+            .unwrap_or("");
+        if grant == "client_credentials" && resource.starts_with(oauth::SYNC_SERVICE) {
+            let step = if find_value(&report.request, "client_assertion_type").is_some() {
+                "token (client credentials, certificate)"
+            } else {
+                "token (client credentials)"
+            };
+            return Some((StoryKind::SyncCycle, step.into(), Role::Start));
         }
         if grant.contains("saml1_1-bearer") || grant.contains("saml2-bearer") {
             return Some((
@@ -377,6 +391,9 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
                     ("DesktopSsoToken", false) => add(What::DesktopSsoIssued, v),
                     ("DesktopSsoToken", true) | ("dssoToken", true) => {
                         add(What::DesktopSsoRedeemed, v)
+                    }
+                    ("jti", true) if path.ends_with("client_assertion/claims/jti") => {
+                        add(What::AssertionJti, v)
                     }
                     _ => {}
                 }

@@ -779,3 +779,97 @@ fn a_new_sign_in_after_a_successful_token_post_is_a_new_story() {
         Some("HTTP 400 Bad Request")
     );
 }
+
+/// A client-credentials request of Entra Connect Sync with application identity whose client
+/// assertion has the `jti` given (its signature is not checked here), decoded by the builtin
+/// decoders.
+fn app_token_flow(n: u64, jti: &str) -> (Flow, FlowReport) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let tenant = "4d3c2b1a-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    let url = format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token");
+    let client = "0f5a7c3e-9b1d-4e2a-8c6f-1d3e5a7b9c0d";
+    let enc = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let assertion = format!(
+        "{}.{}.AAAA",
+        enc(serde_json::json!({"alg": "PS256", "x5t#S256": URL_SAFE_NO_PAD.encode([3u8; 32])})),
+        enc(
+            serde_json::json!({"aud": url, "iss": client, "sub": client, "jti": jti,
+                               "iat": 1_700_000_000, "exp": 1_700_000_600})
+        )
+    );
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", client),
+            ("scope", "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion),
+            ("grant_type", "client_credentials"),
+        ])
+        .finish();
+    let mut req = request_with(
+        "POST",
+        &url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+    );
+    req.body = crate::flow::Body::plain(body.into_bytes());
+    let fl = flow(
+        n,
+        req,
+        response(
+            200,
+            "application/json",
+            br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ.app.A"}"#,
+        ),
+    );
+    let r = crate::analysis::decode_flow(
+        &fl,
+        idscope_decoders::Registry::builtin(),
+        &idscope_decoders::Trust::default(),
+        idscope_decoders::Limits::default(),
+    );
+    (fl, r)
+}
+
+#[test]
+fn connect_sync_with_application_identity_starts_its_cycle_with_client_credentials() {
+    let s = stories(&[app_token_flow(0, "jti-1")]);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].kind, StoryKind::SyncCycle);
+    assert_eq!(
+        s[0].steps[0].label,
+        "token (client credentials, certificate)"
+    );
+    assert_eq!(s[0].checks.len(), 1);
+    assert_eq!(s[0].checks[0].verdict, Verdict::Pass);
+    assert_eq!(
+        s[0].checks[0].message,
+        "client assertion jti (#1: jti-1) not sent before in this capture"
+    );
+}
+
+#[test]
+fn a_client_assertion_jti_sent_again_fails_its_check_naming_both_flows() {
+    let s = stories(&[
+        app_token_flow(0, "jti-1"),
+        app_token_flow(1, "jti-2"),
+        app_token_flow(2, "jti-1"),
+    ]);
+    // Each token starts a cycle of its own.
+    assert_eq!(s.len(), 3);
+    assert!(s[1].checks.iter().all(|c| c.verdict == Verdict::Pass));
+    let reused = &s[2].checks[0];
+    assert_eq!(reused.verdict, Verdict::Fail);
+    assert!(
+        reused.message.starts_with(
+            "client assertion jti (#3: jti-1) = client assertion jti (#1: jti-1): the same jti \
+             again"
+        ),
+        "{}",
+        reused.message
+    );
+    assert_eq!(reused.flows, vec![FlowId(2), FlowId(0)]);
+}

@@ -114,6 +114,30 @@ impl<C: Kill> Drop for ChildGuard<C> {
     }
 }
 
+/// The lines `out` (a child's standard output) gives, up to and including the first for which
+/// `last` holds; panics when none comes within a minute. The rest is read in the background, so
+/// the child never blocks on a full pipe after the test stops listening.
+pub fn lines_until(out: std::process::ChildStdout, last: impl Fn(&str) -> bool) -> Vec<String> {
+    use std::io::{BufRead as _, BufReader};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the child did not print the line awaited: {lines:#?}"));
+        let done = last(&line);
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

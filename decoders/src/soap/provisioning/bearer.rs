@@ -83,15 +83,33 @@ pub(super) fn bearer_node(
                 f
             }));
             let aud = t.claim_str("aud").unwrap_or_default();
-            let aud_ok = matches!(
-                aud.trim_end_matches('/'),
-                "https://graph.windows.net" | "00000002-0000-0000-c000-000000000000"
-            );
+            // Entra Connect Sync with application identity presents its application's token for
+            // the sync service, which must hold the sync role.
+            let app_identity = aud.eq_ignore_ascii_case(crate::oauth::SYNC_SERVICE);
+            let aud_ok = app_identity
+                || matches!(
+                    aud.trim_end_matches('/'),
+                    "https://graph.windows.net" | "00000002-0000-0000-c000-000000000000"
+                );
             if api == Api::Sync && !aud.is_empty() && !aud_ok {
                 facts.findings.push(
                     Finding::warning(format!(
                         "BearerToken audience is {aud}; the sync API takes an AAD Graph token \
                          (https://graph.windows.net)"
+                    ))
+                    .at(path),
+                );
+            }
+            let has_role = t
+                .claim("roles")
+                .and_then(|r| r.as_array())
+                .is_some_and(|r| r.iter().any(|x| x == crate::oauth::SYNC_ROLE));
+            if api == Api::Sync && app_identity && !has_role {
+                facts.findings.push(
+                    Finding::warning(format!(
+                        "BearerToken is an application token for the sync service without the \
+                         app role {}: the sync API refuses it",
+                        crate::oauth::SYNC_ROLE
                     ))
                     .at(path),
                 );
@@ -182,4 +200,59 @@ pub(super) fn sync_token_node(
         n.push(child);
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::Trust;
+
+    fn warnings(claims: serde_json::Value) -> Vec<String> {
+        let enc = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let token = format!(
+            "{}.{}.AAAA",
+            enc(serde_json::json!({"alg": "RS256"})),
+            enc(claims)
+        );
+        let trust = Trust::default();
+        let cx = Context::new(std::time::UNIX_EPOCH, &trust);
+        let mut facts = Facts::default();
+        bearer_node(
+            &token,
+            Api::Sync,
+            "sync API/SyncToken/BearerToken",
+            &cx,
+            &mut facts,
+        );
+        facts
+            .findings
+            .into_iter()
+            .filter(|f| f.severity == crate::Severity::Warning)
+            .map(|f| f.message)
+            .collect()
+    }
+
+    #[test]
+    fn the_sync_services_application_token_is_taken_with_the_sync_role_only() {
+        let sync = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+        let with_role =
+            serde_json::json!({"aud": sync, "roles": ["ADSynchronization.ReadWrite.All"]});
+        assert_eq!(warnings(with_role), Vec::<String>::new());
+        let without = warnings(serde_json::json!({"aud": sync, "roles": []}));
+        assert_eq!(
+            without,
+            vec![
+                "BearerToken is an application token for the sync service without the app role \
+                 ADSynchronization.ReadWrite.All: the sync API refuses it"
+                    .to_string()
+            ]
+        );
+        let graph = warnings(serde_json::json!({"aud": "https://graph.windows.net"}));
+        assert_eq!(graph, Vec::<String>::new());
+        let other = warnings(serde_json::json!({"aud": "https://graph.microsoft.com"}));
+        assert_eq!(other.len(), 1, "{other:?}");
+    }
 }
