@@ -207,7 +207,9 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 /// how many keys, certificates and `apv`s were added. Cheap for everything else: only bodies
 /// that carry the markers are parsed.
 pub fn learn_trust(flow: &Flow, trust: &mut Trust) -> usize {
-    learn_seen_certs(flow, trust) + learn_party_v_info(flow, trust) + learn_from_response(flow, trust)
+    learn_seen_certs(flow, trust)
+        + learn_party_v_info(flow, trust)
+        + learn_from_response(flow, trust)
 }
 
 fn learn_party_v_info(flow: &Flow, trust: &mut Trust) -> usize {
