@@ -68,6 +68,7 @@ macro_rules! decoder {
     };
 }
 
+pub mod aadsts;
 pub mod generic;
 pub mod html;
 pub mod jwt;

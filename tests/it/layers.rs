@@ -107,6 +107,7 @@ const DECODER_ONLY: &[(&str, &[&str])] = &[
     ("view", &[]),
     ("util", &["view"]),
     ("secrets", &["view", "util"]),
+    ("aadsts", &[]),
     ("html", &["view", "util", "xml"]),
     ("x509", &["view", "util"]),
 ];

@@ -452,17 +452,21 @@ fn join_notes(parts: &[&str], extra: Option<String>) -> String {
     s
 }
 
+/// The clock-skew allowance for `nbf` and `iat`, in seconds.
+const CLOCK_SKEW: i64 = 300;
+
 fn time_findings(name: &str, secs: i64, now: i64, cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let when = util::format_epoch_relative(secs, cx.now);
     match name {
         "exp" if secs <= now => {
             findings.push(Finding::error(format!("expired: exp {when}")).at("claims/exp"))
         }
-        "nbf" if secs > now => {
+        // Five minutes is the usual clock-skew allowance: a token issued while the request was
+        // in flight (`nbf` = `iat`, a second or two after the capture time) is valid.
+        "nbf" if secs > now.saturating_add(CLOCK_SKEW) => {
             findings.push(Finding::error(format!("not yet valid: nbf {when}")).at("claims/nbf"))
         }
-        // Five minutes is the usual clock-skew allowance.
-        "iat" if secs > now.saturating_add(300) => findings
+        "iat" if secs > now.saturating_add(CLOCK_SKEW) => findings
             .push(Finding::warning(format!("issued in the future: iat {when}")).at("claims/iat")),
         _ => {}
     }

@@ -429,6 +429,29 @@ mod tests {
     }
 
     #[test]
+    fn a_token_issued_seconds_after_the_capture_time_is_valid() {
+        // The token response comes a second or two after the request started (the capture
+        // time), with nbf = iat = its own now: within the clock-skew allowance.
+        let trust = Trust::default();
+        let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);
+        let t = parse(&tok(
+            r#"{"alg":"RS256","kid":"k"}"#,
+            r#"{"iat":1700000002,"nbf":1700000002,"exp":1700003602}"#,
+            "AAAA",
+        ))
+        .unwrap();
+        let d = explain(&t, &cx);
+        assert!(
+            !d.findings
+                .iter()
+                .any(|f| f.message.starts_with("not yet valid")
+                    || f.message.starts_with("issued in the future")),
+            "{:?}",
+            d.findings
+        );
+    }
+
+    #[test]
     fn key_urls_embedded_keys_and_empty_signatures_are_findings() {
         let trust = Trust::default();
         let cx = Context::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000), &trust);

@@ -318,8 +318,8 @@ fn trust(
                 tok.chars().count()
             )
         } else if let Some(err) = &facts.error {
-            let code = crate::oauth::aadsts_code(err);
-            let meaning = code.and_then(crate::oauth::aadsts_meaning);
+            let code = crate::aadsts::aadsts_code(err);
+            let meaning = code.and_then(crate::aadsts::aadsts_meaning);
             let mut n = Node::leaf("psf:text", err.clone(), Kind::Error)
                 .with_note("the reason Entra ID gives inside the fault's psf:error detail");
             if let Some(c) = code {
