@@ -1068,6 +1068,7 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
     let text = tokio::task::block_in_place(|| screen.wait_for("/id/live-tui"));
     assert!(screen.alternate_screen(), "{text}");
 
@@ -1081,7 +1082,13 @@ async fn proxy_on_a_terminal_shows_live_flows_in_the_tui_and_records() {
         assert!(Instant::now() < deadline, "idscope proxy did not quit on q");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(status.success());
+    let log = std::fs::read_to_string(dir.path().join("state/idscope/idscope-tui.log"))
+        .unwrap_or_default();
+    assert!(
+        status.success(),
+        "{status:?}\nscreen:\n{}\nlog:\n{log}",
+        screen.text()
+    );
     assert!(!screen.alternate_screen());
     let flows: Vec<Flow> = capture::open(&har).unwrap().map(Result::unwrap).collect();
     assert_eq!(flows.len(), 1);
