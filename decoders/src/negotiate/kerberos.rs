@@ -510,6 +510,12 @@ fn pa_data(t: &Tlv<'_>, path: &str, out: &mut Out) -> Result<Node, Broken> {
     let inner = |t: &Tlv<'_>| t.content_offset;
     let value_at = f.need(2, "padata-value").map(|t| inner(&t)).unwrap_or(0);
     match ty {
+        _ if value.is_empty() => {
+            n.push(
+                Node::field("padata-value", "empty")
+                    .with_note("offered: the KDC accepts this type"),
+            );
+        }
         1 if out.depth < 2 => {
             out.depth += 1;
             n.push(message(value, value_at, out));

@@ -161,7 +161,15 @@ impl TokenFacts {
 /// The facts of one token: raw bytes, their base64, or a header value (`Negotiate YII…`). The
 /// error is the first thing that broke, naming the field.
 pub fn token_facts(token: &[u8]) -> Result<TokenFacts, String> {
-    let bytes = token_bytes(token).ok_or("not a Negotiate, Kerberos or NTLM token")?;
+    // Told to be a token: raw bytes that start like one are read even when broken, so the
+    // error says where.
+    let starts_like_one = token.starts_with(ntlm::SIGNATURE)
+        || matches!(token.first(), Some(0x60 | 0xa0 | 0xa1 | 0x6a..=0x6f | 0x7e));
+    let bytes = match token_bytes(token) {
+        Some(b) => b,
+        None if starts_like_one => token.to_vec(),
+        None => return Err("not a Negotiate, Kerberos or NTLM token".into()),
+    };
     let mut out = Out::new("token");
     let _ = inner_token(&bytes, 0, &mut out);
     match out
