@@ -53,6 +53,32 @@ pub(super) fn message_type(bytes: &[u8]) -> Option<u32> {
     rest.first_chunk::<4>().map(|b| u32::from_le_bytes(*b))
 }
 
+/// The little-endian `u16` at `at`, or 0 past the end.
+fn le16(b: &[u8], at: usize) -> u16 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<2>())
+        .map_or(0, |c| u16::from_le_bytes(*c))
+}
+
+/// The little-endian `u32` at `at`, or 0 past the end.
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<4>())
+        .map_or(0, |c| u32::from_le_bytes(*c))
+}
+
+/// The little-endian `u64` at `at`, or 0 past the end.
+fn le64(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// The byte at `at`, or 0 past the end.
+fn byte(b: &[u8], at: usize) -> u8 {
+    b.get(at).copied().unwrap_or(0)
+}
+
 /// A bounded little-endian reader over one NTLM message.
 struct Msg<'a> {
     bytes: &'a [u8],
@@ -85,15 +111,15 @@ impl<'a> Msg<'a> {
 
     fn u32(&self, at: usize, field: &str) -> Result<u32, Broken> {
         let b = self.fixed(at, 4, field)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(le32(b, 0))
     }
 
     /// A payload field: the (length, max length, offset) triple at `at`, then the bytes it
     /// points to, which must lie inside the message.
     fn payload(&self, at: usize, field: &str) -> Result<&'a [u8], Broken> {
         let d = self.fixed(at, 8, field)?;
-        let len = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        let offset = u32::from_le_bytes([d[4], d[5], d[6], d[7]]) as usize;
+        let len = usize::from(le16(d, 0));
+        let offset = le32(d, 4) as usize;
         if len == 0 {
             return Ok(&[]);
         }
@@ -115,8 +141,8 @@ impl<'a> Msg<'a> {
     /// The offset a non-empty payload field at `at` points to.
     fn payload_offset(&self, at: usize) -> Option<usize> {
         let d = self.bytes.get(at..at + 8)?;
-        let len = u16::from_le_bytes([d[0], d[1]]);
-        (len > 0).then(|| u32::from_le_bytes([d[4], d[5], d[6], d[7]]) as usize)
+        let len = le16(d, 0);
+        (len > 0).then(|| le32(d, 4) as usize)
     }
 }
 
@@ -124,10 +150,7 @@ impl<'a> Msg<'a> {
 /// as Latin-1).
 fn text(bytes: &[u8], unicode: bool) -> String {
     if unicode {
-        let units: Vec<u16> = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
+        let units: Vec<u16> = (0..bytes.len() / 2).map(|i| le16(bytes, 2 * i)).collect();
         String::from_utf16_lossy(&units)
     } else {
         bytes.iter().map(|b| char::from(*b)).collect()
@@ -186,13 +209,13 @@ fn version(msg: &Msg<'_>, at: usize, flags: u32, n: &mut Node, out: &mut Out) {
     let Ok(v) = msg.fixed(at, 8, "Version") else {
         return;
     };
-    let build = u16::from_le_bytes([v[2], v[3]]);
-    let text = format!("{}.{}.{build}", v[0], v[1]);
+    let build = le16(v, 2);
+    let text = format!("{}.{}.{build}", byte(v, 0), byte(v, 1));
     let mut node = Node::field("Version", text.clone());
     node.note = Some(format!(
         "{}; NTLM revision {}",
-        windows_name(v[0], v[1], build),
-        v[7]
+        windows_name(byte(v, 0), byte(v, 1), build),
+        byte(v, 7)
     ));
     out.facts.version.get_or_insert(text);
     n.push(node);
@@ -315,8 +338,8 @@ fn av_pairs_facts(bytes: &[u8], offset: usize, label: &str, out: &mut Out) -> (N
             }
             break;
         };
-        let id = u16::from_le_bytes([h[0], h[1]]);
-        let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
+        let id = le16(h, 0);
+        let len = usize::from(le16(h, 2));
         if id == 0 {
             break;
         }
@@ -501,11 +524,9 @@ fn ntlmv2(nt: &[u8], offset: usize, out: &mut Out) -> (Vec<Node>, AvFacts) {
     }
     v.push(Node::field(
         "RespType",
-        format!("{} / {}", blob[0], blob[1]),
+        format!("{} / {}", byte(blob, 0), byte(blob, 1)),
     ));
-    let ft = u64::from_le_bytes([
-        blob[8], blob[9], blob[10], blob[11], blob[12], blob[13], blob[14], blob[15],
-    ]);
+    let ft = le64(blob, 8);
     let secs = (ft / 10_000_000) as i64 - 11_644_473_600;
     v.push(Node::leaf(
         "TimeStamp",
@@ -514,9 +535,14 @@ fn ntlmv2(nt: &[u8], offset: usize, out: &mut Out) -> (Vec<Node>, AvFacts) {
     ));
     v.push(Node::field(
         "ChallengeFromClient",
-        util::hex_lower(&blob[16..24]),
+        util::hex_lower(blob.get(16..24).unwrap_or(&[])),
     ));
-    let (pairs, facts) = av_pairs_facts(&blob[28..], offset + 16 + 28, "AvPairs", out);
+    let (pairs, facts) = av_pairs_facts(
+        blob.get(28..).unwrap_or(&[]),
+        offset + 16 + 28,
+        "AvPairs",
+        out,
+    );
     v.push(pairs);
     (v, facts)
 }
