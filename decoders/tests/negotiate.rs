@@ -86,6 +86,14 @@ fn value<'a>(d: &'a Decoded, path: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// The finding whose message contains `text`.
+fn finding<'a>(d: &'a Decoded, text: &str) -> &'a idscope_decoders::Finding {
+    d.findings
+        .iter()
+        .find(|f| f.message.contains(text))
+        .unwrap_or_else(|| panic!("no finding with {text:?} in {:#?}", d.findings))
+}
+
 fn kind(d: &Decoded, path: &str) -> Kind {
     d.root
         .find_path(path)
@@ -163,11 +171,7 @@ fn a_raw_kerberos_gss_token_and_an_rc4_ticket() {
         "{}",
         d.summary
     );
-    let weak = d
-        .findings
-        .iter()
-        .find(|f| f.message.contains("rc4-hmac (23)"))
-        .unwrap();
+    let weak = finding(&d, "rc4-hmac (23)");
     assert_eq!(weak.severity, Severity::Warning);
     assert!(weak.message.contains("Kerberoasting"));
 }
@@ -197,11 +201,7 @@ fn krb_error_codes_are_explained() {
         "{}",
         d.summary
     );
-    let f = d
-        .findings
-        .iter()
-        .find(|f| f.message.contains("KDC_ERR_PREAUTH_REQUIRED"))
-        .unwrap();
+    let f = finding(&d, "KDC_ERR_PREAUTH_REQUIRED");
     assert_eq!(f.severity, Severity::Info);
     // e-data is METHOD-DATA: the encryption types and salts the KDC holds for alice.
     assert!(value(&d, "e-data/PA-DATA 19/etype").starts_with("18 aes256-cts-hmac-sha1-96"));
@@ -310,11 +310,7 @@ fn ntlm_messages_from_pyspnego_show_names_flags_target_info_and_findings() {
     ] {
         assert_eq!(kind(&d, secret), Kind::Secret, "{secret}");
     }
-    let f = d
-        .findings
-        .iter()
-        .find(|f| f.message.starts_with("no channel binding"))
-        .unwrap();
+    let f = finding(&d, "no channel binding");
     assert_eq!(f.severity, Severity::Warning);
     assert!(!d.has_finding("no MIC"));
 
@@ -323,11 +319,7 @@ fn ntlm_messages_from_pyspnego_show_names_flags_target_info_and_findings() {
     assert!(!d.has_finding("no channel binding"));
 
     let d = request_with("Authorization", &format!("NTLM {}", fixture("ntlm-v1-3")));
-    let v1 = d
-        .findings
-        .iter()
-        .find(|f| f.message.starts_with("NTLMv1 response"))
-        .unwrap();
+    let v1 = finding(&d, "NTLMv1 response");
     assert_eq!(v1.severity, Severity::Error);
     assert!(d.summary.ends_with("(NTLMv1)"));
 }
