@@ -155,8 +155,7 @@ fn a_raw_kerberos_gss_token_and_an_rc4_ticket() {
     );
     assert_eq!(value(&d, "TOK_ID"), "01 00");
     assert!(
-        d.summary
-            .starts_with("Kerberos Kerberos AP-REQ → HTTP/autologon"),
+        d.summary.starts_with("Kerberos AP-REQ → HTTP/autologon"),
         "{}",
         d.summary
     );
@@ -273,7 +272,7 @@ fn kdc_exchanges_show_client_service_and_keep_their_encrypted_parts_secret() {
 #[test]
 fn ntlm_messages_from_pyspnego_show_names_flags_target_info_and_findings() {
     let d = request_with("Authorization", &format!("NTLM {}", fixture("ntlm-1")));
-    assert_eq!(d.summary, "NTLM NTLM NEGOTIATE (type 1)");
+    assert_eq!(d.summary, "NTLM NEGOTIATE (type 1)");
     let flags = d.root.find_path("NegotiateFlags").unwrap();
     assert!(
         flags
@@ -288,12 +287,13 @@ fn ntlm_messages_from_pyspnego_show_names_flags_target_info_and_findings() {
         &format!("NTLM {}", fixture("ntlm-2")),
     );
     assert!(value(&d, "TargetInfo/MsvAvTimestamp").starts_with("20"));
+    assert_eq!(d.summary, "401 NTLM CHALLENGE (type 2) from target VM");
     assert_eq!(kind(&d, "ServerChallenge"), Kind::Field);
 
     let d = request_with("Authorization", &format!("NTLM {}", fixture("ntlm-3")));
     assert_eq!(
         d.summary,
-        "NTLM NTLM AUTHENTICATE (type 3) CONTOSO\\alice from WORKSTATION1 (NTLMv2)"
+        "NTLM AUTHENTICATE (type 3) CONTOSO\\alice from WORKSTATION1 (NTLMv2)"
     );
     assert_eq!(value(&d, "UserName"), "alice");
     assert_eq!(
@@ -451,7 +451,7 @@ fn a_challenge_without_a_token_and_a_redacted_copy() {
         "Authorization",
         "NTLM «redacted:ntlm_type3:len=500:fp=0a1b2c3d»",
     );
-    assert_eq!(d.summary, "NTLM NTLM AUTHENTICATE (type 3) (redacted)");
+    assert_eq!(d.summary, "NTLM AUTHENTICATE (type 3) (redacted)");
 }
 
 #[test]

@@ -134,7 +134,10 @@ impl TokenFacts {
                 match (&self.user, &self.domain) {
                     (Some(u), Some(d)) if !u.is_empty() => s.push_str(&format!(" {d}\\{u}")),
                     (Some(_), _) => s.push_str(" anonymous"),
-                    (None, Some(d)) if !d.is_empty() => s.push_str(&format!(" {d}")),
+                    (None, Some(d)) if !d.is_empty() && m.contains("CHALLENGE") => {
+                        s.push_str(&format!(" from target {d}"))
+                    }
+                    (None, Some(d)) if !d.is_empty() => s.push_str(&format!(" domain {d}")),
                     _ => {}
                 }
                 if let Some(w) = self.workstation.as_deref().filter(|w| !w.is_empty()) {
@@ -425,7 +428,7 @@ fn explain_header_token(item: &Item<'_>, token: &str, n: &mut Node, out: &mut Ou
             Node::text("message", what.to_string())
                 .with_note("the message type idscope redact kept; the token itself was removed"),
         );
-        return format!("{scheme} {what} (redacted)");
+        return with_scheme(scheme, format!("{what} (redacted)"));
     }
     let bytes = if token.len() <= MAX_TOKEN_TEXT {
         util::b64_decode_any(token, MAX_TOKEN_TEXT)
@@ -449,7 +452,16 @@ fn explain_header_token(item: &Item<'_>, token: &str, n: &mut Node, out: &mut Ou
     let line = out.facts.describe();
     n.value = Some(format!("{scheme}: {line}"));
     n.push(node);
-    format!("{scheme} {line}")
+    with_scheme(scheme, line)
+}
+
+/// The summary line of a header's token: the scheme first, unless the line starts with it
+/// (`NTLM NTLM AUTHENTICATE …` would say it twice).
+fn with_scheme(scheme: &str, line: String) -> String {
+    match line.split_once(' ') {
+        Some((first, _)) if first.eq_ignore_ascii_case(scheme) => line,
+        _ => format!("{scheme} {line}"),
+    }
 }
 
 /// What the kind of a redaction placeholder says the removed token was.
