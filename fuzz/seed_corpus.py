@@ -40,6 +40,18 @@ def main():
             put("saml", data)
         if kind in ("jwt", "oauth", "prt"):
             put("jwt", data)
+    for path in glob.glob(os.path.join(FIX, "negotiate", "*.b64")):
+        data = base64.b64decode(open(path).read())
+        put("registry", data)
+        name = os.path.basename(path)
+        if "ntlm" in name:
+            # The NTLM target adds the signature and type itself: seed with what follows them,
+            # the type's number first.
+            put("ntlm", bytes([data[8] - 1]) + data[12:] if data[:8] == b"NTLMSSP\0" else data)
+        if name.startswith("krb5-") or name.startswith("gss-krb5"):
+            put("kerberos", data[17:] if name.startswith("gss-krb5") else data)
+        if "spnego" in name or name.startswith("gss-"):
+            put("spnego", data)
     for path in glob.glob(os.path.join(HERE, "..", "decoders", "tests", "data", "dsig", "**", "*.xml"),
                           recursive=True):
         data = open(path, "rb").read()

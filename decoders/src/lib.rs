@@ -73,6 +73,7 @@ pub mod generic;
 pub mod html;
 pub mod jwt;
 pub mod keys;
+pub mod negotiate;
 pub mod oauth;
 pub mod oidc;
 pub mod prt;

@@ -15,6 +15,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::scim::Scim,
     &crate::prt::Prt,
     &crate::signin::SignIn,
+    &crate::negotiate::Negotiate,
     &crate::soap::provisioning::Provisioning,
     &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,

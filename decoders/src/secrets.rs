@@ -311,7 +311,9 @@ pub fn element(local: &str) -> Element {
         "nonce" => Element::Nonce,
         "binarysecret" => Element::BinarySecret,
         "artifact" => Element::Artifact,
-        "binarysecuritytoken" => Element::BinarySecurityToken,
+        // A WS-Trust `BinaryExchange` carries a SPNEGO or TLSNEGO blob (an NTLM response, a
+        // Kerberos ticket): never a certificate, so it goes whole.
+        "binarysecuritytoken" | "binaryexchange" => Element::BinarySecurityToken,
         "bearertoken" => Element::BearerToken,
         "credentialdata" | "windowslegacycredentials" | "windowssupplementalcredentials" => {
             Element::CredentialData
@@ -319,6 +321,18 @@ pub fn element(local: &str) -> Element {
         "x509certificate" | "digestvalue" => Element::Public,
         _ => Element::ByName,
     }
+}
+
+/// The HTTP authentication schemes whose token is an SPNEGO, Kerberos or NTLM blob: a client's
+/// token proves the user (an NTLM response is cracked offline, a Kerberos ticket replayed), so
+/// it is a credential; what a view may keep of it is the message type.
+pub const NEGOTIATE_SCHEMES: &[&str] = &["negotiate", "ntlm", "kerberos"];
+
+/// True for a scheme of [`NEGOTIATE_SCHEMES`] (case-insensitive).
+pub fn is_negotiate_scheme(scheme: &str) -> bool {
+    NEGOTIATE_SCHEMES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme.trim()))
 }
 
 /// True for a `BinarySecurityToken` `ValueType` that names an X.509 certificate (public).

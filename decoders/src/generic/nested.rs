@@ -62,7 +62,7 @@ pub fn decode_value(value: &str, secret: bool, cx: &Context<'_>) -> Option<Decod
 /// Appends a nested decode as a child `decoded as <id>` (value: the nested summary) holding the
 /// nested root's children (its root label would only repeat the decoder id), and lifts its
 /// findings with their location re-rooted under `path`.
-pub(super) fn attach_nested(node: &mut Node, d: Decoded, path: &str, findings: &mut Vec<Finding>) {
+pub fn attach_nested(node: &mut Node, d: Decoded, path: &str, findings: &mut Vec<Finding>) {
     let label = format!("decoded as {}", d.decoder);
     let outer = format!("{path}/{label}");
     // A root that says something itself (a value, a note) is kept as it is.

@@ -390,12 +390,21 @@ fn security(ex: &mut Explainer<'_, '_>, s: NodeId) -> (Node, Option<String>) {
     }
     for bst in doc.find_children(s, WSSE_NS, "BinarySecurityToken") {
         let vt = doc.attribute(bst, "ValueType").unwrap_or("");
-        n.push(
-            Node::secret("BinarySecurityToken", doc.text_content(bst).trim())
-                .with_note(format!("ValueType {vt}")),
-        );
+        n.push(binary_token(ex, bst, "BinarySecurityToken", vt));
     }
     (n, user)
+}
+
+/// A binary token (a `BinaryExchange` of SPNEGO, a Kerberos `BinarySecurityToken`): a secret,
+/// with what it carries decoded one level deeper.
+fn binary_token(ex: &mut Explainer<'_, '_>, el: NodeId, label: &str, value_type: &str) -> Node {
+    let text = ex.doc.text_content(el).trim().to_string();
+    let mut n = Node::secret(label, text.clone()).with_note(format!("ValueType {value_type}"));
+    if let Some(d) = ex.cx.decode_nested(text.as_bytes()) {
+        let path = ex.doc.path(el);
+        crate::generic::nested::attach_nested(&mut n, d, &path, &mut ex.findings);
+    }
+    n
 }
 
 fn applies_to(ex: &Explainer<'_, '_>, el: NodeId) -> Option<(Node, String)> {
@@ -439,7 +448,10 @@ fn rst(ex: &mut Explainer<'_, '_>, el: NodeId, v: Version) -> Explained {
     simple_fields(ex, el, v, &mut n);
     for c in doc.child_elements(el) {
         let local = doc.local_name(c);
-        if !matches!(local, "AppliesTo" | "TokenType" | "RequestType" | "KeyType") {
+        if local == "BinaryExchange" {
+            let vt = doc.attribute(c, "ValueType").unwrap_or("");
+            n.push(binary_token(ex, c, "BinaryExchange", vt));
+        } else if !matches!(local, "AppliesTo" | "TokenType" | "RequestType" | "KeyType") {
             n.push(Node::field(
                 doc.qname(c),
                 crate::util::ellipsize(doc.text_content(c).trim(), 200),

@@ -302,6 +302,7 @@ pub fn envelope_view(
             let ns = doc.namespace(p);
             let local = doc.local_name(p);
             let mut op = element_tree(doc, p, budget);
+            nest_binary_exchanges(&mut op, cx, "soap/body", &mut findings);
             op.label = "body".to_string();
             op.value = Some(local.to_string());
             op.kind = Kind::Section;
@@ -337,6 +338,27 @@ pub fn envelope_view(
     let mut d = Decoded::new("soap", summary, root);
     d.findings = findings;
     d
+}
+
+/// Decodes what a WS-Trust `BinaryExchange` in a body carries (SPNEGO, NTLM) one level deeper.
+fn nest_binary_exchanges(
+    node: &mut Node,
+    cx: &Context<'_>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) {
+    for c in &mut node.children {
+        let p = format!("{path}/{}", c.label);
+        nest_binary_exchanges(c, cx, &p, findings);
+    }
+    if node.label.rsplit(':').next() == Some("BinaryExchange")
+        && let Some(d) = node
+            .value
+            .as_deref()
+            .and_then(|v| cx.decode_nested(v.as_bytes()))
+    {
+        crate::generic::nested::attach_nested(node, d, path, findings);
+    }
 }
 
 #[cfg(test)]

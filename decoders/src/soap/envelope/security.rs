@@ -198,6 +198,10 @@ pub fn security_node(
                 "validity",
                 format!("{} … {}", ci.not_before, ci.not_after),
             ));
+        } else if !x509 && let Some(d) = cx.decode_nested(bst.value.as_bytes()) {
+            // A Kerberos AP-REQ (`…#GSS_Kerberosv5_AP_REQ`) or another token.
+            let at = format!("{path}/wsse:Security/BinarySecurityToken");
+            crate::generic::nested::attach_nested(&mut t, d, &at, findings);
         }
         n.push(t);
     }
