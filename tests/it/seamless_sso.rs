@@ -661,7 +661,12 @@ fn a_kerberos_ticket_from_a_real_kdc_gets_and_redeems_a_desktop_sso_token() {
         wia[1]["summary"],
         "ADFS WIA (no credential yet) ⇒ ADFS WIA: 401 Negotiate challenge"
     );
-    assert_eq!(wia[1]["worst"], Value::Null, "{:#}", wia[1]);
+    // A challenge is no failure: at most the Negotiate decoder's note on what it asks for.
+    assert!(
+        matches!(wia[1]["worst"].as_str(), None | Some("info")),
+        "{:#}",
+        wia[1]
+    );
 }
 
 /// The contract with the Negotiate decoder: the recorded AP-REQ decodes with its realm, service
