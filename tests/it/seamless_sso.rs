@@ -424,7 +424,9 @@ impl Kdc {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            writeln!(kinit.stdin.take().unwrap(), "{alice_pw}").unwrap();
+            // kinit asks for the password only once it reached the KDC; before the KDC listens
+            // it fails without reading it (a broken pipe here), and the loop tries again.
+            let _ = writeln!(kinit.stdin.take().unwrap(), "{alice_pw}");
             let o = kinit.wait_with_output().unwrap();
             if o.status.success() {
                 return kdc;
