@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use idscope::testbed::{ADFS_HOST, LOGIN_HOST, ONPREM_USERS};
 use serde_json::{Value, json};
 
-use crate::proxy::{interop_tool, spawn_record};
+use crate::proxy::{interop_tool, spawn_record_mapped};
 use crate::support::{ChildGuard, lines_until};
 use crate::util::{idscope, root, stderr, stdout};
 
@@ -279,21 +279,7 @@ fn record_a_sign_in() -> Run {
 
     let ca_dir = dir.path().join("ca");
     let har = screens.join("browser.har");
-    let mut record_args = vec![
-        "--listen".to_string(),
-        "127.0.0.1:0".into(),
-        "--ca-dir".into(),
-        ca_dir.display().to_string(),
-        "--upstream-ca".into(),
-        fixture_ca.display().to_string(),
-        "-w".into(),
-        har.display().to_string(),
-    ];
-    for m in &maps {
-        record_args.extend(["--map".to_string(), m.clone()]);
-    }
-    let record_args: Vec<&str> = record_args.iter().map(String::as_str).collect();
-    let (recorder, addr, record_log) = spawn_record(&record_args);
+    let (recorder, addr, record_log) = spawn_record_mapped(&ca_dir, &fixture_ca, &maps, &har);
     let proxy = format!("http://{addr}");
     let idscope_ca = ca_dir.join(idscope::proxy::ca::CERT_FILE);
 

@@ -23,7 +23,7 @@ use idscope::testbed::{
 };
 use serde_json::Value;
 
-use crate::proxy::spawn_record;
+use crate::proxy::spawn_record_mapped;
 use crate::support::{ChildGuard, ReferenceServer, lines_until};
 use crate::util::{idscope, stderr, stdout};
 
@@ -122,21 +122,12 @@ where
         .await;
         let fixture_ca = write(dir, "fixture-ca.pem", server.ca_pem());
         let ca_dir = dir.join("ca");
-        let mut args = vec![
-            "--listen".to_string(),
-            "127.0.0.1:0".into(),
-            "--ca-dir".into(),
-            ca_dir.display().to_string(),
-            "--upstream-ca".into(),
-            fixture_ca.display().to_string(),
-            "-w".into(),
-            har.display().to_string(),
-        ];
-        for (host, addr) in server.proxy_map() {
-            args.extend(["--map".to_string(), format!("{host}={addr}")]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (recorder, addr, _log) = spawn_record(&args);
+        let maps: Vec<String> = server
+            .proxy_map()
+            .into_iter()
+            .map(|(host, addr)| format!("{host}={addr}"))
+            .collect();
+        let (recorder, addr, _log) = spawn_record_mapped(&ca_dir, &fixture_ca, &maps, har);
         let out = client(
             format!("http://{addr}"),
             ca_dir.join(idscope::proxy::ca::CERT_FILE),

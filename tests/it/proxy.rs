@@ -837,6 +837,32 @@ pub fn spawn_record(args: &[&str]) -> (ChildGuard, SocketAddr, std::thread::Join
     (child, addr, reader)
 }
 
+/// `idscope record -w HAR` on a free loopback port with its CA in `ca_dir`, trusting
+/// `upstream_ca` and mapping each `HOST=ADDR` of `maps` (a reference server's hosts): the guard,
+/// the listener and the stderr reader of [`spawn_record`].
+pub fn spawn_record_mapped(
+    ca_dir: &std::path::Path,
+    upstream_ca: &std::path::Path,
+    maps: &[String],
+    har: &std::path::Path,
+) -> (ChildGuard, SocketAddr, std::thread::JoinHandle<String>) {
+    let mut args = vec![
+        "--listen".to_string(),
+        "127.0.0.1:0".into(),
+        "--ca-dir".into(),
+        ca_dir.display().to_string(),
+        "--upstream-ca".into(),
+        upstream_ca.display().to_string(),
+        "-w".into(),
+        har.display().to_string(),
+    ];
+    for m in maps {
+        args.extend(["--map".to_string(), m.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    spawn_record(&args)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_writes_finished_flows_and_sigterm_closes_the_file_with_incomplete_ones() {
     let origin = origin::start().await;

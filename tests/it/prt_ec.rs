@@ -21,7 +21,7 @@ use serde_json::Value;
 use idscope::fixture::FixtureConfig;
 use idscope::testbed::HOSTS;
 
-use crate::proxy::spawn_record;
+use crate::proxy::spawn_record_mapped;
 use crate::support::ReferenceServer;
 use crate::util::{idscope, stderr, stdout};
 
@@ -62,21 +62,11 @@ fn recorded(dir: &Path, har: &Path, clients: impl FnOnce(&str, &Path)) {
     let fixture_ca = dir.join("fixture-ca.pem");
     std::fs::write(&fixture_ca, server.ca_pem()).unwrap();
     let ca_dir = dir.join("ca");
-    let mut args = vec![
-        "--listen".to_string(),
-        "127.0.0.1:0".into(),
-        "--ca-dir".into(),
-        ca_dir.display().to_string(),
-        "--upstream-ca".into(),
-        fixture_ca.display().to_string(),
-        "-w".into(),
-        har.display().to_string(),
-    ];
-    for host in HOSTS {
-        args.extend(["--map".to_string(), format!("{host}={}", server.addr())]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (recorder, addr, log) = spawn_record(&args);
+    let maps: Vec<String> = HOSTS
+        .iter()
+        .map(|host| format!("{host}={}", server.addr()))
+        .collect();
+    let (recorder, addr, log) = spawn_record_mapped(&ca_dir, &fixture_ca, &maps, har);
     clients(
         &addr.to_string(),
         &ca_dir.join(idscope::proxy::ca::CERT_FILE),

@@ -135,7 +135,7 @@ use std::time::Duration;
 
 use idscope::testbed::{ADFS_HOST, AUTOLOGON_HOST, CLOUD_USERS, KERBEROS_REALM, ONPREM_USERS};
 
-use crate::proxy::{interop_tool, spawn_record};
+use crate::proxy::{interop_tool, spawn_record_mapped};
 use crate::support::ChildGuard;
 
 /// `idscope fixture` with `extra` flags, its CA written to `ca_out`; the guard and one `--map
@@ -188,21 +188,7 @@ struct Recorder {
 
 fn record(dir: &Path, fixture_ca: &Path, maps: &[String], har: &Path) -> Recorder {
     let ca_dir = dir.join("ca");
-    let mut args = vec![
-        "--listen".to_string(),
-        "127.0.0.1:0".into(),
-        "--ca-dir".into(),
-        ca_dir.display().to_string(),
-        "--upstream-ca".into(),
-        fixture_ca.display().to_string(),
-        "-w".into(),
-        har.display().to_string(),
-    ];
-    for m in maps {
-        args.extend(["--map".to_string(), m.clone()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (child, addr, log) = spawn_record(&args);
+    let (child, addr, log) = spawn_record_mapped(&ca_dir, fixture_ca, maps, har);
     Recorder {
         child,
         log,
