@@ -569,6 +569,25 @@ fn kerberos_run(dir: &Path) -> Option<(Vec<Value>, Vec<Value>)> {
         ])
         .arg(WIA));
     assert_eq!(stdout(&o), "401", "{}", stderr(&o));
+    // A client that offers NTLM instead: curl's NEGOTIATE (type 1), which the fixture refuses
+    // with the challenge again (it takes Kerberos only), and curl gives up.
+    let o = run(Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--ntlm",
+            "-u",
+            "CONTOSO\\alice:not-her-password",
+            "--proxy",
+            &rec.proxy,
+            "--cacert",
+            &ca,
+        ])
+        .arg(WIA));
+    assert_eq!(stdout(&o), "401", "{}", stderr(&o));
     rec.stop();
     Some(analyze_json(&har))
 }
@@ -635,7 +654,11 @@ fn a_kerberos_ticket_from_a_real_kdc_gets_and_redeems_a_desktop_sso_token() {
         "{}",
         browser[0]["summary"]
     );
-    let wia = flows_to(flows, "/adfs/ls/wia");
+    // Without curl's NTLM attempts (checked on their own below).
+    let wia: Vec<&Value> = flows_to(flows, "/adfs/ls/wia")
+        .into_iter()
+        .filter(|f| !negotiate_tree(f).contains("NTLM NEGOTIATE"))
+        .collect();
     assert_eq!(wia.len(), 2, "{wia:#?}");
     assert_eq!(wia[0]["status"], 200);
     assert!(
@@ -720,4 +743,34 @@ fn adfs_with_extended_protection_refuses_the_proxied_token_and_the_report_says_w
         "{findings}"
     );
     assert_eq!(refused["worst"], "error");
+}
+
+#[test]
+fn a_recorded_ntlm_negotiate_from_curl_decodes_with_its_fields() {
+    let Some((flows, _)) = kerberos() else {
+        return;
+    };
+    let ntlm = flows
+        .iter()
+        .find(|f| {
+            f["url"].as_str().unwrap_or("").contains("/adfs/ls/wia")
+                && negotiate_tree(f).contains("NTLM NEGOTIATE")
+        })
+        .unwrap_or_else(|| panic!("no NTLM flow to /adfs/ls/wia: {flows:#?}"));
+    let tree = negotiate_tree(ntlm);
+    // curl's type 1: OEM strings, a target requested, NTLM with extended session security.
+    for want in [
+        "NEGOTIATE (type 1)",
+        "NegotiateFlags",
+        "NEGOTIATE_OEM",
+        "REQUEST_TARGET",
+        "NEGOTIATE_NTLM",
+        "NEGOTIATE_EXTENDED_SESSIONSECURITY",
+    ] {
+        assert!(
+            tree.contains(want),
+            "{want} not in the decoded request:\n{tree}"
+        );
+    }
+    assert_eq!(ntlm["status"], 401);
 }

@@ -113,12 +113,12 @@ pub fn is_autologon(msg: &Message<'_>) -> bool {
     endpoint(msg.path()).is_some()
 }
 
-/// The token of an `Authorization: Negotiate <token>` (or `WWW-Authenticate`) value.
+/// The token of an `Authorization: Negotiate <token>` (or `WWW-Authenticate`) value, or of the
+/// bare `NTLM <token>` scheme a client uses when it offers NTLM alone.
 pub fn negotiate_token(value: &str) -> Option<&str> {
     let v = value.trim();
     let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
-    scheme
-        .eq_ignore_ascii_case("Negotiate")
+    (scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("NTLM"))
         .then(|| rest.trim())
         .filter(|t| !t.is_empty())
 }

@@ -161,6 +161,18 @@ mod tests {
             b"",
         ));
         assert_eq!(d.summary, "ADFS WIA with a Kerberos ticket");
+        // curl --ntlm's NEGOTIATE message, under the bare NTLM scheme.
+        let d = best(&Message::request(
+            "GET",
+            URL,
+            vec![(
+                "Authorization",
+                "NTLM TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA=",
+            )],
+            b"",
+        ));
+        assert!(d.summary.starts_with("ADFS WIA with NTLM"), "{}", d.summary);
+        assert!(d.has_finding("the browser sent NTLM to ADFS"));
         let challenge = Message::response(
             "GET",
             URL,
