@@ -1,5 +1,5 @@
 //! The PRT crypto primitives (protocols.md §7.3–§7.6) the reference server and the scenario
-//! client must compute alike: the SP 800-108 KDF (v1 and v2), HS256 over exact payload bytes,
+//! client must compute alike: the SP 800-108 KDF (v1 and v2, the decoders'), HS256 over exact payload bytes,
 //! compact JWE with AES-256-GCM, RSA-OAEP (SHA-1) for the session key, and the
 //! `BCRYPT_RSAPUBLIC_BLOB` form of the transport key.
 
@@ -12,39 +12,10 @@ use aws_lc_rs::rsa::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
-/// The SP 800-108 label of every PRT derivation.
-pub const LABEL: &[u8] = b"AzureAD-SecureConversation";
-
-/// SP 800-108 counter-mode KDF, HMAC-SHA256, one block:
-/// `HMAC(key, 00000001 || label || 00 || context || 00000100)`.
-pub fn kdf(session_key: &[u8], context: &[u8]) -> [u8; 32] {
-    let mut msg = Vec::with_capacity(4 + LABEL.len() + 1 + context.len() + 4);
-    msg.extend_from_slice(&[0, 0, 0, 1]);
-    msg.extend_from_slice(LABEL);
-    msg.push(0);
-    msg.extend_from_slice(context);
-    msg.extend_from_slice(&[0, 0, 1, 0]);
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, session_key);
-    let tag = aws_lc_rs::hmac::sign(&key, &msg);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_ref());
-    out
-}
-
-/// The derived key for a JWT: KDFv1 uses the `ctx` bytes as context, KDFv2
-/// `SHA-256(ctx || payload bytes)` (the exact decoded payload segment).
-pub fn derive(session_key: &[u8], ctx: &[u8], payload: &[u8], kdf_ver: u8) -> [u8; 32] {
-    if kdf_ver >= 2 {
-        let mut h = Sha256::new();
-        h.update(ctx);
-        h.update(payload);
-        kdf(session_key, &h.finalize())
-    } else {
-        kdf(session_key, ctx)
-    }
-}
+/// The SP 800-108 KDF (v1 and v2) is the decoders' own, so the reference server, the scenario
+/// client and `analyze --key` derive with one implementation.
+pub use idscope_decoders::prt::crypto::{derive, kdf};
 
 /// A compact HS256 JWS over the exact `payload` bytes.
 pub fn hs256(header: &Value, payload: &[u8], key: &[u8]) -> String {

@@ -497,6 +497,7 @@ $Config={"pgid":"ConvergedSignIn","sErrorCode":"50126","sErrTxt":"Your account o
                 "change their password",
             ),
             ("ConvergedConsent", "", Severity::Info, "consent"),
+            // The phone number as Entra ID's page itself masks it (`+X XXXXXXXX12`).
             (
                 "ConvergedTFA",
                 r#","arrUserProofs":[{"authMethodId":"PhoneAppNotification","display":"+X XXXXXXXX12"},{"authMethodId":"PhoneAppOTP"}]"#,
