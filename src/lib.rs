@@ -30,6 +30,7 @@ pub mod flow;
 pub mod live;
 pub mod proxy;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod session;
 pub mod testbed;

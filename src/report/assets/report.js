@@ -1,0 +1,1 @@
+// the report page's script (being built)
