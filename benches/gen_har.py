@@ -2,6 +2,7 @@
 """Generates a large HAR of realistic identity flows for the analyze benchmark.
 
     python3 benches/gen_har.py SIZE_MB OUT.har
+    python3 benches/gen_har.py --entries N OUT.har     (exactly N entries, whatever the size)
 
 The flows are those of captures/aadconnect-sync.har (realm discovery, a failed and a successful ROPC
 token call with RS256 access token and unsigned id_token, JWKS) plus OIDC discovery, a userrealm v2
@@ -15,7 +16,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
-    size_mb, out = int(sys.argv[1]), sys.argv[2]
+    if sys.argv[1] == "--entries":
+        size_mb, entries_wanted, out = None, int(sys.argv[2]), sys.argv[3]
+    else:
+        size_mb, entries_wanted, out = int(sys.argv[1]), None, sys.argv[2]
     sample = json.load(open(os.path.join(HERE, "..", "captures", "aadconnect-sync.har")))
     entries = sample["log"]["entries"]
     base = entries[0]
@@ -48,14 +52,19 @@ def main():
                        req_body=json.dumps({"username": "USER@contoso.com", "isOtherIdpSupported": True})))
     templates = [json.dumps(e, separators=(",", ":")) for e in entries + extra]
 
-    target = size_mb * 1024 * 1024
+    target = size_mb * 1024 * 1024 if size_mb is not None else None
+
+    def more():
+        return written < target if target is not None else n < entries_wanted
     written, n = 0, 0
     with open(out, "w") as f:
         head = '{"log":{"version":"1.2","creator":{"name":"idscope benches/gen_har.py","version":"1"},"entries":[\n'
         f.write(head)
         written += len(head)
-        while written < target:
+        while more():
             for t in templates:
+                if not more():
+                    break
                 line = ("," if n else "") + t.replace("USER", f"user{n:07d}").replace("2026-11-20T09:00", f"2026-11-20T{9 + n % 12:02d}:{n % 60:02d}") + "\n"
                 f.write(line)
                 written += len(line)
