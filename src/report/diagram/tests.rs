@@ -455,6 +455,30 @@ fn a_very_long_story_draws_its_failures_and_says_what_it_left_out() {
     assert!(!html.contains("style="));
 }
 
+#[test]
+fn parties_past_the_lane_limit_share_the_last_lane() {
+    let n = 20;
+    let story = Story {
+        kind: StoryKind::PrtSso,
+        steps: (0..n).map(|i| step(i, "call", None)).collect(),
+        checks: vec![],
+    };
+    let flows: Vec<StepFlow> = (0..n)
+        .map(|i| flow("GET", &format!("h{i}.example"), "/", Some(200), &[]))
+        .collect();
+    let html = section(0, &story, &flows);
+    let doc = parse(&html);
+    let lanes: Vec<&str> = elements_with_class(&doc, "g", "lane")
+        .iter()
+        .filter_map(|&g| doc.attribute(g, "data-party"))
+        .collect();
+    assert_eq!(lanes.len(), 12);
+    assert_eq!(lanes[1], "h0.example");
+    assert_eq!(lanes[10], "h9.example");
+    assert_eq!(lanes[11], "other hosts");
+    assert_eq!(elements_with_class(&doc, "g", "step").len(), n as usize);
+}
+
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z ]{0,12}",
