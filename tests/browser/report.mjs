@@ -12,6 +12,9 @@
 //   flow        the id of the flow to click (its decoded tree is read)
 //   filter      a filter that narrows the list; `bad` a filter with an error
 //   screens     a directory for screenshots (report-*.png)
+//   unsupported a filter with an operator the page cannot evaluate
+//   hashFlow    the id of the flow to open by its #flow-ID address
+//   viewport    {width, height} of the page (a small one shows the list's virtual rows)
 //   timeoutMs   how long any one wait may take
 // It prints one JSON object on stdout: {"ok": true, ...what it saw} or {"ok": false, "error"};
 // the exit code is 0 in both cases unless the script itself could not run.
@@ -31,7 +34,7 @@ const browser = await chromium.launch({
   timeout,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+const context = await browser.newContext({ viewport: args.viewport ?? { width: 1400, height: 860 } });
 const page = await context.newPage();
 const requests = [];
 const problems = [];
@@ -78,6 +81,15 @@ async function run() {
   seen.title = await page.title();
   seen.count = await text('#count');
   seen.timings = JSON.parse((await page.evaluate(() => document.documentElement.dataset.timings)) ?? 'null');
+  // Informational: when the browser painted first and finished loading the page.
+  seen.paint = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return {
+      first_contentful_paint_ms: fcp ? Math.round(fcp.startTime) : null,
+      dom_content_loaded_ms: nav ? Math.round(nav.domContentLoadedEventEnd) : null,
+    };
+  });
   seen.tabs = await page.$$eval('#tabs [data-tab]', (b) => b.map((x) => x.dataset.tab));
   seen.banner = await text('#banner');
   seen.columns = await page.$$eval('.row.head span', (s) => s.map((x) => x.textContent));
