@@ -33,22 +33,33 @@ const json = (v) =>
 const esc = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
-function claims(v, out = []) {
-  if (Array.isArray(v)) v.forEach((c) => claims(c, out));
-  else if (v && typeof v === 'object') {
-    if (/^(upn|immutableid|unique_name|oid|tid|name|nameid)$/i.test(v.label ?? '') && typeof v.value === 'string') {
-      out.push([v.label, v.value]);
+// What the generator takes from `analysis::digest`: the walk over decoded trees it does.
+function walk(outcomes, f) {
+  const visit = (n) => {
+    f(n);
+    (n.children ?? []).forEach(visit);
+  };
+  outcomes.filter((o) => o.result?.ok).forEach((o) => visit(o.result.ok.root));
+}
+function claims(outcomes) {
+  const out = [];
+  walk(outcomes, (n) => {
+    if (n.label === 'claims' || n.label === 'attributes') {
+      (n.children ?? []).forEach((c) => c.value !== undefined && out.push([c.label, c.value]));
+    } else if ((n.label === 'NameID' || n.label === 'NameIdentifier') && n.value !== undefined) {
+      out.push([n.label, n.value]);
     }
-    Object.values(v).forEach((c) => claims(c, out));
-  }
+  });
   return out;
 }
-function ops(v, out = []) {
-  if (Array.isArray(v)) v.forEach((c) => ops(c, out));
-  else if (v && typeof v === 'object') {
-    if (v.label === 'wsa:Action' && typeof v.value === 'string') out.push(v.value.split('/').pop());
-    Object.values(v).forEach((c) => ops(c, out));
-  }
+function ops(outcomes, soapAction) {
+  const out = [];
+  const push = (v) => {
+    v = v.trim().replace(/^"+|"+$/g, '');
+    if (v && !out.includes(v)) out.push(v);
+  };
+  walk(outcomes, (n) => ['operation', 'Action', 'wsa:Action'].includes(n.label) && n.value !== undefined && push(n.value));
+  if (soapAction) push(soapAction);
   return out;
 }
 const storyOf = new Map();
@@ -74,8 +85,8 @@ function rowAndDetail(f, e, id) {
     w: f.worst,
     mk: f.worst === 'error' ? '!' : f.worst === 'warning' ? '?' : '',
     f: f.findings.map((x) => [x.severity, x.message]),
-    ops: ops(f.request),
-    cl: claims([f.request, f.response]),
+    ops: ops([...f.request, ...f.response], header(req.headers, 'soapaction')),
+    cl: claims([...f.request, ...f.response]),
     ct: [header(req.headers, 'content-type'), resp ? header(resp.headers, 'content-type') : ''],
     n: false,
     st: storyOf.get(f.id) ?? null,
@@ -172,7 +183,7 @@ flush();
 const meta = {
   tool: 'idscope sample', source: basename(harFile), generated: new Date().toISOString(), redacted: false,
   filter: null, flows_in_capture: id, noise_hosts: [],
-  kinds: ['adfs', 'fedmetadata', 'form', 'jwt', 'nbfx', 'oauth', 'provisioning', 'prt', 'realm', 'saml', 'scim', 'soap', 'wsfed', 'wstrust'],
+  kinds: 'jwt oauth realm oidc scim prt signin negotiate provisioning soap nbfx desktopsso wstrust wia wsfed fedmetadata saml url base64 json form xml'.split(' '),
 };
 const head = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -13,6 +13,8 @@
 //   filter      a filter that narrows the list; `bad` a filter with an error
 //   screens     a directory for screenshots (report-*.png)
 //   unsupported a filter with an operator the page cannot evaluate
+//   expressions filters whose count line or error the page reports, one by one
+//   storyFilter a `~story` filter whose count line the page reports
 //   hashFlow    the id of the flow to open by its #flow-ID address
 //   viewport    {width, height} of the page (a small one shows the list's virtual rows)
 //   timeoutMs   how long any one wait may take
@@ -153,6 +155,19 @@ async function run() {
   await page.locator('#filter').press('Enter');
   seen.unsupportedError = await text('#filter-error');
   await shot('4-filter-error');
+  // The same expressions idscope's own filter is given: what the page says to each.
+  seen.expressions = [];
+  for (const expr of args.expressions ?? []) {
+    await page.locator('#filter').fill(expr);
+    await page.locator('#filter').press('Enter');
+    const bad = await page.locator('#filter-error').isVisible();
+    seen.expressions.push({ expr, count: await text('#count'), error: bad ? await text('#filter-error') : null });
+  }
+  if (args.storyFilter) {
+    await page.locator('#filter').fill(args.storyFilter);
+    await page.locator('#filter').press('Enter');
+    seen.storyCount = await text('#count');
+  }
   await page.locator('#filter').fill('');
   await page.locator('#filter').press('Enter');
   await page.locator('#filter').press('Escape');

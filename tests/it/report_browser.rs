@@ -7,7 +7,8 @@
 //! draws the federated sign-in with its four steps and the ImmutableID check. All the while the
 //! page asks the network for nothing: every request other than the file is recorded and refused,
 //! and the page's content security policy would report any blocked script or style. Screenshots
-//! are left in `target/browser-screens/report-*.png`.
+//! are left in `target/browser-screens/report-*.png`, with the recording
+//! (`report-demo.har`) and the page (`report.html`).
 //!
 //! The browser runs once for all the tests here ([`the_run`]); each test checks one part.
 //! Needs what [`crate::browser::playwright_ready`] needs (Chromium, node, playwright-core); a
@@ -27,9 +28,58 @@ const WAIT_MS: u64 = 30_000;
 /// The filter the test types: the flows to the demo's STS.
 const FILTER: &str = "~d sts";
 
+/// Expressions the page and `analyze --filter` are both given: the page must count the flows
+/// `analyze` keeps, or refuse with idscope's own message and column. They use the row facets
+/// only (every operator the page evaluates, the boolean forms, quoting, and the errors).
+const EXPRESSIONS: &[&str] = &[
+    "~all",
+    "~k saml",
+    "~k WSFED | ~k realm",
+    "~m POST & !~c 200",
+    "!(~d login) ~c 200",
+    "oauth2/token",
+    "'adfs/ls' ~s",
+    "~q | ~e",
+    "~finding",
+    "~finding warning",
+    "~finding error",
+    "~op Provision",
+    "~claim upn=alice",
+    "~t json",
+    "~tq form",
+    "~ts html",
+    "~noise",
+    "!~noise & ~u \\.svc$",
+    "~c abc",
+    "~zz",
+    "~d",
+    "(~s | ~q",
+    "~s )",
+    "& ~s",
+    "~k nosuch",
+    "~claim upn",
+    "'open",
+    "~u (",
+];
+
+/// The screenshots report.mjs takes (`report-NAME.png`).
+const SHOTS: &[&str] = &[
+    "1-list",
+    "2-flow",
+    "3-filtered",
+    "4-filter-error",
+    "5-stories",
+    "6-findings",
+];
+
 /// What the page showed and what `analyze --json` says about the same recording.
 struct Run {
+    /// The recording, in `_dir`.
+    har: String,
+    _dir: tempfile::TempDir,
     seen: Value,
+    /// The screenshots of [`SHOTS`] the script left.
+    shots: Vec<String>,
     flows: Vec<Value>,
     stories: Vec<Value>,
 }
@@ -84,6 +134,9 @@ fn saml_flow(flows: &[Value]) -> &Value {
 fn open_a_report() -> Run {
     let dir = tempfile::tempdir().unwrap();
     let har = dir.path().join("demo.har");
+    let page = dir.path().join("report.html");
+    let screens = screens_dir();
+    std::fs::create_dir_all(&screens).unwrap();
     let har_s = har.display().to_string();
     let demo = idscope(&["demo", "--headless", "--seed", "7", "-w", &har_s], None);
     assert!(
@@ -109,7 +162,6 @@ fn open_a_report() -> Run {
         .collect();
     assert!(flows.len() > 30, "{} flows", flows.len());
 
-    let page = dir.path().join("report.html");
     let page_s = page.display().to_string();
     let made = idscope(&["report", &har_s, "-o", &page_s], None);
     assert!(
@@ -119,8 +171,6 @@ fn open_a_report() -> Run {
         stderr(&made)
     );
 
-    let screens = screens_dir();
-    std::fs::create_dir_all(&screens).unwrap();
     let last = flows.last().unwrap()["id"].clone();
     let args = json!({
         "chromium": chromium(),
@@ -130,6 +180,8 @@ fn open_a_report() -> Run {
         "filter": FILTER,
         "bad": "~c abc",
         "unsupported": "~m POST & ~b x",
+        "expressions": EXPRESSIONS,
+        "storyFilter": "~story 'federated sign-in'",
         "screens": screens,
         // Small enough that the list holds fewer rows than the demo has flows.
         "viewport": {"width": 1280, "height": 640},
@@ -150,6 +202,16 @@ fn open_a_report() -> Run {
     );
     let seen: Value = serde_json::from_str(out.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("report.mjs printed no JSON ({e}):\n{out}\n{}", stderr(&o)));
+    // Checked at once: the sign-in browser test empties the directory when it starts.
+    let shots = SHOTS
+        .iter()
+        .filter(|shot| {
+            std::fs::read(screens.join(format!("report-{shot}.png")))
+                .is_ok_and(|png| png.starts_with(b"\x89PNG\r\n\x1a\n"))
+        })
+        .map(|shot| shot.to_string())
+        .collect();
+    let _ = std::fs::copy(&page, screens.join("report.html"));
     eprintln!(
         "report browser test: screenshots in {}; timings {} {}",
         screens.display(),
@@ -157,7 +219,10 @@ fn open_a_report() -> Run {
         seen["paint"]
     );
     Run {
+        har: har_s,
+        _dir: dir,
         seen,
+        shots,
         flows,
         stories,
     }
@@ -314,6 +379,63 @@ fn the_filter_narrows_the_list_and_a_wrong_one_says_where() {
 }
 
 #[test]
+fn the_page_filters_as_idscope_does() {
+    let Some(run) = the_run() else { return };
+    let seen = run.seen();
+    let n = run.flows.len();
+    let page = seen["expressions"].as_array().unwrap();
+    assert_eq!(page.len(), EXPRESSIONS.len(), "{seen}");
+    let mut differ = Vec::new();
+    for (expr, got) in EXPRESSIONS.iter().zip(page) {
+        assert_eq!(got["expr"], *expr);
+        let o = idscope(&["analyze", "--json", "--filter", expr, &run.har], None);
+        let want = if o.status.code() == Some(2) {
+            // `idscope: --filter "EXPR": MESSAGE (at column N)`
+            let err = stderr(&o);
+            let said = err
+                .lines()
+                .find_map(|l| l.split_once("\": ").map(|(_, m)| m.to_string()))
+                .unwrap_or_else(|| panic!("{expr}: {err}"));
+            json!({"error": said})
+        } else {
+            let kept = stdout(&o)
+                .lines()
+                .filter(|l| l.starts_with("{\"type\":\"flow\""))
+                .count();
+            json!({"count": format!("{kept} of {n} flows")})
+        };
+        let said = if got["error"].is_null() {
+            json!({"count": got["count"]})
+        } else {
+            json!({"error": got["error"]})
+        };
+        if said != want {
+            differ.push(format!("{expr}: the page says {said}, idscope {want}"));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// `~story RE` (the page's own operator) keeps the steps of the stories whose title matches.
+#[test]
+fn the_story_filter_keeps_the_steps_of_the_story() {
+    let Some(run) = the_run() else { return };
+    let seen = run.seen();
+    let steps: std::collections::BTreeSet<u64> = run
+        .stories
+        .iter()
+        .filter(|s| s["story"] == "federated sign-in")
+        .flat_map(|s| s["steps"].as_array().unwrap())
+        .filter_map(|s| s["flow"].as_u64())
+        .collect();
+    assert!(!steps.is_empty());
+    assert_eq!(
+        seen["storyCount"],
+        format!("{} of {} flows", steps.len(), run.flows.len())
+    );
+}
+
+#[test]
 fn the_federated_sign_in_is_drawn_with_its_four_steps_and_the_immutable_id_check() {
     let Some(run) = the_run() else { return };
     let seen = run.seen();
@@ -388,15 +510,5 @@ fn the_page_makes_no_network_request_and_breaks_no_policy() {
         json!([]),
         "console errors (a blocked script or style names the content security policy)"
     );
-    for shot in [
-        "1-list",
-        "2-flow",
-        "3-filtered",
-        "4-filter-error",
-        "5-stories",
-        "6-findings",
-    ] {
-        let png = std::fs::read(screens_dir().join(format!("report-{shot}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{shot}");
-    }
+    assert_eq!(run.shots, SHOTS, "screenshots missing");
 }
