@@ -379,6 +379,11 @@
   // ------------------------------------------------------------------------------------------
   // The page's frame
 
+  /** `3 errors`, `1 warning`, `5 info`. */
+  function plural(n, severity) {
+    return n + ' ' + severity + (n === 1 || severity === 'info' ? '' : 's');
+  }
+
   var app = byId('app');
   var tabs = el('nav', null);
   tabs.id = 'tabs';
@@ -426,7 +431,7 @@
     var f = totals.findings || {};
     var bits = [(totals.flows !== undefined ? totals.flows : rows.length) + ' flows'];
     SEVERITIES.forEach(function (s) {
-      if (f[s]) bits.push(f[s] + ' ' + s + (f[s] === 1 ? '' : 's'));
+      if (f[s]) bits.push(plural(f[s], s));
     });
     if (totals.stories) bits.push(totals.stories + (totals.stories === 1 ? ' story' : ' stories'));
     bits.push(meta.redacted === false ? 'NOT redacted' : 'redacted');
@@ -959,14 +964,16 @@
       var g = groups[sev];
       if (!g.length) return;
       var s = el('section', 'fgroup sev-' + sev);
-      s.appendChild(el('h3', null, g.length + ' ' + sev + (g.length === 1 ? '' : 's')));
+      s.appendChild(el('h3', null, plural(g.length, sev)));
       var ul = el('ul', 'findings');
       g.slice(0, FINDINGS_SHOWN).forEach(function (item) {
         var r = item[0];
         var li = el('li', 'finding sev-' + sev);
         li.dataset.flow = r.id;
         li.tabIndex = 0;
-        add(li, el('span', 'flowref', '#' + r.id), el('span', 'where', (r.m || '') + ' ' + (r.h || '') + (r.p || '')), el('span', 'msg', item[1]));
+        var where = el('span', 'where', (r.m || '') + ' ' + (r.h || '') + (r.p || '').split('?')[0]);
+        where.title = r.u || '';
+        add(li, el('span', 'flowref', '#' + r.id), where, el('span', 'msg', item[1]));
         ul.appendChild(li);
       });
       s.appendChild(ul);
