@@ -629,6 +629,8 @@
     var t = ev.target;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA')) return;
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    // Keys on buttons, links and folds keep their own meaning.
+    var ours = t === document.body || t === document.documentElement || t === list || list.contains(t);
     if (ev.key === '/') {
       showTab('flows');
       input.focus();
@@ -636,7 +638,7 @@
       ev.preventDefault();
       return;
     }
-    if (current !== 'flows') return;
+    if (current !== 'flows' || !ours) return;
     var page = Math.max(1, Math.floor(list.clientHeight / ROW_HEIGHT) - 1);
     var moves = {
       ArrowDown: 1,
