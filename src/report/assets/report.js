@@ -123,12 +123,15 @@
     }
   }
 
+  /** The claim name matches exactly or as the last segment of a claim URI (`upn` matches
+   * `http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn`); `name` is lowercase. */
   function claimNameMatches(label, name) {
-    var l = String(label).toLowerCase();
-    var n = name.toLowerCase();
-    if (l === n) return true;
-    var parts = l.split(/[/:]/);
-    return parts[parts.length - 1] === n;
+    var l = String(label);
+    var tail = l.slice(Math.max(l.lastIndexOf('/'), l.lastIndexOf(':')) + 1);
+    return (
+      (l.length === name.length && l.toLowerCase() === name) ||
+      (tail.length === name.length && tail.toLowerCase() === name)
+    );
   }
 
   function Parser(input, toks) {
@@ -326,7 +329,7 @@
         var eq = c.v.indexOf('=');
         if (eq < 0) throw new FilterError(c.pos, '`~claim` needs NAME=REGEX');
         if (eq === 0) throw new FilterError(c.pos, '`~claim` needs a claim name before `=`');
-        var name = c.v.slice(0, eq);
+        var name = c.v.slice(0, eq).toLowerCase();
         var value = regex(c.pos + eq + 1, c.v.slice(eq + 1));
         return function (r) {
           return (r.cl || []).some(function (pair) {
