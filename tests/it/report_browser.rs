@@ -7,8 +7,9 @@
 //! draws the federated sign-in with its four steps and the ImmutableID check. All the while the
 //! page asks the network for nothing: every request other than the file is recorded and refused,
 //! and the page's content security policy would report any blocked script or style. Screenshots
-//! are left in `target/browser-screens/report-*.png`, with the recording
-//! (`report-demo.har`) and the page (`report.html`).
+//! are left in `target/browser-screens/report-*.png`, with the page (`report.html`). The page
+//! filters as idscope does: the same expressions give the count `analyze --filter` gives, or
+//! idscope's own error at the same column.
 //!
 //! The browser runs once for all the tests here ([`the_run`]); each test checks one part.
 //! Needs what [`crate::browser::playwright_ready`] needs (Chromium, node, playwright-core); a
@@ -72,10 +73,10 @@ const SHOTS: &[&str] = &[
     "6-findings",
 ];
 
-/// What the page showed and what `analyze --json` says about the same recording.
+/// What the page showed and what `analyze --json` says about the redacted recording.
 struct Run {
-    /// The recording, in `_dir`.
-    har: String,
+    /// `idscope redact`'s copy of the recording, in `_dir`.
+    redacted: String,
     _dir: tempfile::TempDir,
     seen: Value,
     /// The screenshots of [`SHOTS`] the script left.
@@ -146,7 +147,13 @@ fn open_a_report() -> Run {
         stderr(&demo)
     );
 
-    let lines: Vec<Value> = stdout(&idscope(&["analyze", "--json", &har_s], None))
+    // The report shows the redacted capture: what `analyze` says of `redact`'s copy is what the
+    // page must show (findings about the credentials themselves go with them).
+    let redacted = dir.path().join("redacted.har");
+    let redacted_s = redacted.display().to_string();
+    let red = idscope(&["redact", &har_s, "-o", &redacted_s], None);
+    assert!(red.status.success(), "{}\n{}", stdout(&red), stderr(&red));
+    let lines: Vec<Value> = stdout(&idscope(&["analyze", "--json", &redacted_s], None))
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -219,7 +226,7 @@ fn open_a_report() -> Run {
         seen["paint"]
     );
     Run {
-        har: har_s,
+        redacted: redacted_s,
         _dir: dir,
         seen,
         shots,
@@ -388,7 +395,10 @@ fn the_page_filters_as_idscope_does() {
     let mut differ = Vec::new();
     for (expr, got) in EXPRESSIONS.iter().zip(page) {
         assert_eq!(got["expr"], *expr);
-        let o = idscope(&["analyze", "--json", "--filter", expr, &run.har], None);
+        let o = idscope(
+            &["analyze", "--json", "--filter", expr, &run.redacted],
+            None,
+        );
         let want = if o.status.code() == Some(2) {
             // `idscope: --filter "EXPR": MESSAGE (at column N)`
             let err = stderr(&o);
