@@ -31,17 +31,17 @@ use crate::util::{idscope, root, stderr, stdout};
 /// How long one wait of the browser (a page, a field, a message, a URL) may take.
 const WAIT_MS: u64 = 30_000;
 
-fn chromium() -> PathBuf {
+pub fn chromium() -> PathBuf {
     std::env::var_os("IDSCOPE_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
-fn script_dir() -> PathBuf {
+pub fn script_dir() -> PathBuf {
     root().join("tests/browser")
 }
 
 /// `target/browser-screens`: where the screenshots and the recording are left for people.
-fn screens_dir() -> PathBuf {
+pub fn screens_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .map_or_else(
@@ -56,13 +56,20 @@ fn screens_dir() -> PathBuf {
 /// and `IDSCOPE_SKIP_INTEROP` is set. Panics otherwise.
 fn tools_ready() -> bool {
     let what = "browser test";
+    interop_tool(
+        "certutil",
+        &format!("{what} (Debian package libnss3-tools)"),
+    ) && playwright_ready(what)
+}
+
+/// True when the browser, node and playwright-core are there (playwright-core is installed with
+/// `npm ci` when missing); false, after a SKIPPED line naming `what`, only when one is missing
+/// and `IDSCOPE_SKIP_INTEROP` is set. Panics otherwise.
+pub fn playwright_ready(what: &str) -> bool {
     let browser = chromium();
     if !interop_tool(
         &browser.display().to_string(),
         &format!("{what} (Debian package chromium)"),
-    ) || !interop_tool(
-        "certutil",
-        &format!("{what} (Debian package libnss3-tools)"),
     ) || !interop_tool("node", &format!("{what} (Node.js 20 or later)"))
     {
         return false;
