@@ -115,7 +115,7 @@ pub fn csr(label: &str, b64: &str, at: &str, findings: &mut Vec<Finding>) -> Csr
                 if let Some((_, set)) = raw.iter().find(|(o, _)| *o == oid) {
                     der_strings(set, 0, &mut strings);
                 }
-                n.value = Some(strings.join(", "));
+                n = Node::field(oid_label(&oid), strings.join(", "));
                 if oid == "1.3.6.1.4.1.311.21.20" {
                     n.note = Some(
                         "client id, machine, user and program that made the request".to_string(),

@@ -110,7 +110,13 @@ pub(super) fn result(ex: &mut Ex<'_, '_>, root: NodeId) -> (String, Node) {
         }
         _ => Special::Generic,
     };
-    let node = ex.tree(root, &local, 0, &mut special);
+    let mut node = ex.tree(root, &local, 0, &mut special);
+    node.note = Some(
+        "the service's answer: the signed client certificate, or why not (the agent renews it \
+         when less than MinutesInTrustLifetimeBeforeRenew of the bootstrap, 30 days by default, \
+         remain)"
+            .to_string(),
+    );
     let ok = ex
         .child_text(root, "IsSuccessful")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
