@@ -129,7 +129,7 @@ pub(super) fn result(ex: &mut Ex<'_, '_>, root: NodeId) -> (String, Node) {
         };
         ex.findings.push(
             Finding::error(format!("{what} refused (IsSuccessful is not true): {why}"))
-                .at(&format!("{local}/IsSuccessful")),
+                .at(format!("{local}/IsSuccessful")),
         );
         format!("{what} failed: {why}")
     } else if let Some(i) = &issued {
