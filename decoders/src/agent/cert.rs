@@ -135,21 +135,8 @@ fn extension_node(e: &X509Extension<'_>) -> Node {
     let oid = e.oid.to_id_string();
     let label = oid_label(&oid);
     let value = match e.parsed_extension() {
-        ParsedExtension::KeyUsage(ku) => ku.to_string(),
-        ParsedExtension::ExtendedKeyUsage(eku) => {
-            let mut v: Vec<String> = [
-                (eku.server_auth, "serverAuth"),
-                (eku.client_auth, "clientAuth"),
-                (eku.code_signing, "codeSigning"),
-                (eku.any, "anyExtendedKeyUsage"),
-            ]
-            .into_iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, n)| n.to_string())
-            .collect();
-            v.extend(eku.other.iter().map(|o| o.to_id_string()));
-            v.join(", ")
-        }
+        ParsedExtension::KeyUsage(ku) => x509::key_usage_names(ku).join(", "),
+        ParsedExtension::ExtendedKeyUsage(eku) => x509::extended_key_usage_names(eku).join(", "),
         ParsedExtension::SubjectKeyIdentifier(k) => util::hex_lower(k.0),
         _ => format!("{} bytes", e.value.len()),
     };
