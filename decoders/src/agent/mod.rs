@@ -96,10 +96,15 @@ fn priority(msg: &Message<'_>) -> f32 {
     if msg.body.is_empty() {
         return 0.0;
     }
-    match (is_agent_path(msg.path()), sniff(msg.body)) {
-        (_, Some(_)) => 0.95,
-        (true, None) if msg.body.trim_ascii_start().starts_with(b"<") => 0.9,
-        _ => 0.0,
+    if sniff(msg.body).is_some() {
+        return 0.95;
+    }
+    // Another data contract document on an agent endpoint: decoded to say which root it has.
+    let head = msg.body.get(..msg.body.len().min(512)).unwrap_or_default();
+    if is_agent_path(msg.path()) && util::contains(head, DATA_CONTRACT.as_bytes()) {
+        0.9
+    } else {
+        0.0
     }
 }
 

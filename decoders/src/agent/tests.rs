@@ -470,9 +470,20 @@ fn documents_are_recognised_without_their_url_and_other_xml_is_not_claimed() {
         )) == 0.0
     );
     assert!(priority(&Message::blob(b"<BootstrapRequestX xmlns=\"http://schemas.datacontract.org/2004/07/Microsoft.ApplicationProxy.Common\"/>")) == 0.0);
+    let html = Message::response(
+        "POST",
+        BOOTSTRAP_URL,
+        503,
+        vec![],
+        b"<html><body>busy</body></html>",
+    );
+    assert!(priority(&html) == 0.0);
     let trust = Trust::default();
-    let other = Message::request("POST", BOOTSTRAP_URL, vec![], b"<Other xmlns=\"urn:x\"/>");
-    assert!(Agent.decode(&other, &cx(&trust)).is_err());
+    let other = format!("<ConnectorConfig xmlns=\"{DATA_CONTRACT}Common\"/>");
+    let other = Message::response("POST", BOOTSTRAP_URL, 200, vec![], other.as_bytes());
+    assert!(priority(&other) > 0.0);
+    let err = Agent.decode(&other, &cx(&trust)).unwrap_err().to_string();
+    assert!(err.contains("the root element is {http://schemas.datacontract.org/2004/07/Microsoft.ApplicationProxy.Common}ConnectorConfig"), "{err}");
 }
 
 #[test]
