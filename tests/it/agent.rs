@@ -109,7 +109,7 @@ fn analyze_decodes_the_agent_with_its_credentials_masked_and_tells_its_story() {
     assert_eq!(
         steps,
         [
-            "registration",
+            "registration (PassthroughAuthentication)",
             "bootstrap",
             "relay listener (wsrelayedamqp)"
         ]

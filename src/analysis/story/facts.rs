@@ -222,21 +222,25 @@ fn agent_step(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Ro
     if !known {
         return None;
     }
-    let (step, role) = if bare.ends_with("/registerconnector") {
-        ("registration", Role::Start)
+    Some(if bare.ends_with("/registerconnector") {
+        let step = match find_value(&report.request, "FeatureString") {
+            Some(f) => format!("registration ({f})"),
+            None => "registration".to_string(),
+        };
+        (StoryKind::Agent, step, Role::Start)
     } else if bare.ends_with("/renewtrustcertificate") {
-        ("trust renewal", Role::Step)
+        (StoryKind::Agent, "trust renewal".to_string(), Role::Step)
     } else {
-        ("bootstrap", Role::Step)
-    };
-    Some((StoryKind::Agent, step.to_string(), role))
+        (StoryKind::Agent, "bootstrap".to_string(), Role::Step)
+    })
 }
 
 /// A connector agent's Service Bus relay WebSocket: an upgrade to `*.servicebus.windows.net`
 /// with the `wsrelayedamqp` sub-protocol or to `/$servicebus/websocket` (the listener, whose
 /// namespace is the host's first label), with `wsrelayedconnection` (a rendezvous on whatever
-/// relay node the listener was told, no namespace), or a hybrid connection's `/$hc/…`. The step
-/// and the namespace listened on.
+/// relay node the listener was told, no namespace), a hybrid connection's `/$hc/…`, or a
+/// `CONNECT` tunnel the proxy did not open (which of the two it carries is unknown, so no
+/// namespace). The step and the namespace listened on.
 fn relay(flow: &Flow) -> Option<(&'static str, Option<String>)> {
     let host = flow.host();
     let namespace = host.strip_suffix(".servicebus.windows.net")?;
@@ -245,7 +249,9 @@ fn relay(flow: &Flow) -> Option<(&'static str, Option<String>)> {
         .to_ascii_lowercase();
     let path = path_of(flow);
     let ns = || Some(namespace.to_string());
-    if protocol.contains("wsrelayedconnection") {
+    if flow.request.method.eq_ignore_ascii_case("CONNECT") {
+        Some(("relay tunnel (CONNECT, not decrypted)", None))
+    } else if protocol.contains("wsrelayedconnection") {
         Some(("relay rendezvous (wsrelayedconnection)", None))
     } else if protocol.contains("wsrelayedamqp") || path == "/$servicebus/websocket" {
         Some(("relay listener (wsrelayedamqp)", ns()))

@@ -890,7 +890,8 @@ fn agent_life(issued: &str, declared: &str, relays: &[(&str, &str)]) -> Vec<(Flo
                     "agent",
                     "agent registration",
                     Node::section("RegistrationRequest")
-                        .with_child(Node::secret("AuthenticationToken", "eyJ.reg.A")),
+                        .with_child(Node::secret("AuthenticationToken", "eyJ.reg.A"))
+                        .with_child(Node::field("FeatureString", "SyncFabric")),
                 )],
                 vec![outcome("agent", "agent registration: certificate", cert)],
             ),
@@ -953,7 +954,7 @@ fn an_agent_story_links_registration_bootstrap_and_relay_with_its_checks() {
     assert_eq!(
         steps,
         [
-            "registration",
+            "registration (SyncFabric)",
             "bootstrap",
             "relay listener (wsrelayedamqp)",
             "relay rendezvous (wsrelayedconnection)"
@@ -1003,6 +1004,30 @@ fn an_agent_bootstrapping_as_another_agent_or_a_relay_not_announced_fails_its_ch
         "relay namespace connected to (#3: his-eur1-neur1) ≠ relay namespace the bootstrap announced (#2: his-eur1-weur1)"
     );
     assert_eq!(s[0].steps[2].label, "relay hybrid connection ($hc)");
+}
+
+#[test]
+fn a_relay_tunnel_the_proxy_did_not_open_is_a_step_without_a_namespace_check() {
+    let mut flows = agent_life(AGENT_ID, AGENT_ID, &[]);
+    let tunnel = request("CONNECT", "https://g3-prod-am3.servicebus.windows.net:443");
+    flows.push((
+        flow(5, tunnel, response(200, "text/plain", b"")),
+        report(5, vec![], vec![]),
+    ));
+    let s = stories(&flows);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].steps[2].label, "relay tunnel (CONNECT, not decrypted)");
+    assert!(
+        s[0].checks.iter().all(|c| c.verdict != Verdict::Fail),
+        "{:#?}",
+        s[0].checks
+    );
+    assert!(
+        !s[0]
+            .checks
+            .iter()
+            .any(|c| c.message.contains("relay namespace"))
+    );
 }
 
 #[test]
