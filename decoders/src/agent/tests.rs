@@ -5,7 +5,9 @@
 //! `SignalingListenerEndpoints`). The values are constructed: the tenant, agent and request ids,
 //! the keys, the token (an unsigned JWT with the claims such a token has), and the CSR and the
 //! certificate, made here by rcgen with the attributes AADInternals' NewCSRforSync writes and
-//! the agent id extension (1.3.6.1.4.1.311.82.1, 16 bytes in .NET GUID order).
+//! the agent id extension (1.3.6.1.4.1.311.82.1, 16 bytes in .NET GUID order). The golden
+//! fixtures (`tests/fixtures/agent/`) hold the same shapes with a CSR and a certificate that were
+//! generated once (Python `cryptography`, keys discarded) and are kept as they are.
 
 // Test code: a broken vector should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
