@@ -69,6 +69,7 @@ macro_rules! decoder {
 }
 
 pub mod aadsts;
+pub mod agent;
 pub mod generic;
 pub mod html;
 pub mod jwt;

@@ -13,6 +13,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::realm::Realm,
     &crate::oidc::Oidc,
     &crate::scim::Scim,
+    &crate::agent::Agent,
     &crate::prt::Prt,
     &crate::signin::SignIn,
     &crate::negotiate::Negotiate,

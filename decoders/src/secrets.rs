@@ -80,6 +80,9 @@ const CREDENTIALS: &[(&str, &str)] = &[
     ("sctx", "flow_context"),
     ("canary", "csrf"),
     ("apicanary", "csrf"),
+    // The Service Bus relay key a connector agent's bootstrap hands out in clear: whoever holds
+    // it can listen on the agent's relay endpoint.
+    ("sharedaccesskey", "shared_access_key"),
 ];
 
 /// Tokens whose claims are worth keeping (the JWS rule applies to them).

@@ -406,7 +406,12 @@ fn key_usage(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<&'stat
     let Ok(Some(ku)) = cert.key_usage() else {
         return Vec::new();
     };
-    let ku = ku.value;
+    key_usage_names(ku.value)
+}
+
+/// The names of the usages a key usage extension sets (`digitalSignature`, `keyEncipherment` …),
+/// for a certificate's extension or one a certificate request asks for.
+pub fn key_usage_names(ku: &x509_parser::extensions::KeyUsage) -> Vec<&'static str> {
     [
         (ku.digital_signature(), "digitalSignature"),
         (ku.non_repudiation(), "nonRepudiation"),
@@ -428,7 +433,14 @@ fn extended_key_usage(cert: &x509_parser::certificate::X509Certificate<'_>) -> V
     let Ok(Some(eku)) = cert.extended_key_usage() else {
         return Vec::new();
     };
-    let eku = eku.value;
+    extended_key_usage_names(eku.value)
+}
+
+/// The names of the purposes an extended key usage extension lists (`clientAuth`, `serverAuth`
+/// …, or the OID), for a certificate's extension or one a certificate request asks for.
+pub fn extended_key_usage_names(
+    eku: &x509_parser::extensions::ExtendedKeyUsage<'_>,
+) -> Vec<String> {
     let mut out: Vec<String> = [
         (eku.any, "anyExtendedKeyUsage"),
         (eku.server_auth, "serverAuth"),

@@ -1,10 +1,11 @@
-//! Stories: the sequences users think in, rebuilt from a capture. Five are recognised
+//! Stories: the sequences users think in, rebuilt from a capture. Six are recognised
 //! (protocols.md §3.4, §4.2, §6, §7): the AAD Connect **sync cycle** (realm → token → ReadBack →
 //! … → FinalizeExport), the **federated sign-in** (realm Federated → ADFS wsignin → forms login →
 //! auto-POST → wresult POST to login.srf, or WS-Trust → SAML bearer grant), **cloud sync** over
-//! SCIM, hybrid-join **PRT SSO** (DRS → nonce → PRT → cookie → authorize) and **Seamless SSO**
+//! SCIM, hybrid-join **PRT SSO** (DRS → nonce → PRT → cookie → authorize), **Seamless SSO**
 //! (autologon RST → RSTR with a DesktopSsoToken → saml1_1-bearer redemption, or the browser's
-//! `/winauth/sso` → the sign-in page's `dssoToken` POST).
+//! `/winauth/sso` → the sign-in page's `dssoToken` POST) and the connector **agent**'s life
+//! (registration → bootstrap → relay WebSocket, with trust renewals).
 //!
 //! Work is split in two so that a 100,000-flow capture stays cheap: [`facts`] reads one flow's
 //! decoded report once and keeps only what stories need (which story, which step, whether the
@@ -13,8 +14,10 @@
 //! architecture.md "Stories": the ImmutableID in a SAML token matches a SourceAnchor provisioned,
 //! a token used by SOAP or SCIM came from a token response, nonces round-trip, the `wctx` sent to
 //! the STS comes back with the token, the assertion posted to the relying party is one the
-//! STS issued, the DesktopSsoToken redeemed is one the autologon host issued, and a client
-//! assertion's `jti` is not used twice. Every check carries the values it compared and the
+//! STS issued, the DesktopSsoToken redeemed is one the autologon host issued, a client
+//! assertion's `jti` is not used twice, the connector id an agent bootstraps with is the agent
+//! id its registration's certificate holds, and the relay namespace it connects to is one its
+//! bootstrap announced. Every check carries the values it compared and the
 //! flows they came from. This
 //! module does not decode, read files or draw; [`super::story_text`] turns stories into lines.
 
@@ -40,6 +43,9 @@ pub enum StoryKind {
     /// Seamless SSO: the autologon RST (or the browser's `/winauth/sso`) that issues a
     /// DesktopSsoToken, and its redemption (saml1_1-bearer grant, or the sign-in page's POST).
     SeamlessSso,
+    /// A connector agent (pass-through authentication, cloud sync provisioning): registration
+    /// (`RegisterConnector`), bootstraps, trust renewals and the Service Bus relay WebSocket.
+    Agent,
 }
 
 impl StoryKind {
@@ -51,6 +57,7 @@ impl StoryKind {
             StoryKind::CloudSync => "cloud sync (SCIM)",
             StoryKind::PrtSso => "PRT SSO",
             StoryKind::SeamlessSso => "Seamless SSO",
+            StoryKind::Agent => "connector agent",
         }
     }
 }
@@ -86,6 +93,14 @@ pub enum What {
     DesktopSsoRedeemed,
     /// The `jti` of a client assertion (certificate client credentials): checked for reuse.
     AssertionJti,
+    /// The agent id in a certificate the registration service issued (or renewed).
+    AgentIdIssued,
+    /// The connector id an agent declares when it bootstraps.
+    AgentIdDeclared,
+    /// A relay namespace a bootstrap response tells the agent to listen on.
+    RelayAnnounced,
+    /// The relay namespace of a WebSocket the agent opened to listen on.
+    RelayConnected,
 }
 
 impl What {
@@ -106,6 +121,10 @@ impl What {
             What::DesktopSsoIssued => "DesktopSsoToken issued",
             What::DesktopSsoRedeemed => "DesktopSsoToken redeemed",
             What::AssertionJti => "client assertion jti",
+            What::AgentIdIssued => "agent id in the issued certificate",
+            What::AgentIdDeclared => "connector id bootstrapped with",
+            What::RelayAnnounced => "relay namespace the bootstrap announced",
+            What::RelayConnected => "relay namespace connected to",
         }
     }
 
@@ -118,13 +137,17 @@ impl What {
             What::WctxReturned | What::WctxPosted => Some(What::WctxSent),
             What::AssertionPosted => Some(What::AssertionIssued),
             What::DesktopSsoRedeemed => Some(What::DesktopSsoIssued),
+            What::AgentIdDeclared => Some(What::AgentIdIssued),
+            What::RelayConnected => Some(What::RelayAnnounced),
             What::NonceIssued
             | What::TokenIssued
             | What::AnchorProvisioned
             | What::WctxSent
             | What::AssertionIssued
             | What::DesktopSsoIssued
-            | What::AssertionJti => None,
+            | What::AssertionJti
+            | What::AgentIdIssued
+            | What::RelayAnnounced => None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent;
 mod analyze_filter;
 mod analyze_story;
 mod browser;

@@ -5,9 +5,9 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use idscope_decoders::html::auto_post_form;
-use idscope_decoders::oauth;
 use idscope_decoders::util::{self, clip};
 use idscope_decoders::{Node, Outcome, Severity};
+use idscope_decoders::{agent, oauth};
 use sha2::{Digest as _, Sha256};
 
 use super::{Facts, Role, StoryKind, Value, What};
@@ -87,6 +87,9 @@ fn path_of(flow: &Flow) -> String {
 fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role)> {
     let path = flow.path_and_query().to_ascii_lowercase();
     let method = flow.request.method.to_ascii_uppercase();
+    if let Some(agent) = agent_step(flow, report) {
+        return Some(agent);
+    }
     if has(report, "provisioning") {
         let op = find_value(&report.request, "operation")
             .or_else(|| find_value(&report.response, "operation"))
@@ -204,6 +207,59 @@ fn classify(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role
         }
     }
     None
+}
+
+/// The connector agent's steps: registration (begins a story), bootstraps and trust renewals,
+/// by the `agent` decoder or, when it could not read the body (an HTTP error page), by the
+/// endpoint's path on an `msappproxy.net` host; and the relay WebSocket ([`relay`]).
+fn agent_step(flow: &Flow, report: &FlowReport) -> Option<(StoryKind, String, Role)> {
+    if let Some((kind, _)) = relay(flow) {
+        return Some((StoryKind::Agent, kind.to_string(), Role::Step));
+    }
+    let bare = path_of(flow);
+    let known = has(report, "agent")
+        || (agent::is_agent_path(&bare) && flow.host().ends_with(".msappproxy.net"));
+    if !known {
+        return None;
+    }
+    Some(if bare.ends_with("/registerconnector") {
+        let step = match find_value(&report.request, "FeatureString") {
+            Some(f) => format!("registration ({f})"),
+            None => "registration".to_string(),
+        };
+        (StoryKind::Agent, step, Role::Start)
+    } else if bare.ends_with("/renewtrustcertificate") {
+        (StoryKind::Agent, "trust renewal".to_string(), Role::Step)
+    } else {
+        (StoryKind::Agent, "bootstrap".to_string(), Role::Step)
+    })
+}
+
+/// A connector agent's Service Bus relay WebSocket: an upgrade to `*.servicebus.windows.net`
+/// with the `wsrelayedamqp` sub-protocol or to `/$servicebus/websocket` (the listener, whose
+/// namespace is the host's first label), with `wsrelayedconnection` (a rendezvous on whatever
+/// relay node the listener was told, no namespace), a hybrid connection's `/$hc/…`, or a
+/// `CONNECT` tunnel the proxy did not open (which of the two it carries is unknown, so no
+/// namespace). The step and the namespace listened on.
+fn relay(flow: &Flow) -> Option<(&'static str, Option<String>)> {
+    let host = flow.host();
+    let namespace = host.strip_suffix(".servicebus.windows.net")?;
+    let protocol = header(&flow.request.headers, "sec-websocket-protocol")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let path = path_of(flow);
+    let ns = || Some(namespace.to_string());
+    if flow.request.method.eq_ignore_ascii_case("CONNECT") {
+        Some(("relay tunnel (CONNECT, not decrypted)", None))
+    } else if protocol.contains("wsrelayedconnection") {
+        Some(("relay rendezvous (wsrelayedconnection)", None))
+    } else if protocol.contains("wsrelayedamqp") || path == "/$servicebus/websocket" {
+        Some(("relay listener (wsrelayedamqp)", ns()))
+    } else if path.starts_with("/$hc/") {
+        Some(("relay hybrid connection ($hc)", ns()))
+    } else {
+        None
+    }
 }
 
 /// The Seamless SSO steps: the autologon host's flows (the `desktopsso` decoder), and the
@@ -395,6 +451,16 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
                     ("jti", true) if path.ends_with("client_assertion/claims/jti") => {
                         add(What::AssertionJti, v)
                     }
+                    ("agent id", false) if d.decoder == "agent" => add(What::AgentIdIssued, v),
+                    ("ConnectorId", true) if d.decoder == "agent" => {
+                        add(What::AgentIdDeclared, &v.to_ascii_lowercase())
+                    }
+                    ("Namespace", false) if d.decoder == "agent" => {
+                        add(What::RelayAnnounced, &v.to_ascii_lowercase())
+                    }
+                    ("AuthenticationToken", true) if d.decoder == "agent" => {
+                        add(What::TokenUsed, v)
+                    }
                     _ => {}
                 }
             });
@@ -408,6 +474,9 @@ pub fn facts(flow: &Flow, report: &FlowReport) -> Option<Facts> {
                 }
             }
         }
+    }
+    if let Some((_, Some(ns))) = relay(flow) {
+        add(What::RelayConnected, &ns);
     }
     if let Some(auth) = header(&flow.request.headers, "authorization")
         && let Some(tok) = auth

@@ -873,3 +873,187 @@ fn a_client_assertion_jti_sent_again_fails_its_check_naming_both_flows() {
     );
     assert_eq!(reused.flows, vec![FlowId(2), FlowId(0)]);
 }
+
+const AGENT_ID: &str = "0ea97280-4738-498d-b18a-3790e4886e62";
+
+/// A connector agent's life as decoded reports: registration issuing `issued`, a bootstrap
+/// declaring `declared` and announcing `his-eur1-weur1`, and relay WebSockets to `relays`.
+fn agent_life(issued: &str, declared: &str, relays: &[(&str, &str)]) -> Vec<(Flow, FlowReport)> {
+    let host = "https://t.registration.msappproxy.net";
+    let cert = Node::section("Certificate").with_child(Node::field("agent id", issued));
+    let mut out = vec![
+        (
+            f(0, "POST", &format!("{host}/register/RegisterConnector")),
+            report(
+                0,
+                vec![outcome(
+                    "agent",
+                    "agent registration",
+                    Node::section("RegistrationRequest")
+                        .with_child(Node::secret("AuthenticationToken", "eyJ.reg.A"))
+                        .with_child(Node::field("FeatureString", "SyncFabric")),
+                )],
+                vec![outcome("agent", "agent registration: certificate", cert)],
+            ),
+        ),
+        (
+            f(
+                1,
+                "POST",
+                "https://t.bootstrap.msappproxy.net/ConnectorBootstrap",
+            ),
+            report(
+                1,
+                vec![outcome(
+                    "agent",
+                    "agent bootstrap",
+                    Node::section("BootstrapRequest")
+                        .with_child(Node::field("ConnectorId", declared)),
+                )],
+                vec![outcome(
+                    "agent",
+                    "agent bootstrap: 1 relay endpoint(s)",
+                    Node::section("BootstrapResponse").with_child(
+                        Node::section("SignalingListenerEndpointSettings")
+                            .with_child(Node::field("Namespace", "his-eur1-weur1")),
+                    ),
+                )],
+            ),
+        ),
+    ];
+    for (i, (url, protocol)) in relays.iter().enumerate() {
+        let n = 2 + i as u64;
+        let req = request_with("GET", url, &[("Sec-WebSocket-Protocol", protocol)]);
+        out.push((
+            flow(n, req, response(101, "text/plain", b"")),
+            report(n, vec![], vec![]),
+        ));
+    }
+    out
+}
+
+#[test]
+fn an_agent_story_links_registration_bootstrap_and_relay_with_its_checks() {
+    let s = stories(&agent_life(
+        AGENT_ID,
+        AGENT_ID,
+        &[
+            (
+                "https://his-eur1-weur1.servicebus.windows.net/$servicebus/websocket",
+                "wsrelayedamqp",
+            ),
+            (
+                "https://g3-prod-am3.servicebus.windows.net/$servicebus/websocket",
+                "wsrelayedconnection",
+            ),
+        ],
+    ));
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].kind, StoryKind::Agent);
+    let steps: Vec<&str> = s[0].steps.iter().map(|x| x.label.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "registration (SyncFabric)",
+            "bootstrap",
+            "relay listener (wsrelayedamqp)",
+            "relay rendezvous (wsrelayedconnection)"
+        ]
+    );
+    let messages: Vec<&str> = s[0].checks.iter().map(|c| c.message.as_str()).collect();
+    assert!(messages.contains(&format!(
+        "connector id bootstrapped with (#2: {AGENT_ID}) = agent id in the issued certificate (#1: {AGENT_ID})"
+    ).as_str()), "{messages:#?}");
+    assert!(messages.contains(
+        &"relay namespace connected to (#3: his-eur1-weur1) = relay namespace the bootstrap announced (#2: his-eur1-weur1)"
+    ), "{messages:#?}");
+    // The token inside the registration body is a token presented, shown by fingerprint.
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("token presented (#1: sha256:")),
+        "{messages:#?}"
+    );
+}
+
+#[test]
+fn an_agent_bootstrapping_as_another_agent_or_a_relay_not_announced_fails_its_checks() {
+    let other = "11111111-2222-3333-4444-555555555555";
+    let s = stories(&agent_life(
+        AGENT_ID,
+        other,
+        &[(
+            "https://his-eur1-neur1.servicebus.windows.net/$hc/x?sb-hc-action=listen",
+            "",
+        )],
+    ));
+    assert_eq!(s.len(), 1);
+    let failed: Vec<&Check> = s[0]
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .collect();
+    assert_eq!(failed.len(), 2, "{:#?}", s[0].checks);
+    assert!(
+        failed[0]
+            .message
+            .starts_with(&format!("connector id bootstrapped with (#2: {other}) ≠"))
+    );
+    assert_eq!(
+        failed[1].message,
+        "relay namespace connected to (#3: his-eur1-neur1) ≠ relay namespace the bootstrap announced (#2: his-eur1-weur1)"
+    );
+    assert_eq!(s[0].steps[2].label, "relay hybrid connection ($hc)");
+}
+
+#[test]
+fn a_relay_tunnel_the_proxy_did_not_open_is_a_step_without_a_namespace_check() {
+    let mut flows = agent_life(AGENT_ID, AGENT_ID, &[]);
+    let tunnel = request("CONNECT", "https://g3-prod-am3.servicebus.windows.net:443");
+    flows.push((
+        flow(5, tunnel, response(200, "text/plain", b"")),
+        report(5, vec![], vec![]),
+    ));
+    let s = stories(&flows);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].steps[2].label, "relay tunnel (CONNECT, not decrypted)");
+    assert!(
+        s[0].checks.iter().all(|c| c.verdict != Verdict::Fail),
+        "{:#?}",
+        s[0].checks
+    );
+    assert!(
+        !s[0]
+            .checks
+            .iter()
+            .any(|c| c.message.contains("relay namespace"))
+    );
+}
+
+#[test]
+fn a_new_registration_begins_a_new_agent_story_and_other_servicebus_traffic_is_no_step() {
+    let mut flows = agent_life(AGENT_ID, AGENT_ID, &[]);
+    let again: Vec<(Flow, FlowReport)> = agent_life(AGENT_ID, AGENT_ID, &[])
+        .into_iter()
+        .map(|(mut fl, mut r)| {
+            fl.id = FlowId(fl.id.0 + 10);
+            r.id = fl.id;
+            (fl, r)
+        })
+        .collect();
+    flows.extend(again);
+    flows.push((
+        f(
+            30,
+            "POST",
+            "https://ns.servicebus.windows.net/queue/messages",
+        ),
+        report(30, vec![], vec![]),
+    ));
+    let s = stories(&flows);
+    assert_eq!(s.len(), 2);
+    assert!(
+        s.iter()
+            .all(|x| x.kind == StoryKind::Agent && x.steps.len() == 2)
+    );
+}
