@@ -250,6 +250,19 @@ pub fn redact_flow(
     Ok(out)
 }
 
+/// Checks text that is written beside a redacted flow — what a report derives from it (decoded
+/// trees, findings, summaries) — with the residual detector's text rules: a signed JWS or a PEM
+/// private key anywhere in it (raw, percent-decoded or entity-decoded) is
+/// [`RedactError::Residual`] naming `flow` and `location`.
+pub fn check_text(
+    flow: FlowId,
+    location: &str,
+    text: &str,
+    policy: &Policy,
+) -> Result<(), RedactError> {
+    residual::check_text(flow, location, text, policy)
+}
+
 fn redact_headers(cx: &mut values::Cx<'_>, headers: &mut Headers) {
     headers.map_values(|name, value| {
         Some(cx.header(name, value).unwrap_or_else(|| value.to_string()))
