@@ -66,14 +66,12 @@ pub enum Command {
     /// each story as a sequence diagram. Built from a redacted copy (idscope redact's policy;
     /// refuses, exit 1 and nothing written, when a secret would remain) unless --show-secrets.
     /// No external resources: it works offline and makes no network request.
-    #[command(
-        after_help = "Examples:\n  idscope report trace.har -o trace.html\n  \
+    #[command(after_help = "Examples:\n  idscope report trace.har -o trace.html\n  \
         idscope report fiddler.saz -o report.html --filter '~d login.microsoftonline.com'\n  \
         idscope report prt.har -o prt.html --key session-key.hex\n  \
         idscope report trace.har -o private.html --show-secrets\n\n\
         Exit codes: 0 written, 1 refused (a secret survived the redaction; nothing written), \
-        2 input or usage error."
-    )]
+        2 input or usage error.")]
     Report(ReportArgs),
     /// Run the intercepting proxy and show the live flows in the TUI (with --no-tui or without a
     /// terminal: print one line per finished flow with its decoded summary); optionally record

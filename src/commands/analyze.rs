@@ -26,8 +26,8 @@ use idscope_decoders::{Limits, Registry, Trust};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::render::{finding_line, mask_outcomes, write_stories};
-use crate::analysis::story::{self, Facts, Story, Verdict};
 use crate::analysis::json::{JsonFlow, JsonStory};
+use crate::analysis::story::{self, Facts, Story, Verdict};
 use crate::analysis::{FlowReport, Side, decode_flow, learn_trust, pipeline};
 use crate::capture::{self, CaptureError};
 use crate::cli::{AnalyzeArgs, FailOn};

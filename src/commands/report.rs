@@ -52,9 +52,10 @@ pub fn write(
         flows_in_capture += 1;
     }
     let opts = Options {
-        source: input
-            .file_name()
-            .map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        source: input.file_name().map_or_else(
+            || input.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         filter,
         show_secrets: decode.show_secrets,
         flows_in_capture: Some(flows_in_capture),

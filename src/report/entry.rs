@@ -213,10 +213,7 @@ fn row(flow: &Flow, report: &FlowReport, noise: &NoiseHosts) -> Row {
             Some(Severity::Warning) => "?",
             _ => "",
         },
-        fx: findings
-            .len()
-            .checked_sub(ROW_FINDINGS)
-            .filter(|n| *n > 0),
+        fx: findings.len().checked_sub(ROW_FINDINGS).filter(|n| *n > 0),
         f: findings
             .iter()
             .take(ROW_FINDINGS)
@@ -435,7 +432,9 @@ mod tests {
         assert!(b.clipped);
         assert!(text.len() <= TEXT_CLIP && text.len() > TEXT_CLIP - 4);
         assert_eq!(b.size, long.len() as u64);
-        let bin: Vec<u8> = (0..BINARY_CLIP * 2).map(|i| (i % 251) as u8 | 0x80).collect();
+        let bin: Vec<u8> = (0..BINARY_CLIP * 2)
+            .map(|i| (i % 251) as u8 | 0x80)
+            .collect();
         let b = BodyPart::of(&Body::plain(bin.clone())).unwrap();
         assert!(b.clipped && b.text.is_none());
         assert_eq!(b.size, bin.len() as u64);

@@ -166,7 +166,10 @@ pub fn generate(
         filter: opts.filter.as_deref().map(Filter::text),
         flows_in_capture: opts.flows_in_capture,
     };
-    let mut out = Counting { inner: out, bytes: 0 };
+    let mut out = Counting {
+        inner: out,
+        bytes: 0,
+    };
     let io = |source| ReportError::Io {
         path: PathBuf::new(),
         source,

@@ -58,7 +58,10 @@ mod tests {
         assert!(!text.contains('<'), "{text}");
         assert!(!text.contains('>'), "{text}");
         assert!(!text.contains('&'), "{text}");
-        assert!(!text.contains('\u{2028}') && !text.contains('\u{2029}'), "{text}");
+        assert!(
+            !text.contains('\u{2028}') && !text.contains('\u{2029}'),
+            "{text}"
+        );
         assert!(text.contains("\\u003c/script\\u003e"), "{text}");
         assert!(text.contains("\\u2028"), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();

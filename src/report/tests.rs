@@ -17,7 +17,9 @@ struct Sink {
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        let n = text.matches("<script type=\"application/json\" id=\"f-").count();
+        let n = text
+            .matches("<script type=\"application/json\" id=\"f-")
+            .count();
         self.details.fetch_add(n, Ordering::SeqCst);
         self.page.lock().unwrap().extend_from_slice(buf);
         Ok(buf.len())
@@ -65,7 +67,9 @@ fn the_writer_holds_a_bounded_window_of_flows_and_rows_whatever_the_capture() {
     // Rows are written in blocks, never held for the whole capture.
     assert!(written.peak_rows_held <= ROWS_PER_BLOCK, "{written:?}");
     let text = page(&sink);
-    let blocks = text.matches("<script type=\"application/json\" class=\"rows\">").count();
+    let blocks = text
+        .matches("<script type=\"application/json\" class=\"rows\">")
+        .count();
     assert_eq!(blocks, N.div_ceil(ROWS_PER_BLOCK));
     assert_eq!(written.step_flows_kept, 0);
     assert_eq!(written.bytes, text.len() as u64);
@@ -91,7 +95,13 @@ fn the_document_is_in_the_contract_order_with_hashes_of_the_inline_script_and_st
         flows_in_capture: Some(2),
         ..Options::default()
     };
-    generate(flows.into_iter(), &Trust::default(), &opts, &mut sink.clone()).unwrap();
+    generate(
+        flows.into_iter(),
+        &Trust::default(),
+        &opts,
+        &mut sink.clone(),
+    )
+    .unwrap();
     let text = page(&sink);
     let order = [
         "<!DOCTYPE html>",
@@ -111,7 +121,9 @@ fn the_document_is_in_the_contract_order_with_hashes_of_the_inline_script_and_st
     ];
     let mut at = 0;
     for part in order {
-        let i = text[at..].find(part).unwrap_or_else(|| panic!("{part} after {at}"));
+        let i = text[at..]
+            .find(part)
+            .unwrap_or_else(|| panic!("{part} after {at}"));
         at += i;
     }
     assert!(text.contains(&super::script::csp_hash(SCRIPT)));

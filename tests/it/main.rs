@@ -27,6 +27,7 @@ mod realworld;
 mod redact;
 mod reliability;
 mod replay;
+mod report;
 mod seamless_sso;
 mod secrets;
 mod setup_mistakes;
