@@ -404,3 +404,40 @@ fn an_existing_report_is_kept_unless_forced_and_bad_input_exits_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!bad_out.exists());
 }
+
+#[test]
+fn capital_h_in_the_list_asks_for_a_report_of_the_marked_or_shown_flows() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use idscope::flow::FlowId;
+    use idscope::tui::app::PromptKind;
+    use idscope::tui::{Control, Event};
+
+    let key = |c: char| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    let enter = || Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let mut app = crate::tui_fixture::sample_app();
+    app.update(key('H'));
+    let p = app.prompt().unwrap();
+    assert_eq!(p.kind, PromptKind::ExportReport);
+    assert_eq!(p.input, "idscope-report-1700000000.html");
+    assert_eq!(
+        app.update(enter()),
+        Control::ExportReport {
+            ids: (0..9).map(FlowId).collect(),
+            path: "idscope-report-1700000000.html".into(),
+        }
+    );
+    // With a mark, only the marked flow goes; `:export report FILE` does the same.
+    app.update(key('G'));
+    app.update(key('m'));
+    app.update(key(':'));
+    for c in "export report out/r.html".chars() {
+        app.update(key(c));
+    }
+    assert_eq!(
+        app.update(enter()),
+        Control::ExportReport {
+            ids: vec![FlowId(8)],
+            path: "out/r.html".into(),
+        }
+    );
+}
