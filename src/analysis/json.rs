@@ -36,6 +36,21 @@ pub struct JsonFinding<'a> {
     pub finding: &'a idscope_decoders::Finding,
 }
 
+impl<'a> JsonFinding<'a> {
+    /// Every finding of `report` ([`FlowReport::findings`]), in its order.
+    pub fn all(report: &'a FlowReport) -> Vec<Self> {
+        report
+            .findings()
+            .into_iter()
+            .map(|(side, decoder, finding)| JsonFinding {
+                side,
+                decoder,
+                finding,
+            })
+            .collect()
+    }
+}
+
 impl<'a> JsonFlow<'a> {
     /// The shape of `flow` decoded as `report`.
     pub fn new(flow: &'a Flow, report: &'a FlowReport) -> Self {
@@ -53,15 +68,7 @@ impl<'a> JsonFlow<'a> {
             kinds: report.kinds(),
             summary: report.summary(),
             worst: report.worst(),
-            findings: report
-                .findings()
-                .into_iter()
-                .map(|(side, decoder, finding)| JsonFinding {
-                    side,
-                    decoder,
-                    finding,
-                })
-                .collect(),
+            findings: JsonFinding::all(report),
             request: &report.request,
             response: &report.response,
         }

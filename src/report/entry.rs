@@ -164,6 +164,13 @@ fn show(
     let json = serde_json::to_string(&detail).unwrap_or_default();
     if cx.redact.is_some() {
         check_text(flow.id, "the report's text of the flow", &json, &cx.policy)?;
+        let listed = serde_json::to_string(&row).unwrap_or_default();
+        check_text(
+            flow.id,
+            "the report's list row of the flow",
+            &listed,
+            &cx.policy,
+        )?;
     }
     let mut element = format!(
         "<script type=\"application/json\" id=\"f-{}\">",
@@ -343,15 +350,7 @@ impl<'a> Detail<'a> {
                 body: BodyPart::of(&r.body),
             }),
             error: flow.error().map(|e| e.message.as_str()),
-            findings: report
-                .findings()
-                .into_iter()
-                .map(|(side, decoder, finding)| JsonFinding {
-                    side,
-                    decoder,
-                    finding,
-                })
-                .collect(),
+            findings: JsonFinding::all(report),
             decoded: Decoded {
                 request: &report.request,
                 response: &report.response,

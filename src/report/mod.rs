@@ -36,7 +36,7 @@ use crate::analysis::json::JsonStory;
 use crate::analysis::pipeline;
 use crate::analysis::story::{self, Story};
 use crate::capture::CaptureError;
-use crate::capture::redact::{Fingerprinter, Policy, RedactError, RedactionReport};
+use crate::capture::redact::{Fingerprinter, Policy, RedactError, RedactionReport, TempFile};
 use crate::filter::Filter;
 use crate::filter::noise::NoiseHosts;
 use crate::flow::{Flow, FlowId};
@@ -376,20 +376,6 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         opts.mode(0o600);
     }
     opts.open(path)
-}
-
-/// Removes the temporary file unless the report was renamed into place.
-struct TempFile {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ use serde_json::{Map, Value, json};
 use crate::capture::CaptureError;
 use crate::flow::{Extra, Flow, FlowId, Headers, Outcome};
 
+pub(crate) use file::TempFile;
 pub use file::{RedactOptions, redact_file, redact_flows};
 
 /// The version of the policy implemented here, recorded in `log._redaction.policy`.
