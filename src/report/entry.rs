@@ -199,7 +199,15 @@ fn row(flow: &Flow, report: &FlowReport, noise: &NoiseHosts) -> Row {
     let findings = report.findings();
     let failed = flow.error().is_some().then_some(Severity::Error);
     let worst = report.worst().max(failed);
-    let content_type = |h: &Headers| header(h, "content-type").unwrap_or("").to_string();
+    let content_type = |h: &Headers| {
+        let value = header(h, "content-type").unwrap_or("");
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
     let host = flow.host();
     let path = flow.path_and_query().to_string();
     Row {

@@ -176,3 +176,62 @@ fn a_redacted_report_keeps_no_password_and_correlates_equal_secrets() {
     assert!(text.contains("Hunter2Secret"));
     assert!(text.contains("This page contains credentials"));
 }
+
+/// The rows of a page, parsed as the page's script parses them.
+fn rows_of(text: &str) -> Vec<serde_json::Value> {
+    let open = "<script type=\"application/json\" class=\"rows\">";
+    text.match_indices(open)
+        .flat_map(|(i, _)| {
+            let rest = &text[i + open.len()..];
+            let block: serde_json::Value =
+                serde_json::from_str(&rest[..rest.find("</script>").unwrap()]).unwrap();
+            block.as_array().unwrap().clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_row_carries_the_list_facets_the_page_filters_on() {
+    let mut failed = flow(
+        4,
+        request(
+            "POST",
+            "https://login.microsoftonline.com/common/oauth2/token",
+        ),
+        response(200, "text/plain", b""),
+    );
+    failed.outcome = crate::flow::Outcome::Error(crate::flow::FlowError {
+        message: "connection reset".into(),
+        incomplete: false,
+    });
+    let noise = flow(
+        5,
+        request("GET", "https://edge.microsoft.com/x?y=1"),
+        response(200, "application/json; charset=utf-8", b"{}"),
+    );
+    let sink = Sink::default();
+    generate(
+        vec![failed, noise].into_iter(),
+        &Trust::default(),
+        &Options::default(),
+        &mut sink.clone(),
+    )
+    .unwrap();
+    let rows = rows_of(&page(&sink));
+    assert_eq!(rows.len(), 2);
+    let (a, b) = (&rows[0], &rows[1]);
+    assert_eq!(a["id"], 5);
+    assert_eq!(a["s"], serde_json::Value::Null);
+    assert_eq!(a["e"], "connection reset");
+    assert_eq!(
+        (a["w"].as_str(), a["mk"].as_str()),
+        (Some("error"), Some("!"))
+    );
+    assert_eq!(a["n"], false);
+    assert_eq!(b["id"], 6);
+    assert_eq!(b["n"], true, "a built-in noise host");
+    assert_eq!(b["p"], "/x?y=1");
+    assert_eq!(b["ct"][1], "application/json");
+    assert_eq!(b["mk"], "");
+    assert_eq!(b["st"], serde_json::Value::Null);
+}

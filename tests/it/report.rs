@@ -201,6 +201,13 @@ fn assert_well_formed(capture: &Path, page: &Page) {
         shape(&stories),
         "the stories of analyze --json"
     );
+    // Each story step's row names its story (the page's `~story`).
+    for story in &page.stories {
+        for step in story["steps"].as_array().unwrap() {
+            let row = page.rows.iter().find(|r| r["id"] == step["flow"]).unwrap();
+            assert_eq!(row["st"], story["story"], "{row}");
+        }
+    }
     let sections = text.matches("<section class=\"story\"").count();
     assert_eq!(sections, stories.len(), "one section per story");
     let totals = blocks(
