@@ -98,7 +98,7 @@ pub fn prepare(flow: Flow, cx: &Shared<'_>) -> Result<Prepared, RedactError> {
     let limits = Limits::default();
     let registry = Registry::builtin();
     let mut redactions = RedactionReport::default();
-    let (flow, mut report, before) = match cx.redact {
+    let (flow, mut report, original) = match cx.redact {
         None => {
             let report = decode_flow(&flow, registry, cx.trust, limits);
             (flow, report, None)
@@ -107,9 +107,7 @@ pub fn prepare(flow: Flow, cx: &Shared<'_>) -> Result<Prepared, RedactError> {
             let red = redact_flow(&flow, &cx.policy, keyed, &mut redactions)?;
             let report = decode_flow(&red, registry, cx.trust, limits);
             let original = decode_flow(&flow, registry, cx.trust, limits);
-            let lost = lost_findings(&original, &report);
-            let before = serde_json::to_string(&lost).unwrap_or_default();
-            (red, report, Some(before))
+            (red, report, Some(original))
         }
     };
     let facts = story::facts(&flow, &report);
@@ -126,7 +124,7 @@ pub fn prepare(flow: Flow, cx: &Shared<'_>) -> Result<Prepared, RedactError> {
         })
     });
     let shown = if keep {
-        Some(show(&flow, &mut report, before, cx)?)
+        Some(show(&flow, &mut report, original.as_ref(), cx)?)
     } else {
         None
     };
@@ -139,15 +137,17 @@ pub fn prepare(flow: Flow, cx: &Shared<'_>) -> Result<Prepared, RedactError> {
     })
 }
 
-/// The ROW and DETAIL of a kept flow. Without a fingerprinter (`--show-secrets`) nothing is
-/// masked; otherwise secret values are masked for display over the redaction and the DETAIL's
-/// text is checked once more by the residual detector.
+/// The ROW and DETAIL of a kept flow; `original` is the decoding of the flow before redaction.
+/// Without a fingerprinter (`--show-secrets`) nothing is masked; otherwise secret values are
+/// masked for display over the redaction and the text of the ROW and DETAIL is checked once more
+/// by the residual detector.
 fn show(
     flow: &Flow,
     report: &mut FlowReport,
-    before: Option<String>,
+    original: Option<&FlowReport>,
     cx: &Shared<'_>,
 ) -> Result<Shown, RedactError> {
+    let before = original.map(|o| lost_findings(o, report));
     let mut by_severity = [0; 3];
     for (_, _, f) in report.findings() {
         by_severity[slot(f.severity)] += 1;
@@ -160,11 +160,11 @@ fn show(
         }
     }
     let row = row(flow, report, cx.noise);
-    let detail = Detail::new(flow, report, before.as_deref().map(RawJson));
-    let json = serde_json::to_string(&detail).unwrap_or_default();
+    let detail = Detail::new(flow, report, before);
+    let json = super::script::to_json(&detail);
     if cx.redact.is_some() {
         check_text(flow.id, "the report's text of the flow", &json, &cx.policy)?;
-        let listed = serde_json::to_string(&row).unwrap_or_default();
+        let listed = super::script::to_json(&row);
         check_text(
             flow.id,
             "the report's list row of the flow",
@@ -291,17 +291,6 @@ fn lost_findings<'a>(original: &'a FlowReport, redacted: &FlowReport) -> Vec<Jso
         .collect()
 }
 
-/// JSON text serialized already, written as is.
-struct RawJson<'a>(&'a str);
-
-impl Serialize for RawJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(self.0.to_string())
-            .map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
 /// One flow's DETAIL (the contract's shape).
 #[derive(Serialize)]
 struct Detail<'a> {
@@ -312,7 +301,7 @@ struct Detail<'a> {
     findings: Vec<JsonFinding<'a>>,
     decoded: Decoded<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    before_redaction: Option<RawJson<'a>>,
+    before_redaction: Option<Vec<JsonFinding<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -340,7 +329,7 @@ struct Decoded<'a> {
 }
 
 impl<'a> Detail<'a> {
-    fn new(flow: &'a Flow, report: &'a FlowReport, before: Option<RawJson<'a>>) -> Self {
+    fn new(flow: &'a Flow, report: &'a FlowReport, before: Option<Vec<JsonFinding<'a>>>) -> Self {
         Detail {
             id: flow.id.0 + 1,
             request: RequestPart {

@@ -10,11 +10,15 @@ use sha2::{Digest as _, Sha256};
 /// mean the same, so `JSON.parse` reads the value back unchanged, and no data can close the
 /// block (`</script>`) or open a comment (`<!--`).
 pub fn json_for_script(value: &impl serde::Serialize) -> Vec<u8> {
-    // Serializing plain data into a Vec cannot fail; an error would be a bug in a Serialize
-    // impl, written as a JSON string in place of the value rather than aborting the report.
-    let json = serde_json::to_string(value)
-        .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")).to_string());
-    escape_json(&json).into_bytes()
+    escape_json(&to_json(value)).into_bytes()
+}
+
+/// `value` as JSON text. Serializing plain data cannot fail; an error would be a bug in a
+/// Serialize impl, written as a JSON string in place of the value rather than aborting the
+/// report.
+pub fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")).to_string())
 }
 
 /// The escaping of [`json_for_script`] on serialized JSON text.
