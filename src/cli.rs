@@ -61,6 +61,18 @@ pub enum Command {
         2 input or usage error."
     )]
     Redact(RedactArgs),
+    /// Write one self-contained HTML page for a capture, safe to attach to a ticket: the flow
+    /// list with a filter box, each flow's request, response and decoded tree, the findings, and
+    /// each story as a sequence diagram. Built from a redacted copy (idscope redact's policy;
+    /// refuses, exit 1 and nothing written, when a secret would remain) unless --show-secrets.
+    /// No external resources: it works offline and makes no network request.
+    #[command(after_help = "Examples:\n  idscope report trace.har -o trace.html\n  \
+        idscope report fiddler.saz -o report.html --filter '~d login.microsoftonline.com'\n  \
+        idscope report prt.har -o prt.html --key session-key.hex\n  \
+        idscope report trace.har -o private.html --show-secrets\n\n\
+        Exit codes: 0 written, 1 refused (a secret survived the redaction; nothing written), \
+        2 input or usage error.")]
+    Report(ReportArgs),
     /// Run the intercepting proxy and show the live flows in the TUI (with --no-tui or without a
     /// terminal: print one line per finished flow with its decoded summary); optionally record
     /// to a crash-safe HAR with -w.
@@ -397,6 +409,10 @@ pub struct AnalyzeArgs {
     /// check counts as info), or never.
     #[arg(long, value_name = "SEVERITY", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Write the HTML report of `idscope report` to this file instead of printing the table
+    /// (the same page, with the same --filter and decoding options; never overwrites a file).
+    #[arg(long, value_name = "OUT.html", conflicts_with = "json")]
+    pub report: Option<PathBuf>,
     /// Decoding options.
     #[command(flatten)]
     pub decode: DecodeOpts,
@@ -494,6 +510,27 @@ pub struct RedactArgs {
     /// with fingerprinted placeholders.
     #[arg(long)]
     pub mask_pii: bool,
+}
+
+/// `idscope report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The capture to read (HAR from any tool, an idscope recording, or a Fiddler .saz).
+    pub input: PathBuf,
+    /// Where to write the HTML page (mode 0600; written only when the whole report succeeds).
+    #[arg(short, long, value_name = "OUT.html")]
+    pub output: PathBuf,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Only list flows matching this filter expression (as analyze --filter); stories are built
+    /// from every flow, and those holding a listed flow are drawn.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Decoding options (with --show-secrets the page is built from the capture as it is,
+    /// credentials included, and says so in a banner).
+    #[command(flatten)]
+    pub decode: DecodeOpts,
 }
 
 /// Options shared by `idscope proxy` and `idscope record`.

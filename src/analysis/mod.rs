@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod digest;
+pub mod json;
 pub mod pipeline;
 pub mod story;
 pub mod story_text;

@@ -24,9 +24,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use idscope_decoders::{Limits, Registry, Trust};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::render::{finding_line, mask_outcomes, write_stories};
+use crate::analysis::json::{JsonFlow, JsonStory};
 use crate::analysis::story::{self, Facts, Story, Verdict};
 use crate::analysis::{FlowReport, Side, decode_flow, learn_trust, pipeline};
 use crate::capture::{self, CaptureError};
@@ -48,6 +48,9 @@ const MAX_READ_ERRORS: usize = 20;
 
 /// Runs `idscope analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.report {
+        return super::report::write(&args.file, out, args.filter.as_deref(), &args.decode, false);
+    }
     let filter = match &args.filter {
         Some(text) => Some(Arc::new(
             crate::filter::parse(text).with_context(|| format!("--filter {text:?}"))?,
@@ -445,134 +448,6 @@ fn finding_lines(flow: &Flow, report: &FlowReport) -> Vec<String> {
             format!("{}{side} {decoder}: {}", flow.id, finding_line(f))
         })
         .collect()
-}
-
-/// The `--json` shape of one flow (one line each).
-#[derive(Serialize)]
-struct JsonFlow<'a> {
-    r#type: &'static str,
-    id: u64,
-    started: String,
-    method: &'a str,
-    url: &'a str,
-    host: String,
-    status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    kinds: Vec<&'static str>,
-    summary: String,
-    worst: Option<idscope_decoders::Severity>,
-    findings: Vec<JsonFinding<'a>>,
-    request: &'a [idscope_decoders::Outcome],
-    response: &'a [idscope_decoders::Outcome],
-}
-
-#[derive(Serialize)]
-struct JsonFinding<'a> {
-    side: Option<Side>,
-    decoder: &'static str,
-    #[serde(flatten)]
-    finding: &'a idscope_decoders::Finding,
-}
-
-impl<'a> JsonFlow<'a> {
-    fn new(flow: &'a Flow, report: &'a FlowReport) -> Self {
-        JsonFlow {
-            r#type: "flow",
-            id: flow.id.0 + 1,
-            started: time::OffsetDateTime::from(flow.started_at)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            method: &flow.request.method,
-            url: &flow.request.url,
-            host: flow.host(),
-            status: flow.response().map(|r| r.status),
-            error: flow.error().map(|e| e.message.as_str()),
-            kinds: report.kinds(),
-            summary: report.summary(),
-            worst: report.worst(),
-            findings: report
-                .findings()
-                .into_iter()
-                .map(|(side, decoder, finding)| JsonFinding {
-                    side,
-                    decoder,
-                    finding,
-                })
-                .collect(),
-            request: &report.request,
-            response: &report.response,
-        }
-    }
-}
-
-/// The `--json` shape of one story (one line each, after the flows). Flow numbers are those of
-/// the flow objects' `id`.
-#[derive(Serialize)]
-struct JsonStory<'a> {
-    r#type: &'static str,
-    story: &'static str,
-    steps: Vec<JsonStep<'a>>,
-    checks: Vec<JsonCheck<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonStep<'a> {
-    flow: u64,
-    label: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failed: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct JsonCheck<'a> {
-    verdict: &'static str,
-    message: &'a str,
-    values: Vec<JsonValue<'a>>,
-    flows: Vec<u64>,
-}
-
-#[derive(Serialize)]
-struct JsonValue<'a> {
-    what: &'static str,
-    flow: u64,
-    value: &'a str,
-}
-
-impl<'a> JsonStory<'a> {
-    fn new(s: &'a Story) -> Self {
-        JsonStory {
-            r#type: "story",
-            story: s.kind.title(),
-            steps: s
-                .steps
-                .iter()
-                .map(|st| JsonStep {
-                    flow: st.id.0 + 1,
-                    label: &st.label,
-                    failed: st.failed.as_deref(),
-                })
-                .collect(),
-            checks: s
-                .checks
-                .iter()
-                .map(|c| JsonCheck {
-                    verdict: c.verdict.as_str(),
-                    message: &c.message,
-                    values: c
-                        .values
-                        .iter()
-                        .map(|v| JsonValue {
-                            what: v.what.name(),
-                            flow: v.flow.0 + 1,
-                            value: &v.value,
-                        })
-                        .collect(),
-                    flows: c.flows.iter().map(|f| f.0 + 1).collect(),
-                })
-                .collect(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             // The demo's exit code names a failed scenario step; the report only informs.
             fail_on: FailOn::Never,
             decode: DecodeOpts::default(),
+            report: None,
         };
         super::analyze::run(&report)?;
     }

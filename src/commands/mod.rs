@@ -15,6 +15,7 @@ pub mod record;
 pub mod redact;
 pub mod render;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod view;
 
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::View(args) => view::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }
 

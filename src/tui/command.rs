@@ -115,6 +115,8 @@ pub enum Command {
     Mark,
     /// Toggle marked-only.
     MarkedOnly,
+    /// Write marked (or shown) flows as a redacted HTML report (`export report FILE`).
+    ExportReport(String),
     /// Export marked (or shown) flows.
     Export {
         /// Redacted HAR.
@@ -241,6 +243,18 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
         "clear" => no_args(Command::Clear),
         "help" => no_args(Command::Help),
         "quit" => no_args(Command::Quit),
+        "export"
+            if ws
+                .get(1)
+                .is_some_and(|(_, w)| w.eq_ignore_ascii_case("report")) =>
+        {
+            match ws.get(2) {
+                Some((p, _)) => Ok(Command::ExportReport(
+                    input.get(*p..).unwrap_or("").trim().to_string(),
+                )),
+                None => Err(err(end, "`export report` needs a file name")),
+            }
+        }
         "export" => {
             let (redacted, path_word) = match ws.get(1).map(|(p, w)| (*p, w.to_ascii_lowercase())) {
                 Some((_, w)) if w == "har" => (false, 2),
@@ -459,6 +473,11 @@ mod tests {
             })
         );
         assert!(parse("export har").is_err());
+        assert_eq!(
+            parse("export report out/r.html"),
+            Ok(Command::ExportReport("out/r.html".into()))
+        );
+        assert!(parse("export report").is_err());
         assert_eq!(parse("set order host"), Ok(Command::Order(Order::Host)));
         assert_eq!(parse("set reverse on"), Ok(Command::Reverse(true)));
         assert_eq!(parse("set follow off"), Ok(Command::Follow(false)));

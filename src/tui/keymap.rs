@@ -117,6 +117,8 @@ pub enum Action {
     Export,
     /// Export as redacted HAR.
     ExportRedacted,
+    /// Export the marked (or shown) flows as a redacted HTML report (`idscope report`'s page).
+    ExportReport,
     /// Clear the flow list (asks first).
     Clear,
     /// Cycle the sort order.
@@ -226,6 +228,12 @@ pub static BINDINGS: &[Binding] = &[
         "export marked (or shown) flows as HAR",
     ),
     b("E", Some(L), A::ExportRedacted, "export as redacted HAR"),
+    b(
+        "H",
+        Some(L),
+        A::ExportReport,
+        "export as redacted HTML report",
+    ),
     b("z", Some(L), A::Clear, "clear the list (asks first)"),
     b(
         "o",
@@ -290,6 +298,7 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('R') => A::ReplaySequence, // sequence actions
         KeyCode::Char('e' | 'w') if !flow => A::Export,
         KeyCode::Char('E') if !flow => A::ExportRedacted,
+        KeyCode::Char('H') if !flow => A::ExportReport,
         KeyCode::Char('z') if !flow => A::Clear,
         KeyCode::Char('o') if !flow => A::Order,
         KeyCode::Char('v') if !flow => A::Reverse,
@@ -337,6 +346,7 @@ mod tests {
             (Context::List, KeyCode::Char('r')),
             (Context::List, KeyCode::Char('e')),
             (Context::List, KeyCode::Char('E')),
+            (Context::List, KeyCode::Char('H')),
             (Context::List, KeyCode::Char('z')),
             (Context::List, KeyCode::Char('o')),
             (Context::List, KeyCode::Char('v')),

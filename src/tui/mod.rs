@@ -354,6 +354,26 @@ where
                 };
                 app.update(Event::Notice(note));
             }
+            Control::ExportReport { ids, path } => {
+                let flows: Vec<Flow> = ids
+                    .iter()
+                    .filter_map(|id| app.store().get(*id).cloned())
+                    .collect();
+                let note =
+                    match export::export_report(flows, app.store().iter(), app.trust(), &path) {
+                        Ok(w) => format!(
+                            "wrote a redacted report of {} flows to {} ({} values redacted)",
+                            w.shown,
+                            path.display(),
+                            w.redactions.total()
+                        ),
+                        Err(e) => {
+                            error!(error = %format!("{e:#}"), "report failed");
+                            format!("report failed: {e:#}")
+                        }
+                    };
+                app.update(Event::Notice(note));
+            }
             Control::Copy(text) => {
                 let mut out = std::io::stdout();
                 let note = match out

@@ -46,6 +46,13 @@ const RULES: &[(&str, &[&str])] = &[
         "capture::har_fields",
         &["capture::har", "capture::har_entry"],
     ),
+    // The HTML report is written from analysis and capture; the TUI and the commands use it.
+    (
+        "report",
+        &[
+            "tui", "commands", "cli", "live", "proxy", "replay", "diff", "fixture", "scenario",
+        ],
+    ),
     // Capture files sit below everything that reads them.
     (
         "capture",

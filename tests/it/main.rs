@@ -28,6 +28,7 @@ mod realworld;
 mod redact;
 mod reliability;
 mod replay;
+mod report;
 mod report_browser;
 mod seamless_sso;
 mod secrets;

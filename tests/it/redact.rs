@@ -17,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use crate::util::{idscope, stderr};
 
 /// The `n`th canary: a unique, random-looking, fixed-length alphanumeric string.
-fn canary(n: usize) -> String {
+pub(crate) fn canary(n: usize) -> String {
     let h = Sha256::digest(format!("idscope-canary-{n}").as_bytes());
     let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
     format!("Cnry{n:02}Q{hex}")
@@ -25,7 +25,7 @@ fn canary(n: usize) -> String {
 
 /// Every spelling of `secret` that must not appear in the output: raw, URL-encoded, and the
 /// stable middle of its standard and URL-safe base64 at each of the three byte alignments.
-fn spellings(secret: &str) -> Vec<String> {
+pub(crate) fn spellings(secret: &str) -> Vec<String> {
     let mut out = vec![
         secret.to_string(),
         form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
@@ -50,7 +50,7 @@ fn b64u(s: &str) -> String {
 }
 
 /// A JWS whose signature segment is `sig` (base64url text) and whose claims are `claims`.
-fn jws(claims: &Value, sig: &str) -> String {
+pub(crate) fn jws(claims: &Value, sig: &str) -> String {
     format!(
         "{}.{}.{sig}",
         b64u(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#),
@@ -67,7 +67,7 @@ fn hdrs(pairs: &[(&str, &str)]) -> Value {
     )
 }
 
-fn entry(request: Value, response: Value) -> Value {
+pub(crate) fn entry(request: Value, response: Value) -> Value {
     json!({
         "startedDateTime": "2026-11-20T09:00:00Z",
         "time": 10,
@@ -77,7 +77,7 @@ fn entry(request: Value, response: Value) -> Value {
     })
 }
 
-fn req(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
+pub(crate) fn req(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
     let mut r = json!({
         "method": method, "url": url, "httpVersion": "HTTP/1.1",
         "headers": hdrs(headers), "cookies": [], "queryString": [],
@@ -93,7 +93,7 @@ fn req(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) ->
     r
 }
 
-fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Value {
+pub(crate) fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Value {
     let ct = headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
@@ -106,7 +106,7 @@ fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Value {
     })
 }
 
-fn ok() -> Value {
+pub(crate) fn ok() -> Value {
     resp(204, &[], "")
 }
 
@@ -162,7 +162,7 @@ fn sync_envelope(op: &str, header_token: &str, body: &str) -> String {
 }
 
 /// The capture: every position of the policy table, each with its own canaries.
-fn planted() -> (Value, Vec<String>) {
+pub(crate) fn planted() -> (Value, Vec<String>) {
     let c: Vec<String> = (0..64).map(canary).collect();
     let mut used = Vec::new();
     let mut take = |i: usize| {
@@ -501,7 +501,7 @@ fn planted() -> (Value, Vec<String>) {
     (har, used)
 }
 
-fn write(dir: &Path, name: &str, v: &Value) -> std::path::PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, v: &Value) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
     p

@@ -20,10 +20,12 @@ pub struct RedactOptions {
     pub force: bool,
 }
 
-/// Removes the temporary file unless the export succeeded.
-struct TempFile {
-    path: PathBuf,
-    keep: bool,
+/// Removes the temporary file unless the export succeeded (also used by the HTML report).
+pub(crate) struct TempFile {
+    /// The temporary file.
+    pub(crate) path: PathBuf,
+    /// Set once it was renamed into place.
+    pub(crate) keep: bool,
 }
 
 impl Drop for TempFile {

@@ -44,6 +44,7 @@ use serde_json::{Map, Value, json};
 use crate::capture::CaptureError;
 use crate::flow::{Extra, Flow, FlowId, Headers, Outcome};
 
+pub(crate) use file::TempFile;
 pub use file::{RedactOptions, redact_file, redact_flows};
 
 /// The version of the policy implemented here, recorded in `log._redaction.policy`.
@@ -248,6 +249,19 @@ pub fn redact_flow(
     report.flows += 1;
     residual::check(&out, policy)?;
     Ok(out)
+}
+
+/// Checks text that is written beside a redacted flow — what a report derives from it (decoded
+/// trees, findings, summaries) — with the residual detector's text rules: a signed JWS or a PEM
+/// private key anywhere in it (raw, percent-decoded or entity-decoded) is
+/// [`RedactError::Residual`] naming `flow` and `location`.
+pub fn check_text(
+    flow: FlowId,
+    location: &str,
+    text: &str,
+    policy: &Policy,
+) -> Result<(), RedactError> {
+    residual::check_text(flow, location, text, policy)
 }
 
 fn redact_headers(cx: &mut values::Cx<'_>, headers: &mut Headers) {

@@ -59,6 +59,31 @@ pub(super) fn check(flow: &Flow, policy: &Policy) -> Result<(), RedactError> {
     }
 }
 
+/// Checks free text written beside a redacted flow (a report's decoded trees, findings and
+/// summaries) for what [`check`] looks for in text: a signed JWS or a PEM private key, raw,
+/// percent-decoded or entity-decoded. The first finding becomes [`RedactError::Residual`] at
+/// `location` of `flow`.
+pub(super) fn check_text(
+    flow: crate::flow::FlowId,
+    location: &str,
+    text: &str,
+    policy: &Policy,
+) -> Result<(), RedactError> {
+    let mut d = Detector {
+        found: None,
+        cap: policy.limits.max_inflate,
+    };
+    d.text(location, text, 0);
+    match d.found {
+        Some((location, what)) => Err(RedactError::Residual {
+            flow,
+            location,
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
 struct Detector {
     found: Option<(String, String)>,
     cap: usize,

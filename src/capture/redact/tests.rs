@@ -463,6 +463,32 @@ fn the_residual_detector_catches_what_rules_would_miss() {
 }
 
 #[test]
+fn the_text_check_refuses_a_live_jws_or_a_private_key_in_added_text_and_passes_redacted_ones() {
+    let policy = Policy::default();
+    let t = jws(r#"{"alg":"RS256"}"#, r#"{"a":1}"#, "c2lnbmF0dXJl");
+    let e = check_text(
+        FlowId(2),
+        "the page",
+        &format!("\"value\":\"{t}\""),
+        &policy,
+    )
+    .unwrap_err();
+    assert!(e.is_refusal());
+    assert!(
+        e.to_string()
+            .starts_with("flow #3: the page: a signed JWS (alg RS256)"),
+        "{e}"
+    );
+    let pem = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----";
+    assert!(check_text(FlowId(0), "the page", pem, &policy).is_err());
+    // The same token redacted is fine.
+    let (red, _) = with_cx(false, |cx| cx.keyed("access_token", &t));
+    let red = red.unwrap();
+    assert!(check_text(FlowId(0), "the page", &red, &policy).is_ok());
+    assert!(check_text(FlowId(0), "the page", "plain text", &policy).is_ok());
+}
+
+#[test]
 fn report_json_names_the_policy_and_counts() {
     let mut r = RedactionReport::default();
     r.record("cookie");

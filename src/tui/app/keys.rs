@@ -142,6 +142,17 @@ impl App {
                     hint: None,
                 });
             }
+            Action::ExportReport => {
+                let secs = self
+                    .now
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                self.prompt = Some(Prompt::new(
+                    PromptKind::ExportReport,
+                    format!("idscope-report-{secs}.html"),
+                ));
+            }
             Action::Clear => {
                 self.prompt = Some(Prompt {
                     kind: PromptKind::ConfirmClear,
@@ -268,6 +279,7 @@ impl App {
             | Action::MarkedOnly
             | Action::Export
             | Action::ExportRedacted
+            | Action::ExportReport
             | Action::Clear
             | Action::Order
             | Action::Reverse

@@ -103,6 +103,13 @@ pub enum Control {
         /// Redacted HAR instead of plain HAR.
         redacted: bool,
     },
+    /// Write these flows to `path` as a redacted HTML report.
+    ExportReport {
+        /// The flows, in list order.
+        ids: Vec<FlowId>,
+        /// Where.
+        path: PathBuf,
+    },
     /// Put this text on the clipboard.
     Copy(String),
 }
@@ -144,6 +151,8 @@ pub enum PromptKind {
         /// Redacted HAR.
         redacted: bool,
     },
+    /// The path to write the redacted HTML report to.
+    ExportReport,
     /// "Clear all flows?" (y/n).
     ConfirmClear,
     /// A `:` command ([`super::command`]).

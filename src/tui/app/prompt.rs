@@ -73,6 +73,25 @@ impl App {
         Control::Continue
     }
 
+    /// The flows an export writes: the marked ones, or with none marked the shown ones, in list
+    /// order.
+    fn export_ids(&self) -> Vec<FlowId> {
+        let marked: Vec<FlowId> = if self.marked == 0 {
+            Vec::new()
+        } else {
+            self.store
+                .iter()
+                .filter(|f| f.marked)
+                .map(|f| f.id)
+                .collect()
+        };
+        if marked.is_empty() {
+            self.shown()
+        } else {
+            marked
+        }
+    }
+
     fn submit_prompt(&mut self) -> Control {
         let Some(prompt) = self.prompt.clone() else {
             return Control::Continue;
@@ -125,25 +144,28 @@ impl App {
                     self.message = Some("export cancelled: no file name".into());
                     return Control::Continue;
                 }
-                let marked: Vec<FlowId> = if self.marked == 0 {
-                    Vec::new()
-                } else {
-                    self.store
-                        .iter()
-                        .filter(|f| f.marked)
-                        .map(|f| f.id)
-                        .collect()
-                };
-                let ids = if marked.is_empty() {
-                    self.shown()
-                } else {
-                    marked
-                };
+                let ids = self.export_ids();
                 self.message = Some(format!("exporting {} flows to {text}…", ids.len()));
                 return Control::Export {
                     ids,
                     path: PathBuf::from(text),
                     redacted,
+                };
+            }
+            PromptKind::ExportReport => {
+                self.prompt = None;
+                if text.is_empty() {
+                    self.message = Some("report cancelled: no file name".into());
+                    return Control::Continue;
+                }
+                let ids = self.export_ids();
+                self.message = Some(format!(
+                    "writing a report of {} flows to {text}…",
+                    ids.len()
+                ));
+                return Control::ExportReport {
+                    ids,
+                    path: PathBuf::from(text),
                 };
             }
             PromptKind::ConfirmClear => self.prompt = None,
@@ -217,6 +239,10 @@ impl App {
             }
             Command::Export { redacted, path } => {
                 self.prompt = Some(Prompt::new(PromptKind::Export { redacted }, path));
+                return self.submit_prompt();
+            }
+            Command::ExportReport(path) => {
+                self.prompt = Some(Prompt::new(PromptKind::ExportReport, path));
                 return self.submit_prompt();
             }
             Command::Replay => return self.replay(),

@@ -75,6 +75,7 @@ pub fn render(frame: &mut Frame, bar: Rect, line: Rect, app: &App) {
                 PromptKind::FlowSearch => "search: ",
                 PromptKind::Export { redacted: false } => "export HAR to: ",
                 PromptKind::Export { redacted: true } => "export redacted HAR to: ",
+                PromptKind::ExportReport => "write redacted HTML report to: ",
                 PromptKind::ConfirmClear => "clear all flows? (y/n) ",
                 PromptKind::Command => ":",
             };
