@@ -258,6 +258,8 @@ fn step_group(
     let _ = write!(
         out,
         "<g class=\"{class}\" data-flow=\"{}\"><title>{}</title>\
+         <rect class=\"hit\" x=\"{x0}\" y=\"{y}\" width=\"{hit_w}\" height=\"{hit_h}\" \
+         fill=\"transparent\"/>\
          <text class=\"step-label\" x=\"{lx}\" y=\"{}\" font-weight=\"bold\">{}</text>\
          <text class=\"request-label\" x=\"{lx}\" y=\"{}\">{}</text>\
          <line class=\"request\" x1=\"{x0}\" y1=\"{ya}\" x2=\"{x1}\" y2=\"{ya}\" \
@@ -288,6 +290,10 @@ fn step_group(
         x0 + 8,
         yb + 4,
         lx = x0 + 6,
+        // A transparent box under the whole step, so a click anywhere on it lands on the step
+        // (an SVG group's empty space is not part of it).
+        hit_w = width.saturating_sub(x0 + MARGIN),
+        hit_h = if failed.is_some() { FAILED_ROW_H } else { ROW_H } - 4,
     );
     if let Some(why) = failed {
         let _ = write!(
