@@ -295,7 +295,8 @@ pub enum Element {
     BinarySecurityToken,
     /// The sync API's `BearerToken` (a token).
     BearerToken,
-    /// Credential data of the provisioning API.
+    /// Credential data of the provisioning API, and the pass-through authentication agent's
+    /// encrypted password (`Base64EncryptedData`).
     CredentialData,
     /// Public by nature: `ds:X509Certificate`, `ds:DigestValue`.
     Public,
@@ -315,7 +316,12 @@ pub fn element(local: &str) -> Element {
         // Kerberos ticket): never a certificate, so it goes whole.
         "binarysecuritytoken" | "binaryexchange" => Element::BinarySecurityToken,
         "bearertoken" => Element::BearerToken,
-        "credentialdata" | "windowslegacycredentials" | "windowssupplementalcredentials" => {
+        // The pass-through authentication agent's password, encrypted to its certificate
+        // (`PasswordValidationContext` on the Service Bus relay).
+        "credentialdata"
+        | "windowslegacycredentials"
+        | "windowssupplementalcredentials"
+        | "base64encrypteddata" => {
             Element::CredentialData
         }
         "x509certificate" | "digestvalue" => Element::Public,
