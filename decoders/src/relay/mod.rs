@@ -112,15 +112,25 @@ pub struct WsMessage<'a> {
 /// concatenated, their boundaries kept for the records that end with one). `protocol` is the
 /// negotiated `Sec-WebSocket-Protocol`; without a relay protocol the client's first message
 /// decides (an AMQP header or an MC-NMF preamble). `None` when neither says relay.
-pub fn decode_websocket(protocol: Option<&str>, messages: &[WsMessage<'_>], cx: &Context<'_>) -> Option<Result<Decoded, DecodeError>> {
-    let first = messages.iter().find(|m| m.from_client && !m.data.is_empty())?;
-    let layer = protocol.and_then(Layer::of_protocol).or_else(|| Layer::sniff(first.data))?;
+pub fn decode_websocket(
+    protocol: Option<&str>,
+    messages: &[WsMessage<'_>],
+    cx: &Context<'_>,
+) -> Option<Result<Decoded, DecodeError>> {
+    let first = messages
+        .iter()
+        .find(|m| m.from_client && !m.data.is_empty())?;
+    let layer = protocol
+        .and_then(Layer::of_protocol)
+        .or_else(|| Layer::sniff(first.data))?;
     let mut out = Out::default();
     let mut root = Node::section("relay");
     root.value = Some(protocol.unwrap_or("(no sub-protocol)").to_string());
     root.note = Some(match layer {
         Layer::Amqp => "Service Bus relay listener: AMQP 1.0 over WebSocket".to_string(),
-        Layer::Nmf => "Service Bus relayed connection: .NET Message Framing over WebSocket".to_string(),
+        Layer::Nmf => {
+            "Service Bus relayed connection: .NET Message Framing over WebSocket".to_string()
+        }
     });
     let mut total = 0usize;
     for (from_client, label) in [(true, "client → service"), (false, "service → client")] {
@@ -130,7 +140,10 @@ pub fn decode_websocket(protocol: Option<&str>, messages: &[WsMessage<'_>], cx: 
         for m in messages.iter().filter(|m| m.from_client == from_client) {
             total = total.saturating_add(m.data.len());
             if total > cx.limits.max_body {
-                return Some(Err(DecodeError::TooLarge { what: "relay WebSocket messages", limit: cx.limits.max_body }));
+                return Some(Err(DecodeError::TooLarge {
+                    what: "relay WebSocket messages",
+                    limit: cx.limits.max_body,
+                }));
             }
             data.extend_from_slice(m.data);
             bounds.push(data.len());
@@ -144,7 +157,13 @@ pub fn decode_websocket(protocol: Option<&str>, messages: &[WsMessage<'_>], cx: 
     Some(Ok(finish(layer, root, out)))
 }
 
-fn stream_node(layer: Layer, data: &[u8], bounds: &[usize], cx: &Context<'_>, out: &mut Out) -> Node {
+fn stream_node(
+    layer: Layer,
+    data: &[u8],
+    bounds: &[usize],
+    cx: &Context<'_>,
+    out: &mut Out,
+) -> Node {
     let mut st = nmf::State::default();
     let mut n = Node::section("stream");
     n.push(match layer {
@@ -178,7 +197,12 @@ decoder! {
 }
 
 fn priority(msg: &Message<'_>) -> f32 {
-    if msg.header("sec-websocket-protocol").and_then(Layer::of_protocol).is_some() && !msg.body.is_empty() {
+    if msg
+        .header("sec-websocket-protocol")
+        .and_then(Layer::of_protocol)
+        .is_some()
+        && !msg.body.is_empty()
+    {
         return 0.9;
     }
     match Layer::sniff(msg.body) {
@@ -194,7 +218,12 @@ fn decode(msg: &Message<'_>, cx: &Context<'_>) -> Result<Decoded, DecodeError> {
         .header("sec-websocket-protocol")
         .and_then(Layer::of_protocol)
         .or_else(|| Layer::sniff(msg.body))
-        .ok_or_else(|| DecodeError::not("a Service Bus relay stream", "neither an AMQP header nor an MC-NMF preamble"))?;
+        .ok_or_else(|| {
+            DecodeError::not(
+                "a Service Bus relay stream",
+                "neither an AMQP header nor an MC-NMF preamble",
+            )
+        })?;
     let mut out = Out::default();
     let mut root = stream_node(layer, msg.body, &[msg.body.len()], cx, &mut out);
     root.label = "relay".to_string();

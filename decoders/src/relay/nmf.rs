@@ -89,17 +89,26 @@ impl<'a> Cur<'a> {
         let mut v: u32 = 0;
         for i in 0..5 {
             let Some(b) = self.u8() else {
-                return Err(format!("truncated {what} size at byte {}", self.base + start));
+                return Err(format!(
+                    "truncated {what} size at byte {}",
+                    self.base + start
+                ));
             };
             if i == 4 && b > 0x07 {
-                return Err(format!("{what} size at byte {} exceeds 31 bits", self.base + start));
+                return Err(format!(
+                    "{what} size at byte {} exceeds 31 bits",
+                    self.base + start
+                ));
             }
             v |= u32::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(v as usize);
             }
         }
-        Err(format!("{what} size at byte {} is longer than 5 bytes", self.base + start))
+        Err(format!(
+            "{what} size at byte {} is longer than 5 bytes",
+            self.base + start
+        ))
     }
 
     /// A size-prefixed byte string whose size must fit in what is left.
@@ -121,7 +130,13 @@ impl<'a> Cur<'a> {
 
 /// Decodes one direction of a `wsrelayedconnection` WebSocket: `data` is its messages one after
 /// the other, `bounds` the offset where each message ends.
-pub fn decode(data: &[u8], bounds: &[usize], cx: &Context<'_>, out: &mut Out, st: &mut State) -> Node {
+pub fn decode(
+    data: &[u8],
+    bounds: &[usize],
+    cx: &Context<'_>,
+    out: &mut Out,
+    st: &mut State,
+) -> Node {
     let mut root = Node::section("nmf").with_note(".NET Message Framing [MC-NMF]");
     records(&mut root, data, 0, bounds, cx, out, st);
     root
@@ -132,22 +147,41 @@ pub fn decode(data: &[u8], bounds: &[usize], cx: &Context<'_>, out: &mut Out, st
 pub fn payload(bytes: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut State) -> Node {
     match bytes.first() {
         Some(0x00..=0x0c) | Some(0x1e) => {
-            let mut n = Node::section("nmf").with_note(".NET Message Framing [MC-NMF] records inside the AMQP message");
+            let mut n = Node::section("nmf")
+                .with_note(".NET Message Framing [MC-NMF] records inside the AMQP message");
             records(&mut n, bytes, 0, &[bytes.len()], cx, out, st);
             n
         }
         Some(0x56) | Some(0x40..=0x77) | Some(0x80..) => envelope(bytes, 0, cx, out, st),
-        _ => Node::field("bytes", format!("{} byte(s): {}", bytes.len(), util::hex_lower(bytes.get(..64).unwrap_or(bytes))))
-            .with_note("not MC-NMF records nor binary XML: shown as bytes"),
+        _ => Node::field(
+            "bytes",
+            format!(
+                "{} byte(s): {}",
+                bytes.len(),
+                util::hex_lower(bytes.get(..64).unwrap_or(bytes))
+            ),
+        )
+        .with_note("not MC-NMF records nor binary XML: shown as bytes"),
     }
 }
 
-fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Context<'_>, out: &mut Out, st: &mut State) {
+fn records(
+    root: &mut Node,
+    data: &[u8],
+    base: usize,
+    bounds: &[usize],
+    cx: &Context<'_>,
+    out: &mut Out,
+    st: &mut State,
+) {
     let mut c = Cur { data, pos: 0, base };
     let mut shown = 0;
     while c.left() > 0 {
         if shown >= MAX_RECORDS {
-            root.push(Node::text("…", format!("{} more byte(s) not shown (view size limit)", c.left())));
+            root.push(Node::text(
+                "…",
+                format!("{} more byte(s) not shown (view size limit)", c.left()),
+            ));
             return;
         }
         shown += 1;
@@ -158,29 +192,55 @@ fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Con
         }
         let at = c.pos;
         let here = base + at;
-        let msg_end = bounds.iter().copied().find(|b| *b > at).unwrap_or(data.len()).min(data.len());
+        let msg_end = bounds
+            .iter()
+            .copied()
+            .find(|b| *b > at)
+            .unwrap_or(data.len())
+            .min(data.len());
         let Some(kind) = c.u8() else { return };
         let result: Result<Node, String> = match kind {
             0x00 => match (c.u8(), c.u8()) {
-                (Some(ma), Some(mi)) => Ok(Node::field("version", format!("{ma}.{mi}")).with_note("version record (MC-NMF 2.2.3.1)")),
+                (Some(ma), Some(mi)) => Ok(Node::field("version", format!("{ma}.{mi}"))
+                    .with_note("version record (MC-NMF 2.2.3.1)")),
                 _ => Err(format!("truncated version record at byte {here}")),
             },
-            0x01 => c.u8().map(|m| Node::field("mode", format!("{m} ({})", mode_name(m))).with_note("mode record (MC-NMF 2.2.3.2)"))
+            0x01 => c
+                .u8()
+                .map(|m| {
+                    Node::field("mode", format!("{m} ({})", mode_name(m)))
+                        .with_note("mode record (MC-NMF 2.2.3.2)")
+                })
                 .ok_or_else(|| format!("truncated mode record at byte {here}")),
             0x02 => c.sized("via").map(|s| {
                 out.word("via".to_string());
-                Node::field("via", String::from_utf8_lossy(s)).with_note("via record: the endpoint addressed (MC-NMF 2.2.3.3)")
+                Node::field("via", String::from_utf8_lossy(s))
+                    .with_note("via record: the endpoint addressed (MC-NMF 2.2.3.3)")
             }),
-            0x03 => c.u8().map(|e| {
-                st.encoding = Some(e);
-                Node::field("known encoding", format!("0x{e:02x} ({})", encoding_name(e))).with_note("known encoding record (MC-NMF 2.2.3.4)")
-            }).ok_or_else(|| format!("truncated known encoding record at byte {here}")),
-            0x04 => c.sized("extensible encoding").map(|s| Node::field("extensible encoding", String::from_utf8_lossy(s)).with_note("a content type (MC-NMF 2.2.3.5)")),
+            0x03 => c
+                .u8()
+                .map(|e| {
+                    st.encoding = Some(e);
+                    Node::field(
+                        "known encoding",
+                        format!("0x{e:02x} ({})", encoding_name(e)),
+                    )
+                    .with_note("known encoding record (MC-NMF 2.2.3.4)")
+                })
+                .ok_or_else(|| format!("truncated known encoding record at byte {here}")),
+            0x04 => c.sized("extensible encoding").map(|s| {
+                Node::field("extensible encoding", String::from_utf8_lossy(s))
+                    .with_note("a content type (MC-NMF 2.2.3.5)")
+            }),
             0x05 => unsized_envelope(&mut c, here, cx, out, st),
             0x06 => {
                 let size_at = c.pos;
                 c.sized("sized envelope").map(|s| {
-                    let mut n = Node::section("sized envelope").with_note(format!("MC-NMF 2.2.3.7, {} byte(s) at byte {}", s.len(), here));
+                    let mut n = Node::section("sized envelope").with_note(format!(
+                        "MC-NMF 2.2.3.7, {} byte(s) at byte {}",
+                        s.len(),
+                        here
+                    ));
                     n.value = Some(format!("{} byte(s)", s.len()));
                     n.push(envelope(s, base + size_at, cx, out, st));
                     n
@@ -188,24 +248,33 @@ fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Con
             }
             0x07 => {
                 out.word("end".to_string());
-                Ok(Node::text("end", "the sender has no more messages").with_note("end record (MC-NMF 2.2.3.8)"))
+                Ok(Node::text("end", "the sender has no more messages")
+                    .with_note("end record (MC-NMF 2.2.3.8)"))
             }
             0x08 => c.sized("fault").map(|s| {
                 let f = String::from_utf8_lossy(s).into_owned();
-                out.findings.push(Finding::error(format!("MC-NMF fault: {f}")));
+                out.findings
+                    .push(Finding::error(format!("MC-NMF fault: {f}")));
                 Node::leaf("fault", f, Kind::Error).with_note("fault record (MC-NMF 2.2.3.9)")
             }),
             0x09 => c.sized("upgrade request").map(|s| {
                 st.upgrade = None;
                 let p = String::from_utf8_lossy(s).into_owned();
-                Node::field("upgrade request", p).with_note("the sender asks to upgrade the stream, e.g. to TLS (MC-NMF 2.2.3.10)")
+                Node::field("upgrade request", p).with_note(
+                    "the sender asks to upgrade the stream, e.g. to TLS (MC-NMF 2.2.3.10)",
+                )
             }),
             0x0a => {
                 st.upgrade = Some("the upgraded protocol".to_string());
-                Ok(Node::text("upgrade response", "the upgrade is accepted").with_note("MC-NMF 2.2.3.11"))
+                Ok(Node::text("upgrade response", "the upgrade is accepted")
+                    .with_note("MC-NMF 2.2.3.11"))
             }
-            0x0b => Ok(Node::text("preamble ack", "the receiver accepts the preamble").with_note("MC-NMF 2.2.3.12")),
-            0x0c => Ok(Node::text("preamble end", "end of the preamble records").with_note("MC-NMF 2.2.3.13")),
+            0x0b => Ok(
+                Node::text("preamble ack", "the receiver accepts the preamble")
+                    .with_note("MC-NMF 2.2.3.12"),
+            ),
+            0x0c => Ok(Node::text("preamble end", "end of the preamble records")
+                .with_note("MC-NMF 2.2.3.13")),
             0x1e => {
                 let rest = data.get(at + 1..msg_end.max(at + 1)).unwrap_or(&[]);
                 let shown = rest.get(..3).unwrap_or(rest);
@@ -219,10 +288,21 @@ fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Con
                 c.pos = msg_end.max(at + 1);
                 let ok = kind == 0x98;
                 if !ok {
-                    out.findings.push(Finding::warning(format!("the relay answered with its error record at byte {here}")));
+                    out.findings.push(Finding::warning(format!(
+                        "the relay answered with its error record at byte {here}"
+                    )));
                 }
-                Ok(Node::field(if ok { "relay response ok" } else { "relay response error" }, util::hex_lower(bytes))
-                    .with_note(format!("the relay's answer to a glue record; {REVERSE_ENGINEERED}")))
+                Ok(Node::field(
+                    if ok {
+                        "relay response ok"
+                    } else {
+                        "relay response error"
+                    },
+                    util::hex_lower(bytes),
+                )
+                .with_note(format!(
+                    "the relay's answer to a glue record; {REVERSE_ENGINEERED}"
+                )))
             }
             0x56 => {
                 let bytes = data.get(at..msg_end).unwrap_or(&[]);
@@ -236,7 +316,9 @@ fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Con
             other => {
                 let skip = msg_end.max(at + 1);
                 c.pos = skip;
-                out.findings.push(Finding::warning(format!("unknown MC-NMF record type 0x{other:02x} at byte {here}")));
+                out.findings.push(Finding::warning(format!(
+                    "unknown MC-NMF record type 0x{other:02x} at byte {here}"
+                )));
                 Ok(Node::leaf("unknown record", format!("type 0x{other:02x} at byte {here}"), Kind::Error)
                     .with_note(format!("not an MC-NMF record type; skipped to the end of its WebSocket message at byte {}", base + skip)))
             }
@@ -251,7 +333,13 @@ fn records(root: &mut Node, data: &[u8], base: usize, bounds: &[usize], cx: &Con
     }
 }
 
-fn unsized_envelope(c: &mut Cur<'_>, here: usize, cx: &Context<'_>, out: &mut Out, st: &mut State) -> Result<Node, String> {
+fn unsized_envelope(
+    c: &mut Cur<'_>,
+    here: usize,
+    cx: &Context<'_>,
+    out: &mut Out,
+    st: &mut State,
+) -> Result<Node, String> {
     let mut body = Vec::new();
     loop {
         let chunk = c.sized("unsized envelope chunk")?;
@@ -259,11 +347,15 @@ fn unsized_envelope(c: &mut Cur<'_>, here: usize, cx: &Context<'_>, out: &mut Ou
             break;
         }
         if body.len() + chunk.len() > cx.limits.max_body {
-            return Err(format!("unsized envelope at byte {here} exceeds the body limit"));
+            return Err(format!(
+                "unsized envelope at byte {here} exceeds the body limit"
+            ));
         }
         body.extend_from_slice(chunk);
     }
-    let mut n = Node::section("unsized envelope").with_note(format!("MC-NMF 2.2.3.6, data chunks ending with a 0 size, at byte {here}"));
+    let mut n = Node::section("unsized envelope").with_note(format!(
+        "MC-NMF 2.2.3.6, data chunks ending with a 0 size, at byte {here}"
+    ));
     n.value = Some(format!("{} byte(s)", body.len()));
     n.push(envelope(&body, here, cx, out, st));
     Ok(n)
@@ -272,13 +364,25 @@ fn unsized_envelope(c: &mut Cur<'_>, here: usize, cx: &Context<'_>, out: &mut Ou
 /// One envelope in the encoding the preamble chose (binary session XML when none was seen).
 fn envelope(bytes: &[u8], at: usize, cx: &Context<'_>, out: &mut Out, st: &mut State) -> Node {
     match st.encoding {
-        Some(0x00 | 0x03 | 0x06) => signal::explain(&String::from_utf8_lossy(bytes), "text XML", cx, out),
+        Some(0x00 | 0x03 | 0x06) => {
+            signal::explain(&String::from_utf8_lossy(bytes), "text XML", cx, out)
+        }
         Some(0x01 | 0x02 | 0x04 | 0x05) => {
             let units: Vec<u16> = bytes
                 .chunks_exact(2)
-                .map(|p| u16::from_le_bytes([p.first().copied().unwrap_or(0), p.get(1).copied().unwrap_or(0)]))
+                .map(|p| {
+                    u16::from_le_bytes([
+                        p.first().copied().unwrap_or(0),
+                        p.get(1).copied().unwrap_or(0),
+                    ])
+                })
                 .collect();
-            signal::explain(&String::from_utf16_lossy(&units), "text XML (UTF-16)", cx, out)
+            signal::explain(
+                &String::from_utf16_lossy(&units),
+                "text XML (UTF-16)",
+                cx,
+                out,
+            )
         }
         Some(0x07) => decode_xml(bytes, Some(Framing::Msbin1), at, cx, out, st),
         Some(0x08) => decode_xml(bytes, Some(Framing::MsbinSession1), at, cx, out, st),
@@ -286,7 +390,14 @@ fn envelope(bytes: &[u8], at: usize, cx: &Context<'_>, out: &mut Out, st: &mut S
     }
 }
 
-fn decode_xml(bytes: &[u8], framing: Option<Framing>, at: usize, cx: &Context<'_>, out: &mut Out, st: &mut State) -> Node {
+fn decode_xml(
+    bytes: &[u8],
+    framing: Option<Framing>,
+    at: usize,
+    cx: &Context<'_>,
+    out: &mut Out,
+    st: &mut State,
+) -> Node {
     let mut opts = DecodeOptions::from_limits(&cx.limits);
     opts.framing = framing.unwrap_or(Framing::Auto);
     let (doc, err) = st.session.decode_partial(bytes, &opts);
@@ -296,15 +407,24 @@ fn decode_xml(bytes: &[u8], framing: Option<Framing>, at: usize, cx: &Context<'_
     };
     let mut n = signal::explain(&doc.xml, what, cx, out);
     if !doc.string_table.is_empty() {
-        let mut t = Node::section("session strings").with_note("MC-NBFSE: strings this message added to the connection's dictionary, with their ids");
+        let mut t = Node::section("session strings").with_note(
+            "MC-NBFSE: strings this message added to the connection's dictionary, with their ids",
+        );
         for (id, s) in doc.string_table.iter().take(256) {
             t.push(Node::field(id.to_string(), s.clone()));
         }
         n.children.insert(0, t);
     }
     if !doc.unknown_dictionary_ids.is_empty() {
-        n.push(Node::text("unknown dictionary ids", format!("{:?}", doc.unknown_dictionary_ids))
-            .with_note("ids no earlier message of this direction defined (a connection joined midway?)"));
+        n.push(
+            Node::text(
+                "unknown dictionary ids",
+                format!("{:?}", doc.unknown_dictionary_ids),
+            )
+            .with_note(
+                "ids no earlier message of this direction defined (a connection joined midway?)",
+            ),
+        );
     }
     if let Some(e) = err {
         let msg = format!("binary XML of the envelope at byte {at}: {e}");

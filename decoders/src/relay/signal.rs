@@ -10,7 +10,8 @@
 
 use super::Out;
 use crate::soap::envelope::{
-    addressing_node, child_text, element_tree, fault_brief, fault_finding, fault_node, parse_envelope,
+    addressing_node, child_text, element_tree, fault_brief, fault_finding, fault_node,
+    parse_envelope,
 };
 use crate::view::{Kind, Node};
 use crate::xml::{Document, NodeId};
@@ -28,15 +29,23 @@ const TREE_NODES: usize = 2000;
 /// What an element of a WS-RM message or of the relay's protocol means.
 fn meaning(local: &str) -> Option<&'static str> {
     Some(match local {
-        "CreateSequence" => "WS-ReliableMessaging: opens a reliable sequence; AcksTo says where acknowledgements go",
-        "CreateSequenceResponse" => "WS-ReliableMessaging: the sequence is created; Identifier names it from now on",
+        "CreateSequence" => {
+            "WS-ReliableMessaging: opens a reliable sequence; AcksTo says where acknowledgements go"
+        }
+        "CreateSequenceResponse" => {
+            "WS-ReliableMessaging: the sequence is created; Identifier names it from now on"
+        }
         "TerminateSequence" => "WS-ReliableMessaging: the sender has finished the sequence",
         "TerminateSequenceResponse" => "WS-ReliableMessaging: the termination is acknowledged",
         "CloseSequence" => "WS-ReliableMessaging 1.1: no more messages in this sequence",
         "Sequence" => "WS-ReliableMessaging: this message's number in the sequence",
-        "SequenceAcknowledgement" => "WS-ReliableMessaging: the ranges of message numbers received so far",
+        "SequenceAcknowledgement" => {
+            "WS-ReliableMessaging: the ranges of message numbers received so far"
+        }
         "AckRequested" => "WS-ReliableMessaging: asks the peer to acknowledge what it received",
-        "RelayedAccept" => "the listener accepts the relayed connection with this Id (Service Bus relay rendezvous)",
+        "RelayedAccept" => {
+            "the listener accepts the relayed connection with this Id (Service Bus relay rendezvous)"
+        }
         "RelayedAcceptReply" => "the relay confirms the accept",
         "RelayedConnect" => "the relay tells the listener a client wants to connect",
         "SignalConnector" => "the cloud signals the connector: ProtocolContext says what to do",
@@ -48,11 +57,13 @@ fn meaning(local: &str) -> Option<&'static str> {
 
 /// The explained view of one SOAP envelope (XML text), decoded from `what` (its encoding).
 pub fn explain(xml: &str, what: &str, cx: &Context<'_>, out: &mut Out) -> Node {
-    let parsed = Document::parse(xml, &cx.limits).and_then(|doc| parse_envelope(&doc).map(|env| (doc, env)));
+    let parsed =
+        Document::parse(xml, &cx.limits).and_then(|doc| parse_envelope(&doc).map(|env| (doc, env)));
     let (doc, env) = match parsed {
         Ok(x) => x,
         Err(e) => {
-            let mut n = Node::leaf("xml", util::clip(xml, 20_000), Kind::Markup).with_note(format!("{what}; not a SOAP envelope: {e}"));
+            let mut n = Node::leaf("xml", util::clip(xml, 20_000), Kind::Markup)
+                .with_note(format!("{what}; not a SOAP envelope: {e}"));
             if xml.is_empty() {
                 n.value = Some("(empty)".to_string());
             }
@@ -108,14 +119,20 @@ pub fn explain(xml: &str, what: &str, cx: &Context<'_>, out: &mut Out) -> Node {
 
 /// The `ProtocolContext` of a `SignalConnector`, explained.
 fn protocol_context(doc: &Document<'_>, payload: NodeId) -> Option<Node> {
-    let ctx = doc.descendants(payload).find(|d| doc.is_element(*d) && doc.local_name(*d) == "ProtocolContext")?;
+    let ctx = doc
+        .descendants(payload)
+        .find(|d| doc.is_element(*d) && doc.local_name(*d) == "ProtocolContext")?;
     let ty = doc
         .attributes(ctx)
         .find(|a| a.local == "type")
         .map(|a| a.value.rsplit(':').next().unwrap_or("").to_string())
         .unwrap_or_default();
     let mut n = Node::section("protocol context");
-    n.value = Some(if ty.is_empty() { "(no i:type)".to_string() } else { ty.clone() });
+    n.value = Some(if ty.is_empty() {
+        "(no i:type)".to_string()
+    } else {
+        ty.clone()
+    });
     let text = |local: &str| child_text(doc, ctx, local);
     match ty.as_str() {
         "ConnectContext" => {
@@ -131,12 +148,26 @@ fn protocol_context(doc: &Document<'_>, payload: NodeId) -> Option<Node> {
                     n.push(Node::field(f, v));
                 }
             }
-            if let Some(enc) = doc.child_elements(ctx).find(|c| doc.local_name(*c) == "EncryptedData") {
-                let mut e = Node::section("EncryptedData").with_note("the password, encrypted: a credential");
+            if let Some(enc) = doc
+                .child_elements(ctx)
+                .find(|c| doc.local_name(*c) == "EncryptedData")
+            {
+                let mut e = Node::section("EncryptedData")
+                    .with_note("the password, encrypted: a credential");
                 for item in doc.child_elements(enc) {
                     let key = child_text(doc, item, "KeyIdentifer").unwrap_or_default();
                     let data = child_text(doc, item, "Base64EncryptedData").unwrap_or_default();
-                    e.push(Node::secret(format!("for {}", if key.is_empty() { "(no KeyIdentifer)" } else { &key }), data));
+                    e.push(Node::secret(
+                        format!(
+                            "for {}",
+                            if key.is_empty() {
+                                "(no KeyIdentifer)"
+                            } else {
+                                &key
+                            }
+                        ),
+                        data,
+                    ));
                 }
                 n.push(e);
             }

@@ -47,7 +47,10 @@ pub fn decode(data: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut nmf::State)
         if shown >= MAX_FRAMES {
             root.push(Node::text(
                 "…",
-                format!("{} more byte(s) of frames not shown (view size limit)", data.len() - pos),
+                format!(
+                    "{} more byte(s) of frames not shown (view size limit)",
+                    data.len() - pos
+                ),
             ));
             break;
         }
@@ -55,17 +58,37 @@ pub fn decode(data: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut nmf::State)
         let rest = data.get(pos..).unwrap_or(&[]);
         if rest.starts_with(b"AMQP") || (rest.len() < 4 && b"AMQP".starts_with(rest)) {
             let Some(&[_, _, _, _, id, v0, v1, v2]) = rest.get(..8) else {
-                root.push(out.error(pos, format!("truncated protocol header at byte {pos}: {} of 8 bytes", rest.len())));
+                root.push(out.error(
+                    pos,
+                    format!(
+                        "truncated protocol header at byte {pos}: {} of 8 bytes",
+                        rest.len()
+                    ),
+                ));
                 break;
             };
             let v = [v0, v1, v2];
-            let mut n = Node::field("protocol header", format!("{} {}.{}.{}", protocol_name(id), v[0], v[1], v[2]))
-                .with_note(format!("at byte {pos}; part 2.2: each peer sends one before the frames of that layer"));
+            let mut n = Node::field(
+                "protocol header",
+                format!("{} {}.{}.{}", protocol_name(id), v[0], v[1], v[2]),
+            )
+            .with_note(format!(
+                "at byte {pos}; part 2.2: each peer sends one before the frames of that layer"
+            ));
             if id == 3 {
-                n.push(Node::text("layer", "SASL: authentication frames follow, then a new AMQP header"));
+                n.push(Node::text(
+                    "layer",
+                    "SASL: authentication frames follow, then a new AMQP header",
+                ));
             }
             if v != [1, 0, 0] || !matches!(id, 0 | 2 | 3) {
-                out.findings.push(Finding::warning(format!("AMQP protocol header at byte {pos} names {} version {}.{}.{}, not AMQP 1.0.0", protocol_name(id), v[0], v[1], v[2])));
+                out.findings.push(Finding::warning(format!(
+                    "AMQP protocol header at byte {pos} names {} version {}.{}.{}, not AMQP 1.0.0",
+                    protocol_name(id),
+                    v[0],
+                    v[1],
+                    v[2]
+                )));
             }
             out.word(protocol_name(id).to_string());
             root.push(n);
@@ -73,17 +96,34 @@ pub fn decode(data: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut nmf::State)
             continue;
         }
         let Some(&[s0, s1, s2, s3, doff, ftype, c0, c1]) = rest.get(..8) else {
-            root.push(out.error(pos, format!("truncated frame header at byte {pos}: {} of 8 bytes", rest.len())));
+            root.push(out.error(
+                pos,
+                format!(
+                    "truncated frame header at byte {pos}: {} of 8 bytes",
+                    rest.len()
+                ),
+            ));
             break;
         };
         let size = u32::from_be_bytes([s0, s1, s2, s3]) as usize;
         let channel = u16::from_be_bytes([c0, c1]);
         if size < 8 {
-            root.push(out.error(pos, format!("malformed frame at byte {pos}: size {size} is less than the 8-byte header")));
+            root.push(out.error(
+                pos,
+                format!(
+                    "malformed frame at byte {pos}: size {size} is less than the 8-byte header"
+                ),
+            ));
             break;
         }
         if size > rest.len() {
-            root.push(out.error(pos, format!("truncated frame at byte {pos}: the header says {size} bytes, {} present", rest.len())));
+            root.push(out.error(
+                pos,
+                format!(
+                    "truncated frame at byte {pos}: the header says {size} bytes, {} present",
+                    rest.len()
+                ),
+            ));
             break;
         }
         let body_start = usize::from(doff) * 4;
@@ -95,11 +135,30 @@ pub fn decode(data: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut nmf::State)
         let body = rest.get(body_start..size).unwrap_or(&[]);
         let where_ = format!("frame at byte {pos}, {size} bytes, channel {channel}");
         let node = match ftype {
-            0 | 1 if body.is_empty() => Node::text("heartbeat", "empty frame").with_note(format!("{where_}; part 2.4.5: keeps an idle connection open")),
-            0 | 1 => frame_body(body, pos + body_start, ftype, channel, &where_, cx, out, st, &mut pending),
+            0 | 1 if body.is_empty() => Node::text("heartbeat", "empty frame").with_note(format!(
+                "{where_}; part 2.4.5: keeps an idle connection open"
+            )),
+            0 | 1 => frame_body(
+                body,
+                pos + body_start,
+                ftype,
+                channel,
+                &where_,
+                cx,
+                out,
+                st,
+                &mut pending,
+            ),
             t => {
-                out.findings.push(Finding::warning(format!("frame at byte {pos} has unknown type 0x{t:02x}")));
-                Node::leaf("frame", format!("unknown frame type 0x{t:02x}"), Kind::Error).with_note(where_)
+                out.findings.push(Finding::warning(format!(
+                    "frame at byte {pos} has unknown type 0x{t:02x}"
+                )));
+                Node::leaf(
+                    "frame",
+                    format!("unknown frame type 0x{t:02x}"),
+                    Kind::Error,
+                )
+                .with_note(where_)
             }
         };
         root.push(node);
@@ -140,24 +199,42 @@ fn frame_body(
             None => "no descriptor".to_string(),
         };
         let kind = if ftype == 1 { "SASL" } else { "AMQP" };
-        out.findings.push(Finding::warning(format!("unknown {kind} performative ({d}) in the {where_}")));
-        return value_node("unknown performative", &perf, None)
-            .with_note(format!("{where_}; {d} is not a {kind} performative of AMQP 1.0"));
+        out.findings.push(Finding::warning(format!(
+            "unknown {kind} performative ({d}) in the {where_}"
+        )));
+        return value_node("unknown performative", &perf, None).with_note(format!(
+            "{where_}; {d} is not one of the performatives of AMQP 1.0 {kind} frames"
+        ));
     };
     out.word(k.name.to_string());
     let mut node = described_node(k, &perf);
     node.note = Some(format!("{where_}; {}", k.meaning));
     match k.name {
         "sasl-outcome" => {
-            if let Some(c) = perf.fields().first().and_then(Value::as_u64).filter(|c| *c != 0) {
-                out.findings.push(Finding::error(format!("SASL outcome {c}: {}", fields::value_meaning("code", c).unwrap_or("unknown code"))));
+            if let Some(c) = perf
+                .fields()
+                .first()
+                .and_then(Value::as_u64)
+                .filter(|c| *c != 0)
+            {
+                out.findings.push(Finding::error(format!(
+                    "SASL outcome {c}: {}",
+                    fields::value_meaning("code", c).unwrap_or("unknown code")
+                )));
             }
         }
         "detach" | "end" | "close" => {
-            if let Some(e) = perf.fields().iter().find(|v| matches!(v.descriptor(), Some(types::Descriptor::Code(0x1d)))) {
+            if let Some(e) = perf
+                .fields()
+                .iter()
+                .find(|v| matches!(v.descriptor(), Some(types::Descriptor::Code(0x1d))))
+            {
                 let cond = e.fields().first().and_then(Value::as_str).unwrap_or("?");
                 let desc = e.fields().get(1).and_then(Value::as_str).unwrap_or("");
-                out.findings.push(Finding::warning(format!("{} with error {cond}: {desc}", k.name)));
+                out.findings.push(Finding::warning(format!(
+                    "{} with error {cond}: {desc}",
+                    k.name
+                )));
             }
         }
         "transfer" => {
@@ -169,14 +246,27 @@ fn frame_body(
             let mut payload = pending.remove(&key).unwrap_or_default();
             let part = r.rest();
             if payload.len().saturating_add(part.len()) > cx.limits.max_body {
-                node.push(Node::leaf("message", "delivery larger than the body limit: not assembled", Kind::Error));
+                node.push(Node::leaf(
+                    "message",
+                    "delivery larger than the body limit: not assembled",
+                    Kind::Error,
+                ));
                 return node;
             }
             payload.extend_from_slice(part);
             if aborted {
-                node.push(Node::text("message", "delivery aborted: its parts are dropped"));
+                node.push(Node::text(
+                    "message",
+                    "delivery aborted: its parts are dropped",
+                ));
             } else if more {
-                node.push(Node::text("message", format!("{} byte(s) so far; continues in the next transfer (more = true)", payload.len())));
+                node.push(Node::text(
+                    "message",
+                    format!(
+                        "{} byte(s) so far; continues in the next transfer (more = true)",
+                        payload.len()
+                    ),
+                ));
                 pending.insert(key, payload);
             } else if !payload.is_empty() {
                 node.push(message_node(&payload, cx, out, st));
@@ -203,14 +293,24 @@ fn message_node(payload: &[u8], cx: &Context<'_>, out: &mut Out, st: &mut nmf::S
                 break;
             }
         };
-        let Some(k) = v.descriptor().and_then(fields::lookup).filter(|k| (0x70..=0x78).contains(&k.code)) else {
-            out.findings.push(Finding::warning(format!("unknown message section at byte {at} of the message")));
-            n.push(value_node("unknown section", &v, None).with_note(format!("at byte {at} of the message")));
+        let Some(k) = v
+            .descriptor()
+            .and_then(fields::lookup)
+            .filter(|k| (0x70..=0x78).contains(&k.code))
+        else {
+            out.findings.push(Finding::warning(format!(
+                "unknown message section at byte {at} of the message"
+            )));
+            n.push(
+                value_node("unknown section", &v, None)
+                    .with_note(format!("at byte {at} of the message")),
+            );
             continue;
         };
         let mut s = match (k.name, v.inner()) {
             ("data", Value::Binary(b)) | ("amqp-value", Value::Binary(b)) => {
-                let mut s = Node::section(k.name).with_note(format!("{}; {} byte(s)", k.meaning, b.len()));
+                let mut s =
+                    Node::section(k.name).with_note(format!("{}; {} byte(s)", k.meaning, b.len()));
                 s.value = Some(format!("{} byte(s)", b.len()));
                 s.push(nmf::payload(b, cx, out, st));
                 s
@@ -240,7 +340,20 @@ fn described_node(k: &fields::Known, v: &Value) -> Node {
             let brief: Vec<String> = items
                 .iter()
                 .zip(k.fields)
-                .filter(|(_, f)| matches!(**f, "container-id" | "hostname" | "name" | "handle" | "mechanism" | "code" | "address" | "delivery-id" | "first"))
+                .filter(|(_, f)| {
+                    matches!(
+                        **f,
+                        "container-id"
+                            | "hostname"
+                            | "name"
+                            | "handle"
+                            | "mechanism"
+                            | "code"
+                            | "address"
+                            | "delivery-id"
+                            | "first"
+                    )
+                })
                 .filter_map(|(v, f)| scalar(v).map(|s| format!("{f}={}", util::clip(&s, 80))))
                 .collect();
             if !brief.is_empty() {
@@ -251,7 +364,11 @@ fn described_node(k: &fields::Known, v: &Value) -> Node {
         other => {
             let inner = value_node(k.name, other, None);
             n.value = inner.value;
-            n.kind = if inner.kind == Kind::Section { Kind::Section } else { inner.kind };
+            n.kind = if inner.kind == Kind::Section {
+                Kind::Section
+            } else {
+                inner.kind
+            };
             n.children = inner.children;
         }
     }
@@ -281,7 +398,14 @@ fn scalar(v: &Value) -> Option<String> {
 fn uuid_text(u: &[u8; 16]) -> String {
     let h = util::hex_lower(u);
     let part = |a: usize, b: usize| h.get(a..b).unwrap_or("");
-    format!("{}-{}-{}-{}-{}", part(0, 8), part(8, 12), part(12, 16), part(16, 20), part(20, 32))
+    format!(
+        "{}-{}-{}-{}-{}",
+        part(0, 8),
+        part(8, 12),
+        part(12, 16),
+        part(16, 20),
+        part(20, 32)
+    )
 }
 
 fn binary_text(b: &[u8]) -> String {
@@ -295,10 +419,14 @@ fn binary_text(b: &[u8]) -> String {
 /// and, in maps (properties, application properties), anything under a key the secrets policy
 /// calls a credential or the relay's `com.microsoft:swt` (the SAS token property).
 fn is_secret(key: Option<&str>, from_map: bool, v: &Value) -> bool {
-    let sas = v.as_str().is_some_and(|s| s.trim_start().starts_with("SharedAccessSignature"));
+    let sas = v
+        .as_str()
+        .is_some_and(|s| s.trim_start().starts_with("SharedAccessSignature"));
     sas || key.is_some_and(|k| {
-        matches!(k, "initial-response" | "response" | "challenge" | "com.microsoft:swt")
-            || (from_map && crate::secrets::is_secret_name(k))
+        matches!(
+            k,
+            "initial-response" | "response" | "challenge" | "com.microsoft:swt"
+        ) || (from_map && crate::secrets::is_secret_name(k))
     })
 }
 
@@ -310,8 +438,11 @@ fn value_node(label: &str, v: &Value, field: Option<&str>) -> Node {
 
 fn keyed_node(label: &str, v: &Value, field: Option<&str>, from_map: bool) -> Node {
     if is_secret(field, from_map, v) {
-        return Node::secret(label, scalar(v).unwrap_or_else(|| "(compound value)".to_string()))
-            .with_note("a credential: masked (Service Bus SAS token or SASL response)");
+        return Node::secret(
+            label,
+            scalar(v).unwrap_or_else(|| "(compound value)".to_string()),
+        )
+        .with_note("a credential: masked (Service Bus SAS token or SASL response)");
     }
     match v {
         Value::Described(..) => match v.descriptor().and_then(fields::lookup) {
@@ -342,7 +473,11 @@ fn keyed_node(label: &str, v: &Value, field: Option<&str>, from_map: bool) -> No
         }
         Value::Map(pairs) => {
             let mut n = Node::section(label);
-            n.value = Some(format!("{} entr{}", pairs.len(), if pairs.len() == 1 { "y" } else { "ies" }));
+            n.value = Some(format!(
+                "{} entr{}",
+                pairs.len(),
+                if pairs.len() == 1 { "y" } else { "ies" }
+            ));
             for (k, val) in pairs {
                 let key = scalar(k).unwrap_or_else(|| "(compound key)".to_string());
                 n.push(keyed_node(&key, val, Some(&key), true));
@@ -352,7 +487,9 @@ fn keyed_node(label: &str, v: &Value, field: Option<&str>, from_map: bool) -> No
         _ => {
             let text = scalar(v).unwrap_or_default();
             let kind = match v {
-                Value::Unsigned(_) | Value::Signed(_) | Value::Float(_) | Value::Double(_) => Kind::Number,
+                Value::Unsigned(_) | Value::Signed(_) | Value::Float(_) | Value::Double(_) => {
+                    Kind::Number
+                }
                 Value::Timestamp(_) => Kind::Timestamp,
                 _ => Kind::Field,
             };

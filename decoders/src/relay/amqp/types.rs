@@ -219,7 +219,11 @@ impl<'a> Reader<'a> {
             0x56 => match self.u8("boolean")? {
                 0 => Value::Bool(false),
                 1 => Value::Bool(true),
-                b => return Err(self.err(at + 1, format!("boolean byte 0x{b:02x} is neither 0 nor 1"))),
+                b => {
+                    return Err(
+                        self.err(at + 1, format!("boolean byte 0x{b:02x} is neither 0 nor 1"))
+                    );
+                }
             },
             0x43 | 0x44 => Value::Unsigned(0),
             0x50 | 0x52 | 0x53 => Value::Unsigned(u64::from(self.u8("small unsigned")?)),
@@ -273,7 +277,10 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let left = self.buf.len().saturating_sub(start);
         if size > left {
-            return Err(self.err(at, format!("size {size} runs past the end ({left} byte(s) left)")));
+            return Err(self.err(
+                at,
+                format!("size {size} runs past the end ({left} byte(s) left)"),
+            ));
         }
         if size < count_width {
             return Err(self.err(at, format!("size {size} cannot hold the count")));
@@ -302,7 +309,11 @@ impl<'a> Reader<'a> {
         if self.pos != end {
             return Err(self.err(
                 at,
-                format!("size says the value ends at byte {}, its elements end at byte {}", self.base + end, self.base + self.pos),
+                format!(
+                    "size says the value ends at byte {}, its elements end at byte {}",
+                    self.base + end,
+                    self.base + self.pos
+                ),
             ));
         }
         if code & 0x0f == 0x01 {
@@ -337,7 +348,10 @@ impl<'a> Reader<'a> {
         // Elements of zero width (null, true, false, 0) carry no bytes: cap the count by the
         // reader's budget instead of by the size.
         if count > self.budget {
-            return Err(self.err(at, format!("array of {count} elements exceeds the view size limit")));
+            return Err(self.err(
+                at,
+                format!("array of {count} elements exceeds the view size limit"),
+            ));
         }
         let mut items = Vec::with_capacity(count.min(64));
         for _ in 0..count {
@@ -350,7 +364,11 @@ impl<'a> Reader<'a> {
         if self.pos != end {
             return Err(self.err(
                 at,
-                format!("size says the array ends at byte {}, its elements end at byte {}", self.base + end, self.base + self.pos),
+                format!(
+                    "size says the array ends at byte {}, its elements end at byte {}",
+                    self.base + end,
+                    self.base + self.pos
+                ),
             ));
         }
         Ok(Value::Array(items))
