@@ -321,9 +321,7 @@ pub fn element(local: &str) -> Element {
         "credentialdata"
         | "windowslegacycredentials"
         | "windowssupplementalcredentials"
-        | "base64encrypteddata" => {
-            Element::CredentialData
-        }
+        | "base64encrypteddata" => Element::CredentialData,
         "x509certificate" | "digestvalue" => Element::Public,
         _ => Element::ByName,
     }

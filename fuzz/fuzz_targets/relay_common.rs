@@ -2,7 +2,7 @@
 // layer's opening bytes), split at a point the input chooses into the two directions and into
 // two messages, through `relay::decode_websocket` and the registry; every result is checked
 // against the robustness invariants.
-use idscope_decoders::relay::{decode_websocket, WsMessage};
+use idscope_decoders::relay::{WsMessage, decode_websocket};
 use idscope_decoders::{Message, Outcome};
 
 #[path = "common.rs"]
@@ -16,13 +16,35 @@ pub fn run(protocol: &str, opening: &[u8], data: &[u8]) {
     let (a, b) = rest.split_at(split.min(rest.len()));
     let client = [opening, a].concat();
     let conversations: [&[WsMessage<'_>]; 2] = [
-        &[WsMessage { from_client: true, data: &client }, WsMessage { from_client: true, data: b }],
-        &[WsMessage { from_client: true, data: &client }, WsMessage { from_client: false, data: b }],
+        &[
+            WsMessage {
+                from_client: true,
+                data: &client,
+            },
+            WsMessage {
+                from_client: true,
+                data: b,
+            },
+        ],
+        &[
+            WsMessage {
+                from_client: true,
+                data: &client,
+            },
+            WsMessage {
+                from_client: false,
+                data: b,
+            },
+        ],
     ];
     common::with_cx(|cx| {
         for messages in conversations {
             if let Some(result) = decode_websocket(Some(protocol), messages, cx) {
-                let outcome = Outcome { decoder: "relay", priority: 0.9, result };
+                let outcome = Outcome {
+                    decoder: "relay",
+                    priority: 0.9,
+                    result,
+                };
                 common::invariants::check_outcomes(&[outcome], "fuzz input");
             }
         }
