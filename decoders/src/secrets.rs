@@ -80,6 +80,9 @@ const CREDENTIALS: &[(&str, &str)] = &[
     ("sctx", "flow_context"),
     ("canary", "csrf"),
     ("apicanary", "csrf"),
+    // Azure Service Bus: the relay key of a connector's bootstrap and the token made with it.
+    ("sharedaccesskey", "shared_access_key"),
+    ("sharedaccesssignature", "sas_token"),
 ];
 
 /// Tokens whose claims are worth keeping (the JWS rule applies to them).
@@ -489,10 +492,21 @@ pub fn is_public_identifier(value: &str) -> bool {
     head.starts_with("urn:") || head.starts_with("https://") || head.starts_with("http://")
 }
 
-/// True when a value is a credential by its shape wherever it appears: a compact JWT or a PEM
-/// private key.
+/// True when a value is a credential by its shape wherever it appears: a compact JWT, a PEM
+/// private key or an Azure Service Bus SAS token ([`is_sas_token`]).
 pub fn is_credential_value(value: &str) -> bool {
-    crate::util::looks_like_jwt(value.as_bytes()) || contains_pem_private_key(value)
+    crate::util::looks_like_jwt(value.as_bytes())
+        || contains_pem_private_key(value)
+        || is_sas_token(value)
+}
+
+/// True for an Azure Service Bus / Relay shared access signature token
+/// (`SharedAccessSignature sr=…&sig=…&se=…&skn=…`): its `sig` grants access until `se`.
+pub fn is_sas_token(value: &str) -> bool {
+    let t = value.trim_start();
+    t.get(..22)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SharedAccessSignature "))
+        && t.contains("sig=")
 }
 
 /// True when `text` contains a PEM private key (`-----BEGIN … PRIVATE KEY-----`).

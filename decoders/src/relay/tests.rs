@@ -453,6 +453,24 @@ fn the_sas_token_in_the_attach_properties_is_a_secret() {
     );
 }
 
+#[test]
+fn the_secrets_policy_knows_the_relay_credentials() {
+    use crate::secrets::{is_credential_value, is_sas_token, is_secret_element, is_secret_name};
+    assert!(is_sas_token(SAS) && is_credential_value(SAS));
+    assert!(!is_sas_token(
+        "SharedAccessSignature is what the relay wants"
+    ));
+    for name in [
+        "SharedAccessKey",
+        "SharedAccessSignature",
+        "Base64EncryptedData",
+    ] {
+        assert!(is_secret_element(name), "{name}");
+    }
+    assert!(is_secret_name("SharedAccessKey"));
+    assert!(!is_secret_element("SharedAccessKeyName") && !is_secret_element("KeyIdentifer"));
+}
+
 /// AADInternals `MSAppProxy_utils.ps1` and `AMQP.ps1`: the listener's own frames, as bytes.
 #[test]
 fn aadinternals_listener_frames_decode_with_their_fields() {

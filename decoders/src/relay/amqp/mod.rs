@@ -419,9 +419,7 @@ fn binary_text(b: &[u8]) -> String {
 /// and, in maps (properties, application properties), anything under a key the secrets policy
 /// calls a credential or the relay's `com.microsoft:swt` (the SAS token property).
 fn is_secret(key: Option<&str>, from_map: bool, v: &Value) -> bool {
-    let sas = v
-        .as_str()
-        .is_some_and(|s| s.trim_start().starts_with("SharedAccessSignature"));
+    let sas = v.as_str().is_some_and(crate::secrets::is_sas_token);
     sas || key.is_some_and(|k| {
         matches!(
             k,
