@@ -258,8 +258,10 @@ fn records(
                 Node::leaf("fault", f, Kind::Error).with_note("fault record (MC-NMF 2.2.3.9)")
             }),
             0x09 => c.sized("upgrade request").map(|s| {
-                st.upgrade = None;
+                // The requester's next bytes are the upgraded protocol's (it waits for the
+                // response, then starts it).
                 let p = String::from_utf8_lossy(s).into_owned();
+                st.upgrade = Some(p.clone());
                 Node::field("upgrade request", p).with_note(
                     "the sender asks to upgrade the stream, e.g. to TLS (MC-NMF 2.2.3.10)",
                 )

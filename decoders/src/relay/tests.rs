@@ -990,6 +990,34 @@ fn an_nmf_size_past_the_end_is_reported_with_its_offset() {
 }
 
 #[test]
+fn after_an_upgrade_the_stream_is_left_undecoded() {
+    let upgrade = [&[0x09, 0x13][..], b"application/ssl-tls"].concat();
+    let client = [
+        preamble("sb://x/"),
+        upgrade,
+        vec![0x16, 0x03, 0x01, 0x00, 0x05],
+    ]
+    .concat();
+    let service = [0x0a, 0x16, 0x03, 0x03];
+    let d = decode_ws(Some("wsrelayedconnection"), &ws(&client, &service));
+    assert_eq!(
+        node(&d, "client → service/nmf/upgrade request")
+            .value
+            .as_deref(),
+        Some("application/ssl-tls")
+    );
+    assert_eq!(
+        node(&d, "client → service/nmf/upgraded").value.as_deref(),
+        Some("5 byte(s) of application/ssl-tls, not decoded")
+    );
+    assert_eq!(
+        node(&d, "service → client/nmf/upgraded").value.as_deref(),
+        Some("3 byte(s) of the upgraded protocol, not decoded")
+    );
+    assert!(d.findings.is_empty(), "{:?}", d.findings);
+}
+
+#[test]
 fn the_registry_picks_the_relay_decoder_for_a_stream_blob() {
     let stream = listener_service();
     let best = with_cx(|cx| crate::Registry::builtin().best(&Message::blob(&stream), cx))
