@@ -4,6 +4,8 @@
 //! transfer must read back as written. Fails when the package is missing, unless
 //! `IDSCOPE_SKIP_INTEROP` is set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use idscope_decoders::relay::{WsMessage, decode_websocket};
 use idscope_decoders::{Context, Kind, Node, Trust};
 use std::path::Path;
