@@ -465,3 +465,17 @@ fn a_delivery_split_over_transfers_is_assembled() {
         Some("hello relay")
     );
 }
+
+/// The golden cases in `tests/fixtures/relay/` are these vectors, byte for byte.
+#[test]
+fn the_golden_fixtures_are_the_vectors() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relay");
+    for (name, bytes) in [
+        ("listener-client", listener_client()),
+        ("listener-service", listener_service()),
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.http"))).unwrap();
+        let msg = crate::OwnedMessage::parse_http_text(&text).unwrap();
+        assert_eq!(msg.body, bytes, "{name}.http");
+    }
+}
