@@ -6,29 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "support/python.rs"]
+mod python;
+use python::python_with;
+
 use idscope_decoders::relay::{WsMessage, decode_websocket};
 use idscope_decoders::{Context, Kind, Node, Trust};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
-
-fn python_with(module: &str) -> Option<String> {
-    let python = std::env::var("IDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var_os("IDSCOPE_SKIP_INTEROP").is_some() {
-        println!("SKIPPED: {python} cannot import {module}; IDSCOPE_SKIP_INTEROP is set");
-        return None;
-    }
-    panic!(
-        "{python} cannot import {module}: `pip install azure-servicebus`, or set \
-         IDSCOPE_SKIP_INTEROP=1 to skip this interop test"
-    );
-}
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -43,7 +28,7 @@ fn labels(n: &Node) -> Vec<&str> {
 
 #[test]
 fn pyamqp_frames_decode_with_every_field_and_layer() {
-    let Some(python) = python_with("azure.servicebus._pyamqp") else {
+    let Some(python) = python_with("azure.servicebus._pyamqp", "azure-servicebus") else {
         return;
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pyamqp_relay.py");
