@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-600}; shift || true
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(nbfx xml soap saml jwt registry jose c14n11 xmlenc spnego kerberos ntlm)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(nbfx xml soap saml jwt registry jose c14n11 xmlenc spnego kerberos ntlm amqp nmf)
 python3 seed_corpus.py
 mkdir -p logs
 for t in "${targets[@]}"; do

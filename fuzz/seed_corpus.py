@@ -24,7 +24,37 @@ def put(target, data):
     open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb").write(data)
 
 
+def relay_seeds():
+    """The relay targets: a listener conversation written by `azure-servicebus`'s AMQP encoder
+    (tests/support/pyamqp_relay.py; skipped when the package is missing) for `amqp`, and MC-NMF
+    records around the MC-NBFS example envelope for `nmf`. Each target puts its own opening
+    bytes (a SASL header, an MC-NMF preamble) in front and reads the first byte as a split point."""
+    import importlib.util
+    path = os.path.join(HERE, "..", "decoders", "tests", "support", "pyamqp_relay.py")
+    spec = importlib.util.spec_from_file_location("pyamqp_relay", path)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except ImportError:
+        mod = None
+    nbfs = bytes.fromhex("56020b0161060b0173045608440a1e0082990661637469"
+                         "6f6e01560e4009496e76656e746f72798101 01".replace(" ", ""))
+    put("nmf", b"\x80" + b"\x06" + bytes([len(nbfs)]) + nbfs + b"\x07")
+    if mod is None:
+        return
+    import contextlib, io, json as _json
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        mod.main()
+    conv = _json.loads(buf.getvalue())
+    for side in ("client", "service"):
+        data = bytes.fromhex(conv[side])
+        put("amqp", b"\x80" + data[8:])
+    put("nmf", b"\x80" + mod.nmf()[len(b"\x00\x01\x00\x01\x02\x02") + 1 + len(mod.VIA) + 3:])
+
+
 def main():
+    relay_seeds()
     for path in glob.glob(os.path.join(FIX, "**", "*.http"), recursive=True):
         kind = os.path.basename(os.path.dirname(path))
         data = body_of(path)

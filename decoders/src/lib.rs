@@ -80,6 +80,7 @@ pub mod oidc;
 pub mod prt;
 pub mod realm;
 pub mod registry;
+pub mod relay;
 pub mod saml;
 pub mod scim;
 pub mod secrets;

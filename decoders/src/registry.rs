@@ -17,6 +17,7 @@ pub static BUILTIN: &[&dyn Decoder] = &[
     &crate::prt::Prt,
     &crate::signin::SignIn,
     &crate::negotiate::Negotiate,
+    &crate::relay::Relay,
     &crate::soap::provisioning::Provisioning,
     &crate::soap::envelope::Soap,
     &crate::soap::nbfx::Nbfx,

@@ -80,9 +80,9 @@ const CREDENTIALS: &[(&str, &str)] = &[
     ("sctx", "flow_context"),
     ("canary", "csrf"),
     ("apicanary", "csrf"),
-    // The Service Bus relay key a connector agent's bootstrap hands out in clear: whoever holds
-    // it can listen on the agent's relay endpoint.
+    // Azure Service Bus: the relay key of a connector's bootstrap and the token made with it.
     ("sharedaccesskey", "shared_access_key"),
+    ("sharedaccesssignature", "sas_token"),
 ];
 
 /// Tokens whose claims are worth keeping (the JWS rule applies to them).
@@ -298,7 +298,8 @@ pub enum Element {
     BinarySecurityToken,
     /// The sync API's `BearerToken` (a token).
     BearerToken,
-    /// Credential data of the provisioning API.
+    /// Credential data of the provisioning API, and the pass-through authentication agent's
+    /// encrypted password (`Base64EncryptedData`).
     CredentialData,
     /// Public by nature: `ds:X509Certificate`, `ds:DigestValue`.
     Public,
@@ -318,9 +319,12 @@ pub fn element(local: &str) -> Element {
         // Kerberos ticket): never a certificate, so it goes whole.
         "binarysecuritytoken" | "binaryexchange" => Element::BinarySecurityToken,
         "bearertoken" => Element::BearerToken,
-        "credentialdata" | "windowslegacycredentials" | "windowssupplementalcredentials" => {
-            Element::CredentialData
-        }
+        // The pass-through authentication agent's password, encrypted to its certificate
+        // (`PasswordValidationContext` on the Service Bus relay).
+        "credentialdata"
+        | "windowslegacycredentials"
+        | "windowssupplementalcredentials"
+        | "base64encrypteddata" => Element::CredentialData,
         "x509certificate" | "digestvalue" => Element::Public,
         _ => Element::ByName,
     }
@@ -488,10 +492,21 @@ pub fn is_public_identifier(value: &str) -> bool {
     head.starts_with("urn:") || head.starts_with("https://") || head.starts_with("http://")
 }
 
-/// True when a value is a credential by its shape wherever it appears: a compact JWT or a PEM
-/// private key.
+/// True when a value is a credential by its shape wherever it appears: a compact JWT, a PEM
+/// private key or an Azure Service Bus SAS token ([`is_sas_token`]).
 pub fn is_credential_value(value: &str) -> bool {
-    crate::util::looks_like_jwt(value.as_bytes()) || contains_pem_private_key(value)
+    crate::util::looks_like_jwt(value.as_bytes())
+        || contains_pem_private_key(value)
+        || is_sas_token(value)
+}
+
+/// True for an Azure Service Bus / Relay shared access signature token
+/// (`SharedAccessSignature sr=…&sig=…&se=…&skn=…`): its `sig` grants access until `se`.
+pub fn is_sas_token(value: &str) -> bool {
+    let t = value.trim_start();
+    t.get(..22)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SharedAccessSignature "))
+        && t.contains("sig=")
 }
 
 /// True when `text` contains a PEM private key (`-----BEGIN … PRIVATE KEY-----`).

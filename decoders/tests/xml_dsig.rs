@@ -9,6 +9,10 @@
 // Helpers outside `#[test]` functions panic on broken fixtures on purpose, like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "support/python.rs"]
+mod python;
+use python::python_with;
+
 use idscope_decoders::Limits;
 use idscope_decoders::Severity;
 use idscope_decoders::xml::Document;
@@ -841,29 +845,10 @@ fn a_c14n11_signature_over_xml_base_and_xml_id_verifies_and_c14n10_would_not() {
     );
 }
 
-fn python_with(module: &str) -> Option<String> {
-    let python = std::env::var("IDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var_os("IDSCOPE_SKIP_INTEROP").is_some() {
-        println!("SKIPPED: {python} cannot import {module}; IDSCOPE_SKIP_INTEROP is set");
-        return None;
-    }
-    panic!(
-        "{python} cannot import {module}: `pip install signxml`, or set IDSCOPE_SKIP_INTEROP=1 to \
-         skip this interop test"
-    );
-}
-
 /// Runs `make_signed_algorithms.py` now (fresh keys) and checks what it writes.
 #[test]
 fn live_algorithm_samples_verify() {
-    let Some(python) = python_with("signxml") else {
+    let Some(python) = python_with("signxml", "signxml") else {
         return;
     };
     let script =

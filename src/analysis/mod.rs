@@ -13,6 +13,7 @@ pub mod json;
 pub mod pipeline;
 pub mod story;
 pub mod story_text;
+pub mod websocket;
 
 use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Context, Finding, Limits, Outcome, Registry, Severity, Trust};
@@ -149,7 +150,7 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
     };
     let request = registry.decode_all(&flow.request_message(&req_body), &cx);
 
-    let response = match flow.response() {
+    let mut response = match flow.response() {
         Some(r) => {
             let body = match r.body.decoded(cap) {
                 Ok(b) => b,
@@ -189,6 +190,10 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
             Vec::new()
         }
     };
+    // A recorded WebSocket conversation on the Service Bus relay: its layers, with the response.
+    if let Some(relay) = websocket::relay_outcome(flow, &cx) {
+        response.insert(0, relay);
+    }
     FlowReport {
         id: flow.id,
         request,
