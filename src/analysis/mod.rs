@@ -8,10 +8,12 @@
 //! with ([`pipeline`]). This module neither reads files nor prints.
 
 pub mod compare;
+pub mod correlation;
 pub mod digest;
 pub mod pipeline;
 pub mod story;
 pub mod story_text;
+pub mod summary;
 
 use idscope_decoders::registry::GENERIC;
 use idscope_decoders::{Context, Finding, Limits, Outcome, Registry, Severity, Trust};

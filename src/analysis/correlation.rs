@@ -1,0 +1,289 @@
+//! The diagnostic and correlation headers of a flow, pulled out of its header lists: the ids a
+//! support engineer looks up in Entra ID's sign-in logs or a service's own logs
+//! (`client-request-id`, `request-id`, `x-ms-request-id`, `x-ms-correlation-id`, and the
+//! `client-request-id` of the request URL's query), and the headers that explain a failure
+//! (`x-ms-diagnostics`, `x-ms-clitelem`, `x-ms-ests-server`, `retry-after`, `www-authenticate`,
+//! `location`).
+//!
+//! Two headers are split into their parts:
+//! * `x-ms-clitelem` (Entra ID's telemetry for MSAL): `VERSION,ERROR,SUB_ERROR,TOKEN_AGE,SPE_INFO`
+//!   in version `1` (the layout MSAL's parsers read);
+//! * `x-ms-diagnostics` (Exchange, Skype/Lync and Teams services): `CODE;name="value";…`, the
+//!   error id followed by parameters such as `reason`, `source` or `error_category`.
+//!
+//! A `WWW-Authenticate: Bearer` challenge naming an error is explained by the decoders' own view
+//! (the Decoded tab); here it is listed as sent. This module neither decodes bodies nor prints.
+
+use crate::analysis::Side;
+use crate::flow::{Flow, Headers};
+
+/// Headers whose value is an id that ties flows to each other and to server logs: `~corr`
+/// matches these (and the URL's `client-request-id` query parameter).
+pub const ID_HEADERS: &[&str] = &[
+    "client-request-id",
+    "request-id",
+    "x-ms-request-id",
+    "x-ms-correlation-id",
+    "x-ms-client-request-id",
+    "x-ms-correlation-request-id",
+];
+
+/// Every header pulled out, in the order shown: the ids, then the diagnostic headers.
+pub const HEADERS: &[&str] = &[
+    "client-request-id",
+    "request-id",
+    "x-ms-request-id",
+    "x-ms-correlation-id",
+    "x-ms-client-request-id",
+    "x-ms-correlation-request-id",
+    "x-ms-clitelem",
+    "x-ms-diagnostics",
+    "x-ms-ests-server",
+    "retry-after",
+    "www-authenticate",
+    "location",
+];
+
+/// The name under which the URL's `client-request-id` query parameter is listed.
+pub const QUERY_CLIENT_REQUEST_ID: &str = "client-request-id (URL query)";
+
+/// Most characters of a header value kept (a `location` can be long).
+const MAX_VALUE: usize = 2048;
+/// Most parts read from one `x-ms-diagnostics` value.
+const MAX_PARTS: usize = 16;
+
+/// One correlation or diagnostic header of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    /// Where it was sent.
+    pub side: Side,
+    /// The header's name, lowercase ([`QUERY_CLIENT_REQUEST_ID`] for the URL's parameter).
+    pub name: &'static str,
+    /// The value as sent (clipped to a few thousand characters).
+    pub value: String,
+    /// The value's parts, for the headers whose format is known, as `(name, value)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<(String, String)>,
+}
+
+/// The correlation and diagnostic headers of `flow`: request headers, the URL's
+/// `client-request-id`, then response headers.
+pub fn entries(flow: &Flow) -> Vec<Entry> {
+    let mut out = Vec::new();
+    collect(&flow.request.headers, Side::Request, &mut out);
+    if let Some(v) = query_client_request_id(&flow.request.url) {
+        out.push(Entry {
+            side: Side::Request,
+            name: QUERY_CLIENT_REQUEST_ID,
+            value: idscope_decoders::util::clip(&v, MAX_VALUE),
+            parts: vec![],
+        });
+    }
+    if let Some(r) = flow.response() {
+        collect(&r.headers, Side::Response, &mut out);
+    }
+    out
+}
+
+fn collect(headers: &Headers, side: Side, out: &mut Vec<Entry>) {
+    for &name in HEADERS {
+        for (n, v) in headers.iter() {
+            if n.eq_ignore_ascii_case(name) {
+                out.push(Entry {
+                    side,
+                    name,
+                    value: idscope_decoders::util::clip(v, MAX_VALUE),
+                    parts: parts(name, v),
+                });
+            }
+        }
+    }
+}
+
+/// The `client-request-id` query parameter of a URL.
+pub fn query_client_request_id(url: &str) -> Option<String> {
+    let query = idscope_decoders::util::url_query(url)?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("client-request-id"))
+        .map(|(_, v)| v.into_owned())
+}
+
+/// True when `flow` carries `id` (compared case-insensitively, as a whole token of the value)
+/// in one of the [`ID_HEADERS`] of its request or response, or in its URL's
+/// `client-request-id`.
+pub fn carries(flow: &Flow, id: &str) -> bool {
+    let id = id.trim();
+    if id.is_empty() {
+        return false;
+    }
+    let has = |h: &Headers| {
+        h.iter().any(|(n, v)| {
+            ID_HEADERS.iter().any(|x| n.eq_ignore_ascii_case(x)) && holds_token(v, id)
+        })
+    };
+    has(&flow.request.headers)
+        || flow.response().is_some_and(|r| has(&r.headers))
+        || query_client_request_id(&flow.request.url).is_some_and(|v| holds_token(&v, id))
+}
+
+/// True when `id` is one of the tokens of `value` (tokens are separated by anything but letters,
+/// digits, `-`, `_` and `.`), case-insensitively.
+fn holds_token(value: &str, id: &str) -> bool {
+    value
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .any(|t| t.eq_ignore_ascii_case(id))
+}
+
+/// The parts of a header value whose format is known; empty otherwise (or when the value does
+/// not follow the format).
+pub fn parts(name: &str, value: &str) -> Vec<(String, String)> {
+    match name {
+        "x-ms-clitelem" => clitelem(value),
+        "x-ms-diagnostics" => diagnostics(value),
+        _ => vec![],
+    }
+}
+
+/// `x-ms-clitelem` version 1: `1,ERROR,SUB_ERROR,TOKEN_AGE,SPE_INFO`.
+fn clitelem(value: &str) -> Vec<(String, String)> {
+    let fields: Vec<&str> = value.trim().split(',').map(str::trim).collect();
+    if fields.first() != Some(&"1") || fields.len() != 5 {
+        return vec![];
+    }
+    let names = [
+        "version",
+        "server error code",
+        "server sub-error code",
+        "refresh token age",
+        "spe info",
+    ];
+    names
+        .iter()
+        .zip(&fields)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(n, v)| {
+            let mut v = (*v).to_string();
+            if *n == "server error code"
+                && let Some(meaning) = v
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(idscope_decoders::aadsts::aadsts_meaning)
+            {
+                v = format!("{v} (AADSTS{v}: {meaning})");
+            }
+            ((*n).to_string(), v)
+        })
+        .collect()
+}
+
+/// `x-ms-diagnostics`: `CODE;name="value";name=value…`.
+fn diagnostics(value: &str) -> Vec<(String, String)> {
+    let mut segments = split_params(value).into_iter();
+    let Some(code) = segments.next() else {
+        return vec![];
+    };
+    let code = code.trim();
+    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return vec![];
+    }
+    let mut out = vec![("code".to_string(), code.to_string())];
+    for seg in segments.take(MAX_PARTS) {
+        if let Some((k, v)) = seg.split_once('=') {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            out.push((k.trim().to_ascii_lowercase(), v.replace("\\\"", "\"")));
+        }
+    }
+    out
+}
+
+/// Splits on `;` outside double quotes.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(value.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value.get(start..).unwrap_or(""));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::testing::{flow, request_with, response};
+
+    #[test]
+    fn clitelem_version_1_is_split_and_its_error_explained() {
+        let p = parts("x-ms-clitelem", "1,50126,0,,");
+        assert_eq!(p[0], ("version".into(), "1".into()));
+        assert_eq!(p[1].0, "server error code");
+        assert!(p[1].1.starts_with("50126 (AADSTS50126: "), "{p:?}");
+        assert_eq!(p[2], ("server sub-error code".into(), "0".into()));
+        assert_eq!(p.len(), 3);
+        assert!(parts("x-ms-clitelem", "2,1,2,3,4").is_empty());
+        assert!(parts("x-ms-clitelem", "1,2").is_empty());
+    }
+
+    #[test]
+    fn diagnostics_keep_the_code_and_quoted_parameters() {
+        let p = parts(
+            "x-ms-diagnostics",
+            r#"2000008;reason="The token has expired; renew it";error_category="invalid_token""#,
+        );
+        assert_eq!(
+            p,
+            vec![
+                ("code".to_string(), "2000008".to_string()),
+                (
+                    "reason".to_string(),
+                    "The token has expired; renew it".to_string()
+                ),
+                ("error_category".to_string(), "invalid_token".to_string()),
+            ]
+        );
+        assert!(parts("x-ms-diagnostics", "not a code").is_empty());
+        assert!(parts("x-ms-diagnostics", "").is_empty());
+    }
+
+    #[test]
+    fn entries_and_carries_see_request_response_and_query() {
+        let id = "0b6f3c9e-1111-4a2b-9c3d-123456789abc";
+        let q = request_with(
+            "GET",
+            &format!("https://login.microsoftonline.com/x?client-request-id={id}&y=1"),
+            &[("Accept", "*/*")],
+        );
+        let mut r = response(400, "application/json", b"{}");
+        r.headers.push_str("x-ms-request-id", "abc");
+        r.headers.push_str("x-ms-clitelem", "1,50126,0,,");
+        let f = flow(0, q, r);
+        let e = entries(&f);
+        let names: Vec<_> = e.iter().map(|e| (e.side, e.name)).collect();
+        assert_eq!(
+            names,
+            vec![
+                (Side::Request, QUERY_CLIENT_REQUEST_ID),
+                (Side::Response, "x-ms-request-id"),
+                (Side::Response, "x-ms-clitelem"),
+            ]
+        );
+        assert!(carries(&f, &id.to_uppercase()));
+        assert!(carries(&f, "abc"));
+        assert!(!carries(&f, "0b6f3c9e"));
+        assert!(!carries(&f, "50126"), "x-ms-clitelem is not an id header");
+        assert!(!carries(&f, " "));
+    }
+}
