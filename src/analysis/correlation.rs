@@ -12,7 +12,9 @@
 //!   error id followed by parameters such as `reason`, `source` or `error_category`.
 //!
 //! A `WWW-Authenticate: Bearer` challenge naming an error is explained by the decoders' own view
-//! (the Decoded tab); here it is listed as sent. This module neither decodes bodies nor prints.
+//! (the Decoded tab); here it is listed as sent. A `location` is listed with the values of the
+//! query and fragment parameters the secrets policy names (`code`, `access_token`, `id_token` …)
+//! masked: a redirect can carry them. This module neither decodes bodies nor prints.
 
 use crate::analysis::Side;
 use crate::flow::{Flow, Headers};
@@ -89,15 +91,61 @@ fn collect(headers: &Headers, side: Side, out: &mut Vec<Entry>) {
     for &name in HEADERS {
         for (n, v) in headers.iter() {
             if n.eq_ignore_ascii_case(name) {
+                let shown = if name == "location" {
+                    mask_url_secrets(v)
+                } else {
+                    v.to_string()
+                };
                 out.push(Entry {
                     side,
                     name,
-                    value: idscope_decoders::util::clip(v, MAX_VALUE),
+                    value: idscope_decoders::util::clip(&shown, MAX_VALUE),
                     parts: parts(name, v),
                 });
             }
         }
     }
+}
+
+/// `url` with the values of its query and fragment parameters that the secrets policy names
+/// masked; everything else as written.
+pub fn mask_url_secrets(url: &str) -> String {
+    let Some(start) = url.find(['?', '#']) else {
+        return url.to_string();
+    };
+    let (head, rest) = url.split_at(start);
+    let mut out = String::with_capacity(url.len());
+    out.push_str(head);
+    let mut piece = String::new();
+    let flush = |piece: &mut String, out: &mut String| {
+        match piece.split_once('=') {
+            Some((k, v))
+                if !v.is_empty()
+                    && idscope_decoders::secrets::is_secret_name(
+                        &form_urlencoded::parse(k.as_bytes())
+                            .next()
+                            .map(|(k, _)| k.into_owned())
+                            .unwrap_or_default(),
+                    ) =>
+            {
+                out.push_str(k);
+                out.push('=');
+                out.push_str(&idscope_decoders::secrets::mask(v));
+            }
+            _ => out.push_str(piece),
+        }
+        piece.clear();
+    };
+    for c in rest.chars() {
+        if matches!(c, '?' | '#' | '&') {
+            flush(&mut piece, &mut out);
+            out.push(c);
+        } else {
+            piece.push(c);
+        }
+    }
+    flush(&mut piece, &mut out);
+    out
 }
 
 /// The `client-request-id` query parameter of a URL.
@@ -256,6 +304,16 @@ mod tests {
         );
         assert!(parts("x-ms-diagnostics", "not a code").is_empty());
         assert!(parts("x-ms-diagnostics", "").is_empty());
+    }
+
+    #[test]
+    fn a_location_keeps_its_ids_and_masks_its_secrets() {
+        let url = "https://app.test/cb?state=s1&code=0.AXYZsecret#id_token=eyJhbGc.eyJ.sig&x=1";
+        let shown = mask_url_secrets(url);
+        assert!(shown.starts_with("https://app.test/cb?state=s1&code="), "{shown}");
+        assert!(!shown.contains("0.AXYZsecret") && !shown.contains("eyJhbGc"), "{shown}");
+        assert!(shown.contains("#id_token=") && shown.ends_with("&x=1"), "{shown}");
+        assert_eq!(mask_url_secrets("/adfs/ls/"), "/adfs/ls/");
     }
 
     #[test]

@@ -53,7 +53,7 @@ static OAUTH_ERROR: LazyLock<Option<Regex>> = LazyLock::new(|| {
         .ok()
 });
 /// The filter text that matches [`OAUTH_ERROR`] with any code.
-const ANY_OAUTH_ERROR: &str = r#"'"error"\\s*:\\s*"'"#;
+const ANY_OAUTH_ERROR: &str = r#"'"error"\s*:\s*"'"#;
 
 /// The `grant_type` of a token request: the form body's parameter (the body as decoded, up to the
 /// usual cap).
@@ -101,9 +101,6 @@ pub struct FlowFacts {
 impl FlowFacts {
     /// Distils `flow` and its decoding.
     pub fn of(flow: &Flow, report: &FlowReport) -> Self {
-        let resp = flow.response();
-        let status = resp.map(|r| r.status);
-        let worst = report.worst();
         let mut findings: Vec<(Severity, &'static str, String)> = Vec::new();
         let mut unverified = false;
         for (_, decoder, f) in report.findings() {
@@ -113,6 +110,24 @@ impl FlowFacts {
                 findings.push(key);
             }
         }
+        Self::new(flow, report.worst(), findings, unverified)
+    }
+
+    /// Distils `flow` and its digest: as [`FlowFacts::of`] but without the findings' messages
+    /// (a digest keeps only the worst severity), so the finding groups and the unverified
+    /// signatures are not counted.
+    pub fn of_digest(flow: &Flow, digest: &super::digest::Digest) -> Self {
+        Self::new(flow, digest.worst, vec![], false)
+    }
+
+    fn new(
+        flow: &Flow,
+        worst: Option<Severity>,
+        findings: Vec<(Severity, &'static str, String)>,
+        unverified: bool,
+    ) -> Self {
+        let resp = flow.response();
+        let status = resp.map(|r| r.status);
         let resp_body = resp.map(|r| r.body.decoded_lossy(DEFAULT_DECODED_CAP));
         let grant = grant_type(flow).map(|g| {
             let error = resp_body.as_deref().and_then(|b| {
@@ -233,7 +248,19 @@ fn arg(s: &str) -> String {
     if plain {
         s.to_string()
     } else {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+        // The lexer turns `\\` into `\` and `\'` into `'` inside quotes and keeps every other
+        // escape (`\s`, `\.`) for the regex.
+        let mut out = String::from("'");
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '\\' if matches!(chars.peek(), None | Some('\\' | '\'')) => out.push_str("\\\\"),
+                _ => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
     }
 }
 
@@ -637,9 +664,10 @@ impl Summary {
         }
         let more = groups.len().saturating_sub(TOP) + self.other_groups;
         if more > 0 {
+            let occurrences = groups.iter().skip(TOP).map(|(_, g)| g.flows.count).sum();
             rows.push(self.row(
-                format!("… {more} more kinds of finding"),
-                groups.iter().skip(TOP).map(|(_, g)| g.flows.count).sum(),
+                format!("… {more} more kinds of finding ({occurrences} flow-findings)"),
+                occurrences,
                 Some("~finding".into()),
                 false,
             ));
@@ -841,9 +869,16 @@ mod tests {
         assert_eq!(id_filter(&[1, 2, 3, 5, 7, 8]), "~id 1-3,5,7-8");
         assert_eq!(arg(r"^login\.x$"), r"^login\.x$");
         assert_eq!(arg(r#""error":"a b""#), r#"'"error":"a b"'"#);
-        assert_eq!(arg(r"it's\d"), r"'it\'s\\d'");
+        assert_eq!(arg(r"it's\d"), r"'it\'s\d'");
+        assert_eq!(arg(r"a b\\"), r"'a b\\\\'");
         let f = crate::filter::parse(&format!("~b {}", arg(r"it's\d"))).unwrap();
-        assert_eq!(f.text(), r"~b 'it\'s\\d'");
+        let flow = |body: &'static [u8]| {
+            let mut q = crate::flow::testing::request("POST", "https://x/");
+            q.body = crate::flow::Body::plain(body);
+            crate::flow::testing::flow(0, q, crate::flow::testing::response(200, "", b""))
+        };
+        assert!(f.matches(&crate::filter::Subject::plain(&flow(b"it's7"))));
+        assert!(!f.matches(&crate::filter::Subject::plain(&flow(b"it's\\d"))));
     }
 
     #[test]

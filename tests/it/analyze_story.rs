@@ -29,7 +29,7 @@ const PASSWORD: &str = "Alice-Passw0rd!";
 const WCTX: &str = "LoginOptions=3&estsredirect=2&estsrequest=rQQIARAAhVK9b9NAFHfSNE2jAhUTYuqAhITk";
 
 /// A seeded headless demo recording, made once for the tests of this module.
-fn demo_recording() -> &'static Path {
+pub(crate) fn demo_recording() -> &'static Path {
     static DEMO: OnceLock<PathBuf> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("analyze_story");
@@ -58,8 +58,10 @@ fn json_objects(out: &str) -> (Vec<Value>, Vec<Value>) {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    let (stories, flows): (Vec<Value>, Vec<Value>) =
-        all.into_iter().partition(|v| v["type"] == "story");
+    let (stories, flows): (Vec<Value>, Vec<Value>) = all
+        .into_iter()
+        .filter(|v| v["type"] != "summary")
+        .partition(|v| v["type"] == "story");
     assert!(flows.iter().all(|f| f["type"] == "flow"), "{flows:?}");
     (flows, stories)
 }

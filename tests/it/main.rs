@@ -30,6 +30,7 @@ mod replay;
 mod seamless_sso;
 mod secrets;
 mod setup_mistakes;
+mod summary;
 mod support;
 mod trust;
 mod tui_fixture;
