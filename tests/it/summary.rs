@@ -444,7 +444,7 @@ mod tui {
     use idscope::filter::{Subject, parse};
     use idscope::tui::{App, Event};
 
-    use crate::tui_fixture::sample_app;
+    use crate::tui_fixture::{sample_app, simple_flow, with_digest};
 
     fn key(app: &mut App, code: KeyCode) {
         app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -513,5 +513,61 @@ mod tui {
         key(&mut app, KeyCode::Enter);
         let last = &rows.last().unwrap().1;
         assert_eq!(app.filter().map(|f| f.text()), Some(last.as_str()));
+    }
+
+    #[test]
+    fn the_detail_tab_lists_the_correlation_headers_with_their_parts() {
+        let mut flow = simple_flow(
+            0,
+            "POST",
+            &format!("{}?client-request-id={}", super::TOKEN, super::CRID),
+            400,
+            "application/json",
+            br#"{"error":"invalid_grant"}"#,
+        );
+        flow.request
+            .headers
+            .push_str("x-ms-correlation-id", "aaaa-bbbb");
+        let idscope::flow::Outcome::Response(r) = &mut flow.outcome else {
+            panic!("a response");
+        };
+        r.headers.push_str("x-ms-clitelem", "1,50126,0,,");
+        r.headers.push_str("x-ms-ests-server", "2.1.19 - WUS2 ProdSlices");
+        let mut app = App::for_test();
+        app.update(Event::Resize(220, 40));
+        app.update(Event::Loaded(vec![with_digest(flow)]));
+        app.update(Event::LoadDone(Ok(None)));
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('5'));
+        let detail: Vec<String> = app
+            .flow_view()
+            .unwrap()
+            .detail
+            .iter()
+            .map(|l| l.text.clone())
+            .collect();
+        let at = detail
+            .iter()
+            .position(|l| l == "correlation and diagnostic headers (4)")
+            .unwrap_or_else(|| panic!("{detail:#?}"));
+        let block = &detail[at + 1..];
+        assert_eq!(
+            block[0],
+            "  request  x-ms-correlation-id: aaaa-bbbb   (f: ~corr aaaa-bbbb)"
+        );
+        assert_eq!(
+            block[1],
+            format!(
+                "  request  client-request-id (URL query): {0}   (f: ~corr {0})",
+                super::CRID
+            )
+        );
+        assert_eq!(block[2], "  response x-ms-clitelem: 1,50126,0,,");
+        assert_eq!(block[3], "      version: 1");
+        assert!(
+            block[4].starts_with("      server error code: 50126 (AADSTS50126: "),
+            "{block:#?}"
+        );
+        assert!(block.iter().any(|l| l == "  response x-ms-ests-server: 2.1.19 - WUS2 ProdSlices"));
     }
 }
