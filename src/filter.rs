@@ -780,7 +780,9 @@ mod tests {
         assert!(m("~id 1") && m("~id 3,1-2") && !m("~id 2,4-9"));
         assert!(!m("~corr 0b6f3c9e"), "no correlation header");
         let mut f = sample();
-        f.request.headers.push_str("client-request-id", "0b6f3c9e-aa");
+        f.request
+            .headers
+            .push_str("client-request-id", "0b6f3c9e-aa");
         let s = Subject::plain(&f);
         assert!(parse("~corr 0B6F3C9E-AA").unwrap().matches(&s));
         assert!(!parse("~corr 0b6f3c9e").unwrap().matches(&s));

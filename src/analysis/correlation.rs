@@ -310,9 +310,18 @@ mod tests {
     fn a_location_keeps_its_ids_and_masks_its_secrets() {
         let url = "https://app.test/cb?state=s1&code=0.AXYZsecret#id_token=eyJhbGc.eyJ.sig&x=1";
         let shown = mask_url_secrets(url);
-        assert!(shown.starts_with("https://app.test/cb?state=s1&code="), "{shown}");
-        assert!(!shown.contains("0.AXYZsecret") && !shown.contains("eyJhbGc"), "{shown}");
-        assert!(shown.contains("#id_token=") && shown.ends_with("&x=1"), "{shown}");
+        assert!(
+            shown.starts_with("https://app.test/cb?state=s1&code="),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("0.AXYZsecret") && !shown.contains("eyJhbGc"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("#id_token=") && shown.ends_with("&x=1"),
+            "{shown}"
+        );
         assert_eq!(mask_url_secrets("/adfs/ls/"), "/adfs/ls/");
     }
 

@@ -146,9 +146,10 @@ impl FlowFacts {
         if let Some(re) = AADSTS.as_ref() {
             let mut scan = |b: &[u8]| {
                 for c in re.captures_iter(b).take(64) {
-                    if let Some(n) = c.get(1).and_then(|m| {
-                        std::str::from_utf8(m.as_bytes()).ok()?.parse::<u64>().ok()
-                    }) {
+                    if let Some(n) = c
+                        .get(1)
+                        .and_then(|m| std::str::from_utf8(m.as_bytes()).ok()?.parse::<u64>().ok())
+                    {
                         aadsts.insert(n);
                     }
                 }
@@ -384,7 +385,8 @@ impl Summary {
         }
         if let Some(d) = f.duration_ms {
             self.slowest.push((d, f.number, f.line.clone(), f.status));
-            self.slowest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            self.slowest
+                .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             self.slowest.truncate(TOP);
         }
         if let Some(w) = f.worst {
@@ -487,12 +489,7 @@ impl Summary {
         vec![
             Section {
                 title: "Sessions",
-                rows: vec![self.row(
-                    "sessions".into(),
-                    self.flows,
-                    Some("~all".into()),
-                    true,
-                )],
+                rows: vec![self.row("sessions".into(), self.flows, Some("~all".into()), true)],
             },
             self.status_section(),
             self.hosts_section(),
@@ -580,8 +577,12 @@ impl Summary {
                 )
             })
             .collect();
-        let rest: usize =
-            hosts.iter().skip(TOP).map(|(_, h)| h.failing).sum::<usize>() + self.other_failing;
+        let rest: usize = hosts
+            .iter()
+            .skip(TOP)
+            .map(|(_, h)| h.failing)
+            .sum::<usize>()
+            + self.other_failing;
         if rest > 0 {
             let mut what: Vec<String> = self
                 .failing_codes
@@ -630,7 +631,11 @@ impl Summary {
         let mut rows = Vec::new();
         let at_least = |s: Severity| self.by_worst[sev_slot(s)..].iter().sum::<usize>();
         for (sev, label, expr) in [
-            (Severity::Error, "flows with an error finding", "~finding error"),
+            (
+                Severity::Error,
+                "flows with an error finding",
+                "~finding error",
+            ),
             (
                 Severity::Warning,
                 "flows with a warning or worse",
@@ -737,25 +742,24 @@ impl Summary {
         }
         if self.adfs.count > 0 {
             let filter = self.adfs.filter().unwrap_or_else(|| {
-                let mut what: Vec<String> = self
-                    .adfs_codes
-                    .iter()
-                    .map(|c| format!("~c {c}"))
-                    .collect();
+                let mut what: Vec<String> =
+                    self.adfs_codes.iter().map(|c| format!("~c {c}")).collect();
                 what.push("~finding error".into());
                 if self.adfs_errors {
                     what.push("~e".into());
                 }
                 format!("~u /adfs/ & ({})", what.join(" | "))
             });
-            rows.push(self.row(
-                "sign-ins failed at ADFS (an /adfs/ URL with status ≥ 400, no response or an \
+            rows.push(
+                self.row(
+                    "sign-ins failed at ADFS (an /adfs/ URL with status ≥ 400, no response or an \
                  error finding)"
-                    .into(),
-                self.adfs.count,
-                Some(filter),
-                true,
-            ));
+                        .into(),
+                    self.adfs.count,
+                    Some(filter),
+                    true,
+                ),
+            );
         }
         if self.unverified.count > 0 {
             let (filter, exact) = match self.unverified.filter() {

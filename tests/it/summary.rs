@@ -77,9 +77,15 @@ fn check_counts(har: &str) -> Value {
             "{family}xx in {s}"
         );
     }
-    assert_eq!(rows(&s, "Status").len(), families.len() + usize::from(errors > 0));
+    assert_eq!(
+        rows(&s, "Status").len(),
+        families.len() + usize::from(errors > 0)
+    );
     for (host, n) in &failing_hosts {
-        assert_eq!(count_of(&s, "Failing hosts", &format!("{host} (")), Some(*n));
+        assert_eq!(
+            count_of(&s, "Failing hosts", &format!("{host} (")),
+            Some(*n)
+        );
     }
 
     // Findings by the worst severity of each flow.
@@ -91,8 +97,14 @@ fn check_counts(har: &str) -> Value {
     };
     let expect = [
         ("flows with an error finding", worst(&["error"])),
-        ("flows with a warning or worse", worst(&["error", "warning"])),
-        ("flows with any finding", worst(&["error", "warning", "info"])),
+        (
+            "flows with a warning or worse",
+            worst(&["error", "warning"]),
+        ),
+        (
+            "flows with any finding",
+            worst(&["error", "warning", "info"]),
+        ),
     ];
     for (label, n) in expect {
         let shown = count_of(&s, "Findings", label);
@@ -197,10 +209,7 @@ fn headers(pairs: &[(&str, &str)]) -> Value {
 /// One HAR entry; `status` 0 is a flow without a response.
 fn entry(
     n: u32,
-    method: &str,
-    url: &str,
-    req_headers: &[(&str, &str)],
-    form: Option<&str>,
+    (method, url, req_headers, form): (&str, &str, &[(&str, &str)], Option<&str>),
     status: u16,
     resp_headers: &[(&str, &str)],
     body: &str,
@@ -244,60 +253,70 @@ fn write_token_errors(dir: &Path) -> String {
     let entries = vec![
         entry(
             0,
-            "POST",
-            TOKEN,
-            &[("client-request-id", CRID)],
-            Some("grant_type=password&username=alice%40contoso.com&password=x&client_id=1"),
+            (
+                "POST",
+                TOKEN,
+                &[("client-request-id", CRID)],
+                Some("grant_type=password&username=alice%40contoso.com&password=x&client_id=1"),
+            ),
             400,
             &[("x-ms-request-id", "11111111-2222-3333-4444-555555555555")],
             bad_password,
         ),
         entry(
             1,
-            "POST",
-            TOKEN,
-            &[],
-            Some("grant_type=password&username=bob%40contoso.com&password=y&client_id=1"),
+            (
+                "POST",
+                TOKEN,
+                &[],
+                Some("grant_type=password&username=bob%40contoso.com&password=y&client_id=1"),
+            ),
             400,
-            &[("client-request-id", CRID), ("x-ms-clitelem", "1,50126,0,,")],
+            &[
+                ("client-request-id", CRID),
+                ("x-ms-clitelem", "1,50126,0,,"),
+            ],
             bad_password,
         ),
         entry(
             2,
-            "POST",
-            &format!("{TOKEN}?client-request-id={CRID}"),
-            &[],
-            Some("grant_type=refresh_token&refresh_token=0.AX&client_id=1"),
+            (
+                "POST",
+                &format!("{TOKEN}?client-request-id={CRID}"),
+                &[],
+                Some("grant_type=refresh_token&refresh_token=0.AX&client_id=1"),
+            ),
             400,
             &[],
             expired,
         ),
         entry(
             3,
-            "POST",
-            TOKEN,
-            &[("client-request-id", "99999999-aaaa-bbbb-cccc-dddddddddddd")],
-            Some("grant_type=authorization_code&code=0.AY&client_id=1"),
+            (
+                "POST",
+                TOKEN,
+                &[("client-request-id", "99999999-aaaa-bbbb-cccc-dddddddddddd")],
+                Some("grant_type=authorization_code&code=0.AY&client_id=1"),
+            ),
             200,
             &[],
             r#"{"token_type":"Bearer","expires_in":3599}"#,
         ),
         entry(
             4,
-            "POST",
-            "https://sts.contoso.test/adfs/ls/?wa=wsignin1.0",
-            &[],
-            Some("UserName=alice%40contoso.test&Password=x&AuthMethod=FormsAuthentication"),
+            (
+                "POST",
+                "https://sts.contoso.test/adfs/ls/?wa=wsignin1.0",
+                &[],
+                Some("UserName=alice%40contoso.test&Password=x&AuthMethod=FormsAuthentication"),
+            ),
             401,
             &[],
             "{}",
         ),
         entry(
             5,
-            "GET",
-            "https://graph.microsoft.com/v1.0/me",
-            &[],
-            None,
+            ("GET", "https://graph.microsoft.com/v1.0/me", &[], None),
             500,
             &[(
                 "x-ms-diagnostics",
@@ -307,10 +326,7 @@ fn write_token_errors(dir: &Path) -> String {
         ),
         entry(
             6,
-            "GET",
-            "https://graph.microsoft.com/v1.0/me",
-            &[],
-            None,
+            ("GET", "https://graph.microsoft.com/v1.0/me", &[], None),
             0,
             &[],
             "",
@@ -328,11 +344,20 @@ fn token_errors_show_as_failing_hosts_grants_and_aadsts_codes() {
     let dir = tempfile::tempdir().unwrap();
     let har = write_token_errors(dir.path());
     let s = check_counts(&har);
-    assert_eq!(count_of(&s, "Failing hosts", "login.microsoftonline.com ("), Some(3));
-    assert_eq!(count_of(&s, "Failing hosts", "graph.microsoft.com ("), Some(2));
+    assert_eq!(
+        count_of(&s, "Failing hosts", "login.microsoftonline.com ("),
+        Some(3)
+    );
+    assert_eq!(
+        count_of(&s, "Failing hosts", "graph.microsoft.com ("),
+        Some(2)
+    );
     assert_eq!(count_of(&s, "Status", "errors"), Some(1));
     let auth = |p: &str| count_of(&s, "Authentication", p);
-    assert_eq!(auth("token request grant_type=password: invalid_grant"), Some(2));
+    assert_eq!(
+        auth("token request grant_type=password: invalid_grant"),
+        Some(2)
+    );
     assert_eq!(
         auth("token request grant_type=refresh_token: invalid_grant"),
         Some(1)
@@ -349,14 +374,22 @@ fn token_errors_show_as_failing_hosts_grants_and_aadsts_codes() {
     // The slowest flow comes first, with its number.
     let slowest = rows(&s, "Slowest flows");
     assert!(
-        slowest[0]["label"].as_str().unwrap().starts_with("#7 700 ms"),
+        slowest[0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("#7 700 ms"),
         "{slowest:?}"
     );
     check_filters(&har, &s);
 
     // The correlation headers of the flows' JSON, with the known formats split.
     let (flows, _, _) = objects(&har, &[]);
-    let corr = |i: usize| flows[i]["correlation"].as_array().cloned().unwrap_or_default();
+    let corr = |i: usize| {
+        flows[i]["correlation"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
     assert_eq!(corr(0)[0]["name"], "client-request-id");
     assert_eq!(corr(0)[0]["side"], "request");
     assert_eq!(corr(0)[1]["name"], "x-ms-request-id");
@@ -384,23 +417,32 @@ fn corr_finds_the_flows_sharing_a_client_request_id_wherever_it_travels() {
     };
     // Request header (#1), response header (#2), URL query (#3); not #4's other id.
     assert_eq!(ids(&format!("~corr {CRID}")), vec![1, 2, 3]);
-    assert_eq!(ids(&format!("~corr {}", CRID.to_uppercase())), vec![1, 2, 3]);
     assert_eq!(
-        ids("~corr 99999999-aaaa-bbbb-cccc-dddddddddddd"),
-        vec![4]
+        ids(&format!("~corr {}", CRID.to_uppercase())),
+        vec![1, 2, 3]
     );
+    assert_eq!(ids("~corr 99999999-aaaa-bbbb-cccc-dddddddddddd"), vec![4]);
     assert_eq!(ids("~corr 0b6f3c9e"), Vec::<u64>::new(), "a whole id only");
-    assert_eq!(ids(&format!("~corr {CRID} & ~c 400 & ~grant password")), vec![1, 2]);
+    assert_eq!(
+        ids(&format!("~corr {CRID} & ~c 400 & ~grant password")),
+        vec![1, 2]
+    );
 }
 
 #[test]
 fn summary_only_prints_the_summary_alone() {
     let dir = tempfile::tempdir().unwrap();
     let har = write_token_errors(dir.path());
-    let o = idscope(&["analyze", "--summary-only", "--fail-on", "never", &har], None);
+    let o = idscope(
+        &["analyze", "--summary-only", "--fail-on", "never", &har],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("Summary: 7 sessions, 2026-12-01T10:00:00Z"), "{out}");
+    assert!(
+        out.starts_with("Summary: 7 sessions, 2026-12-01T10:00:00Z"),
+        "{out}"
+    );
     assert!(!out.contains("METHOD"), "no table: {out}");
     assert!(!out.contains("Findings ("), "no findings list: {out}");
     assert!(!out.contains("Stories ("), "no stories list: {out}");
@@ -413,7 +455,14 @@ fn summary_only_prints_the_summary_alone() {
     assert!(full.ends_with(&out), "{full}");
 
     let o = idscope(
-        &["analyze", "--summary-only", "--json", "--fail-on", "never", &har],
+        &[
+            "analyze",
+            "--summary-only",
+            "--json",
+            "--fail-on",
+            "never",
+            &har,
+        ],
         None,
     );
     let lines: Vec<Value> = stdout(&o)
@@ -433,7 +482,10 @@ fn a_filtered_summary_joins_each_row_filter_to_it() {
     assert_eq!(s[0]["flows"].as_u64(), Some(flows.len() as u64));
     let row = rows(&s[0], "Status")[0];
     assert!(
-        row["filter"].as_str().unwrap().starts_with("(~d login) & ("),
+        row["filter"]
+            .as_str()
+            .unwrap()
+            .starts_with("(~d login) & ("),
         "{row}"
     );
     check_filters(&har, &s[0]);
@@ -532,7 +584,8 @@ mod tui {
             panic!("a response");
         };
         r.headers.push_str("x-ms-clitelem", "1,50126,0,,");
-        r.headers.push_str("x-ms-ests-server", "2.1.19 - WUS2 ProdSlices");
+        r.headers
+            .push_str("x-ms-ests-server", "2.1.19 - WUS2 ProdSlices");
         let mut app = App::for_test();
         app.update(Event::Resize(220, 40));
         app.update(Event::Loaded(vec![with_digest(flow)]));
@@ -568,6 +621,10 @@ mod tui {
             block[4].starts_with("      server error code: 50126 (AADSTS50126: "),
             "{block:#?}"
         );
-        assert!(block.iter().any(|l| l == "  response x-ms-ests-server: 2.1.19 - WUS2 ProdSlices"));
+        assert!(
+            block
+                .iter()
+                .any(|l| l == "  response x-ms-ests-server: 2.1.19 - WUS2 ProdSlices")
+        );
     }
 }
