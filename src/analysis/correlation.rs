@@ -30,14 +30,8 @@ pub const ID_HEADERS: &[&str] = &[
     "x-ms-correlation-request-id",
 ];
 
-/// Every header pulled out, in the order shown: the ids, then the diagnostic headers.
-pub const HEADERS: &[&str] = &[
-    "client-request-id",
-    "request-id",
-    "x-ms-request-id",
-    "x-ms-correlation-id",
-    "x-ms-client-request-id",
-    "x-ms-correlation-request-id",
+/// The headers that explain a failure, pulled out after the ids.
+pub const DIAGNOSTIC_HEADERS: &[&str] = &[
     "x-ms-clitelem",
     "x-ms-diagnostics",
     "x-ms-ests-server",
@@ -88,7 +82,7 @@ pub fn entries(flow: &Flow) -> Vec<Entry> {
 }
 
 fn collect(headers: &Headers, side: Side, out: &mut Vec<Entry>) {
-    for &name in HEADERS {
+    for &name in ID_HEADERS.iter().chain(DIAGNOSTIC_HEADERS) {
         for (n, v) in headers.iter() {
             if n.eq_ignore_ascii_case(name) {
                 let shown = if name == "location" {

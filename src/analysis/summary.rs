@@ -1,10 +1,11 @@
 //! The trace-wide summary: what a support engineer reads first about a capture. A [`Summary`] is
 //! fed one flow at a time ([`FlowFacts::of`] distils a flow and its decoded [`FlowReport`]; the
 //! distilling can run on the decoding workers, the folding in capture order), then given the
-//! stories at the end ([`Summary::finish`]), and turned into [`Section`]s of [`Row`]s.
+//! stories at the end ([`Summary::finish`]), and turned into [`Section`]s of [`Row`]s (built in
+//! `summary/sections.rs`).
 //!
 //! Every row carries the filter expression (`crate::filter`) that selects the flows it counts:
-//! `~c 500 | ~c 502` for a status family, `~d '^host$' & (~e | ~c 401)` for a failing host,
+//! `~c 500 | ~c 502` for a status family, `~d ^host$ & (~c 401 | ~e)` for a failing host,
 //! `~grant … & ~bs …` for token requests by grant and result, `~u AADSTS50126\b | …` for an
 //! AADSTS code, and `~id 3,7-9` for sets no other operator singles out (slowest flows, a finding
 //! message, a story's steps). A row whose flow list outgrew [`MAX_IDS`] gets a broader filter and
@@ -15,13 +16,16 @@
 //! [`MAX_IDS`] flow numbers per row are kept; what does not fit is counted. This module neither
 //! reads files nor prints.
 
+mod sections;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use idscope_decoders::Severity;
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Serialize;
+
+pub use sections::{Row, Section, id_filter};
 
 use super::FlowReport;
 use super::story::{Story, Verdict};
@@ -156,13 +160,16 @@ impl FlowFacts {
             };
             scan(flow.request.url.as_bytes());
             scan(&flow.request.body.decoded_lossy(DEFAULT_DECODED_CAP));
-            for (n, v) in flow.request.headers.iter() {
-                scan(format!("{n}: {v}").as_bytes());
-            }
-            if let Some(r) = resp {
-                for (n, v) in r.headers.iter() {
-                    scan(format!("{n}: {v}").as_bytes());
-                }
+            // `~h` matches `name: value` lines; a code cannot straddle the `: `, so the name and
+            // the value are scanned apart.
+            let headers = flow
+                .request
+                .headers
+                .iter()
+                .chain(resp.into_iter().flat_map(|r| r.headers.iter()));
+            for (n, v) in headers {
+                scan(n.as_bytes());
+                scan(v.as_bytes());
             }
             if let Some(b) = &resp_body {
                 scan(b);
@@ -216,62 +223,6 @@ impl Ids {
     fn filter(&self) -> Option<String> {
         (self.count == self.first.len() && !self.first.is_empty()).then(|| id_filter(&self.first))
     }
-}
-
-/// `~id` with `numbers` (ascending) as ranges.
-pub fn id_filter(numbers: &[u64]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < numbers.len() {
-        let start = numbers[i];
-        let mut end = start;
-        while numbers.get(i + 1) == Some(&(end + 1)) {
-            end += 1;
-            i += 1;
-        }
-        parts.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
-        i += 1;
-    }
-    format!("~id {}", parts.join(","))
-}
-
-/// A filter argument, quoted when the filter's lexer would split or misread it.
-fn arg(s: &str) -> String {
-    let plain = !s.is_empty()
-        && !s.starts_with('~')
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '|' | '&' | '!' | '"' | '\''));
-    if plain {
-        s.to_string()
-    } else {
-        // The lexer turns `\\` into `\` and `\'` into `'` inside quotes and keeps every other
-        // escape (`\s`, `\.`) for the regex.
-        let mut out = String::from("'");
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\'' => out.push_str("\\'"),
-                '\\' if matches!(chars.peek(), None | Some('\\' | '\'')) => out.push_str("\\\\"),
-                _ => out.push(c),
-            }
-        }
-        out.push('\'');
-        out
-    }
-}
-
-/// `~c A | ~c B` for the codes.
-fn codes_filter(codes: &BTreeSet<u16>) -> String {
-    codes
-        .iter()
-        .map(|c| format!("~c {c}"))
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
 
 #[derive(Debug, Default)]
@@ -466,346 +417,6 @@ impl Summary {
     pub fn window(&self) -> Option<(SystemTime, SystemTime)> {
         Some((self.first?, self.last?))
     }
-
-    /// `expr` joined to the base filter.
-    fn with_base(&self, expr: String) -> String {
-        match &self.base {
-            Some(b) => format!("({b}) & ({expr})"),
-            None => expr,
-        }
-    }
-
-    fn row(&self, label: String, count: usize, filter: Option<String>, exact: bool) -> Row {
-        Row {
-            label,
-            count,
-            filter: filter.map(|f| self.with_base(f)),
-            exact,
-        }
-    }
-
-    /// The summary's sections, in reading order.
-    pub fn sections(&self) -> Vec<Section> {
-        vec![
-            Section {
-                title: "Sessions",
-                rows: vec![self.row("sessions".into(), self.flows, Some("~all".into()), true)],
-            },
-            self.status_section(),
-            self.hosts_section(),
-            self.slowest_section(),
-            self.findings_section(),
-            self.auth_section(),
-            self.stories_section(),
-        ]
-    }
-
-    fn status_section(&self) -> Section {
-        let mut rows = Vec::new();
-        for family in 1..=9u16 {
-            let codes: BTreeSet<u16> = self
-                .statuses
-                .keys()
-                .copied()
-                .filter(|c| c / 100 == family)
-                .collect();
-            if codes.is_empty() {
-                continue;
-            }
-            let count = codes.iter().map(|c| self.statuses[c]).sum();
-            let detail = codes
-                .iter()
-                .map(|c| format!("{c}×{}", self.statuses[c]))
-                .collect::<Vec<_>>()
-                .join(", ");
-            rows.push(self.row(
-                format!("{family}xx ({detail})"),
-                count,
-                Some(codes_filter(&codes)),
-                true,
-            ));
-        }
-        if self.errors > 0 {
-            rows.push(self.row(
-                "errors (no response)".into(),
-                self.errors,
-                Some("~e".into()),
-                true,
-            ));
-        }
-        if self.no_response > 0 {
-            rows.push(self.row(
-                "no response recorded".into(),
-                self.no_response,
-                Some("~q".into()),
-                true,
-            ));
-        }
-        Section {
-            title: "Status",
-            rows,
-        }
-    }
-
-    fn hosts_section(&self) -> Section {
-        let mut hosts: Vec<(&String, &Host)> = self.hosts.iter().collect();
-        hosts.sort_by(|a, b| b.1.failing.cmp(&a.1.failing).then(a.0.cmp(b.0)));
-        let mut rows: Vec<Row> = hosts
-            .iter()
-            .take(TOP)
-            .map(|(name, h)| {
-                let mut what: Vec<String> = h.codes.iter().map(|c| format!("~c {c}")).collect();
-                if h.errors {
-                    what.push("~e".into());
-                }
-                let codes = h
-                    .codes
-                    .iter()
-                    .map(u16::to_string)
-                    .chain(h.errors.then(|| "errors".to_string()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.row(
-                    format!("{name} ({codes})"),
-                    h.failing,
-                    Some(format!(
-                        "~d {} & ({})",
-                        arg(&format!("^{}$", regex::escape(name))),
-                        what.join(" | ")
-                    )),
-                    true,
-                )
-            })
-            .collect();
-        let rest: usize = hosts
-            .iter()
-            .skip(TOP)
-            .map(|(_, h)| h.failing)
-            .sum::<usize>()
-            + self.other_failing;
-        if rest > 0 {
-            let mut what: Vec<String> = self
-                .failing_codes
-                .iter()
-                .map(|c| format!("~c {c}"))
-                .collect();
-            if self.failing_errors {
-                what.push("~e".into());
-            }
-            rows.push(self.row(
-                format!(
-                    "… {} more hosts",
-                    hosts.len().saturating_sub(TOP) + usize::from(self.other_failing > 0)
-                ),
-                rest,
-                Some(what.join(" | ")),
-                false,
-            ));
-        }
-        Section {
-            title: "Failing hosts (status ≥ 400 or no response)",
-            rows,
-        }
-    }
-
-    fn slowest_section(&self) -> Section {
-        Section {
-            title: "Slowest flows",
-            rows: self
-                .slowest
-                .iter()
-                .map(|(ms, n, line, status)| {
-                    let status = status.map_or_else(|| "ERR".to_string(), |s| s.to_string());
-                    self.row(
-                        format!("#{n} {ms:.0} ms {line} → {status}"),
-                        1,
-                        Some(format!("~id {n}")),
-                        true,
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    fn findings_section(&self) -> Section {
-        let mut rows = Vec::new();
-        let at_least = |s: Severity| self.by_worst[sev_slot(s)..].iter().sum::<usize>();
-        for (sev, label, expr) in [
-            (
-                Severity::Error,
-                "flows with an error finding",
-                "~finding error",
-            ),
-            (
-                Severity::Warning,
-                "flows with a warning or worse",
-                "~finding warning",
-            ),
-            (Severity::Info, "flows with any finding", "~finding"),
-        ] {
-            let n = at_least(sev);
-            if n > 0 {
-                rows.push(self.row(label.into(), n, Some(expr.into()), true));
-            }
-        }
-        let mut groups: Vec<(&(Severity, String), &Group)> = self.groups.iter().collect();
-        groups.sort_by(|a, b| {
-            b.0.0
-                .cmp(&a.0.0)
-                .then(b.1.flows.count.cmp(&a.1.flows.count))
-                .then(a.0.1.cmp(&b.0.1))
-        });
-        for ((sev, message), g) in groups.iter().take(TOP) {
-            let (filter, exact) = match g.flows.filter() {
-                Some(f) => (f, true),
-                None => (format!("~finding {sev} & ~k {}", g.decoder), false),
-            };
-            rows.push(self.row(
-                format!("[{sev}] {}", idscope_decoders::util::clip(message, 160)),
-                g.flows.count,
-                Some(filter),
-                exact,
-            ));
-        }
-        let more = groups.len().saturating_sub(TOP) + self.other_groups;
-        if more > 0 {
-            let occurrences = groups.iter().skip(TOP).map(|(_, g)| g.flows.count).sum();
-            rows.push(self.row(
-                format!("… {more} more kinds of finding ({occurrences} flow-findings)"),
-                occurrences,
-                Some("~finding".into()),
-                false,
-            ));
-        }
-        Section {
-            title: "Findings",
-            rows,
-        }
-    }
-
-    fn auth_section(&self) -> Section {
-        let mut rows = Vec::new();
-        for ((grant, result), n) in &self.grants {
-            let g = format!("~grant {}", arg(&format!("^{}$", regex::escape(grant))));
-            let (what, expr) = match result {
-                TokenResult::Error(e) => (
-                    e.clone(),
-                    format!(
-                        "{g} & ~bs {}",
-                        arg(&format!(r#""error"\s*:\s*"{}""#, regex::escape(e)))
-                    ),
-                ),
-                TokenResult::Status(s) if *s < 400 => (
-                    format!("success ({s})"),
-                    format!("{g} & ~c {s} & !~bs {ANY_OAUTH_ERROR}"),
-                ),
-                TokenResult::Status(s) => (
-                    format!("HTTP {s}"),
-                    format!("{g} & ~c {s} & !~bs {ANY_OAUTH_ERROR}"),
-                ),
-                TokenResult::NoResponse => ("no response".into(), format!("{g} & !~s")),
-            };
-            rows.push(self.row(
-                format!("token request grant_type={grant}: {what}"),
-                *n,
-                Some(expr),
-                true,
-            ));
-        }
-        if self.other_grants > 0 {
-            rows.push(self.row(
-                "… other token requests".into(),
-                self.other_grants,
-                Some("~grant .".into()),
-                false,
-            ));
-        }
-        for (code, n) in &self.aadsts {
-            let meaning = idscope_decoders::aadsts::aadsts_meaning(*code)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            let re = format!(r"AADSTS{code}\b");
-            rows.push(self.row(
-                format!("AADSTS{code}{meaning}"),
-                *n,
-                Some(format!("~u {re} | ~h {re} | ~b {re}")),
-                true,
-            ));
-        }
-        if self.other_aadsts > 0 {
-            rows.push(self.row(
-                "… other AADSTS codes".into(),
-                self.other_aadsts,
-                Some(r"~u AADSTS\d | ~h AADSTS\d | ~b AADSTS\d".into()),
-                false,
-            ));
-        }
-        if self.adfs.count > 0 {
-            let filter = self.adfs.filter().unwrap_or_else(|| {
-                let mut what: Vec<String> =
-                    self.adfs_codes.iter().map(|c| format!("~c {c}")).collect();
-                what.push("~finding error".into());
-                if self.adfs_errors {
-                    what.push("~e".into());
-                }
-                format!("~u /adfs/ & ({})", what.join(" | "))
-            });
-            rows.push(
-                self.row(
-                    "sign-ins failed at ADFS (an /adfs/ URL with status ≥ 400, no response or an \
-                 error finding)"
-                        .into(),
-                    self.adfs.count,
-                    Some(filter),
-                    true,
-                ),
-            );
-        }
-        if self.unverified.count > 0 {
-            let (filter, exact) = match self.unverified.filter() {
-                Some(f) => (f, true),
-                None => ("~finding".to_string(), false),
-            };
-            rows.push(self.row(
-                "flows with a signature not verified".into(),
-                self.unverified.count,
-                Some(filter),
-                exact,
-            ));
-        }
-        Section {
-            title: "Authentication",
-            rows,
-        }
-    }
-
-    fn stories_section(&self) -> Section {
-        Section {
-            title: "Stories",
-            rows: self
-                .stories
-                .iter()
-                .map(|r| {
-                    let failed = if r.failed_steps > 0 {
-                        format!(", {} failed steps", r.failed_steps)
-                    } else {
-                        String::new()
-                    };
-                    let filter = (r.steps.len() <= MAX_IDS).then(|| id_filter(&r.steps));
-                    let exact = filter.is_some();
-                    self.row(
-                        format!(
-                            "{} ×{}: checks {} ✓, {} ✗, {} ?{failed}",
-                            r.title, r.stories, r.checks[0], r.checks[1], r.checks[2]
-                        ),
-                        r.steps.len(),
-                        filter,
-                        exact,
-                    )
-                })
-                .collect(),
-        }
-    }
 }
 
 impl Extend<FlowFacts> for Summary {
@@ -823,66 +434,45 @@ pub fn rfc3339(t: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-impl Summary {
-    /// The `--json` object: `{"type": "summary", "flows", "first", "last", "duration_seconds",
-    /// "sections": [{"title", "rows": [{"label", "count", "filter", "exact"}]}]}`.
-    pub fn json(&self) -> serde_json::Value {
-        let window = self.window();
-        serde_json::json!({
-            "type": "summary",
-            "flows": self.flows,
-            "first": window.map(|(a, _)| rfc3339(a)),
-            "last": window.map(|(_, b)| rfc3339(b)),
-            "duration_seconds": window.map(|(a, b)| {
-                b.duration_since(a).map_or(0.0, |d| d.as_secs_f64())
-            }),
-            "sections": self.sections(),
-        })
-    }
-}
-
-/// A titled group of rows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Section {
-    /// The heading.
-    pub title: &'static str,
-    /// Its rows; empty when the capture has nothing for it.
-    pub rows: Vec<Row>,
-}
-
-/// One line of the summary: what it counts, how many flows, and the filter that selects them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    /// What is counted.
-    pub label: String,
-    /// How many flows.
-    pub count: usize,
-    /// The filter expression that selects the counted flows.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<String>,
-    /// False when the filter selects more than the counted flows (a list outgrew its bound).
-    pub exact: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn id_filters_fold_runs_and_arguments_are_quoted_when_needed() {
-        assert_eq!(id_filter(&[1, 2, 3, 5, 7, 8]), "~id 1-3,5,7-8");
-        assert_eq!(arg(r"^login\.x$"), r"^login\.x$");
-        assert_eq!(arg(r#""error":"a b""#), r#"'"error":"a b"'"#);
-        assert_eq!(arg(r"it's\d"), r"'it\'s\d'");
-        assert_eq!(arg(r"a b\\"), r"'a b\\\\'");
-        let f = crate::filter::parse(&format!("~b {}", arg(r"it's\d"))).unwrap();
-        let flow = |body: &'static [u8]| {
-            let mut q = crate::flow::testing::request("POST", "https://x/");
-            q.body = crate::flow::Body::plain(body);
-            crate::flow::testing::flow(0, q, crate::flow::testing::response(200, "", b""))
-        };
-        assert!(f.matches(&crate::filter::Subject::plain(&flow(b"it's7"))));
-        assert!(!f.matches(&crate::filter::Subject::plain(&flow(b"it's\\d"))));
+    fn hosts_and_finding_groups_past_their_bounds_are_counted_together() {
+        use crate::flow::testing::{flow, request, response};
+        let mut s = Summary::new(None);
+        let n = MAX_HOSTS + 5;
+        for i in 0..n as u64 {
+            let f = flow(
+                i,
+                request("GET", &format!("https://h{i}.example/")),
+                response(503, "text/plain", b""),
+            );
+            let finding = (Severity::Warning, "x", format!("message {i}"));
+            s.add(FlowFacts::new(
+                &f,
+                Some(Severity::Warning),
+                vec![finding],
+                false,
+            ));
+        }
+        assert_eq!(s.hosts.len(), MAX_HOSTS);
+        assert_eq!(s.groups.len(), MAX_GROUPS);
+        let hosts = s.hosts_section();
+        let more = hosts.rows.last().unwrap();
+        assert_eq!(more.count, n - TOP);
+        assert!(more.label.starts_with("… "), "{}", more.label);
+        assert_eq!(more.filter.as_deref(), Some("~c 503"));
+        assert!(!more.exact);
+        let findings = s.findings_section();
+        let more = findings.rows.last().unwrap();
+        assert_eq!(more.count, n - TOP);
+        assert!(!more.exact);
+        assert_eq!(
+            hosts.rows.iter().take(TOP).map(|r| r.count).sum::<usize>(),
+            TOP
+        );
     }
 
     #[test]

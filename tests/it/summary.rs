@@ -627,4 +627,31 @@ mod tui {
                 .any(|l| l == "  response x-ms-ests-server: 2.1.19 - WUS2 ProdSlices")
         );
     }
+
+    #[test]
+    fn the_summary_screen_draws_over_the_list_with_the_selected_row() {
+        let mut app = sample_app();
+        key(&mut app, KeyCode::Char('S'));
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+        t.draw(|f| idscope::tui::ui::render(f, &app)).unwrap();
+        let buf = t.backend().buffer();
+        let rows: Vec<String> = (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect()
+            })
+            .collect();
+        assert!(rows[0].contains("trace summary"), "{rows:#?}");
+        assert!(rows[1].contains("Summary: 9 sessions"), "{rows:#?}");
+        let selected = app.summary_screen().unwrap().selected;
+        let y = 1 + selected as u16;
+        assert!(
+            buf[(2, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED),
+            "the selected row is reversed: {}",
+            rows[y as usize]
+        );
+    }
 }
