@@ -168,12 +168,42 @@ pub fn carries(flow: &Flow, id: &str) -> bool {
         || query_client_request_id(&flow.request.url).is_some_and(|v| holds_token(&v, id))
 }
 
-/// True when `id` is one of the tokens of `value` (tokens are separated by anything but letters,
-/// digits, `-`, `_` and `.`), case-insensitively.
-fn holds_token(value: &str, id: &str) -> bool {
+/// The tokens of an id value: separated by anything but letters, digits, `-`, `_` and `.`.
+fn tokens(value: &str) -> impl Iterator<Item = &str> {
     value
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .any(|t| t.eq_ignore_ascii_case(id))
+        .filter(|t| !t.is_empty())
+}
+
+/// True when `id` is one of the [`tokens`] of `value`, case-insensitively.
+fn holds_token(value: &str, id: &str) -> bool {
+    tokens(value).any(|t| t.eq_ignore_ascii_case(id))
+}
+
+/// Every id `flow` carries, as [`carries`] reads them (each token of the id headers' values and
+/// of the URL's `client-request-id`), lowercased, without repeats.
+pub fn ids(flow: &Flow) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &str| {
+        for t in tokens(v) {
+            let t = t.to_ascii_lowercase();
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    };
+    let halves = std::iter::once(&flow.request.headers).chain(flow.response().map(|r| &r.headers));
+    for h in halves {
+        for (n, v) in h.iter() {
+            if ID_HEADERS.iter().any(|x| n.eq_ignore_ascii_case(x)) {
+                add(v);
+            }
+        }
+    }
+    if let Some(v) = query_client_request_id(&flow.request.url) {
+        add(&v);
+    }
+    out
 }
 
 /// The parts of a header value whose format is known; empty otherwise (or when the value does
@@ -346,5 +376,6 @@ mod tests {
         assert!(!carries(&f, "0b6f3c9e"));
         assert!(!carries(&f, "50126"), "x-ms-clitelem is not an id header");
         assert!(!carries(&f, " "));
+        assert_eq!(ids(&f), vec!["abc".to_string(), id.to_string()]);
     }
 }

@@ -12,9 +12,10 @@
 //! is marked inexact.
 //!
 //! Memory is bounded whatever the capture's size: at most [`MAX_HOSTS`] hosts,
-//! [`MAX_GROUPS`] finding groups, [`MAX_CODES`] AADSTS codes and grant results, and
-//! [`MAX_IDS`] flow numbers per row are kept; what does not fit is counted. This module neither
-//! reads files nor prints.
+//! [`MAX_GROUPS`] finding groups, [`MAX_CODES`] AADSTS codes and grant results,
+//! [`MAX_CORRELATION_IDS`] correlation ids (the ids seen once are dropped when full, and the
+//! correlation rows are then marked inexact) and [`MAX_IDS`] flow numbers per row are kept; what
+//! does not fit is counted. This module neither reads files nor prints.
 
 mod sections;
 
@@ -27,8 +28,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 pub use sections::{Row, Section, id_filter};
 
-use super::FlowReport;
 use super::story::{Story, Verdict};
+use super::{FlowReport, correlation};
 use crate::flow::{DEFAULT_DECODED_CAP, Flow};
 
 /// Rows listed for the failing hosts, the slowest flows and the finding groups.
@@ -41,6 +42,10 @@ pub const MAX_GROUPS: usize = 2_000;
 pub const MAX_CODES: usize = 1_000;
 /// Flow numbers a row keeps for its `~id` filter.
 pub const MAX_IDS: usize = 200;
+/// Correlation ids counted at once; when full, the ids seen on one flow only are dropped.
+pub const MAX_CORRELATION_IDS: usize = 10_000;
+/// The shortest correlation id listed (shorter tokens are parts of ids, not ids).
+const MIN_ID_LEN: usize = 8;
 
 /// `AADSTS` and its number, as the summary counts and its filters select them.
 static AADSTS: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -100,6 +105,8 @@ pub struct FlowFacts {
     aadsts: BTreeSet<u64>,
     adfs_failed: bool,
     unverified: bool,
+    /// Its correlation ids ([`correlation::ids`]).
+    ids: Vec<String>,
 }
 
 impl FlowFacts {
@@ -197,6 +204,10 @@ impl FlowFacts {
             aadsts,
             adfs_failed,
             unverified,
+            ids: correlation::ids(flow)
+                .into_iter()
+                .filter(|i| i.len() >= MIN_ID_LEN)
+                .collect(),
         }
     }
 }
@@ -265,6 +276,12 @@ pub struct Summary {
     adfs_codes: BTreeSet<u16>,
     adfs_errors: bool,
     unverified: Ids,
+    /// Flows per correlation id.
+    corr: HashMap<String, usize>,
+    /// Ids seen on one flow were dropped to make room: counts may be short.
+    corr_pruned: bool,
+    /// Pruning freed too little: new ids are no longer counted.
+    corr_full: bool,
     stories: Vec<StoryRow>,
 }
 
@@ -377,6 +394,21 @@ impl Summary {
                 _ => {}
             }
         }
+        for id in f.ids {
+            if !self.corr.contains_key(&id) && self.corr.len() >= MAX_CORRELATION_IDS {
+                if !self.corr_full {
+                    // Drop the ids seen once; when that frees less than half, stop taking new ones
+                    // (so the pruning is paid at most once per half-filling).
+                    self.corr.retain(|_, n| *n > 1);
+                    self.corr_pruned = true;
+                    self.corr_full = self.corr.len() >= MAX_CORRELATION_IDS / 2;
+                }
+                if self.corr_full || self.corr.len() >= MAX_CORRELATION_IDS {
+                    continue;
+                }
+            }
+            *self.corr.entry(id).or_default() += 1;
+        }
         if f.unverified {
             self.unverified.push(f.number);
         }
@@ -473,6 +505,31 @@ mod tests {
             hosts.rows.iter().take(TOP).map(|r| r.count).sum::<usize>(),
             TOP
         );
+    }
+
+    #[test]
+    fn correlation_ids_seen_once_make_room_and_the_rows_say_they_may_be_short() {
+        use crate::flow::testing::{flow, request_with, response};
+        let mut s = Summary::new(None);
+        let mut add = |i: u64, id: &str| {
+            let q = request_with("GET", "https://x.example/", &[("client-request-id", id)]);
+            let f = flow(i, q, response(200, "text/plain", b""));
+            s.add(FlowFacts::new(&f, None, vec![], false));
+        };
+        add(0, "shared-id-0001");
+        add(1, "shared-id-0001");
+        for i in 0..MAX_CORRELATION_IDS as u64 + 10 {
+            add(i + 2, &format!("single-id-{i:08}"));
+        }
+        add(99_999, "shared-id-0001");
+        assert!(s.corr_pruned && !s.corr_full);
+        assert!(s.corr.len() < MAX_CORRELATION_IDS / 2);
+        let rows = s.correlation_section().rows;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].label, "shared-id-0001");
+        assert_eq!(rows[0].count, 3);
+        assert_eq!(rows[0].filter.as_deref(), Some("~corr shared-id-0001"));
+        assert!(!rows[0].exact, "counts after a pruning may be short");
     }
 
     #[test]

@@ -371,6 +371,12 @@ fn token_errors_show_as_failing_hosts_grants_and_aadsts_codes() {
     assert_eq!(auth(&format!("AADSTS50126: {meaning}")), Some(2));
     assert_eq!(auth("AADSTS700082"), Some(1));
     assert_eq!(auth("sign-ins failed at ADFS"), Some(1));
+    // Three flows carry the same client-request-id; the others' ids are on one flow each.
+    let corr = rows(&s, "Correlation ids");
+    assert_eq!(corr.len(), 1, "{corr:?}");
+    assert_eq!(corr[0]["label"], CRID);
+    assert_eq!(corr[0]["count"], 3);
+    assert_eq!(corr[0]["filter"], format!("~corr {CRID}"));
     // The slowest flow comes first, with its number.
     let slowest = rows(&s, "Slowest flows");
     assert!(

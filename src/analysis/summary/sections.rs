@@ -96,6 +96,7 @@ impl Summary {
             self.findings_section(),
             self.auth_section(),
             self.stories_section(),
+            self.correlation_section(),
         ]
     }
 
@@ -374,6 +375,27 @@ impl Summary {
         }
     }
 
+    pub(super) fn correlation_section(&self) -> Section {
+        let mut shared: Vec<(&String, &usize)> =
+            self.corr.iter().filter(|(_, n)| **n > 1).collect();
+        shared.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        Section {
+            title: "Correlation ids on several flows",
+            rows: shared
+                .into_iter()
+                .take(TOP)
+                .map(|(id, n)| {
+                    self.row(
+                        id.clone(),
+                        *n,
+                        Some(format!("~corr {}", arg(id))),
+                        !self.corr_pruned,
+                    )
+                })
+                .collect(),
+        }
+    }
+
     fn stories_section(&self) -> Section {
         Section {
             title: "Stories",
@@ -435,7 +457,8 @@ pub struct Section {
 pub struct Row {
     /// What is counted.
     pub label: String,
-    /// How many flows.
+    /// How many flows (the `… more kinds of finding` row: how many findings, a flow with two of
+    /// those kinds counting twice).
     pub count: usize,
     /// The filter expression that selects the counted flows.
     #[serde(skip_serializing_if = "Option::is_none")]
