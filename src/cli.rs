@@ -396,7 +396,8 @@ pub struct AnalyzeArgs {
     /// The capture file (HAR, idscope recording, or Fiddler .saz).
     pub file: PathBuf,
     /// One JSON object per line (jq-friendly): each flow (`"type": "flow"`) with the full decoded
-    /// trees, then each story (`"type": "story"`) with its steps and checks.
+    /// trees, then each story (`"type": "story"`) with its steps and checks, then the summary
+    /// (`"type": "summary"`, last: it counts every flow).
     #[arg(long)]
     pub json: bool,
     /// Only report flows matching this filter expression (mitmproxy syntax plus ~k, ~claim, ~op,
@@ -404,6 +405,11 @@ pub struct AnalyzeArgs {
     /// every flow; those with a matching flow are reported.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Print only the trace-wide summary (sessions, status families, failing hosts, slowest
+    /// flows, findings, authentication outcomes, stories; every row with the filter that selects
+    /// its flows), not the table; with --json, only the summary object.
+    #[arg(long)]
+    pub summary_only: bool,
     /// Exit 1 when the report holds a finding of this severity or worse: error (the default; a
     /// failed cross-flow check or story step counts as an error), warning, info (an undecided
     /// check counts as info), or never.

@@ -1,7 +1,13 @@
 //! Filter expressions in mitmproxy's language (`~d login & !~c 200`), plus idscope's
 //! decoded-aware operators `~k KIND`, `~claim NAME=REGEX`, `~op REGEX` and `~finding [SEVERITY]`
 //! (conventions.md), and `~noise`, a browser's own background request (the host list is
-//! [`noise`]'s). [`parse`] turns text into a [`Filter`], or into a [`FilterError`] that says
+//! [`noise`]'s). Three more read the flow itself: `~corr ID`, every flow carrying a correlation
+//! id in one of its id headers (request or response: `client-request-id`, `request-id`,
+//! `x-ms-request-id`, `x-ms-correlation-id`, …, see [`correlation::ID_HEADERS`]) or in its URL's
+//! `client-request-id` query parameter; `~grant REGEX`, a token request whose form body's
+//! `grant_type` matches; and `~id LIST`, flows by number (`~id 3,7,12-20`, the numbers of
+//! `analyze`'s `#` column and of the TUI's list), which the trace summary's rows use to name
+//! flows no other operator singles out. [`parse`] turns text into a [`Filter`], or into a [`FilterError`] that says
 //! at which column the expression is wrong; [`Filter::matches`] tests one flow.
 //!
 //! The decoded-aware operators read a flow's [`Digest`] when the caller has one (the TUI keeps one
@@ -28,6 +34,7 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::analysis::FlowReport;
 use crate::analysis::digest::{self, Digest};
+use crate::analysis::{correlation, summary};
 use crate::flow::{DEFAULT_DECODED_CAP, Flow, Headers, header};
 
 /// Why an expression could not be parsed: a message and the byte offset where it went wrong.
@@ -78,6 +85,10 @@ enum Pred {
     Op(Regex),
     Finding(Option<Severity>),
     Noise(Arc<noise::NoiseHosts>),
+    Corr(String),
+    Grant(Regex),
+    /// Inclusive ranges of 1-based flow numbers.
+    Id(Vec<(u64, u64)>),
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +264,12 @@ fn pred(p: &Pred, s: &Subject<'_>) -> bool {
             None => re.is_match(host_of(&f.request.url).as_bytes()),
         },
         Pred::Marked => f.marked,
+        Pred::Corr(id) => correlation::carries(f, id),
+        Pred::Grant(re) => summary::grant_type(f).is_some_and(|g| re.is_match(g.as_bytes())),
+        Pred::Id(ranges) => {
+            let n = f.id.0 + 1;
+            ranges.iter().any(|(a, b)| (*a..=*b).contains(&n))
+        }
         Pred::Replay => f
             .tags
             .iter()
@@ -534,6 +551,17 @@ impl Parser<'_> {
             "~dst" => Pred::Dst(self.re_arg(op)?),
             "~comment" => Pred::Comment(self.re_arg(op)?),
             "~op" => Pred::Op(self.re_arg(op)?),
+            "~corr" => Pred::Corr(self.arg(op)?.1),
+            "~grant" => Pred::Grant(self.re_arg(op)?),
+            "~id" => {
+                let (p, w) = self.arg(op)?;
+                Pred::Id(id_list(&w).ok_or_else(|| {
+                    err(
+                        p,
+                        format!("`~id` needs flow numbers like 3,7,12-20, not `{w}`"),
+                    )
+                })?)
+            }
             "~c" => {
                 let (p, w) = self.arg(op)?;
                 match w.parse::<u16>() {
@@ -580,6 +608,19 @@ impl Parser<'_> {
             _ => return Err(err(pos, format!("unknown filter `{op}`"))),
         })
     }
+}
+
+/// `3,7,12-20` as inclusive ranges; `None` when any part is not a number or a range `A-B` with
+/// `A ≤ B`.
+fn id_list(text: &str) -> Option<Vec<(u64, u64)>> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
+            (a <= b).then_some((a, b))
+        })
+        .collect()
 }
 
 /// Parses a filter expression. Regexes are case-insensitive; a bare word is a URL regex (`~u`);
@@ -731,6 +772,23 @@ mod tests {
         assert!(m("~dst 20\\.190") && !m("~dst 10\\.0"));
         assert!(!m("~marked") && !m("~replay"));
         assert!(m("~comment failing") && !m("~comment passing"));
+    }
+
+    #[test]
+    fn corr_grant_and_id_read_the_flow() {
+        assert!(m("~grant ^password$") && !m("~grant refresh"));
+        assert!(m("~id 1") && m("~id 3,1-2") && !m("~id 2,4-9"));
+        assert!(!m("~corr 0b6f3c9e"), "no correlation header");
+        let mut f = sample();
+        f.request
+            .headers
+            .push_str("client-request-id", "0b6f3c9e-aa");
+        let s = Subject::plain(&f);
+        assert!(parse("~corr 0B6F3C9E-AA").unwrap().matches(&s));
+        assert!(!parse("~corr 0b6f3c9e").unwrap().matches(&s));
+        assert_eq!(parse("~id 3-1").unwrap_err().column(), 5);
+        assert_eq!(parse("~id x").unwrap_err().column(), 5);
+        assert_eq!(parse("~corr").unwrap_err().column(), 6);
     }
 
     #[test]

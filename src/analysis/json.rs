@@ -25,6 +25,9 @@ pub struct JsonFlow<'a> {
     pub findings: Vec<JsonFinding<'a>>,
     pub request: &'a [idscope_decoders::Outcome],
     pub response: &'a [idscope_decoders::Outcome],
+    /// The correlation and diagnostic headers ([`super::correlation::entries`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub correlation: Vec<super::correlation::Entry>,
 }
 
 /// A finding with the side and decoder that gave it.
@@ -71,6 +74,7 @@ impl<'a> JsonFlow<'a> {
             findings: JsonFinding::all(report),
             request: &report.request,
             response: &report.response,
+            correlation: super::correlation::entries(flow),
         }
     }
 }

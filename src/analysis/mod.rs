@@ -8,11 +8,13 @@
 //! with ([`pipeline`]). This module neither reads files nor prints.
 
 pub mod compare;
+pub mod correlation;
 pub mod digest;
 pub mod json;
 pub mod pipeline;
 pub mod story;
 pub mod story_text;
+pub mod summary;
 pub mod websocket;
 
 use idscope_decoders::registry::GENERIC;

@@ -7,6 +7,11 @@
 //! printed and counted, and only the stories holding one of them; stories are still built from
 //! every flow, so their checks see the whole capture.
 //!
+//! The trace-wide summary ([`crate::analysis::summary`]) is folded from the same pass: it needs
+//! every flow decoded against the keys pass 1 learned (findings, signatures, stories), so it is
+//! printed after the table (last, where a terminal leaves it on screen) and, with `--json`, is
+//! the last object (`"type": "summary"`, after the stories). `--summary-only` prints it alone.
+//!
 //! Memory does not grow with the file's bodies: flows are read one at a time, decoded by a small
 //! pool of worker threads (one per core) and written in capture order through a bounded reorder
 //! buffer ([`crate::analysis::pipeline`], shared with the TUI's loader). What is kept is the
@@ -28,6 +33,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::render::{finding_line, mask_outcomes, write_stories};
 use crate::analysis::json::{JsonFlow, JsonStory};
 use crate::analysis::story::{self, Facts, Story, Verdict};
+use crate::analysis::summary::{FlowFacts, Summary as TraceSummary};
 use crate::analysis::{FlowReport, Side, decode_flow, learn_trust, pipeline};
 use crate::capture::{self, CaptureError};
 use crate::cli::{AnalyzeArgs, FailOn};
@@ -74,12 +80,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let opts = Opts {
         json: args.json,
         show_secrets: args.decode.show_secrets,
+        summary_only: args.summary_only,
     };
     let trust = Arc::new(trust);
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    if !opts.json {
+    if !opts.json && !opts.summary_only {
         writeln!(
             out,
             "{:>5}  {:<7} {:<30} {:<40} {:>6}  {:<12} SUMMARY",
@@ -98,12 +105,17 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         p.finish_and_clear();
     }
     if opts.json {
-        for story in &summary.stories {
+        for story in summary.stories.iter().filter(|_| !opts.summary_only) {
             let mut line =
                 serde_json::to_vec(&JsonStory::new(story)).context("writing a story as JSON")?;
             line.push(b'\n');
             out.write_all(&line)?;
         }
+        let mut line = serde_json::to_vec(&summary.trace.json()).context("writing the summary")?;
+        line.push(b'\n');
+        out.write_all(&line)?;
+    } else if opts.summary_only {
+        out.write_all(super::render_summary::text(&summary.trace).as_bytes())?;
     } else {
         writeln!(out)?;
         if learned > 0 {
@@ -138,6 +150,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         let mut text = String::new();
         write_stories(&mut text, &summary.stories);
+        text.push('\n');
+        text.push_str(&super::render_summary::text(&summary.trace));
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;
@@ -196,6 +210,7 @@ fn fail_on_name(f: FailOn) -> String {
 struct Opts {
     json: bool,
     show_secrets: bool,
+    summary_only: bool,
 }
 
 #[derive(Debug, Default)]
@@ -207,6 +222,8 @@ struct Summary {
     by_severity: [usize; 3],
     /// The stories that hold a reported flow.
     stories: Vec<Story>,
+    /// The trace-wide summary of the reported flows.
+    trace: TraceSummary,
 }
 
 impl Summary {
@@ -252,6 +269,8 @@ struct Rendered {
     by_severity: [usize; 3],
     /// What it contributes to stories (taken before secrets are masked).
     story: Option<Facts>,
+    /// What it contributes to the trace summary (reported flows only).
+    facts: Option<FlowFacts>,
 }
 
 /// Decodes the flows on the shared pipeline ([`pipeline::run`]): this thread writes the rows in
@@ -264,7 +283,10 @@ fn run_pipeline(
     out: &mut impl Write,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<(Summary, ReadErrors, Option<String>)> {
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        trace: TraceSummary::new(filter.map(|f| f.text())),
+        ..Summary::default()
+    };
     let filter = filter.map(|f| f.as_ref());
     let mut stories = story::Builder::default();
     // Whether each story holds a reported flow, by index.
@@ -279,6 +301,7 @@ fn run_pipeline(
             if r.shown {
                 out.write_all(&r.bytes).context("writing the report")?;
                 summary.flows += 1;
+                summary.trace.extend(r.facts);
                 summary.findings_total += r.by_severity.iter().sum::<usize>();
                 for (total, n) in summary.by_severity.iter_mut().zip(r.by_severity) {
                     *total += n;
@@ -302,6 +325,7 @@ fn run_pipeline(
         .filter(|(i, _)| reported.get(*i).copied().unwrap_or(false))
         .map(|(_, s)| s)
         .collect();
+    summary.trace.finish(&summary.stories);
     Ok((summary, read_errors, repaired))
 }
 
@@ -362,9 +386,11 @@ fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Re
                 findings: vec![],
                 by_severity: [0; 3],
                 story,
+                facts: None,
             };
         }
     }
+    let facts = Some(FlowFacts::of(flow, &report));
     let mut by_severity = [0; 3];
     for (_, _, f) in report.findings() {
         by_severity[slot(f.severity)] += 1;
@@ -373,7 +399,9 @@ fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Re
         mask_outcomes(&mut report.request);
         mask_outcomes(&mut report.response);
     }
-    let (bytes, findings) = if opts.json {
+    let (bytes, findings) = if opts.summary_only {
+        (vec![], vec![])
+    } else if opts.json {
         let mut bytes = Vec::with_capacity(4096);
         // Serializing plain data into a Vec cannot fail; an error here would be a bug in a
         // Serialize impl, reported in place of the object rather than aborting the report.
@@ -396,6 +424,7 @@ fn render(flow: &Flow, trust: &Trust, filter: Option<&Filter>, opts: Opts) -> Re
         findings,
         by_severity,
         story,
+        facts,
     }
 }
 

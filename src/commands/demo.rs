@@ -56,6 +56,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let report = AnalyzeArgs {
             file: recording.clone(),
             json: false,
+            summary_only: false,
             filter: None,
             // The demo's exit code names a failed scenario step; the report only informs.
             fail_on: FailOn::Never,

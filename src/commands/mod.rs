@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod record;
 pub mod redact;
 pub mod render;
+pub mod render_summary;
 pub mod replay;
 pub mod report;
 pub mod scenario;

@@ -41,6 +41,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "order NAME|reverse on|off|follow on|off|noise on|off",
         "list settings",
     ),
+    c(
+        "summary",
+        "",
+        "trace summary (enter on a row applies its filter)",
+    ),
     c("help", "", "this help"),
     c("quit", "", "quit"),
 ];
@@ -138,6 +143,8 @@ pub enum Command {
     HideNoise(bool),
     /// Show the help overlay.
     Help,
+    /// Show the trace summary screen.
+    Summary,
     /// Leave.
     Quit,
 }
@@ -242,6 +249,7 @@ pub fn parse(input: &str) -> Result<Command, FilterError> {
         "replay" => no_args(Command::Replay),
         "clear" => no_args(Command::Clear),
         "help" => no_args(Command::Help),
+        "summary" => no_args(Command::Summary),
         "quit" => no_args(Command::Quit),
         "export"
             if ws

@@ -151,6 +151,8 @@ pub enum Action {
     Reveal,
     /// Open the `:` command prompt.
     Command,
+    /// Show or hide the trace summary screen.
+    Summary,
 }
 
 /// One key binding and its help text.
@@ -267,6 +269,12 @@ pub static BINDINGS: &[Binding] = &[
         A::Command,
         "command prompt (tab completes; commands below)",
     ),
+    b(
+        "S",
+        Some(L),
+        A::Summary,
+        "trace summary (enter on a row applies its filter)",
+    ),
     b("?", None, A::Help, "this help"),
 ];
 
@@ -304,6 +312,7 @@ pub fn action(context: Context, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('v') if !flow => A::Reverse,
         KeyCode::Char('F') if !flow => A::Follow,
         KeyCode::Char('N') if !flow => A::Noise,
+        KeyCode::Char('S') if !flow => A::Summary,
         KeyCode::Char(c) if flow && Tab::from_key(c).is_some() => A::SelectTab(Tab::from_key(c)?),
         KeyCode::Tab if flow => A::NextTab,
         KeyCode::BackTab if flow => A::PrevTab,
@@ -352,6 +361,7 @@ mod tests {
             (Context::List, KeyCode::Char('v')),
             (Context::List, KeyCode::Char('F')),
             (Context::List, KeyCode::Char('N')),
+            (Context::List, KeyCode::Char('S')),
             (Context::Flow, KeyCode::Char('1')),
             (Context::Flow, KeyCode::Tab),
             (Context::Flow, KeyCode::BackTab),

@@ -58,8 +58,10 @@ fn json_objects(out: &str) -> (Vec<Value>, Vec<Value>) {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    let (stories, flows): (Vec<Value>, Vec<Value>) =
-        all.into_iter().partition(|v| v["type"] == "story");
+    let (stories, flows): (Vec<Value>, Vec<Value>) = all
+        .into_iter()
+        .filter(|v| v["type"] != "summary")
+        .partition(|v| v["type"] == "story");
     assert!(flows.iter().all(|f| f["type"] == "flow"), "{flows:?}");
     (flows, stories)
 }

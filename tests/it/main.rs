@@ -33,6 +33,7 @@ mod report_browser;
 mod seamless_sso;
 mod secrets;
 mod setup_mistakes;
+mod summary;
 mod support;
 mod trust;
 mod tui_fixture;

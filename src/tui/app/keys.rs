@@ -26,6 +26,9 @@ impl App {
         if self.diff.is_some() {
             return self.on_diff_key(action);
         }
+        if self.summary.is_some() {
+            return self.on_summary_key(action, k);
+        }
         if self.help {
             match action {
                 Some(Action::Quit) => return Control::Quit,
@@ -115,6 +118,7 @@ impl App {
             }
             Action::SearchNext => self.list_search_next(),
             Action::Mark => self.toggle_mark(),
+            Action::Summary => self.open_summary(),
             Action::MarkedOnly => {
                 self.marked_only = !self.marked_only;
                 self.start_rebuild("filtering", false);
@@ -214,6 +218,7 @@ impl App {
             Action::Last => self.scroll(isize::MAX / 2),
             Action::Back => self.view = None,
             Action::Quit => return Control::Quit,
+            Action::Summary => self.open_summary(),
             Action::NextTab | Action::PrevTab => {
                 let back = action == Action::PrevTab || k.code == KeyCode::BackTab;
                 if let Some(v) = &mut self.view {

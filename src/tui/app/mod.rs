@@ -27,7 +27,10 @@ mod events;
 mod flow_view;
 mod keys;
 mod prompt;
+mod summary;
 mod work;
+
+pub use summary::SummaryScreen;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -426,6 +429,8 @@ pub struct App {
     slice_flows: usize,
     /// The diff overlay (`=`, see `sequence_actions`).
     pub(crate) diff: Option<DiffOverlay>,
+    /// The trace summary screen (`S`, `:summary`).
+    pub(crate) summary: Option<SummaryScreen>,
     /// Flows decoded by `update` itself (on the UI thread), for [`App::decodes`].
     decodes: u64,
 }
@@ -501,6 +506,7 @@ impl App {
             story_job: None,
             slice_flows: usize::MAX,
             diff: None,
+            summary: None,
             decodes: 0,
         }
     }

@@ -269,6 +269,7 @@ impl App {
                 self.help = true;
                 self.help_scroll = 0;
             }
+            Command::Summary => self.open_summary(),
             Command::Quit => return Control::Quit,
         }
         Control::Continue
@@ -276,7 +277,7 @@ impl App {
 
     /// Sets the filter from its text (empty clears it) and starts applying it; on a parse error
     /// nothing changes.
-    fn set_filter(&mut self, text: &str) -> Result<(), FilterError> {
+    pub(super) fn set_filter(&mut self, text: &str) -> Result<(), FilterError> {
         let text = text.trim();
         if text.is_empty() {
             self.filter = None;

@@ -220,7 +220,8 @@ fn ms(v: Option<f64>) -> String {
     v.map_or("—".into(), |m| format!("{m:.1} ms"))
 }
 
-/// The Detail tab: timings, addresses, TLS, sizes, tags and every finding.
+/// The Detail tab: timings, addresses, TLS, sizes, tags, every finding, and the correlation and
+/// diagnostic headers ([`super::correlation`]).
 pub fn detail_lines(flow: &Flow, report: &FlowReport) -> Vec<TextLine> {
     let mut out = Vec::new();
     let mut kv = |k: &str, v: String| out.push(TextLine::new(format!("{k:<16}{v}"), Tone::Normal));
@@ -321,6 +322,7 @@ pub fn detail_lines(flow: &Flow, report: &FlowReport) -> Vec<TextLine> {
             tone,
         ));
     }
+    out.extend(super::correlation::lines(flow, report));
     out
 }
 

@@ -4,11 +4,13 @@
 //! [`super::App`] builds and keeps these lines; the view ([`super::ui`]) only slices and styles
 //! them.
 
+pub mod correlation;
 pub mod fit;
 pub mod flow;
 pub mod help;
 pub mod mask;
 pub mod story;
+pub mod summary;
 pub mod tree;
 
 /// How a line of text is shown.

@@ -12,7 +12,7 @@ use super::tree;
 use crate::tui::app::{App, Tab};
 use crate::tui::text::{TextLine, Tone};
 
-fn tone_style(t: Tone) -> Style {
+pub(super) fn tone_style(t: Tone) -> Style {
     match t {
         Tone::Normal => Style::new(),
         Tone::Heading => Style::new().add_modifier(Modifier::BOLD),

@@ -1,5 +1,5 @@
 //! Drawing: [`render`] lays out one frame from an [`App`] it only reads — the list or the flow
-//! view, the status bar, the prompt line, the help and diff overlays. No decoding, no clock, no I/O
+//! view, the status bar, the prompt line, the summary screen, the help and diff overlays. No decoding, no clock, no I/O
 //! happens here, so frames are deterministic and can be snapshot with `TestBackend`.
 
 pub mod diff_overlay;
@@ -7,6 +7,7 @@ pub mod flow_view;
 pub mod help;
 pub mod list;
 pub mod status;
+pub mod summary;
 pub mod tree;
 
 use ratatui::Frame;
@@ -37,6 +38,9 @@ pub fn render(frame: &mut Frame, app: &App) {
         flow_view::render(frame, main, app);
     } else {
         list::render(frame, main, app);
+    }
+    if let Some(s) = app.summary_screen() {
+        summary::render(frame, main, s);
     }
     status::render(frame, bar, line, app);
     if app.help_shown() {
