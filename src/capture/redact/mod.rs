@@ -244,6 +244,7 @@ pub fn redact_flow(
             }
             redact_extra(&mut cx, &mut r.extra);
         }
+        redact_websocket_binary(&mut cx, &mut out.extra);
         redact_extra(&mut cx, &mut out.extra);
     }
     report.flows += 1;
@@ -268,6 +269,37 @@ fn redact_headers(cx: &mut values::Cx<'_>, headers: &mut Headers) {
     headers.map_values(|name, value| {
         Some(cx.header(name, value).unwrap_or_else(|| value.to_string()))
     });
+}
+
+/// Binary WebSocket messages (`_webSocketMessages` entries with opcode 2) are replaced whole:
+/// their protocols (the Service Bus relay's AMQP frames with SAS tokens, MC-NMF envelopes with
+/// encrypted passwords) cannot be re-encoded by these rules, and an opaque value is not kept
+/// (security.md §1, "unknown or binary bodies"). Text messages holding a JSON object go through the
+/// JSON rules; other text goes through the key rules of the HAR fields with the rest.
+fn redact_websocket_binary(cx: &mut values::Cx<'_>, extra: &mut Extra) {
+    let Some(Value::Array(messages)) = extra.get_mut("_webSocketMessages") else {
+        return;
+    };
+    for m in messages.iter_mut() {
+        let binary = m.get("opcode").and_then(Value::as_u64) == Some(2);
+        let Some(Value::String(data)) = m.get_mut("data") else {
+            continue;
+        };
+        if data.is_empty() || cx.already(data) {
+            continue;
+        }
+        if binary {
+            *data = cx.remove("websocket binary message", "websocket_binary", data);
+        } else if let Ok(mut json) = serde_json::from_str::<Value>(data)
+            && json.is_object()
+        {
+            let before = json.clone();
+            cx.json_value(None, &mut json);
+            if json != before {
+                *data = json.to_string();
+            }
+        }
+    }
 }
 
 /// Unmodelled HAR fields (`_initiator`, `comment` …): every member goes through the key rules,

@@ -198,3 +198,37 @@ fn a_jwks_private_members_go_and_its_public_members_stay() {
     );
     assert!(out.contains(r#""d":"2026-12-07""#), "{out}");
 }
+
+#[test]
+fn binary_websocket_messages_are_replaced_whole_and_text_ones_go_through_the_rules() {
+    use base64::Engine as _;
+    let k = keyed();
+    let sas = "SharedAccessSignature sr=https%3a%2f%2fns.servicebus.windows.net%2f&sig=Q2FuYXJ5U2lnbmF0dXJlVmFsdWUwMTIzNDU2Nzg5&se=1700000000&skn=ListenKey";
+    // An AMQP attach frame's bytes carrying the SAS token, as the relay sends it.
+    let mut frame = b"\x00\x00\x00\x80\x02\x00\x00\x00\x00S\x12".to_vec();
+    frame.extend_from_slice(sas.as_bytes());
+    let data = base64::engine::general_purpose::STANDARD.encode(&frame);
+    let mut f = testing::flow(
+        0,
+        testing::request("GET", "https://ns.servicebus.windows.net/$servicebus/websocket"),
+        testing::response(101, "text/plain", b""),
+    );
+    f.extra.insert(
+        "_webSocketMessages".into(),
+        json!([
+            {"type": "send", "time": 1.0, "opcode": 2, "data": data},
+            {"type": "send", "time": 1.1, "opcode": 1, "data": "{\"access_token\":\"abcdefghijklmnopqrstuvwxyz0123456789ABCD\"}"},
+        ]),
+    );
+    let mut report = RedactionReport::default();
+    let out = redact_flow(&f, &Policy::default(), &k, &mut report).unwrap();
+    let text = serde_json::to_string(&out.extra).unwrap();
+    assert!(!text.contains(&data), "{text}");
+    assert!(!text.contains("Q2FuYXJ5U2lnbmF0dXJlVmFsdWUwMTIzNDU2Nzg5"), "{text}");
+    assert!(text.contains("«redacted:websocket_binary:len="), "{text}");
+    assert!(!text.contains("abcdefghijklmnopqrstuvwxyz0123456789ABCD"), "{text}");
+    assert_eq!(report.fired.get("websocket binary message"), Some(&1), "{:?}", report.fired);
+    // Redacting the copy again changes nothing.
+    let again = redact_flow(&out, &Policy::default(), &k, &mut RedactionReport::default()).unwrap();
+    assert_eq!(serde_json::to_string(&again.extra).unwrap(), text);
+}
