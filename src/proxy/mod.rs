@@ -17,6 +17,7 @@
 //! ```
 
 pub mod ca;
+pub mod client_cert;
 mod handler;
 pub mod upstream;
 
@@ -59,6 +60,8 @@ pub struct ProxyConfig {
     pub upstream_ca: Vec<PathBuf>,
     /// Skip origin certificate verification (`--insecure`; callers warn loudly).
     pub insecure: bool,
+    /// Client certificates presented to origins that ask for one, by host (`--client-cert`).
+    pub client_certs: Vec<(String, client_cert::Identity)>,
     /// `HOST` or `HOST:PORT` → `ADDR:PORT` (`--map`): connect there, keep Host and SNI.
     pub map: Vec<(String, String)>,
     /// Regexes over the host (or `host:port`) to leave alone: a matching CONNECT is tunnelled
@@ -93,6 +96,7 @@ impl Default for ProxyConfig {
             ca_dir: None,
             upstream_ca: vec![],
             insecure: false,
+            client_certs: vec![],
             map: vec![],
             ignore_hosts: vec![],
             max_body: DEFAULT_MAX_BODY,
@@ -188,7 +192,8 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
 
-    let tls = upstream::client_config(&cfg.upstream_ca, cfg.insecure)?;
+    let client_certs = Arc::new(client_cert::ClientCerts::new(cfg.client_certs.clone()));
+    let tls = upstream::client_config(&cfg.upstream_ca, cfg.insecure, Arc::clone(&client_certs))?;
     let mut ws_tls = tls.clone();
     ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let map: HashMap<String, String> = cfg.map.iter().cloned().collect();
@@ -245,6 +250,7 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         ca: authority,
         client,
         upstream: up,
+        client_certs,
         ws_tls: Arc::new(ws_tls),
         server,
         flows: Arc::clone(&flows),

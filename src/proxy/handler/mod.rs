@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     pub ca: Arc<LeafAuthority>,
     pub client: UpstreamClient,
     pub upstream: Upstream,
+    /// The client certificates for origins, and what each origin asked for.
+    pub client_certs: Arc<super::client_cert::ClientCerts>,
     pub ws_tls: Arc<rustls::ClientConfig>,
     pub server: auto::Builder<TokioExecutor>,
     pub flows: Arc<Flows>,
