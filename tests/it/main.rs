@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analyze_filter;
+mod agent_mtls;
 mod analyze_story;
 mod browser;
 mod capture;

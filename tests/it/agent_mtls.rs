@@ -1,0 +1,313 @@
+//! Client certificates through the proxy (`--client-cert`): an in-test origin that requires a
+//! client certificate issued by its own CA; with the certificate configured (PEM, or PFX with a
+//! password file) the request goes through and the flow names the certificate, without it the
+//! flow carries the finding naming the CA the origin asked for. An unreadable certificate file
+//! is a usage error. The agent scenario against the reference server is at the end.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::Incoming;
+use idscope::flow::{Flow, Outcome};
+use idscope::proxy::{self, ProxyConfig};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use tokio::net::TcpListener;
+
+use crate::util::{idscope, stderr};
+
+const CLIENT_CA_CN: &str = "idscope test client CA";
+
+/// A CA, a server leaf for `localhost` and a client leaf from a separate client CA, written as
+/// files.
+struct Pki {
+    dir: tempfile::TempDir,
+    server_ca: PathBuf,
+    server_leaf: (Vec<u8>, Vec<u8>),
+    client_ca_der: Vec<u8>,
+    client_cert_pem: String,
+    client_key_pem: String,
+    client_cert_der: Vec<u8>,
+    client_key_der: Vec<u8>,
+}
+
+fn ca(cn: &str) -> (Issuer<'static, KeyPair>, Vec<u8>, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::default();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    let cert = p.self_signed(&key).unwrap();
+    (Issuer::new(p, key), cert.der().to_vec(), cert.pem())
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let (server_issuer, _, server_pem) = ca("idscope test server CA");
+    let server_ca = dir.path().join("server-ca.pem");
+    std::fs::write(&server_ca, server_pem).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &server_issuer)
+        .unwrap();
+    let (client_issuer, client_ca_der, _) = ca(CLIENT_CA_CN);
+    let ckey = KeyPair::generate().unwrap();
+    let mut cp = CertificateParams::new(Vec::<String>::new()).unwrap();
+    cp.distinguished_name
+        .push(rcgen::DnType::CommonName, "agent-0001");
+    let client = cp.signed_by(&ckey, &client_issuer).unwrap();
+    Pki {
+        server_ca,
+        server_leaf: (leaf.der().to_vec(), key.serialize_der()),
+        client_ca_der,
+        client_cert_pem: client.pem(),
+        client_key_pem: ckey.serialize_pem(),
+        client_cert_der: client.der().to_vec(),
+        client_key_der: ckey.serialize_der(),
+        dir,
+    }
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn sha1_hex(&self) -> String {
+        let c = idscope_decoders::x509::Certificate::parse(&self.client_cert_der).unwrap();
+        idscope_decoders::util::hex_lower(&c.sha1)
+    }
+}
+
+/// An HTTPS origin on `localhost` that requires a client certificate from the client CA and
+/// answers `hello <client subject CN count>`.
+async fn mtls_origin(pki: &Pki) -> u16 {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(pki.client_ca_der.clone()))
+        .unwrap();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .unwrap();
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from(pki.server_leaf.0.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_leaf.1.clone())),
+        )
+        .unwrap();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let peers = tls.get_ref().1.peer_certificates().map_or(0, <[_]>::len);
+                let svc = hyper::service::service_fn(move |_req: hyper::Request<Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        bytes::Bytes::from(format!("hello, {peers} client certificate(s)")),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+/// Starts the proxy with `cfg`, sends one GET to the origin through it and returns the
+/// finished flow and the status the client saw.
+async fn one_flow(mut cfg: ProxyConfig, pki: &Pki, port: u16) -> (Flow, u16) {
+    let ca_dir = tempfile::tempdir().unwrap();
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.ca_dir = Some(ca_dir.path().join("ca"));
+    cfg.upstream_ca = vec![pki.server_ca.clone()];
+    let mut handle = proxy::start(cfg).await.unwrap();
+    let mut events = handle.take_events().unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .proxy(reqwest::Proxy::all(format!("http://{}", handle.addr())).unwrap())
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(handle.ca_pem().as_bytes()).unwrap())
+        .http1_only()
+        .build()
+        .unwrap();
+    let status = client
+        .get(format!("https://localhost:{port}/hello"))
+        .send()
+        .await
+        .unwrap();
+    let code = status.status().as_u16();
+    let _ = status.bytes().await;
+    let har = ca_dir.path().join("flows.har");
+    let mut rec = idscope::live::Recorder::create(&har, false).unwrap();
+    let flow = loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), events.recv())
+            .await
+            .expect("the flow's events")
+            .unwrap();
+        if let Some(f) = rec.apply(ev).unwrap() {
+            break f;
+        }
+    };
+    rec.finish().unwrap();
+    handle.shutdown().await;
+    // What the recording holds, read back.
+    let flows = idscope::capture::read_all(&har).unwrap();
+    assert_eq!(flows.len(), 1);
+    let _ = flow;
+    (flows.into_iter().next().unwrap(), code)
+}
+
+fn findings(flow: &Flow) -> Vec<(idscope_decoders::Severity, String)> {
+    let r = idscope::analysis::decode_flow(
+        flow,
+        &idscope_decoders::Registry::builtin(),
+        &idscope_decoders::Trust::default(),
+        idscope_decoders::Limits::default(),
+    );
+    r.findings()
+        .into_iter()
+        .map(|(_, _, f)| (f.severity, f.message.clone()))
+        .collect()
+}
+
+fn opts(args: &[&str]) -> idscope::cli::ProxyOpts {
+    use clap::Parser as _;
+    let mut all = vec!["idscope", "record", "-w", "unused.har"];
+    all.extend_from_slice(args);
+    match idscope::cli::Cli::try_parse_from(all).unwrap().command {
+        idscope::cli::Command::Record(r) => r.opts,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_pem_certificate_is_presented_and_recorded() {
+    let pki = pki();
+    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
+    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let port = mtls_origin(&pki).await;
+    let spec = format!(
+        "localhost={},{}",
+        pki.path("client.pem").display(),
+        pki.path("client.key").display()
+    );
+    let cfg = idscope::commands::proxy::config(&opts(&["--client-cert", &spec])).unwrap();
+    let (flow, status) = one_flow(cfg, &pki, port).await;
+    assert_eq!(status, 200);
+    let Outcome::Response(r) = &flow.outcome else {
+        panic!("{:?}", flow.outcome)
+    };
+    assert_eq!(&r.body.raw[..], b"hello, 1 client certificate(s)");
+    let rec = &r.extra["_clientCertificate"];
+    assert_eq!(rec["presented"]["subject"], "CN=agent-0001", "{rec}");
+    assert_eq!(rec["presented"]["sha1"], pki.sha1_hex(), "{rec}");
+    assert_eq!(rec["acceptable_cas"][0], format!("CN={CLIENT_CA_CN}"), "{rec}");
+    assert!(
+        !findings(&flow).iter().any(|(_, m)| m.contains("--client-cert")),
+        "{:?}",
+        findings(&flow)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_certificate_the_flow_names_the_ca_and_the_option() {
+    let pki = pki();
+    let port = mtls_origin(&pki).await;
+    let (flow, status) = one_flow(ProxyConfig::default(), &pki, port).await;
+    assert_eq!(status, 502);
+    let f = findings(&flow);
+    let hit = f
+        .iter()
+        .find(|(_, m)| m.contains("asked for a client certificate"))
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert_eq!(hit.0, idscope_decoders::Severity::Error);
+    assert!(hit.1.contains(&format!("CN={CLIENT_CA_CN}")), "{}", hit.1);
+    assert!(hit.1.contains("--client-cert localhost=CERT[,KEY]"), "{}", hit.1);
+}
+
+fn pfx(pki: &Pki, password: &str, path: &Path) {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let chain = PrivateKeyChain::new(
+        b"agent".to_vec(),
+        PrivateKey::from_der(&pki.client_key_der).unwrap(),
+        vec![Certificate::from_der(&pki.client_cert_der).unwrap()],
+    );
+    let mut ks = KeyStore::new();
+    ks.add_entry("agent", KeyStoreEntry::PrivateKeyChain(chain));
+    std::fs::write(path, ks.writer(password).write().unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pfx_with_its_password_file_is_presented() {
+    let pki = pki();
+    pfx(&pki, "Pfx-Passw0rd", &pki.path("agent.pfx"));
+    std::fs::write(pki.path("pw.txt"), "Pfx-Passw0rd\n").unwrap();
+    std::fs::write(pki.path("wrong.txt"), "nope\n").unwrap();
+    let spec = format!("localhost={}", pki.path("agent.pfx").display());
+    let pw = pki.path("pw.txt").display().to_string();
+    let wrong = pki.path("wrong.txt").display().to_string();
+    let e = idscope::commands::proxy::config(&opts(&[
+        "--client-cert",
+        &spec,
+        "--client-cert-password-file",
+        &wrong,
+    ]))
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("password is wrong"), "{e:#}");
+    let cfg = idscope::commands::proxy::config(&opts(&[
+        "--client-cert",
+        &spec,
+        "--client-cert-password-file",
+        &pw,
+    ]))
+    .unwrap();
+    let port = mtls_origin(&pki).await;
+    let (flow, status) = one_flow(cfg, &pki, port).await;
+    assert_eq!(status, 200);
+    let Outcome::Response(r) = &flow.outcome else {
+        panic!("{:?}", flow.outcome)
+    };
+    assert_eq!(r.extra["_clientCertificate"]["presented"]["sha1"], pki.sha1_hex());
+}
+
+#[test]
+fn an_unreadable_certificate_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("x.har");
+    let missing = dir.path().join("no-such-cert.pem");
+    let o = idscope(
+        &[
+            "record",
+            "-w",
+            har.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--client-cert",
+            &format!("agent.example={}", missing.display()),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--client-cert agent.example"), "{err}");
+    assert!(err.contains("cannot read the certificate file"), "{err}");
+    assert!(err.contains("no-such-cert.pem"), "{err}");
+    assert!(!har.exists(), "nothing is recorded");
+}
