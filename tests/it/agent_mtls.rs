@@ -311,3 +311,159 @@ fn an_unreadable_certificate_file_is_a_usage_error() {
     assert!(err.contains("no-such-cert.pem"), "{err}");
     assert!(!har.exists(), "nothing is recorded");
 }
+
+mod agent_scenario {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::process::Command;
+
+    use idscope::fixture::FixtureConfig;
+    use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
+    use idscope::testbed::{AGENT_HOSTS, BOOTSTRAP_HOST, HOSTS, TENANT_ID};
+
+    use super::findings;
+    use crate::proxy::spawn_record;
+    use crate::support::ReferenceServer;
+
+    /// Plays the agent scenario through `idscope record` (with `extra` options) against the
+    /// reference server and returns the scenario's result and the recorded flows.
+    async fn through_record(
+        server: &ReferenceServer,
+        dir: &Path,
+        name: &str,
+        extra: &[String],
+    ) -> (
+        Result<scenario::ScenarioReport, scenario::StepError>,
+        Vec<idscope::flow::Flow>,
+    ) {
+        let fixture_ca = dir.join("fixture-ca.pem");
+        std::fs::write(&fixture_ca, server.ca_pem()).unwrap();
+        let ca_dir = dir.join(format!("ca-{name}"));
+        let har = dir.join(format!("{name}.har"));
+        let mut args = vec![
+            "--listen".to_string(),
+            "127.0.0.1:0".into(),
+            "--ca-dir".into(),
+            ca_dir.display().to_string(),
+            "--upstream-ca".into(),
+            fixture_ca.display().to_string(),
+            "-w".into(),
+            har.display().to_string(),
+        ];
+        for host in HOSTS.iter().chain(AGENT_HOSTS) {
+            args.extend(["--map".to_string(), format!("{host}={}", server.addr())]);
+        }
+        args.extend(extra.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (recorder, addr, log) = spawn_record(&args);
+        let ca = std::fs::read_to_string(ca_dir.join(idscope::proxy::ca::CERT_FILE)).unwrap();
+        let result = scenario::run(
+            &[Scenario::Agent],
+            &ScenarioConfig {
+                target: Target::Proxy(format!("http://{addr}")),
+                ca_pems: vec![ca],
+                print: false,
+                device_seed: None,
+            },
+        )
+        .await;
+        Command::new("kill")
+            .args(["-TERM", &recorder.id().to_string()])
+            .status()
+            .unwrap();
+        let out = recorder.into_inner().wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", log.join().unwrap());
+        (result, idscope::capture::read_all(&har).unwrap())
+    }
+
+    fn bootstrap_flow(flows: &[idscope::flow::Flow]) -> &idscope::flow::Flow {
+        flows
+            .iter()
+            .find(|f| f.request.url.contains(&format!("{BOOTSTRAP_HOST}/ConnectorBootstrap")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no bootstrap flow in {:?}",
+                    flows.iter().map(|f| &f.request.url).collect::<Vec<_>>()
+                )
+            })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_agent_scenario_bootstraps_through_record_with_client_cert() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = ReferenceServer::start(FixtureConfig::default()).await;
+        let direct = ScenarioConfig {
+            target: Target::Direct(
+                HOSTS
+                    .iter()
+                    .chain(AGENT_HOSTS)
+                    .map(|h| (h.to_string(), server.addr()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ca_pems: vec![server.ca_pem().to_string()],
+            print: false,
+            device_seed: None,
+        };
+        // Directly, the scenario client presents the certificate itself.
+        let report = scenario::run(&[Scenario::Agent], &direct).await.unwrap();
+        assert_eq!(report.steps.len(), 3, "{report:?}");
+        // A first registration gives the files the proxy presents.
+        let reg = scenario::agent::register(&direct).await.unwrap();
+        let (cert, key) = (dir.path().join("agent.pem"), dir.path().join("agent.key"));
+        std::fs::write(&cert, &reg.cert_pem).unwrap();
+        std::fs::write(&key, &reg.key_pem).unwrap();
+
+        let with = vec![
+            "--client-cert".to_string(),
+            format!("{BOOTSTRAP_HOST}={},{}", cert.display(), key.display()),
+        ];
+        let (result, flows) = through_record(&server, dir.path(), "with", &with).await;
+        let report = result.unwrap();
+        assert!(
+            report.steps.iter().any(|s| s.step == "connector-bootstrap"
+                && s.detail.contains("servicebus.windows.net")),
+            "{report:?}"
+        );
+        let boot = bootstrap_flow(&flows);
+        let r = boot.response().unwrap();
+        assert_eq!(r.status, 200);
+        let rec = &r.extra["_clientCertificate"];
+        assert_eq!(rec["presented"]["subject"], format!("CN={TENANT_ID}"), "{rec}");
+        let der = {
+            use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+            CertificateDer::from_pem_slice(reg.cert_pem.as_bytes()).unwrap()
+        };
+        let sha1 = idscope_decoders::x509::Certificate::parse(&der).unwrap().sha1;
+        assert_eq!(
+            rec["presented"]["sha1"],
+            idscope_decoders::util::hex_lower(&sha1)
+        );
+        assert!(
+            !findings(boot).iter().any(|(_, m)| m.contains("--client-cert")),
+            "{:?}",
+            findings(boot)
+        );
+
+        // Without --client-cert the bootstrap is refused and its flow says what to do.
+        let (result, flows) = through_record(&server, dir.path(), "without", &[]).await;
+        let e = result.unwrap_err();
+        assert_eq!(e.step, "connector-bootstrap", "{e}");
+        assert!(e.message.contains("HTTP 403"), "{e}");
+        let boot = bootstrap_flow(&flows);
+        assert_eq!(boot.response().unwrap().status, 403);
+        let f = findings(boot);
+        let hit = f
+            .iter()
+            .find(|(_, m)| m.contains("asked for a client certificate"))
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(hit.0, idscope_decoders::Severity::Error);
+        assert!(hit.1.contains("CN=HIS Agent CA (idscope fixture)"), "{}", hit.1);
+        assert!(
+            hit.1
+                .contains(&format!("--client-cert {BOOTSTRAP_HOST}=CERT[,KEY]")),
+            "{}",
+            hit.1
+        );
+        server.shutdown().await;
+    }
+}
