@@ -201,7 +201,11 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
 /// `_clientCertificate` record on the response says so and explains it): an error when the
 /// origin then refused the request, a warning when it answered anyway.
 fn client_cert_missing(r: &crate::flow::Response) -> Option<Finding> {
-    let text = r.extra.get("_clientCertificate")?.get("missing")?.as_str()?;
+    let text = r
+        .extra
+        .get("_clientCertificate")?
+        .get("missing")?
+        .as_str()?;
     Some(if r.status >= 400 {
         Finding::error(text.to_string())
     } else {

@@ -179,20 +179,19 @@ fn pfx(
     password: Option<&str>,
 ) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
-    let store = match KeyStore::from_pkcs12(
-        der,
-        password.unwrap_or(""),
-        Pkcs12ImportPolicy::default(),
-    ) {
-        Ok(s) => s,
-        Err(p12_keystore::error::Error::MacError(_)) => bail!(match password {
-            None => "a PFX / PKCS#12 file that needs its password (--client-cert-password-file \
+    let store =
+        match KeyStore::from_pkcs12(der, password.unwrap_or(""), Pkcs12ImportPolicy::default()) {
+            Ok(s) => s,
+            Err(p12_keystore::error::Error::MacError(_)) => bail!(match password {
+                None =>
+                    "a PFX / PKCS#12 file that needs its password (--client-cert-password-file \
                      FILE or IDSCOPE_CLIENT_CERT_PASSWORD)",
-            Some(_) => "a PFX / PKCS#12 file whose password is wrong (its integrity MAC does not \
+                Some(_) =>
+                    "a PFX / PKCS#12 file whose password is wrong (its integrity MAC does not \
                         verify)",
-        }),
-        Err(e) => bail!("neither PEM nor a readable PFX / PKCS#12 file: {e}"),
-    };
+            }),
+            Err(e) => bail!("neither PEM nor a readable PFX / PKCS#12 file: {e}"),
+        };
     let (_, chain) = store
         .private_key_chain()
         .context("the PFX holds no private key with its certificate")?;
@@ -201,7 +200,10 @@ fn pfx(
         .iter()
         .map(|c| CertificateDer::from(c.as_der().to_vec()))
         .collect();
-    ensure!(!certs.is_empty(), "the PFX holds no certificate for its key");
+    ensure!(
+        !certs.is_empty(),
+        "the PFX holds no certificate for its key"
+    );
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
     Ok((certs, key))
 }

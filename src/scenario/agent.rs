@@ -61,7 +61,11 @@ async fn token(client: &Client) -> Result<String, String> {
         return Err(format!("HTTP {}: {}", ans.status, ans.text()));
     }
     ans.json()
-        .and_then(|v| v.get("access_token").and_then(Value::as_str).map(str::to_string))
+        .and_then(|v| {
+            v.get("access_token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .ok_or_else(|| format!("no access_token: {}", ans.text()))
 }
 
@@ -154,7 +158,9 @@ async fn do_register(client: &Client, token: &str) -> Result<Registration, Strin
         .send(
             client
                 .http()
-                .post(format!("https://{REGISTRATION_HOST}/register/RegisterConnector"))
+                .post(format!(
+                    "https://{REGISTRATION_HOST}/register/RegisterConnector"
+                ))
                 .header("content-type", "application/xml; charset=utf-8")
                 .body(registration_request(token, csr.der())),
         )

@@ -88,10 +88,12 @@ async fn mtls_origin(pki: &Pki) -> u16 {
     roots
         .add(CertificateDer::from(pki.client_ca_der.clone()))
         .unwrap();
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -116,11 +118,12 @@ async fn mtls_origin(pki: &Pki) -> u16 {
                     return;
                 };
                 let peers = tls.get_ref().1.peer_certificates().map_or(0, <[_]>::len);
-                let svc = hyper::service::service_fn(move |_req: hyper::Request<Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                        bytes::Bytes::from(format!("hello, {peers} client certificate(s)")),
-                    )))
-                });
+                let svc =
+                    hyper::service::service_fn(move |_req: hyper::Request<Incoming>| async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            bytes::Bytes::from(format!("hello, {peers} client certificate(s)")),
+                        )))
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
                     .await;
@@ -218,9 +221,15 @@ async fn the_configured_pem_certificate_is_presented_and_recorded() {
     let rec = &r.extra["_clientCertificate"];
     assert_eq!(rec["presented"]["subject"], "CN=agent-0001", "{rec}");
     assert_eq!(rec["presented"]["sha1"], pki.sha1_hex(), "{rec}");
-    assert_eq!(rec["acceptable_cas"][0], format!("CN={CLIENT_CA_CN}"), "{rec}");
+    assert_eq!(
+        rec["acceptable_cas"][0],
+        format!("CN={CLIENT_CA_CN}"),
+        "{rec}"
+    );
     assert!(
-        !findings(&flow).iter().any(|(_, m)| m.contains("--client-cert")),
+        !findings(&flow)
+            .iter()
+            .any(|(_, m)| m.contains("--client-cert")),
         "{:?}",
         findings(&flow)
     );
@@ -239,7 +248,11 @@ async fn without_a_certificate_the_flow_names_the_ca_and_the_option() {
         .unwrap_or_else(|| panic!("{f:?}"));
     assert_eq!(hit.0, idscope_decoders::Severity::Error);
     assert!(hit.1.contains(&format!("CN={CLIENT_CA_CN}")), "{}", hit.1);
-    assert!(hit.1.contains("--client-cert localhost=CERT[,KEY]"), "{}", hit.1);
+    assert!(
+        hit.1.contains("--client-cert localhost=CERT[,KEY]"),
+        "{}",
+        hit.1
+    );
 }
 
 fn pfx(pki: &Pki, password: &str, path: &Path) {
@@ -284,7 +297,10 @@ async fn a_pfx_with_its_password_file_is_presented() {
     let Outcome::Response(r) = &flow.outcome else {
         panic!("{:?}", flow.outcome)
     };
-    assert_eq!(r.extra["_clientCertificate"]["presented"]["sha1"], pki.sha1_hex());
+    assert_eq!(
+        r.extra["_clientCertificate"]["presented"]["sha1"],
+        pki.sha1_hex()
+    );
 }
 
 #[test]
@@ -379,7 +395,11 @@ mod agent_scenario {
     fn bootstrap_flow(flows: &[idscope::flow::Flow]) -> &idscope::flow::Flow {
         flows
             .iter()
-            .find(|f| f.request.url.contains(&format!("{BOOTSTRAP_HOST}/ConnectorBootstrap")))
+            .find(|f| {
+                f.request
+                    .url
+                    .contains(&format!("{BOOTSTRAP_HOST}/ConnectorBootstrap"))
+            })
             .unwrap_or_else(|| {
                 panic!(
                     "no bootstrap flow in {:?}",
@@ -420,26 +440,37 @@ mod agent_scenario {
         let (result, flows) = through_record(&server, dir.path(), "with", &with).await;
         let report = result.unwrap();
         assert!(
-            report.steps.iter().any(|s| s.step == "connector-bootstrap"
-                && s.detail.contains("servicebus.windows.net")),
+            report
+                .steps
+                .iter()
+                .any(|s| s.step == "connector-bootstrap"
+                    && s.detail.contains("servicebus.windows.net")),
             "{report:?}"
         );
         let boot = bootstrap_flow(&flows);
         let r = boot.response().unwrap();
         assert_eq!(r.status, 200);
         let rec = &r.extra["_clientCertificate"];
-        assert_eq!(rec["presented"]["subject"], format!("CN={TENANT_ID}"), "{rec}");
+        assert_eq!(
+            rec["presented"]["subject"],
+            format!("CN={TENANT_ID}"),
+            "{rec}"
+        );
         let der = {
             use rustls::pki_types::{CertificateDer, pem::PemObject as _};
             CertificateDer::from_pem_slice(reg.cert_pem.as_bytes()).unwrap()
         };
-        let sha1 = idscope_decoders::x509::Certificate::parse(&der).unwrap().sha1;
+        let sha1 = idscope_decoders::x509::Certificate::parse(&der)
+            .unwrap()
+            .sha1;
         assert_eq!(
             rec["presented"]["sha1"],
             idscope_decoders::util::hex_lower(&sha1)
         );
         assert!(
-            !findings(boot).iter().any(|(_, m)| m.contains("--client-cert")),
+            !findings(boot)
+                .iter()
+                .any(|(_, m)| m.contains("--client-cert")),
             "{:?}",
             findings(boot)
         );
@@ -457,7 +488,11 @@ mod agent_scenario {
             .find(|(_, m)| m.contains("asked for a client certificate"))
             .unwrap_or_else(|| panic!("{f:?}"));
         assert_eq!(hit.0, idscope_decoders::Severity::Error);
-        assert!(hit.1.contains("CN=HIS Agent CA (idscope fixture)"), "{}", hit.1);
+        assert!(
+            hit.1.contains("CN=HIS Agent CA (idscope fixture)"),
+            "{}",
+            hit.1
+        );
         assert!(
             hit.1
                 .contains(&format!("--client-cert {BOOTSTRAP_HOST}=CERT[,KEY]")),

@@ -6,8 +6,8 @@
 //! code they test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod analyze_filter;
 mod agent_mtls;
+mod analyze_filter;
 mod analyze_story;
 mod browser;
 mod capture;
