@@ -180,7 +180,7 @@ async fn one_flow(mut cfg: ProxyConfig, pki: &Pki, port: u16) -> (Flow, u16) {
 fn findings(flow: &Flow) -> Vec<(idscope_decoders::Severity, String)> {
     let r = idscope::analysis::decode_flow(
         flow,
-        &idscope_decoders::Registry::builtin(),
+        idscope_decoders::Registry::builtin(),
         &idscope_decoders::Trust::default(),
         idscope_decoders::Limits::default(),
     );
