@@ -520,6 +520,10 @@ pub struct ProxyOpts {
     /// IDSCOPE_CLIENT_CERT_PASSWORD. Never on the command line, where `ps` shows it.
     #[arg(long, value_name = "FILE")]
     pub client_cert_password_file: Option<PathBuf>,
+    /// Ask intercepted clients for their TLS client certificate (optionally) and record what
+    /// each offered on its requests; it is not passed on to the origin (see --client-cert).
+    #[arg(long)]
+    pub request_client_cert: bool,
     /// Map remote: connect to ADDR:PORT for HOST (or HOST:PORT) but keep Host and SNI = HOST
     /// (repeatable).
     #[arg(long, value_name = "HOST=ADDR:PORT")]

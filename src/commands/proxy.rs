@@ -79,6 +79,7 @@ pub fn config(opts: &ProxyOpts) -> anyhow::Result<ProxyConfig> {
     let client_certs = client_certs(opts)?;
     Ok(ProxyConfig {
         client_certs,
+        request_client_cert: opts.request_client_cert,
         listen: opts.listen,
         proxy_auth,
         ca_dir: opts.ca_dir.clone(),

@@ -11,6 +11,11 @@
 //!
 //! The handler reads [`ClientCerts::record`] when a flow to that host ends and puts it on the
 //! flow (see [`RECORD_FIELD`]).
+//!
+//! With `--request-client-cert`, intercepted clients are asked for a certificate too
+//! ([`RecordOffered`]: optional, any certificate accepted once the client proves it holds the key)
+//! and what a client offered is recorded on its requests ([`OFFERED_FIELD`], [`offered`]); it is
+//! never passed on to the origin.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +34,10 @@ use serde_json::{Value, json};
 /// "sha1", "sha256"} | null, "missing": TEXT}`, `missing` (the explanation analysis turns into
 /// the flow's finding) only when none was presented.
 pub const RECORD_FIELD: &str = "_clientCertificate";
+
+/// The request `extra` member holding the certificate the client offered idscope
+/// (`--request-client-cert`): `{"subject", "issuer", "sha1", "sha256"}`.
+pub const OFFERED_FIELD: &str = "_clientCertificateOffered";
 
 /// The largest certificate or key file read.
 const MAX_FILE: u64 = 1 << 20;
@@ -329,6 +338,87 @@ impl ResolvesClientCert for ClientCerts {
 
     fn has_certs(&self) -> bool {
         !self.table.is_empty()
+    }
+}
+
+/// What a client offered (the leaf's DER), as recorded under [`OFFERED_FIELD`].
+pub fn offered(der: &[u8]) -> Value {
+    match idscope_decoders::x509::Certificate::parse(der) {
+        Ok(c) => json!({
+            "subject": c.subject,
+            "issuer": c.issuer,
+            "sha1": idscope_decoders::util::hex_lower(&c.sha1),
+            "sha256": idscope_decoders::util::hex_lower(&c.sha256),
+        }),
+        Err(e) => json!({"error": format!("the certificate does not parse: {e}")}),
+    }
+}
+
+/// The interception side's client-certificate verifier: asks for a certificate without naming
+/// CAs, lets clients without one through, and accepts any certificate whose handshake
+/// signature verifies (idscope records the client's certificate, it does not authenticate it).
+#[derive(Debug)]
+pub struct RecordOffered(Arc<rustls::crypto::CryptoProvider>);
+
+impl RecordOffered {
+    /// A verifier checking handshake signatures with `provider`'s algorithms.
+    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        RecordOffered(provider)
+    }
+}
+
+impl rustls::server::danger::ClientCertVerifier for RecordOffered {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -62,6 +62,9 @@ pub struct ProxyConfig {
     pub insecure: bool,
     /// Client certificates presented to origins that ask for one, by host (`--client-cert`).
     pub client_certs: Vec<(String, client_cert::Identity)>,
+    /// Ask intercepted clients for their certificate and record what they offer
+    /// (`--request-client-cert`).
+    pub request_client_cert: bool,
     /// `HOST` or `HOST:PORT` → `ADDR:PORT` (`--map`): connect there, keep Host and SNI.
     pub map: Vec<(String, String)>,
     /// Regexes over the host (or `host:port`) to leave alone: a matching CONNECT is tunnelled
@@ -97,6 +100,7 @@ impl Default for ProxyConfig {
             upstream_ca: vec![],
             insecure: false,
             client_certs: vec![],
+            request_client_cert: false,
             map: vec![],
             ignore_hosts: vec![],
             max_body: DEFAULT_MAX_BODY,
@@ -185,7 +189,11 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
     let dir = ca::default_dir(cfg.ca_dir.as_deref())?;
     let (store, ca_created) = ca::CaStore::load_or_init(&dir)?;
     let ca_pem = store.cert_pem().to_string();
-    let authority = Arc::new(store.into_authority(cfg.leaf_cache, cfg.http2)?);
+    let mut authority = store.into_authority(cfg.leaf_cache, cfg.http2)?;
+    if cfg.request_client_cert {
+        authority.request_client_certs();
+    }
+    let authority = Arc::new(authority);
 
     let listener = TcpListener::bind(cfg.listen)
         .await

@@ -135,14 +135,28 @@ async fn mtls_origin(pki: &Pki) -> u16 {
 
 /// Starts the proxy with `cfg`, sends one GET to the origin through it and returns the
 /// finished flow and the status the client saw.
-async fn one_flow(mut cfg: ProxyConfig, pki: &Pki, port: u16) -> (Flow, u16) {
+async fn one_flow(cfg: ProxyConfig, pki: &Pki, port: u16) -> (Flow, u16) {
+    one_flow_from(cfg, pki, port, None).await
+}
+
+/// [`one_flow`] with a client that presents `identity` to the proxy.
+async fn one_flow_from(
+    mut cfg: ProxyConfig,
+    pki: &Pki,
+    port: u16,
+    identity: Option<reqwest::Identity>,
+) -> (Flow, u16) {
     let ca_dir = tempfile::tempdir().unwrap();
     cfg.listen = "127.0.0.1:0".parse().unwrap();
     cfg.ca_dir = Some(ca_dir.path().join("ca"));
     cfg.upstream_ca = vec![pki.server_ca.clone()];
     let mut handle = proxy::start(cfg).await.unwrap();
     let mut events = handle.take_events().unwrap();
-    let client = reqwest::Client::builder()
+    let mut client = reqwest::Client::builder();
+    if let Some(id) = identity {
+        client = client.identity(id);
+    }
+    let client = client
         .no_proxy()
         .proxy(reqwest::Proxy::all(format!("http://{}", handle.addr())).unwrap())
         .tls_built_in_root_certs(false)
@@ -500,5 +514,41 @@ mod agent_scenario {
             hit.1
         );
         server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_client_cert_records_what_the_client_offered() {
+    let pki = pki();
+    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
+    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let port = mtls_origin(&pki).await;
+    let spec = format!(
+        "localhost={},{}",
+        pki.path("client.pem").display(),
+        pki.path("client.key").display()
+    );
+    let identity = || {
+        reqwest::Identity::from_pem(
+            format!("{}{}", pki.client_cert_pem, pki.client_key_pem).as_bytes(),
+        )
+        .unwrap()
+    };
+    for (asked, args) in [
+        (true, vec!["--client-cert", &spec, "--request-client-cert"]),
+        (false, vec!["--client-cert", &spec]),
+    ] {
+        let cfg = idscope::commands::proxy::config(&opts(&args)).unwrap();
+        let (flow, status) = one_flow_from(cfg, &pki, port, Some(identity())).await;
+        assert_eq!(status, 200);
+        let offered = flow.request.extra.get("_clientCertificateOffered");
+        if asked {
+            let o = offered.unwrap_or_else(|| panic!("{:?}", flow.request.extra));
+            assert_eq!(o["subject"], "CN=agent-0001", "{o}");
+            assert_eq!(o["issuer"], format!("CN={CLIENT_CA_CN}"), "{o}");
+            assert_eq!(o["sha1"], pki.sha1_hex(), "{o}");
+        } else {
+            assert_eq!(offered, None);
+        }
     }
 }

@@ -92,13 +92,22 @@ pub(super) async fn forward(
         );
     };
     let cap = shared.settings.max_body;
-    let record = |parts: &http::request::Parts| flow::Request {
-        method: parts.method.as_str().to_string(),
-        url: parts.uri.to_string(),
-        http_version: version_str(parts.version).into(),
-        headers: record_headers(&parts.headers),
-        body: flow::Body::default(),
-        extra: flow::Extra::new(),
+    let record = |parts: &http::request::Parts| {
+        let mut extra = flow::Extra::new();
+        if let Some(o) = &ctx.offered {
+            extra.insert(
+                super::super::client_cert::OFFERED_FIELD.into(),
+                Value::clone(o),
+            );
+        }
+        flow::Request {
+            method: parts.method.as_str().to_string(),
+            url: parts.uri.to_string(),
+            http_version: version_str(parts.version).into(),
+            headers: record_headers(&parts.headers),
+            body: flow::Body::default(),
+            extra,
+        }
     };
     let req_slot = Arc::clone(&slot);
     let req_record = record(&parts);
