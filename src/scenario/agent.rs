@@ -24,7 +24,8 @@ use serde_json::Value;
 use super::{Answer, Client, StepError, Steps};
 use crate::testbed::{
     AGENT_CLIENT_ID, AGENT_ID_OID, BOOTSTRAP_HOST, CLOUD_USERS, LOGIN_HOST, REGISTRATION_AUDIENCE,
-    REGISTRATION_HOST, TENANT_ID, dotnet_guid_text, xml_escape, xml_text as xml_element,
+    REGISTRATION_HOST, TENANT_ID, certs::pem, dotnet_guid_text, xml_escape,
+    xml_text as xml_element,
 };
 
 /// The machine name the agent registers as. [fixture-defined]
@@ -135,17 +136,6 @@ fn agent_id_of(der: &[u8]) -> Option<String> {
     let oid = x509_parser::oid_registry::Oid::from(AGENT_ID_OID).ok()?;
     let ext = cert.extensions().iter().find(|e| e.oid == oid)?;
     dotnet_guid_text(ext.value)
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 async fn do_register(client: &Client, token: &str) -> Result<Registration, String> {
