@@ -79,9 +79,9 @@ impl Pki {
     }
 }
 
-/// An HTTPS origin on `localhost` that requires a client certificate from the client CA and
-/// answers `hello <client subject CN count>`.
-async fn mtls_origin(pki: &Pki) -> u16 {
+/// The TLS side of the test origins: the `localhost` leaf, a client certificate from the client
+/// CA required.
+fn mtls_acceptor(pki: &Pki) -> tokio_rustls::TlsAcceptor {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -104,7 +104,13 @@ async fn mtls_origin(pki: &Pki) -> u16 {
         )
         .unwrap();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
+}
+
+/// An HTTPS origin on `localhost` that requires a client certificate from the client CA and
+/// answers `hello, N client certificate(s)`.
+async fn mtls_origin(pki: &Pki) -> u16 {
+    let acceptor = mtls_acceptor(pki);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -551,4 +557,92 @@ async fn request_client_cert_records_what_the_client_offered() {
             assert_eq!(offered, None);
         }
     }
+}
+
+/// A WebSocket origin behind the same mutual TLS: answers every text message with the number
+/// of client certificates the connection presented.
+async fn mtls_ws_origin(pki: &Pki) -> u16 {
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let acceptor = mtls_acceptor(pki);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let peers = tls.get_ref().1.peer_certificates().map_or(0, <[_]>::len);
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if let Ok(text) = m.to_text()
+                        && m.is_text()
+                    {
+                        let reply = format!("{text} with {peers} client certificate(s)");
+                        let _ = ws.send(Message::text(reply)).await;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_origin_gets_the_client_certificate_too() {
+    use futures::{SinkExt as _, StreamExt as _};
+    use rustls::pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let pki = pki();
+    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
+    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let port = mtls_ws_origin(&pki).await;
+    let spec = format!(
+        "localhost={},{}",
+        pki.path("client.pem").display(),
+        pki.path("client.key").display()
+    );
+    let mut cfg = idscope::commands::proxy::config(&opts(&["--client-cert", &spec])).unwrap();
+    let ca_dir = tempfile::tempdir().unwrap();
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.ca_dir = Some(ca_dir.path().join("ca"));
+    cfg.upstream_ca = vec![pki.server_ca.clone()];
+    let handle = proxy::start(cfg).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(handle.addr()).await.unwrap();
+    tcp.write_all(
+        format!("CONNECT localhost:{port} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 1024];
+    let n = tcp.read(&mut head).await.unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(handle.ca_pem().as_bytes()).unwrap())
+        .unwrap();
+    let tls_cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(tls_cfg))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://localhost:{port}/relay"), tls)
+        .await
+        .expect("the upgrade through the proxy");
+    ws.send(Message::text("hello")).await.unwrap();
+    let got = ws.next().await.unwrap().unwrap();
+    assert_eq!(got.to_text().unwrap(), "hello with 1 client certificate(s)");
+    let _ = ws.close(None).await;
+    handle.shutdown().await;
 }
