@@ -554,6 +554,19 @@ pub struct ProxyOpts {
     /// Do NOT verify origin certificates (loud warning; for lab servers only).
     #[arg(long)]
     pub insecure: bool,
+    /// Present this client certificate when the origin HOST asks for one (repeatable): a PEM
+    /// chain with its key (in CERT or in KEY), or a PFX / PKCS#12 file. The flow records which
+    /// certificate was presented; an origin that asks when none is configured gets a finding.
+    #[arg(long, value_name = "HOST=CERT[,KEY]")]
+    pub client_cert: Vec<String>,
+    /// The password of --client-cert PFX files, read from this file (first line); or set
+    /// IDSCOPE_CLIENT_CERT_PASSWORD. Never on the command line, where `ps` shows it.
+    #[arg(long, value_name = "FILE")]
+    pub client_cert_password_file: Option<PathBuf>,
+    /// Ask intercepted clients for their TLS client certificate (optionally) and record what
+    /// each offered on its requests; it is not passed on to the origin (see --client-cert).
+    #[arg(long)]
+    pub request_client_cert: bool,
     /// Map remote: connect to ADDR:PORT for HOST (or HOST:PORT) but keep Host and SNI = HOST
     /// (repeatable).
     #[arg(long, value_name = "HOST=ADDR:PORT")]

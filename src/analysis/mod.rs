@@ -161,6 +161,7 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
                     r.body.decoded_lossy(cap)
                 }
             };
+            flow_findings.extend(client_cert_missing(r));
             if r.body.truncated {
                 flow_findings.push(Finding::info(format!(
                     "response body truncated: {} of {} bytes kept",
@@ -202,6 +203,22 @@ pub fn decode_flow(flow: &Flow, registry: &Registry, trust: &Trust, limits: Limi
         response,
         flow_findings,
     }
+}
+
+/// The origin asked the proxy for a client certificate and none was configured (the proxy's
+/// `_clientCertificate` record on the response says so and explains it): an error when the
+/// origin then refused the request, a warning when it answered anyway.
+fn client_cert_missing(r: &crate::flow::Response) -> Option<Finding> {
+    let text = r
+        .extra
+        .get("_clientCertificate")?
+        .get("missing")?
+        .as_str()?;
+    Some(if r.status >= 400 {
+        Finding::error(text.to_string())
+    } else {
+        Finding::warning(text.to_string())
+    })
 }
 
 /// Learns what the capture itself publishes: if this flow's response is a JWKS document, its keys

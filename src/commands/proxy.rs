@@ -76,7 +76,10 @@ pub fn config(opts: &ProxyOpts) -> anyhow::Result<ProxyConfig> {
         );
         map.push((host.to_ascii_lowercase(), target.to_string()));
     }
+    let client_certs = client_certs(opts)?;
     Ok(ProxyConfig {
+        client_certs,
+        request_client_cert: opts.request_client_cert,
         listen: opts.listen,
         proxy_auth,
         ca_dir: opts.ca_dir.clone(),
@@ -90,6 +93,36 @@ pub fn config(opts: &ProxyOpts) -> anyhow::Result<ProxyConfig> {
         idle_timeout: Duration::from_secs(opts.idle_timeout.max(1)),
         ..ProxyConfig::default()
     })
+}
+
+/// Loads every `--client-cert HOST=CERT[,KEY]`; the PFX password comes from
+/// `--client-cert-password-file` (its first line) or `IDSCOPE_CLIENT_CERT_PASSWORD`.
+fn client_certs(opts: &ProxyOpts) -> anyhow::Result<Vec<(String, proxy::client_cert::Identity)>> {
+    use proxy::client_cert::{Identity, Spec};
+    if opts.client_cert.is_empty() {
+        return Ok(Vec::new());
+    }
+    let password = match &opts.client_cert_password_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| {
+                format!("cannot read --client-cert-password-file {}", p.display())
+            })?;
+            Some(text.lines().next().unwrap_or_default().to_string())
+        }
+        None => std::env::var("IDSCOPE_CLIENT_CERT_PASSWORD").ok(),
+    };
+    let mut out: Vec<(String, Identity)> = Vec::new();
+    for s in &opts.client_cert {
+        let spec = Spec::parse(s)?;
+        anyhow::ensure!(
+            !out.iter().any(|(h, _)| *h == spec.host),
+            "--client-cert {}: given twice for the same host",
+            spec.host
+        );
+        let id = Identity::load(&spec, password.as_deref())?;
+        out.push((spec.host, id));
+    }
+    Ok(out)
 }
 
 /// The shared event loop of `proxy` and `record`: start, consume events until SIGINT/SIGTERM
@@ -108,6 +141,12 @@ pub async fn serve(
         eprintln!(
             "idscope: WARNING: --insecure: origin certificates are NOT verified; anyone between \
              this proxy and the origins can read and change the traffic"
+        );
+    }
+    for (host, id) in &cfg.client_certs {
+        eprintln!(
+            "idscope: client certificate for {host}: {} (SHA-1 {})",
+            id.subject, id.sha1
         );
     }
     if cfg.passthrough && write.is_some() {

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use crate::cli::ScenarioRunArgs;
 use crate::fixture::{self, FixtureConfig};
 use crate::scenario::{self, Scenario, ScenarioConfig, Target};
-use crate::testbed::HOSTS;
+use crate::testbed::{AGENT_HOSTS, HOSTS};
 
 /// Runs `idscope scenario run`.
 pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
@@ -60,6 +60,7 @@ pub fn run(args: &ScenarioRunArgs) -> anyhow::Result<ExitCode> {
             Target::Direct(
                 HOSTS
                     .iter()
+                    .chain(AGENT_HOSTS)
                     .map(|h| (h.to_string(), addr))
                     .collect::<BTreeMap<_, _>>(),
             )

@@ -402,6 +402,8 @@ pub struct Authority {
     provider: Arc<CryptoProvider>,
     cache: Mutex<LeafCache>,
     alpn: Vec<Vec<u8>>,
+    /// Asks intercepted clients for a certificate (`--request-client-cert`).
+    client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -440,7 +442,17 @@ impl Authority {
                 cap: cache_size.max(1),
             }),
             alpn,
+            client_verifier: None,
         })
+    }
+
+    /// Asks every intercepted client for a certificate (optionally; any is accepted once its
+    /// handshake signature verifies), so that what it offered can be recorded. Call before the
+    /// first leaf is minted.
+    pub fn request_client_certs(&mut self) {
+        self.client_verifier = Some(Arc::new(super::client_cert::RecordOffered::new(
+            Arc::clone(&self.provider),
+        )));
     }
 
     /// The CA certificate (PEM) that clients must trust.
@@ -463,10 +475,13 @@ impl Authority {
         }
         let leaf = self.mint_leaf(&key)?;
         let key_der = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(self.leaf_key.serialize_der()));
-        let mut cfg = ServerConfig::builder_with_provider(Arc::clone(&self.provider))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(vec![leaf, self.ca_der.clone()], key_der)?;
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()?;
+        let builder = match &self.client_verifier {
+            Some(v) => builder.with_client_cert_verifier(Arc::clone(v)),
+            None => builder.with_no_client_auth(),
+        };
+        let mut cfg = builder.with_single_cert(vec![leaf, self.ca_der.clone()], key_der)?;
         cfg.alpn_protocols = self.alpn.clone();
         let cfg = Arc::new(cfg);
         if let Ok(mut cache) = self.cache.lock() {

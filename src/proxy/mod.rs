@@ -17,6 +17,7 @@
 //! ```
 
 pub mod ca;
+pub mod client_cert;
 mod handler;
 pub mod upstream;
 
@@ -59,6 +60,11 @@ pub struct ProxyConfig {
     pub upstream_ca: Vec<PathBuf>,
     /// Skip origin certificate verification (`--insecure`; callers warn loudly).
     pub insecure: bool,
+    /// Client certificates presented to origins that ask for one, by host (`--client-cert`).
+    pub client_certs: Vec<(String, client_cert::Identity)>,
+    /// Ask intercepted clients for their certificate and record what they offer
+    /// (`--request-client-cert`).
+    pub request_client_cert: bool,
     /// `HOST` or `HOST:PORT` → `ADDR:PORT` (`--map`): connect there, keep Host and SNI.
     pub map: Vec<(String, String)>,
     /// Regexes over the host (or `host:port`) to leave alone: a matching CONNECT is tunnelled
@@ -93,6 +99,8 @@ impl Default for ProxyConfig {
             ca_dir: None,
             upstream_ca: vec![],
             insecure: false,
+            client_certs: vec![],
+            request_client_cert: false,
             map: vec![],
             ignore_hosts: vec![],
             max_body: DEFAULT_MAX_BODY,
@@ -181,14 +189,19 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
     let dir = ca::default_dir(cfg.ca_dir.as_deref())?;
     let (store, ca_created) = ca::CaStore::load_or_init(&dir)?;
     let ca_pem = store.cert_pem().to_string();
-    let authority = Arc::new(store.into_authority(cfg.leaf_cache, cfg.http2)?);
+    let mut authority = store.into_authority(cfg.leaf_cache, cfg.http2)?;
+    if cfg.request_client_cert {
+        authority.request_client_certs();
+    }
+    let authority = Arc::new(authority);
 
     let listener = TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
 
-    let tls = upstream::client_config(&cfg.upstream_ca, cfg.insecure)?;
+    let client_certs = Arc::new(client_cert::ClientCerts::new(cfg.client_certs.clone()));
+    let tls = upstream::client_config(&cfg.upstream_ca, cfg.insecure, Arc::clone(&client_certs))?;
     let mut ws_tls = tls.clone();
     ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let map: HashMap<String, String> = cfg.map.iter().cloned().collect();
@@ -245,6 +258,7 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         ca: authority,
         client,
         upstream: up,
+        client_certs,
         ws_tls: Arc::new(ws_tls),
         server,
         flows: Arc::clone(&flows),

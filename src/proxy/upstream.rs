@@ -2,7 +2,9 @@
 //! `--upstream-ca`, or nothing with the explicit `--insecure`), how a host is reached (`--map
 //! HOST=ADDR:PORT` connects elsewhere but keeps Host and SNI), the refusal to connect to the
 //! proxy's own listeners (compared on resolved socket addresses, security.md §2.2), connect
-//! timeouts, and turning a failed upstream exchange into a reason a person can act on.
+//! timeouts, the client certificates presented to origins that ask for one (`--client-cert`,
+//! see [`super::client_cert`]), and turning a failed upstream exchange into a reason a person can
+//! act on.
 //!
 //! This module does not see flows or client connections (see `handler`).
 
@@ -23,12 +25,19 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 
+use super::client_cert::{ClientCerts, ORIGIN};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The rustls client configuration for origins: the public webpki roots plus every certificate
 /// in `extra_roots` (PEM files), or no verification at all when `insecure` (the caller warns).
-/// ALPN is left empty: hyper-rustls fills it and refuses a preset one.
-pub fn client_config(extra_roots: &[PathBuf], insecure: bool) -> anyhow::Result<ClientConfig> {
+/// ALPN is left empty: hyper-rustls fills it and refuses a preset one. `client_certs` answers
+/// an origin's request for a client certificate (and records it).
+pub fn client_config(
+    extra_roots: &[PathBuf],
+    insecure: bool,
+    client_certs: Arc<ClientCerts>,
+) -> anyhow::Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -37,7 +46,7 @@ pub fn client_config(extra_roots: &[PathBuf], insecure: bool) -> anyhow::Result<
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth());
+            .with_client_cert_resolver(client_certs));
     }
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -60,7 +69,9 @@ pub fn client_config(extra_roots: &[PathBuf], insecure: bool) -> anyhow::Result<
             path.display()
         );
     }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    Ok(builder
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(client_certs))
 }
 
 /// `--insecure`: accepts any origin certificate (signatures are still checked for form).
@@ -305,7 +316,9 @@ impl tower_service::Service<Uri> for Upstream {
     }
 }
 
-/// Bounds a whole connector call (TCP connect plus the TLS handshake) by a timeout.
+/// Bounds a whole connector call (TCP connect plus the TLS handshake) by a timeout, and runs it
+/// inside [`ORIGIN`] so that a request for a client certificate during the handshake knows the
+/// host.
 #[derive(Clone, Debug)]
 pub struct Timed<C> {
     inner: C,
@@ -336,8 +349,14 @@ where
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let target = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let after = self.after;
-        let fut = self.inner.call(uri);
+        let fut = ORIGIN.scope(host, self.inner.call(uri));
         Box::pin(async move {
             match tokio::time::timeout(after, fut).await {
                 Ok(r) => r.map_err(Into::into),
@@ -444,7 +463,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("empty.pem");
         std::fs::write(&p, "nothing").unwrap();
-        let e = client_config(&[p], false).unwrap_err();
+        let e = client_config(&[p], false, Arc::default()).unwrap_err();
         assert!(format!("{e:#}").contains("no CERTIFICATE"), "{e:#}");
     }
 }

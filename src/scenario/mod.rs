@@ -6,11 +6,12 @@
 //! [`StepError`]) and the HTTP client every scenario shares ([`Client`]: host names resolved to
 //! the fixture in direct mode, never through DNS; only the given CAs trusted; no automatic
 //! redirects, so each hop is a visible step). The steps live in [`sync`], [`federated`],
-//! [`cloud_sync`], [`prt_sso`] and [`prt_ec`].
+//! [`cloud_sync`], [`prt_sso`], [`prt_ec`] and [`agent`].
 //! Not responsible for: serving anything (`crate::fixture`), decoding (the decoders crate). The
 //! hosts, accounts and crypto it shares with the fixture come from [`crate::testbed`]; it never
 //! imports the fixture.
 
+pub mod agent;
 pub mod cloud_sync;
 pub mod federated;
 pub mod prt_ec;
@@ -48,6 +49,10 @@ pub enum Scenario {
     /// The sync cycle of Entra Connect Sync with application identity: client credentials with
     /// a certificate assertion instead of ROPC. Played only when named.
     SyncApp,
+    /// A hybrid agent registers (bearer token inside the body, CSR, issued certificate) and
+    /// bootstraps over mutual TLS. Played only when named; through a proxy it needs the proxy's
+    /// `--client-cert` (see [`agent`]).
+    Agent,
 }
 
 impl Scenario {
@@ -68,6 +73,7 @@ impl Scenario {
             Scenario::PrtSso => "prt",
             Scenario::PrtEc => "prt-ec",
             Scenario::SyncApp => "sync-app",
+            Scenario::Agent => "agent",
         }
     }
 
@@ -80,6 +86,7 @@ impl Scenario {
         Scenario::PrtSso,
         Scenario::SyncApp,
         Scenario::PrtEc,
+        Scenario::Agent,
     ];
 
     /// Parses a command-line name.
@@ -180,6 +187,7 @@ pub async fn run(names: &[Scenario], cfg: &ScenarioConfig) -> Result<ScenarioRep
             Scenario::PrtSso => prt_sso::run(&client, &mut steps).await?,
             Scenario::PrtEc => prt_ec::run(&client, &mut steps).await?,
             Scenario::SyncApp => sync::run_app(&client, &mut steps).await?,
+            Scenario::Agent => agent::run(&client, &mut steps).await?,
         }
     }
     Ok(report)
@@ -226,6 +234,7 @@ impl Steps<'_> {
 pub struct Client {
     http: reqwest::Client,
     device_seed: Option<u64>,
+    cfg: ScenarioConfig,
 }
 
 /// A response read to the end.
@@ -260,6 +269,23 @@ impl Client {
     /// A client for `cfg`: trusts only `cfg.ca_pems`, resolves the fixture hosts to their
     /// addresses in direct mode, or uses the proxy.
     pub fn new(cfg: &ScenarioConfig) -> anyhow::Result<Self> {
+        Ok(Client {
+            http: Self::builder(cfg)?.build()?,
+            device_seed: cfg.device_seed,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Another client like this one that presents a TLS client certificate (`pem`: the
+    /// certificate chain and its PKCS#8 key). Through a proxy the proxy holds the origin's TLS
+    /// session, so the origin sees the proxy's `--client-cert` instead.
+    pub fn with_identity(&self, pem: &[u8]) -> anyhow::Result<reqwest::Client> {
+        Ok(Self::builder(&self.cfg)?
+            .identity(reqwest::Identity::from_pem(pem)?)
+            .build()?)
+    }
+
+    fn builder(cfg: &ScenarioConfig) -> anyhow::Result<reqwest::ClientBuilder> {
         let mut b = reqwest::Client::builder()
             .tls_built_in_root_certs(false)
             .redirect(reqwest::redirect::Policy::none())
@@ -277,10 +303,7 @@ impl Client {
             }
             Target::Proxy(url) => b = b.proxy(reqwest::Proxy::all(url)?),
         }
-        Ok(Client {
-            http: b.build()?,
-            device_seed: cfg.device_seed,
-        })
+        Ok(b)
     }
 
     /// The seed of the PRT scenario's device keys ([`ScenarioConfig::device_seed`]).

@@ -106,7 +106,8 @@ impl std::fmt::Debug for AppCertificate {
     }
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+/// DER as a PEM block labelled `label` (64-column base64).
+pub fn pem(label: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod agent_mtls;
 mod analyze_filter;
 mod analyze_story;
 mod browser;

@@ -230,6 +230,12 @@ pub(super) async fn intercept(
             }
         };
         inner_ctx.tunnel = Some((Scheme::HTTPS, without_default_port(authority, 443)));
+        inner_ctx.offered = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| Arc::new(super::super::client_cert::offered(c)));
         serve_inner(shared, inner_ctx, TokioIo::new(tls)).await;
     } else {
         inner_ctx.tunnel = Some((Scheme::HTTP, without_default_port(authority, 80)));

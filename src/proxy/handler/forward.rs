@@ -92,13 +92,22 @@ pub(super) async fn forward(
         );
     };
     let cap = shared.settings.max_body;
-    let record = |parts: &http::request::Parts| flow::Request {
-        method: parts.method.as_str().to_string(),
-        url: parts.uri.to_string(),
-        http_version: version_str(parts.version).into(),
-        headers: record_headers(&parts.headers),
-        body: flow::Body::default(),
-        extra: flow::Extra::new(),
+    let record = |parts: &http::request::Parts| {
+        let mut extra = flow::Extra::new();
+        if let Some(o) = &ctx.offered {
+            extra.insert(
+                super::super::client_cert::OFFERED_FIELD.into(),
+                Value::clone(o),
+            );
+        }
+        flow::Request {
+            method: parts.method.as_str().to_string(),
+            url: parts.uri.to_string(),
+            http_version: version_str(parts.version).into(),
+            headers: record_headers(&parts.headers),
+            body: flow::Body::default(),
+            extra,
+        }
     };
     let req_slot = Arc::clone(&slot);
     let req_record = record(&parts);
@@ -141,6 +150,7 @@ pub(super) async fn forward(
     };
     parts.headers.remove(header::HOST);
     parts.version = Version::HTTP_11;
+    let origin = parts.uri.host().unwrap_or_default().to_string();
     let sent = Instant::now();
     let res = match shared
         .client
@@ -148,14 +158,20 @@ pub(super) async fn forward(
         .await
     {
         Ok(res) => res,
-        Err(e) => return failure_response(Some(&slot), describe(&e)),
+        Err(e) => {
+            let failure = match (describe(&e), shared.client_certs.missing_hint(&origin)) {
+                (Failure::BadGateway(m), Some(hint)) => Failure::BadGateway(format!("{m}; {hint}")),
+                (f, _) => f,
+            };
+            return failure_response(Some(&slot), failure);
+        }
     };
     // One clock read for both: the headers arrived when the wait ended.
     let headers_at = Instant::now();
     let wait = ms(headers_at - sent);
     let (mut p, body) = res.into_parts();
     strip_hop_by_hop(&mut p.headers);
-    let head = flow::Response {
+    let mut head = flow::Response {
         status: p.status.as_u16(),
         reason: p.status.canonical_reason().unwrap_or("").to_string(),
         http_version: version_str(p.version).into(),
@@ -163,6 +179,10 @@ pub(super) async fn forward(
         body: flow::Body::default(),
         extra: flow::Extra::new(),
     };
+    if let Some(record) = shared.client_certs.record(&origin) {
+        head.extra
+            .insert(super::super::client_cert::RECORD_FIELD.into(), record);
+    }
     let res_slot = Arc::clone(&slot);
     let tap = Tap::new(
         cap,

@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     pub ca: Arc<LeafAuthority>,
     pub client: UpstreamClient,
     pub upstream: Upstream,
+    /// The client certificates for origins, and what each origin asked for.
+    pub client_certs: Arc<super::client_cert::ClientCerts>,
     pub ws_tls: Arc<rustls::ClientConfig>,
     pub server: auto::Builder<TokioExecutor>,
     pub flows: Arc<Flows>,
@@ -266,6 +268,8 @@ struct Ctx {
     activity: Arc<Activity>,
     /// For requests inside an intercepted CONNECT: the scheme and the CONNECT target.
     tunnel: Option<(Scheme, Authority)>,
+    /// The certificate the client offered in the intercepted TLS handshake, as recorded.
+    offered: Option<Arc<Value>>,
 }
 
 /// Serves one accepted client connection until it ends, idles out or the proxy stops.
@@ -280,6 +284,7 @@ pub(crate) async fn serve_client(shared: Arc<Shared>, tcp: TcpStream, client_add
         client_addr,
         activity: Arc::clone(&activity),
         tunnel: None,
+        offered: None,
     };
     let shutdown = shared.shutdown.clone();
     let idle = shared.settings.idle_timeout;

@@ -66,8 +66,11 @@ pub(super) async fn websocket(
     } else {
         tokio_tungstenite::Connector::Plain
     };
-    let handshake =
-        tokio_tungstenite::client_async_tls_with_config(up, stream, None, Some(connector));
+    // Inside ORIGIN, so that `--client-cert` answers an origin asking for a certificate.
+    let handshake = super::super::client_cert::ORIGIN.scope(
+        host.to_ascii_lowercase(),
+        tokio_tungstenite::client_async_tls_with_config(up, stream, None, Some(connector)),
+    );
     let (server_ws, upstream_res) =
         match tokio::time::timeout(shared.settings.connect_timeout, handshake).await {
             Ok(Ok(x)) => x,
