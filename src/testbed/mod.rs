@@ -64,8 +64,9 @@ pub const REGISTRATION_HOST: &str =
 /// The hybrid agents' bootstrap host (`{tenant}.bootstrap.msappproxy.net`), which requires the
 /// agent certificate over mutual TLS.
 pub const BOOTSTRAP_HOST: &str = "6f1c0b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f.bootstrap.msappproxy.net";
-/// The hybrid agent hosts. Kept apart from [`HOSTS`], whose every entry the report's sequence
-/// diagram gives a lane; the fixture serves both lists.
+/// The hybrid agent hosts, apart from [`HOSTS`] (the services a sign-in or sync talks to); the
+/// fixture serves both lists, and the report's sequence diagram puts these in its agent service
+/// lane by their domain.
 pub const AGENT_HOSTS: &[&str] = &[REGISTRATION_HOST, BOOTSTRAP_HOST];
 /// The audience of the token an agent registers with (AADInternals `Register-ProxyAgent`).
 pub const REGISTRATION_AUDIENCE: &str = "https://proxy.cloudwebappproxy.net/registerapp";

@@ -210,7 +210,10 @@ fn binary_websocket_messages_are_replaced_whole_and_text_ones_go_through_the_rul
     let data = base64::engine::general_purpose::STANDARD.encode(&frame);
     let mut f = testing::flow(
         0,
-        testing::request("GET", "https://ns.servicebus.windows.net/$servicebus/websocket"),
+        testing::request(
+            "GET",
+            "https://ns.servicebus.windows.net/$servicebus/websocket",
+        ),
         testing::response(101, "text/plain", b""),
     );
     f.extra.insert(
@@ -224,11 +227,28 @@ fn binary_websocket_messages_are_replaced_whole_and_text_ones_go_through_the_rul
     let out = redact_flow(&f, &Policy::default(), &k, &mut report).unwrap();
     let text = serde_json::to_string(&out.extra).unwrap();
     assert!(!text.contains(&data), "{text}");
-    assert!(!text.contains("Q2FuYXJ5U2lnbmF0dXJlVmFsdWUwMTIzNDU2Nzg5"), "{text}");
+    assert!(
+        !text.contains("Q2FuYXJ5U2lnbmF0dXJlVmFsdWUwMTIzNDU2Nzg5"),
+        "{text}"
+    );
     assert!(text.contains("«redacted:websocket_binary:len="), "{text}");
-    assert!(!text.contains("abcdefghijklmnopqrstuvwxyz0123456789ABCD"), "{text}");
-    assert_eq!(report.fired.get("websocket binary message"), Some(&1), "{:?}", report.fired);
+    assert!(
+        !text.contains("abcdefghijklmnopqrstuvwxyz0123456789ABCD"),
+        "{text}"
+    );
+    assert_eq!(
+        report.fired.get("websocket binary message"),
+        Some(&1),
+        "{:?}",
+        report.fired
+    );
     // Redacting the copy again changes nothing.
-    let again = redact_flow(&out, &Policy::default(), &k, &mut RedactionReport::default()).unwrap();
+    let again = redact_flow(
+        &out,
+        &Policy::default(),
+        &k,
+        &mut RedactionReport::default(),
+    )
+    .unwrap();
     assert_eq!(serde_json::to_string(&again.extra).unwrap(), text);
 }

@@ -23,6 +23,11 @@ pub enum Party {
     Drs,
     /// Microsoft Graph or Azure AD Graph.
     Graph,
+    /// The Hybrid Identity Service that registers and bootstraps connector agents
+    /// (`*.msappproxy.net`).
+    AgentService,
+    /// The Azure Service Bus relay connector agents listen on (`*.servicebus.windows.net`).
+    Relay,
     /// Any other host, by its name.
     Host(String),
 }
@@ -38,6 +43,8 @@ impl Party {
             Party::Scim => "SCIM",
             Party::Drs => "DRS",
             Party::Graph => "Graph",
+            Party::AgentService => "agent service",
+            Party::Relay => "relay",
             Party::Host(h) => h,
         }
     }
@@ -73,6 +80,13 @@ const SYNC_PREFIXES: &[&str] = &["adminwebservice", "provisioningapi"];
 /// `enterpriseregistration.windows.net` and ADFS's on-premises `enterpriseregistration.{domain}`.
 const DRS_LABEL: &str = "enterpriseregistration";
 
+/// The Hybrid Identity Service's domain: `{tenant}.registration.msappproxy.net`,
+/// `{tenant}.bootstrap.msappproxy.net` …
+const AGENT_SERVICE_DOMAIN: &str = "msappproxy.net";
+
+/// The Service Bus domain a connector agent's relay namespaces live under.
+const RELAY_DOMAIN: &str = "servicebus.windows.net";
+
 /// Domains under which a host is Microsoft's own: a WS-Federation or WS-Trust flow there is
 /// Entra ID's side of the federation, not an ADFS server.
 const MICROSOFT_DOMAINS: &[&str] = &[
@@ -104,6 +118,10 @@ pub fn party_of(flow: &StepFlow) -> Party {
         Party::Drs
     } else if under_any(&host, GRAPH_HOSTS) {
         Party::Graph
+    } else if under_any(&host, &[AGENT_SERVICE_DOMAIN]) {
+        Party::AgentService
+    } else if under_any(&host, &[RELAY_DOMAIN]) {
+        Party::Relay
     } else if SYNC_PREFIXES.iter().any(|p| first_label.starts_with(p))
         || has_kind(&["provisioning"])
     {
@@ -175,6 +193,18 @@ mod tests {
                 Party::EntraId,
             ),
             ("login.microsoft.com", "/", &[], Party::EntraId),
+            (
+                "8a1c9c4e-5f3b-4d6e-9a7b-2c1d0e9f8a7b.registration.msappproxy.net",
+                "/register/RegisterConnector",
+                &["agent"],
+                Party::AgentService,
+            ),
+            (
+                "his-nam1-eus1.servicebus.windows.net",
+                "/$servicebus/websocket",
+                &["relay"],
+                Party::Relay,
+            ),
             ("sts.windows.net", "/", &[], Party::EntraId),
             ("device.login.microsoftonline.com", "/", &[], Party::EntraId),
             (
@@ -286,7 +316,10 @@ mod tests {
             testbed::HOSTS.len(),
             "a testbed host has no lane here"
         );
-        for (host, party) in expected {
+        let agents = testbed::AGENT_HOSTS
+            .iter()
+            .map(|h| (*h, Party::AgentService));
+        for (host, party) in expected.into_iter().chain(agents) {
             assert_eq!(party_of(&flow(host, "/", &[])), party, "{host}");
         }
     }

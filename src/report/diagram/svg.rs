@@ -293,7 +293,11 @@ fn step_group(
         // A transparent box under the whole step, so a click anywhere on it lands on the step
         // (an SVG group's empty space is not part of it).
         hit_w = width.saturating_sub(x0 + MARGIN),
-        hit_h = if failed.is_some() { FAILED_ROW_H } else { ROW_H } - 4,
+        hit_h = if failed.is_some() {
+            FAILED_ROW_H
+        } else {
+            ROW_H
+        } - 4,
     );
     if let Some(why) = failed {
         let _ = write!(
