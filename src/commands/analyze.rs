@@ -8,9 +8,12 @@
 //! every flow, so their checks see the whole capture.
 //!
 //! The trace-wide summary ([`crate::analysis::summary`]) is folded from the same pass: it needs
-//! every flow decoded against the keys pass 1 learned (findings, signatures, stories), so it is
-//! printed after the table (last, where a terminal leaves it on screen) and, with `--json`, is
-//! the last object (`"type": "summary"`, after the stories). `--summary-only` prints it alone.
+//! every flow decoded against the keys pass 1 learned (findings, signatures, stories). The text
+//! report prints it first, before the table — what a support engineer reads first — so the table
+//! is spooled to an anonymous temporary file while the flows are decoded (memory stays bounded)
+//! and copied out after the summary. With `--json` the summary is the last object (`"type":
+//! "summary"`, after the stories), so the flow objects still stream. `--summary-only` prints it
+//! alone.
 //!
 //! Memory does not grow with the file's bodies: flows are read one at a time, decoded by a small
 //! pool of worker threads (one per core) and written in capture order through a bounded reorder
@@ -86,23 +89,51 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    if !opts.json && !opts.summary_only {
+    // The text report's table waits in a temporary file until the summary above it is known.
+    let table = !opts.json && !opts.summary_only;
+    let mut spool = if table {
+        let file = tempfile::tempfile().context("creating a temporary file for the table")?;
+        Some(std::io::BufWriter::with_capacity(1 << 16, file))
+    } else {
+        None
+    };
+    if let Some(spool) = &mut spool {
         writeln!(
-            out,
+            spool,
             "{:>5}  {:<7} {:<30} {:<40} {:>6}  {:<12} SUMMARY",
             "#", "METHOD", "HOST", "PATH", "STATUS", "KIND"
         )?;
     }
-    let (summary, read_errors, repaired) = run_pipeline(
-        reader,
-        &trust,
-        filter.as_ref(),
-        opts,
-        &mut out,
-        progress.as_ref(),
-    )?;
+    let (summary, read_errors, repaired) = match &mut spool {
+        Some(spool) => run_pipeline(
+            reader,
+            &trust,
+            filter.as_ref(),
+            opts,
+            spool,
+            progress.as_ref(),
+        )?,
+        None => run_pipeline(
+            reader,
+            &trust,
+            filter.as_ref(),
+            opts,
+            &mut out,
+            progress.as_ref(),
+        )?,
+    };
     if let Some(p) = &progress {
         p.finish_and_clear();
+    }
+    if let Some(spool) = spool {
+        out.write_all(super::render_summary::text(&summary.trace).as_bytes())?;
+        writeln!(out)?;
+        let mut file = spool
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("writing the table to its temporary file")?;
+        std::io::Seek::rewind(&mut file)?;
+        std::io::copy(&mut file, &mut out).context("copying the table")?;
     }
     if opts.json {
         for story in summary.stories.iter().filter(|_| !opts.summary_only) {
@@ -150,8 +181,6 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         let mut text = String::new();
         write_stories(&mut text, &summary.stories);
-        text.push('\n');
-        text.push_str(&super::render_summary::text(&summary.trace));
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;

@@ -39,7 +39,7 @@ fn analyze_filter_keeps_only_matching_flows() {
     assert_eq!(ids, vec![6, 7, 8, 9]);
     let text = idscope(&["analyze", "--filter", "~m GET & ~d idp", har], None);
     let out = stdout(&text);
-    let rows: Vec<&str> = out.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    let rows = crate::util::table_rows(&out);
     assert_eq!(rows.len(), 1, "{out}");
     assert!(rows[0].trim_start().starts_with('7'), "{out}");
 }

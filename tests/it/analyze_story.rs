@@ -197,9 +197,8 @@ fn the_demo_recording_tells_its_stories_with_both_values_of_each_check() {
 
 /// The number of the first row of the flow table whose summary contains `summary`.
 fn flow_number(report: &str, summary: &str) -> u64 {
-    report
-        .lines()
-        .take_while(|l| !l.is_empty())
+    crate::util::table_rows(report)
+        .into_iter()
         .find(|l| l.contains(summary))
         .and_then(|l| {
             l.trim_start()

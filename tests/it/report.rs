@@ -116,7 +116,10 @@ fn analyze_json(file: &Path) -> (Vec<Value>, Vec<Value>) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    all.into_iter().partition(|v| v["type"] == "flow")
+    let (flows, rest): (Vec<Value>, Vec<Value>) =
+        all.into_iter().partition(|v| v["type"] == "flow");
+    let stories = rest.into_iter().filter(|v| v["type"] == "story").collect();
+    (flows, stories)
 }
 
 /// Checks what every report must be: self-contained under its CSP, with a ROW and a DETAIL per

@@ -207,3 +207,14 @@ impl Screen {
         }
     }
 }
+
+/// The rows of `analyze`'s flow table in a text report: the lines after the `METHOD` header (the
+/// trace summary comes before it) up to the first empty line.
+pub fn table_rows(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .skip_while(|l| !(l.contains("METHOD") && l.contains("SUMMARY")))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect()
+}
