@@ -757,6 +757,19 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_argument_with_an_escaped_quote_is_one_regex() {
+        // How the trace summary quotes a regex holding a quote (`summary::sections::arg`).
+        let f = parse(r"~b 'it\'s\d'").unwrap();
+        let flow = |body: &'static [u8]| {
+            let mut q = crate::flow::testing::request("POST", "https://x/");
+            q.body = crate::flow::Body::plain(body);
+            crate::flow::testing::flow(0, q, crate::flow::testing::response(200, "", b""))
+        };
+        assert!(f.matches(&Subject::plain(&flow(b"it's7"))));
+        assert!(!f.matches(&Subject::plain(&flow(b"it's\\d"))));
+    }
+
+    #[test]
     fn http_operators_match_like_mitmproxy() {
         assert!(m("~all"));
         assert!(m("~s") && !m("~q") && !m("~e"));

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod commands;
 pub mod diff;
 pub mod filter;
+pub mod fit;
 pub mod fixture;
 pub mod flow;
 pub mod live;

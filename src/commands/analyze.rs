@@ -45,7 +45,7 @@ use crate::flow::{Flow, FlowId};
 use idscope_decoders::Severity;
 use idscope_decoders::util::clip;
 
-use crate::tui::text::fit;
+use crate::fit;
 use crate::tui::ui::list::marker;
 
 /// Findings kept for the text report's closing section; the rest are counted.

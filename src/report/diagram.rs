@@ -7,7 +7,7 @@
 //! (the page's Content-Security-Policy forbids `style` attributes), with defaults that read well
 //! without the page's stylesheet. The words of checks and counts are
 //! [`crate::analysis::story_text`]'s; paths are shortened by display width as in the TUI
-//! ([`crate::tui::text::fit`]).
+//! ([`crate::fit`]).
 
 pub mod parties;
 mod svg;

@@ -357,7 +357,7 @@ mod agent_scenario {
     use idscope::scenario::{self, Scenario, ScenarioConfig, Target};
     use idscope::testbed::{AGENT_HOSTS, BOOTSTRAP_HOST, HOSTS, TENANT_ID};
 
-    use super::findings;
+    use super::{findings, recording_decodes_with_secrets_masked_and_redacted};
     use crate::proxy::spawn_record;
     use crate::support::ReferenceServer;
 
@@ -495,6 +495,8 @@ mod agent_scenario {
             findings(boot)
         );
 
+        recording_decodes_with_secrets_masked_and_redacted(dir.path(), &flows);
+
         // Without --client-cert the bootstrap is refused and its flow says what to do.
         let (result, flows) = through_record(&server, dir.path(), "without", &[]).await;
         let e = result.unwrap_err();
@@ -521,6 +523,89 @@ mod agent_scenario {
         );
         server.shutdown().await;
     }
+}
+
+/// The recording of the agent scenario, read by `analyze` and `redact` as a user would: the
+/// registration and the bootstrap decode as the agent's documents, the connector agent story
+/// checks the connector id against the issued certificate, and the relay key and the
+/// registration token's signature are masked in the report and absent from the redacted copy.
+fn recording_decodes_with_secrets_masked_and_redacted(dir: &Path, flows: &[Flow]) {
+    use crate::util::{idscope, stdout};
+    let har = dir.join("with.har");
+    let har_s = har.to_str().unwrap();
+    let body = |f: &Flow| String::from_utf8_lossy(&f.response().unwrap().body.raw).into_owned();
+    let boot = flows
+        .iter()
+        .find(|f| f.request.url.contains("/ConnectorBootstrap"))
+        .unwrap();
+    let boot_body = body(boot);
+    let key = regex::Regex::new(r"<(?:\w+:)?SharedAccessKey>([^<]+)</")
+        .unwrap()
+        .captures(&boot_body)
+        .unwrap_or_else(|| panic!("no SharedAccessKey in {boot_body}"))[1]
+        .to_string();
+    let reg = flows
+        .iter()
+        .find(|f| f.request.url.contains("/register/RegisterConnector"))
+        .unwrap();
+    let reg_body = String::from_utf8_lossy(&reg.request.body.raw).into_owned();
+    let token = regex::Regex::new(r"<(?:\w+:)?AuthenticationToken>([^<]+)</")
+        .unwrap()
+        .captures(&reg_body)
+        .unwrap_or_else(|| panic!("no AuthenticationToken in {reg_body}"))[1]
+        .to_string();
+    let signature = token.rsplit('.').next().unwrap().to_string();
+    assert!(
+        key.len() >= 16 && signature.len() >= 16,
+        "{key} {signature}"
+    );
+
+    let o = idscope(&["analyze", "--json", "--fail-on", "never", har_s], None);
+    let out = stdout(&o);
+    assert!(!out.contains(&key), "the relay key is masked in analyze");
+    assert!(!out.contains(&signature), "the token's signature is masked");
+    let objects: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for path in ["/register/RegisterConnector", "/ConnectorBootstrap"] {
+        let flow = objects
+            .iter()
+            .find(|v| v["type"] == "flow" && v["url"].as_str().unwrap().contains(path))
+            .unwrap();
+        assert!(
+            flow["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == "agent"),
+            "{path}: {}",
+            flow["kinds"]
+        );
+    }
+    let story = objects
+        .iter()
+        .find(|v| v["type"] == "story" && v["story"] == "connector agent")
+        .unwrap_or_else(|| panic!("no connector agent story in {out}"));
+    assert!(
+        story["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["verdict"] == "pass" && c["message"].as_str().unwrap().contains("agent")),
+        "{story}"
+    );
+
+    let red = dir.join("with-redacted.har");
+    let r = idscope(&["redact", har_s, "-o", red.to_str().unwrap()], None);
+    assert!(r.status.success(), "{}", crate::util::stderr(&r));
+    let copy = std::fs::read_to_string(&red).unwrap();
+    assert!(
+        !copy.contains(&key),
+        "the relay key is not in the redacted copy"
+    );
+    assert!(!copy.contains(&signature), "nor the token's signature");
+    assert!(copy.contains("SharedAccessKeyName"), "names are kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,8 @@ const ONLY: &[(&str, &[&str])] = &[
     ("scenario", &["testbed"]),
     ("testbed", &[]),
     ("flow", &[]),
+    // Fitting text to columns: below every view that shows text (the TUI, analyze, the report).
+    ("fit", &[]),
 ];
 
 /// The decoders crate: foundations and building blocks below the views and protocol decoders.

@@ -478,13 +478,6 @@ mod tests {
         assert_eq!(arg(r#""error":"a b""#), r#"'"error":"a b"'"#);
         assert_eq!(arg(r"it's\d"), r"'it\'s\d'");
         assert_eq!(arg(r"a b\\"), r"'a b\\\\'");
-        let f = crate::filter::parse(&format!("~b {}", arg(r"it's\d"))).unwrap();
-        let flow = |body: &'static [u8]| {
-            let mut q = crate::flow::testing::request("POST", "https://x/");
-            q.body = crate::flow::Body::plain(body);
-            crate::flow::testing::flow(0, q, crate::flow::testing::response(200, "", b""))
-        };
-        assert!(f.matches(&crate::filter::Subject::plain(&flow(b"it's7"))));
-        assert!(!f.matches(&crate::filter::Subject::plain(&flow(b"it's\\d"))));
+        // That the filter reads `'it\'s\d'` back as the regex `it's\d` is tested in `filter`.
     }
 }

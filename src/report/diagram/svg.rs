@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::parties::{Party, party_of};
 use super::{STEPS_DRAWN, StepFlow, number, text};
 use crate::analysis::story::{Step, Story};
+use crate::fit;
 use crate::flow::FlowId;
-use crate::tui::text::fit;
 
 /// Space around the drawing.
 const MARGIN: u32 = 16;
