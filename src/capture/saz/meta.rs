@@ -81,7 +81,8 @@ impl Meta {
 
     fn between(&self, from: &str, to: &str) -> Option<f64> {
         let d = self.time(to)?.duration_since(self.time(from)?).ok()?;
-        Some(d.as_secs_f64() * 1000.0)
+        // Whole microseconds (Fiddler's clock has 100 ns ticks), so the milliseconds print short.
+        Some(d.as_micros() as f64 / 1000.0)
     }
 
     /// Fiddler's whole-millisecond phase timers (`DNSTime`, `TCPConnectTime`, …); negative means
