@@ -227,6 +227,17 @@ impl CaptureError {
     pub fn kind(&self) -> &CaptureErrorKind {
         &self.0.kind
     }
+
+    /// Which part of the capture failed, for a list of skipped ones: the archive member
+    /// (`raw/07_s.txt`), else the entry (`entry 3`, 0-based as in `log.entries[3]`), else the
+    /// file.
+    pub fn place(&self) -> String {
+        match (&self.0.location.member, self.0.location.entry) {
+            (Some(m), _) => m.clone(),
+            (None, Some(e)) => format!("entry {e}"),
+            (None, None) => self.0.path.display().to_string(),
+        }
+    }
 }
 
 /// A readable and seekable byte source (a file or an in-memory buffer).

@@ -67,6 +67,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let session_keys = trust.decryption.keys.len().saturating_sub(user_decryption);
 
     let reader = capture::open(&args.file)?;
+    let format = reader.format();
     let progress = progress_bar(reader.total_bytes());
     let opts = Opts {
         json: args.json,
@@ -94,6 +95,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
+    write_skipped(&mut out, &read_errors, format, opts.json)?;
     if opts.json {
         for story in &summary.stories {
             let mut line =
@@ -329,6 +331,7 @@ fn feed(
             p.set_position(reader.bytes_read());
         }
     }
+    errors.read = jobs.sent() as usize;
     (errors, reader.repaired().map(str::to_string))
 }
 
@@ -337,6 +340,62 @@ fn feed(
 struct ReadErrors {
     first: Vec<CaptureError>,
     count: usize,
+    /// Flows read.
+    read: usize,
+}
+
+/// The entries (SAZ: sessions) that could not be read and were skipped, and why: one line of the
+/// text report, or one `{"type":"skipped",…}` object.
+fn write_skipped(
+    out: &mut impl Write,
+    errors: &ReadErrors,
+    format: capture::Format,
+    json: bool,
+) -> anyhow::Result<()> {
+    if errors.count == 0 {
+        return Ok(());
+    }
+    let unit = match format {
+        capture::Format::Saz => "sessions",
+        capture::Format::Har => "entries",
+    };
+    let of = errors.read + errors.count;
+    if json {
+        let list: Vec<serde_json::Value> = errors
+            .first
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "member": e.location().member,
+                    "entry": e.location().entry,
+                    "reason": e.kind().to_string(),
+                })
+            })
+            .collect();
+        let obj = serde_json::json!({
+            "type": "skipped", "unit": unit, "count": errors.count, "of": of, "skipped": list,
+        });
+        writeln!(out, "{obj}")?;
+    } else {
+        let list: Vec<String> = errors
+            .first
+            .iter()
+            .map(|e| format!("{} ({})", e.place(), e.kind()))
+            .collect();
+        let more = errors.count.saturating_sub(errors.first.len());
+        let more = if more > 0 {
+            format!(", … and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "\nSkipped {} of {of} {unit}: {}{more}",
+            errors.count,
+            list.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// One worker's job: decode a flow, test it against the filter and render its row (or JSON
@@ -465,6 +524,9 @@ struct JsonFlow<'a> {
     findings: Vec<JsonFinding<'a>>,
     request: &'a [idscope_decoders::Outcome],
     response: &'a [idscope_decoders::Outcome],
+    /// A Fiddler session's `_m.xml` timers and flags (SAZ flows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fiddler: Option<crate::flow::fiddler::Fiddler<'a>>,
 }
 
 #[derive(Serialize)]
@@ -502,6 +564,7 @@ impl<'a> JsonFlow<'a> {
                 .collect(),
             request: &report.request,
             response: &report.response,
+            fiddler: crate::flow::fiddler::Fiddler::of(flow),
         }
     }
 }

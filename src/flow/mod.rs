@@ -7,6 +7,7 @@
 //! are the bridge to the decoders.
 
 pub mod assemble;
+pub mod fiddler;
 
 use std::borrow::Cow;
 use std::io::Read;
