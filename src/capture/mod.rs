@@ -384,8 +384,8 @@ fn sniff(head: &[u8]) -> Result<Format, CaptureErrorKind> {
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
-        // All whitespace so far: the HAR reader says what follows.
-        None | Some(b'{') => Ok(Format::Har),
+        // All whitespace so far, or JSON: the HAR reader says what follows.
+        None | Some(b'{' | b'[') => Ok(Format::Har),
         Some(_) => Err(CaptureErrorKind::NotCapture {
             starts: head.iter().take(8).copied().flat_map(std::ascii::escape_default).map(char::from).collect(),
         }),
@@ -456,6 +456,22 @@ mod tests {
         let r = from_bytes(Path::new("x"), b"PK\x03\x04garbage".to_vec());
         let e = r.unwrap_err();
         assert!(matches!(e.kind(), CaptureErrorKind::Zip(_)), "{e}");
+    }
+
+    #[test]
+    fn empty_and_non_capture_files_say_what_they_are_not() {
+        let e = from_bytes(Path::new("e.har"), vec![]).unwrap_err();
+        assert_eq!(e.to_string(), "e.har is empty");
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let e = from_bytes(Path::new("x.png"), png).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"x.png is not a HAR, idscope recording or SAZ archive (starts with "\x89PNG\r\n\x1a\n")"#
+        );
+        let e = from_bytes(Path::new("t.txt"), b"hello world\n".to_vec()).unwrap_err();
+        assert!(matches!(e.kind(), CaptureErrorKind::NotCapture { .. }), "{e}");
+        let bom = b"\xEF\xBB\xBF \n{\"log\":{\"entries\":[]}}".to_vec();
+        assert_eq!(from_bytes(Path::new("b.har"), bom).unwrap().format(), Format::Har);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`super::App`] builds and keeps these lines; the view ([`super::ui`]) only slices and styles
 //! them.
 
+pub mod fiddler;
 pub mod fit;
 pub mod flow;
 pub mod help;
