@@ -26,6 +26,7 @@ mod prt_keys;
 mod realworld;
 mod redact;
 mod reliability;
+mod saz;
 mod replay;
 mod seamless_sso;
 mod secrets;
