@@ -21,7 +21,8 @@ use serde_json::{Map, Value};
 
 use super::har_fields::{IDSCOPE_FIELD, INCOMPLETE_FIELD, format_time, sniff_encoding};
 use crate::flow::{
-    Body, DEFAULT_DECODED_CAP, Extra, FIDDLER_EXTRA, Flow, Headers, Outcome, Request, Response, Timings, header,
+    Body, DEFAULT_DECODED_CAP, Extra, FIDDLER_EXTRA, Flow, Headers, Outcome, Request, Response,
+    Timings, header,
 };
 
 /// Converts a flow into a HAR 1.2 entry that Chrome, Firefox and mitmproxy import, as a `Value`

@@ -347,7 +347,8 @@ pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
         }
     }
     file.rewind().map_err(io_err)?;
-    let kind = sniff(head.get(..got).unwrap_or_default()).map_err(|k| CaptureError::new(path, k))?;
+    let kind =
+        sniff(head.get(..got).unwrap_or_default()).map_err(|k| CaptureError::new(path, k))?;
     from_source(path, Box::new(file), kind, total, saz::Unlock::Sources)
 }
 
@@ -356,7 +357,13 @@ pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
 pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<CaptureReader, CaptureError> {
     let kind = sniff(&bytes).map_err(|k| CaptureError::new(name, k))?;
     let total = Some(bytes.len() as u64);
-    from_source(name, Box::new(Cursor::new(bytes)), kind, total, saz::Unlock::Never)
+    from_source(
+        name,
+        Box::new(Cursor::new(bytes)),
+        kind,
+        total,
+        saz::Unlock::Never,
+    )
 }
 
 /// [`from_bytes`] for a password-protected SAZ archive (ZipCrypto or WinZip AES).
@@ -387,7 +394,13 @@ fn sniff(head: &[u8]) -> Result<Format, CaptureErrorKind> {
         // All whitespace so far, or JSON: the HAR reader says what follows.
         None | Some(b'{' | b'[') => Ok(Format::Har),
         Some(_) => Err(CaptureErrorKind::NotCapture {
-            starts: head.iter().take(8).copied().flat_map(std::ascii::escape_default).map(char::from).collect(),
+            starts: head
+                .iter()
+                .take(8)
+                .copied()
+                .flat_map(std::ascii::escape_default)
+                .map(char::from)
+                .collect(),
         }),
     }
 }
@@ -469,9 +482,15 @@ mod tests {
             r#"x.png is not a HAR, idscope recording or SAZ archive (starts with "\x89PNG\r\n\x1a\n")"#
         );
         let e = from_bytes(Path::new("t.txt"), b"hello world\n".to_vec()).unwrap_err();
-        assert!(matches!(e.kind(), CaptureErrorKind::NotCapture { .. }), "{e}");
+        assert!(
+            matches!(e.kind(), CaptureErrorKind::NotCapture { .. }),
+            "{e}"
+        );
         let bom = b"\xEF\xBB\xBF \n{\"log\":{\"entries\":[]}}".to_vec();
-        assert_eq!(from_bytes(Path::new("b.har"), bom).unwrap().format(), Format::Har);
+        assert_eq!(
+            from_bytes(Path::new("b.har"), bom).unwrap().format(),
+            Format::Har
+        );
     }
 
     #[test]

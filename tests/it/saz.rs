@@ -29,7 +29,11 @@ fn sample_saz() -> PathBuf {
 /// returns false.
 fn have_tools(test: &str) -> bool {
     let checks: [(&str, &[&str], &str); 3] = [
-        ("python3", &["-c", "import pyzipper"], "pip install pyzipper"),
+        (
+            "python3",
+            &["-c", "import pyzipper"],
+            "pip install pyzipper",
+        ),
         ("zip", &["-v"], "apt-get install zip"),
         ("7z", &["i"], "apt-get install p7zip-full"),
     ];
@@ -203,7 +207,12 @@ fn encrypted_archives_read_like_the_plain_one_with_the_password_from_a_file_or_t
         let enc = encrypted_copies(&source);
         let plain_har = enc.dir.path().join("plain.har");
         let o = run(
-            &[os("convert"), source.as_os_str(), os("-o"), plain_har.as_os_str()],
+            &[
+                os("convert"),
+                source.as_os_str(),
+                os("-o"),
+                plain_har.as_os_str(),
+            ],
             &[],
         );
         assert!(o.status.success(), "{:?}", text(&o));
@@ -221,7 +230,12 @@ fn encrypted_archives_read_like_the_plain_one_with_the_password_from_a_file_or_t
                 ],
                 &[],
             );
-            assert_eq!(o.status.code(), plain.status.code(), "{what}: {}", text(&o).1);
+            assert_eq!(
+                o.status.code(),
+                plain.status.code(),
+                "{what}: {}",
+                text(&o).1
+            );
             assert_eq!(text(&o).0, plain_json, "{what} via --password-file");
             outputs.push(o);
             // The password from the environment.
@@ -229,7 +243,12 @@ fn encrypted_archives_read_like_the_plain_one_with_the_password_from_a_file_or_t
                 &[os("analyze"), os("--json"), saz.as_os_str()],
                 &[("IDSCOPE_SAZ_PASSWORD", PASSWORD)],
             );
-            assert_eq!(o.status.code(), plain.status.code(), "{what}: {}", text(&o).1);
+            assert_eq!(
+                o.status.code(),
+                plain.status.code(),
+                "{what}: {}",
+                text(&o).1
+            );
             assert_eq!(text(&o).0, plain_json, "{what} via the environment");
             outputs.push(o);
             // convert writes the same entries as from the plain archive.
@@ -254,7 +273,10 @@ fn encrypted_archives_read_like_the_plain_one_with_the_password_from_a_file_or_t
                 &[("IDSCOPE_SAZ_PASSWORD", PASSWORD)],
             );
             let (_, err) = text(&o);
-            assert!(err.contains("idscope view needs a terminal"), "{what}: {err}");
+            assert!(
+                err.contains("idscope view needs a terminal"),
+                "{what}: {err}"
+            );
             outputs.push(o);
             for o in &outputs {
                 let (out, err) = text(o);
@@ -332,7 +354,11 @@ fn the_prompt_on_a_terminal_asks_once_without_echo() {
     assert!(pty.exit_status().success());
     let screen = pty.close();
     let raw = screen.raw();
-    assert_eq!(raw.matches("password for").count(), 1, "asked more than once");
+    assert_eq!(
+        raw.matches("password for").count(),
+        1,
+        "asked more than once"
+    );
     assert!(!raw.contains(PASSWORD), "the password was echoed");
 }
 
@@ -350,8 +376,14 @@ fn real_fiddler_metadata_is_in_analyze_json_and_in_the_converted_har() {
     assert_eq!(flows.len(), 14);
     // raw/01_m.xml
     let f = &flows[0]["fiddler"];
-    assert_eq!(f["timers"]["ClientConnected"], "2020-09-01T13:57:52.211861-06:00");
-    assert_eq!(f["timers"]["ServerGotRequest"], "2020-09-01T13:57:52.4173141-06:00");
+    assert_eq!(
+        f["timers"]["ClientConnected"],
+        "2020-09-01T13:57:52.211861-06:00"
+    );
+    assert_eq!(
+        f["timers"]["ServerGotRequest"],
+        "2020-09-01T13:57:52.4173141-06:00"
+    );
     assert_eq!(f["timers"]["DNSTime"], "23");
     assert_eq!(f["timers"]["HTTPSHandshakeTime"], "120");
     assert_eq!(f["flags"]["x-egressport"], "52996");
@@ -368,11 +400,18 @@ fn real_fiddler_metadata_is_in_analyze_json_and_in_the_converted_har() {
     assert_eq!(f["flags"]["https-client-snihostname"], "cdn.walkme.com");
     assert_eq!(f["flags"]["x-clientport"], "53008");
     assert_eq!(f["timers"]["ServerBeginResponse"], "0001-01-01T00:00:00");
-    assert!(f["phases"].get("wait").is_none(), "an unset timer is no phase");
+    assert!(
+        f["phases"].get("wait").is_none(),
+        "an unset timer is no phase"
+    );
 
     // A HAR flow has no `fiddler` object.
     let har_flows = run(
-        &[os("analyze"), os("--json"), os("captures/aadconnect-sync.har")],
+        &[
+            os("analyze"),
+            os("--json"),
+            os("captures/aadconnect-sync.har"),
+        ],
         &[],
     );
     assert!(!text(&har_flows).0.contains("\"fiddler\""));
@@ -380,21 +419,36 @@ fn real_fiddler_metadata_is_in_analyze_json_and_in_the_converted_har() {
     // convert: HAR timings from the timers, timers and flags under `_idscope.fiddler`.
     let dir = tempfile::tempdir().unwrap();
     let har = dir.path().join("f.har");
-    let o = run(&[os("convert"), saz.as_os_str(), os("-o"), har.as_os_str()], &[]);
+    let o = run(
+        &[os("convert"), saz.as_os_str(), os("-o"), har.as_os_str()],
+        &[],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
     let e = entries(&har);
     let t = &e[0]["timings"];
-    assert_eq!((t["dns"].as_f64(), t["connect"].as_f64()), (Some(23.0), Some(56.0)));
-    assert_eq!((t["ssl"].as_f64(), t["wait"].as_f64()), (Some(120.0), Some(87.804)));
+    assert_eq!(
+        (t["dns"].as_f64(), t["connect"].as_f64()),
+        (Some(23.0), Some(56.0))
+    );
+    assert_eq!(
+        (t["ssl"].as_f64(), t["wait"].as_f64()),
+        (Some(120.0), Some(87.804))
+    );
     assert_eq!(e[0]["_idscope"]["fiddler"]["timers"]["DNSTime"], "23");
-    assert_eq!(e[1]["_idscope"]["fiddler"]["flags"]["x-processinfo"], "fiddler:15708");
+    assert_eq!(
+        e[1]["_idscope"]["fiddler"]["flags"]["x-processinfo"],
+        "fiddler:15708"
+    );
     assert!(e[0].get("_fiddler").is_none());
     // Read back: the HAR's analyze shows the same metadata, and a second convert keeps it.
     let o = run(&[os("analyze"), os("--json"), har.as_os_str()], &[]);
     let again: Value = serde_json::from_str(text(&o).0.lines().next().unwrap()).unwrap();
     assert_eq!(again["fiddler"], flows[0]["fiddler"]);
     let har2 = dir.path().join("f2.har");
-    let o = run(&[os("convert"), har.as_os_str(), os("-o"), har2.as_os_str()], &[]);
+    let o = run(
+        &[os("convert"), har.as_os_str(), os("-o"), har2.as_os_str()],
+        &[],
+    );
     assert!(o.status.success());
     assert_eq!(entries(&har2), e);
 }
@@ -437,7 +491,10 @@ fn empty_and_non_capture_files_are_exit_2_saying_what_they_are_not() {
             let (stdout, err) = text(&o);
             assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
             assert!(err.contains(&want), "{args:?}: {err}");
-            assert!(!stdout.contains("METHOD"), "{args:?}: no table for a non-capture");
+            assert!(
+                !stdout.contains("METHOD"),
+                "{args:?}: no table for a non-capture"
+            );
         }
     }
 }
@@ -478,17 +535,16 @@ fn broken_sessions_are_skipped_and_listed_and_the_rest_loads() {
 
     let o = run(&[os("analyze"), saz.as_os_str()], &[]);
     let (out, err) = text(&o);
-    let table_rows = out
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .skip(1)
-        .count();
+    let table_rows = out.lines().take_while(|l| !l.is_empty()).skip(1).count();
     assert_eq!(table_rows, 12, "{out}");
     let line = out
         .lines()
         .find(|l| l.starts_with("Skipped "))
         .unwrap_or_else(|| panic!("no skipped line: {out}"));
-    assert!(line.starts_with("Skipped 2 of 14 sessions: raw/03_s.txt ("), "{line}");
+    assert!(
+        line.starts_with("Skipped 2 of 14 sessions: raw/03_s.txt ("),
+        "{line}"
+    );
     assert!(
         line.contains(&format!("truncated at byte {}", head_end - 10)),
         "{line}"

@@ -96,7 +96,8 @@ fn parse_message(bytes: &[u8]) -> Result<RawMessage, CaptureErrorKind> {
         dechunk(raw_body)?
     } else {
         // A body shorter than its Content-Length was cut short; it is kept and marked.
-        let declared = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let declared =
+            header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let complete = declared.is_none_or(|n| raw_body.len() as u64 >= n);
         (raw_body.to_vec(), complete)
     };
@@ -166,4 +167,3 @@ pub(super) fn parse_response(bytes: &[u8]) -> Result<Response, CaptureErrorKind>
         extra: Extra::new(),
     })
 }
-

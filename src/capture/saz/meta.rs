@@ -11,9 +11,7 @@ use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
 use crate::capture::har::parse_time;
-use crate::flow::{
-    Extra, FIDDLER_EXTRA, Flow, FlowId, Outcome, Request, Timings,
-};
+use crate::flow::{Extra, FIDDLER_EXTRA, Flow, FlowId, Outcome, Request, Timings};
 
 /// The interesting parts of `<Session>`: `SessionTimers` attributes and `SessionFlag`s.
 #[derive(Debug, Default)]
@@ -157,4 +155,3 @@ impl Meta {
         }
     }
 }
-

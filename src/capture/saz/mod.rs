@@ -321,10 +321,10 @@ mod tests {
     use super::message::dechunk;
     use super::sample::{self, Saz};
     use super::*;
-    use std::time::UNIX_EPOCH;
     use crate::capture::{Format, from_bytes, open};
     use proptest::prelude::*;
     use std::time::Duration;
+    use std::time::UNIX_EPOCH;
 
     fn read(bytes: Vec<u8>) -> Vec<Result<Flow, CaptureError>> {
         from_bytes(Path::new("t.saz"), bytes).unwrap().collect()

@@ -52,13 +52,19 @@ pub fn fiddler_lines(out: &mut Vec<TextLine>, flow: &Flow) {
     if !f.timers.is_empty() {
         out.push(TextLine::new("  timers", Tone::Dim));
         for (n, v) in f.timers {
-            out.push(TextLine::new(format!("    {n:<22}{}", text(v)), Tone::Normal));
+            out.push(TextLine::new(
+                format!("    {n:<22}{}", text(v)),
+                Tone::Normal,
+            ));
         }
     }
     if !f.flags.is_empty() {
         out.push(TextLine::new("  flags", Tone::Dim));
         for (n, v) in f.flags {
-            out.push(TextLine::new(format!("    {n:<22}{}", text(v)), Tone::Normal));
+            out.push(TextLine::new(
+                format!("    {n:<22}{}", text(v)),
+                Tone::Normal,
+            ));
         }
     }
 }
@@ -91,12 +97,24 @@ mod tests {
         let text: Vec<&str> = out.iter().map(|l| l.text.as_str()).collect();
         assert!(text.contains(&"Fiddler session"), "{text:#?}");
         assert!(text.iter().any(|l| l.contains("chrome (pid 4412)")));
-        let dns = text.iter().find(|l| l.trim_start().starts_with("DNS")).unwrap();
-        let wait = text.iter().find(|l| l.trim_start().starts_with("waiting")).unwrap();
+        let dns = text
+            .iter()
+            .find(|l| l.trim_start().starts_with("DNS"))
+            .unwrap();
+        let wait = text
+            .iter()
+            .find(|l| l.trim_start().starts_with("waiting"))
+            .unwrap();
         assert!(dns.contains("20.0 ms"), "{dns}");
         assert_eq!(dns.matches('█').count(), 8);
         assert_eq!(wait.matches('█').count(), BAR_CELLS);
-        assert!(text.iter().any(|l| l.contains("ClientConnected") && l.contains("13:57:52.211861")));
-        assert!(text.iter().any(|l| l.contains("ui-color") && l.contains("red")));
+        assert!(
+            text.iter()
+                .any(|l| l.contains("ClientConnected") && l.contains("13:57:52.211861"))
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.contains("ui-color") && l.contains("red"))
+        );
     }
 }
