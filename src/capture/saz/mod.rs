@@ -390,6 +390,45 @@ mod tests {
     }
 
     #[test]
+    fn aes_archive_needs_its_password_and_a_wrong_one_says_so() {
+        let plain: Vec<Flow> = read(sample::build(&sample::sessions()))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let enc = sample::build_with(&sample::sessions(), Some("s3cret"));
+        let e = from_bytes(Path::new("t.saz"), enc.clone()).unwrap_err();
+        assert_eq!(*e.kind(), CaptureErrorKind::PasswordRequired);
+        assert_eq!(
+            e.to_string(),
+            "t.saz: the archive is password-protected: use --password-file or IDSCOPE_SAZ_PASSWORD"
+        );
+        let e = crate::capture::from_bytes_with_password(Path::new("t.saz"), enc.clone(), "nope")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "wrong password for t.saz");
+        let flows: Vec<Flow> =
+            crate::capture::from_bytes_with_password(Path::new("t.saz"), enc, "s3cret")
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(flows, plain);
+    }
+
+    #[test]
+    fn cut_headers_fail_and_a_short_body_is_kept_as_truncated() {
+        let mut s = sample::sessions();
+        s.truncate(2);
+        s[0].response = Some(b"HTTP/1.1 200 OK\r\nContent-Ty".to_vec());
+        s[1].response = Some(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".to_vec());
+        let items = read(sample::build(&s));
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(e.location().member.as_deref(), Some("raw/01_s.txt"));
+        assert!(e.to_string().contains("truncated at byte 27"), "{e}");
+        let body = &items[1].as_ref().unwrap().response().unwrap().body;
+        assert!(body.truncated);
+        assert_eq!(&body.raw[..], b"abc");
+    }
+
+    #[test]
     fn sessions_are_ordered_numerically_not_by_name() {
         let mut s = sample::sessions();
         s.truncate(3);

@@ -97,10 +97,18 @@ pub(crate) fn sessions() -> Vec<Saz<'static>> {
 
 /// Zips sessions the way Fiddler lays them out (deflate, `raw/` folder, index files).
 pub(crate) fn build(sessions: &[Saz<'_>]) -> Vec<u8> {
+    build_with(sessions, None)
+}
+
+/// [`build`], every member encrypted with WinZip AES-256 under `password` when one is given.
+pub(crate) fn build_with(sessions: &[Saz<'_>], password: Option<&str>) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default()
+    let mut opts = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default());
+    if let Some(p) = password {
+        opts = opts.with_aes_encryption(zip::AesMode::Aes256, p);
+    }
     let mut add = |name: &str, data: &[u8]| {
         zip.start_file(name, opts).unwrap();
         zip.write_all(data).unwrap();
