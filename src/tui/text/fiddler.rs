@@ -49,18 +49,12 @@ pub fn fiddler_lines(out: &mut Vec<TextLine>, flow: &Flow) {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if !f.timers.is_empty() {
-        out.push(TextLine::new("  timers", Tone::Dim));
-        for (n, v) in f.timers {
-            out.push(TextLine::new(
-                format!("    {n:<22}{}", text(v)),
-                Tone::Normal,
-            ));
+    for (heading, map) in [("timers", f.timers), ("flags", f.flags)] {
+        if map.is_empty() {
+            continue;
         }
-    }
-    if !f.flags.is_empty() {
-        out.push(TextLine::new("  flags", Tone::Dim));
-        for (n, v) in f.flags {
+        out.push(TextLine::new(format!("  {heading}"), Tone::Dim));
+        for (n, v) in map {
             out.push(TextLine::new(
                 format!("    {n:<22}{}", text(v)),
                 Tone::Normal,
