@@ -3,14 +3,14 @@
 
     python3 benches/saz_bench.py [SESSIONS]      (default 100000; run from the project root)
 
-Generates a HAR with benches/gen_har.py, keeps its first SESSIONS
-entries (bench-out/saz-<N>.har), writes them as a Fiddler archive the way Fiddler lays it out
+Generates a HAR with benches/gen_har.py, keeps its first SESSIONS entries
+(bench-out/saz-<N>.har), writes them as a Fiddler archive the way Fiddler lays it out
 (raw/NNNNNN_c.txt, _s.txt, _m.xml; deflate) with Python's zipfile (bench-out/saz-<N>.saz) and
-again encrypted with WinZip AES-256 by pyzipper (bench-out/saz-<N>-aes256.saz, what Fiddler
-offers when saving), builds idscope in release mode, then measures `idscope analyze --json` on each: wall time, CPU and peak RSS
-(each run in its own process, like analyze_bench.py). Prints the table and the ratios AES/plain
-(the cost of decryption) and SAZ/HAR. Needs `pip install pyzipper`. Nothing fails on a
-threshold.
+again encrypted with WinZip AES-256 by pyzipper (bench-out/saz-<N>-aes256.saz, what Fiddler offers
+when saving), builds idscope in release mode, then measures `idscope analyze --json` on each: wall
+time, CPU and peak RSS (each run in its own process, like analyze_bench.py). Prints the table and
+the ratios AES/plain (the cost of decryption) and SAZ/HAR. Needs `pip install pyzipper`. Nothing
+fails on a threshold.
 """
 import json, os, subprocess, sys, zipfile
 
