@@ -13,6 +13,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// The password of a password-protected SAZ archive (ZipCrypto or AES): the first line of
+    /// FILE. Without it: the IDSCOPE_SAZ_PASSWORD environment variable, else a prompt on the
+    /// terminal. Never given on the command line itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// The subcommands.

@@ -9,6 +9,9 @@ use idscope::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(file) = &cli.password_file {
+        idscope::capture::set_password_file(file.clone());
+    }
     match idscope::commands::run(cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -28,6 +28,9 @@ pub struct JsonFlow<'a> {
     /// The correlation and diagnostic headers ([`super::correlation::entries`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub correlation: Vec<super::correlation::Entry>,
+    /// A Fiddler session's `_m.xml` timers and flags (SAZ flows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiddler: Option<crate::flow::fiddler::Fiddler<'a>>,
 }
 
 /// A finding with the side and decoder that gave it.
@@ -75,6 +78,7 @@ impl<'a> JsonFlow<'a> {
             request: &report.request,
             response: &report.response,
             correlation: super::correlation::entries(flow),
+            fiddler: crate::flow::fiddler::Fiddler::of(flow),
         }
     }
 }

@@ -21,7 +21,8 @@ use serde_json::{Map, Value};
 
 use super::har_fields::{IDSCOPE_FIELD, INCOMPLETE_FIELD, format_time, sniff_encoding};
 use crate::flow::{
-    Body, DEFAULT_DECODED_CAP, Extra, Flow, Headers, Outcome, Request, Response, Timings, header,
+    Body, DEFAULT_DECODED_CAP, Extra, FIDDLER_EXTRA, Flow, Headers, Outcome, Request, Response,
+    Timings, header,
 };
 
 /// Converts a flow into a HAR 1.2 entry that Chrome, Firefox and mitmproxy import, as a `Value`
@@ -67,6 +68,7 @@ pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
         response_body: response.as_ref().map(|(_, s)| &s.meta),
         tags: &f.tags,
         unknown_timings: &unknown,
+        fiddler: f.extra.get(FIDDLER_EXTRA),
     };
 
     // Members in `BTreeMap` order; `cache` only when `extra` has none (the extra one is kept).
@@ -88,12 +90,13 @@ pub fn write_entry(out: &mut Vec<u8>, f: &Flow) {
         own.push("serverIPAddress");
     }
     own.extend(["startedDateTime", "time", "timings"]);
-    // An `_idscope` in `extra` is never written back: ours replaces it, or there is none.
+    // An `_idscope` in `extra` is never written back: ours replaces it, or there is none. The
+    // Fiddler metadata is written inside ours.
     merged_object(
         out,
         &f.extra,
         &own,
-        &[IDSCOPE_FIELD],
+        &[IDSCOPE_FIELD, FIDDLER_EXTRA],
         |key, out| match key {
             IDSCOPE_FIELD => ours.write(out),
             INCOMPLETE_FIELD => out.extend_from_slice(b"true"),
@@ -124,6 +127,8 @@ struct Ours<'a> {
     response_body: Option<&'a StoredFacts<'a>>,
     tags: &'a [String],
     unknown_timings: &'a [&'static str],
+    /// A Fiddler session's metadata ([`FIDDLER_EXTRA`]).
+    fiddler: Option<&'a serde_json::Value>,
 }
 
 impl Ours<'_> {
@@ -135,6 +140,7 @@ impl Ours<'_> {
             && self.response_body.is_none_or(StoredFacts::is_empty)
             && self.tags.is_empty()
             && self.unknown_timings.is_empty()
+            && self.fiddler.is_none()
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -146,6 +152,9 @@ impl Ours<'_> {
             out.push(b'"');
             let _ = write!(out, "{c}");
             out.push(b'"');
+        }
+        if let Some(v) = self.fiddler {
+            value(o.own("fiddler"), v);
         }
         if self.incomplete {
             o.own("incomplete").extend_from_slice(b"true");

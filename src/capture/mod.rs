@@ -29,12 +29,14 @@ use crate::flow::Flow;
 pub mod har;
 pub mod har_entry;
 mod har_fields;
+pub mod password;
 pub mod redact;
 pub mod saz;
 mod scan;
 
 pub use har::{HarWriter, har_entry_to_flow};
 pub use har_entry::flow_to_har_entry;
+pub use password::set_password_file;
 
 /// A capture file format idscope reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +131,30 @@ pub enum CaptureErrorKind {
     /// A SAZ session's metadata XML cannot be parsed.
     #[error("malformed session metadata: {0}")]
     Xml(String),
+    /// The file has no bytes at all.
+    #[error("is empty")]
+    Empty,
+    /// The file is neither JSON nor a zip archive.
+    #[error("is not a HAR, idscope recording or SAZ archive (starts with \"{starts}\")")]
+    NotCapture {
+        /// Its first bytes, escaped.
+        starts: String,
+    },
+    /// The archive is password-protected and no password source has one.
+    #[error(
+        "the archive is password-protected: use --password-file or {}",
+        password::PASSWORD_ENV
+    )]
+    PasswordRequired,
+    /// The password does not decrypt the archive.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The password source failed (an unreadable `--password-file`, the terminal).
+    #[error("{message}")]
+    Password {
+        /// What failed; never the password.
+        message: String,
+    },
 }
 
 impl From<io::Error> for CaptureErrorKind {
@@ -143,9 +169,27 @@ impl From<io::Error> for CaptureErrorKind {
 /// A capture read failure that names the file, and where known the entry and byte offset:
 /// `corpus/x.har: entry 3 at byte 10422: missing field `request.url``. Boxed, so `Result`s
 /// carrying it stay small.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {}", .0.path.display(), .0.location, .0.kind)]
+///
+/// What the whole file is not reads as a sentence about it: `x.bin is empty`, `x.png is not a
+/// HAR, idscope recording or SAZ archive (starts with "\x89PNG")`, `wrong password for x.saz`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaptureError(Box<ErrorDetails>);
+
+impl std::error::Error for CaptureError {}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        let path = d.path.display();
+        match &d.kind {
+            CaptureErrorKind::Empty | CaptureErrorKind::NotCapture { .. } => {
+                write!(f, "{path} {}", d.kind)
+            }
+            CaptureErrorKind::WrongPassword => write!(f, "wrong password for {path}{}", d.location),
+            kind => write!(f, "{path}{}: {kind}", d.location),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ErrorDetails {
@@ -182,6 +226,17 @@ impl CaptureError {
     /// What went wrong.
     pub fn kind(&self) -> &CaptureErrorKind {
         &self.0.kind
+    }
+
+    /// Which part of the capture failed, for a list of skipped ones: the archive member
+    /// (`raw/07_s.txt`), else the entry (`entry 3`, 0-based as in `log.entries[3]`), else the
+    /// file.
+    pub fn place(&self) -> String {
+        match (&self.0.location.member, self.0.location.entry) {
+            (Some(m), _) => m.clone(),
+            (None, Some(e)) => format!("entry {e}"),
+            (None, None) => self.0.path.display().to_string(),
+        }
     }
 }
 
@@ -272,17 +327,19 @@ impl Iterator for CaptureReader {
 /// The ZIP local-file-header magic that starts every SAZ archive.
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
-/// Opens a capture file, sniffing its format from the content (zip magic means SAZ, anything
-/// else is read as HAR JSON), and returns a streaming reader. A HAR file whose header is not HAR
-/// is refused here; entry problems surface from the iterator.
+/// Opens a capture file, sniffing its format from the content (zip magic means SAZ, a `{` after
+/// an optional BOM and whitespace means HAR JSON) and returns a streaming reader. An empty file,
+/// a file that is neither, and a HAR file whose header is not HAR are refused here; so is a
+/// password-protected SAZ without its password (from [`password`]'s sources). Entry problems
+/// surface from the iterator.
 pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
     let io_err = |e: io::Error| CaptureError::new(path, e.into());
     let mut file = File::open(path).map_err(io_err)?;
     let total = file.metadata().map(|m| m.len()).ok();
-    let mut magic = [0u8; 4];
+    let mut head = [0u8; SNIFF_BYTES];
     let mut got = 0;
-    while got < magic.len() {
-        match file.read(magic.get_mut(got..).unwrap_or(&mut [])) {
+    while got < head.len() {
+        match file.read(head.get_mut(got..).unwrap_or(&mut [])) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -290,27 +347,74 @@ pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
         }
     }
     file.rewind().map_err(io_err)?;
-    let is_zip = magic.get(..got) == Some(ZIP_MAGIC);
-    from_source(path, Box::new(file), is_zip, total)
+    let kind =
+        sniff(head.get(..got).unwrap_or_default()).map_err(|k| CaptureError::new(path, k))?;
+    from_source(path, Box::new(file), kind, total, saz::Unlock::Sources)
 }
 
-/// Reads a capture held in memory (stdin, tests); `name` is used in error messages.
+/// Reads a capture held in memory (stdin, tests); `name` is used in error messages. A
+/// password-protected archive is refused: see [`from_bytes_with_password`].
 pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<CaptureReader, CaptureError> {
-    let is_zip = bytes.starts_with(ZIP_MAGIC);
+    let kind = sniff(&bytes).map_err(|k| CaptureError::new(name, k))?;
     let total = Some(bytes.len() as u64);
-    from_source(name, Box::new(Cursor::new(bytes)), is_zip, total)
+    from_source(
+        name,
+        Box::new(Cursor::new(bytes)),
+        kind,
+        total,
+        saz::Unlock::Never,
+    )
+}
+
+/// [`from_bytes`] for a password-protected SAZ archive (ZipCrypto or WinZip AES).
+pub fn from_bytes_with_password(
+    name: &Path,
+    bytes: Vec<u8>,
+    password: &str,
+) -> Result<CaptureReader, CaptureError> {
+    let kind = sniff(&bytes).map_err(|k| CaptureError::new(name, k))?;
+    let total = Some(bytes.len() as u64);
+    let given = saz::Unlock::Given(zeroize::Zeroizing::new(password.to_string()));
+    from_source(name, Box::new(Cursor::new(bytes)), kind, total, given)
+}
+
+/// Bytes looked at to tell the format (and quoted when it is none).
+const SNIFF_BYTES: usize = 16;
+
+/// The format `head` (the file's first bytes) starts, or why it is no capture.
+fn sniff(head: &[u8]) -> Result<Format, CaptureErrorKind> {
+    if head.is_empty() {
+        return Err(CaptureErrorKind::Empty);
+    }
+    if head.starts_with(ZIP_MAGIC) {
+        return Ok(Format::Saz);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        // All whitespace so far, or JSON: the HAR reader says what follows.
+        None | Some(b'{' | b'[') => Ok(Format::Har),
+        Some(_) => Err(CaptureErrorKind::NotCapture {
+            starts: head
+                .iter()
+                .take(8)
+                .copied()
+                .flat_map(std::ascii::escape_default)
+                .map(char::from)
+                .collect(),
+        }),
+    }
 }
 
 fn from_source(
     path: &Path,
     src: Box<dyn Source>,
-    is_zip: bool,
+    format: Format,
     total: Option<u64>,
+    unlock: saz::Unlock,
 ) -> Result<CaptureReader, CaptureError> {
-    let inner = if is_zip {
-        Inner::Saz(saz::SazReader::new(path, src)?)
-    } else {
-        Inner::Har(har::HarReader::new(path, src)?)
+    let inner = match format {
+        Format::Saz => Inner::Saz(saz::SazReader::new(path, src, unlock)?),
+        Format::Har => Inner::Har(har::HarReader::new(path, src)?),
     };
     Ok(CaptureReader { inner, total })
 }
@@ -365,6 +469,28 @@ mod tests {
         let r = from_bytes(Path::new("x"), b"PK\x03\x04garbage".to_vec());
         let e = r.unwrap_err();
         assert!(matches!(e.kind(), CaptureErrorKind::Zip(_)), "{e}");
+    }
+
+    #[test]
+    fn empty_and_non_capture_files_say_what_they_are_not() {
+        let e = from_bytes(Path::new("e.har"), vec![]).unwrap_err();
+        assert_eq!(e.to_string(), "e.har is empty");
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let e = from_bytes(Path::new("x.png"), png).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"x.png is not a HAR, idscope recording or SAZ archive (starts with "\x89PNG\r\n\x1a\n")"#
+        );
+        let e = from_bytes(Path::new("t.txt"), b"hello world\n".to_vec()).unwrap_err();
+        assert!(
+            matches!(e.kind(), CaptureErrorKind::NotCapture { .. }),
+            "{e}"
+        );
+        let bom = b"\xEF\xBB\xBF \n{\"log\":{\"entries\":[]}}".to_vec();
+        assert_eq!(
+            from_bytes(Path::new("b.har"), bom).unwrap().format(),
+            Format::Har
+        );
     }
 
     #[test]

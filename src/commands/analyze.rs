@@ -79,6 +79,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let session_keys = trust.decryption.keys.len().saturating_sub(user_decryption);
 
     let reader = capture::open(&args.file)?;
+    let format = reader.format();
     let progress = progress_bar(reader.total_bytes());
     let opts = Opts {
         json: args.json,
@@ -135,6 +136,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         std::io::Seek::rewind(&mut file)?;
         std::io::copy(&mut file, &mut out).context("copying the table")?;
     }
+    write_skipped(&mut out, &read_errors, format, opts.json)?;
     if opts.json {
         for story in summary.stories.iter().filter(|_| !opts.summary_only) {
             let mut line =
@@ -385,6 +387,7 @@ fn feed(
             p.set_position(reader.bytes_read());
         }
     }
+    errors.read = jobs.sent() as usize;
     (errors, reader.repaired().map(str::to_string))
 }
 
@@ -393,6 +396,62 @@ fn feed(
 struct ReadErrors {
     first: Vec<CaptureError>,
     count: usize,
+    /// Flows read.
+    read: usize,
+}
+
+/// The entries (SAZ: sessions) that could not be read and were skipped, and why: one line of the
+/// text report, or one `{"type":"skipped",…}` object.
+fn write_skipped(
+    out: &mut impl Write,
+    errors: &ReadErrors,
+    format: capture::Format,
+    json: bool,
+) -> anyhow::Result<()> {
+    if errors.count == 0 {
+        return Ok(());
+    }
+    let unit = match format {
+        capture::Format::Saz => "sessions",
+        capture::Format::Har => "entries",
+    };
+    let of = errors.read + errors.count;
+    if json {
+        let list: Vec<serde_json::Value> = errors
+            .first
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "member": e.location().member,
+                    "entry": e.location().entry,
+                    "reason": e.kind().to_string(),
+                })
+            })
+            .collect();
+        let obj = serde_json::json!({
+            "type": "skipped", "unit": unit, "count": errors.count, "of": of, "skipped": list,
+        });
+        writeln!(out, "{obj}")?;
+    } else {
+        let list: Vec<String> = errors
+            .first
+            .iter()
+            .map(|e| format!("{} ({})", e.place(), e.kind()))
+            .collect();
+        let more = errors.count.saturating_sub(errors.first.len());
+        let more = if more > 0 {
+            format!(", … and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "\nSkipped {} of {of} {unit}: {}{more}",
+            errors.count,
+            list.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// One worker's job: decode a flow, test it against the filter and render its row (or JSON

@@ -7,6 +7,7 @@
 //! are the bridge to the decoders.
 
 pub mod assemble;
+pub mod fiddler;
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -268,6 +269,11 @@ pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
 /// nothing: `_`-prefixed custom fields and a few optional HAR fields (`pageref`, `connection`,
 /// `cache`). Kept in insertion order.
 pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// The `extra` member holding a Fiddler session's own metadata (`_m.xml`), as
+/// `{"timers":{"ClientConnected":"…",…},"flags":{"x-processinfo":"…",…}}` with every value as
+/// Fiddler wrote it. HAR keeps it as the entry's `_idscope.fiddler`.
+pub const FIDDLER_EXTRA: &str = "_fiddler";
 
 /// Default cap for removing content-encoding: 64 MiB of decoded output per body.
 pub const DEFAULT_DECODED_CAP: usize = 64 << 20;

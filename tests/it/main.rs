@@ -31,6 +31,7 @@ mod reliability;
 mod replay;
 mod report;
 mod report_browser;
+mod saz;
 mod seamless_sso;
 mod secrets;
 mod setup_mistakes;

@@ -461,7 +461,8 @@ mod tests {
         assert_eq!(ends.len(), 50);
         assert!(bytes.len() > 50 * 400, "entries are realistic HAR entries");
         let footer_end = bytes.len() - 1; // `]}}` present, final newline optional
-        for cut in 0..=bytes.len() {
+        // An empty file is refused (`empty_file_is_refused_as_empty`); any first byte is a start.
+        for cut in 1..=bytes.len() {
             let mut r = from_bytes(Path::new("cut.har"), bytes[..cut].to_vec())
                 .unwrap_or_else(|e| panic!("cut {cut}: {e}"));
             let got: Vec<Flow> = r
@@ -481,10 +482,10 @@ mod tests {
     }
 
     #[test]
-    fn empty_file_is_an_empty_repaired_capture() {
-        let r = from_bytes(Path::new("e.har"), vec![]).unwrap();
-        assert_eq!(r.repaired(), Some("the file is empty; no entries"));
-        assert_eq!(r.count(), 0);
+    fn empty_file_is_refused_as_empty() {
+        let e = from_bytes(Path::new("e.har"), vec![]).unwrap_err();
+        assert_eq!(*e.kind(), crate::capture::CaptureErrorKind::Empty);
+        assert_eq!(e.to_string(), "e.har is empty");
     }
 
     #[test]
@@ -733,6 +734,9 @@ mod direct_writer_equivalence {
         }
         if let Some(c) = f.client_addr {
             ours.insert("client".into(), c.to_string().into());
+        }
+        if let Some(m) = e.remove(crate::flow::FIDDLER_EXTRA) {
+            ours.insert("fiddler".into(), m);
         }
         if !f.tags.is_empty() {
             ours.insert("tags".into(), f.tags.clone().into());

@@ -204,6 +204,8 @@ struct Ours {
     request_body: BodyMeta,
     response_body: BodyMeta,
     unknown_timings: Vec<String>,
+    /// `_idscope.fiddler`: a Fiddler session's metadata, back into `extra`.
+    fiddler: Option<Value>,
 }
 
 fn body_meta(v: Option<&Value>, path: &str) -> Result<BodyMeta, CaptureErrorKind> {
@@ -258,6 +260,7 @@ fn parse_ours(v: Option<Value>) -> Result<Ours, CaptureErrorKind> {
         request_body: body_meta(o.get("request_body"), "_idscope.request_body")?,
         response_body: body_meta(o.get("response_body"), "_idscope.response_body")?,
         unknown_timings: strings("unknown_timings"),
+        fiddler: o.get("fiddler").filter(|v| v.is_object()).cloned(),
     })
 }
 
@@ -451,6 +454,9 @@ pub fn har_entry_to_flow(entry: Value, id: FlowId) -> Result<Flow, CaptureErrorK
         .is_some_and(|c| c.as_object().is_some_and(Map::is_empty))
     {
         e.remove("cache");
+    }
+    if let Some(fiddler) = ours.fiddler {
+        e.insert(crate::flow::FIDDLER_EXTRA.into(), fiddler);
     }
     Ok(Flow {
         id,

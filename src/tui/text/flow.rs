@@ -300,6 +300,7 @@ pub fn detail_lines(flow: &Flow, report: &FlowReport) -> Vec<TextLine> {
         kv("comment", c.clone());
     }
     kv("marked", if flow.marked { "yes" } else { "no" }.into());
+    super::fiddler::fiddler_lines(&mut out, flow);
     let findings = report.findings();
     out.push(TextLine::new("", Tone::Normal));
     out.push(TextLine::new(

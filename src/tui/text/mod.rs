@@ -5,6 +5,7 @@
 //! them.
 
 pub mod correlation;
+pub mod fiddler;
 pub mod fit;
 pub mod flow;
 pub mod help;

@@ -1,0 +1,594 @@
+//! Fiddler session archives (`.saz`): a zip of `raw/NN_c.txt` (the request as the client sent it
+//! through the proxy), `raw/NN_s.txt` (the response as it came off the wire) and `raw/NN_m.xml`
+//! (timers and session flags), read one session at a time into [`Flow`]s.
+//!
+//! This module owns the zip walk, including password-protected archives (ZipCrypto and WinZip
+//! AES-128/256, decrypted by the `zip` crate; the password comes from [`super::password`]);
+//! [`message`] parses the raw HTTP/1.x messages and [`meta`] the metadata XML. It keeps
+//! `Content-Encoding` as [`crate::flow::Body::encoding`] and does not decompress. It never trusts
+//! a size from a zip header or an HTTP header: every member is read through a cap, and chunk sizes
+//! are checked against the bytes actually present. A session that cannot be read (a member
+//! missing, corrupt or truncated) yields its error naming the member, and reading goes on with the
+//! next session. It does not write SAZ, and ignores WebSocket (`_w.txt`) members.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+use super::password::{self, Password};
+use super::{CaptureError, CaptureErrorKind, Location};
+use crate::flow::{Flow, FlowError, FlowId, Outcome};
+
+mod message;
+mod meta;
+#[cfg(test)]
+pub(crate) mod sample;
+
+use message::{parse_request, parse_response};
+use meta::parse_meta;
+
+/// The largest archive member read into memory. Fiddler keeps whole bodies in `_s.txt`, so this
+/// is generous; a zip header claiming more is refused before reading, and the read itself is
+/// capped too because zip headers can lie.
+pub const MAX_MEMBER_BYTES: u64 = 256 << 20;
+
+/// The largest `_m.xml` read (metadata is a few kilobytes).
+const MAX_META_BYTES: u64 = 1 << 20;
+
+/// Members read to check a password: a wrong ZipCrypto password passes the header check one time
+/// in 256, and then fails the member's checksum.
+const PASSWORD_PROBES: usize = 3;
+
+/// Where the password of a password-protected archive comes from.
+#[derive(Debug)]
+pub(crate) enum Unlock {
+    /// [`password::password_for`]: `--password-file`, the environment, a prompt.
+    Sources,
+    /// This one.
+    Given(Password),
+    /// Nowhere: a protected archive is refused.
+    Never,
+}
+
+/// The three members of one session, by path.
+#[derive(Debug, Default)]
+struct Session {
+    /// `raw/05`, the path prefix the members share (Fiddler pads numbers to a common width).
+    stem: String,
+    request: Option<String>,
+    response: Option<String>,
+    meta: Option<String>,
+}
+
+/// Streams the sessions of one SAZ archive in session-number order.
+pub(crate) struct SazReader<R> {
+    path: PathBuf,
+    zip: ZipArchive<R>,
+    sessions: Vec<Session>,
+    next: usize,
+    bytes_read: u64,
+    /// Set once a member turned out to be encrypted and the password checked out.
+    password: Option<Password>,
+}
+
+impl<R> std::fmt::Debug for SazReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SazReader")
+            .field("path", &self.path)
+            .field("sessions", &self.sessions.len())
+            .field("next", &self.next)
+            .field("encrypted", &self.password.is_some())
+            .finish()
+    }
+}
+
+/// Splits `raw/12_c.txt` into (12, 'c', "raw/12").
+fn member_kind(name: &str) -> Option<(u64, char, &str)> {
+    let rest = name.strip_prefix("raw/")?;
+    let (num, suffix) = rest.split_once('_')?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match suffix {
+        "c.txt" => 'c',
+        "s.txt" => 's',
+        "m.xml" => 'm',
+        _ => return None,
+    };
+    let stem = name.get(..4 + num.len())?;
+    Some((num.parse().ok()?, kind, stem))
+}
+
+/// Reads `name` (decrypting with `password` when the member is encrypted) through `cap`;
+/// returns the bytes and the member's compressed size.
+fn read_member<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    name: &str,
+    password: Option<&Password>,
+    cap: u64,
+) -> Result<(Vec<u8>, u64), CaptureErrorKind> {
+    let file = match password {
+        Some(p) => zip.by_name_decrypt(name, p.as_bytes()),
+        None => zip.by_name(name),
+    }
+    .map_err(zip_error)?;
+    if file.size() > cap {
+        return Err(CaptureErrorKind::TooLarge { limit: cap });
+    }
+    let compressed = file.compressed_size();
+    let encrypted = file.encrypted();
+    let mut out = Vec::new();
+    if let Err(e) = file.take(cap + 1).read_to_end(&mut out) {
+        // A wrong ZipCrypto password that passed the one-byte check shows as a bad checksum
+        // (or undecodable deflate data); with the right one it would be a corrupt member.
+        return Err(if encrypted && password.is_some() {
+            CaptureErrorKind::Zip(format!("{e} (corrupt, or the password is wrong)"))
+        } else {
+            CaptureErrorKind::Zip(e.to_string())
+        });
+    }
+    if out.len() as u64 > cap {
+        return Err(CaptureErrorKind::TooLarge { limit: cap });
+    }
+    Ok((out, compressed))
+}
+
+fn zip_error(e: ZipError) -> CaptureErrorKind {
+    match e {
+        ZipError::InvalidPassword => CaptureErrorKind::WrongPassword,
+        ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
+            CaptureErrorKind::PasswordRequired
+        }
+        e => CaptureErrorKind::Zip(e.to_string()),
+    }
+}
+
+impl<R: Read + Seek> SazReader<R> {
+    /// Opens the archive and indexes its sessions. Fails when the zip is unreadable, holds no
+    /// Fiddler sessions, or is password-protected and the password is missing or wrong.
+    pub(crate) fn new(path: &Path, src: R, unlock: Unlock) -> Result<Self, CaptureError> {
+        let err = |kind| CaptureError::new(path, kind);
+        let zip = ZipArchive::new(src).map_err(|e| err(CaptureErrorKind::Zip(e.to_string())))?;
+        let mut by_number: BTreeMap<u64, Session> = BTreeMap::new();
+        for name in zip.file_names() {
+            let Some((n, kind, stem)) = member_kind(name) else {
+                continue;
+            };
+            let s = by_number.entry(n).or_default();
+            s.stem = stem.to_string();
+            let slot = match kind {
+                'c' => &mut s.request,
+                's' => &mut s.response,
+                _ => &mut s.meta,
+            };
+            *slot = Some(name.to_string());
+        }
+        if by_number.is_empty() {
+            return Err(err(CaptureErrorKind::NotSaz(
+                "it has no `raw/NN_c.txt` sessions".into(),
+            )));
+        }
+        let mut reader = SazReader {
+            path: path.to_path_buf(),
+            zip,
+            sessions: by_number.into_values().collect(),
+            next: 0,
+            bytes_read: 0,
+            password: None,
+        };
+        reader.unlock(unlock)?;
+        Ok(reader)
+    }
+
+    /// When the archive's members are encrypted, obtains the password and checks it against the
+    /// first few of them, so a missing or wrong password fails the open (before a TUI starts)
+    /// rather than every session.
+    fn unlock(&mut self, unlock: Unlock) -> Result<(), CaptureError> {
+        let names: Vec<String> = self
+            .sessions
+            .iter()
+            .flat_map(|s| [&s.request, &s.meta, &s.response])
+            .flatten()
+            .cloned()
+            .collect();
+        let mut probes = Vec::new();
+        for name in names {
+            let encrypted = self
+                .zip
+                .index_for_name(&name)
+                .and_then(|i| self.zip.by_index_raw(i).ok().map(|f| f.encrypted()))
+                .unwrap_or(false);
+            if encrypted {
+                probes.push(name);
+                if probes.len() == PASSWORD_PROBES {
+                    break;
+                }
+            } else if probes.is_empty() {
+                // The archive is not encrypted throughout; looking at its first member is enough
+                // in practice (Fiddler encrypts all or nothing), and a later encrypted member
+                // says it needs a password when read.
+                return Ok(());
+            }
+        }
+        if probes.is_empty() {
+            return Ok(());
+        }
+        let err = |kind| CaptureError::new(&self.path, kind);
+        let password = match unlock {
+            Unlock::Given(p) => p,
+            Unlock::Never => return Err(err(CaptureErrorKind::PasswordRequired)),
+            Unlock::Sources => password::password_for(&self.path).map_err(err)?,
+        };
+        for name in &probes {
+            match read_member(&mut self.zip, name, Some(&password), MAX_MEMBER_BYTES) {
+                Err(CaptureErrorKind::WrongPassword) => break,
+                // Corrupt, or a wrong ZipCrypto password that passed the header check: try the
+                // next member.
+                Err(CaptureErrorKind::Zip(_)) => {}
+                // Read, or failed for another reason (too large): the password is right.
+                _ => {
+                    self.password = Some(password);
+                    return Ok(());
+                }
+            }
+        }
+        password::forget(&self.path);
+        Err(CaptureError::new(
+            &self.path,
+            CaptureErrorKind::WrongPassword,
+        ))
+    }
+
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Result<Flow, CaptureError>> {
+        let index = self.next;
+        self.next += 1;
+        let session = self.sessions.get(index)?;
+        let id = FlowId(index as u64);
+        let request = session.request.clone();
+        let response = session.response.clone();
+        let meta = session.meta.clone();
+        let stem = session.stem.clone();
+        Some(self.session(id, &stem, request, response, meta))
+    }
+
+    fn error(&self, member: &str, entry: FlowId, kind: CaptureErrorKind) -> CaptureError {
+        CaptureError::at(
+            &self.path,
+            Location {
+                member: Some(member.to_string()),
+                entry: Some(entry.0),
+                offset: None,
+            },
+            kind,
+        )
+    }
+
+    /// Reads one member through the cap.
+    fn member(&mut self, name: &str, id: FlowId, cap: u64) -> Result<Vec<u8>, CaptureError> {
+        match read_member(&mut self.zip, name, self.password.as_ref(), cap) {
+            Ok((out, compressed)) => {
+                self.bytes_read += compressed;
+                Ok(out)
+            }
+            Err(kind) => Err(self.error(name, id, kind)),
+        }
+    }
+
+    fn session(
+        &mut self,
+        id: FlowId,
+        stem: &str,
+        request: Option<String>,
+        response: Option<String>,
+        meta: Option<String>,
+    ) -> Result<Flow, CaptureError> {
+        let Some(c_name) = request else {
+            let name = format!("{stem}_c.txt");
+            return Err(self.error(&name, id, CaptureErrorKind::MissingMember(name.clone())));
+        };
+        let Some(m_name) = meta else {
+            let name = format!("{stem}_m.xml");
+            return Err(self.error(&name, id, CaptureErrorKind::MissingMember(name.clone())));
+        };
+        let raw = self.member(&c_name, id, MAX_MEMBER_BYTES)?;
+        let request = parse_request(&raw).map_err(|m| self.error(&c_name, id, m))?;
+        let raw = self.member(&m_name, id, MAX_META_BYTES)?;
+        let meta =
+            parse_meta(&raw).map_err(|m| self.error(&m_name, id, CaptureErrorKind::Xml(m)))?;
+        let outcome = match response {
+            Some(s_name) => {
+                let raw = self.member(&s_name, id, MAX_MEMBER_BYTES)?;
+                Outcome::Response(parse_response(&raw).map_err(|m| self.error(&s_name, id, m))?)
+            }
+            None => Outcome::Error(FlowError {
+                message: format!("no response in the archive ({stem}_s.txt is missing)"),
+                incomplete: false,
+            }),
+        };
+        Ok(meta.into_flow(id, request, outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message::dechunk;
+    use super::sample::{self, Saz};
+    use super::*;
+    use crate::capture::{Format, from_bytes, open};
+    use proptest::prelude::*;
+    use std::time::Duration;
+    use std::time::UNIX_EPOCH;
+
+    fn read(bytes: Vec<u8>) -> Vec<Result<Flow, CaptureError>> {
+        from_bytes(Path::new("t.saz"), bytes).unwrap().collect()
+    }
+
+    #[test]
+    fn sample_sessions_become_flows_in_order() {
+        let items = read(sample::build(&sample::sessions()));
+        let flows: Vec<Flow> = items.into_iter().map(Result::unwrap).collect();
+        assert_eq!(flows.len(), 4);
+        assert_eq!(
+            flows.iter().map(|f| f.id.0).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+
+        let tunnel = &flows[0];
+        assert_eq!(tunnel.request.method, "CONNECT");
+        assert_eq!(tunnel.request.url, "https://login.example:443");
+        assert_eq!(tunnel.response().unwrap().reason, "Connection Established");
+
+        let token = &flows[1];
+        assert_eq!(
+            token.request.url,
+            "https://login.example/tenant/oauth2/v2.0/token"
+        );
+        assert!(
+            token
+                .request
+                .body
+                .raw
+                .starts_with(b"grant_type=client_credentials")
+        );
+        let r = token.response().unwrap();
+        assert_eq!(r.body.encoding.as_deref(), Some("gzip"));
+        assert!(!r.body.truncated);
+        assert_eq!(
+            &*r.body.decoded(1 << 20).unwrap(),
+            sample::TOKEN_JSON.as_bytes()
+        );
+        assert_eq!(token.client_addr, Some("127.0.0.1:50101".parse().unwrap()));
+        assert_eq!(token.server_addr.as_deref(), Some("20.190.151.7"));
+        assert_eq!(token.comment.as_deref(), Some("sync & sign-in"));
+        assert_eq!(
+            token.extra[crate::flow::FIDDLER_EXTRA]["flags"]["x-processinfo"],
+            "miiserver:4242"
+        );
+        // 10:15:02.001+01:00
+        let start = UNIX_EPOCH + Duration::from_millis(1_709_284_502_001);
+        assert_eq!(token.started_at, start);
+        assert_eq!(token.timings.total, Some(49.0));
+        assert_eq!(token.timings.wait, Some(30.0));
+        assert_eq!(token.timings.connect, Some(12.0));
+        assert_eq!(token.timings.ssl, None);
+
+        assert_eq!(
+            flows[2].request.url,
+            "http://adfs.example/adfs/ls/?wa=wsignin1.0&wtrealm=urn%3Afederation%3Aexample"
+        );
+        assert_eq!(flows[2].response().unwrap().status, 302);
+        let e = flows[3].error().unwrap();
+        let text = &e.message;
+        assert!(text.contains("raw/04_s.txt is missing"), "{text}");
+    }
+
+    #[test]
+    fn aes_archive_needs_its_password_and_a_wrong_one_says_so() {
+        let plain: Vec<Flow> = read(sample::build(&sample::sessions()))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let enc = sample::build_with(&sample::sessions(), Some("s3cret"));
+        let e = from_bytes(Path::new("t.saz"), enc.clone()).unwrap_err();
+        assert_eq!(*e.kind(), CaptureErrorKind::PasswordRequired);
+        assert_eq!(
+            e.to_string(),
+            "t.saz: the archive is password-protected: use --password-file or IDSCOPE_SAZ_PASSWORD"
+        );
+        let e = crate::capture::from_bytes_with_password(Path::new("t.saz"), enc.clone(), "nope")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "wrong password for t.saz");
+        let flows: Vec<Flow> =
+            crate::capture::from_bytes_with_password(Path::new("t.saz"), enc, "s3cret")
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(flows, plain);
+    }
+
+    #[test]
+    fn cut_headers_fail_and_a_short_body_is_kept_as_truncated() {
+        let mut s = sample::sessions();
+        s.truncate(2);
+        s[0].response = Some(b"HTTP/1.1 200 OK\r\nContent-Ty".to_vec());
+        s[1].response = Some(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".to_vec());
+        let items = read(sample::build(&s));
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(e.location().member.as_deref(), Some("raw/01_s.txt"));
+        assert!(e.to_string().contains("truncated at byte 27"), "{e}");
+        let body = &items[1].as_ref().unwrap().response().unwrap().body;
+        assert!(body.truncated);
+        assert_eq!(&body.raw[..], b"abc");
+    }
+
+    #[test]
+    fn sessions_are_ordered_numerically_not_by_name() {
+        let mut s = sample::sessions();
+        s.truncate(3);
+        s[0].number = "10";
+        s[1].number = "9";
+        s[2].number = "100";
+        let flows: Vec<Flow> = read(sample::build(&s))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let methods: Vec<&str> = flows.iter().map(|f| f.request.method.as_str()).collect();
+        assert_eq!(methods, ["POST", "CONNECT", "GET"]);
+    }
+
+    #[test]
+    fn missing_request_member_is_an_error_naming_archive_and_member() {
+        let mut s = sample::sessions();
+        s[1].request = None;
+        let items = read(sample::build(&s));
+        let e = items[1].as_ref().unwrap_err();
+        assert_eq!(
+            *e.kind(),
+            CaptureErrorKind::MissingMember("raw/02_c.txt".into())
+        );
+        assert!(
+            e.to_string().starts_with("t.saz: raw/02_c.txt: entry 1: "),
+            "{e}"
+        );
+        assert!(items[2].is_ok(), "later sessions still read");
+    }
+
+    #[test]
+    fn malformed_zip_and_non_saz_zip_are_clear_errors() {
+        let mut bytes = sample::build(&sample::sessions());
+        bytes.truncate(bytes.len() / 2);
+        let e = from_bytes(Path::new("half.saz"), bytes).unwrap_err();
+        assert!(matches!(e.kind(), CaptureErrorKind::Zip(_)));
+        assert!(
+            e.to_string()
+                .starts_with("half.saz: not a readable zip archive"),
+            "{e}"
+        );
+        let e = from_bytes(Path::new("doc.saz"), sample::build(&[])).unwrap_err();
+        assert!(matches!(e.kind(), CaptureErrorKind::NotSaz(_)), "{e}");
+    }
+
+    #[test]
+    fn bad_status_line_and_bad_chunks_name_the_member() {
+        let mut s = sample::sessions();
+        s[0].response = Some(b"garbage\r\n\r\n".to_vec());
+        s[1].response =
+            Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n".to_vec());
+        let items = read(sample::build(&s));
+        let e0 = items[0].as_ref().unwrap_err();
+        assert_eq!(e0.location().member.as_deref(), Some("raw/01_s.txt"));
+        assert!(matches!(e0.kind(), CaptureErrorKind::Http(_)));
+        let e1 = items[1].as_ref().unwrap_err();
+        assert!(e1.to_string().contains("bad chunk size"), "{e1}");
+    }
+
+    #[test]
+    fn chunk_sizes_are_not_trusted_and_short_streams_are_truncated() {
+        let (body, complete) = dechunk(b"ffffffff\r\nabc").unwrap();
+        assert_eq!((&body[..], complete), (&b"abc"[..], false));
+        assert!(dechunk(b"fffffffffffffffffffffff\r\n").is_err());
+        let (body, complete) = dechunk(&sample::chunked(b"hello world", 3)).unwrap();
+        assert_eq!((&body[..], complete), (&b"hello world"[..], true));
+    }
+
+    #[test]
+    fn oversized_member_is_refused() {
+        let mut s = sample::sessions();
+        s.truncate(1);
+        s[0].meta = Some(format!(
+            "<Session>{}</Session>",
+            " ".repeat(MAX_META_BYTES as usize)
+        ));
+        let items = read(sample::build(&s));
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(
+            *e.kind(),
+            CaptureErrorKind::TooLarge {
+                limit: MAX_META_BYTES
+            }
+        );
+    }
+
+    #[test]
+    fn doctype_in_metadata_is_refused() {
+        let mut s = sample::sessions();
+        s.truncate(1);
+        s[0].meta = Some(r#"<!DOCTYPE x [<!ENTITY e "boom">]><Session>&e;</Session>"#.into());
+        let e = read(sample::build(&s)).remove(0).unwrap_err();
+        assert!(matches!(e.kind(), CaptureErrorKind::Xml(_)), "{e}");
+    }
+
+    /// The committed sample is what [`sample::sessions`] describes. Set `IDSCOPE_WRITE_SAMPLE=1`
+    /// to regenerate `captures/fiddler-sample.saz` after changing the generator.
+    #[test]
+    fn committed_fiddler_sample_matches_its_generator() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/fiddler-sample.saz");
+        let generated = sample::build(&sample::sessions());
+        if std::env::var_os("IDSCOPE_WRITE_SAMPLE").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let mut reader = open(&path).unwrap();
+        assert_eq!(reader.format(), Format::Saz);
+        let committed: Vec<Flow> = reader.by_ref().map(Result::unwrap).collect();
+        assert!(reader.bytes_read() > 0);
+        let want: Vec<Flow> = read(generated).into_iter().map(Result::unwrap).collect();
+        assert_eq!(committed, want);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn mutated_archives_read_or_fail_naming_the_file(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut bytes = sample::build(&sample::sessions());
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let named = |e: &crate::capture::CaptureError| e.path() == Path::new("f.saz") && !e.to_string().is_empty();
+            match from_bytes(Path::new("f.saz"), bytes) {
+                Ok(r) => {
+                    for item in r {
+                        match item {
+                            Ok(_) => {}
+                            Err(e) => prop_assert!(named(&e), "{}", e),
+                        }
+                    }
+                }
+                Err(e) => prop_assert!(named(&e), "{}", e),
+            }
+        }
+
+        #[test]
+        fn arbitrary_raw_messages_parse_or_say_why(raw in proptest::collection::vec(any::<u8>(), 0..512)) {
+            // Each parser accepts or says what is wrong.
+            prop_assert!(parse_request(&raw).err().is_none_or(|e| !e.to_string().is_empty()));
+            prop_assert!(parse_response(&raw).err().is_none_or(|e| !e.to_string().is_empty()));
+            prop_assert!(parse_meta(&raw).err().is_none_or(|e| !e.is_empty()));
+        }
+    }
+
+    #[test]
+    fn session_with_only_a_response_is_missing_its_request() {
+        let s = [Saz {
+            number: "7",
+            request: None,
+            response: Some(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()),
+            meta: None,
+        }];
+        let e = read(sample::build(&s)).remove(0).unwrap_err();
+        assert_eq!(
+            *e.kind(),
+            CaptureErrorKind::MissingMember("raw/7_c.txt".into())
+        );
+    }
+}
