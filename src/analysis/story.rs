@@ -450,6 +450,17 @@ impl Builder {
         self.stories
     }
 
+    /// The stories whose index is `true` in `keep` (those holding a flow a report shows), in
+    /// order; the others and any past `keep`'s end are left out.
+    pub fn finish_keeping(self, keep: &[bool]) -> Vec<Story> {
+        self.finish()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.get(*i).copied().unwrap_or(false))
+            .map(|(_, s)| s)
+            .collect()
+    }
+
     /// The index of the story a step of `kind` joins, begun here when needed. A story that
     /// stops being open takes no more steps: its spare capacity is given back, as a capture can
     /// hold tens of thousands of short stories.

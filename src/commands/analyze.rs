@@ -349,13 +349,7 @@ fn run_pipeline(
             Ok(())
         },
     )?;
-    summary.stories = stories
-        .finish()
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| reported.get(*i).copied().unwrap_or(false))
-        .map(|(_, s)| s)
-        .collect();
+    summary.stories = stories.finish_keeping(&reported);
     summary.trace.finish(&summary.stories);
     Ok((summary, read_errors, repaired))
 }

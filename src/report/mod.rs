@@ -226,13 +226,7 @@ pub fn generate(
     )?;
     write_rows(&mut out, &mut rows).map_err(io)?;
 
-    let stories: Vec<Story> = builder
-        .finish()
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| reported.get(*i).copied().unwrap_or(false))
-        .map(|(_, s)| s)
-        .collect();
+    let stories: Vec<Story> = builder.finish_keeping(&reported);
     written.stories = stories.len();
     written.step_flows_kept = steps.len();
     write_stories(&mut out, &stories, &steps).map_err(io)?;

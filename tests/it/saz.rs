@@ -535,7 +535,7 @@ fn broken_sessions_are_skipped_and_listed_and_the_rest_loads() {
 
     let o = run(&[os("analyze"), saz.as_os_str()], &[]);
     let (out, err) = text(&o);
-    let table_rows = out.lines().take_while(|l| !l.is_empty()).skip(1).count();
+    let table_rows = crate::util::table_rows(&out).len();
     assert_eq!(table_rows, 12, "{out}");
     let line = out
         .lines()
