@@ -1,8 +1,9 @@
 //! `idscope convert IN -o OUT`: reads any capture idscope understands (HAR from any tool, a
 //! truncated idscope recording, a Fiddler SAZ) and writes it as an idscope HAR in the crash-safe
-//! layout (security.md §3), file mode 0600. Refuses to overwrite OUT without `--force`. A read
-//! error stops the conversion with the file, entry and byte offset; the flows already written stay
-//! in a valid, closed file. `--redact` hands over to [`super::redact::export`].
+//! layout (security.md §3), file mode 0600. Refuses to overwrite OUT without `--force`. An
+//! unreadable entry or session (a broken member of a SAZ, a bad HAR entry) is skipped and named
+//! with its file, entry and byte offset; the others are converted into a valid, closed file, and
+//! the exit code is 2 when anything was skipped. `--redact` hands over to [`super::redact::export`].
 
 use std::process::ExitCode;
 
@@ -25,7 +26,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     };
     let mut writer = writer.with_context(|| format!("creating {}", args.output.display()))?;
     let mut count = 0usize;
-    let mut failure = None;
+    // A broken entry or session is skipped and reported; the rest is converted.
+    let mut skipped: Vec<capture::CaptureError> = Vec::new();
+    let mut skipped_count = 0usize;
     let mut reader = reader;
     for flow in reader.by_ref() {
         match flow {
@@ -36,8 +39,10 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
                 count += 1;
             }
             Err(e) => {
-                failure = Some(e);
-                break;
+                skipped_count += 1;
+                if skipped.len() < MAX_LISTED {
+                    skipped.push(e);
+                }
             }
         }
     }
@@ -47,14 +52,22 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     if let Some(note) = reader.repaired() {
         eprintln!("idscope: {}: {note}", args.input.display());
     }
-    match failure {
-        Some(e) => Err(anyhow::Error::new(e).context(format!(
-            "stopped after {count} flows (they are in {})",
-            args.output.display()
-        ))),
-        None => {
-            eprintln!("wrote {count} flows to {}", args.output.display());
-            Ok(ExitCode::SUCCESS)
-        }
+    eprintln!("wrote {count} flows to {}", args.output.display());
+    let mut listed = skipped.into_iter();
+    let Some(first) = listed.next() else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    for e in listed {
+        eprintln!("idscope: skipped: {e}");
     }
+    if skipped_count > MAX_LISTED {
+        eprintln!("idscope: … and {} more", skipped_count - MAX_LISTED);
+    }
+    Err(anyhow::Error::new(first).context(format!(
+        "{skipped_count} unreadable entries or sessions skipped; the {count} flows read are in {}",
+        args.output.display()
+    )))
 }
+
+/// Unreadable entries listed one by one; the rest are counted.
+const MAX_LISTED: usize = 20;
