@@ -44,6 +44,8 @@ const EXPRESSIONS: &[&str] = &[
     "~finding",
     "~finding warning",
     "~finding error",
+    "~id 1,3-5",
+    "~id 5-3",
     "~op Provision",
     "~claim upn=alice",
     "~t json",

@@ -61,7 +61,8 @@
   // ------------------------------------------------------------------------------------------
   // The filter language (idscope's src/filter.rs), evaluated over the row facets
 
-  var UNSUPPORTED = ['~b', '~bq', '~bs', '~h', '~hq', '~hs', '~src', '~dst', '~comment', '~marked', '~replay'];
+  var UNSUPPORTED = ['~b', '~bq', '~bs', '~h', '~hq', '~hs', '~src', '~dst', '~comment', '~marked', '~replay',
+    '~corr', '~grant'];
 
   function FilterError(pos, message) {
     this.pos = pos;
@@ -233,6 +234,21 @@
     return regex(t.pos, t.v);
   };
 
+  /** `3,7,12-20` as [[3,3],[7,7],[12,20]], or null, as idscope's `~id` reads it. */
+  function idList(text) {
+    var out = [];
+    var parts = text.split(',');
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i].trim();
+      var dash = part.indexOf('-');
+      var a = dash < 0 ? part : part.slice(0, dash).trim();
+      var b = dash < 0 ? part : part.slice(dash + 1).trim();
+      if (!/^\+?[0-9]+$/.test(a) || !/^\+?[0-9]+$/.test(b) || Number(a) > Number(b)) return null;
+      out.push([Number(a), Number(b)]);
+    }
+    return out;
+  }
+
   function contentType(re, which) {
     return function (r) {
       var ct = r.ct || [];
@@ -299,6 +315,18 @@
         return function (r) {
           return !!r.st && re.test(r.st);
         };
+      case '~id': {
+        var l = this.arg(op);
+        var ranges = idList(l.v);
+        if (!ranges) {
+          throw new FilterError(l.pos, '`~id` needs flow numbers like 3,7,12-20, not `' + l.v + '`');
+        }
+        return function (r) {
+          return ranges.some(function (x) {
+            return r.id >= x[0] && r.id <= x[1];
+          });
+        };
+      }
       case '~c': {
         var a = this.arg(op);
         var code = /^\+?[0-9]+$/.test(a.v) ? Number(a.v) : NaN;
