@@ -583,11 +583,17 @@ fn broken_sessions_are_skipped_and_listed_and_the_rest_loads() {
 
     // convert keeps the readable sessions too, names the skipped ones and exits 2.
     let har = dir.path().join("partial.har");
-    let o = run(&[os("convert"), saz.as_os_str(), os("-o"), har.as_os_str()], &[]);
+    let o = run(
+        &[os("convert"), saz.as_os_str(), os("-o"), har.as_os_str()],
+        &[],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("wrote 12 flows"), "{err}");
-    assert!(err.contains("2 unreadable entries or sessions skipped"), "{err}");
+    assert!(
+        err.contains("2 unreadable entries or sessions skipped"),
+        "{err}"
+    );
     assert!(err.contains("raw/05_c.txt"), "{err}");
     assert_eq!(idscope::capture::read_all(&har).unwrap().len(), 12);
 }
