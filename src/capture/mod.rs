@@ -246,7 +246,7 @@ impl<T: Read + Seek + Send> Source for T {}
 
 enum Inner {
     Har(har::HarReader<Box<dyn Source>>),
-    Saz(saz::SazReader<Box<dyn Source>>),
+    Saz(saz::SazReader<saz::SharedSource>),
 }
 
 /// A streaming reader over one capture file: an iterator of flows in file order, with progress
@@ -349,7 +349,7 @@ pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
     file.rewind().map_err(io_err)?;
     let kind =
         sniff(head.get(..got).unwrap_or_default()).map_err(|k| CaptureError::new(path, k))?;
-    from_source(path, Box::new(file), kind, total, saz::Unlock::Sources)
+    from_source(path, Src::File(file), kind, total, saz::Unlock::Sources)
 }
 
 /// Reads a capture held in memory (stdin, tests); `name` is used in error messages. A
@@ -357,13 +357,7 @@ pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
 pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<CaptureReader, CaptureError> {
     let kind = sniff(&bytes).map_err(|k| CaptureError::new(name, k))?;
     let total = Some(bytes.len() as u64);
-    from_source(
-        name,
-        Box::new(Cursor::new(bytes)),
-        kind,
-        total,
-        saz::Unlock::Never,
-    )
+    from_source(name, Src::Memory(bytes), kind, total, saz::Unlock::Never)
 }
 
 /// [`from_bytes`] for a password-protected SAZ archive (ZipCrypto or WinZip AES).
@@ -375,7 +369,7 @@ pub fn from_bytes_with_password(
     let kind = sniff(&bytes).map_err(|k| CaptureError::new(name, k))?;
     let total = Some(bytes.len() as u64);
     let given = saz::Unlock::Given(zeroize::Zeroizing::new(password.to_string()));
-    from_source(name, Box::new(Cursor::new(bytes)), kind, total, given)
+    from_source(name, Src::Memory(bytes), kind, total, given)
 }
 
 /// Bytes looked at to tell the format (and quoted when it is none).
@@ -405,16 +399,37 @@ fn sniff(head: &[u8]) -> Result<Format, CaptureErrorKind> {
     }
 }
 
+/// A capture's bytes: an open file or bytes in memory.
+enum Src {
+    File(File),
+    Memory(Vec<u8>),
+}
+
 fn from_source(
     path: &Path,
-    src: Box<dyn Source>,
+    src: Src,
     format: Format,
     total: Option<u64>,
     unlock: saz::Unlock,
 ) -> Result<CaptureReader, CaptureError> {
-    let inner = match format {
-        Format::Saz => Inner::Saz(saz::SazReader::new(path, src, unlock)?),
-        Format::Har => Inner::Har(har::HarReader::new(path, src)?),
+    let inner = match (format, src) {
+        (Format::Saz, Src::File(f)) => {
+            let shared =
+                saz::SharedSource::file(f).map_err(|e| CaptureError::new(path, e.into()))?;
+            Inner::Saz(saz::SazReader::new(path, shared, unlock)?)
+        }
+        (Format::Saz, Src::Memory(b)) => Inner::Saz(saz::SazReader::new(
+            path,
+            saz::SharedSource::memory(b),
+            unlock,
+        )?),
+        (Format::Har, src) => {
+            let boxed: Box<dyn Source> = match src {
+                Src::File(f) => Box::new(f),
+                Src::Memory(b) => Box::new(Cursor::new(b)),
+            };
+            Inner::Har(har::HarReader::new(path, boxed)?)
+        }
     };
     Ok(CaptureReader { inner, total })
 }

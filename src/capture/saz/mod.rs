@@ -14,6 +14,9 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use zip::ZipArchive;
 use zip::result::ZipError;
@@ -26,6 +29,9 @@ mod message;
 mod meta;
 #[cfg(test)]
 pub(crate) mod sample;
+mod source;
+
+pub(crate) use source::SharedSource;
 
 use message::{parse_request, parse_response};
 use meta::parse_meta;
@@ -37,6 +43,17 @@ pub const MAX_MEMBER_BYTES: u64 = 256 << 20;
 
 /// The largest `_m.xml` read (metadata is a few kilobytes).
 const MAX_META_BYTES: u64 = 1 << 20;
+
+/// The most threads that read sessions side by side (each decrypting and inflating its own
+/// members: WinZip AES derives a key per member, which is most of an encrypted archive's cost).
+const MAX_READERS: usize = 4;
+
+/// Sessions read ahead of the one the caller is at, per reading thread; bounds the memory the
+/// read-ahead holds.
+const AHEAD_PER_READER: usize = 4;
+
+/// Archives with fewer sessions left than this are read on the caller's thread.
+const READ_AHEAD_MIN: usize = 8;
 
 /// Members read to check a password: a wrong ZipCrypto password passes the header check one time
 /// in 256, and then fails the member's checksum.
@@ -63,15 +80,102 @@ struct Session {
     meta: Option<String>,
 }
 
-/// Streams the sessions of one SAZ archive in session-number order.
+/// Streams the sessions of one SAZ archive in session-number order. Sessions are read (members
+/// decrypted, inflated and parsed) by a few threads ahead of the caller, each with its own clone of
+/// the archive, and handed out in order ([`Ahead`]).
 pub(crate) struct SazReader<R> {
     path: PathBuf,
     zip: ZipArchive<R>,
-    sessions: Vec<Session>,
+    sessions: Arc<[Session]>,
     next: usize,
     bytes_read: u64,
     /// Set once a member turned out to be encrypted and the password checked out.
     password: Option<Password>,
+    /// The threads reading ahead, once started.
+    ahead: Option<Ahead>,
+}
+
+/// One session read: the flow or why not, and the compressed bytes its members took.
+type Read1 = (Result<Flow, CaptureError>, u64);
+
+/// The sessions being read ahead by worker threads, and those read but not yet handed out. A
+/// worker takes a token before it claims the next session number, and a token comes back when
+/// the caller takes a session, so at most as many sessions as there are tokens are in flight.
+/// When this is dropped the workers find the token and result channels closed and stop.
+struct Ahead {
+    results: Receiver<(usize, Read1)>,
+    tokens: SyncSender<()>,
+    ready: BTreeMap<usize, Read1>,
+}
+
+impl Ahead {
+    /// Starts reading ahead from session `from` with `readers` threads.
+    fn start<R: Read + Seek + Clone + Send + 'static>(
+        zip: &ZipArchive<R>,
+        path: &Path,
+        password: Option<&Password>,
+        sessions: &Arc<[Session]>,
+        from: usize,
+        readers: usize,
+    ) -> Option<Self> {
+        let window = readers * AHEAD_PER_READER;
+        let (tokens, token_rx) = sync_channel::<()>(window);
+        for _ in 0..window {
+            tokens.try_send(()).ok()?;
+        }
+        let token_rx = Arc::new(Mutex::new(token_rx));
+        let (result_tx, results) = channel();
+        let claim = Arc::new(AtomicUsize::new(from));
+        for n in 0..readers {
+            let mut zip = zip.clone();
+            let path = path.to_path_buf();
+            let password = password.cloned();
+            let sessions = Arc::clone(sessions);
+            let token_rx = Arc::clone(&token_rx);
+            let claim = Arc::clone(&claim);
+            let result_tx = result_tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("saz-reader-{n}"))
+                .spawn(move || {
+                    loop {
+                        let token = token_rx.lock().is_ok_and(|rx| rx.recv().is_ok());
+                        if !token {
+                            return;
+                        }
+                        let i = claim.fetch_add(1, Ordering::Relaxed);
+                        let Some(s) = sessions.get(i) else {
+                            return;
+                        };
+                        let read = read_session(&mut zip, &path, password.as_ref(), i, s);
+                        if result_tx.send((i, read)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                // No threads to be had: the caller reads on its own thread.
+                return None;
+            }
+        }
+        Some(Ahead {
+            results,
+            tokens,
+            ready: BTreeMap::new(),
+        })
+    }
+
+    /// Session `index`, once a worker has read it; `None` when the workers are gone.
+    fn take(&mut self, index: usize) -> Option<Read1> {
+        loop {
+            if let Some(read) = self.ready.remove(&index) {
+                // The token goes back only now, so the sessions held here stay bounded.
+                let _ = self.tokens.try_send(());
+                return Some(read);
+            }
+            let (i, read) = self.results.recv().ok()?;
+            self.ready.insert(i, read);
+        }
+    }
 }
 
 impl<R> std::fmt::Debug for SazReader<R> {
@@ -146,7 +250,7 @@ fn zip_error(e: ZipError) -> CaptureErrorKind {
     }
 }
 
-impl<R: Read + Seek> SazReader<R> {
+impl<R: Read + Seek + Clone + Send + 'static> SazReader<R> {
     /// Opens the archive and indexes its sessions. Fails when the zip is unreadable, holds no
     /// Fiddler sessions, or is password-protected and the password is missing or wrong.
     pub(crate) fn new(path: &Path, src: R, unlock: Unlock) -> Result<Self, CaptureError> {
@@ -178,6 +282,7 @@ impl<R: Read + Seek> SazReader<R> {
             next: 0,
             bytes_read: 0,
             password: None,
+            ahead: None,
         };
         reader.unlock(unlock)?;
         Ok(reader)
@@ -248,64 +353,90 @@ impl<R: Read + Seek> SazReader<R> {
 
     pub(crate) fn next(&mut self) -> Option<Result<Flow, CaptureError>> {
         let index = self.next;
-        self.next += 1;
         let session = self.sessions.get(index)?;
-        let id = FlowId(index as u64);
-        let request = session.request.clone();
-        let response = session.response.clone();
-        let meta = session.meta.clone();
-        let stem = session.stem.clone();
-        Some(self.session(id, &stem, request, response, meta))
-    }
-
-    fn error(&self, member: &str, entry: FlowId, kind: CaptureErrorKind) -> CaptureError {
-        CaptureError::at(
-            &self.path,
-            Location {
-                member: Some(member.to_string()),
-                entry: Some(entry.0),
-                offset: None,
-            },
-            kind,
-        )
-    }
-
-    /// Reads one member through the cap.
-    fn member(&mut self, name: &str, id: FlowId, cap: u64) -> Result<Vec<u8>, CaptureError> {
-        match read_member(&mut self.zip, name, self.password.as_ref(), cap) {
-            Ok((out, compressed)) => {
-                self.bytes_read += compressed;
-                Ok(out)
-            }
-            Err(kind) => Err(self.error(name, id, kind)),
+        self.next += 1;
+        let left = self.sessions.len() - index;
+        if self.ahead.is_none() && left >= READ_AHEAD_MIN {
+            let readers = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_READERS);
+            self.ahead = Ahead::start(
+                &self.zip,
+                &self.path,
+                self.password.as_ref(),
+                &self.sessions,
+                index,
+                readers,
+            );
         }
+        let ahead = self.ahead.as_mut().and_then(|a| a.take(index));
+        let (result, bytes) = match ahead {
+            Some(read) => read,
+            None => {
+                // Read here: no read-ahead, or its threads are gone.
+                self.ahead = None;
+                read_session(
+                    &mut self.zip,
+                    &self.path,
+                    self.password.as_ref(),
+                    index,
+                    session,
+                )
+            }
+        };
+        self.bytes_read += bytes;
+        Some(result)
     }
+}
 
-    fn session(
-        &mut self,
-        id: FlowId,
-        stem: &str,
-        request: Option<String>,
-        response: Option<String>,
-        meta: Option<String>,
-    ) -> Result<Flow, CaptureError> {
-        let Some(c_name) = request else {
+fn member_error(path: &Path, member: &str, entry: FlowId, kind: CaptureErrorKind) -> CaptureError {
+    CaptureError::at(
+        path,
+        Location {
+            member: Some(member.to_string()),
+            entry: Some(entry.0),
+            offset: None,
+        },
+        kind,
+    )
+}
+
+/// Reads session number `index` (its request, metadata and response members) into a flow, and
+/// counts the compressed bytes its members took.
+fn read_session<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    path: &Path,
+    password: Option<&Password>,
+    index: usize,
+    session: &Session,
+) -> Read1 {
+    let id = FlowId(index as u64);
+    let mut bytes = 0u64;
+    let mut member = |name: &str, cap: u64| -> Result<Vec<u8>, CaptureError> {
+        let (out, compressed) = read_member(zip, name, password, cap)
+            .map_err(|kind| member_error(path, name, id, kind))?;
+        bytes += compressed;
+        Ok(out)
+    };
+    let error = |name: &str, kind| member_error(path, name, id, kind);
+    let stem = session.stem.as_str();
+    let result = (|| {
+        let Some(c_name) = &session.request else {
             let name = format!("{stem}_c.txt");
-            return Err(self.error(&name, id, CaptureErrorKind::MissingMember(name.clone())));
+            return Err(error(&name, CaptureErrorKind::MissingMember(name.clone())));
         };
-        let Some(m_name) = meta else {
+        let Some(m_name) = &session.meta else {
             let name = format!("{stem}_m.xml");
-            return Err(self.error(&name, id, CaptureErrorKind::MissingMember(name.clone())));
+            return Err(error(&name, CaptureErrorKind::MissingMember(name.clone())));
         };
-        let raw = self.member(&c_name, id, MAX_MEMBER_BYTES)?;
-        let request = parse_request(&raw).map_err(|m| self.error(&c_name, id, m))?;
-        let raw = self.member(&m_name, id, MAX_META_BYTES)?;
-        let meta =
-            parse_meta(&raw).map_err(|m| self.error(&m_name, id, CaptureErrorKind::Xml(m)))?;
-        let outcome = match response {
+        let raw = member(c_name, MAX_MEMBER_BYTES)?;
+        let request = parse_request(&raw).map_err(|m| error(c_name, m))?;
+        let raw = member(m_name, MAX_META_BYTES)?;
+        let meta = parse_meta(&raw).map_err(|m| error(m_name, CaptureErrorKind::Xml(m)))?;
+        let outcome = match &session.response {
             Some(s_name) => {
-                let raw = self.member(&s_name, id, MAX_MEMBER_BYTES)?;
-                Outcome::Response(parse_response(&raw).map_err(|m| self.error(&s_name, id, m))?)
+                let raw = member(s_name, MAX_MEMBER_BYTES)?;
+                Outcome::Response(parse_response(&raw).map_err(|m| error(s_name, m))?)
             }
             None => Outcome::Error(FlowError {
                 message: format!("no response in the archive ({stem}_s.txt is missing)"),
@@ -313,7 +444,8 @@ impl<R: Read + Seek> SazReader<R> {
             }),
         };
         Ok(meta.into_flow(id, request, outcome))
-    }
+    })();
+    (result, bytes)
 }
 
 #[cfg(test)]
@@ -426,6 +558,57 @@ mod tests {
         let body = &items[1].as_ref().unwrap().response().unwrap().body;
         assert!(body.truncated);
         assert_eq!(&body.raw[..], b"abc");
+    }
+
+    #[test]
+    fn sessions_read_ahead_on_threads_come_out_in_order_with_their_errors_in_place() {
+        // Enough sessions for the read-ahead threads, encrypted, one of them broken.
+        let base = sample::sessions();
+        let numbers: Vec<String> = (1..=60).map(|n| format!("{n:02}")).collect();
+        let mut s: Vec<Saz<'_>> = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let b = &base[i % base.len()];
+                Saz {
+                    number: n.as_str(),
+                    request: b.request.clone(),
+                    response: b.response.clone(),
+                    meta: b.meta.clone(),
+                }
+            })
+            .collect();
+        s[36].request = None;
+        let bytes = sample::build_with(&s, Some("pw"));
+        let flows: Vec<Result<Flow, CaptureError>> =
+            crate::capture::from_bytes_with_password(Path::new("t.saz"), bytes, "pw")
+                .unwrap()
+                .collect();
+        assert_eq!(flows.len(), 60);
+        for (i, f) in flows.iter().enumerate() {
+            match f {
+                Ok(flow) => {
+                    assert_ne!(i, 36);
+                    assert_eq!(flow.id, FlowId(i as u64));
+                    let expected = &base[i % base.len()];
+                    let first = expected.request.as_deref().unwrap_or_default();
+                    assert!(first.starts_with(flow.request.method.as_bytes()), "#{i}");
+                }
+                Err(e) => {
+                    assert_eq!(i, 36, "{e}");
+                    assert!(e.to_string().contains("raw/37_c.txt"), "{e}");
+                }
+            }
+        }
+        // A reader dropped half-way stops its threads (nothing hangs).
+        let mut r = crate::capture::from_bytes_with_password(
+            Path::new("t.saz"),
+            sample::build_with(&s, Some("pw")),
+            "pw",
+        )
+        .unwrap();
+        assert!(r.next().is_some());
+        drop(r);
     }
 
     #[test]
