@@ -1,6 +1,9 @@
 //! Fiddler session archives (`.saz`): a zip of `raw/NN_c.txt` (the request as the client sent it
 //! through the proxy), `raw/NN_s.txt` (the response as it came off the wire) and `raw/NN_m.xml`
-//! (timers and session flags), read one session at a time into [`Flow`]s.
+//! (timers and session flags), read into [`Flow`]s in session order. A few threads read the
+//! sessions ahead of the caller (decrypting and inflating members is most of the work, above all
+//! WinZip AES's key derivation per member), each with its own clone of the archive over
+//! [`SharedSource`]; memory stays bounded by a window of sessions in flight.
 //!
 //! This module owns the zip walk, including password-protected archives (ZipCrypto and WinZip
 //! AES-128/256, decrypted by the `zip` crate; the password comes from [`super::password`]);
