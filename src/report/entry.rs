@@ -65,7 +65,7 @@ pub struct Shown {
     pub by_severity: [usize; 3],
 }
 
-/// One flow's entry in the page's list (the contract's ROW; see the keys there).
+/// One flow's entry in the page's list (ROW in `src/report/FORMAT.md`, which explains the keys).
 #[derive(Debug, Serialize)]
 pub struct Row {
     id: u64,
@@ -291,7 +291,7 @@ fn lost_findings<'a>(original: &'a FlowReport, redacted: &FlowReport) -> Vec<Jso
         .collect()
 }
 
-/// One flow's DETAIL (the contract's shape).
+/// One flow's DETAIL (DETAIL in `src/report/FORMAT.md`).
 #[derive(Serialize)]
 struct Detail<'a> {
     id: u64,

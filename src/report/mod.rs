@@ -1,8 +1,8 @@
 //! `idscope report`: one self-contained HTML page for a capture, safe to attach to a ticket.
 //!
-//! The page is written streaming, in the contract's order: the head (the inline style, and a
-//! Content-Security-Policy allowing only the inline script and style by their SHA-256), the
-//! banner, `#meta`, then for the flows in capture order their list ROWs in `rows` blocks of at
+//! The page is written streaming, in the order `src/report/FORMAT.md` describes (with every
+//! block's keys): the head (the inline style, and a Content-Security-Policy allowing only the
+//! inline script and style by their SHA-256), the banner, `#meta`, then for the flows in capture order their list ROWs in `rows` blocks of at
 //! most [`ROWS_PER_BLOCK`] and each flow's DETAIL as its own block (`f-ID`), then the stories
 //! (`#stories`, the JSON `analyze --json` writes) with their sequence diagrams
 //! ([`diagram::story_section`]), `#totals`, and the page's script. Data blocks are JSON escaped

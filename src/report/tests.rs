@@ -76,7 +76,7 @@ fn the_writer_holds_a_bounded_window_of_flows_and_rows_whatever_the_capture() {
 }
 
 #[test]
-fn the_document_is_in_the_contract_order_with_hashes_of_the_inline_script_and_style() {
+fn the_document_is_in_the_documented_order_with_hashes_of_the_inline_script_and_style() {
     let flows = vec![
         flow(
             0,
