@@ -72,7 +72,21 @@ impl Pki {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
 
+/// Writes the client certificate and key as PEM files and returns the `--client-cert` value
+/// presenting them to `localhost`.
+fn client_cert_files(pki: &Pki) -> String {
+    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
+    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    format!(
+        "localhost={},{}",
+        pki.path("client.pem").display(),
+        pki.path("client.key").display()
+    )
+}
+
+impl Pki {
     fn sha1_hex(&self) -> String {
         let c = idscope_decoders::x509::Certificate::parse(&self.client_cert_der).unwrap();
         idscope_decoders::util::hex_lower(&c.sha1)
@@ -223,14 +237,8 @@ fn opts(args: &[&str]) -> idscope::cli::ProxyOpts {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configured_pem_certificate_is_presented_and_recorded() {
     let pki = pki();
-    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
-    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let spec = client_cert_files(&pki);
     let port = mtls_origin(&pki).await;
-    let spec = format!(
-        "localhost={},{}",
-        pki.path("client.pem").display(),
-        pki.path("client.key").display()
-    );
     let cfg = idscope::commands::proxy::config(&opts(&["--client-cert", &spec])).unwrap();
     let (flow, status) = one_flow(cfg, &pki, port).await;
     assert_eq!(status, 200);
@@ -611,14 +619,8 @@ fn recording_decodes_with_secrets_masked_and_redacted(dir: &Path, flows: &[Flow]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_client_cert_records_what_the_client_offered() {
     let pki = pki();
-    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
-    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let spec = client_cert_files(&pki);
     let port = mtls_origin(&pki).await;
-    let spec = format!(
-        "localhost={},{}",
-        pki.path("client.pem").display(),
-        pki.path("client.key").display()
-    );
     let identity = || {
         reqwest::Identity::from_pem(
             format!("{}{}", pki.client_cert_pem, pki.client_key_pem).as_bytes(),
@@ -684,14 +686,8 @@ async fn a_websocket_origin_gets_the_client_certificate_too() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio_tungstenite::tungstenite::Message;
     let pki = pki();
-    std::fs::write(pki.path("client.pem"), &pki.client_cert_pem).unwrap();
-    std::fs::write(pki.path("client.key"), &pki.client_key_pem).unwrap();
+    let spec = client_cert_files(&pki);
     let port = mtls_ws_origin(&pki).await;
-    let spec = format!(
-        "localhost={},{}",
-        pki.path("client.pem").display(),
-        pki.path("client.key").display()
-    );
     let mut cfg = idscope::commands::proxy::config(&opts(&["--client-cert", &spec])).unwrap();
     let ca_dir = tempfile::tempdir().unwrap();
     cfg.listen = "127.0.0.1:0".parse().unwrap();

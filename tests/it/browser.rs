@@ -173,8 +173,14 @@ fn trust_in_nss(home: &Path, ca: &Path) {
 
 /// Runs tests/browser/signin.mjs with `args` and returns the JSON it printed.
 fn browser(args: &Value) -> Value {
+    node_json("signin.mjs", args)
+}
+
+/// Runs the node script `script` of tests/browser with `args` (JSON, its one argument) and
+/// returns the JSON object it printed last; fails the test when it fails or prints none.
+pub fn node_json(script: &str, args: &Value) -> Value {
     let o = Command::new("node")
-        .arg("signin.mjs")
+        .arg(script)
         .arg(args.to_string())
         .current_dir(script_dir())
         .stdin(Stdio::null())
@@ -183,12 +189,12 @@ fn browser(args: &Value) -> Value {
     let out = stdout(&o);
     assert!(
         o.status.success(),
-        "node signin.mjs failed:\n{out}\n{}",
+        "node {script} failed:\n{out}\n{}",
         stderr(&o)
     );
     let last = out.lines().last().unwrap_or("");
     serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("signin.mjs printed no JSON ({e}):\n{out}\n{}", stderr(&o)))
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{out}\n{}", stderr(&o)))
 }
 
 /// Stops `idscope record` as a person does (SIGTERM) and waits for it to close the file.

@@ -15,12 +15,11 @@
 //! Needs what [`crate::browser::playwright_ready`] needs (Chromium, node, playwright-core); a
 //! missing tool fails the test unless `IDSCOPE_SKIP_INTEROP` is set.
 
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::browser::{chromium, playwright_ready, screens_dir, script_dir};
+use crate::browser::{chromium, node_json, playwright_ready, screens_dir};
 use crate::util::{idscope, stderr, stdout};
 
 /// How long one wait of the browser may take.
@@ -196,21 +195,7 @@ fn open_a_report() -> Run {
         "viewport": {"width": 1280, "height": 640},
         "timeoutMs": WAIT_MS,
     });
-    let o = Command::new("node")
-        .arg("report.mjs")
-        .arg(args.to_string())
-        .current_dir(script_dir())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let out = stdout(&o);
-    assert!(
-        o.status.success(),
-        "node report.mjs failed:\n{out}\n{}",
-        stderr(&o)
-    );
-    let seen: Value = serde_json::from_str(out.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("report.mjs printed no JSON ({e}):\n{out}\n{}", stderr(&o)));
+    let seen = node_json("report.mjs", &args);
     // Checked at once: the sign-in browser test empties the directory when it starts.
     let shots = SHOTS
         .iter()
