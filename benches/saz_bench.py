@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The SAZ benchmark: the same flows as a HAR, a plain SAZ and an AES-256 SAZ.
 
-    python3 benches/saz_bench.py [SESSIONS]      (default 100000; run from the project root)
+    python3 benches/saz_bench.py [SESSIONS] [--generate-only]   (default 100000; run from the project root)
 
 Generates a HAR with benches/gen_har.py, keeps its first SESSIONS entries
 (bench-out/saz-<N>.har), writes them as a Fiddler archive the way Fiddler lays it out
@@ -78,7 +78,8 @@ def members(i, width, e):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    args = [a for a in sys.argv[1:] if a != "--generate-only"]
+    n = int(args[0]) if args else 100_000
     os.chdir(ROOT)
     import pyzipper  # fail early, before the long steps
     os.makedirs("bench-out", exist_ok=True)
@@ -101,6 +102,8 @@ def main():
             out.write("]}}\n")
         os.remove(big)
         assert count == n, f"gen_har.py gave only {count} entries"
+    if "--generate-only" in sys.argv:
+        return
     subprocess.run(["cargo", "build", "--release", "--quiet"], check=True)
     idscope = ["target/release/idscope", "analyze", "--json", "--fail-on", "never"]
     os.environ["IDSCOPE_SAZ_PASSWORD"] = PASSWORD

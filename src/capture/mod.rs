@@ -246,7 +246,7 @@ impl<T: Read + Seek + Send> Source for T {}
 
 enum Inner {
     Har(har::HarReader<Box<dyn Source>>),
-    Saz(saz::SazReader<saz::SharedSource>),
+    Saz(saz::SazReader),
 }
 
 /// A streaming reader over one capture file: an iterator of flows in file order, with progress

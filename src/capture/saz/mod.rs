@@ -2,42 +2,43 @@
 //! through the proxy), `raw/NN_s.txt` (the response as it came off the wire) and `raw/NN_m.xml`
 //! (timers and session flags), read into [`Flow`]s in session order. A few threads read the
 //! sessions ahead of the caller (decrypting and inflating members is most of the work, above all
-//! WinZip AES's key derivation per member), each with its own clone of the archive over
-//! [`SharedSource`]; memory stays bounded by a window of sessions in flight.
+//! WinZip AES's key derivation per member), each with its own reader over [`SharedSource`];
+//! memory stays bounded by a window of sessions in flight, and the archive's central directory is
+//! streamed, not held ([`sessions`]).
 //!
-//! This module owns the zip walk, including password-protected archives (ZipCrypto and WinZip
-//! AES-128/256, decrypted by the `zip` crate; the password comes from [`super::password`]);
-//! [`message`] parses the raw HTTP/1.x messages and [`meta`] the metadata XML. It keeps
-//! `Content-Encoding` as [`crate::flow::Body::encoding`] and does not decompress. It never trusts
-//! a size from a zip header or an HTTP header: every member is read through a cap, and chunk sizes
-//! are checked against the bytes actually present. A session that cannot be read (a member
-//! missing, corrupt or truncated) yields its error naming the member, and reading goes on with the
-//! next session. It does not write SAZ, and ignores WebSocket (`_w.txt`) members.
+//! This module reads sessions; [`archive`] owns the zip container (password-protected members
+//! included: ZipCrypto and WinZip AES-128/192/256, in [`crypt`]; the password comes from
+//! [`super::password`]); [`message`] parses the raw HTTP/1.x messages and [`meta`] the metadata
+//! XML. It keeps `Content-Encoding` as [`crate::flow::Body::encoding`] and does not decompress. It
+//! never trusts a size from a zip header or an HTTP header: every member is read through a cap,
+//! and chunk sizes are checked against the bytes actually present. A session that cannot be read
+//! (a member missing, corrupt or truncated) yields its error naming the member, and reading goes
+//! on with the next session. It does not write SAZ, and ignores WebSocket (`_w.txt`) members.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
-
-use zip::ZipArchive;
-use zip::result::ZipError;
 
 use super::password::{self, Password};
 use super::{CaptureError, CaptureErrorKind, Location};
 use crate::flow::{Flow, FlowError, FlowId, Outcome};
 
+mod archive;
+mod crypt;
 mod message;
 mod meta;
 #[cfg(test)]
 pub(crate) mod sample;
+mod sessions;
 mod source;
 
 pub(crate) use source::SharedSource;
 
+use archive::{Archive, Encryption, Member};
 use message::{parse_request, parse_response};
 use meta::parse_meta;
+use sessions::{Session, Sessions};
 
 /// The largest archive member read into memory. Fiddler keeps whole bodies in `_s.txt`, so this
 /// is generous; a zip header claiming more is refused before reading, and the read itself is
@@ -73,23 +74,31 @@ pub(crate) enum Unlock {
     Never,
 }
 
-/// The three members of one session, by path.
-#[derive(Debug, Default)]
-struct Session {
-    /// `raw/05`, the path prefix the members share (Fiddler pads numbers to a common width).
-    stem: String,
-    request: Option<String>,
-    response: Option<String>,
-    meta: Option<String>,
+/// The sessions still to be read, shared by the threads that read them: the next one's index
+/// (its flow id) and the directory walk that yields it.
+struct Claims {
+    next: usize,
+    sessions: Sessions,
+}
+
+/// Takes the next session, with its index.
+fn claim(shared: &Mutex<Claims>) -> Option<(usize, Result<Session, CaptureErrorKind>)> {
+    let mut c = shared.lock().ok()?;
+    let s = c.sessions.next()?;
+    let i = c.next;
+    c.next += 1;
+    Some((i, s))
 }
 
 /// Streams the sessions of one SAZ archive in session-number order. Sessions are read (members
-/// decrypted, inflated and parsed) by a few threads ahead of the caller, each with its own clone of
-/// the archive, and handed out in order ([`Ahead`]).
-pub(crate) struct SazReader<R> {
+/// decrypted, inflated and parsed) by a few threads ahead of the caller, each with its own reader
+/// over the archive, and handed out in order ([`Ahead`]).
+pub(crate) struct SazReader {
     path: PathBuf,
-    zip: ZipArchive<R>,
-    sessions: Arc<[Session]>,
+    archive: Archive,
+    claims: Arc<Mutex<Claims>>,
+    /// How many sessions the archive has.
+    total: usize,
     next: usize,
     bytes_read: u64,
     /// Set once a member turned out to be encrypted and the password checked out.
@@ -102,9 +111,9 @@ pub(crate) struct SazReader<R> {
 type Read1 = (Result<Flow, CaptureError>, u64);
 
 /// The sessions being read ahead by worker threads, and those read but not yet handed out. A
-/// worker takes a token before it claims the next session number, and a token comes back when
-/// the caller takes a session, so at most as many sessions as there are tokens are in flight.
-/// When this is dropped the workers find the token and result channels closed and stop.
+/// worker takes a token before it claims the next session, and a token comes back when the
+/// caller takes a session, so at most as many sessions as there are tokens are in flight. When
+/// this is dropped the workers find the token and result channels closed and stop.
 struct Ahead {
     results: Receiver<(usize, Read1)>,
     tokens: SyncSender<()>,
@@ -112,13 +121,12 @@ struct Ahead {
 }
 
 impl Ahead {
-    /// Starts reading ahead from session `from` with `readers` threads.
-    fn start<R: Read + Seek + Clone + Send + 'static>(
-        zip: &ZipArchive<R>,
+    /// Starts reading ahead with `readers` threads.
+    fn start(
+        archive: &Archive,
         path: &Path,
         password: Option<&Password>,
-        sessions: &Arc<[Session]>,
-        from: usize,
+        claims: &Arc<Mutex<Claims>>,
         readers: usize,
     ) -> Option<Self> {
         let window = readers * AHEAD_PER_READER;
@@ -128,14 +136,12 @@ impl Ahead {
         }
         let token_rx = Arc::new(Mutex::new(token_rx));
         let (result_tx, results) = channel();
-        let claim = Arc::new(AtomicUsize::new(from));
         for n in 0..readers {
-            let mut zip = zip.clone();
+            let mut src = archive.source();
             let path = path.to_path_buf();
             let password = password.cloned();
-            let sessions = Arc::clone(sessions);
+            let claims = Arc::clone(claims);
             let token_rx = Arc::clone(&token_rx);
-            let claim = Arc::clone(&claim);
             let result_tx = result_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("saz-reader-{n}"))
@@ -145,11 +151,10 @@ impl Ahead {
                         if !token {
                             return;
                         }
-                        let i = claim.fetch_add(1, Ordering::Relaxed);
-                        let Some(s) = sessions.get(i) else {
+                        let Some((i, s)) = claim(&claims) else {
                             return;
                         };
-                        let read = read_session(&mut zip, &path, password.as_ref(), i, s);
+                        let read = read_session(&mut src, &path, password.as_ref(), i, s);
                         if result_tx.send((i, read)).is_err() {
                             return;
                         }
@@ -181,157 +186,80 @@ impl Ahead {
     }
 }
 
-impl<R> std::fmt::Debug for SazReader<R> {
+impl std::fmt::Debug for SazReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SazReader")
             .field("path", &self.path)
-            .field("sessions", &self.sessions.len())
+            .field("sessions", &self.total)
             .field("next", &self.next)
             .field("encrypted", &self.password.is_some())
             .finish()
     }
 }
 
-/// Splits `raw/12_c.txt` into (12, 'c', "raw/12").
-fn member_kind(name: &str) -> Option<(u64, char, &str)> {
-    let rest = name.strip_prefix("raw/")?;
-    let (num, suffix) = rest.split_once('_')?;
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let kind = match suffix {
-        "c.txt" => 'c',
-        "s.txt" => 's',
-        "m.xml" => 'm',
-        _ => return None,
-    };
-    let stem = name.get(..4 + num.len())?;
-    Some((num.parse().ok()?, kind, stem))
-}
-
-/// Reads `name` (decrypting with `password` when the member is encrypted) through `cap`;
-/// returns the bytes and the member's compressed size.
-fn read_member<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-    name: &str,
+/// Reads `member` (decrypting with `password` when it is encrypted) through `cap`.
+fn read_member(
+    src: &mut SharedSource,
+    member: &Member,
     password: Option<&Password>,
     cap: u64,
-) -> Result<(Vec<u8>, u64), CaptureErrorKind> {
-    let file = match password {
-        Some(p) => zip.by_name_decrypt(name, p.as_bytes()),
-        None => zip.by_name(name),
-    }
-    .map_err(zip_error)?;
-    if file.size() > cap {
-        return Err(CaptureErrorKind::TooLarge { limit: cap });
-    }
-    let compressed = file.compressed_size();
-    let encrypted = file.encrypted();
-    let mut out = Vec::new();
-    if let Err(e) = file.take(cap + 1).read_to_end(&mut out) {
-        // A wrong ZipCrypto password that passed the one-byte check shows as a bad checksum
-        // (or undecodable deflate data); with the right one it would be a corrupt member.
-        return Err(if encrypted && password.is_some() {
-            CaptureErrorKind::Zip(format!("{e} (corrupt, or the password is wrong)"))
-        } else {
-            CaptureErrorKind::Zip(e.to_string())
-        });
-    }
-    if out.len() as u64 > cap {
-        return Err(CaptureErrorKind::TooLarge { limit: cap });
-    }
-    Ok((out, compressed))
+) -> Result<Vec<u8>, CaptureErrorKind> {
+    let encrypted = member.encryption != Encryption::None;
+    member
+        .read(src, password.map(|p| p.as_bytes()), cap)
+        .map_err(|e| match e {
+            // A wrong ZipCrypto password that passed the one-byte check shows as a bad checksum
+            // (or undecodable deflate data); with the right one it would be a corrupt member.
+            CaptureErrorKind::Zip(m) if encrypted && password.is_some() => {
+                CaptureErrorKind::Zip(format!("{m} (corrupt, or the password is wrong)"))
+            }
+            e => e,
+        })
 }
 
-fn zip_error(e: ZipError) -> CaptureErrorKind {
-    match e {
-        ZipError::InvalidPassword => CaptureErrorKind::WrongPassword,
-        ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
-            CaptureErrorKind::PasswordRequired
-        }
-        e => CaptureErrorKind::Zip(e.to_string()),
-    }
-}
-
-impl<R: Read + Seek + Clone + Send + 'static> SazReader<R> {
-    /// Opens the archive and indexes its sessions. Fails when the zip is unreadable, holds no
+impl SazReader {
+    /// Opens the archive and surveys its sessions. Fails when the zip is unreadable, holds no
     /// Fiddler sessions, or is password-protected and the password is missing or wrong.
-    pub(crate) fn new(path: &Path, src: R, unlock: Unlock) -> Result<Self, CaptureError> {
+    pub(crate) fn new(path: &Path, src: SharedSource, unlock: Unlock) -> Result<Self, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
-        let zip = ZipArchive::new(src).map_err(|e| err(CaptureErrorKind::Zip(e.to_string())))?;
-        let mut by_number: BTreeMap<u64, Session> = BTreeMap::new();
-        for name in zip.file_names() {
-            let Some((n, kind, stem)) = member_kind(name) else {
-                continue;
-            };
-            let s = by_number.entry(n).or_default();
-            s.stem = stem.to_string();
-            let slot = match kind {
-                'c' => &mut s.request,
-                's' => &mut s.response,
-                _ => &mut s.meta,
-            };
-            *slot = Some(name.to_string());
-        }
-        if by_number.is_empty() {
+        let archive = Archive::open(src).map_err(err)?;
+        let survey = sessions::survey(&archive, PASSWORD_PROBES).map_err(err)?;
+        if survey.sessions == 0 {
             return Err(err(CaptureErrorKind::NotSaz(
                 "it has no `raw/NN_c.txt` sessions".into(),
             )));
         }
+        let sessions = Sessions::new(&archive, &survey).map_err(err)?;
         let mut reader = SazReader {
             path: path.to_path_buf(),
-            zip,
-            sessions: by_number.into_values().collect(),
+            archive,
+            claims: Arc::new(Mutex::new(Claims { next: 0, sessions })),
+            total: survey.sessions,
             next: 0,
             bytes_read: 0,
             password: None,
             ahead: None,
         };
-        reader.unlock(unlock)?;
+        if survey.encrypted {
+            reader.unlock(unlock, &survey.probes)?;
+        }
         Ok(reader)
     }
 
-    /// When the archive's members are encrypted, obtains the password and checks it against the
-    /// first few of them, so a missing or wrong password fails the open (before a TUI starts)
-    /// rather than every session.
-    fn unlock(&mut self, unlock: Unlock) -> Result<(), CaptureError> {
-        let names: Vec<String> = self
-            .sessions
-            .iter()
-            .flat_map(|s| [&s.request, &s.meta, &s.response])
-            .flatten()
-            .cloned()
-            .collect();
-        let mut probes = Vec::new();
-        for name in names {
-            let encrypted = self
-                .zip
-                .index_for_name(&name)
-                .and_then(|i| self.zip.by_index_raw(i).ok().map(|f| f.encrypted()))
-                .unwrap_or(false);
-            if encrypted {
-                probes.push(name);
-                if probes.len() == PASSWORD_PROBES {
-                    break;
-                }
-            } else if probes.is_empty() {
-                // The archive is not encrypted throughout; looking at its first member is enough
-                // in practice (Fiddler encrypts all or nothing), and a later encrypted member
-                // says it needs a password when read.
-                return Ok(());
-            }
-        }
-        if probes.is_empty() {
-            return Ok(());
-        }
+    /// Obtains the password of an encrypted archive and checks it against the first few encrypted
+    /// members, so a missing or wrong password fails the open (before a TUI starts) rather than
+    /// every session. An archive whose first member is not encrypted is taken as plain (Fiddler
+    /// encrypts all or nothing); a later encrypted member says it needs a password when read.
+    fn unlock(&mut self, unlock: Unlock, probes: &[Member]) -> Result<(), CaptureError> {
         let err = |kind| CaptureError::new(&self.path, kind);
         let password = match unlock {
             Unlock::Given(p) => p,
             Unlock::Never => return Err(err(CaptureErrorKind::PasswordRequired)),
             Unlock::Sources => password::password_for(&self.path).map_err(err)?,
         };
-        for name in &probes {
-            match read_member(&mut self.zip, name, Some(&password), MAX_MEMBER_BYTES) {
+        let mut src = self.archive.source();
+        for member in probes {
+            match read_member(&mut src, member, Some(&password), MAX_MEMBER_BYTES) {
                 Err(CaptureErrorKind::WrongPassword) => break,
                 // Corrupt, or a wrong ZipCrypto password that passed the header check: try the
                 // next member.
@@ -344,10 +272,7 @@ impl<R: Read + Seek + Clone + Send + 'static> SazReader<R> {
             }
         }
         password::forget(&self.path);
-        Err(CaptureError::new(
-            &self.path,
-            CaptureErrorKind::WrongPassword,
-        ))
+        Err(err(CaptureErrorKind::WrongPassword))
     }
 
     pub(crate) fn bytes_read(&self) -> u64 {
@@ -356,37 +281,33 @@ impl<R: Read + Seek + Clone + Send + 'static> SazReader<R> {
 
     pub(crate) fn next(&mut self) -> Option<Result<Flow, CaptureError>> {
         let index = self.next;
-        let session = self.sessions.get(index)?;
-        self.next += 1;
-        let left = self.sessions.len() - index;
-        if self.ahead.is_none() && left >= READ_AHEAD_MIN {
+        if index >= self.total {
+            return None;
+        }
+        if self.ahead.is_none() && self.total - index >= READ_AHEAD_MIN {
             let readers = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .clamp(1, MAX_READERS);
             self.ahead = Ahead::start(
-                &self.zip,
+                &self.archive,
                 &self.path,
                 self.password.as_ref(),
-                &self.sessions,
-                index,
+                &self.claims,
                 readers,
             );
         }
-        let ahead = self.ahead.as_mut().and_then(|a| a.take(index));
-        let (result, bytes) = match ahead {
+        let read = match self.ahead.as_mut().and_then(|a| a.take(index)) {
             Some(read) => read,
             None => {
                 // Read here: no read-ahead, or its threads are gone.
                 self.ahead = None;
-                read_session(
-                    &mut self.zip,
-                    &self.path,
-                    self.password.as_ref(),
-                    index,
-                    session,
-                )
+                let (i, s) = claim(&self.claims)?;
+                let mut src = self.archive.source();
+                read_session(&mut src, &self.path, self.password.as_ref(), i, s)
             }
         };
+        self.next += 1;
+        let (result, bytes) = read;
         self.bytes_read += bytes;
         Some(result)
     }
@@ -406,40 +327,45 @@ fn member_error(path: &Path, member: &str, entry: FlowId, kind: CaptureErrorKind
 
 /// Reads session number `index` (its request, metadata and response members) into a flow, and
 /// counts the compressed bytes its members took.
-fn read_session<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
+fn read_session(
+    src: &mut SharedSource,
     path: &Path,
     password: Option<&Password>,
     index: usize,
-    session: &Session,
+    session: Result<Session, CaptureErrorKind>,
 ) -> Read1 {
     let id = FlowId(index as u64);
+    let session = match session {
+        Ok(s) => s,
+        Err(kind) => return (Err(CaptureError::new(path, kind)), 0),
+    };
     let mut bytes = 0u64;
-    let mut member = |name: &str, cap: u64| -> Result<Vec<u8>, CaptureError> {
-        let (out, compressed) = read_member(zip, name, password, cap)
+    let mut member = |name: &str, m: &Member, cap: u64| -> Result<Vec<u8>, CaptureError> {
+        let out = read_member(src, m, password, cap)
             .map_err(|kind| member_error(path, name, id, kind))?;
-        bytes += compressed;
+        bytes += m.compressed;
         Ok(out)
     };
     let error = |name: &str, kind| member_error(path, name, id, kind);
     let stem = session.stem.as_str();
     let result = (|| {
-        let Some(c_name) = &session.request else {
-            let name = format!("{stem}_c.txt");
-            return Err(error(&name, CaptureErrorKind::MissingMember(name.clone())));
+        let c_name = format!("{stem}_c.txt");
+        let Some(c) = &session.request else {
+            return Err(error(&c_name, CaptureErrorKind::MissingMember(c_name.clone())));
         };
-        let Some(m_name) = &session.meta else {
-            let name = format!("{stem}_m.xml");
-            return Err(error(&name, CaptureErrorKind::MissingMember(name.clone())));
+        let m_name = format!("{stem}_m.xml");
+        let Some(m) = &session.meta else {
+            return Err(error(&m_name, CaptureErrorKind::MissingMember(m_name.clone())));
         };
-        let raw = member(c_name, MAX_MEMBER_BYTES)?;
-        let request = parse_request(&raw).map_err(|m| error(c_name, m))?;
-        let raw = member(m_name, MAX_META_BYTES)?;
-        let meta = parse_meta(&raw).map_err(|m| error(m_name, CaptureErrorKind::Xml(m)))?;
+        let raw = member(&c_name, c, MAX_MEMBER_BYTES)?;
+        let request = parse_request(&raw).map_err(|k| error(&c_name, k))?;
+        let raw = member(&m_name, m, MAX_META_BYTES)?;
+        let meta = parse_meta(&raw).map_err(|k| error(&m_name, CaptureErrorKind::Xml(k)))?;
         let outcome = match &session.response {
-            Some(s_name) => {
-                let raw = member(s_name, MAX_MEMBER_BYTES)?;
-                Outcome::Response(parse_response(&raw).map_err(|m| error(s_name, m))?)
+            Some(s) => {
+                let s_name = format!("{stem}_s.txt");
+                let raw = member(&s_name, s, MAX_MEMBER_BYTES)?;
+                Outcome::Response(parse_response(&raw).map_err(|k| error(&s_name, k))?)
             }
             None => Outcome::Error(FlowError {
                 message: format!("no response in the archive ({stem}_s.txt is missing)"),

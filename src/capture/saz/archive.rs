@@ -1,0 +1,425 @@
+//! The zip container of a SAZ, read without holding its central directory: [`Archive::open`]
+//! finds the directory (end record, Zip64 end record), [`Archive::walk`] streams its records one
+//! at a time, keeping only what reading a member needs ([`Member`], about 40 bytes), and
+//! [`Member::read`] reads one member: its local header, the payload (bounded), decryption
+//! ([`super::crypt`]), inflation and the CRC check.
+//!
+//! Written here rather than with the `zip` crate because that crate parses the whole central
+//! directory into memory up front (several hundred bytes per member, three members per Fiddler
+//! session), and its streaming reader supports neither encrypted members nor data descriptors.
+//! Supported: stored and deflated members, ZipCrypto and WinZip AES, data descriptors, Zip64, and
+//! data prepended to the archive (offsets are corrected the way Info-ZIP does). Nothing from a
+//! header is trusted: sizes are checked against the archive's length and the caller's cap.
+
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use super::crypt::{self, AesStrength};
+use super::{CaptureErrorKind, SharedSource};
+
+const EOCD_SIG: u32 = 0x0605_4b50;
+const EOCD_LEN: usize = 22;
+const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+const ZIP64_LOCATOR_LEN: u64 = 20;
+const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+const CD_SIG: u32 = 0x0201_4b50;
+const CD_LEN: usize = 46;
+const LOCAL_SIG: u32 = 0x0403_4b50;
+const LOCAL_LEN: usize = 30;
+/// The extra field of Zip64 sizes and offsets.
+const ZIP64_EXTRA: u16 = 0x0001;
+/// WinZip AES's extra field.
+const AES_EXTRA: u16 = 0x9901;
+/// The compression method that says "WinZip AES; the real method is in the extra field".
+const METHOD_AES: u16 = 99;
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATE: u16 = 8;
+const FLAG_ENCRYPTED: u16 = 1;
+const FLAG_DESCRIPTOR: u16 = 1 << 3;
+/// The longest archive comment, so the end record is within this many bytes of the end.
+const MAX_COMMENT: u64 = 0xffff;
+
+fn zip_err(msg: impl Into<String>) -> CaptureErrorKind {
+    CaptureErrorKind::Zip(msg.into())
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2)
+        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).map_or(0, |s| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        u64::from_le_bytes(a)
+    })
+}
+
+/// How a member is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Encryption {
+    None,
+    ZipCrypto,
+    /// WinZip AES; `crc` says whether the CRC is meaningful (AE-1) or zero (AE-2).
+    Aes { strength: AesStrength, crc: bool },
+}
+
+/// What reading one member needs, from its central directory record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Member {
+    /// Where its local header starts.
+    offset: u64,
+    /// The payload's size in the archive.
+    pub(super) compressed: u64,
+    /// The size it inflates to.
+    pub(super) size: u64,
+    crc: u32,
+    /// The compression method (for AES members, the one in the AES extra field).
+    method: u16,
+    /// The modification time (DOS), which ZipCrypto checks when the member has a data descriptor.
+    time: u16,
+    flags: u16,
+    pub(super) encryption: Encryption,
+}
+
+/// An open archive: where its central directory is.
+#[derive(Debug, Clone)]
+pub(super) struct Archive {
+    src: SharedSource,
+    len: u64,
+    /// Added to every offset in the archive (bytes prepended to it).
+    shift: u64,
+    cd_start: u64,
+    entries: u64,
+}
+
+/// One central directory record: the member's name and what reading it needs.
+#[derive(Debug)]
+pub(super) struct Record {
+    pub(super) name: String,
+    pub(super) member: Member,
+}
+
+impl Archive {
+    /// Finds the central directory of the archive in `src`.
+    pub(super) fn open(mut src: SharedSource) -> Result<Self, CaptureErrorKind> {
+        let len = src.seek(SeekFrom::End(0)).map_err(io_err)?;
+        let tail_len = len.min(EOCD_LEN as u64 + MAX_COMMENT);
+        let tail_start = len - tail_len;
+        let tail = read_at(&mut src, tail_start, tail_len as usize)?;
+        let eocd = (0..tail.len().saturating_sub(EOCD_LEN - 1))
+            .rev()
+            .find(|&i| u32_at(&tail, i) == EOCD_SIG)
+            .ok_or_else(|| zip_err("no end of central directory record (not a zip archive)"))?;
+        let e = &tail[eocd..];
+        let eocd_pos = tail_start + eocd as u64;
+        let mut entries = u64::from(u16_at(e, 10));
+        let mut cd_size = u64::from(u32_at(e, 12));
+        let mut cd_offset = u64::from(u32_at(e, 16));
+        let mut cd_end = eocd_pos;
+        if entries == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
+            if let Some(z) = zip64_end(&mut src, eocd_pos)? {
+                (entries, cd_size, cd_offset, cd_end) = z;
+            }
+        }
+        let disk = |v: u16| v != 0 && v != 0xffff;
+        if disk(u16_at(e, 4)) || disk(u16_at(e, 6)) {
+            return Err(zip_err("multi-part (spanned) archives are not supported"));
+        }
+        // The directory ends where the end record (or the Zip64 one) begins; anything before the
+        // offset it claims was prepended to the archive.
+        let cd_start = cd_end
+            .checked_sub(cd_size)
+            .ok_or_else(|| zip_err("the central directory is larger than the archive"))?;
+        let shift = cd_start
+            .checked_sub(cd_offset)
+            .ok_or_else(|| zip_err("the central directory's offset is past its end"))?;
+        if entries > cd_size / CD_LEN as u64 {
+            return Err(zip_err(format!(
+                "the end record claims {entries} members in a {cd_size}-byte central directory"
+            )));
+        }
+        Ok(Archive {
+            src,
+            len,
+            shift,
+            cd_start,
+            entries,
+        })
+    }
+
+    /// The central directory's records in order, each read as it is reached.
+    pub(super) fn walk(&self) -> Walk {
+        let mut src = self.src.clone();
+        let start = src.seek(SeekFrom::Start(self.cd_start));
+        Walk {
+            src: BufReader::with_capacity(64 << 10, src),
+            left: if start.is_ok() { self.entries } else { 0 },
+            at: 0,
+            shift: self.shift,
+            len: self.len,
+        }
+    }
+
+    /// A reader over the archive's bytes, for [`Member::read`].
+    pub(super) fn source(&self) -> SharedSource {
+        self.src.clone()
+    }
+}
+
+/// The Zip64 end record's (entries, directory size, directory offset, where the record starts),
+/// when the locator before the end record points at one.
+fn zip64_end(
+    src: &mut SharedSource,
+    eocd_pos: u64,
+) -> Result<Option<(u64, u64, u64, u64)>, CaptureErrorKind> {
+    let Some(loc_pos) = eocd_pos.checked_sub(ZIP64_LOCATOR_LEN) else {
+        return Ok(None);
+    };
+    let loc = read_at(src, loc_pos, ZIP64_LOCATOR_LEN as usize)?;
+    if u32_at(&loc, 0) != ZIP64_LOCATOR_SIG {
+        return Ok(None);
+    }
+    // The record's offset as written; with bytes prepended, it sits right before the locator.
+    let claimed = u64_at(&loc, 8);
+    let rec = read_at(src, claimed, 56)
+        .ok()
+        .filter(|r| u32_at(r, 0) == ZIP64_EOCD_SIG);
+    let (rec, rec_pos) = match rec {
+        Some(r) => (r, claimed),
+        None => {
+            let pos = loc_pos.checked_sub(56).ok_or_else(|| {
+                zip_err("the Zip64 end of central directory record is missing")
+            })?;
+            let r = read_at(src, pos, 56)?;
+            if u32_at(&r, 0) != ZIP64_EOCD_SIG {
+                return Err(zip_err(
+                    "the Zip64 end of central directory record is missing",
+                ));
+            }
+            (r, pos)
+        }
+    };
+    Ok(Some((u64_at(&rec, 32), u64_at(&rec, 40), u64_at(&rec, 48), rec_pos)))
+}
+
+fn io_err(e: std::io::Error) -> CaptureErrorKind {
+    zip_err(format!("read error: {e}"))
+}
+
+/// Reads `n` bytes at `at`; a short read is an error saying where.
+fn read_at(src: &mut SharedSource, at: u64, n: usize) -> Result<Vec<u8>, CaptureErrorKind> {
+    src.seek(SeekFrom::Start(at)).map_err(io_err)?;
+    let mut buf = vec![0u8; n];
+    src.read_exact(&mut buf)
+        .map_err(|_| zip_err(format!("the archive ends before byte {}", at + n as u64)))?;
+    Ok(buf)
+}
+
+/// The central directory, one record at a time ([`Archive::walk`]).
+#[derive(Debug)]
+pub(super) struct Walk {
+    src: BufReader<SharedSource>,
+    left: u64,
+    /// The record's number, for errors.
+    at: u64,
+    shift: u64,
+    len: u64,
+}
+
+impl Iterator for Walk {
+    type Item = Result<Record, CaptureErrorKind>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.at += 1;
+        let r = self.record();
+        if r.is_err() {
+            // The records after a bad one cannot be found.
+            self.left = 0;
+        }
+        Some(r)
+    }
+}
+
+impl Walk {
+    fn record(&mut self) -> Result<Record, CaptureErrorKind> {
+        let at = self.at;
+        let bad = |what: &str| zip_err(format!("central directory record {at}: {what}"));
+        let mut h = [0u8; CD_LEN];
+        self.src
+            .read_exact(&mut h)
+            .map_err(|_| bad("the archive ends inside it"))?;
+        if u32_at(&h, 0) != CD_SIG {
+            return Err(bad("bad signature"));
+        }
+        let (name_len, extra_len, comment_len) = (
+            usize::from(u16_at(&h, 28)),
+            usize::from(u16_at(&h, 30)),
+            usize::from(u16_at(&h, 32)),
+        );
+        let mut var = vec![0u8; name_len + extra_len + comment_len];
+        self.src
+            .read_exact(&mut var)
+            .map_err(|_| bad("the archive ends inside it"))?;
+        let name = String::from_utf8_lossy(&var[..name_len]).into_owned();
+        let extra = &var[name_len..name_len + extra_len];
+        let flags = u16_at(&h, 8);
+        let mut method = u16_at(&h, 10);
+        let mut size = u64::from(u32_at(&h, 24));
+        let mut compressed = u64::from(u32_at(&h, 20));
+        let mut offset = u64::from(u32_at(&h, 42));
+        let crc = u32_at(&h, 16);
+        let mut aes = None;
+        for (id, data) in extra_fields(extra) {
+            match id {
+                ZIP64_EXTRA => {
+                    // Only the fields whose 32-bit value is saturated are present, in this order.
+                    let mut at = 0;
+                    for field in [&mut size, &mut compressed, &mut offset] {
+                        if *field == 0xffff_ffff {
+                            if data.len() < at + 8 {
+                                return Err(bad("short Zip64 extra field"));
+                            }
+                            *field = u64_at(data, at);
+                            at += 8;
+                        }
+                    }
+                }
+                AES_EXTRA if data.len() >= 7 => {
+                    let strength = AesStrength::from_byte(data[4])
+                        .ok_or_else(|| bad(&format!("AES key strength {}", data[4])))?;
+                    aes = Some((u16_at(data, 0), strength, u16_at(data, 5)));
+                }
+                _ => {}
+            }
+        }
+        let encryption = match (flags & FLAG_ENCRYPTED != 0, aes) {
+            (false, _) => Encryption::None,
+            (true, None) if method == METHOD_AES => {
+                return Err(bad("AES-encrypted without an AES extra field"));
+            }
+            (true, None) => Encryption::ZipCrypto,
+            (true, Some((version, strength, real_method))) => {
+                method = real_method;
+                Encryption::Aes {
+                    strength,
+                    crc: version != 2,
+                }
+            }
+        };
+        let offset = offset
+            .checked_add(self.shift)
+            .filter(|o| o.saturating_add(compressed) <= self.len)
+            .ok_or_else(|| bad(&format!("{name} lies past the end of the archive")))?;
+        Ok(Record {
+            name,
+            member: Member {
+                offset,
+                compressed,
+                size,
+                crc,
+                method,
+                time: u16_at(&h, 12),
+                flags,
+                encryption,
+            },
+        })
+    }
+}
+
+/// The (id, data) of each field in an extra field block; a truncated last field is dropped.
+fn extra_fields(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let id = u16_at(b, 0);
+        let len = usize::from(u16_at(b, 2));
+        let data = b.get(4..4 + len)?;
+        b = &b[4 + len..];
+        Some((id, data))
+    })
+}
+
+impl Member {
+    /// Reads the member from `src`: decrypted with `password` when it is encrypted, inflated
+    /// through `cap`, its CRC checked. The payload is read whole (bounded by `cap` as well).
+    pub(super) fn read(
+        &self,
+        src: &mut SharedSource,
+        password: Option<&[u8]>,
+        cap: u64,
+    ) -> Result<Vec<u8>, CaptureErrorKind> {
+        if self.size > cap {
+            return Err(CaptureErrorKind::TooLarge { limit: cap });
+        }
+        // Deflate never grows data by more than a few bytes per 16 KiB block, so a payload much
+        // larger than the cap cannot inflate to something within it.
+        if self.compressed > cap.saturating_add(cap / 64).saturating_add(1024) {
+            return Err(CaptureErrorKind::TooLarge { limit: cap });
+        }
+        if self.encryption != Encryption::None && password.is_none() {
+            return Err(CaptureErrorKind::PasswordRequired);
+        }
+        let head = read_at(src, self.offset, LOCAL_LEN)?;
+        if u32_at(&head, 0) != LOCAL_SIG {
+            return Err(zip_err(format!(
+                "no local header at byte {} (the central directory points at it)",
+                self.offset
+            )));
+        }
+        let data_at = self.offset + LOCAL_LEN as u64 + u64::from(u16_at(&head, 26))
+            + u64::from(u16_at(&head, 28));
+        let payload = read_at(src, data_at, to_usize(self.compressed)?)?;
+        let (data, check_crc) = match (self.encryption, password) {
+            (Encryption::None, _) | (_, None) => (payload, true),
+            (Encryption::ZipCrypto, Some(p)) => {
+                let check = if self.flags & FLAG_DESCRIPTOR != 0 {
+                    (self.time >> 8) as u8
+                } else {
+                    (self.crc >> 24) as u8
+                };
+                (crypt::zipcrypto_decrypt(&payload, check, p)?, true)
+            }
+            (Encryption::Aes { strength, crc }, Some(p)) => {
+                (crypt::aes_decrypt(&payload, strength, p)?, crc)
+            }
+        };
+        let out = match self.method {
+            METHOD_STORED => data,
+            METHOD_DEFLATE => {
+                let mut out = Vec::with_capacity(to_usize(self.size.min(cap))?);
+                flate2::read::DeflateDecoder::new(&data[..])
+                    .take(cap + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|e| zip_err(format!("bad deflate data: {e}")))?;
+                out
+            }
+            m => return Err(zip_err(format!("compression method {m} is not supported"))),
+        };
+        if out.len() as u64 > cap {
+            return Err(CaptureErrorKind::TooLarge { limit: cap });
+        }
+        if out.len() as u64 != self.size {
+            return Err(zip_err(format!(
+                "{} bytes where the central directory says {}",
+                out.len(),
+                self.size
+            )));
+        }
+        if check_crc && crc32fast::hash(&out) != self.crc {
+            return Err(zip_err("CRC-32 does not match: the member is damaged"));
+        }
+        Ok(out)
+    }
+}
+
+fn to_usize(n: u64) -> Result<usize, CaptureErrorKind> {
+    usize::try_from(n).map_err(|_| zip_err(format!("{n} bytes do not fit in memory")))
+}

@@ -1,0 +1,196 @@
+//! The sessions of an archive in session-number order, from its central directory. Fiddler
+//! writes each session's members together and the sessions in ascending order; such an archive's
+//! directory is streamed ([`Sessions::Streamed`]) and memory stays the same whatever its size. An
+//! archive in any other order is indexed first ([`Sessions::Indexed`]: a [`Session`] of about
+//! 150 bytes per session, sorted by number). [`survey`] tells which, in one pass over the
+//! directory that keeps nothing but counts.
+
+use std::collections::BTreeMap;
+
+use super::CaptureErrorKind;
+use super::archive::{Archive, Encryption, Member, Walk};
+
+/// The three members of one session.
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    /// `raw/05`, the path prefix the members share (Fiddler pads numbers to a common width).
+    pub(super) stem: String,
+    pub(super) request: Option<Member>,
+    pub(super) response: Option<Member>,
+    pub(super) meta: Option<Member>,
+}
+
+impl Session {
+    fn put(&mut self, kind: char, member: Member) {
+        let slot = match kind {
+            'c' => &mut self.request,
+            's' => &mut self.response,
+            _ => &mut self.meta,
+        };
+        *slot = Some(member);
+    }
+}
+
+/// Splits `raw/12_c.txt` into (12, 'c', "raw/12").
+pub(super) fn member_kind(name: &str) -> Option<(u64, char, &str)> {
+    let rest = name.strip_prefix("raw/")?;
+    let (num, suffix) = rest.split_once('_')?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match suffix {
+        "c.txt" => 'c',
+        "s.txt" => 's',
+        "m.xml" => 'm',
+        _ => return None,
+    };
+    let stem = name.get(..4 + num.len())?;
+    Some((num.parse().ok()?, kind, stem))
+}
+
+/// What one pass over the directory found.
+#[derive(Debug, Default)]
+pub(super) struct Survey {
+    /// How many sessions there are.
+    pub(super) sessions: usize,
+    /// Whether the members come grouped by session in ascending session order.
+    pub(super) ordered: bool,
+    /// Whether the first session member is encrypted.
+    pub(super) encrypted: bool,
+    /// The first few encrypted members, to check a password against.
+    pub(super) probes: Vec<Member>,
+}
+
+/// Walks the directory once; fails when a record cannot be read.
+pub(super) fn survey(archive: &Archive, probes: usize) -> Result<Survey, CaptureErrorKind> {
+    let mut s = Survey {
+        ordered: true,
+        ..Survey::default()
+    };
+    let mut last: Option<u64> = None;
+    let mut seen_any = false;
+    for record in archive.walk() {
+        let record = record?;
+        let Some((n, _, _)) = member_kind(&record.name) else {
+            continue;
+        };
+        let encrypted = record.member.encryption != Encryption::None;
+        if !seen_any {
+            s.encrypted = encrypted;
+            seen_any = true;
+        }
+        if encrypted && s.probes.len() < probes {
+            s.probes.push(record.member.clone());
+        }
+        match last {
+            Some(l) if n == l => {}
+            Some(l) if n < l => {
+                s.ordered = false;
+                s.sessions += 1;
+            }
+            _ => s.sessions += 1,
+        }
+        last = Some(last.map_or(n, |l| l.max(n)));
+    }
+    if !s.ordered {
+        // Counted per change of number above, which over-counts an unordered archive.
+        s.sessions = index(archive)?.len();
+    }
+    Ok(s)
+}
+
+/// Every session of the archive, sorted by number.
+fn index(archive: &Archive) -> Result<Vec<Session>, CaptureErrorKind> {
+    let mut by_number: BTreeMap<u64, Session> = BTreeMap::new();
+    for record in archive.walk() {
+        let record = record?;
+        let Some((n, kind, stem)) = member_kind(&record.name) else {
+            continue;
+        };
+        let s = by_number.entry(n).or_default();
+        if s.stem.is_empty() {
+            s.stem = stem.to_string();
+        }
+        s.put(kind, record.member);
+    }
+    Ok(by_number.into_values().collect())
+}
+
+/// The sessions, in order.
+#[derive(Debug)]
+pub(super) enum Sessions {
+    /// Read from the directory as they are reached: the session being assembled, and an error
+    /// met after it.
+    Streamed {
+        walk: Walk,
+        pending: Option<(u64, Session)>,
+        error: Option<CaptureErrorKind>,
+    },
+    /// Indexed and sorted.
+    Indexed(std::vec::IntoIter<Session>),
+}
+
+impl Sessions {
+    /// The sessions of `archive`, streamed when `survey` found them in order.
+    pub(super) fn new(archive: &Archive, survey: &Survey) -> Result<Self, CaptureErrorKind> {
+        Ok(if survey.ordered {
+            Sessions::Streamed {
+                walk: archive.walk(),
+                pending: None,
+                error: None,
+            }
+        } else {
+            Sessions::Indexed(index(archive)?.into_iter())
+        })
+    }
+}
+
+impl Iterator for Sessions {
+    type Item = Result<Session, CaptureErrorKind>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (walk, pending, error) = match self {
+            Sessions::Indexed(it) => return it.next().map(Ok),
+            Sessions::Streamed {
+                walk,
+                pending,
+                error,
+            } => (walk, pending, error),
+        };
+        if let Some(e) = error.take() {
+            return Some(Err(e));
+        }
+        loop {
+            let record = match walk.next() {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => {
+                    // Hand out the session assembled so far, then the error.
+                    return match pending.take() {
+                        Some((_, s)) => {
+                            *error = Some(e);
+                            Some(Ok(s))
+                        }
+                        None => Some(Err(e)),
+                    };
+                }
+                None => return pending.take().map(|(_, s)| Ok(s)),
+            };
+            let Some((n, kind, stem)) = member_kind(&record.name) else {
+                continue;
+            };
+            match pending {
+                Some((p, s)) if *p == n => s.put(kind, record.member),
+                _ => {
+                    let mut s = Session {
+                        stem: stem.to_string(),
+                        ..Session::default()
+                    };
+                    s.put(kind, record.member);
+                    if let Some((_, done)) = pending.replace((n, s)) {
+                        return Some(Ok(done));
+                    }
+                }
+            }
+        }
+    }
+}
