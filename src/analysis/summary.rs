@@ -1,5 +1,6 @@
 //! The trace-wide summary: what a support engineer reads first about a capture. A [`Summary`] is
-//! fed one flow at a time ([`FlowFacts::of`] distils a flow and its decoded [`FlowReport`]; the
+//! fed one flow at a time ([`FlowFacts::of`] distils a flow and its decoded [`FlowReport`],
+//! [`FlowFacts::of_digest`] the same facts from the flow's [`Digest`], as the TUI keeps it; the
 //! distilling can run on the decoding workers, the folding in capture order), then given the
 //! stories at the end ([`Summary::finish`]), and turned into [`Section`]s of [`Row`]s (built in
 //! `summary/sections.rs`).
@@ -12,7 +13,9 @@
 //! is marked inexact.
 //!
 //! Memory is bounded whatever the capture's size: at most [`MAX_HOSTS`] hosts,
-//! [`MAX_GROUPS`] finding groups, [`MAX_CODES`] AADSTS codes and grant results,
+//! [`MAX_GROUPS`] finding groups (a finding whose message the digests' bounded
+//! [`Interner`](super::digest::Interner) had no room for is counted as one of the other kinds
+//! too), [`MAX_CODES`] AADSTS codes and grant results,
 //! [`MAX_CORRELATION_IDS`] correlation ids (the ids seen once are dropped when full, and the
 //! correlation rows are then marked inexact) and [`MAX_IDS`] flow numbers per row are kept; what
 //! does not fit is counted. This module neither reads files nor prints.
@@ -28,6 +31,7 @@ use regex::bytes::{Regex, RegexBuilder};
 
 pub use sections::{Row, Section, id_filter};
 
+use super::digest::{Digest, FindingKinds};
 use super::story::{Story, Verdict};
 use super::{FlowReport, correlation};
 use crate::flow::{DEFAULT_DECODED_CAP, Flow};
@@ -99,12 +103,11 @@ pub struct FlowFacts {
     duration_ms: Option<f64>,
     line: String,
     worst: Option<Severity>,
-    /// Distinct (severity, decoder, message) of its findings.
-    findings: Vec<(Severity, &'static str, String)>,
+    /// Its distinct findings and whether a signature was not verified.
+    findings: FindingKinds,
     grant: Option<(String, TokenResult)>,
     aadsts: BTreeSet<u64>,
     adfs_failed: bool,
-    unverified: bool,
     /// Its correlation ids ([`correlation::ids`]).
     ids: Vec<String>,
 }
@@ -112,31 +115,16 @@ pub struct FlowFacts {
 impl FlowFacts {
     /// Distils `flow` and its decoding.
     pub fn of(flow: &Flow, report: &FlowReport) -> Self {
-        let mut findings: Vec<(Severity, &'static str, String)> = Vec::new();
-        let mut unverified = false;
-        for (_, decoder, f) in report.findings() {
-            unverified |= f.message.to_ascii_lowercase().contains("not verified");
-            let key = (f.severity, decoder, f.message.clone());
-            if !findings.contains(&key) {
-                findings.push(key);
-            }
-        }
-        Self::new(flow, report.worst(), findings, unverified)
+        Self::new(flow, report.worst(), FindingKinds::of(report))
     }
 
-    /// Distils `flow` and its digest: as [`FlowFacts::of`] but without the findings' messages
-    /// (a digest keeps only the worst severity), so the finding groups and the unverified
-    /// signatures are not counted.
-    pub fn of_digest(flow: &Flow, digest: &super::digest::Digest) -> Self {
-        Self::new(flow, digest.worst, vec![], false)
+    /// Distils `flow` and its digest: the same facts as [`FlowFacts::of`] on the report the
+    /// digest was made from.
+    pub fn of_digest(flow: &Flow, digest: &Digest) -> Self {
+        Self::new(flow, digest.worst, digest.finding_kinds.clone())
     }
 
-    fn new(
-        flow: &Flow,
-        worst: Option<Severity>,
-        findings: Vec<(Severity, &'static str, String)>,
-        unverified: bool,
-    ) -> Self {
+    fn new(flow: &Flow, worst: Option<Severity>, findings: FindingKinds) -> Self {
         let resp = flow.response();
         let status = resp.map(|r| r.status);
         let resp_body = resp.map(|r| r.body.decoded_lossy(DEFAULT_DECODED_CAP));
@@ -203,7 +191,6 @@ impl FlowFacts {
             grant,
             aadsts,
             adfs_failed,
-            unverified,
             ids: correlation::ids(flow)
                 .into_iter()
                 .filter(|i| i.len() >= MIN_ID_LEN)
@@ -360,14 +347,20 @@ impl Summary {
         if let Some(w) = f.worst {
             self.by_worst[sev_slot(w)] += 1;
         }
-        for (sev, decoder, message) in f.findings {
-            let key = (sev, format!("{decoder}: {message}"));
-            if self.groups.len() < MAX_GROUPS || self.groups.contains_key(&key) {
-                let g = self.groups.entry(key).or_default();
-                g.decoder = decoder;
-                g.flows.push(f.number);
-            } else {
-                self.other_groups += 1;
+        for k in f.findings.kinds.iter() {
+            // A message the digests' interner had no room for is counted with the rest.
+            let key = k
+                .message
+                .as_ref()
+                .map(|m| (k.severity, format!("{}: {m}", k.decoder)))
+                .filter(|key| self.groups.len() < MAX_GROUPS || self.groups.contains_key(key));
+            match key {
+                Some(key) => {
+                    let g = self.groups.entry(key).or_default();
+                    g.decoder = k.decoder;
+                    g.flows.push(f.number);
+                }
+                None => self.other_groups += 1,
             }
         }
         if let Some(key) = f.grant {
@@ -409,7 +402,7 @@ impl Summary {
             }
             *self.corr.entry(id).or_default() += 1;
         }
-        if f.unverified {
+        if f.findings.unverified {
             self.unverified.push(f.number);
         }
     }
@@ -472,6 +465,7 @@ mod tests {
 
     #[test]
     fn hosts_and_finding_groups_past_their_bounds_are_counted_together() {
+        use crate::analysis::digest::FindingKind;
         use crate::flow::testing::{flow, request, response};
         let mut s = Summary::new(None);
         let n = MAX_HOSTS + 5;
@@ -481,13 +475,15 @@ mod tests {
                 request("GET", &format!("https://h{i}.example/")),
                 response(503, "text/plain", b""),
             );
-            let finding = (Severity::Warning, "x", format!("message {i}"));
-            s.add(FlowFacts::new(
-                &f,
-                Some(Severity::Warning),
-                vec![finding],
-                false,
-            ));
+            let findings = FindingKinds {
+                kinds: Box::new([FindingKind {
+                    severity: Severity::Warning,
+                    decoder: "x",
+                    message: Some(format!("message {i}").into()),
+                }]),
+                unverified: false,
+            };
+            s.add(FlowFacts::new(&f, Some(Severity::Warning), findings));
         }
         assert_eq!(s.hosts.len(), MAX_HOSTS);
         assert_eq!(s.groups.len(), MAX_GROUPS);
@@ -508,13 +504,111 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_gives_the_summary_the_facts_its_report_gives() {
+        use crate::analysis::digest::Digest;
+        use crate::flow::FlowId;
+        use crate::flow::testing::{flow, request, response};
+        use idscope_decoders::{Decoded, Finding, Node, Outcome};
+        let jwt = |findings: &[Finding]| {
+            let mut d = Decoded::new("jwt", "JWT RS256", Node::section("jwt"));
+            for f in findings {
+                d = d.with_finding(f.clone());
+            }
+            vec![Outcome {
+                decoder: "jwt",
+                priority: 1.0,
+                result: Ok(d),
+            }]
+        };
+        let unverified = Finding::info("not verified: no trusted key with kid=k");
+        let expired = Finding::error("expired");
+        let found = [
+            vec![unverified.clone()],
+            vec![unverified.clone(), expired.clone(), expired],
+            vec![],
+            vec![unverified, Finding::warning("audience")],
+        ];
+        let (mut of_reports, mut of_digests) = (Summary::new(None), Summary::new(None));
+        for (i, findings) in found.iter().enumerate() {
+            let f = flow(
+                i as u64,
+                request("GET", "https://graph.example/me"),
+                response(200, "application/json", b"{}"),
+            );
+            let report = FlowReport {
+                id: FlowId(i as u64),
+                request: jwt(findings),
+                response: vec![],
+                flow_findings: vec![],
+            };
+            of_reports.add_flow(&f, &report);
+            of_digests.add(FlowFacts::of_digest(&f, &Digest::of(&f, &report)));
+        }
+        let rows = |s: &Summary| {
+            s.sections()
+                .into_iter()
+                .map(|x| (x.title, x.rows))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(rows(&of_digests), rows(&of_reports));
+        let all = rows(&of_digests);
+        let labels: Vec<(&str, usize, Option<&str>)> = all
+            .iter()
+            .flat_map(|(_, r)| r)
+            .map(|r| (r.label.as_str(), r.count, r.filter.as_deref()))
+            .collect();
+        for row in [
+            (
+                "[info] jwt: not verified: no trusted key with kid=k",
+                3,
+                Some("~id 1-2,4"),
+            ),
+            ("[error] jwt: expired", 1, Some("~id 2")),
+            ("[warning] jwt: audience", 1, Some("~id 4")),
+            ("flows with a signature not verified", 3, Some("~id 1-2,4")),
+        ] {
+            assert!(labels.contains(&row), "{row:?} in {labels:#?}");
+        }
+    }
+
+    #[test]
+    fn a_finding_whose_message_was_not_interned_counts_with_the_other_kinds() {
+        use crate::analysis::digest::FindingKind;
+        use crate::flow::testing::{flow, request, response};
+        let mut s = Summary::new(None);
+        let f = flow(
+            0,
+            request("GET", "https://x.example/"),
+            response(200, "text/plain", b""),
+        );
+        let kind = |message: Option<&str>| FindingKind {
+            severity: Severity::Warning,
+            decoder: "x",
+            message: message.map(Into::into),
+        };
+        let findings = FindingKinds {
+            kinds: Box::new([kind(Some("kept")), kind(None), kind(None)]),
+            unverified: true,
+        };
+        s.add(FlowFacts::new(&f, Some(Severity::Warning), findings));
+        let rows = s.findings_section().rows;
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (last.label.as_str(), last.count, last.exact),
+            ("… 0+ more kinds of finding (2 flow-findings)", 2, false)
+        );
+        assert!(rows.iter().any(|r| r.label == "[warning] x: kept"));
+        assert_eq!(s.unverified.count, 1);
+    }
+
+    #[test]
     fn correlation_ids_seen_once_make_room_and_the_rows_say_they_may_be_short() {
         use crate::flow::testing::{flow, request_with, response};
         let mut s = Summary::new(None);
         let mut add = |i: u64, id: &str| {
             let q = request_with("GET", "https://x.example/", &[("client-request-id", id)]);
             let f = flow(i, q, response(200, "text/plain", b""));
-            s.add(FlowFacts::new(&f, None, vec![], false));
+            s.add(FlowFacts::new(&f, None, FindingKinds::default()));
         };
         add(0, "shared-id-0001");
         add(1, "shared-id-0001");

@@ -43,4 +43,5 @@ mod tui_frames;
 mod tui_keys;
 mod tui_noise;
 mod tui_pty;
+mod tui_summary;
 mod util;

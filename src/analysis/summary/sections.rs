@@ -260,7 +260,8 @@ impl Summary {
         }
         let more = groups.len().saturating_sub(TOP);
         if more > 0 || self.other_groups > 0 {
-            // Past MAX_GROUPS, findings are counted without telling their kinds apart.
+            // Past MAX_GROUPS, and when the digests' interner had no room for their message,
+            // findings are counted without telling their kinds apart.
             let occurrences = groups
                 .iter()
                 .skip(TOP)

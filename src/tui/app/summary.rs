@@ -3,10 +3,10 @@
 //! keys, g/G) move between the rows that have a filter, Enter applies the selected row's filter to
 //! the flow list (closing the screen and any open flow), q/esc/S close it.
 //!
-//! The screen is built from each flow and its digest ([`FlowFacts::of_digest`]): the digests
-//! keep the worst finding of a flow but not the findings' messages, so the groups of identical
-//! findings and the unverified signatures are left to `idscope analyze --summary-only`, which
-//! decodes every flow. Stories are built here when the Story tab has not built them yet.
+//! The screen is built from each flow and its digest ([`FlowFacts::of_digest`]), which keeps
+//! what the summary counts about a flow's findings, so its rows are those `idscope analyze
+//! --summary-only` prints for the same flows, without decoding any flow again. Stories are built
+//! here when the Story tab has not built them yet.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -15,7 +15,6 @@ use crate::analysis::story;
 use crate::analysis::summary::{FlowFacts, Summary};
 use crate::tui::keymap::Action;
 use crate::tui::text::summary::{SummaryLine, lines};
-use crate::tui::text::{TextLine, Tone};
 
 /// The summary screen's state.
 #[derive(Debug, Clone)]
@@ -78,16 +77,8 @@ impl App {
         if let Some(stories) = &self.stories {
             s.finish(stories);
         }
-        let mut lines = lines(&s);
-        lines.push(SummaryLine {
-            line: TextLine::new(
-                "  (finding messages and unverified signatures: idscope analyze --summary-only)",
-                Tone::Dim,
-            ),
-            filter: None,
-        });
         let mut screen = SummaryScreen {
-            lines,
+            lines: lines(&s),
             selected: 0,
             scroll: 0,
         };
