@@ -66,7 +66,10 @@ pub(super) enum Encryption {
     None,
     ZipCrypto,
     /// WinZip AES; `crc` says whether the CRC is meaningful (AE-1) or zero (AE-2).
-    Aes { strength: AesStrength, crc: bool },
+    Aes {
+        strength: AesStrength,
+        crc: bool,
+    },
 }
 
 /// What reading one member needs, from its central directory record.
@@ -122,10 +125,9 @@ impl Archive {
         let mut cd_size = u64::from(u32_at(e, 12));
         let mut cd_offset = u64::from(u32_at(e, 16));
         let mut cd_end = eocd_pos;
-        if entries == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
-            if let Some(z) = zip64_end(&mut src, eocd_pos)? {
-                (entries, cd_size, cd_offset, cd_end) = z;
-            }
+        let saturated = entries == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff;
+        if saturated && let Some(z) = zip64_end(&mut src, eocd_pos)? {
+            (entries, cd_size, cd_offset, cd_end) = z;
         }
         let disk = |v: u16| v != 0 && v != 0xffff;
         if disk(u16_at(e, 4)) || disk(u16_at(e, 6)) {
@@ -193,9 +195,9 @@ fn zip64_end(
     let (rec, rec_pos) = match rec {
         Some(r) => (r, claimed),
         None => {
-            let pos = loc_pos.checked_sub(56).ok_or_else(|| {
-                zip_err("the Zip64 end of central directory record is missing")
-            })?;
+            let pos = loc_pos
+                .checked_sub(56)
+                .ok_or_else(|| zip_err("the Zip64 end of central directory record is missing"))?;
             let r = read_at(src, pos, 56)?;
             if u32_at(&r, 0) != ZIP64_EOCD_SIG {
                 return Err(zip_err(
@@ -205,7 +207,12 @@ fn zip64_end(
             (r, pos)
         }
     };
-    Ok(Some((u64_at(&rec, 32), u64_at(&rec, 40), u64_at(&rec, 48), rec_pos)))
+    Ok(Some((
+        u64_at(&rec, 32),
+        u64_at(&rec, 40),
+        u64_at(&rec, 48),
+        rec_pos,
+    )))
 }
 
 fn io_err(e: std::io::Error) -> CaptureErrorKind {
@@ -374,7 +381,9 @@ impl Member {
                 self.offset
             )));
         }
-        let data_at = self.offset + LOCAL_LEN as u64 + u64::from(u16_at(&head, 26))
+        let data_at = self.offset
+            + LOCAL_LEN as u64
+            + u64::from(u16_at(&head, 26))
             + u64::from(u16_at(&head, 28));
         let payload = read_at(src, data_at, to_usize(self.compressed)?)?;
         let (data, check_crc) = match (self.encryption, password) {
@@ -422,4 +431,205 @@ impl Member {
 
 fn to_usize(n: u64) -> Result<usize, CaptureErrorKind> {
     usize::try_from(n).map_err(|_| zip_err(format!("{n} bytes do not fit in memory")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample::{self, Layout};
+    use super::super::sessions::{self, Sessions};
+    use super::*;
+    use crate::capture::{from_bytes, from_bytes_with_password};
+    use crate::flow::Flow;
+    use std::path::Path;
+
+    fn flows(bytes: Vec<u8>, password: Option<&str>) -> Vec<Flow> {
+        let path = Path::new("t.saz");
+        match password {
+            Some(p) => from_bytes_with_password(path, bytes, p).unwrap(),
+            None => from_bytes(path, bytes).unwrap(),
+        }
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn records(bytes: Vec<u8>) -> Vec<Record> {
+        let archive = Archive::open(SharedSource::memory(bytes)).unwrap();
+        archive.walk().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn zip64_fields_data_descriptors_and_stored_members_read_like_the_plain_archive() {
+        let s = sample::sessions();
+        let plain = flows(sample::build(&s), None);
+        for (layout, what) in [
+            (
+                Layout {
+                    zip64: true,
+                    ..Layout::default()
+                },
+                "zip64",
+            ),
+            (
+                Layout {
+                    stream: true,
+                    ..Layout::default()
+                },
+                "data descriptors",
+            ),
+            (
+                Layout {
+                    stream: true,
+                    zip64: true,
+                    password: Some("pw"),
+                    ..Layout::default()
+                },
+                "AES, zip64 and data descriptors",
+            ),
+            (
+                Layout {
+                    stored: true,
+                    ..Layout::default()
+                },
+                "stored",
+            ),
+        ] {
+            let bytes = sample::build_layout(&s, &layout);
+            let recs = records(bytes.clone());
+            if layout.stream {
+                assert!(
+                    recs.iter().all(|r| r.member.flags & FLAG_DESCRIPTOR != 0),
+                    "{what}: the writer used data descriptors"
+                );
+            }
+            if layout.stored {
+                assert!(recs.iter().all(|r| r.member.method == METHOD_STORED));
+            }
+            assert_eq!(flows(bytes, layout.password), plain, "{what}");
+        }
+    }
+
+    #[test]
+    fn bytes_prepended_to_the_archive_are_skipped() {
+        // (The capture layer only hands archives starting with a zip header to this reader;
+        // the archive layer itself copes with a prefix, as Info-ZIP does.)
+        let s = sample::sessions();
+        let mut bytes = b"MZ a self-extractor stub".repeat(100);
+        bytes.extend(sample::build(&s));
+        let src = SharedSource::memory(bytes);
+        let mut r =
+            super::super::SazReader::new(Path::new("t.saz"), src, super::super::Unlock::Never)
+                .unwrap();
+        let got: Vec<Flow> = std::iter::from_fn(|| r.next())
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, flows(sample::build(&s), None));
+    }
+
+    /// The payload of the first member named `name` in `bytes`.
+    fn payload_range(bytes: &[u8], name: &str) -> std::ops::Range<usize> {
+        let r = records(bytes.to_vec())
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap();
+        let at = r.member.offset as usize;
+        let start = at
+            + LOCAL_LEN
+            + usize::from(u16_at(bytes, at + 26))
+            + usize::from(u16_at(bytes, at + 28));
+        start..start + r.member.compressed as usize
+    }
+
+    #[test]
+    fn a_damaged_member_fails_its_crc_or_authentication_code_naming_the_member() {
+        let s = sample::sessions();
+        let stored = Layout {
+            stored: true,
+            ..Layout::default()
+        };
+        let aes = Layout {
+            password: Some("pw"),
+            ..Layout::default()
+        };
+        for (layout, expected) in [
+            (stored, "CRC-32 does not match"),
+            (aes, "authentication code"),
+        ] {
+            let mut bytes = sample::build_layout(&s, &layout);
+            let range = payload_range(&bytes, "raw/02_c.txt");
+            bytes[range.start + range.len() / 2] ^= 0x20;
+            let path = Path::new("t.saz");
+            let items: Vec<_> = match layout.password {
+                Some(p) => from_bytes_with_password(path, bytes, p).unwrap().collect(),
+                None => from_bytes(path, bytes).unwrap().collect(),
+            };
+            let e = items[1].as_ref().unwrap_err();
+            assert_eq!(e.location().member.as_deref(), Some("raw/02_c.txt"));
+            assert!(e.to_string().contains(expected), "{e}");
+            assert!(
+                items[0].is_ok() && items[2].is_ok(),
+                "the other sessions still read"
+            );
+        }
+    }
+
+    #[test]
+    fn sessions_in_order_are_streamed_and_others_indexed_with_the_same_flows() {
+        let s = sample::sessions();
+        let archive = Archive::open(SharedSource::memory(sample::build(&s))).unwrap();
+        let survey = sessions::survey(&archive, 3).unwrap();
+        assert!(survey.ordered);
+        assert_eq!(survey.sessions, 4);
+        assert!(matches!(
+            Sessions::new(&archive, &survey).unwrap(),
+            Sessions::Streamed { .. }
+        ));
+
+        let mut rev = sample::sessions();
+        rev.reverse();
+        let archive = Archive::open(SharedSource::memory(sample::build(&rev))).unwrap();
+        let survey = sessions::survey(&archive, 3).unwrap();
+        assert!(!survey.ordered);
+        assert_eq!(survey.sessions, 4);
+        assert!(matches!(
+            Sessions::new(&archive, &survey).unwrap(),
+            Sessions::Indexed(_)
+        ));
+        assert_eq!(
+            flows(sample::build(&rev), None),
+            flows(sample::build(&s), None)
+        );
+    }
+
+    #[test]
+    fn lying_directories_are_errors_that_say_what_is_wrong() {
+        let bytes = sample::build(&sample::sessions());
+        let eocd = bytes.len() - EOCD_LEN;
+        assert_eq!(u32_at(&bytes, eocd), EOCD_SIG);
+        // More members than the directory can hold.
+        let mut many = bytes.clone();
+        many[eocd + 10..eocd + 12].copy_from_slice(&0xfff0u16.to_le_bytes());
+        let e = Archive::open(SharedSource::memory(many)).unwrap_err();
+        assert!(e.to_string().contains("claims 65520 members"), "{e}");
+        // A directory larger than the archive.
+        let mut big = bytes.clone();
+        big[eocd + 12..eocd + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = Archive::open(SharedSource::memory(big)).unwrap_err();
+        assert!(e.to_string().contains("larger than the archive"), "{e}");
+        // A member whose local header is elsewhere.
+        let rec = records(bytes.clone())
+            .into_iter()
+            .find(|r| r.name == "raw/01_c.txt")
+            .unwrap();
+        let mut moved = bytes.clone();
+        moved[rec.member.offset as usize] = b'X';
+        let items: Vec<_> = from_bytes(Path::new("t.saz"), moved).unwrap().collect();
+        let e = items[0].as_ref().unwrap_err();
+        assert!(e.to_string().contains("no local header at byte"), "{e}");
+        // Not a zip at all.
+        let e = Archive::open(SharedSource::memory(b"PK but no".to_vec())).unwrap_err();
+        assert!(
+            e.to_string().contains("no end of central directory record"),
+            "{e}"
+        );
+    }
 }

@@ -220,7 +220,11 @@ fn read_member(
 impl SazReader {
     /// Opens the archive and surveys its sessions. Fails when the zip is unreadable, holds no
     /// Fiddler sessions, or is password-protected and the password is missing or wrong.
-    pub(crate) fn new(path: &Path, src: SharedSource, unlock: Unlock) -> Result<Self, CaptureError> {
+    pub(crate) fn new(
+        path: &Path,
+        src: SharedSource,
+        unlock: Unlock,
+    ) -> Result<Self, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
         let archive = Archive::open(src).map_err(err)?;
         let survey = sessions::survey(&archive, PASSWORD_PROBES).map_err(err)?;
@@ -351,11 +355,17 @@ fn read_session(
     let result = (|| {
         let c_name = format!("{stem}_c.txt");
         let Some(c) = &session.request else {
-            return Err(error(&c_name, CaptureErrorKind::MissingMember(c_name.clone())));
+            return Err(error(
+                &c_name,
+                CaptureErrorKind::MissingMember(c_name.clone()),
+            ));
         };
         let m_name = format!("{stem}_m.xml");
         let Some(m) = &session.meta else {
-            return Err(error(&m_name, CaptureErrorKind::MissingMember(m_name.clone())));
+            return Err(error(
+                &m_name,
+                CaptureErrorKind::MissingMember(m_name.clone()),
+            ));
         };
         let raw = member(&c_name, c, MAX_MEMBER_BYTES)?;
         let request = parse_request(&raw).map_err(|k| error(&c_name, k))?;

@@ -102,13 +102,58 @@ pub(crate) fn build(sessions: &[Saz<'_>]) -> Vec<u8> {
 
 /// [`build`], every member encrypted with WinZip AES-256 under `password` when one is given.
 pub(crate) fn build_with(sessions: &[Saz<'_>], password: Option<&str>) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    build_layout(
+        sessions,
+        &Layout {
+            password,
+            ..Layout::default()
+        },
+    )
+}
+
+/// How [`build_layout`] writes the archive.
+#[derive(Debug, Default)]
+pub(crate) struct Layout<'a> {
+    /// WinZip AES-256 under this password.
+    pub password: Option<&'a str>,
+    /// Zip64 extra fields on every member.
+    pub zip64: bool,
+    /// Written as a stream: sizes and CRCs in data descriptors after each member.
+    pub stream: bool,
+    /// Stored instead of deflated.
+    pub stored: bool,
+}
+
+/// Zips sessions the way Fiddler lays them out, written as `layout` says.
+pub(crate) fn build_layout(sessions: &[Saz<'_>], layout: &Layout<'_>) -> Vec<u8> {
+    let method = if layout.stored {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
     let mut opts = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_method(method)
+        .large_file(layout.zip64)
         .last_modified_time(zip::DateTime::default());
-    if let Some(p) = password {
+    if let Some(p) = layout.password {
         opts = opts.with_aes_encryption(zip::AesMode::Aes256, p);
     }
+    if layout.stream {
+        let mut zip = zip::ZipWriter::new_stream(Vec::new());
+        fill(&mut zip, sessions, opts);
+        zip.finish().unwrap().into_inner()
+    } else {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        fill(&mut zip, sessions, opts);
+        zip.finish().unwrap().into_inner()
+    }
+}
+
+fn fill<W: Write + std::io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    sessions: &[Saz<'_>],
+    opts: zip::write::FileOptions<'_, ()>,
+) {
     let mut add = |name: &str, data: &[u8]| {
         zip.start_file(name, opts).unwrap();
         zip.write_all(data).unwrap();
@@ -129,5 +174,4 @@ pub(crate) fn build_with(sessions: &[Saz<'_>], password: Option<&str>) -> Vec<u8
             add(&format!("raw/{}_m.xml", s.number), m.as_bytes());
         }
     }
-    zip.finish().unwrap().into_inner()
 }

@@ -122,7 +122,7 @@ pub(super) enum Sessions {
     /// Read from the directory as they are reached: the session being assembled, and an error
     /// met after it.
     Streamed {
-        walk: Walk,
+        walk: Box<Walk>,
         pending: Option<(u64, Session)>,
         error: Option<CaptureErrorKind>,
     },
@@ -135,7 +135,7 @@ impl Sessions {
     pub(super) fn new(archive: &Archive, survey: &Survey) -> Result<Self, CaptureErrorKind> {
         Ok(if survey.ordered {
             Sessions::Streamed {
-                walk: archive.walk(),
+                walk: Box::new(archive.walk()),
                 pending: None,
                 error: None,
             }
