@@ -280,6 +280,18 @@ impl CaptureReader {
         }
     }
 
+    /// Makes this the first of two reads of the capture, one that only looks at requests and
+    /// responses (`analyze` and `report` learning the keys a capture publishes): a SAZ archive's
+    /// `_m.xml` members (timers, client address, process, comments) are not read, and the WinZip
+    /// AES keys derived are kept (bounded) so the second read does not derive them again. Call
+    /// before the first flow is read.
+    pub fn first_pass(mut self) -> Self {
+        if let Inner::Saz(r) = &mut self.inner {
+            r.first_pass();
+        }
+        self
+    }
+
     /// How many bytes of the file have been consumed so far (for a progress bar).
     pub fn bytes_read(&self) -> u64 {
         match &self.inner {

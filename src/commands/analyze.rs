@@ -72,7 +72,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
     // Pass 1: keys the capture itself publishes. Read errors are skipped here; pass 2 reports
     // them after every flow that could be read.
-    for flow in capture::open(&args.file)?.flatten() {
+    for flow in capture::open(&args.file)?.first_pass().flatten() {
         learn_trust(&flow, &mut trust);
     }
     let learned = (trust.keys.len() + trust.certs.len()).saturating_sub(user_keys);

@@ -47,7 +47,7 @@ pub fn write(
     let mut trust = super::load_user_trust(decode)?;
     // Pass 1: keys the capture itself publishes, and its size. Read errors stop pass 2.
     let mut flows_in_capture = 0;
-    for flow in capture::open(input)?.flatten() {
+    for flow in capture::open(input)?.first_pass().flatten() {
         learn_trust(&flow, &mut trust);
         flows_in_capture += 1;
     }

@@ -355,13 +355,15 @@ fn extra_fields(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
 }
 
 impl Member {
-    /// Reads the member from `src`: decrypted with `password` when it is encrypted, inflated
-    /// through `cap`, its CRC checked. The payload is read whole (bounded by `cap` as well).
+    /// Reads the member from `src`: decrypted with `password` when it is encrypted (a WinZip AES
+    /// key derived is kept for a later read when `remember_key`), inflated through `cap`, its CRC
+    /// checked. The payload is read whole (bounded by `cap` as well).
     pub(super) fn read(
         &self,
         src: &mut SharedSource,
         password: Option<&[u8]>,
         cap: u64,
+        remember_key: bool,
     ) -> Result<Vec<u8>, CaptureErrorKind> {
         if self.size > cap {
             return Err(CaptureErrorKind::TooLarge { limit: cap });
@@ -396,9 +398,10 @@ impl Member {
                 };
                 (crypt::zipcrypto_decrypt(&payload, check, p)?, true)
             }
-            (Encryption::Aes { strength, crc }, Some(p)) => {
-                (crypt::aes_decrypt(&payload, strength, p)?, crc)
-            }
+            (Encryption::Aes { strength, crc }, Some(p)) => (
+                crypt::aes_decrypt(&payload, strength, p, remember_key)?,
+                crc,
+            ),
         };
         let out = match self.method {
             METHOD_STORED => data,
@@ -570,6 +573,72 @@ mod tests {
                 "the other sessions still read"
             );
         }
+    }
+
+    #[test]
+    fn a_first_pass_does_not_read_the_meta_members() {
+        let s = sample::sessions();
+        let mut bytes = sample::build_layout(
+            &s,
+            &Layout {
+                stored: true,
+                ..Layout::default()
+            },
+        );
+        let range = payload_range(&bytes, "raw/02_m.xml");
+        bytes[range.start] ^= 0x20;
+        let path = Path::new("t.saz");
+        let all: Vec<_> = from_bytes(path, bytes.clone()).unwrap().collect();
+        assert!(
+            all[1]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("raw/02_m.xml")
+        );
+        let light: Vec<Flow> = from_bytes(path, bytes)
+            .unwrap()
+            .first_pass()
+            .map(Result::unwrap)
+            .collect();
+        let full = flows(sample::build(&s), None);
+        assert_eq!(light.len(), full.len());
+        for (l, f) in light.iter().zip(&full) {
+            assert_eq!((&l.request, l.response()), (&f.request, f.response()));
+            assert_eq!(l.comment, None, "no ui-comments without _m.xml");
+        }
+        assert!(full[1].comment.is_some());
+    }
+
+    #[test]
+    fn a_first_pass_keeps_the_aes_keys_of_requests_and_responses_for_the_second() {
+        let s = sample::sessions();
+        let pw = "first pass";
+        let bytes = sample::build_with(&s, Some(pw));
+        let salt_of = |name: &str| {
+            let r = payload_range(&bytes, name);
+            bytes[r.start..r.start + 16].to_vec()
+        };
+        let cached =
+            |name: &str| crypt::is_cached(AesStrength::Aes256, &salt_of(name), pw.as_bytes());
+        let path = Path::new("t.saz");
+        let once = flows(bytes.clone(), Some(pw));
+        assert!(!cached("raw/01_c.txt"), "a single read keeps no key");
+        let first: Vec<Flow> = from_bytes_with_password(path, bytes.clone(), pw)
+            .unwrap()
+            .first_pass()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(first.len(), once.len());
+        for n in ["01", "02", "03"] {
+            assert!(cached(&format!("raw/{n}_c.txt")) && cached(&format!("raw/{n}_s.txt")));
+            assert!(!cached(&format!("raw/{n}_m.xml")), "metadata is not read");
+        }
+        assert_eq!(
+            flows(bytes, Some(pw)),
+            once,
+            "the second read uses the kept keys"
+        );
     }
 
     #[test]

@@ -6,11 +6,22 @@
 //! counter from 1 (`aes`, `ctr`) and the HMAC-SHA1 authentication code (`hmac`). ZipCrypto is a
 //! few lines over a CRC-32 table and is written here, because no maintained crate offers it on its
 //! own. Both work on a member's whole payload in memory (the caller bounds its size).
+//!
+//! A WinZip AES key derivation (PBKDF2, 1,000 rounds, a salt per member) costs far more than
+//! decrypting and inflating the member, and commands that read a capture twice (`analyze` and
+//! `report` learn the keys a capture publishes first) would derive every key twice. The keys the
+//! first read derives are therefore kept in a process-wide [`KeyCache`] of bounded size, looked up
+//! by a SHA-256 of the key strength, salt and password; once full it keeps what it has (both
+//! reads go in archive order, so the first members hit). A single read keeps nothing.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use aes::{Aes128, Aes192, Aes256};
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::CaptureErrorKind;
@@ -23,6 +34,79 @@ const VERIFIER_LEN: usize = 2;
 const AUTH_LEN: usize = 10;
 /// ZipCrypto's encryption header.
 const ZIPCRYPTO_HEADER: usize = 12;
+/// The longest derived key material (AES-256: two 32-byte keys and the verifier).
+const MAX_DERIVED: usize = 2 * 32 + VERIFIER_LEN;
+/// The most keys the cache holds: 57,344 fill a hash table of 65,536 slots (7/8 full) of about
+/// 100 bytes each, 6.5 MiB; a first read keeps two keys per Fiddler session (request and
+/// response), so the second read of an archive of up to about 28,000 sessions derives no key
+/// twice.
+const KEY_CACHE_ENTRIES: usize = 57_344;
+
+/// Derived WinZip AES keys by SHA-256 of (strength, salt, password), up to a number of entries.
+#[derive(Debug)]
+struct KeyCache {
+    keys: HashMap<[u8; 32], Zeroizing<[u8; MAX_DERIVED]>>,
+    cap: usize,
+}
+
+impl KeyCache {
+    fn new(cap: usize) -> Self {
+        KeyCache {
+            keys: HashMap::new(),
+            cap,
+        }
+    }
+
+    fn id(strength: AesStrength, salt: &[u8], password: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update([strength.key_len() as u8]);
+        h.update(salt);
+        h.update(password);
+        h.finalize().into()
+    }
+
+    fn get(&self, id: &[u8; 32], out: &mut [u8]) -> bool {
+        match (self.keys.get(id), out.len() <= MAX_DERIVED) {
+            (Some(k), true) => {
+                out.copy_from_slice(&k[..out.len()]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn put(&mut self, id: [u8; 32], derived: &[u8]) {
+        if self.keys.len() >= self.cap || derived.len() > MAX_DERIVED {
+            return;
+        }
+        let mut k = Zeroizing::new([0u8; MAX_DERIVED]);
+        k[..derived.len()].copy_from_slice(derived);
+        self.keys.insert(id, k);
+    }
+}
+
+static KEYS: LazyLock<Mutex<KeyCache>> =
+    LazyLock::new(|| Mutex::new(KeyCache::new(KEY_CACHE_ENTRIES)));
+
+/// Whether the key of a member with this salt under `password` is cached.
+#[cfg(test)]
+pub(super) fn is_cached(strength: AesStrength, salt: &[u8], password: &[u8]) -> bool {
+    let id = KeyCache::id(strength, salt, password);
+    KEYS.lock().is_ok_and(|c| c.keys.contains_key(&id))
+}
+
+/// WinZip AES's key material for `salt` under `password` into `out`, from the cache when a
+/// first read kept it; kept in the cache when `remember`.
+fn derive(strength: AesStrength, salt: &[u8], password: &[u8], out: &mut [u8], remember: bool) {
+    let id = KeyCache::id(strength, salt, password);
+    if KEYS.lock().is_ok_and(|c| c.get(&id, out)) {
+        return;
+    }
+    pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, AES_ITERATIONS, out);
+    if remember && let Ok(mut c) = KEYS.lock() {
+        c.put(id, out);
+    }
+}
 
 /// The AES key strength of a member (the AES extra field's strength byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +141,14 @@ impl AesStrength {
 }
 
 /// Decrypts a WinZip AES member's payload (salt, verifier, data, authentication code) and returns
-/// the data, still compressed. A verifier that does not match is [`CaptureErrorKind::WrongPassword`];
-/// an authentication code that does not match means the data were altered or damaged.
+/// the data, still compressed; the key derived is cached when `remember_key`. A verifier that
+/// does not match is [`CaptureErrorKind::WrongPassword`]; an authentication code that does not
+/// match means the data were altered or damaged.
 pub(super) fn aes_decrypt(
     payload: &[u8],
     strength: AesStrength,
     password: &[u8],
+    remember_key: bool,
 ) -> Result<Vec<u8>, CaptureErrorKind> {
     let (key_len, salt_len) = (strength.key_len(), strength.salt_len());
     let short = || {
@@ -77,7 +163,7 @@ pub(super) fn aes_decrypt(
     let (data, auth) = rest.split_at(data_len);
 
     let mut derived = Zeroizing::new(vec![0u8; 2 * key_len + VERIFIER_LEN]);
-    pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, AES_ITERATIONS, &mut derived);
+    derive(strength, salt, password, &mut derived, remember_key);
     let (enc_key, rest) = derived.split_at(key_len);
     let (mac_key, derived_verifier) = rest.split_at(key_len);
     if derived_verifier != verifier {
@@ -232,9 +318,61 @@ mod tests {
     }
 
     #[test]
+    fn derived_keys_are_cached_by_salt_and_password_up_to_the_bound() {
+        let mut out = [0u8; 66];
+        derive(
+            AesStrength::Aes256,
+            b"0123456789abcdef",
+            b"pw",
+            &mut out,
+            true,
+        );
+        let single = KeyCache::id(AesStrength::Aes256, b"fedcba9876543210", b"pw");
+        derive(
+            AesStrength::Aes256,
+            b"fedcba9876543210",
+            b"pw",
+            &mut out,
+            false,
+        );
+        assert!(
+            !KEYS.lock().unwrap().keys.contains_key(&single),
+            "a single read keeps nothing"
+        );
+        derive(
+            AesStrength::Aes256,
+            b"0123456789abcdef",
+            b"pw",
+            &mut out,
+            false,
+        );
+        let mut expected = [0u8; 66];
+        pbkdf2::pbkdf2_hmac::<Sha1>(b"pw", b"0123456789abcdef", AES_ITERATIONS, &mut expected);
+        assert_eq!(out, expected);
+        let cache = KEYS.lock().unwrap();
+        let mut again = [0u8; 66];
+        let id = KeyCache::id(AesStrength::Aes256, b"0123456789abcdef", b"pw");
+        assert!(cache.get(&id, &mut again));
+        assert_eq!(again, expected);
+        let other = KeyCache::id(AesStrength::Aes256, b"0123456789abcdef", b"pW");
+        assert!(
+            !cache.get(&other, &mut again),
+            "another password is another key"
+        );
+        drop(cache);
+
+        let mut small = KeyCache::new(3);
+        for i in 0..10u8 {
+            small.put([i; 32], &[i; 66]);
+        }
+        assert_eq!(small.keys.len(), 3);
+        assert!(small.get(&[2; 32], &mut again) && !small.get(&[3; 32], &mut again));
+    }
+
+    #[test]
     fn aes_payloads_too_short_are_errors_not_panics() {
         for n in 0..30 {
-            let r = aes_decrypt(&vec![0u8; n], AesStrength::Aes256, b"pw");
+            let r = aes_decrypt(&vec![0u8; n], AesStrength::Aes256, b"pw", false);
             assert!(r.is_err(), "{n}");
         }
     }

@@ -103,8 +103,19 @@ pub(crate) struct SazReader {
     bytes_read: u64,
     /// Set once a member turned out to be encrypted and the password checked out.
     password: Option<Password>,
+    /// What this read is for ([`SazReader::first_pass`]).
+    pass: Pass,
     /// The threads reading ahead, once started.
     ahead: Option<Ahead>,
+}
+
+/// What a read of the archive is for.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    /// Whether `_m.xml` members are read.
+    meta: bool,
+    /// Whether WinZip AES keys derived are kept for a later read ([`crypt`]).
+    remember_keys: bool,
 }
 
 /// One session read: the flow or why not, and the compressed bytes its members took.
@@ -126,6 +137,7 @@ impl Ahead {
         archive: &Archive,
         path: &Path,
         password: Option<&Password>,
+        pass: Pass,
         claims: &Arc<Mutex<Claims>>,
         readers: usize,
     ) -> Option<Self> {
@@ -154,7 +166,7 @@ impl Ahead {
                         let Some((i, s)) = claim(&claims) else {
                             return;
                         };
-                        let read = read_session(&mut src, &path, password.as_ref(), i, s);
+                        let read = read_session(&mut src, &path, password.as_ref(), pass, i, s);
                         if result_tx.send((i, read)).is_err() {
                             return;
                         }
@@ -197,16 +209,18 @@ impl std::fmt::Debug for SazReader {
     }
 }
 
-/// Reads `member` (decrypting with `password` when it is encrypted) through `cap`.
+/// Reads `member` (decrypting with `password` when it is encrypted, keeping the key derived when
+/// `remember_keys`) through `cap`.
 fn read_member(
     src: &mut SharedSource,
     member: &Member,
     password: Option<&Password>,
     cap: u64,
+    remember_keys: bool,
 ) -> Result<Vec<u8>, CaptureErrorKind> {
     let encrypted = member.encryption != Encryption::None;
     member
-        .read(src, password.map(|p| p.as_bytes()), cap)
+        .read(src, password.map(|p| p.as_bytes()), cap, remember_keys)
         .map_err(|e| match e {
             // A wrong ZipCrypto password that passed the one-byte check shows as a bad checksum
             // (or undecodable deflate data); with the right one it would be a corrupt member.
@@ -242,6 +256,10 @@ impl SazReader {
             next: 0,
             bytes_read: 0,
             password: None,
+            pass: Pass {
+                meta: true,
+                remember_keys: false,
+            },
             ahead: None,
         };
         if survey.encrypted {
@@ -263,7 +281,7 @@ impl SazReader {
         };
         let mut src = self.archive.source();
         for member in probes {
-            match read_member(&mut src, member, Some(&password), MAX_MEMBER_BYTES) {
+            match read_member(&mut src, member, Some(&password), MAX_MEMBER_BYTES, false) {
                 Err(CaptureErrorKind::WrongPassword) => break,
                 // Corrupt, or a wrong ZipCrypto password that passed the header check: try the
                 // next member.
@@ -283,6 +301,16 @@ impl SazReader {
         self.bytes_read
     }
 
+    /// Makes this the first of two reads: sessions are read without their `_m.xml` member (their
+    /// flows have no Fiddler timers, flags or comments), and the WinZip AES keys derived are
+    /// kept for the second read. Takes effect for sessions not yet read ahead.
+    pub(crate) fn first_pass(&mut self) {
+        self.pass = Pass {
+            meta: false,
+            remember_keys: true,
+        };
+    }
+
     pub(crate) fn next(&mut self) -> Option<Result<Flow, CaptureError>> {
         let index = self.next;
         if index >= self.total {
@@ -296,6 +324,7 @@ impl SazReader {
                 &self.archive,
                 &self.path,
                 self.password.as_ref(),
+                self.pass,
                 &self.claims,
                 readers,
             );
@@ -307,7 +336,14 @@ impl SazReader {
                 self.ahead = None;
                 let (i, s) = claim(&self.claims)?;
                 let mut src = self.archive.source();
-                read_session(&mut src, &self.path, self.password.as_ref(), i, s)
+                read_session(
+                    &mut src,
+                    &self.path,
+                    self.password.as_ref(),
+                    self.pass,
+                    i,
+                    s,
+                )
             }
         };
         self.next += 1;
@@ -329,12 +365,13 @@ fn member_error(path: &Path, member: &str, entry: FlowId, kind: CaptureErrorKind
     )
 }
 
-/// Reads session number `index` (its request, metadata and response members) into a flow, and
-/// counts the compressed bytes its members took.
+/// Reads session number `index` (its request, metadata unless the pass leaves it out, and
+/// response members) into a flow, and counts the compressed bytes its members took.
 fn read_session(
     src: &mut SharedSource,
     path: &Path,
     password: Option<&Password>,
+    pass: Pass,
     index: usize,
     session: Result<Session, CaptureErrorKind>,
 ) -> Read1 {
@@ -345,7 +382,7 @@ fn read_session(
     };
     let mut bytes = 0u64;
     let mut member = |name: &str, m: &Member, cap: u64| -> Result<Vec<u8>, CaptureError> {
-        let out = read_member(src, m, password, cap)
+        let out = read_member(src, m, password, cap, pass.remember_keys)
             .map_err(|kind| member_error(path, name, id, kind))?;
         bytes += m.compressed;
         Ok(out)
@@ -369,8 +406,12 @@ fn read_session(
         };
         let raw = member(&c_name, c, MAX_MEMBER_BYTES)?;
         let request = parse_request(&raw).map_err(|k| error(&c_name, k))?;
-        let raw = member(&m_name, m, MAX_META_BYTES)?;
-        let meta = parse_meta(&raw).map_err(|k| error(&m_name, CaptureErrorKind::Xml(k)))?;
+        let meta = if pass.meta {
+            let raw = member(&m_name, m, MAX_META_BYTES)?;
+            parse_meta(&raw).map_err(|k| error(&m_name, CaptureErrorKind::Xml(k)))?
+        } else {
+            meta::Meta::default()
+        };
         let outcome = match &session.response {
             Some(s) => {
                 let s_name = format!("{stem}_s.txt");
