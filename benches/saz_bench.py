@@ -7,10 +7,11 @@ Generates a HAR with benches/gen_har.py, keeps its first SESSIONS entries
 (bench-out/saz-<N>.har), writes them as a Fiddler archive the way Fiddler lays it out
 (raw/NNNNNN_c.txt, _s.txt, _m.xml; deflate) with Python's zipfile (bench-out/saz-<N>.saz) and
 again encrypted with WinZip AES-256 by pyzipper (bench-out/saz-<N>-aes256.saz, what Fiddler offers
-when saving), builds idscope in release mode, then measures `idscope analyze --json` on each: wall
-time, CPU and peak RSS (each run in its own process, like analyze_bench.py). Prints the table and
-the ratios AES/plain (the cost of decryption) and SAZ/HAR. Needs `pip install pyzipper`. Nothing
-fails on a threshold.
+when saving), builds idscope in release mode, then measures `idscope convert` (opening: one read
+of every session) and `idscope analyze --json` (two reads, every flow decoded) on each: wall time,
+CPU and peak RSS (each run in its own process, like analyze_bench.py). Prints the tables and the
+ratios AES/plain (the cost of decryption) and SAZ/HAR. `--generate-only` writes the inputs and
+stops. Needs `pip install pyzipper`. Nothing fails on a threshold.
 """
 import json, os, subprocess, sys, zipfile
 
@@ -105,23 +106,29 @@ def main():
     if "--generate-only" in sys.argv:
         return
     subprocess.run(["cargo", "build", "--release", "--quiet"], check=True)
-    idscope = ["target/release/idscope", "analyze", "--json", "--fail-on", "never"]
     os.environ["IDSCOPE_SAZ_PASSWORD"] = PASSWORD
-    runs = [
-        measure("HAR", idscope + [har]),
-        measure("SAZ (deflate)", idscope + [saz]),
-        measure("SAZ (AES-256)", idscope + [aes]),
-    ]
-    print(f"\n{n} sessions, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}\n")
-    print(f"{'input':<16} {'MB':>7} {'exit':>4} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13}")
-    for r, path in zip(runs, (har, saz, aes)):
-        mb = os.path.getsize(path) / 1e6
-        print(f"{r['name']:<16} {mb:>7.0f} {r['rc']:>4} {r['wall']:>8.1f} {r['cpu']:>8.1f} {r['rss_mib']:>13.0f}")
-    h, p, a = runs
-    print(f"\nAES-256 / plain SAZ: wall {a['wall'] / p['wall']:.2f}x, cpu {a['cpu'] / p['cpu']:.2f}x, "
-          f"RSS {a['rss_mib'] / p['rss_mib']:.2f}x (goal: decryption adds <= 25 %)")
-    print(f"plain SAZ / HAR: wall {p['wall'] / h['wall']:.2f}x, RSS {p['rss_mib'] / h['rss_mib']:.2f}x")
-
+    inputs = (("HAR", har), ("SAZ (deflate)", saz), ("SAZ (AES-256)", aes))
+    out = "bench-out/saz-bench-convert.har"
+    commands = {
+        # Opening alone: one read of every session, written out as HAR, nothing decoded.
+        "convert": lambda path: ["target/release/idscope", "convert", "--force", "-o", out, path],
+        # The offline report: two reads (keys the capture publishes, then every flow decoded).
+        "analyze --json": lambda path: ["target/release/idscope", "analyze", "--json", "--fail-on", "never", path],
+    }
+    print(f"\n{n} sessions, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    for command, argv in commands.items():
+        runs = [measure(name, argv(path)) for name, path in inputs]
+        print(f"\nidscope {command}\n{'input':<16} {'MB':>7} {'exit':>4} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13}")
+        for r, (_, path) in zip(runs, inputs):
+            mb = os.path.getsize(path) / 1e6
+            print(f"{r['name']:<16} {mb:>7.0f} {r['rc']:>4} {r['wall']:>8.1f} {r['cpu']:>8.1f} {r['rss_mib']:>13.0f}")
+        h, p, a = runs
+        print(f"AES-256 / plain SAZ: wall {a['wall'] / p['wall']:.2f}x, cpu {a['cpu'] / p['cpu']:.2f}x, "
+              f"RSS {a['rss_mib'] / p['rss_mib']:.2f}x (goal: decryption adds <= 25 %)")
+        print(f"plain SAZ / HAR: wall {p['wall'] / h['wall']:.2f}x, RSS {p['rss_mib'] / h['rss_mib']:.2f}x; "
+              f"AES-256 SAZ / HAR: RSS {a['rss_mib'] / h['rss_mib']:.2f}x")
+    if os.path.exists(out):
+        os.remove(out)
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,7 @@
 //! The archive's bytes as a reader that clones cheaply: each clone has its own position over the
 //! same open file (positioned reads, no shared file offset) or the same bytes in memory, so the
-//! threads that read sessions side by side each get a `ZipArchive` of their own while sharing its
-//! central directory (the `zip` crate keeps it behind an `Arc` when the reader is `Clone`).
+//! threads that read sessions side by side, and the walk over the central directory, each read
+//! with a clone of their own.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
