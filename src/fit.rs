@@ -1,8 +1,8 @@
 //! Fitting text to columns, by display width (`unicode-width`: a CJK character takes
 //! two columns, a combining mark none): paths and hosts shortened in the middle so that their
 //! end — the endpoint, the domain — stays ([`path`], [`host`]), lists of kinds cut between words
-//! ([`kinds`]), and long lines wrapped at a word boundary where there is one ([`wrap`],
-//! [`wrap_lines`]).
+//! ([`kinds`]), and long lines wrapped at a word boundary where there is one ([`wrap`]; the TUI's
+//! `tui::text::fit::wrap_lines` wraps its styled lines with it).
 
 use unicode_width::UnicodeWidthChar;
 

@@ -15,6 +15,9 @@
 //! memory-per-flow benchmark measures it). The proxy allocates each flow on a connection's
 //! thread and frees it on the recorder's, a hand-over that glibc's malloc pays for in arena
 //! locks and consolidation (figures in `benches/README.md`).
+// These docs are for the people who work on idscope (`cargo doc --document-private-items`):
+// they link to private modules and limits on purpose.
+#![allow(rustdoc::private_intra_doc_links)]
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

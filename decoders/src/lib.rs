@@ -27,6 +27,9 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![warn(missing_docs)]
+// These docs are for the people who work on idscope (`cargo doc --document-private-items`):
+// they link to private modules and limits on purpose.
+#![allow(rustdoc::private_intra_doc_links)]
 
 /// Declares a decoder: the unit struct and its [`Decoder`] impl, whose id is the string after the
 /// colon and whose `priority` and `decode` are the calling module's free functions of those names

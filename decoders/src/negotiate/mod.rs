@@ -11,7 +11,7 @@
 //! service principal, encryption types and key versions, error codes explained, RC4 and DES as
 //! findings) and NTLM ([`ntlm`]: the three messages, flags by name, names, version, target info,
 //! the NTLMv2 response; NTLMv1/LM, no MIC, no channel binding, anonymous as findings). Encrypted
-//! parts and challenge responses are [`Kind::Secret`](crate::Kind::Secret). A header in a copy
+//! parts and challenge responses are [`crate::Kind::Secret`]. A header in a copy
 //! `idscope redact` made keeps only the scheme and the message type (the placeholder's kind):
 //! that is what is shown. [`token_facts`] gives the essentials of one token without a view.
 //!

@@ -1,7 +1,7 @@
 //! The PRT's keys at work (MS-OAPXBC §3.1.5.1.3 and §3.1.5.2), what roadtx does by hand: the
 //! session key unwrapped from a PRT response's `session_key_jwe` with the device transport key
 //! ([`unwrap_session_key`]: RSA-OAEP, the session key is the content key), the keys derived from
-//! it ([`derive`]: SP 800-108 counter-mode HMAC-SHA256 with the label
+//! it ([`derive()`]: SP 800-108 counter-mode HMAC-SHA256 with the label
 //! `AzureAD-SecureConversation`; KDFv1 takes the header's `ctx` as context, KDFv2
 //! SHA-256(ctx || payload bytes)), the HS256 signatures of PRT-signed requests and PRT cookies
 //! checked with them ([`check_signature`]), and the session-key-encrypted token responses opened

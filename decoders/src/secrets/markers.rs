@@ -199,7 +199,7 @@ pub fn contains_redaction_marker(text: &str) -> bool {
         || found(REDACTED_JWE_PREFIX, REDACTED_JWE_PREFIX, &segment_end)
 }
 
-/// The node a view shows for a value redaction removed: the marker itself, [`Kind::Secret`]
+/// The node a view shows for a value redaction removed: the marker itself, [`Kind::Secret`](crate::Kind::Secret)
 /// (crate::view::Kind::Secret), with [`Redacted::note`]. `None` when `value` is no marker.
 pub fn redacted_node(label: impl Into<String>, value: &str) -> Option<Node> {
     let m = redaction_marker(value)?;
@@ -224,7 +224,7 @@ pub fn redacted_body(decoder: &'static str, body: &[u8]) -> Option<Decoded> {
     ))
 }
 
-/// Marks every node of `root` whose value is a redaction marker as what it is: [`Kind::Secret`]
+/// Marks every node of `root` whose value is a redaction marker as what it is: [`Kind::Secret`](crate::Kind::Secret)
 /// (crate::view::Kind::Secret) with [`Redacted::note`] in place of whatever a decoder said about
 /// the marker's text (its length, "not a JWT" …). Every decoder's view goes through it, so a
 /// shareable copy reads the same in every view.

@@ -11,7 +11,7 @@
 //! XML text (namespaces declared exactly as the records declare them, minimal escaping as
 //! MC-NBFX 2.2.3.13.1 prescribes) plus diagnostics ([`NbfxDocument`]); [`encode`] /
 //! [`encode_session`] do the reverse for tests and the fixture, in two [`Style`]s; [`Nbfx`] is the
-//! thin [`Decoder`] adapter. Not responsible for: SOAP semantics (the envelope decoder reads
+//! thin [`Decoder`](crate::Decoder) adapter. Not responsible for: SOAP semantics (the envelope decoder reads
 //! the XML text this module produces), MC-NMF framing of net.tcp, or content-encoding.
 //!
 //! Untrusted input is read through a bounds-checked cursor: no panics, no allocation sized by a
