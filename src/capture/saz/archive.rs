@@ -35,6 +35,8 @@ const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATE: u16 = 8;
 const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
+/// The most reserved for a member's inflated bytes before they are seen (headers can lie).
+const RESERVE_MAX: u64 = 1 << 20;
 /// The longest archive comment, so the end record is within this many bytes of the end.
 const MAX_COMMENT: u64 = 0xffff;
 
@@ -406,7 +408,8 @@ impl Member {
         let out = match self.method {
             METHOD_STORED => data,
             METHOD_DEFLATE => {
-                let mut out = Vec::with_capacity(to_usize(self.size.min(cap))?);
+                // The size is a hint from a header, so at most a little is reserved up front.
+                let mut out = Vec::with_capacity(to_usize(self.size.min(cap).min(RESERVE_MAX))?);
                 flate2::read::DeflateDecoder::new(&data[..])
                     .take(cap + 1)
                     .read_to_end(&mut out)
@@ -700,5 +703,74 @@ mod tests {
             e.to_string().contains("no end of central directory record"),
             "{e}"
         );
+    }
+
+    /// Reads `bytes` to the end: every error names the archive, nothing panics.
+    fn read_all_or_fail(bytes: Vec<u8>, password: Option<&str>) -> Result<(), String> {
+        let path = Path::new("f.saz");
+        let named = |e: &crate::capture::CaptureError| {
+            if e.path() == path && !e.to_string().is_empty() {
+                Ok(())
+            } else {
+                Err(e.to_string())
+            }
+        };
+        let reader = match password {
+            Some(p) => from_bytes_with_password(path, bytes, p),
+            None => from_bytes(path, bytes),
+        };
+        match reader {
+            Ok(r) => r.filter_map(Result::err).try_for_each(|e| named(&e)),
+            Err(e) => named(&e),
+        }
+    }
+
+    #[test]
+    fn an_archive_cut_at_every_length_fails_or_reads_naming_the_file() {
+        let bytes = sample::build_layout(
+            &sample::sessions(),
+            &Layout {
+                zip64: true,
+                ..Layout::default()
+            },
+        );
+        for n in 0..bytes.len() {
+            if let Err(e) = read_all_or_fail(bytes[..n].to_vec(), None) {
+                panic!("cut at {n}: {e}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Edits in the central directory and the end records, where the headers are parsed,
+        /// of plain, Zip64, streamed and AES archives.
+        #[test]
+        fn edited_directories_read_or_fail_naming_the_file(
+            layout in 0..4usize,
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..8),
+        ) {
+            let password = (layout == 3).then_some("pw");
+            let layout = Layout {
+                zip64: layout == 1,
+                stream: layout == 2,
+                password,
+                ..Layout::default()
+            };
+            let mut bytes = sample::build_layout(&sample::sessions(), &layout);
+            let cd = records(bytes.clone())
+                .iter()
+                .map(|r| r.member.offset + LOCAL_LEN as u64 + r.member.compressed)
+                .max()
+                .unwrap_or(0) as usize;
+            let tail = bytes.len() - cd;
+            for (at, byte) in edits {
+                let i = cd + at.index(tail);
+                bytes[i] = byte;
+            }
+            if let Err(e) = read_all_or_fail(bytes, password) {
+                proptest::prop_assert!(false, "{}", e);
+            }
+        }
     }
 }
