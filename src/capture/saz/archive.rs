@@ -35,6 +35,7 @@ const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATE: u16 = 8;
 const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
+const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
 /// The most reserved for a member's inflated bytes before they are seen (headers can lie).
 const RESERVE_MAX: u64 = 1 << 20;
 /// The longest archive comment, so the end record is within this many bytes of the end.
@@ -117,9 +118,16 @@ impl Archive {
         let tail_len = len.min(EOCD_LEN as u64 + MAX_COMMENT);
         let tail_start = len - tail_len;
         let tail = read_at(&mut src, tail_start, tail_len as usize)?;
-        let eocd = (0..tail.len().saturating_sub(EOCD_LEN - 1))
-            .rev()
-            .find(|&i| u32_at(&tail, i) == EOCD_SIG)
+        // The record nearest the end whose comment ends the file; failing that (bytes appended),
+        // the last signature at all: a comment may itself contain the signature's bytes.
+        let candidates = || {
+            (0..tail.len().saturating_sub(EOCD_LEN - 1))
+                .rev()
+                .filter(|&i| u32_at(&tail, i) == EOCD_SIG)
+        };
+        let eocd = candidates()
+            .find(|&i| i + EOCD_LEN + usize::from(u16_at(&tail, i + 20)) == tail.len())
+            .or_else(|| candidates().next())
             .ok_or_else(|| zip_err("no end of central directory record (not a zip archive)"))?;
         let e = &tail[eocd..];
         let eocd_pos = tail_start + eocd as u64;
@@ -310,6 +318,11 @@ impl Walk {
                 }
                 _ => {}
             }
+        }
+        if flags & FLAG_STRONG_ENCRYPTION != 0 {
+            return Err(bad(&format!(
+                "{name} uses PKWARE strong encryption, which is not supported"
+            )));
         }
         let encryption = match (flags & FLAG_ENCRYPTED != 0, aes) {
             (false, _) => Encryption::None,
@@ -697,6 +710,27 @@ mod tests {
         let items: Vec<_> = from_bytes(Path::new("t.saz"), moved).unwrap().collect();
         let e = items[0].as_ref().unwrap_err();
         assert!(e.to_string().contains("no local header at byte"), "{e}");
+        // A comment holding the end record's signature does not hide the real record.
+        let mut commented = bytes.clone();
+        let comment = [b"PK\x05\x06".as_slice(), &[0u8; 30]].concat();
+        commented[eocd + 20..eocd + 22].copy_from_slice(&(comment.len() as u16).to_le_bytes());
+        commented.extend(&comment);
+        assert_eq!(flows(commented, None), flows(bytes.clone(), None));
+        // Strong encryption is named, not taken for ZipCrypto.
+        let mut strong = bytes.clone();
+        let cd = records(bytes.clone()).len();
+        assert!(cd > 0);
+        let first_cd = (0..strong.len())
+            .find(|&i| u32_at(&strong, i) == CD_SIG)
+            .unwrap();
+        strong[first_cd + 8] |= (FLAG_STRONG_ENCRYPTION | FLAG_ENCRYPTED) as u8;
+        let e = Archive::open(SharedSource::memory(strong))
+            .unwrap()
+            .walk()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert!(e.to_string().contains("strong encryption"), "{e}");
         // Not a zip at all.
         let e = Archive::open(SharedSource::memory(b"PK but no".to_vec())).unwrap_err();
         assert!(
