@@ -131,6 +131,9 @@ pub enum CaptureErrorKind {
     /// A SAZ session's metadata XML cannot be parsed.
     #[error("malformed session metadata: {0}")]
     Xml(String),
+    /// A SAZ session's WebSocket messages (`_w.txt`) cannot be parsed.
+    #[error("malformed WebSocket messages: {0}")]
+    WebSocket(String),
     /// The file has no bytes at all.
     #[error("is empty")]
     Empty,

@@ -1,6 +1,7 @@
 //! Fiddler session archives (`.saz`): a zip of `raw/NN_c.txt` (the request as the client sent it
 //! through the proxy), `raw/NN_s.txt` (the response as it came off the wire) and `raw/NN_m.xml`
-//! (timers and session flags), read into [`Flow`]s in session order. A few threads read the
+//! (timers and session flags), and for a WebSocket session `raw/NN_w.txt` (its messages,
+//! [`websocket`]), read into [`Flow`]s in session order. A few threads read the
 //! sessions ahead of the caller (decrypting and inflating members is most of the work, above all
 //! WinZip AES's key derivation per member), each with its own reader over [`SharedSource`];
 //! memory stays bounded by a window of sessions in flight, and the archive's central directory is
@@ -13,7 +14,7 @@
 //! never trusts a size from a zip header or an HTTP header: every member is read through a cap,
 //! and chunk sizes are checked against the bytes actually present. A session that cannot be read
 //! (a member missing, corrupt or truncated) yields its error naming the member, and reading goes
-//! on with the next session. It does not write SAZ, and ignores WebSocket (`_w.txt`) members.
+//! on with the next session. It does not write SAZ.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ mod meta;
 pub(crate) mod sample;
 mod sessions;
 mod source;
+mod websocket;
 
 pub(crate) use source::SharedSource;
 
@@ -423,7 +425,18 @@ fn read_session(
                 incomplete: false,
             }),
         };
-        Ok(meta.into_flow(id, request, outcome))
+        let mut flow = meta.into_flow(id, request, outcome);
+        if let Some(w) = &session.websocket {
+            let w_name = format!("{stem}_w.txt");
+            let raw = member(&w_name, w, MAX_MEMBER_BYTES)?;
+            let messages = websocket::parse(&raw)
+                .map_err(|m| error(&w_name, CaptureErrorKind::WebSocket(m)))?;
+            flow.extra.insert(
+                "_webSocketMessages".into(),
+                serde_json::Value::Array(messages),
+            );
+        }
+        Ok(flow)
     })();
     (result, bytes)
 }

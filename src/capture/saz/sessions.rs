@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::CaptureErrorKind;
 use super::archive::{Archive, Encryption, Member, Walk};
 
-/// The three members of one session.
+/// The members of one session.
 #[derive(Debug, Default)]
 pub(super) struct Session {
     /// `raw/05`, the path prefix the members share (Fiddler pads numbers to a common width).
@@ -18,6 +18,8 @@ pub(super) struct Session {
     pub(super) request: Option<Member>,
     pub(super) response: Option<Member>,
     pub(super) meta: Option<Member>,
+    /// `_w.txt`: the messages of a WebSocket session.
+    pub(super) websocket: Option<Member>,
 }
 
 impl Session {
@@ -25,6 +27,7 @@ impl Session {
         let slot = match kind {
             'c' => &mut self.request,
             's' => &mut self.response,
+            'w' => &mut self.websocket,
             _ => &mut self.meta,
         };
         *slot = Some(member);
@@ -42,6 +45,7 @@ pub(super) fn member_kind(name: &str) -> Option<(u64, char, &str)> {
         "c.txt" => 'c',
         "s.txt" => 's',
         "m.xml" => 'm',
+        "w.txt" => 'w',
         _ => return None,
     };
     let stem = name.get(..4 + num.len())?;
@@ -123,7 +127,7 @@ pub(super) enum Sessions {
     /// met after it.
     Streamed {
         walk: Box<Walk>,
-        pending: Option<(u64, Session)>,
+        pending: Option<Box<(u64, Session)>>,
         error: Option<CaptureErrorKind>,
     },
     /// Indexed and sorted.
@@ -166,19 +170,19 @@ impl Iterator for Sessions {
                 Some(Err(e)) => {
                     // Hand out the session assembled so far, then the error.
                     return match pending.take() {
-                        Some((_, s)) => {
+                        Some(p) => {
                             *error = Some(e);
-                            Some(Ok(s))
+                            Some(Ok(p.1))
                         }
                         None => Some(Err(e)),
                     };
                 }
-                None => return pending.take().map(|(_, s)| Ok(s)),
+                None => return pending.take().map(|p| Ok(p.1)),
             };
             let Some((n, kind, stem)) = member_kind(&record.name) else {
                 continue;
             };
-            match pending {
+            match pending.as_deref_mut() {
                 Some((p, s)) if *p == n => s.put(kind, record.member),
                 _ => {
                     let mut s = Session {
@@ -186,8 +190,8 @@ impl Iterator for Sessions {
                         ..Session::default()
                     };
                     s.put(kind, record.member);
-                    if let Some((_, done)) = pending.replace((n, s)) {
-                        return Some(Ok(done));
+                    if let Some(done) = pending.replace(Box::new((n, s))) {
+                        return Some(Ok(done.1));
                     }
                 }
             }
