@@ -597,3 +597,103 @@ fn broken_sessions_are_skipped_and_listed_and_the_rest_loads() {
     assert!(err.contains("raw/05_c.txt"), "{err}");
     assert_eq!(idscope::capture::read_all(&har).unwrap().len(), 12);
 }
+
+/// One WebSocket message as Fiddler Classic saves it in `_w.txt` (its
+/// `WebSocketMessage.SerializeToStream`): header lines, an empty line, the frame as it crossed
+/// the wire (client frames masked), a CRLF. Binary frames under 126 bytes.
+fn fiddler_ws_message(from_client: bool, id: u32, payload: &[u8]) -> Vec<u8> {
+    let mask = [0xA1u8, 0xB2, 0xC3, 0xD4];
+    let mut frame = vec![
+        0x82,
+        payload.len() as u8 | if from_client { 0x80 } else { 0 },
+    ];
+    if from_client {
+        frame.extend(mask);
+        frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    } else {
+        frame.extend(payload);
+    }
+    let side = if from_client { "Request" } else { "Response" };
+    let mut out = format!(
+        "{side}-Length: {}\r\nID: {id}\r\nBitFlags: 0\r\nDoneRead: 2024-03-01T10:15:02.1234567+01:00\r\n\r\n",
+        frame.len()
+    )
+    .into_bytes();
+    out.extend(frame);
+    out.extend(b"\r\n");
+    out
+}
+
+#[test]
+fn a_relay_websocket_session_in_a_fiddler_archive_is_decoded_as_a_relay_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = dir.path().join("m");
+    std::fs::create_dir_all(members.join("raw")).unwrap();
+    let host = "contoso-sb.servicebus.windows.net";
+    std::fs::write(
+        members.join("raw/1_c.txt"),
+        format!("GET https://{host}/$servicebus/websocket HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: wsrelayedamqp\r\n\r\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        members.join("raw/1_s.txt"),
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: wsrelayedamqp\r\n\r\n",
+    )
+    .unwrap();
+    std::fs::write(
+        members.join("raw/1_m.xml"),
+        r#"<?xml version="1.0" encoding="utf-8"?><Session SID="1" BitFlags="0"><SessionTimers ClientConnected="2024-03-01T10:15:01.0000000+01:00" ClientBeginRequest="2024-03-01T10:15:01.0000000+01:00" /><SessionFlags /></Session>"#,
+    )
+    .unwrap();
+    // AADInternals' listener bytes (`MSAppProxy_utils.ps1` `$AMQP3`, `$AMQP0`; `AMQP.ps1`
+    // `New-AMQPBegin`).
+    let begin = [
+        0x00, 0x00, 0x00, 0x23, 0x02, 0x00, 0x00, 0x00, 0x00, 0x53, 0x11, 0xC0, 0x16, 0x08, 0x40,
+        0x52, 0x01, 0x70, 0x00, 0x00, 0x13, 0x88, 0x70, 0x00, 0x00, 0x13, 0x88, 0x70, 0x00, 0x03,
+        0xFF, 0xFF, 0x40, 0x40, 0x40,
+    ];
+    let mut w = b"\r\n".to_vec();
+    w.extend(fiddler_ws_message(true, 1, b"AMQP\x03\x01\x00\x00"));
+    w.extend(fiddler_ws_message(false, 2, b"AMQP\x03\x01\x00\x00"));
+    w.extend(fiddler_ws_message(true, 3, b"AMQP\x00\x01\x00\x00"));
+    w.extend(fiddler_ws_message(true, 4, &begin));
+    std::fs::write(members.join("raw/1_w.txt"), w).unwrap();
+    let saz = dir.path().join("relay.saz");
+    zip_dir(&members, &saz);
+
+    let o = run(
+        &[
+            os("analyze"),
+            os("--json"),
+            os("--fail-on"),
+            os("never"),
+            saz.as_os_str(),
+        ],
+        &[],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let flow: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(flow["kinds"], serde_json::json!(["relay"]), "{out}");
+    let summary = flow["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("relay AMQP: SASL, AMQP, begin"),
+        "{summary}"
+    );
+
+    // The messages survive `convert`, in the HAR shape.
+    let har = dir.path().join("relay.har");
+    let o = run(
+        &[os("convert"), saz.as_os_str(), os("-o"), har.as_os_str()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let e = &entries(&har)[0];
+    let m = e["_webSocketMessages"].as_array().unwrap();
+    assert_eq!(m.len(), 4);
+    assert_eq!(
+        (m[1]["type"].as_str(), m[1]["opcode"].as_u64()),
+        (Some("receive"), Some(2))
+    );
+    assert_eq!(m[0]["time"], 1_709_284_502.123_456_7);
+}
