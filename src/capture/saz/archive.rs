@@ -661,24 +661,18 @@ mod tests {
     fn sessions_in_order_are_streamed_and_others_indexed_with_the_same_flows() {
         let s = sample::sessions();
         let archive = Archive::open(SharedSource::memory(sample::build(&s))).unwrap();
-        let survey = sessions::survey(&archive, 3).unwrap();
+        let (survey, sessions) = sessions::survey(&archive, 3).unwrap();
         assert!(survey.ordered);
         assert_eq!(survey.sessions, 4);
-        assert!(matches!(
-            Sessions::new(&archive, &survey).unwrap(),
-            Sessions::Streamed { .. }
-        ));
+        assert!(matches!(sessions, Sessions::Streamed { .. }));
 
         let mut rev = sample::sessions();
         rev.reverse();
         let archive = Archive::open(SharedSource::memory(sample::build(&rev))).unwrap();
-        let survey = sessions::survey(&archive, 3).unwrap();
+        let (survey, sessions) = sessions::survey(&archive, 3).unwrap();
         assert!(!survey.ordered);
         assert_eq!(survey.sessions, 4);
-        assert!(matches!(
-            Sessions::new(&archive, &survey).unwrap(),
-            Sessions::Indexed(_)
-        ));
+        assert!(matches!(sessions, Sessions::Indexed(_)));
         assert_eq!(
             flows(sample::build(&rev), None),
             flows(sample::build(&s), None)

@@ -105,19 +105,11 @@ pub(crate) struct SazReader {
     bytes_read: u64,
     /// Set once a member turned out to be encrypted and the password checked out.
     password: Option<Password>,
-    /// What this read is for ([`SazReader::first_pass`]).
-    pass: Pass,
+    /// Whether this is the first of two reads ([`SazReader::first_pass`]): `_m.xml` is skipped and
+    /// the WinZip AES keys derived are kept ([`crypt`]) for the second.
+    first_pass: bool,
     /// The threads reading ahead, once started.
     ahead: Option<Ahead>,
-}
-
-/// What a read of the archive is for.
-#[derive(Debug, Clone, Copy)]
-struct Pass {
-    /// Whether `_m.xml` members are read.
-    meta: bool,
-    /// Whether WinZip AES keys derived are kept for a later read ([`crypt`]).
-    remember_keys: bool,
 }
 
 /// One session read: the flow or why not, and the compressed bytes its members took.
@@ -139,7 +131,7 @@ impl Ahead {
         archive: &Archive,
         path: &Path,
         password: Option<&Password>,
-        pass: Pass,
+        first_pass: bool,
         claims: &Arc<Mutex<Claims>>,
         readers: usize,
     ) -> Option<Self> {
@@ -168,7 +160,8 @@ impl Ahead {
                         let Some((i, s)) = claim(&claims) else {
                             return;
                         };
-                        let read = read_session(&mut src, &path, password.as_ref(), pass, i, s);
+                        let read =
+                            read_session(&mut src, &path, password.as_ref(), first_pass, i, s);
                         if result_tx.send((i, read)).is_err() {
                             return;
                         }
@@ -243,13 +236,12 @@ impl SazReader {
     ) -> Result<Self, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
         let archive = Archive::open(src).map_err(err)?;
-        let survey = sessions::survey(&archive, PASSWORD_PROBES).map_err(err)?;
+        let (survey, sessions) = sessions::survey(&archive, PASSWORD_PROBES).map_err(err)?;
         if survey.sessions == 0 {
             return Err(err(CaptureErrorKind::NotSaz(
                 "it has no `raw/NN_c.txt` sessions".into(),
             )));
         }
-        let sessions = Sessions::new(&archive, &survey).map_err(err)?;
         let mut reader = SazReader {
             path: path.to_path_buf(),
             archive,
@@ -258,10 +250,7 @@ impl SazReader {
             next: 0,
             bytes_read: 0,
             password: None,
-            pass: Pass {
-                meta: true,
-                remember_keys: false,
-            },
+            first_pass: false,
             ahead: None,
         };
         if survey.encrypted {
@@ -307,10 +296,7 @@ impl SazReader {
     /// flows have no Fiddler timers, flags or comments), and the WinZip AES keys derived are
     /// kept for the second read. Takes effect for sessions not yet read ahead.
     pub(crate) fn first_pass(&mut self) {
-        self.pass = Pass {
-            meta: false,
-            remember_keys: true,
-        };
+        self.first_pass = true;
     }
 
     pub(crate) fn next(&mut self) -> Option<Result<Flow, CaptureError>> {
@@ -326,7 +312,7 @@ impl SazReader {
                 &self.archive,
                 &self.path,
                 self.password.as_ref(),
-                self.pass,
+                self.first_pass,
                 &self.claims,
                 readers,
             );
@@ -342,7 +328,7 @@ impl SazReader {
                     &mut src,
                     &self.path,
                     self.password.as_ref(),
-                    self.pass,
+                    self.first_pass,
                     i,
                     s,
                 )
@@ -367,13 +353,13 @@ fn member_error(path: &Path, member: &str, entry: FlowId, kind: CaptureErrorKind
     )
 }
 
-/// Reads session number `index` (its request, metadata unless the pass leaves it out, and
-/// response members) into a flow, and counts the compressed bytes its members took.
+/// Reads session number `index` (its request, metadata unless this is a first pass, response and
+/// WebSocket members) into a flow, and counts the compressed bytes its members took.
 fn read_session(
     src: &mut SharedSource,
     path: &Path,
     password: Option<&Password>,
-    pass: Pass,
+    first_pass: bool,
     index: usize,
     session: Result<Session, CaptureErrorKind>,
 ) -> Read1 {
@@ -384,7 +370,7 @@ fn read_session(
     };
     let mut bytes = 0u64;
     let mut member = |name: &str, m: &Member, cap: u64| -> Result<Vec<u8>, CaptureError> {
-        let out = read_member(src, m, password, cap, pass.remember_keys)
+        let out = read_member(src, m, password, cap, first_pass)
             .map_err(|kind| member_error(path, name, id, kind))?;
         bytes += m.compressed;
         Ok(out)
@@ -408,11 +394,11 @@ fn read_session(
         };
         let raw = member(&c_name, c, MAX_MEMBER_BYTES)?;
         let request = parse_request(&raw).map_err(|k| error(&c_name, k))?;
-        let meta = if pass.meta {
+        let meta = if first_pass {
+            meta::Meta::default()
+        } else {
             let raw = member(&m_name, m, MAX_META_BYTES)?;
             parse_meta(&raw).map_err(|k| error(&m_name, CaptureErrorKind::Xml(k)))?
-        } else {
-            meta::Meta::default()
         };
         let outcome = match &session.response {
             Some(s) => {

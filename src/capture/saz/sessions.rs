@@ -2,8 +2,8 @@
 //! writes each session's members together and the sessions in ascending order; such an archive's
 //! directory is streamed ([`Sessions::Streamed`]) and memory stays the same whatever its size. An
 //! archive in any other order is indexed first ([`Sessions::Indexed`]: a [`Session`] of about
-//! 150 bytes per session, sorted by number). [`survey`] tells which, in one pass over the
-//! directory that keeps nothing but counts.
+//! 200 bytes per session, sorted by number). [`survey`] tells which, in one pass over the
+//! directory that keeps nothing but counts, and hands out the sessions.
 
 use std::collections::BTreeMap;
 
@@ -65,8 +65,13 @@ pub(super) struct Survey {
     pub(super) probes: Vec<Member>,
 }
 
-/// Walks the directory once; fails when a record cannot be read.
-pub(super) fn survey(archive: &Archive, probes: usize) -> Result<Survey, CaptureErrorKind> {
+/// Walks the directory once and returns what it found with the sessions to read: streamed from a
+/// second walk when they are in order, else indexed by a second walk. Fails when a record cannot
+/// be read.
+pub(super) fn survey(
+    archive: &Archive,
+    probes: usize,
+) -> Result<(Survey, Sessions), CaptureErrorKind> {
     let mut s = Survey {
         ordered: true,
         ..Survey::default()
@@ -88,19 +93,24 @@ pub(super) fn survey(archive: &Archive, probes: usize) -> Result<Survey, Capture
         }
         match last {
             Some(l) if n == l => {}
-            Some(l) if n < l => {
-                s.ordered = false;
-                s.sessions += 1;
-            }
+            Some(l) if n < l => s.ordered = false,
             _ => s.sessions += 1,
         }
         last = Some(last.map_or(n, |l| l.max(n)));
     }
-    if !s.ordered {
-        // Counted per change of number above, which over-counts an unordered archive.
-        s.sessions = index(archive)?.len();
-    }
-    Ok(s)
+    let sessions = if s.ordered {
+        Sessions::Streamed {
+            walk: Box::new(archive.walk()),
+            pending: None,
+            error: None,
+        }
+    } else {
+        // The count above misses the numbers that came back out of order.
+        let index = index(archive)?;
+        s.sessions = index.len();
+        Sessions::Indexed(index.into_iter())
+    };
+    Ok((s, sessions))
 }
 
 /// Every session of the archive, sorted by number.
@@ -132,21 +142,6 @@ pub(super) enum Sessions {
     },
     /// Indexed and sorted.
     Indexed(std::vec::IntoIter<Session>),
-}
-
-impl Sessions {
-    /// The sessions of `archive`, streamed when `survey` found them in order.
-    pub(super) fn new(archive: &Archive, survey: &Survey) -> Result<Self, CaptureErrorKind> {
-        Ok(if survey.ordered {
-            Sessions::Streamed {
-                walk: Box::new(archive.walk()),
-                pending: None,
-                error: None,
-            }
-        } else {
-            Sessions::Indexed(index(archive)?.into_iter())
-        })
-    }
 }
 
 impl Iterator for Sessions {
